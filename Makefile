@@ -1,0 +1,118 @@
+# smswake: one GNU Makefile. Parts add their sources, programs and tests in <part>/module.mk.
+#
+#   make            build everything into $(O) (default build/)
+#   make check      build with AddressSanitizer + UndefinedBehaviorSanitizer into $(O)/asan and run
+#                   every test (unit, integration, brief fuzzing); T=substring runs a subset
+#   make demo       install what is missing, build, run the system on its embedded defaults
+#   make bench      run the benchmarks and print one table
+#   make deps       install the Debian packages that are missing (idempotent, no prompt)
+
+O ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+SANITIZE ?=
+T ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS_ALL := libmicrohttpd jansson inih sqlite3 libcrypto libcurl gammu cmocka
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
+CFLAGS ?= -O2 -g
+CFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -I. -Icommon -Istore -Iclient/include -MMD -MP
+LDFLAGS ?=
+ifeq ($(SANITIZE),1)
+CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
+# Fuzz targets are built by clang with libFuzzer straight from their sources.
+FUZZ_CC ?= clang
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Istore -Iclient/include
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
+
+# Filled in by module.mk files.
+PROGRAMS :=
+TEST_PROGRAMS :=
+TEST_SCRIPTS :=
+FUZZERS :=
+MANPAGES :=
+BENCHES :=
+
+.PHONY: all check run-tests demo bench deps lint format install clean fuzz asan
+all:
+
+include common/module.mk
+include store/module.mk
+include fetch-server/module.mk
+include modem/module.mk
+include gateway/module.mk
+include client/module.mk
+include tests/module.mk
+include bench/module.mk
+
+all: $(PROGRAMS) $(TEST_PROGRAMS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+
+# Tests run against sanitizer builds. ASAN_OPTIONS make leaks and errors fatal.
+check:
+	@$(MAKE) --no-print-directory SANITIZE=1 O=$(O)/asan run-tests
+
+asan: check
+
+run-tests: all fuzz
+	@O=$(O) T='$(T)' FUZZ_SECONDS=$${FUZZ_SECONDS:-5} sh tests/run-tests.sh $(TEST_PROGRAMS) $(TEST_SCRIPTS) $(FUZZERS)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) sh tests/demo.sh
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@O=$(O) sh bench/run-bench.sh
+
+DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
+	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps
+
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+lint:
+	clang-format --dry-run --Werror $(LINT_SRCS)
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  --suppress=missingIncludeSystem -I common -I store -I client/include $(LINT_SRCS)
+
+format:
+	clang-format -i $(LINT_SRCS)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
+	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+	  $(DESTDIR)$(PREFIX)/share/doc/smswake $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	for p in $(INSTALL_SBIN); do install -m 0755 $(O)/$$p $(DESTDIR)$(PREFIX)/sbin/; done
+	for p in $(INSTALL_BIN); do install -m 0755 $(O)/$$p $(DESTDIR)$(PREFIX)/bin/; done
+	for m in $(MANPAGES); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
+	for f in $(INSTALL_DOC); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/smswake/; done
+	for f in $(INSTALL_LIB); do install -m 0644 $(O)/$$f $(DESTDIR)$(PREFIX)/lib/; done
+	for f in $(INSTALL_INCLUDE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/include/; done
+
+clean:
+	rm -rf $(O)
+
+fuzz: $(FUZZERS)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

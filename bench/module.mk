@@ -1,0 +1,1 @@
+# bench/: see the part's README section in docs/architecture.md.

@@ -1,0 +1,1 @@
+# client/: see the part's README section in docs/architecture.md.

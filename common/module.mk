@@ -1,0 +1,8 @@
+# common/: helpers shared by every part (logging, clocks, codecs, crypto wrappers).
+COMMON_SRCS := $(wildcard common/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(O)/%.o)
+EXTRA_CFLAGS_common := $(call pc_cflags,libcrypto)
+
+$(O)/libcommon.a: $(COMMON_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^

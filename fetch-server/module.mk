@@ -1,0 +1,1 @@
+# fetch-server/: see the part's README section in docs/architecture.md.

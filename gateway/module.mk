@@ -1,0 +1,1 @@
+# gateway/: see the part's README section in docs/architecture.md.

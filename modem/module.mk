@@ -1,0 +1,1 @@
+# modem/: see the part's README section in docs/architecture.md.

@@ -1,0 +1,1 @@
+# store/: see the part's README section in docs/architecture.md.

@@ -1,0 +1,306 @@
+/* The storage layer's narrow interface: the server's only way to reach durable state.
+ * No SQLite type leaks out, so another backend (PostgreSQL) can implement the same verbs.
+ *
+ * Threading: every function may be called from any thread. Writes are handed to one writer
+ * thread that commits them in groups; a write function returns only after its group's COMMIT
+ * (durable with synchronous=FULL). Reads run on per-thread read connections.
+ *
+ * Return values: STORE_OK (0) or a positive enum store_rc; store_strerror() names it.
+ * Times are milliseconds since the Unix epoch, passed in by the caller so tests control the
+ * clock. */
+#ifndef SMSWAKE_STORE_H
+#define SMSWAKE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+enum store_rc {
+	STORE_OK = 0,
+	STORE_NOTFOUND,    /* no such row, or it belongs to another provider */
+	STORE_CONFLICT,    /* state does not allow it (cancel after fetch, duplicate name) */
+	STORE_UNAVAILABLE, /* disk full, I/O error, database locked too long: answer 503, retry later */
+	STORE_ERROR,       /* anything else (corruption, out of memory, misuse) */
+};
+const char *store_strerror(int rc);
+
+#define STORE_HASH_LEN 32  /* SHA-256 of a bearer token */
+#define STORE_MSISDN_MAX 16 /* "+" and up to 15 digits (E.164) */
+#define STORE_NAME_MAX 64
+#define STORE_TOPIC_MAX 32
+#define STORE_CTYPE_MAX 128
+#define STORE_IDEMKEY_MAX 64
+#define STORE_BODY_MAX 4096
+#define STORE_WAKE_PAYLOAD_MAX 140
+#define STORE_ERROR_MAX 128
+
+enum store_msg_state {
+	MSG_QUEUED = 0,
+	MSG_WAKE_SENT,
+	MSG_SMS_DELIVERED,
+	MSG_FETCHED,
+	MSG_ACKED,
+	MSG_EXPIRED,
+	MSG_REPLACED,
+	MSG_CANCELLED,
+	MSG_STATE_COUNT
+};
+/* "queued", "wake_sent", ...; NULL for an out-of-range value. */
+const char *store_msg_state_name(int state);
+
+enum store_urgency { URG_VERY_LOW = 0, URG_LOW, URG_NORMAL, URG_HIGH, URG_COUNT };
+const char *store_urgency_name(int urgency);   /* "very-low", "low", "normal", "high" */
+int store_urgency_parse(const char *s);        /* -1 when unknown */
+
+enum store_sms_format { SMS_FORMAT_BINARY = 0, SMS_FORMAT_TEXT = 1 };
+
+enum store_wake_state { WAKE_IDLE = 0, WAKE_IN_FLIGHT, WAKE_UNREACHABLE };
+const char *store_wake_state_name(int state); /* "idle", "in_flight", "unreachable" */
+
+struct store_options {
+	const char *path;      /* database file; created with its schema when missing */
+	int synchronous_full;  /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
+	int group_max;         /* most operations in one commit group; 0 means 512 */
+	int busy_timeout_ms;   /* 0 means 5000 */
+};
+
+/* Opens (creating if needed) the database, applies migrations, runs PRAGMA quick_check and
+ * starts the writer thread. On failure *err (if not NULL) points to a static explanation. */
+int store_open(const struct store_options *opt, struct store **out, const char **err);
+/* Flushes pending writes (last-seen times included), stops the writer, closes everything. */
+void store_close(struct store *st);
+/* Schema version this code migrates to, and the one found in the file. */
+int store_schema_version(void);
+int store_user_version(struct store *st);
+/* STORE_OK when a trivial read and the writer thread both work. */
+int store_ping(struct store *st);
+/* Online copy of the whole database to path (VACUUM INTO); path must not exist. */
+int store_backup(struct store *st, const char *path);
+
+/* Called by the writer thread after a commit that queued messages for a device or created
+ * wake jobs, so the server can wake long-polling requests. Must not call back into the store. */
+struct store_notify {
+	void (*message_added)(void *arg, int64_t device_id);
+	void (*wake_job_added)(void *arg);
+	void *arg;
+};
+void store_set_notify(struct store *st, const struct store_notify *n);
+
+/* ---- Providers and gateways: named principals with hashed bearer tokens. ---- */
+
+struct store_principal {
+	int64_t id;
+	char name[STORE_NAME_MAX + 1];
+	int64_t created_ms;
+	int64_t last_seen_ms; /* gateways only */
+	int revoked;
+	int64_t sms_budget_day; /* providers only: wakeups per day, 0 = unlimited */
+};
+typedef int (*store_principal_cb)(void *arg, const struct store_principal *p);
+
+/* STORE_CONFLICT when an active principal already has the name. */
+int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
+		       int64_t now_ms, int64_t *id);
+int store_provider_list(struct store *st, store_principal_cb cb, void *arg);
+int store_provider_revoke(struct store *st, const char *name);
+int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day);
+/* Finds the active provider whose key hashes to hash. STORE_NOTFOUND otherwise. */
+int store_provider_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+
+int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
+		      int64_t now_ms, int64_t *id);
+int store_gateway_list(struct store *st, store_principal_cb cb, void *arg);
+int store_gateway_revoke(struct store *st, const char *name);
+int store_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+
+/* ---- Devices ---- */
+
+struct store_device {
+	int64_t id;
+	int64_t provider_id;
+	char msisdn[STORE_MSISDN_MAX + 1];
+	char name[STORE_NAME_MAX + 1];
+	int sms_format;           /* enum store_sms_format */
+	int64_t poll_interval_s;  /* how often the device polls when no SMS comes; 0 = never */
+	int64_t created_ms;
+	int64_t last_seen_ms;     /* 0 = never */
+	uint64_t last_seq;        /* highest sequence number assigned */
+	uint64_t acked_seq;       /* highest cumulative acknowledgement */
+	uint64_t wake_ctr;        /* last wake counter used (or reported by the device) */
+	int wake_state;           /* enum store_wake_state */
+	int64_t wake_sent_ms;     /* when the current in-flight wakeup went out, 0 if none */
+	int wake_attempts;        /* unanswered wakeups since the device last made contact */
+	int64_t pending;          /* messages not yet acked, expired, replaced or cancelled */
+	int64_t quiet_start_min;  /* quiet hours, minutes after midnight UTC; -1 = none */
+	int64_t quiet_end_min;
+};
+typedef int (*store_device_cb)(void *arg, const struct store_device *d);
+
+/* In: provider_id, msisdn, name, sms_format, poll_interval_s, quiet hours. Out: id, created_ms.
+ * STORE_CONFLICT when the provider already has a device with this msisdn. */
+int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+		     int64_t now_ms);
+/* provider_id 0 means any provider (server-internal use). */
+int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
+int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
+
+/* Fields a PATCH may change; a flag says which are set. */
+struct store_device_patch {
+	unsigned set; /* STORE_PATCH_* bits */
+	char name[STORE_NAME_MAX + 1];
+	char msisdn[STORE_MSISDN_MAX + 1];
+	int sms_format;
+	int64_t poll_interval_s;
+	int64_t quiet_start_min, quiet_end_min;
+};
+#define STORE_PATCH_NAME 1u
+#define STORE_PATCH_MSISDN 2u
+#define STORE_PATCH_FORMAT 4u
+#define STORE_PATCH_POLL 8u
+#define STORE_PATCH_QUIET 16u
+int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+/* Deletes the device, its messages, events and wake jobs. */
+int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
+/* Finds the device whose token hashes to hash. */
+int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+/* Records contact in memory at once (no disk write on the request path); the writer thread
+ * saves last-seen times in its next group and at close. Contact also ends an in-flight or
+ * unreachable wake state. */
+void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
+
+/* ---- Messages ---- */
+
+struct store_message_in {
+	int64_t device_id;
+	int urgency;                 /* enum store_urgency */
+	int64_t ttl_s;               /* 0: deliver now or never (expires at once if not fetched) */
+	const char *topic;           /* NULL or up to STORE_TOPIC_MAX base64url characters */
+	const char *content_type;    /* NULL means application/octet-stream */
+	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
+	const uint8_t *body;
+	size_t body_len;             /* at most STORE_BODY_MAX */
+};
+
+struct store_message {
+	int64_t id;
+	int64_t device_id;
+	int64_t provider_id;
+	uint64_t seq;
+	int state;   /* enum store_msg_state */
+	int urgency; /* enum store_urgency */
+	char topic[STORE_TOPIC_MAX + 1];
+	char content_type[STORE_CTYPE_MAX + 1];
+	int64_t created_ms;
+	int64_t expires_ms;
+	int64_t updated_ms;
+	const uint8_t *body; /* valid only during the callback that received it; NULL elsewhere */
+	size_t body_len;
+};
+typedef int (*store_message_cb)(void *arg, const struct store_message *m);
+
+struct store_event {
+	int64_t time_ms;
+	int state;        /* state entered, or -1 for an event that changes no state */
+	char what[32];    /* "queued", "wake_sent", "wake_suppressed", ... */
+	char detail[STORE_ERROR_MAX + 1];
+};
+typedef int (*store_event_cb)(void *arg, const struct store_event *e);
+
+/* Queues a message for a device of this provider, durably, before returning.
+ * - STORE_NOTFOUND if the device does not exist or belongs to another provider.
+ * - With an idempotency key seen before for this provider: fills out with the first message
+ *   and sets *replayed = 1; nothing new is stored.
+ * - With a topic: pending (not yet fetched) messages of the device with the same topic become
+ *   MSG_REPLACED, with an event.
+ * - Assigns the device's next sequence number (gap-free) and records a "queued" event.
+ * out->body is NULL on return. */
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in,
+		      int64_t now_ms, struct store_message *out, int *replayed);
+/* Reads a message of this provider (provider_id 0: any) and, if ev is not NULL, its events
+ * oldest first. */
+int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out,
+		      store_event_cb ev, void *arg);
+/* Recalls a message not yet fetched: MSG_CANCELLED. STORE_CONFLICT once fetched or final. */
+int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms);
+/* Appends an event that changes no state (scheduler decisions) to every pending message of a
+ * device. */
+int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail,
+		       int64_t now_ms);
+
+/* ---- Device API ---- */
+
+/* Cheap read-only check: 1 if the device has a deliverable message with seq > after, else 0
+ * (or a negative value on error). Used for empty polls and long-poll wake-ups. */
+int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+/* Hands deliverable (queued, wake_sent, sms_delivered or fetched; unexpired) messages with
+ * seq > after to cb, oldest first, at most max, and marks them MSG_FETCHED with an event.
+ * *count is the number handed over. */
+int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count);
+/* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
+ * wake_ctr (0 = not reported) resynchronises the device's counter: wake_ctr = max(both).
+ * *count is the number acknowledged. */
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms,
+	      int *count);
+
+/* ---- Wake jobs (leased by gateways) ---- */
+
+enum store_job_state { JOB_QUEUED = 0, JOB_LEASED, JOB_SUBMITTED, JOB_DELIVERED, JOB_FAILED, JOB_UNDELIVERABLE };
+enum store_job_outcome { OUTCOME_SUBMITTED = 0, OUTCOME_FAILED, OUTCOME_DELIVERED, OUTCOME_UNDELIVERABLE };
+int store_outcome_parse(const char *s); /* -1 when unknown */
+
+struct store_wake_job {
+	int64_t id;
+	int64_t device_id;
+	char msisdn[STORE_MSISDN_MAX + 1];
+	int sms_format;   /* binary (port-addressed) or text */
+	int port;         /* destination application port for the binary form */
+	uint64_t ctr;     /* wake counter inside the payload */
+	uint8_t payload[STORE_WAKE_PAYLOAD_MAX];
+	size_t payload_len;
+	int64_t validity_s;
+	int64_t due_ms;
+	int64_t lease_until_ms;
+	int state;        /* enum store_job_state */
+	int attempts;     /* leases so far */
+	int64_t reference; /* message reference reported by the gateway, -1 if none */
+	char error[STORE_ERROR_MAX + 1];
+};
+
+/* Creates a wake job (the scheduler's, or a test's) due at job->due_ms; sets job->id.
+ * Moves the device to WAKE_IN_FLIGHT. */
+int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms);
+/* Leases up to max jobs that are due (queued, or leased with an expired lease) to a gateway
+ * until now_ms + lease_ms. *n is the number filled into jobs[]. */
+int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+		     struct store_wake_job *jobs, int *n);
+/* Records a gateway's report on a job it holds. submitted: the device's queued messages become
+ * MSG_WAKE_SENT; delivered: wake_sent ones become MSG_SMS_DELIVERED; failed: the job is queued
+ * again (retryable) until its attempts run out, then JOB_FAILED; undeliverable: JOB_UNDELIVERABLE.
+ * STORE_NOTFOUND for another gateway's job or an unknown one. */
+int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome,
+		      int64_t reference, const char *error, int64_t now_ms);
+int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out);
+
+/* ---- Maintenance ---- */
+
+/* Marks deliverable messages whose expiry has passed MSG_EXPIRED (with events). */
+int store_expire(struct store *st, int64_t now_ms, int *count);
+/* Deletes acked, expired, replaced and cancelled messages (and their events), finished wake
+ * jobs and idempotency keys older than before_ms. */
+int store_purge(struct store *st, int64_t before_ms, int *count);
+
+struct store_stats {
+	int64_t messages[MSG_STATE_COUNT];
+	int64_t devices;
+	int64_t jobs_queued;
+	int64_t jobs_leased;
+	uint64_t commits;       /* groups committed */
+	uint64_t committed_ops; /* operations in those groups */
+	uint64_t largest_group;
+	uint64_t commit_failures;
+};
+int store_stats(struct store *st, struct store_stats *out);
+
+#endif

@@ -1,0 +1,55 @@
+#!/bin/sh
+# Runs every test program, script and fuzz target given as arguments and prints one closing line,
+# "N passed, N failed". cmocka programs and TAP-style scripts ("ok - ...", "not ok - ...") count
+# each of their cases; anything else counts as one case decided by its exit status.
+# T=substring runs only the arguments whose path contains it. Exits non-zero on any failure.
+set -u
+passed=0
+failed=0
+failures=""
+logdir="${O:-build}/test-logs"
+mkdir -p "$logdir"
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"
+export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
+export SMSWAKE_BUILD="${O:-build}"
+fuzz_seconds="${FUZZ_SECONDS:-5}"
+
+for t in "$@"; do
+	case "$t" in *"${T:-}"*) ;; *) continue ;; esac
+	name=$(basename "$t")
+	log="$logdir/$name.log"
+	case "$t" in
+	*.sh) timeout -k 10 900 sh "$t" >"$log" 2>&1; rc=$? ;;
+	*/fuzz/*)
+		corpus="$logdir/$name.corpus"
+		mkdir -p "$corpus"
+		seeds=tests/fuzz/corpus/${name#fuzz-}
+		[ -d "$seeds" ] || seeds=
+		timeout -k 10 300 "$t" -max_total_time="$fuzz_seconds" -rss_limit_mb=1024 \
+			-artifact_prefix="$logdir/$name-" "$corpus" $seeds >"$log" 2>&1
+		rc=$? ;;
+	*) timeout -k 10 900 "$t" >"$log" 2>&1; rc=$? ;;
+	esac
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | awk '{s+=$1} END {print s+0}')
+	tp=$(grep -c '^ok ' "$log")
+	tf=$(grep -c '^not ok ' "$log")
+	p=$((p + tp))
+	f=$((f + tf))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		echo "FAIL $name ($f failed, exit $rc); log: $log"
+		grep -E '^not ok |^\[  FAILED  \]|^\[  ERROR   \]|ERROR: AddressSanitizer|runtime error' "$log" | head -20 | sed 's/^/    /'
+		tail -n 15 "$log" | sed 's/^/    | /'
+		failures="$failures $name"
+	else
+		echo "ok   $name ($p)"
+	fi
+done
+echo
+[ -n "$failures" ] && echo "failed:$failures"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
