@@ -47,6 +47,7 @@ include common/module.mk
 include store/module.mk
 include fetch-server/module.mk
 include modem/module.mk
+include modem/worker.mk
 include gateway/module.mk
 include client/module.mk
 include tests/module.mk

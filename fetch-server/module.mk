@@ -1,1 +1,19 @@
-# fetch-server/: see the part's README section in docs/architecture.md.
+# fetch-server/: smswake-server (HTTP APIs, wake scheduler) and smswakectl (administration).
+SERVER_SRCS := $(filter-out fetch-server/smswakectl.c,$(wildcard fetch-server/*.c))
+SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/%.o)
+EXTRA_CFLAGS_fetch-server := $(call pc_cflags,libmicrohttpd jansson inih libcrypto) -Ifetch-server
+SERVER_LIBS := $(call pc_libs,libmicrohttpd jansson inih libcrypto) -lpthread
+
+# Objects the admin tool shares with the server (configuration and token helpers).
+CTL_OBJS := $(O)/fetch-server/smswakectl.o $(O)/fetch-server/config.o $(O)/fetch-server/keys.o
+
+PROGRAMS += $(O)/smswake-server $(O)/smswakectl
+INSTALL_SBIN += smswake-server smswakectl
+MANPAGES += docs/man/smswake-server.8 docs/man/smswake.conf.5 docs/man/smswakectl.8
+INSTALL_DOC += docs/smswake.conf.example
+
+$(O)/smswake-server: $(SERVER_OBJS) $(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS)
+
+$(O)/smswakectl: $(CTL_OBJS) $(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS)

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Shared pieces of the provider, device and gateway APIs. */
+#include "api_common.h"
+
+#include <string.h>
+
+#include "log.h"
+
+enum MHD_Result api_store_error(struct request *r, int rc, const char *what)
+{
+	switch (rc) {
+	case STORE_NOTFOUND:
+		return http_reply_error(r, 404, "not_found", "no such %s", what);
+	case STORE_CONFLICT:
+		return http_reply_error(r, 409, "conflict", "the %s's state does not allow this", what);
+	case STORE_UNAVAILABLE:
+		return http_reply(r, 503, "application/json",
+				  "{\"error\":\"unavailable\",\"message\":\"storage unavailable, retry later\"}", 70,
+				  (const char *const[]){"Retry-After", "1", NULL});
+	default:
+		log_warnx("store error on %s: %s", what, store_strerror(rc));
+		return http_reply_error(r, 500, "internal", "internal error");
+	}
+}
+
+int api_json_int(struct request *r, json_t *obj, const char *key, int64_t min, int64_t max, int64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return 0;
+	if (!json_is_integer(v) || json_integer_value(v) < min || json_integer_value(v) > max) {
+		http_reply_error(r, 400, "invalid_field", "'%s' must be an integer from %lld to %lld", key,
+				 (long long)min, (long long)max);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 1;
+}
+
+int api_json_str(struct request *r, json_t *obj, const char *key, size_t maxlen, const char **out)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v == NULL)
+		return 0;
+	if (!json_is_string(v) || json_string_length(v) > maxlen || strlen(json_string_value(v)) != json_string_length(v)) {
+		http_reply_error(r, 400, "invalid_field", "'%s' must be a string of at most %zu octets", key, maxlen);
+		return -1;
+	}
+	*out = json_string_value(v);
+	return 1;
+}
+
+int64_t api_next_poll(struct server *srv, const struct store_device *d)
+{
+	(void)srv;
+	return d->poll_interval_s;
+}
+
+static int auth_fail(struct request *r)
+{
+	http_reply(r, 401, "application/json", "{\"error\":\"unauthorized\",\"message\":\"invalid token\"}", 51,
+		   (const char *const[]){"WWW-Authenticate", "Bearer error=\"invalid_token\"", NULL});
+	return -1;
+}
+
+int api_auth_device(struct request *r, int64_t *device_id)
+{
+	uint8_t h[STORE_HASH_LEN];
+	const char *tok = http_bearer(r);
+	int rc;
+
+	if (tok == NULL)
+		return -1;
+	keys_hash_token(tok, strlen(tok), h);
+	rc = store_device_auth(r->srv->store, h, device_id);
+	if (rc == STORE_NOTFOUND)
+		return auth_fail(r);
+	if (rc != STORE_OK) {
+		api_store_error(r, rc, "device");
+		return -1;
+	}
+	r->principal_id = *device_id;
+	return 0;
+}
+
+typedef int (*principal_auth_fn)(struct store *, const uint8_t *, struct store_principal *);
+
+static int auth_principal(struct request *r, principal_auth_fn fn, struct store_principal *p, const char *what)
+{
+	uint8_t h[STORE_HASH_LEN];
+	const char *tok = http_bearer(r);
+	int rc;
+
+	if (tok == NULL)
+		return -1;
+	keys_hash_token(tok, strlen(tok), h);
+	rc = fn(r->srv->store, h, p);
+	if (rc == STORE_NOTFOUND)
+		return auth_fail(r);
+	if (rc != STORE_OK) {
+		api_store_error(r, rc, what);
+		return -1;
+	}
+	r->principal_id = p->id;
+	return 0;
+}
+
+int api_auth_provider(struct request *r, struct store_principal *p)
+{
+	return auth_principal(r, store_provider_auth, p, "provider");
+}
+
+int api_auth_gateway(struct request *r, struct store_principal *p)
+{
+	return auth_principal(r, store_gateway_auth, p, "gateway");
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Device API: fetch (with long-poll) and cumulative acknowledgement. An empty poll answers 204
+ * with no body, so it costs the device as few octets as possible. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api_common.h"
+#include "encode.h"
+#include "longpoll.h"
+#include "metrics.h"
+#include "util.h"
+
+struct fetch_ctx {
+	json_t *arr;
+	uint64_t last_seq;
+};
+
+static int fetch_one(void *arg, const struct store_message *m)
+{
+	struct fetch_ctx *fc = arg;
+	char *b64 = malloc(ENC_B64_LEN(m->body_len));
+	json_t *j;
+
+	if (b64 == NULL)
+		return -1;
+	enc_b64(m->body, m->body_len, b64, 0);
+	j = json_pack("{s:I, s:I, s:s, s:s, s:s}", "id", (json_int_t)m->id, "seq", (json_int_t)m->seq, "urgency",
+		      store_urgency_name(m->urgency), "content_type", m->content_type, "body", b64);
+	free(b64);
+	if (m->topic[0])
+		json_object_set_new(j, "topic", json_string(m->topic));
+	json_array_append_new(fc->arr, j);
+	fc->last_seq = m->seq;
+	return 0;
+}
+
+static int query_u64(struct request *r, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
+{
+	const char *v = http_query(r, name);
+	*out = def;
+	if (v == NULL)
+		return 0;
+	if (util_parse_i64(v, min, max, out) != 0) {
+		http_reply_error(r, 400, "invalid_parameter", "'%s' must be an integer from %lld to %lld", name,
+				 (long long)min, (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+static enum MHD_Result fetch(struct request *r)
+{
+	struct server *srv = r->srv;
+	struct store_device d;
+	struct fetch_ctx fc = {0};
+	char np[24];
+	int64_t after, max, wait, now = util_now_ms();
+	int rc, count = 0, pending;
+	uint64_t gen;
+
+	if (!r->waited) {
+		int64_t device_id;
+		if (api_auth_device(r, &device_id) != 0)
+			return MHD_YES;
+		if (query_u64(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
+		    query_u64(r, "max", 1, srv->cfg.max_fetch, srv->cfg.max_fetch, &max) != 0 ||
+		    query_u64(r, "wait", 0, srv->cfg.max_wait_s, 0, &wait) != 0)
+			return MHD_YES;
+		r->after = (uint64_t)after;
+		r->max = (int)max;
+		r->wait_deadline_ms = wait > 0 ? util_mono_ms() + wait * 1000 : 0;
+		store_device_touch(srv->store, device_id, now);
+	}
+	gen = longpoll_generation(srv->device_waits);
+	pending = store_device_has_pending(srv->store, r->principal_id, r->after, now);
+	if (pending < 0)
+		return api_store_error(r, STORE_UNAVAILABLE, "device");
+	rc = store_device_get(srv->store, 0, r->principal_id, &d);
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
+					    : api_store_error(r, rc, "device");
+	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
+	if (!pending) {
+		if (r->wait_deadline_ms > util_mono_ms() && r->wake_flag != 2) {
+			rc = longpoll_wait(srv->device_waits, r->conn, r->principal_id, r->wait_deadline_ms, gen,
+					   &r->wake_flag);
+			if (rc == 0) {
+				if (!r->waited)
+					metrics_add(CTR_LONGPOLL_WAITS, 1);
+				r->waited = 1;
+				return MHD_YES;
+			}
+			if (rc == 1)
+				return fetch(r);
+		}
+		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	}
+	fc.arr = json_array();
+	rc = store_device_fetch(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count);
+	if (rc != STORE_OK) {
+		json_decref(fc.arr);
+		return api_store_error(r, rc, "device");
+	}
+	if (count == 0) {
+		/* Expired or recalled between the check and the fetch. */
+		json_decref(fc.arr);
+		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	}
+	int more = count >= r->max && store_device_has_pending(srv->store, r->principal_id, fc.last_seq, now) > 0;
+	return http_reply_json(r, 200,
+			       json_pack("{s:o, s:b, s:I}", "messages", fc.arr, "more", more, "next_poll",
+					 (json_int_t)api_next_poll(srv, &d)),
+			       (const char *const[]){"Next-Poll", np, NULL});
+}
+
+static enum MHD_Result ack(struct request *r)
+{
+	static const char *const allowed[] = {"seq", "wake_ctr", NULL};
+	struct server *srv = r->srv;
+	struct store_device d;
+	int64_t device_id, seq = 0, ctr = 0, now = util_now_ms();
+	json_t *body;
+	char np[24];
+	int rc, count = 0;
+
+	if (api_auth_device(r, &device_id) != 0)
+		return MHD_YES;
+	store_device_touch(srv->store, device_id, now);
+	body = http_json_body(r);
+	if (body == NULL)
+		return MHD_YES;
+	if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "seq", 0, INT64_MAX, &seq) < 0 ||
+	    api_json_int(r, body, "wake_ctr", 0, INT64_MAX, &ctr) < 0) {
+		json_decref(body);
+		return MHD_YES;
+	}
+	if (json_object_get(body, "seq") == NULL) {
+		json_decref(body);
+		return http_reply_error(r, 400, "missing_field", "'seq' is required");
+	}
+	json_decref(body);
+	rc = store_ack(srv->store, device_id, (uint64_t)seq, (uint64_t)ctr, now, &count);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	rc = store_device_get(srv->store, 0, device_id, &d);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
+	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+}
+
+enum MHD_Result api_device(struct request *r)
+{
+	return r->route == ROUTE_DEVICE_FETCH ? fetch(r) : ack(r);
+}

@@ -1,0 +1,376 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Provider API: devices (register, list, read, change, delete) and messages (submit, read,
+ * recall). A provider sees only its own devices and messages: anything else is 404. */
+#include <stdio.h>
+#include <string.h>
+
+#include "api_common.h"
+#include "metrics.h"
+#include "encode.h"
+#include "util.h"
+#include "wake.h"
+
+static int valid_msisdn(const char *s)
+{
+	size_t n = strlen(s);
+	if (n < 2 || n > STORE_MSISDN_MAX || s[0] != '+' || s[1] == '0')
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static int printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* "HH:MM" to minutes after midnight. */
+static int parse_hhmm(const char *s, int64_t *min)
+{
+	if (strlen(s) != 5 || s[2] != ':' || s[0] < '0' || s[0] > '2' || s[1] < '0' || s[1] > '9' || s[3] < '0' ||
+	    s[3] > '5' || s[4] < '0' || s[4] > '9')
+		return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	if (h > 23)
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+static json_t *device_json(const struct store_device *d)
+{
+	char created[32], seen[32];
+	json_t *j;
+
+	http_time(d->created_ms, created);
+	http_time(d->last_seen_ms, seen);
+	j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:i}", "id", (json_int_t)d->id,
+		      "msisdn", d->msisdn, "name", d->name, "sms_format", d->sms_format == SMS_FORMAT_TEXT ? "text" : "binary",
+		      "poll_interval", (json_int_t)d->poll_interval_s, "created_at", created, "pending", (json_int_t)d->pending,
+		      "last_seq", (json_int_t)d->last_seq, "acked_seq", (json_int_t)d->acked_seq, "wake_state",
+		      store_wake_state_name(d->wake_state), "wake_counter", (json_int_t)d->wake_ctr, "wake_attempts",
+		      d->wake_attempts);
+	json_object_set_new(j, "last_seen_at", d->last_seen_ms ? json_string(seen) : json_null());
+	if (d->quiet_start_min >= 0) {
+		char a[8], b[8];
+		snprintf(a, sizeof(a), "%02d:%02d", (int)(d->quiet_start_min / 60) % 100, (int)(d->quiet_start_min % 60));
+		snprintf(b, sizeof(b), "%02d:%02d", (int)(d->quiet_end_min / 60) % 100, (int)(d->quiet_end_min % 60));
+		json_object_set_new(j, "quiet_hours", json_pack("{s:s, s:s}", "start", a, "end", b));
+	} else {
+		json_object_set_new(j, "quiet_hours", json_null());
+	}
+	return j;
+}
+
+/* Reads the fields POST and PATCH share into a patch; answers 400 and returns -1 on bad input. */
+static int device_fields(struct request *r, json_t *body, struct store_device_patch *p)
+{
+	static const char *const allowed[] = {"msisdn", "name", "sms_format", "poll_interval", "quiet_hours", NULL};
+	const char *s;
+	int64_t v;
+	int rc;
+	json_t *q;
+
+	if (http_json_check_fields(r, body, allowed) != 0)
+		return -1;
+	if ((rc = api_json_str(r, body, "msisdn", 32, &s)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (!valid_msisdn(s)) {
+			http_reply_error(r, 400, "invalid_msisdn", "'msisdn' must be E.164: '+' and up to 15 digits");
+			return -1;
+		}
+		snprintf(p->msisdn, sizeof(p->msisdn), "%s", s);
+		p->set |= STORE_PATCH_MSISDN;
+	}
+	if ((rc = api_json_str(r, body, "name", STORE_NAME_MAX, &s)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (!printable(s)) {
+			http_reply_error(r, 400, "invalid_field", "'name' must not contain control characters");
+			return -1;
+		}
+		snprintf(p->name, sizeof(p->name), "%s", s);
+		p->set |= STORE_PATCH_NAME;
+	}
+	if ((rc = api_json_str(r, body, "sms_format", 16, &s)) < 0)
+		return -1;
+	if (rc > 0) {
+		if (strcmp(s, "binary") == 0)
+			p->sms_format = SMS_FORMAT_BINARY;
+		else if (strcmp(s, "text") == 0)
+			p->sms_format = SMS_FORMAT_TEXT;
+		else {
+			http_reply_error(r, 400, "invalid_field", "'sms_format' must be \"binary\" or \"text\"");
+			return -1;
+		}
+		p->set |= STORE_PATCH_FORMAT;
+	}
+	if ((rc = api_json_int(r, body, "poll_interval", 0, 30 * 86400, &v)) < 0)
+		return -1;
+	if (rc > 0) {
+		p->poll_interval_s = v;
+		p->set |= STORE_PATCH_POLL;
+	}
+	q = json_object_get(body, "quiet_hours");
+	if (q) {
+		p->set |= STORE_PATCH_QUIET;
+		p->quiet_start_min = p->quiet_end_min = -1;
+		if (!json_is_null(q)) {
+			json_t *a = json_object_get(q, "start"), *b = json_object_get(q, "end");
+			if (!json_is_object(q) || json_object_size(q) != 2 || !json_is_string(a) || !json_is_string(b) ||
+			    parse_hhmm(json_string_value(a), &p->quiet_start_min) != 0 ||
+			    parse_hhmm(json_string_value(b), &p->quiet_end_min) != 0) {
+				http_reply_error(r, 400, "invalid_field",
+						 "'quiet_hours' must be null or {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} (UTC)");
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+static enum MHD_Result device_create(struct request *r, const struct store_principal *prov)
+{
+	struct store_device_patch p = {0};
+	struct store_device d = {0};
+	uint8_t hash[STORE_HASH_LEN], key[WAKE_KEY_LEN];
+	char token[96], keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
+	json_t *body = http_json_body(r), *out;
+	int rc;
+
+	if (body == NULL)
+		return MHD_YES;
+	rc = device_fields(r, body, &p);
+	json_decref(body);
+	if (rc != 0)
+		return MHD_YES;
+	if (!(p.set & STORE_PATCH_MSISDN))
+		return http_reply_error(r, 400, "missing_field", "'msisdn' is required");
+	d.provider_id = prov->id;
+	memcpy(d.msisdn, p.msisdn, sizeof(d.msisdn));
+	memcpy(d.name, p.name, sizeof(d.name));
+	d.sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
+	d.poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
+	d.quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
+	d.quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
+	if (keys_new_token("swd", token, sizeof(token), hash) != 0)
+		return http_reply_error(r, 500, "internal", "cannot create a token");
+	rc = store_device_add(r->srv->store, &d, hash, util_now_ms());
+	if (rc == STORE_CONFLICT)
+		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s", d.msisdn);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
+	    wake_derive_key(r->srv->master_key, MASTER_KEY_LEN, CURRENT_KEY_ID, (uint64_t)d.id, key) != 0)
+		return http_reply_error(r, 500, "internal", "cannot read back the device");
+	enc_b64(key, sizeof(key), keyb64, 0);
+	explicit_bzero(key, sizeof(key));
+	out = device_json(&d);
+	json_object_set_new(out, "token", json_string(token));
+	json_object_set_new(out, "wake_key", json_string(keyb64));
+	json_object_set_new(out, "key_id", json_integer(CURRENT_KEY_ID));
+	json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
+	explicit_bzero(token, sizeof(token));
+	explicit_bzero(keyb64, sizeof(keyb64));
+	snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
+	return http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+}
+
+static int list_one(void *arg, const struct store_device *d)
+{
+	json_array_append_new(arg, device_json(d));
+	return 0;
+}
+
+static enum MHD_Result device_list(struct request *r, const struct store_principal *prov)
+{
+	json_t *arr = json_array();
+	int rc = store_device_list(r->srv->store, prov->id, list_one, arr);
+	if (rc != STORE_OK) {
+		json_decref(arr);
+		return api_store_error(r, rc, "device");
+	}
+	return http_reply_json(r, 200, json_pack("{s:o}", "devices", arr), NULL);
+}
+
+static enum MHD_Result device_get(struct request *r, const struct store_principal *prov)
+{
+	struct store_device d;
+	int rc = store_device_get(r->srv->store, prov->id, r->id, &d);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	return http_reply_json(r, 200, device_json(&d), NULL);
+}
+
+static enum MHD_Result device_patch(struct request *r, const struct store_principal *prov)
+{
+	struct store_device_patch p = {0};
+	json_t *body = http_json_body(r);
+	int rc;
+
+	if (body == NULL)
+		return MHD_YES;
+	rc = device_fields(r, body, &p);
+	json_decref(body);
+	if (rc != 0)
+		return MHD_YES;
+	rc = store_device_update(r->srv->store, prov->id, r->id, &p);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	return device_get(r, prov);
+}
+
+static enum MHD_Result device_delete(struct request *r, const struct store_principal *prov)
+{
+	int rc = store_device_delete(r->srv->store, prov->id, r->id);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	return http_reply(r, 204, NULL, "", 0, NULL);
+}
+
+static json_t *message_json(const struct store_message *m)
+{
+	char created[32], expires[32], updated[32];
+
+	http_time(m->created_ms, created);
+	http_time(m->expires_ms, expires);
+	http_time(m->updated_ms, updated);
+	json_t *j = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)m->id, "device_id",
+			      (json_int_t)m->device_id, "seq", (json_int_t)m->seq, "state", store_msg_state_name(m->state),
+			      "urgency", store_urgency_name(m->urgency), "content_type", m->content_type, "size",
+			      (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
+	if (m->topic[0])
+		json_object_set_new(j, "topic", json_string(m->topic));
+	return j;
+}
+
+static int valid_topic(const char *t)
+{
+	size_t n = strlen(t);
+	if (n == 0 || n > STORE_TOPIC_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int valid_idem_key(const char *k)
+{
+	size_t n = strlen(k);
+	if (n == 0 || n > STORE_IDEMKEY_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (k[i] < 0x21 || k[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+static enum MHD_Result message_submit(struct request *r, const struct store_principal *prov)
+{
+	struct server *srv = r->srv;
+	struct store_message_in in = {0};
+	struct store_message m;
+	const char *ttl = http_header(r, "TTL"), *urg = http_header(r, "Urgency");
+	const char *topic = http_header(r, "Topic"), *idem = http_header(r, "Idempotency-Key");
+	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	char loc[64], ttlbuf[24];
+	int replayed = 0, rc;
+	int64_t ttl_s = srv->cfg.default_ttl_s;
+
+	if (ttl && util_parse_i64(ttl, 0, INT32_MAX, &ttl_s) != 0)
+		return http_reply_error(r, 400, "invalid_ttl", "'TTL' must be a number of seconds (0 or more)");
+	/* RFC 8030 5.2: the service may shorten the TTL and says so in the response. */
+	if (ttl_s > srv->cfg.max_ttl_s)
+		ttl_s = srv->cfg.max_ttl_s;
+	in.urgency = URG_NORMAL;
+	if (urg && (in.urgency = store_urgency_parse(urg)) < 0)
+		return http_reply_error(r, 400, "invalid_urgency", "'Urgency' must be very-low, low, normal or high");
+	if (topic && !valid_topic(topic))
+		return http_reply_error(r, 400, "invalid_topic", "'Topic' must be 1 to 32 base64url characters");
+	if (idem && !valid_idem_key(idem))
+		return http_reply_error(r, 400, "invalid_idempotency_key",
+					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
+	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
+		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
+	in.device_id = r->id;
+	in.ttl_s = ttl_s;
+	in.topic = topic;
+	in.content_type = ctype;
+	in.idempotency_key = idem;
+	in.body = r->body;
+	in.body_len = r->body_len;
+	rc = store_message_put(srv->store, prov->id, &in, util_now_ms(), &m, &replayed);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
+	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)ttl_s);
+	return http_reply_json(r, 201, message_json(&m),
+			       (const char *const[]){"Location", loc, "TTL", ttlbuf, replayed ? "Idempotent-Replayed" : NULL,
+						     "true", NULL});
+}
+
+static int event_one(void *arg, const struct store_event *e)
+{
+	char at[32];
+	http_time(e->time_ms, at);
+	json_t *j = json_pack("{s:s, s:s}", "at", at, "event", e->what);
+	if (e->state >= 0)
+		json_object_set_new(j, "state", json_string(store_msg_state_name(e->state)));
+	if (e->detail[0])
+		json_object_set_new(j, "detail", json_string(e->detail));
+	json_array_append_new(arg, j);
+	return 0;
+}
+
+static enum MHD_Result message_get(struct request *r, const struct store_principal *prov)
+{
+	struct store_message m;
+	json_t *events = json_array(), *j;
+	int rc = store_message_get(r->srv->store, prov->id, r->id, &m, event_one, events);
+
+	if (rc != STORE_OK) {
+		json_decref(events);
+		return api_store_error(r, rc, "message");
+	}
+	j = message_json(&m);
+	json_object_set_new(j, "events", events);
+	return http_reply_json(r, 200, j, NULL);
+}
+
+static enum MHD_Result message_delete(struct request *r, const struct store_principal *prov)
+{
+	int rc = store_message_cancel(r->srv->store, prov->id, r->id, util_now_ms());
+	if (rc == STORE_CONFLICT)
+		return http_reply_error(r, 409, "conflict", "the message was already fetched or is final");
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "message");
+	return http_reply(r, 204, NULL, "", 0, NULL);
+}
+
+enum MHD_Result api_provider(struct request *r)
+{
+	struct store_principal prov;
+
+	if (api_auth_provider(r, &prov) != 0)
+		return MHD_YES;
+	switch (r->route) {
+	case ROUTE_DEVICE_CREATE: return device_create(r, &prov);
+	case ROUTE_DEVICE_LIST: return device_list(r, &prov);
+	case ROUTE_DEVICE_GET: return device_get(r, &prov);
+	case ROUTE_DEVICE_PATCH: return device_patch(r, &prov);
+	case ROUTE_DEVICE_DELETE: return device_delete(r, &prov);
+	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, &prov);
+	case ROUTE_MESSAGE_GET: return message_get(r, &prov);
+	case ROUTE_MESSAGE_DELETE: return message_delete(r, &prov);
+	default: return http_reply_error(r, 404, "not_found", "no such route");
+	}
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* smswake-server configuration: one INI file, every setting but the two in [server] defaulted. */
+#ifndef SMSWAKE_SERVER_CONFIG_H
+#define SMSWAKE_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_MAX_LISTENERS 8
+#define CONFIG_PATH_MAX 512
+
+/* Bits of struct listener_config.apis. */
+#define API_PROVIDER 1u
+#define API_DEVICE 2u
+#define API_GATEWAY 4u
+#define API_ALL (API_PROVIDER | API_DEVICE | API_GATEWAY)
+
+struct listener_config {
+	char name[32];
+	char host[128];  /* numeric address: 127.0.0.1, 0.0.0.0, ::1, :: */
+	int port;        /* 0: any free port (tests); the bound one is written to data_dir/ports */
+	unsigned apis;
+	char tls_cert[CONFIG_PATH_MAX];
+	char tls_key[CONFIG_PATH_MAX];
+};
+
+struct scheduler_config {
+	int enabled;
+	int port;                  /* destination application port of binary wakeups */
+	int64_t batch_window_s;    /* normal urgency waits this long so a burst shares one SMS */
+	int64_t low_max_wait_s;    /* low/very-low wake anyway after waiting this long */
+	int64_t poll_margin_s;     /* skip the SMS if the device polls within this margin */
+	int64_t grace_s;           /* a wakeup counts as in flight this long */
+	int max_retries;           /* unanswered wakeups retried this many times */
+	int64_t retry_base_s;      /* first retry after this, doubling, with jitter */
+	int per_hour;              /* wakeups per device per hour, 0 = unlimited */
+	int per_day;               /* wakeups per device per day, 0 = unlimited */
+	int64_t max_validity_s;    /* SMS validity period upper bound */
+	int64_t tick_ms;           /* how often the scheduler looks for work */
+	int status_report;         /* request SMS status reports */
+};
+
+struct server_config {
+	char path[CONFIG_PATH_MAX];
+	char data_dir[CONFIG_PATH_MAX];
+	char database[CONFIG_PATH_MAX];
+	char master_key_file[CONFIG_PATH_MAX];
+	int nlisteners;
+	struct listener_config listeners[CONFIG_MAX_LISTENERS];
+	int threads;
+	int connection_limit;
+	int per_ip_connection_limit;
+	int64_t connection_timeout_s;
+	int log_level;
+	int synchronous_full;
+	int64_t default_ttl_s;
+	int64_t max_ttl_s;
+	int64_t retention_s;
+	int64_t sweep_interval_s;
+	int64_t lease_s;
+	int64_t default_poll_interval_s;
+	int max_fetch;
+	int64_t max_wait_s;
+	struct scheduler_config sched;
+};
+
+/* Fills defaults, then reads path. On error returns -1 and writes a one-line explanation
+ * (with the file and line) into err. */
+int config_load(struct server_config *cfg, const char *path, char *err, size_t errlen);
+void config_defaults(struct server_config *cfg);
+/* Parses "host:port", "[v6]:port" or ":port". */
+int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+#endif

@@ -1,0 +1,573 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* libmicrohttpd glue: listeners, per-request state, body limits, routing, replies. Bodies are
+ * read here with a cap (never MHD's post processor); handlers see a complete request. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "longpoll.h"
+#include "metrics.h"
+#include "util.h"
+
+enum {
+	M_GET = 1,
+	M_POST = 2,
+	M_PATCH = 4,
+	M_DELETE = 8,
+};
+
+/* Which API a route belongs to, the methods it takes, and the body cap. */
+struct route_info {
+	int route;
+	unsigned api; /* 0: operations, served on every listener */
+	size_t body_max;
+};
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void http_time(int64_t ms, char out[32])
+{
+	time_t s = (time_t)(ms / 1000);
+	struct tm tm;
+	gmtime_r(&s, &tm);
+	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+}
+
+static int method_bit(const char *m)
+{
+	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
+		return M_GET;
+	if (strcmp(m, "POST") == 0)
+		return M_POST;
+	if (strcmp(m, "PATCH") == 0)
+		return M_PATCH;
+	if (strcmp(m, "DELETE") == 0)
+		return M_DELETE;
+	return 0;
+}
+
+/* Parses a decimal id path segment of at most 18 digits; returns its length or -1. */
+static int parse_id(const char *s, int64_t *id)
+{
+	int64_t v = 0;
+	int n = 0;
+	while (s[n] >= '0' && s[n] <= '9' && n < 18) {
+		v = v * 10 + (s[n] - '0');
+		n++;
+	}
+	if (n == 0 || (s[n] != '\0' && s[n] != '/') || v <= 0)
+		return -1;
+	*id = v;
+	return n;
+}
+
+/* Maps a path to a route family; *allowed gets the methods that path takes. Returns 0 when the
+ * path is unknown. The route returned is for the given method, or any route of the path when
+ * the method is not allowed. */
+static int route_lookup(const char *url, int method, int64_t *id, unsigned *allowed, struct route_info *ri)
+{
+	const char *p;
+	int n;
+
+	memset(ri, 0, sizeof(*ri));
+	*allowed = 0;
+	if (strcmp(url, "/healthz") == 0) {
+		*allowed = M_GET;
+		ri->route = ROUTE_HEALTHZ;
+		return 1;
+	}
+	if (strcmp(url, "/metrics") == 0) {
+		*allowed = M_GET;
+		ri->route = ROUTE_METRICS;
+		return 1;
+	}
+	if (strcmp(url, "/v1/devices") == 0) {
+		*allowed = M_GET | M_POST;
+		ri->api = API_PROVIDER;
+		ri->route = method == M_POST ? ROUTE_DEVICE_CREATE : ROUTE_DEVICE_LIST;
+		ri->body_max = HTTP_JSON_MAX;
+		return 1;
+	}
+	if (strncmp(url, "/v1/devices/", 12) == 0) {
+		p = url + 12;
+		if ((n = parse_id(p, id)) < 0)
+			return 0;
+		p += n;
+		ri->api = API_PROVIDER;
+		if (*p == '\0') {
+			*allowed = M_GET | M_PATCH | M_DELETE;
+			ri->route = method == M_PATCH ? ROUTE_DEVICE_PATCH
+				    : method == M_DELETE ? ROUTE_DEVICE_DELETE
+							 : ROUTE_DEVICE_GET;
+			ri->body_max = HTTP_JSON_MAX;
+			return 1;
+		}
+		if (strcmp(p, "/messages") == 0) {
+			*allowed = M_POST;
+			ri->route = ROUTE_MESSAGE_SUBMIT;
+			ri->body_max = STORE_BODY_MAX;
+			return 1;
+		}
+		return 0;
+	}
+	if (strncmp(url, "/v1/messages/", 13) == 0) {
+		p = url + 13;
+		if ((n = parse_id(p, id)) < 0 || p[n] != '\0')
+			return 0;
+		*allowed = M_GET | M_DELETE;
+		ri->api = API_PROVIDER;
+		ri->route = method == M_DELETE ? ROUTE_MESSAGE_DELETE : ROUTE_MESSAGE_GET;
+		return 1;
+	}
+	if (strcmp(url, "/v1/device/messages") == 0) {
+		*allowed = M_GET;
+		ri->api = API_DEVICE;
+		ri->route = ROUTE_DEVICE_FETCH;
+		return 1;
+	}
+	if (strcmp(url, "/v1/device/ack") == 0) {
+		*allowed = M_POST;
+		ri->api = API_DEVICE;
+		ri->route = ROUTE_DEVICE_ACK;
+		ri->body_max = HTTP_JSON_MAX;
+		return 1;
+	}
+	if (strcmp(url, "/v1/gateway/lease") == 0 || strcmp(url, "/v1/gateway/report") == 0) {
+		*allowed = M_POST;
+		ri->api = API_GATEWAY;
+		ri->route = url[12] == 'l' ? ROUTE_GATEWAY_LEASE : ROUTE_GATEWAY_REPORT;
+		ri->body_max = HTTP_JSON_MAX;
+		return 1;
+	}
+	return 0;
+}
+
+static void allow_header(unsigned allowed, char *out, size_t len)
+{
+	out[0] = '\0';
+	if (allowed & M_GET)
+		strncat(out, "GET, HEAD, ", len - strlen(out) - 1);
+	if (allowed & M_POST)
+		strncat(out, "POST, ", len - strlen(out) - 1);
+	if (allowed & M_PATCH)
+		strncat(out, "PATCH, ", len - strlen(out) - 1);
+	if (allowed & M_DELETE)
+		strncat(out, "DELETE, ", len - strlen(out) - 1);
+	size_t n = strlen(out);
+	if (n >= 2)
+		out[n - 2] = '\0';
+}
+
+enum MHD_Result http_reply(struct request *r, int status, const char *ctype, const void *body, size_t len,
+			   const char *const *headers)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (resp == NULL)
+		return MHD_NO;
+	if (ctype)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	for (const char *const *h = headers; h && h[0]; h += 2)
+		MHD_add_response_header(resp, h[0], h[1]);
+	r->status = status;
+	ret = MHD_queue_response(r->conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+enum MHD_Result http_reply_json(struct request *r, int status, json_t *j, const char *const *headers)
+{
+	char *s = json_dumps(j, JSON_COMPACT);
+	enum MHD_Result ret;
+
+	json_decref(j);
+	if (s == NULL)
+		return MHD_NO;
+	ret = http_reply(r, status, "application/json", s, strlen(s), headers);
+	free(s);
+	return ret;
+}
+
+enum MHD_Result http_reply_error(struct request *r, int status, const char *code, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg), NULL);
+}
+
+const char *http_header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_query(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_bearer(struct request *r)
+{
+	const char *a = http_header(r, MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (a == NULL) {
+		http_reply(r, 401, "application/json",
+			   "{\"error\":\"unauthorized\",\"message\":\"missing Authorization: Bearer token\"}", 72,
+			   (const char *const[]){"WWW-Authenticate", "Bearer", NULL});
+		return NULL;
+	}
+	if (strncasecmp(a, "Bearer ", 7) != 0 || a[7] == '\0' || strlen(a + 7) > 256) {
+		http_reply(r, 401, "application/json",
+			   "{\"error\":\"unauthorized\",\"message\":\"malformed Authorization header\"}", 67,
+			   (const char *const[]){"WWW-Authenticate", "Bearer", NULL});
+		return NULL;
+	}
+	return a + 7;
+}
+
+json_t *http_json_body(struct request *r)
+{
+	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	json_error_t jerr;
+	json_t *j;
+
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0) {
+		http_reply_error(r, 415, "unsupported_media_type", "expected Content-Type: application/json");
+		return NULL;
+	}
+	if (r->body_len == 0) {
+		http_reply_error(r, 400, "bad_request", "a JSON object body is required");
+		return NULL;
+	}
+	j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL) {
+		http_reply_error(r, 400, "bad_json", "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
+				 jerr.text);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		http_reply_error(r, 400, "bad_json", "the body must be a JSON object");
+		return NULL;
+	}
+	return j;
+}
+
+int http_json_check_fields(struct request *r, json_t *obj, const char *const *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(obj, key, v)
+	{
+		const char *const *a = allowed;
+		while (*a && strcmp(*a, key) != 0)
+			a++;
+		if (*a == NULL) {
+			http_reply_error(r, 400, "unknown_field", "unknown field '%.64s'", key);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+struct header_scan {
+	int content_length;
+	int transfer_encoding;
+};
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	struct header_scan *hs = cls;
+	(void)kind;
+	(void)value;
+	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
+		hs->content_length++;
+	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
+		hs->transfer_encoding++;
+	return MHD_YES;
+}
+
+/* First call for a request: route it and refuse what can be refused before reading a body. */
+static enum MHD_Result first_call(struct request *r, const char *url)
+{
+	struct header_scan hs = {0, 0};
+	struct route_info ri;
+	unsigned allowed;
+	char allow[64];
+	int m = method_bit(r->method);
+	const char *cl;
+
+	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
+	if (hs.content_length > 1)
+		return http_reply_error(r, 400, "bad_request", "more than one Content-Length header");
+	if (hs.content_length && hs.transfer_encoding)
+		return http_reply_error(r, 400, "bad_request", "Content-Length together with Transfer-Encoding");
+	if (!route_lookup(url, m, &r->id, &allowed, &ri) || (ri.api && !(ri.api & r->lst->cfg->apis))) {
+		r->route = ROUTE_UNKNOWN;
+		return http_reply_error(r, 404, "not_found", "no such route");
+	}
+	r->route = ri.route;
+	if (!(allowed & m)) {
+		allow_header(allowed, allow, sizeof(allow));
+		return http_reply_json(r, 405,
+				       json_pack("{s:s, s:s}", "error", "method_not_allowed", "message",
+						 "method not allowed on this route"),
+				       (const char *const[]){"Allow", allow, NULL});
+	}
+	r->body_cap = ri.body_max;
+	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (cl) {
+		int64_t n;
+		if (util_parse_i64(cl, 0, INT64_MAX, &n) != 0)
+			return http_reply_error(r, 400, "bad_request", "invalid Content-Length");
+		if ((uint64_t)n > r->body_cap)
+			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result dispatch(struct request *r)
+{
+	switch (r->route) {
+	case ROUTE_HEALTHZ:
+	case ROUTE_METRICS:
+		return api_ops(r);
+	case ROUTE_DEVICE_FETCH:
+	case ROUTE_DEVICE_ACK:
+		return api_device(r);
+	case ROUTE_GATEWAY_LEASE:
+	case ROUTE_GATEWAY_REPORT:
+		return api_gateway(r);
+	default:
+		return api_provider(r);
+	}
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	struct listener *lst = cls;
+	struct request *r = *req_cls;
+	(void)version;
+
+	if (r == NULL) {
+		r = calloc(1, sizeof(*r));
+		if (r == NULL)
+			return MHD_NO;
+		r->srv = lst->srv;
+		r->lst = lst;
+		r->conn = conn;
+		r->method = method;
+		r->start_us = now_us();
+		r->status = 0;
+		*req_cls = r;
+		return first_call(r, url);
+	}
+	if (r->status != 0) {
+		/* Already answered (early error): swallow whatever body still arrives. */
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size > 0) {
+		if (r->body_len + *upload_data_size > r->body_cap) {
+			*upload_data_size = 0;
+			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
+		}
+		if (r->body == NULL) {
+			r->body = malloc(r->body_cap ? r->body_cap : 1);
+			if (r->body == NULL)
+				return MHD_NO;
+		}
+		memcpy(r->body + r->body_len, upload_data, *upload_data_size);
+		r->body_len += *upload_data_size;
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
+{
+	struct request *r = *req_cls;
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (r == NULL)
+		return;
+	metrics_request(r->route, r->status, now_us() - r->start_us);
+	free(r->body);
+	free(r);
+	*req_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[512];
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("http: %s", msg);
+}
+
+static int bind_socket(const struct listener_config *lc, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (strchr(lc->host, ':')) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)lc->port);
+		if (inet_pton(AF_INET6, lc->host, &s6->sin6_addr) != 1)
+			goto badaddr;
+		sl = sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)lc->port);
+		if (inet_pton(AF_INET, lc->host, &s4->sin_addr) != 1)
+			goto badaddr;
+		sl = sizeof(*s4);
+	}
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return -1;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+		snprintf(err, errlen, "listener '%s' cannot listen on %s:%d: %s", lc->name, lc->host, lc->port,
+			 strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+badaddr:
+	snprintf(err, errlen, "listener '%s': '%s' is not a numeric IPv4 or IPv6 address", lc->name, lc->host);
+	return -1;
+}
+
+static int bound_port(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) != 0)
+		return -1;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+/* Writes "name port" lines to data_dir/ports so tests and scripts can find ephemeral ports. */
+static void write_ports(struct server *srv)
+{
+	char buf[1024], path[CONFIG_PATH_MAX + 16];
+	size_t n = 0;
+
+	for (int i = 0; i < srv->nlisteners; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %d\n", srv->listeners[i].cfg->name,
+				      srv->listeners[i].port);
+	snprintf(path, sizeof(path), "%s/ports", srv->cfg.data_dir);
+	if (util_write_file_atomic(path, buf, n, 0644) != 0)
+		log_warn("%s", path);
+}
+
+int http_start(struct server *srv, char *err, size_t errlen)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+
+	for (int i = 0; i < srv->cfg.nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+		const struct listener_config *lc = &srv->cfg.listeners[i];
+		struct MHD_OptionItem opts[16];
+		int o = 0, fd;
+		unsigned f = flags;
+
+		l->cfg = lc;
+		l->srv = srv;
+		srv->nlisteners = i + 1;
+		if (lc->tls_cert[0]) {
+			if (util_read_file(lc->tls_cert, 1 << 20, &l->tls_cert_pem, NULL) != 0 ||
+			    util_read_file(lc->tls_key, 1 << 20, &l->tls_key_pem, NULL) != 0) {
+				snprintf(err, errlen, "listener '%s': cannot read TLS certificate or key: %s", lc->name,
+					 strerror(errno));
+				return -1;
+			}
+			f |= MHD_USE_TLS;
+			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert_pem};
+			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key_pem};
+		}
+		fd = bind_socket(lc, err, errlen);
+		if (fd < 0)
+			return -1;
+		l->port = bound_port(fd);
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)srv->cfg.threads, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg.connection_limit, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.connection_timeout_s,
+						    NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
+		if (srv->cfg.per_ip_connection_limit > 0)
+			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+							    (intptr_t)srv->cfg.per_ip_connection_limit, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+		l->daemon = MHD_start_daemon(f, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+		if (l->daemon == NULL) {
+			close(fd);
+			snprintf(err, errlen, "listener '%s': libmicrohttpd refused to start (TLS files valid?)", lc->name);
+			return -1;
+		}
+		log_info("listening on %s:%d (%s%s%s)%s", lc->host, l->port, lc->apis & API_PROVIDER ? "provider " : "",
+			 lc->apis & API_DEVICE ? "device " : "", lc->apis & API_GATEWAY ? "gateway" : "",
+			 lc->tls_cert[0] ? " with TLS" : "");
+	}
+	write_ports(srv);
+	return 0;
+}
+
+void http_stop(struct server *srv)
+{
+	/* Suspended long-polls must be resumed before a daemon stops; after this no request
+	 * suspends again. */
+	if (srv->device_waits)
+		longpoll_wake_all(srv->device_waits);
+	if (srv->gateway_waits)
+		longpoll_wake_all(srv->gateway_waits);
+	for (int i = 0; i < srv->nlisteners; i++) {
+		struct listener *l = &srv->listeners[i];
+		if (l->daemon)
+			MHD_stop_daemon(l->daemon);
+		l->daemon = NULL;
+		free(l->tls_cert_pem);
+		free(l->tls_key_pem);
+		l->tls_cert_pem = l->tls_key_pem = NULL;
+	}
+}

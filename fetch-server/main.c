@@ -1,0 +1,153 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* smswake-server: reads the configuration, opens the store, starts the HTTP listeners and the
+ * wake scheduler, and runs the periodic expiry and purge until SIGTERM or SIGINT. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http.h"
+#include "log.h"
+#include "longpoll.h"
+#include "metrics.h"
+#include "scheduler.h"
+#include "util.h"
+
+#define DEFAULT_CONFIG "/etc/smswake/smswake.conf"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: smswake-server [-dn] [-c config]\n"
+			"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+			"  -n       check the configuration and exit\n"
+			"  -d       log debug messages\n");
+	exit(2);
+}
+
+static void on_message_added(void *arg, int64_t device_id)
+{
+	struct server *srv = arg;
+	longpoll_notify(srv->device_waits, device_id);
+	if (srv->scheduler)
+		scheduler_notify(srv->scheduler, device_id);
+}
+
+static void on_wake_job_added(void *arg)
+{
+	struct server *srv = arg;
+	longpoll_notify(srv->gateway_waits, 0);
+}
+
+/* Expiry every sweep_interval, purge of finished rows every hour. */
+static void maintenance(struct server *srv, int64_t *next_purge)
+{
+	int64_t now = util_now_ms();
+	int n = 0;
+
+	if (store_expire(srv->store, now, &n) == STORE_OK && n > 0) {
+		metrics_add(CTR_MESSAGES_EXPIRED, (uint64_t)n);
+		log_debug("expired %d messages", n);
+	}
+	if (now >= *next_purge) {
+		n = 0;
+		if (store_purge(srv->store, now - srv->cfg.retention_s * 1000, &n) == STORE_OK && n > 0) {
+			metrics_add(CTR_MESSAGES_PURGED, (uint64_t)n);
+			log_info("purged %d finished messages older than the retention time", n);
+		}
+		*next_purge = now + 3600 * 1000;
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct server srv;
+	const char *cfgpath = DEFAULT_CONFIG, *serr = NULL;
+	struct store_options so = {0};
+	struct store_notify sn;
+	char err[512] = "";
+	int check_only = 0, debug = 0, ch, rc;
+	int64_t next_purge = 0;
+	sigset_t sigs;
+
+	while ((ch = getopt(argc, argv, "c:dnh")) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		case 'd': debug = 1; break;
+		case 'n': check_only = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("smswake-server", LOG_LEVEL_INFO, 0);
+	if (config_load(&srv.cfg, cfgpath, err, sizeof(err)) != 0)
+		fatalx("%s", err);
+	if (check_only) {
+		printf("%s: configuration OK\n", cfgpath);
+		return 0;
+	}
+	log_setlevel(debug ? LOG_LEVEL_DEBUG : srv.cfg.log_level);
+
+	/* Signals are taken synchronously by the main thread; every other thread inherits the mask. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (util_mkdir_p(srv.cfg.data_dir, 0700) != 0)
+		fatal("data_dir %s", srv.cfg.data_dir);
+	rc = keys_load_or_create_master(srv.cfg.master_key_file, srv.master_key, err, sizeof(err));
+	if (rc < 0)
+		fatalx("%s", err);
+	if (rc == 1)
+		log_info("created a new master key in %s", srv.cfg.master_key_file);
+	else if (err[0])
+		log_warnx("%s", err);
+
+	so.path = srv.cfg.database;
+	so.synchronous_full = srv.cfg.synchronous_full;
+	if (store_open(&so, &srv.store, &serr) != STORE_OK)
+		fatalx("cannot open the store %s: %s", srv.cfg.database, serr ? serr : "unknown error");
+	srv.device_waits = longpoll_new();
+	srv.gateway_waits = longpoll_new();
+	if (srv.device_waits == NULL || srv.gateway_waits == NULL)
+		fatalx("cannot start the long-poll timers");
+	if (srv.cfg.sched.enabled && (srv.scheduler = scheduler_start(&srv)) == NULL)
+		fatalx("cannot start the wake scheduler");
+	sn = (struct store_notify){.message_added = on_message_added, .wake_job_added = on_wake_job_added, .arg = &srv};
+	store_set_notify(srv.store, &sn);
+	if (http_start(&srv, err, sizeof(err)) != 0) {
+		log_error("%s", err);
+		http_stop(&srv);
+		scheduler_stop(srv.scheduler);
+		store_close(srv.store);
+		return 1;
+	}
+	log_info("smswake-server ready (store %s, schema %d)", srv.cfg.database, store_user_version(srv.store));
+
+	for (;;) {
+		struct timespec ts = {.tv_sec = srv.cfg.sweep_interval_s, .tv_nsec = 0};
+		int sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGINT || sig == SIGTERM)
+			break;
+		if (sig == SIGHUP)
+			log_info("SIGHUP: configuration reload is not supported; restart to apply changes");
+		maintenance(&srv, &next_purge);
+	}
+	log_info("shutting down");
+	srv.stopping = 1;
+	http_stop(&srv);
+	scheduler_stop(srv.scheduler);
+	store_set_notify(srv.store, &(struct store_notify){0});
+	longpoll_free(srv.device_waits);
+	longpoll_free(srv.gateway_waits);
+	store_close(srv.store);
+	explicit_bzero(srv.master_key, sizeof(srv.master_key));
+	return 0;
+}

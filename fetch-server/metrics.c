@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Lock-free request metrics: one counter per route and status, one histogram per route. */
+#include "metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const int status_codes[] = {200, 201, 204, 400, 401, 404, 405, 409, 413, 415, 429, 500, 503};
+#define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1) /* last slot: other */
+static const int64_t bucket_us[] = {250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000};
+#define NBUCKET (sizeof(bucket_us) / sizeof(bucket_us[0]))
+
+static uint64_t req_count[ROUTE_COUNT][NSTATUS];
+static uint64_t lat_bucket[ROUTE_COUNT][NBUCKET + 1];
+static uint64_t lat_sum_us[ROUTE_COUNT];
+static uint64_t counters[CTR_COUNT];
+
+static const char *route_names[ROUTE_COUNT] = {
+	[ROUTE_UNKNOWN] = "unknown",
+	[ROUTE_DEVICE_CREATE] = "device_create",
+	[ROUTE_DEVICE_LIST] = "device_list",
+	[ROUTE_DEVICE_GET] = "device_get",
+	[ROUTE_DEVICE_PATCH] = "device_patch",
+	[ROUTE_DEVICE_DELETE] = "device_delete",
+	[ROUTE_MESSAGE_SUBMIT] = "message_submit",
+	[ROUTE_MESSAGE_GET] = "message_get",
+	[ROUTE_MESSAGE_DELETE] = "message_delete",
+	[ROUTE_DEVICE_FETCH] = "device_fetch",
+	[ROUTE_DEVICE_ACK] = "device_ack",
+	[ROUTE_GATEWAY_LEASE] = "gateway_lease",
+	[ROUTE_GATEWAY_REPORT] = "gateway_report",
+	[ROUTE_HEALTHZ] = "healthz",
+	[ROUTE_METRICS] = "metrics",
+};
+
+static const struct {
+	const char *name;
+	const char *help;
+} counter_info[CTR_COUNT] = {
+	[CTR_WAKE_JOBS_CREATED] = {"smswake_wake_jobs_created_total", "Wakeup SMS jobs created by the scheduler."},
+	[CTR_WAKE_SUPPRESSED_IN_FLIGHT] = {"smswake_wake_suppressed_total{reason=\"in_flight\"}", "Wakeups not sent, by reason."},
+	[CTR_WAKE_SUPPRESSED_POLL_SOON] = {"smswake_wake_suppressed_total{reason=\"poll_soon\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_LIMIT] = {"smswake_wake_suppressed_total{reason=\"device_limit\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_BUDGET] = {"smswake_wake_suppressed_total{reason=\"provider_budget\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_QUIET] = {"smswake_wake_suppressed_total{reason=\"quiet_hours\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_UNREACHABLE] = {"smswake_wake_suppressed_total{reason=\"unreachable\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_URGENCY] = {"smswake_wake_suppressed_total{reason=\"low_urgency\"}", NULL},
+	[CTR_WAKE_RETRIES] = {"smswake_wake_retries_total", "Wakeups sent again after no fetch followed."},
+	[CTR_WAKE_GAVE_UP] = {"smswake_wake_unreachable_total", "Devices marked unreachable by SMS."},
+	[CTR_MESSAGES_EXPIRED] = {"smswake_messages_expired_total", "Messages whose TTL ran out."},
+	[CTR_MESSAGES_PURGED] = {"smswake_messages_purged_total", "Finished messages deleted after retention."},
+	[CTR_LONGPOLL_WAITS] = {"smswake_longpoll_waits_total", "Requests that waited (long-poll)."},
+};
+
+const char *metrics_route_name(int route)
+{
+	return route >= 0 && route < ROUTE_COUNT ? route_names[route] : "unknown";
+}
+
+void metrics_request(int route, int status, int64_t micros)
+{
+	size_t s = NSTATUS - 1, b = NBUCKET;
+
+	if (route < 0 || route >= ROUTE_COUNT)
+		route = ROUTE_UNKNOWN;
+	for (size_t i = 0; i < NSTATUS - 1; i++)
+		if (status_codes[i] == status) {
+			s = i;
+			break;
+		}
+	for (size_t i = 0; i < NBUCKET; i++)
+		if (micros <= bucket_us[i]) {
+			b = i;
+			break;
+		}
+	__atomic_fetch_add(&req_count[route][s], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lat_bucket[route][b], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lat_sum_us[route], (uint64_t)(micros > 0 ? micros : 0), __ATOMIC_RELAXED);
+}
+
+void metrics_add(int counter, uint64_t n)
+{
+	if (counter >= 0 && counter < CTR_COUNT)
+		__atomic_fetch_add(&counters[counter], n, __ATOMIC_RELAXED);
+}
+
+uint64_t metrics_get(int counter)
+{
+	return counter >= 0 && counter < CTR_COUNT ? __atomic_load_n(&counters[counter], __ATOMIC_RELAXED) : 0;
+}
+
+struct out {
+	char *buf;
+	size_t cap, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= o->cap)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	o->len += (size_t)n;
+	if (o->len > o->cap)
+		o->len = o->cap;
+}
+
+size_t metrics_render(char *buf, size_t cap)
+{
+	struct out o = {buf, cap, 0};
+
+	put(&o, "# HELP smswake_http_requests_total HTTP requests by route and status.\n");
+	put(&o, "# TYPE smswake_http_requests_total counter\n");
+	for (int r = 0; r < ROUTE_COUNT; r++)
+		for (size_t s = 0; s < NSTATUS; s++) {
+			uint64_t n = __atomic_load_n(&req_count[r][s], __ATOMIC_RELAXED);
+			if (n == 0)
+				continue;
+			if (s < NSTATUS - 1)
+				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r],
+				    status_codes[s], (unsigned long long)n);
+			else
+				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", route_names[r],
+				    (unsigned long long)n);
+		}
+	put(&o, "# HELP smswake_http_request_duration_seconds Time from request to response.\n");
+	put(&o, "# TYPE smswake_http_request_duration_seconds histogram\n");
+	for (int r = 0; r < ROUTE_COUNT; r++) {
+		uint64_t cum = 0, total = 0;
+		for (size_t b = 0; b <= NBUCKET; b++)
+			total += __atomic_load_n(&lat_bucket[r][b], __ATOMIC_RELAXED);
+		if (total == 0)
+			continue;
+		for (size_t b = 0; b < NBUCKET; b++) {
+			cum += __atomic_load_n(&lat_bucket[r][b], __ATOMIC_RELAXED);
+			put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", route_names[r],
+			    (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+		}
+		put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", route_names[r],
+		    (unsigned long long)total);
+		put(&o, "smswake_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+		    (double)__atomic_load_n(&lat_sum_us[r], __ATOMIC_RELAXED) / 1e6);
+		put(&o, "smswake_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+		    (unsigned long long)total);
+	}
+	for (int c = 0; c < CTR_COUNT; c++) {
+		const char *name = counter_info[c].name;
+		if (counter_info[c].help)
+			put(&o, "# HELP %.*s %s\n# TYPE %.*s counter\n", (int)strcspn(name, "{"), name, counter_info[c].help,
+			    (int)strcspn(name, "{"), name);
+		put(&o, "%s %llu\n", name, (unsigned long long)metrics_get(c));
+	}
+	return o.len;
+}

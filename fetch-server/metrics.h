@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Request counters and latency histograms kept with atomics, rendered as Prometheus text. */
+#ifndef SMSWAKE_METRICS_H
+#define SMSWAKE_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum route {
+	ROUTE_UNKNOWN = 0,
+	ROUTE_DEVICE_CREATE,
+	ROUTE_DEVICE_LIST,
+	ROUTE_DEVICE_GET,
+	ROUTE_DEVICE_PATCH,
+	ROUTE_DEVICE_DELETE,
+	ROUTE_MESSAGE_SUBMIT,
+	ROUTE_MESSAGE_GET,
+	ROUTE_MESSAGE_DELETE,
+	ROUTE_DEVICE_FETCH,
+	ROUTE_DEVICE_ACK,
+	ROUTE_GATEWAY_LEASE,
+	ROUTE_GATEWAY_REPORT,
+	ROUTE_HEALTHZ,
+	ROUTE_METRICS,
+	ROUTE_COUNT
+};
+const char *metrics_route_name(int route);
+
+/* Counters that are not per request; add as the scheduler grows. */
+enum counter {
+	CTR_WAKE_JOBS_CREATED = 0,
+	CTR_WAKE_SUPPRESSED_IN_FLIGHT,
+	CTR_WAKE_SUPPRESSED_POLL_SOON,
+	CTR_WAKE_SUPPRESSED_LIMIT,
+	CTR_WAKE_SUPPRESSED_BUDGET,
+	CTR_WAKE_SUPPRESSED_QUIET,
+	CTR_WAKE_SUPPRESSED_UNREACHABLE,
+	CTR_WAKE_SUPPRESSED_URGENCY,
+	CTR_WAKE_RETRIES,
+	CTR_WAKE_GAVE_UP,
+	CTR_MESSAGES_EXPIRED,
+	CTR_MESSAGES_PURGED,
+	CTR_LONGPOLL_WAITS,
+	CTR_COUNT
+};
+
+void metrics_request(int route, int status, int64_t micros);
+void metrics_add(int counter, uint64_t n);
+uint64_t metrics_get(int counter);
+/* Appends the request and counter metrics to buf (at most cap octets); returns the length
+ * written. Store figures are added by the caller. */
+size_t metrics_render(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* smswakectl: administration of providers and gateways (keys printed once, stored hashed) and
+ * online backups. Works on the server's store directly; safe while the server runs, since
+ * SQLite serialises the writers and the server's writer waits on its busy timeout. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: smswakectl [-c config] command ...\n"
+			"  provider add NAME         create a provider and print its API key once\n"
+			"  provider list             list providers\n"
+			"  provider revoke NAME      revoke a provider's key\n"
+			"  provider budget NAME N    limit a provider to N wakeup SMS per day (0: no limit)\n"
+			"  gateway add NAME          create a gateway and print its token once\n"
+			"  gateway list              list gateways\n"
+			"  gateway revoke NAME       revoke a gateway's token\n"
+			"  backup FILE               write an online copy of the database to FILE\n");
+	exit(2);
+}
+
+static int print_principal(void *arg, const struct store_principal *p)
+{
+	char when[32];
+	time_t t = (time_t)(p->created_ms / 1000);
+	struct tm tm;
+	(void)arg;
+	gmtime_r(&t, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("%-24s %-8s created %s", p->name, p->revoked ? "revoked" : "active", when);
+	if (p->sms_budget_day > 0)
+		printf(" budget %lld/day", (long long)p->sms_budget_day);
+	printf("\n");
+	return 0;
+}
+
+static int valid_name(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > STORE_NAME_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+		      s[i] == '-' || s[i] == '_' || s[i] == '.'))
+			return 0;
+	return 1;
+}
+
+static int principal_cmd(struct store *st, int is_provider, int argc, char **argv)
+{
+	const char *what = is_provider ? "provider" : "gateway";
+	uint8_t hash[STORE_HASH_LEN];
+	char token[96];
+	int64_t id;
+	int rc;
+
+	if (argc < 1)
+		usage();
+	if (strcmp(argv[0], "list") == 0 && argc == 1)
+		rc = is_provider ? store_provider_list(st, print_principal, NULL) : store_gateway_list(st, print_principal, NULL);
+	else if (argc >= 2 && !valid_name(argv[1])) {
+		fprintf(stderr, "smswakectl: a %s name is 1 to %d letters, digits, '-', '_' or '.'\n", what, STORE_NAME_MAX);
+		return 1;
+	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
+		if (keys_new_token(is_provider ? "swp" : "swg", token, sizeof(token), hash) != 0) {
+			fprintf(stderr, "smswakectl: cannot create a key\n");
+			return 1;
+		}
+		rc = is_provider ? store_provider_add(st, argv[1], hash, util_now_ms(), &id)
+				 : store_gateway_add(st, argv[1], hash, util_now_ms(), &id);
+		if (rc == STORE_OK)
+			printf("%s\n", token);
+		explicit_bzero(token, sizeof(token));
+		if (rc == STORE_CONFLICT) {
+			fprintf(stderr, "smswakectl: an active %s named '%s' exists already\n", what, argv[1]);
+			return 1;
+		}
+	} else if (strcmp(argv[0], "revoke") == 0 && argc == 2) {
+		rc = is_provider ? store_provider_revoke(st, argv[1]) : store_gateway_revoke(st, argv[1]);
+	} else if (is_provider && strcmp(argv[0], "budget") == 0 && argc == 3) {
+		int64_t n;
+		if (util_parse_i64(argv[2], 0, 100000000, &n) != 0) {
+			fprintf(stderr, "smswakectl: the budget is a number of SMS per day\n");
+			return 1;
+		}
+		rc = store_provider_set_budget(st, argv[1], n);
+	} else
+		usage();
+	if (rc == STORE_NOTFOUND) {
+		fprintf(stderr, "smswakectl: no active %s named '%s'\n", what, argc > 1 ? argv[1] : "");
+		return 1;
+	}
+	if (rc != STORE_OK) {
+		fprintf(stderr, "smswakectl: %s\n", store_strerror(rc));
+		return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cfgpath = "/etc/smswake/smswake.conf", *serr = NULL;
+	struct server_config cfg;
+	struct store_options so = {0};
+	struct store *st;
+	char err[512];
+	int ch, rc;
+
+	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+		switch (ch) {
+		case 'c': cfgpath = optarg; break;
+		default: usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	log_init("smswakectl", LOG_LEVEL_WARN, 0);
+	if (config_load(&cfg, cfgpath, err, sizeof(err)) != 0) {
+		fprintf(stderr, "smswakectl: %s\n", err);
+		return 1;
+	}
+	if (util_mkdir_p(cfg.data_dir, 0700) != 0) {
+		fprintf(stderr, "smswakectl: cannot create %s\n", cfg.data_dir);
+		return 1;
+	}
+	so.path = cfg.database;
+	so.synchronous_full = cfg.synchronous_full;
+	if (store_open(&so, &st, &serr) != STORE_OK) {
+		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", cfg.database, serr ? serr : "unknown error");
+		return 1;
+	}
+	if (strcmp(argv[0], "provider") == 0)
+		rc = principal_cmd(st, 1, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "gateway") == 0)
+		rc = principal_cmd(st, 0, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
+		rc = store_backup(st, argv[1]);
+		if (rc != STORE_OK)
+			fprintf(stderr, "smswakectl: backup to %s failed: %s\n", argv[1], store_strerror(rc));
+		rc = rc != STORE_OK;
+	} else {
+		store_close(st);
+		usage();
+	}
+	store_close(st);
+	return rc;
+}
