@@ -1,30 +1,261 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Wake scheduler placeholder: the policy arrives with the wakeup issue. Until then no wake job
- * is created by the server itself; the gateway API's lease and report work on jobs created
- * through the store. */
+/* The wake scheduler thread: looks at devices with unfetched messages, asks the policy what to
+ * do, and turns "wake" into a wake job with an authenticated payload (the counter is committed
+ * before the job exists, so no two SMS ever carry the same counter). Decisions that hold a
+ * message back are recorded as message events once per change, and counted in /metrics. */
 #include "scheduler.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "policy.h"
+#include "server.h"
+#include "util.h"
+#include "wake.h"
+
+#define MEMO_SLOTS 4096 /* last recorded reason per device, hashed; a collision costs one event */
 
 struct scheduler {
 	struct server *srv;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	int stop;
+	int kicked;
+	int64_t next_ms;                 /* earliest recheck the last pass asked for */
+	struct {
+		int64_t device_id;
+		int reason;
+		int64_t since_ms;
+	} memo[MEMO_SLOTS];
 };
+
+struct pass {
+	struct scheduler *s;
+	int64_t now;
+	int64_t next;
+};
+
+static int reason_counter(int reason)
+{
+	switch (reason) {
+	case REASON_IN_FLIGHT: return CTR_WAKE_SUPPRESSED_IN_FLIGHT;
+	case REASON_POLL_SOON: return CTR_WAKE_SUPPRESSED_POLL_SOON;
+	case REASON_DEVICE_LIMIT: return CTR_WAKE_SUPPRESSED_LIMIT;
+	case REASON_BUDGET: return CTR_WAKE_SUPPRESSED_BUDGET;
+	case REASON_QUIET: return CTR_WAKE_SUPPRESSED_QUIET;
+	case REASON_UNREACHABLE: return CTR_WAKE_SUPPRESSED_UNREACHABLE;
+	case REASON_LOW_URGENCY: return CTR_WAKE_SUPPRESSED_URGENCY;
+	default: return -1;
+	}
+}
+
+/* Records a hold-back decision as an event and a metric, once per device and reason. */
+static void note_reason(struct pass *p, int64_t device_id, int reason)
+{
+	unsigned slot = (unsigned)((uint64_t)device_id * 2654435761u) % MEMO_SLOTS;
+	struct scheduler *s = p->s;
+	int ctr = reason_counter(reason);
+
+	if (s->memo[slot].device_id == device_id && s->memo[slot].reason == reason)
+		return;
+	s->memo[slot].device_id = device_id;
+	s->memo[slot].reason = reason;
+	s->memo[slot].since_ms = p->now;
+	if (ctr < 0)
+		return; /* batching is not a suppression: the wake follows within the window */
+	metrics_add(ctr, 1);
+	store_device_event(s->srv->store, device_id, "wake_suppressed", policy_reason_name(reason), p->now);
+}
+
+static void forget_reason(struct scheduler *s, int64_t device_id)
+{
+	unsigned slot = (unsigned)((uint64_t)device_id * 2654435761u) % MEMO_SLOTS;
+	if (s->memo[slot].device_id == device_id)
+		s->memo[slot].device_id = 0;
+}
+
+static int make_job(struct pass *p, const struct store_wake_candidate *c, const struct wake_decision *d)
+{
+	struct server *srv = p->s->srv;
+	struct store_wake_job job;
+	struct wake_msg msg = {0};
+	uint8_t key[WAKE_KEY_LEN];
+	uint64_t ctr;
+	size_t len = 0;
+	int rc;
+
+	rc = store_wake_counter_next(srv->store, c->dev.id, &ctr);
+	if (rc != STORE_OK)
+		return rc;
+	if (wake_derive_key(srv->master_key, MASTER_KEY_LEN, CURRENT_KEY_ID, (uint64_t)c->dev.id, key) != 0)
+		return STORE_ERROR;
+	memset(&job, 0, sizeof(job));
+	msg.version = WAKE_VERSION;
+	msg.flags = d->urgent ? WAKE_F_URGENT : 0;
+	msg.key_id = CURRENT_KEY_ID;
+	msg.counter = ctr;
+	msg.time = (uint32_t)(p->now / 1000);
+	msg.pending = (uint8_t)(c->npending > 255 ? 255 : c->npending);
+	if (c->dev.sms_format == SMS_FORMAT_TEXT)
+		rc = wake_encode_text(key, (uint16_t)srv->cfg.sched.port, &msg, (char *)job.payload, sizeof(job.payload),
+				      &len);
+	else
+		rc = wake_encode(key, (uint16_t)srv->cfg.sched.port, &msg, job.payload, sizeof(job.payload), &len);
+	explicit_bzero(key, sizeof(key));
+	if (rc != WAKE_OK) {
+		log_warnx("device %lld: cannot encode a wakeup: %s", (long long)c->dev.id, wake_strerror(rc));
+		return STORE_ERROR;
+	}
+	job.payload_len = len;
+	job.device_id = c->dev.id;
+	memcpy(job.msisdn, c->dev.msisdn, sizeof(job.msisdn));
+	job.sms_format = c->dev.sms_format;
+	job.port = srv->cfg.sched.port;
+	job.ctr = ctr;
+	job.validity_s = d->validity_s;
+	job.due_ms = p->now;
+	rc = store_wake_job_add(srv->store, &job, p->now);
+	if (rc != STORE_OK)
+		return rc;
+	metrics_add(CTR_WAKE_JOBS_CREATED, 1);
+	if (d->reason == REASON_RETRY)
+		metrics_add(CTR_WAKE_RETRIES, 1);
+	log_debug("device %lld: wake job %lld (counter %llu, %s)", (long long)c->dev.id, (long long)job.id,
+		  (unsigned long long)ctr, policy_reason_name(d->reason));
+	return STORE_OK;
+}
+
+static int consider(void *arg, const struct store_wake_candidate *c)
+{
+	struct pass *p = arg;
+	struct wake_input in;
+	struct wake_decision d;
+
+	memset(&in, 0, sizeof(in));
+	in.now_ms = p->now;
+	in.device_id = c->dev.id;
+	in.wake_state = c->dev.wake_state;
+	in.wake_sent_ms = c->dev.wake_sent_ms;
+	in.wake_attempts = c->dev.wake_attempts;
+	in.last_seen_ms = c->dev.last_seen_ms;
+	in.poll_interval_s = c->dev.poll_interval_s;
+	in.quiet_start_min = c->dev.quiet_start_min;
+	in.quiet_end_min = c->dev.quiet_end_min;
+	in.wakes_hour = c->wakes_hour;
+	in.wakes_day = c->wakes_day;
+	in.budget_day = c->budget_day;
+	in.budget_used = c->budget_used;
+	in.npending = c->npending;
+	memcpy(in.oldest_ms, c->oldest_ms, sizeof(in.oldest_ms));
+	in.newest_expiry_ms = c->newest_expiry_ms;
+	policy_decide(&p->s->srv->cfg.sched, &in, &d);
+
+	switch (d.verdict) {
+	case VERDICT_WAKE:
+		if (make_job(p, c, &d) == STORE_OK)
+			forget_reason(p->s, c->dev.id);
+		else
+			p->next = p->now + 1000; /* the store refused (disk full?): try again soon */
+		break;
+	case VERDICT_GIVE_UP:
+		if (store_device_set_wake_state(p->s->srv->store, c->dev.id, WAKE_UNREACHABLE, p->now) == STORE_OK) {
+			metrics_add(CTR_WAKE_GAVE_UP, 1);
+			store_device_event(p->s->srv->store, c->dev.id, "wake_unreachable",
+					   "no fetch after the last retry; waiting for the device's poll", p->now);
+			log_info("device %lld unreachable by SMS after %d wakeups; waiting for its poll",
+				 (long long)c->dev.id, c->dev.wake_attempts);
+		}
+		break;
+	case VERDICT_WAIT:
+		note_reason(p, c->dev.id, d.reason);
+		if (d.recheck_ms > 0 && d.recheck_ms < p->next)
+			p->next = d.recheck_ms;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void *scheduler_main(void *arg)
+{
+	struct scheduler *s = arg;
+	int64_t tick = s->srv->cfg.sched.tick_ms;
+
+	pthread_mutex_lock(&s->mu);
+	while (!s->stop) {
+		struct pass p = {.s = s};
+		s->kicked = 0;
+		pthread_mutex_unlock(&s->mu);
+		p.now = util_now_ms();
+		p.next = p.now + 60000;
+		if (store_wake_candidates(s->srv->store, p.now, consider, &p) != STORE_OK)
+			p.next = p.now + 1000;
+		pthread_mutex_lock(&s->mu);
+		/* Sleep until the earliest recheck, a new message, or the tick (which bounds how late a
+		 * change made elsewhere, a lease running out say, is noticed). */
+		int64_t wait_ms = p.next - util_now_ms();
+		if (wait_ms > tick)
+			wait_ms = tick;
+		if (!s->kicked && !s->stop && wait_ms > 0) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			int64_t ns = ts.tv_nsec + (wait_ms % 1000) * 1000000;
+			ts.tv_sec += wait_ms / 1000 + ns / 1000000000;
+			ts.tv_nsec = ns % 1000000000;
+			pthread_cond_timedwait(&s->cond, &s->mu, &ts);
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return NULL;
+}
 
 struct scheduler *scheduler_start(struct server *srv)
 {
 	struct scheduler *s = calloc(1, sizeof(*s));
-	if (s)
-		s->srv = srv;
+	pthread_condattr_t ca;
+
+	if (s == NULL)
+		return NULL;
+	s->srv = srv;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&s->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
+		pthread_cond_destroy(&s->cond);
+		pthread_mutex_destroy(&s->mu);
+		free(s);
+		return NULL;
+	}
 	return s;
 }
 
 void scheduler_stop(struct scheduler *s)
 {
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->stop = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
+	pthread_join(s->thread, NULL);
+	pthread_cond_destroy(&s->cond);
+	pthread_mutex_destroy(&s->mu);
 	free(s);
 }
 
 void scheduler_notify(struct scheduler *s, int64_t device_id)
 {
-	(void)s;
 	(void)device_id;
+	pthread_mutex_lock(&s->mu);
+	s->kicked = 1;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->mu);
 }

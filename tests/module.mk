@@ -1,3 +1,20 @@
 # tests/: unit tests live in tests/unit, integration scripts in tests/integration, fuzz targets
 # in tests/fuzz. Each part's module.mk adds its own; this file holds the shared pieces.
 CMOCKA_LIBS := $(call pc_libs,cmocka)
+
+# Integration test harness (real server processes) and the HTTP API tests.
+TESTLIB_OBJS := $(O)/tests/lib/testsrv.o
+EXTRA_CFLAGS_tests += $(call pc_cflags,libcurl jansson cmocka) -Itests/lib -Ifetch-server
+TESTLIB_LIBS := $(call pc_libs,libcurl jansson) $(CMOCKA_LIBS)
+
+TEST_PROGRAMS += $(O)/tests/test_http
+$(O)/tests/test_http: $(O)/tests/integration/test_http.o $(TESTLIB_OBJS) $(O)/libstore.a $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
+	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(STORE_LIBS) $(call pc_libs,libcrypto) -lpthread
+
+TEST_PROGRAMS += $(O)/tests/test_crash
+$(O)/tests/test_crash: $(O)/tests/integration/test_crash.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
+	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
+
+TEST_PROGRAMS += $(O)/tests/test_policy
+$(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,inih libcrypto)

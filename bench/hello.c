@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Baseline for the HTTP benchmarks: libmicrohttpd answering "hello" with the same threading
+ * model as smswake-server (internal epoll, thread pool). Prints its port, runs until killed. */
+#include <microhttpd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+				  const char *version, const char *upload_data, size_t *upload_data_size,
+				  void **req_cls)
+{
+	static struct MHD_Response *resp;
+	(void)cls, (void)url, (void)method, (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
+	if (resp == NULL)
+		resp = MHD_create_response_from_buffer(5, (void *)"hello", MHD_RESPMEM_PERSISTENT);
+	return MHD_queue_response(conn, 200, resp);
+}
+
+int main(int argc, char **argv)
+{
+	int threads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2;
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
+						NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+						MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);
+	sigset_t s;
+	int sig;
+
+	if (d == NULL)
+		return 1;
+	printf("%u\n", (unsigned)MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT)->port);
+	fflush(stdout);
+	sigemptyset(&s);
+	sigaddset(&s, SIGTERM);
+	sigaddset(&s, SIGINT);
+	sigprocmask(SIG_BLOCK, &s, NULL);
+	sigwait(&s, &sig);
+	MHD_stop_daemon(d);
+	return 0;
+}

@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The gateway's INI file: a [gateway] section, a [modems] section of supervisor options, and one
+ * [modem NAME] section per modem with Gammu's keys plus per_minute and per_day. */
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gateway.h"
+#include "log.h"
+#include "util.h"
+
+struct ctx {
+	struct gw_config *cfg;
+	char msg[256];
+};
+
+static int copy(char *dst, size_t size, const char *v)
+{
+	if (strlen(v) >= size)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+static int gateway_key(struct gw_config *cfg, const char *key, const char *v)
+{
+	int64_t n;
+
+	if (strcmp(key, "server") == 0)
+		return strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 ? -1 : copy(cfg->server, sizeof(cfg->server), v);
+	if (strcmp(key, "token") == 0)
+		return copy(cfg->token, sizeof(cfg->token), v);
+	if (strcmp(key, "token_file") == 0) {
+		char *data;
+		size_t len;
+		if (util_read_file(v, sizeof(cfg->token) - 1, &data, &len) != 0)
+			return -1;
+		data[strcspn(data, "\r\n")] = '\0';
+		int rc = copy(cfg->token, sizeof(cfg->token), data);
+		explicit_bzero(data, len);
+		free(data);
+		return rc;
+	}
+	if (strcmp(key, "ca_file") == 0)
+		return copy(cfg->ca_file, sizeof(cfg->ca_file), v);
+	if (strcmp(key, "lease_wait") == 0) {
+		if (util_parse_duration(v, &n) != 0 || n > 60)
+			return -1;
+		cfg->lease_wait_s = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "per_modem_jobs") == 0) {
+		if (util_parse_i64(v, 1, 16, &n) != 0)
+			return -1;
+		cfg->per_modem_jobs = (int)n;
+		return 0;
+	}
+	if (strcmp(key, "metrics_listen") == 0)
+		return copy(cfg->metrics_listen, sizeof(cfg->metrics_listen), v);
+	if (strcmp(key, "log_level") == 0)
+		return (cfg->log_level = log_level_parse(v)) < 0 ? -1 : 0;
+	return -2;
+}
+
+/* per_minute and per_day belong to the gateway; the modem layer takes every other key. Limits
+ * are kept by modem name and matched to the modem layer's indexes once the file is read. */
+struct limit {
+	char name[32];
+	int per_minute, per_day;
+};
+static struct limit limits[MODEM_INI_MAX];
+static int nlimits;
+
+static int modem_limit(const char *section, const char *key, const char *v)
+{
+	const char *name = section + 6;
+	int64_t n;
+	int i;
+
+	if (strncmp(section, "modem ", 6) != 0 || (strcmp(key, "per_minute") != 0 && strcmp(key, "per_day") != 0))
+		return 0;
+	if (util_parse_i64(v, 0, 1000000, &n) != 0 || strlen(name) >= sizeof(limits[0].name))
+		return -1;
+	for (i = 0; i < nlimits && strcmp(limits[i].name, name) != 0; i++)
+		;
+	if (i == nlimits) {
+		if (nlimits == MODEM_INI_MAX)
+			return -1;
+		memset(&limits[i], 0, sizeof(limits[i]));
+		memcpy(limits[i].name, name, strlen(name) + 1);
+		nlimits++;
+	}
+	if (strcmp(key, "per_minute") == 0)
+		limits[i].per_minute = (int)n;
+	else
+		limits[i].per_day = (int)n;
+	return 1;
+}
+
+static int on_entry(void *user, const char *section, const char *key, const char *value)
+{
+	struct ctx *c = user;
+	int rc;
+
+	if (strcmp(section, "gateway") == 0) {
+		rc = gateway_key(c->cfg, key, value);
+		if (rc == -2)
+			snprintf(c->msg, sizeof(c->msg), "unknown key '%s' in [gateway]", key);
+		else if (rc != 0)
+			snprintf(c->msg, sizeof(c->msg), "invalid value for '%s' in [gateway]", key);
+		return rc == 0;
+	}
+	rc = modem_limit(section, key, value);
+	if (rc == 0)
+		rc = modem_ini_line(&c->cfg->modems, section, key, value);
+	if (rc == 0) {
+		snprintf(c->msg, sizeof(c->msg), "unknown section [%s]", section);
+		return 0;
+	}
+	if (rc < 0) {
+		snprintf(c->msg, sizeof(c->msg), "%s", c->cfg->modems.error[0] ? c->cfg->modems.error : "invalid value");
+		return 0;
+	}
+	return 1;
+}
+
+int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t errlen)
+{
+	struct ctx c = {.cfg = cfg};
+	int line;
+
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->lease_wait_s = 25;
+	cfg->per_modem_jobs = 2;
+	cfg->log_level = LOG_LEVEL_INFO;
+	modem_ini_init(&cfg->modems);
+	nlimits = 0;
+	line = ini_parse(path, on_entry, &c);
+	if (line == -1) {
+		snprintf(err, errlen, "%s: cannot open", path);
+		return -1;
+	}
+	if (line != 0) {
+		snprintf(err, errlen, "%s:%d: %s", path, line, c.msg[0] ? c.msg : "syntax error");
+		return -1;
+	}
+	if (cfg->server[0] == '\0' || cfg->token[0] == '\0') {
+		snprintf(err, errlen, "%s: [gateway] needs 'server' and 'token' (or 'token_file')", path);
+		return -1;
+	}
+	if (modem_ini_finish(&cfg->modems) != 0) {
+		snprintf(err, errlen, "%s: %s", path, cfg->modems.error);
+		return -1;
+	}
+	if (cfg->modems.n == 0) {
+		snprintf(err, errlen, "%s: no [modem NAME] section", path);
+		return -1;
+	}
+	for (int i = 0; i < nlimits; i++) {
+		int found = 0;
+		for (int m = 0; m < cfg->modems.n; m++)
+			if (strcmp(cfg->modems.modems[m].name, limits[i].name) == 0) {
+				cfg->per_minute[m] = limits[i].per_minute;
+				cfg->per_day[m] = limits[i].per_day;
+				found = 1;
+			}
+		if (!found) {
+			snprintf(err, errlen, "%s: [modem %s] has limits but no device", path, limits[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Helpers for integration tests: run smswake-server in a private directory on an ephemeral
+ * port, make HTTP requests with libcurl, and speak raw HTTP when a test needs malformed input. */
+#ifndef SMSWAKE_TESTSRV_H
+#define SMSWAKE_TESTSRV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct testsrv {
+	char dir[256];
+	char conf[300];
+	char bin[256];    /* directory with the programs */
+	pid_t pid;
+	int port;
+	char provider_key[128];
+	char gateway_key[128];
+};
+
+struct http_resp {
+	long status;
+	char *body;        /* NUL-terminated, owned; free with http_resp_free */
+	size_t body_len;
+	char headers[4096];
+};
+
+/* Creates a private directory with a configuration (extra lines appended to [server]) and
+ * a provider and gateway key. Returns 0 or -1. */
+int testsrv_init(struct testsrv *ts, const char *extra_server_conf);
+/* Starts the server and waits until /healthz answers. */
+int testsrv_start(struct testsrv *ts);
+/* SIGTERM (graceful) or SIGKILL, then waits for it. */
+void testsrv_stop(struct testsrv *ts, int sig);
+/* Stops it if running and removes the directory. */
+void testsrv_cleanup(struct testsrv *ts);
+/* Runs smswakectl with the server's config; output (first line) into out. */
+int testsrv_ctl(struct testsrv *ts, const char *args, char *out, size_t outlen);
+
+/* One request. headers: NULL-terminated list of "Name: value". body may be NULL. */
+int http_do(struct testsrv *ts, const char *method, const char *path, const char *token, const char *const *headers,
+	    const void *body, size_t body_len, struct http_resp *resp);
+void http_resp_free(struct http_resp *resp);
+/* The value of a response header (case-insensitive), copied into out; 0 if found. */
+int http_resp_header(const struct http_resp *resp, const char *name, char *out, size_t outlen);
+
+/* Sends raw bytes on a new connection and reads the reply until the peer closes or timeout_ms
+ * passes; returns the status code of the first response line, 0 when the connection closed
+ * without an answer, -1 on error. */
+int raw_http(int port, const char *req, size_t len, int timeout_ms, char *reply, size_t replylen);
+int raw_connect(int port);
+
+/* Creates a device for the provider and fills id and token; returns 0. */
+int testsrv_device(struct testsrv *ts, const char *msisdn, int64_t *id, char *token, size_t toklen);
+
+#endif
