@@ -20,6 +20,8 @@
 #include "metrics.h"
 #include "util.h"
 
+#define DISCARD_MAX (64 * 1024)
+
 enum {
 	M_GET = 1,
 	M_POST = 2,
@@ -393,9 +395,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_data_size > 0) {
-		if (r->body_len + *upload_data_size > r->body_cap) {
+		if (r->too_large || r->body_len + *upload_data_size > r->body_cap) {
+			/* libmicrohttpd cannot answer in the middle of a body, so a chunked body over the
+			 * cap is discarded until it ends and then answered 413; past DISCARD_MAX the
+			 * connection is simply closed. */
+			r->too_large += *upload_data_size;
 			*upload_data_size = 0;
-			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
+			return r->too_large > DISCARD_MAX ? MHD_NO : MHD_YES;
 		}
 		if (r->body == NULL) {
 			r->body = malloc(r->body_cap ? r->body_cap : 1);
@@ -407,6 +413,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
+	if (r->too_large)
+		return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
 	return dispatch(r);
 }
 
@@ -509,6 +517,7 @@ int http_start(struct server *srv, char *err, size_t errlen)
 		int o = 0, fd;
 		unsigned f = flags;
 
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
 		l->cfg = lc;
 		l->srv = srv;
 		srv->nlisteners = i + 1;
@@ -537,7 +546,6 @@ int http_start(struct server *srv, char *err, size_t errlen)
 			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
 							    (intptr_t)srv->cfg.per_ip_connection_limit, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
-		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
 		l->daemon = MHD_start_daemon(f, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (l->daemon == NULL) {

@@ -22,6 +22,7 @@ struct request {
 	uint8_t *body;
 	size_t body_len;
 	size_t body_cap;
+	size_t too_large;       /* octets discarded past the cap */
 	int status;            /* answered status, for metrics */
 	volatile int wake_flag; /* long-poll: 1 notified, 2 timed out */
 	int waited;            /* long-poll: suspended at least once */

@@ -174,7 +174,7 @@ void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
 struct store_message_in {
 	int64_t device_id;
 	int urgency;                 /* enum store_urgency */
-	int64_t ttl_s;               /* 0: deliver now or never (expires at once if not fetched) */
+	int64_t ttl_s;               /* 0: deliver now or never (kept one second for a waiting device) */
 	const char *topic;           /* NULL or up to STORE_TOPIC_MAX base64url characters */
 	const char *content_type;    /* NULL means application/octet-stream */
 	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
@@ -269,7 +269,9 @@ struct store_wake_job {
 };
 
 /* Creates a wake job (the scheduler's, or a test's) due at job->due_ms; sets job->id.
- * Moves the device to WAKE_IN_FLIGHT. */
+ * Moves the device to WAKE_IN_FLIGHT (wake_sent_ms = now_ms, wake_attempts + 1).
+ * job->ctr comes from store_wake_counter_next (0: the payload carries no counter); a counter
+ * below the device's is STORE_CONFLICT. An empty job->msisdn is filled from the device. */
 int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms);
 /* Leases up to max jobs that are due (queued, or leased with an expired lease) to a gateway
  * until now_ms + lease_ms. *n is the number filled into jobs[]. */
@@ -278,10 +280,39 @@ int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t leas
 /* Records a gateway's report on a job it holds. submitted: the device's queued messages become
  * MSG_WAKE_SENT; delivered: wake_sent ones become MSG_SMS_DELIVERED; failed: the job is queued
  * again (retryable) until its attempts run out, then JOB_FAILED; undeliverable: JOB_UNDELIVERABLE.
- * STORE_NOTFOUND for another gateway's job or an unknown one. */
+ * STORE_NOTFOUND for another gateway's job or an unknown one.
+ * Details: a report on a finished job is STORE_OK and changes nothing; a re-queued job is due at
+ * once and held by no gateway; a job is also given up (JOB_FAILED, "lease expired") when its
+ * lease runs out after 5 leases; undeliverable marks the device WAKE_UNREACHABLE; failures add
+ * a "wake_failed"/"wake_undeliverable" event (state -1) to the device's pending messages. */
 int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome,
 		      int64_t reference, const char *error, int64_t now_ms);
 int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out);
+
+/* ---- Wake scheduling ---- */
+
+/* A device with messages that are neither fetched nor final, and what the wake policy needs to
+ * decide about it. */
+struct store_wake_candidate {
+	struct store_device dev;      /* as store_device_get reports it (freshest last-seen time) */
+	int npending;                 /* queued, wake_sent or sms_delivered, and unexpired */
+	int64_t oldest_ms[URG_COUNT]; /* creation time of the oldest such message per urgency, 0 = none */
+	int64_t newest_expiry_ms;     /* the latest expiry among them */
+	int wakes_hour;               /* wake jobs created for the device in the last hour */
+	int wakes_day;                /* ... in the last 24 hours */
+	int64_t budget_day;           /* the provider's wakeups per day, 0 = unlimited */
+	int64_t budget_used;          /* the provider's wake jobs of the last 24 hours (0 if unlimited) */
+};
+typedef int (*store_wake_candidate_cb)(void *arg, const struct store_wake_candidate *c);
+/* Hands every candidate to cb in device id order; cb returning nonzero stops. No statement is
+ * open while cb runs, so cb may call other store functions (create jobs, add events). */
+int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg);
+/* Increments the device's wake counter and returns the new value, durably, so the payload built
+ * with it is never repeated even across a crash. store_wake_job_add then takes that counter. */
+int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr);
+/* Sets the device's wake state (the scheduler gives up: WAKE_UNREACHABLE). WAKE_IDLE also clears
+ * wake_attempts and wake_sent_ms; WAKE_IN_FLIGHT sets wake_sent_ms to now_ms. */
+int store_device_set_wake_state(struct store *st, int64_t device_id, int state, int64_t now_ms);
 
 /* ---- Maintenance ---- */
 
@@ -302,5 +333,10 @@ struct store_stats {
 	uint64_t commit_failures;
 };
 int store_stats(struct store *st, struct store_stats *out);
+
+/* Test hook, not for production code: the next n group commits fail as if COMMIT returned
+ * SQLITE_FULL (the group is rolled back and each of its operations gets STORE_UNAVAILABLE).
+ * n <= 0 cancels what is left. */
+void store_debug_fail_commits(struct store *st, int n);
 
 #endif

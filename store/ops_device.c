@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Writes to principals (providers, gateways) and devices: the public verbs check their inputs
+ * and queue an operation; the op_* functions run on the writer inside the group's transaction. */
+#include <string.h>
+
+#include "store_int.h"
+
+static int principal_add(struct store *st, int gateway, const char *name,
+			 const uint8_t hash[STORE_HASH_LEN], int64_t now_ms, int64_t *id)
+{
+	struct store_op op = {.kind = OP_PRINCIPAL_ADD, .now_ms = now_ms};
+	int64_t local;
+	int rc;
+
+	if (st == NULL || !store_valid_text(name, 1, STORE_NAME_MAX, 0) || hash == NULL)
+		return STORE_ERROR;
+	op.u.principal.gateway = gateway;
+	op.u.principal.name = name;
+	op.u.principal.hash = hash;
+	op.u.principal.id = &local;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK && id != NULL)
+		*id = local;
+	return rc;
+}
+
+int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
+		       int64_t now_ms, int64_t *id)
+{
+	return principal_add(st, 0, name, hash, now_ms, id);
+}
+
+int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
+		      int64_t now_ms, int64_t *id)
+{
+	return principal_add(st, 1, name, hash, now_ms, id);
+}
+
+int op_principal_add(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_ADD : WS_PROVIDER_ADD);
+	int rc;
+
+	sqlite3_bind_text(s, 1, op->u.principal.name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 2, op->u.principal.hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		*op->u.principal.id = sqlite3_last_insert_rowid(st->wdb);
+		return STORE_OK;
+	}
+	/* An active principal has the name (or, absurdly, the same token). */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	store_log_sqlite(st->wdb, "principal add", rc);
+	return store_rc_sqlite(rc);
+}
+
+static int principal_revoke(struct store *st, int gateway, const char *name)
+{
+	struct store_op op = {.kind = OP_PRINCIPAL_REVOKE};
+
+	if (st == NULL || !store_valid_text(name, 1, STORE_NAME_MAX, 0))
+		return STORE_ERROR;
+	op.u.principal.gateway = gateway;
+	op.u.principal.name = name;
+	return writer_submit(st, &op);
+}
+
+int store_provider_revoke(struct store *st, const char *name)
+{
+	return principal_revoke(st, 0, name);
+}
+
+int store_gateway_revoke(struct store *st, const char *name)
+{
+	return principal_revoke(st, 1, name);
+}
+
+int op_principal_revoke(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_REVOKE : WS_PROVIDER_REVOKE);
+	int rc;
+
+	sqlite3_bind_text(s, 1, op->u.principal.name, -1, SQLITE_STATIC);
+	rc = wstep_done(st, s, "revoke");
+	if (rc == STORE_OK && sqlite3_changes(st->wdb) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day)
+{
+	struct store_op op = {.kind = OP_PROVIDER_BUDGET};
+
+	if (st == NULL || !store_valid_text(name, 1, STORE_NAME_MAX, 0) || sms_per_day < 0)
+		return STORE_ERROR;
+	op.u.budget.name = name;
+	op.u.budget.budget = sms_per_day;
+	return writer_submit(st, &op);
+}
+
+int op_provider_budget(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_BUDGET);
+	int rc;
+
+	sqlite3_bind_text(s, 1, op->u.budget.name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 2, op->u.budget.budget);
+	rc = wstep_done(st, s, "provider budget");
+	if (rc == STORE_OK && sqlite3_changes(st->wdb) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}
+
+/* Quiet hours are both unset (-1) or both minutes of a day. */
+static int valid_quiet(int64_t start, int64_t end)
+{
+	if (start == -1 && end == -1)
+		return 1;
+	return start >= 0 && start < 1440 && end >= 0 && end < 1440;
+}
+
+static int valid_format(int f)
+{
+	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
+}
+
+int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+		     int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_DEVICE_ADD, .now_ms = now_ms};
+
+	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 ||
+	    !store_valid_msisdn(d->msisdn) || !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) ||
+	    !valid_format(d->sms_format) || d->poll_interval_s < 0 ||
+	    !valid_quiet(d->quiet_start_min, d->quiet_end_min))
+		return STORE_ERROR;
+	op.u.device_add.d = d;
+	op.u.device_add.hash = token_hash;
+	return writer_submit(st, &op);
+}
+
+int op_device_add(struct store *st, struct store_op *op)
+{
+	struct store_device *d = op->u.device_add.d;
+	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_ACTIVE);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, d->provider_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	if (rc != SQLITE_ROW) {
+		store_log_sqlite(st->wdb, "device add", rc);
+		return store_rc_sqlite(rc);
+	}
+	s = wstmt(st, WS_DEVICE_ADD);
+	sqlite3_bind_int64(s, 1, d->provider_id);
+	sqlite3_bind_text(s, 2, d->msisdn, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, d->name, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, op->u.device_add.hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, d->sms_format);
+	sqlite3_bind_int64(s, 6, d->poll_interval_s);
+	sqlite3_bind_int64(s, 7, op->now_ms);
+	sqlite3_bind_int64(s, 8, d->quiet_start_min);
+	sqlite3_bind_int64(s, 9, d->quiet_end_min);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	if (rc != SQLITE_DONE) {
+		store_log_sqlite(st->wdb, "device add", rc);
+		return store_rc_sqlite(rc);
+	}
+	d->id = sqlite3_last_insert_rowid(st->wdb);
+	d->created_ms = op->now_ms;
+	return STORE_OK;
+}
+
+int store_device_owned(struct store *st, int64_t provider_id, int64_t id)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_OWNER);
+	int rc;
+	int64_t owner;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	owner = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	if (rc != SQLITE_ROW) {
+		store_log_sqlite(st->wdb, "device owner", rc);
+		return store_rc_sqlite(rc);
+	}
+	return provider_id == 0 || owner == provider_id ? STORE_OK : STORE_NOTFOUND;
+}
+
+int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
+{
+	struct store_op op = {.kind = OP_DEVICE_UPDATE};
+
+	if (st == NULL || p == NULL)
+		return STORE_ERROR;
+	if (((p->set & STORE_PATCH_NAME) && !store_valid_text(p->name, 0, STORE_NAME_MAX, 0)) ||
+	    ((p->set & STORE_PATCH_MSISDN) && !store_valid_msisdn(p->msisdn)) ||
+	    ((p->set & STORE_PATCH_FORMAT) && !valid_format(p->sms_format)) ||
+	    ((p->set & STORE_PATCH_POLL) && p->poll_interval_s < 0) ||
+	    ((p->set & STORE_PATCH_QUIET) && !valid_quiet(p->quiet_start_min, p->quiet_end_min)))
+		return STORE_ERROR;
+	op.u.device.provider_id = provider_id;
+	op.u.device.id = id;
+	op.u.device.p = p;
+	return writer_submit(st, &op);
+}
+
+int op_device_update(struct store *st, struct store_op *op)
+{
+	const struct store_device_patch *p = op->u.device.p;
+	sqlite3_stmt *s;
+	int rc = store_device_owned(st, op->u.device.provider_id, op->u.device.id);
+
+	if (rc != STORE_OK)
+		return rc;
+	s = wstmt(st, WS_DEVICE_UPDATE);
+	sqlite3_bind_int64(s, 1, op->u.device.id);
+	sqlite3_bind_int(s, 2, (int)(p->set & 31u));
+	sqlite3_bind_text(s, 3, p->name, (int)strnlen(p->name, STORE_NAME_MAX), SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, p->msisdn, (int)strnlen(p->msisdn, STORE_MSISDN_MAX), SQLITE_STATIC);
+	sqlite3_bind_int(s, 5, p->sms_format);
+	sqlite3_bind_int64(s, 6, p->poll_interval_s);
+	sqlite3_bind_int64(s, 7, p->quiet_start_min);
+	sqlite3_bind_int64(s, 8, p->quiet_end_min);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		return STORE_CONFLICT;
+	store_log_sqlite(st->wdb, "device update", rc);
+	return store_rc_sqlite(rc);
+}
+
+int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
+{
+	struct store_op op = {.kind = OP_DEVICE_DELETE};
+
+	if (st == NULL)
+		return STORE_ERROR;
+	op.u.device.provider_id = provider_id;
+	op.u.device.id = id;
+	return writer_submit(st, &op);
+}
+
+int op_device_delete(struct store *st, struct store_op *op)
+{
+	static const enum wsql steps[] = {
+		WS_DEVICE_DEL_EVENTS, WS_DEVICE_DEL_IDEM, WS_DEVICE_DEL_MSGS, WS_DEVICE_DEL_JOBS, WS_DEVICE_DEL,
+	};
+	int rc = store_device_owned(st, op->u.device.provider_id, op->u.device.id);
+
+	for (size_t i = 0; rc == STORE_OK && i < sizeof(steps) / sizeof(steps[0]); i++) {
+		sqlite3_stmt *s = wstmt(st, steps[i]);
+		sqlite3_bind_int64(s, 1, op->u.device.id);
+		rc = wstep_done(st, s, "device delete");
+	}
+	return rc;
+}
+
+void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms)
+{
+	if (st != NULL && !store_forked(st))
+		touch_set(&st->touch, device_id, now_ms);
+}
+
+int op_device_touch(struct store *st, const struct touch_item *t)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_TOUCH);
+
+	sqlite3_bind_int64(s, 1, t->id);
+	sqlite3_bind_int64(s, 2, t->seen_ms);
+	return wstep_done(st, s, "device touch");
+}

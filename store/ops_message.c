@@ -1,0 +1,524 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Writes to messages: put (sequence, topic replacement, idempotency), cancel, device events,
+ * fetch, cumulative ack, and the expiry and purge sweeps. Public verbs validate and queue;
+ * op_* functions run on the writer inside the group's transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store_int.h"
+
+/* Topics are base64url: letters, digits, "-" and "_". */
+static int valid_topic(const char *t)
+{
+	size_t n = strnlen(t, STORE_TOPIC_MAX + 1);
+
+	if (n < 1 || n > STORE_TOPIC_MAX)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		char c = t[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return 0;
+	}
+	return 1;
+}
+
+static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
+		     const char *detail)
+{
+	sqlite3_stmt *s = wstmt(st, WS_EVENT_ADD);
+
+	sqlite3_bind_int64(s, 1, message_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	sqlite3_bind_int(s, 3, state);
+	sqlite3_bind_text(s, 4, what, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 5, detail, -1, SQLITE_STATIC);
+	return wstep_done(st, s, "event add");
+}
+
+/* Steps a bound statement expected to return one row; the caller reads it and resets. */
+static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	store_log_sqlite(st->wdb, what, rc);
+	rc = store_rc_sqlite(rc);
+	return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+}
+
+static int message_load(struct store *st, int64_t id, struct store_message *out)
+{
+	sqlite3_stmt *s = wstmt(st, WS_MSG_LOAD);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = step_row(st, s, "message load");
+	if (rc == STORE_OK) {
+		store_message_row(s, out);
+		sqlite3_reset(s);
+	}
+	return rc;
+}
+
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in,
+		      int64_t now_ms, struct store_message *out, int *replayed)
+{
+	struct store_op op = {.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
+	int local_replayed = 0;
+
+	if (st == NULL || in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 ||
+	    in->urgency < 0 || in->urgency >= URG_COUNT || in->ttl_s < 0 ||
+	    in->ttl_s > (INT64_MAX - now_ms) / 1000 || in->body_len > STORE_BODY_MAX ||
+	    (in->body == NULL && in->body_len > 0) ||
+	    (in->topic != NULL && !valid_topic(in->topic)) ||
+	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
+	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
+		return STORE_ERROR;
+	op.u.put.provider_id = provider_id;
+	op.u.put.in = in;
+	op.u.put.out = out;
+	op.u.put.replayed = replayed ? replayed : &local_replayed;
+	*op.u.put.replayed = 0;
+	return writer_submit(st, &op);
+}
+
+/* With a known key, fills out with the first message. A key whose message is gone (purged or
+ * deleted with its device) no longer means anything and is dropped. */
+static int idempotency_lookup(struct store *st, struct store_op *op, int *found)
+{
+	sqlite3_stmt *s = wstmt(st, WS_IDEM_GET);
+	int64_t mid;
+	int rc;
+
+	*found = 0;
+	sqlite3_bind_int64(s, 1, op->u.put.provider_id);
+	sqlite3_bind_text(s, 2, op->u.put.in->idempotency_key, -1, SQLITE_STATIC);
+	rc = step_row(st, s, "idempotency lookup");
+	if (rc == STORE_NOTFOUND)
+		return STORE_OK;
+	if (rc != STORE_OK)
+		return rc;
+	mid = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	rc = message_load(st, mid, op->u.put.out);
+	if (rc == STORE_OK) {
+		*found = 1;
+		return STORE_OK;
+	}
+	if (rc != STORE_NOTFOUND)
+		return rc;
+	s = wstmt(st, WS_IDEM_DEL);
+	sqlite3_bind_int64(s, 1, op->u.put.provider_id);
+	sqlite3_bind_text(s, 2, op->u.put.in->idempotency_key, -1, SQLITE_STATIC);
+	return wstep_done(st, s, "idempotency drop");
+}
+
+int op_message_put(struct store *st, struct store_op *op)
+{
+	const struct store_message_in *in = op->u.put.in;
+	struct store_message *out = op->u.put.out;
+	const char *ctype = in->content_type ? in->content_type : "application/octet-stream";
+	/* TTL 0 ("now or never", RFC 8030) keeps the message one second, long enough for a device
+	 * that is long-polling right now to be woken and fetch it. */
+	int64_t seq, id, expires = op->now_ms + (in->ttl_s > 0 ? in->ttl_s * 1000 : 1000);
+	sqlite3_stmt *s;
+	int rc, found;
+
+	*op->u.put.replayed = 0;
+	if (in->idempotency_key != NULL) {
+		rc = idempotency_lookup(st, op, &found);
+		if (rc != STORE_OK)
+			return rc;
+		if (found) {
+			*op->u.put.replayed = 1;
+			return STORE_OK;
+		}
+	}
+
+	/* Ownership check and gap-free sequence in one statement. */
+	s = wstmt(st, WS_DEVICE_NEXT_SEQ);
+	sqlite3_bind_int64(s, 1, in->device_id);
+	sqlite3_bind_int64(s, 2, op->u.put.provider_id);
+	rc = step_row(st, s, "next seq");
+	if (rc != STORE_OK)
+		return rc;
+	seq = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+
+	s = wstmt(st, WS_MSG_INSERT);
+	sqlite3_bind_int64(s, 1, in->device_id);
+	sqlite3_bind_int64(s, 2, op->u.put.provider_id);
+	sqlite3_bind_int64(s, 3, seq);
+	sqlite3_bind_int(s, 4, in->urgency);
+	if (in->topic != NULL)
+		sqlite3_bind_text(s, 5, in->topic, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	sqlite3_bind_text(s, 6, ctype, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, op->now_ms);
+	sqlite3_bind_int64(s, 8, expires);
+	sqlite3_bind_blob(s, 9, in->body_len ? (const void *)in->body : "", (int)in->body_len, SQLITE_STATIC);
+	rc = wstep_done(st, s, "message insert");
+	if (rc != STORE_OK)
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	id = sqlite3_last_insert_rowid(st->wdb);
+	rc = event_add(st, id, op->now_ms, MSG_QUEUED, "queued", "");
+	if (rc != STORE_OK)
+		return rc;
+
+	if (in->topic != NULL) {
+		char detail[48];
+
+		snprintf(detail, sizeof(detail), "by message %lld", (long long)id);
+		s = wstmt(st, WS_EVENT_REPLACE);
+		sqlite3_bind_int64(s, 1, in->device_id);
+		sqlite3_bind_text(s, 2, in->topic, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_int64(s, 4, id);
+		sqlite3_bind_text(s, 5, detail, -1, SQLITE_TRANSIENT);
+		rc = wstep_done(st, s, "replace events");
+		if (rc != STORE_OK)
+			return rc;
+		s = wstmt(st, WS_MSG_REPLACE);
+		sqlite3_bind_int64(s, 1, in->device_id);
+		sqlite3_bind_text(s, 2, in->topic, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_int64(s, 4, id);
+		rc = wstep_done(st, s, "replace");
+		if (rc != STORE_OK)
+			return rc;
+	}
+
+	if (in->idempotency_key != NULL) {
+		s = wstmt(st, WS_IDEM_ADD);
+		sqlite3_bind_int64(s, 1, op->u.put.provider_id);
+		sqlite3_bind_text(s, 2, in->idempotency_key, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 3, id);
+		sqlite3_bind_int64(s, 4, op->now_ms);
+		rc = wstep_done(st, s, "idempotency add");
+		if (rc != STORE_OK)
+			return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	}
+
+	memset(out, 0, sizeof(*out));
+	out->id = id;
+	out->device_id = in->device_id;
+	out->provider_id = op->u.put.provider_id;
+	out->seq = (uint64_t)seq;
+	out->state = MSG_QUEUED;
+	out->urgency = in->urgency;
+	if (in->topic != NULL)
+		memcpy(out->topic, in->topic, strlen(in->topic) + 1);
+	memcpy(out->content_type, ctype, strlen(ctype) + 1);
+	out->created_ms = op->now_ms;
+	out->expires_ms = expires;
+	out->updated_ms = op->now_ms;
+	return STORE_OK;
+}
+
+int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_MESSAGE_CANCEL, .now_ms = now_ms};
+
+	if (st == NULL)
+		return STORE_ERROR;
+	op.u.cancel.provider_id = provider_id;
+	op.u.cancel.id = id;
+	return writer_submit(st, &op);
+}
+
+int op_message_cancel(struct store *st, struct store_op *op)
+{
+	struct store_message m;
+	sqlite3_stmt *s;
+	int rc = message_load(st, op->u.cancel.id, &m);
+
+	if (rc != STORE_OK)
+		return rc;
+	if (op->u.cancel.provider_id != 0 && m.provider_id != op->u.cancel.provider_id)
+		return STORE_NOTFOUND;
+	if (m.state != MSG_QUEUED && m.state != MSG_WAKE_SENT && m.state != MSG_SMS_DELIVERED)
+		return STORE_CONFLICT;
+	s = wstmt(st, WS_MSG_SET_STATE);
+	sqlite3_bind_int64(s, 1, m.id);
+	sqlite3_bind_int(s, 2, MSG_CANCELLED);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	rc = wstep_done(st, s, "cancel");
+	if (rc == STORE_OK)
+		rc = event_add(st, m.id, op->now_ms, MSG_CANCELLED, "cancelled", "");
+	return rc;
+}
+
+int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail,
+		       int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_DEVICE_EVENT, .now_ms = now_ms};
+
+	if (st == NULL || !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
+	    (detail != NULL && !store_valid_text(detail, 0, STORE_ERROR_MAX, 0)))
+		return STORE_ERROR;
+	op.u.event.device_id = device_id;
+	op.u.event.what = what;
+	op.u.event.detail = detail ? detail : "";
+	return writer_submit(st, &op);
+}
+
+int op_device_event(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s;
+	int rc = store_device_owned(st, 0, op->u.event.device_id);
+
+	if (rc != STORE_OK)
+		return rc;
+	s = wstmt(st, WS_EVENT_DEVICE_PENDING);
+	sqlite3_bind_int64(s, 1, op->u.event.device_id);
+	sqlite3_bind_int64(s, 2, op->now_ms);
+	sqlite3_bind_text(s, 3, op->u.event.what, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, op->u.event.detail, -1, SQLITE_STATIC);
+	return wstep_done(st, s, "device event");
+}
+
+void fetched_free(struct fetched *f)
+{
+	while (f != NULL) {
+		struct fetched *next = f->next;
+		free(f);
+		f = next;
+	}
+}
+
+/* Messages are copied out of the transaction and handed to the callback on the caller's thread
+ * after the commit: a slow callback never holds up the writer, and a message is handed over
+ * only once its "fetched" state is durable. An empty poll never reaches the writer. */
+int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count)
+{
+	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
+	int rc, pending = 0, handed = 0;
+
+	if (count != NULL)
+		*count = 0;
+	if (st == NULL || cb == NULL || max <= 0)
+		return STORE_ERROR;
+	if (after > INT64_MAX)
+		after = INT64_MAX;
+	rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
+	if (rc != STORE_OK || !pending)
+		return rc;
+	op.u.fetch.device_id = device_id;
+	op.u.fetch.after = (int64_t)after;
+	op.u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK) {
+		for (struct fetched *f = op.u.fetch.head; f != NULL; f = f->next) {
+			handed++;
+			if (cb(arg, &f->m) != 0)
+				break;
+		}
+		if (count != NULL)
+			*count = handed;
+	}
+	fetched_free(op.u.fetch.head);
+	return rc;
+}
+
+int op_fetch(struct store *st, struct store_op *op)
+{
+	struct fetched *head = NULL, **tail = &head;
+	sqlite3_stmt *s;
+	int64_t last = 0;
+	int rc = store_device_owned(st, 0, op->u.fetch.device_id);
+
+	op->u.fetch.head = NULL;
+	op->u.fetch.count = 0;
+	if (rc != STORE_OK)
+		return rc;
+	s = wstmt(st, WS_FETCH_SELECT);
+	sqlite3_bind_int64(s, 1, op->u.fetch.device_id);
+	sqlite3_bind_int64(s, 2, op->u.fetch.after);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	sqlite3_bind_int(s, 4, op->u.fetch.max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		size_t n = (size_t)sqlite3_column_bytes(s, 11);
+		const void *body = sqlite3_column_blob(s, 11);
+		struct fetched *f = malloc(sizeof(*f) + n);
+
+		if (f == NULL) {
+			sqlite3_reset(s);
+			fetched_free(head);
+			return STORE_ERROR;
+		}
+		store_message_row(s, &f->m);
+		if (n > 0 && body != NULL)
+			memcpy(f + 1, body, n);
+		f->m.body = (const uint8_t *)(f + 1);
+		f->m.body_len = n;
+		if (f->m.state != MSG_FETCHED) {
+			f->m.state = MSG_FETCHED;
+			f->m.updated_ms = op->now_ms;
+		}
+		f->next = NULL;
+		*tail = f;
+		tail = &f->next;
+		last = (int64_t)f->m.seq;
+		op->u.fetch.count++;
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_log_sqlite(st->wdb, "fetch", rc);
+		fetched_free(head);
+		op->u.fetch.count = 0;
+		return store_rc_sqlite(rc) == STORE_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
+	}
+	if (head != NULL) {
+		static const enum wsql steps[] = {WS_EVENT_FETCH, WS_MSG_FETCH};
+		for (size_t i = 0; rc == SQLITE_DONE && i < 2; i++) {
+			s = wstmt(st, steps[i]);
+			sqlite3_bind_int64(s, 1, op->u.fetch.device_id);
+			sqlite3_bind_int64(s, 2, op->u.fetch.after);
+			sqlite3_bind_int64(s, 3, last);
+			sqlite3_bind_int64(s, 4, op->now_ms);
+			if (wstep_done(st, s, "fetch mark") != STORE_OK)
+				rc = SQLITE_ERROR;
+		}
+		if (rc != SQLITE_DONE) {
+			fetched_free(head);
+			op->u.fetch.count = 0;
+			return STORE_UNAVAILABLE;
+		}
+	}
+	op->u.fetch.head = head;
+	return STORE_OK;
+}
+
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms,
+	      int *count)
+{
+	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (st == NULL || wake_ctr > INT64_MAX)
+		return STORE_ERROR;
+	op.u.ack.device_id = device_id;
+	op.u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
+	op.u.ack.wake_ctr = (int64_t)wake_ctr;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK && count != NULL)
+		*count = op.u.ack.count;
+	return rc;
+}
+
+int op_ack(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_ACK);
+	int rc;
+
+	op->u.ack.count = 0;
+	sqlite3_bind_int64(s, 1, op->u.ack.device_id);
+	sqlite3_bind_int64(s, 2, op->u.ack.seq);
+	sqlite3_bind_int64(s, 3, op->u.ack.wake_ctr);
+	rc = wstep_done(st, s, "ack device");
+	if (rc != STORE_OK)
+		return rc;
+	if (sqlite3_changes(st->wdb) == 0)
+		return STORE_NOTFOUND;
+	s = wstmt(st, WS_EVENT_ACK);
+	sqlite3_bind_int64(s, 1, op->u.ack.device_id);
+	sqlite3_bind_int64(s, 2, op->u.ack.seq);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	rc = wstep_done(st, s, "ack events");
+	if (rc != STORE_OK)
+		return rc;
+	s = wstmt(st, WS_MSG_ACK);
+	sqlite3_bind_int64(s, 1, op->u.ack.device_id);
+	sqlite3_bind_int64(s, 2, op->u.ack.seq);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	rc = wstep_done(st, s, "ack");
+	if (rc == STORE_OK)
+		op->u.ack.count = sqlite3_changes(st->wdb);
+	return rc;
+}
+
+/* Sweeps run in chunks, each its own operation (and so its own group), so a large backlog
+ * never holds the writer for long while requests wait behind it. */
+static int sweep(struct store *st, enum op_kind kind, int64_t t_ms, int *count)
+{
+	int64_t total = 0;
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (st == NULL)
+		return STORE_ERROR;
+	do {
+		struct store_op op = {.kind = kind, .now_ms = t_ms};
+
+		op.u.sweep.before_ms = t_ms;
+		rc = writer_submit(st, &op);
+		if (rc == STORE_OK)
+			total += op.u.sweep.count;
+		if (rc != STORE_OK || !op.u.sweep.more)
+			break;
+	} while (1);
+	if (count != NULL)
+		*count = total > INT32_MAX ? INT32_MAX : (int)total;
+	return rc;
+}
+
+int store_expire(struct store *st, int64_t now_ms, int *count)
+{
+	return sweep(st, OP_EXPIRE, now_ms, count);
+}
+
+int store_purge(struct store *st, int64_t before_ms, int *count)
+{
+	return sweep(st, OP_PURGE, before_ms, count);
+}
+
+/* Runs the chunk statements in order; each takes (time, limit). *changes gets each one's count. */
+static int chunk_run(struct store *st, const enum wsql *steps, size_t n, int64_t t_ms, int *changes)
+{
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_stmt *s = wstmt(st, steps[i]);
+		int rc;
+
+		sqlite3_bind_int64(s, 1, t_ms);
+		sqlite3_bind_int(s, 2, STORE_CHUNK);
+		rc = wstep_done(st, s, "sweep");
+		if (rc != STORE_OK)
+			return rc;
+		changes[i] = sqlite3_changes(st->wdb);
+	}
+	return STORE_OK;
+}
+
+int op_expire(struct store *st, struct store_op *op)
+{
+	static const enum wsql steps[] = {WS_EVENT_EXPIRE, WS_MSG_EXPIRE};
+	int changes[2] = {0, 0};
+	int rc = chunk_run(st, steps, 2, op->u.sweep.before_ms, changes);
+
+	op->u.sweep.count = changes[1];
+	op->u.sweep.more = changes[1] == STORE_CHUNK;
+	return rc;
+}
+
+int op_purge(struct store *st, struct store_op *op)
+{
+	static const enum wsql steps[] = {WS_PURGE_EVENTS, WS_PURGE_MSGS, WS_PURGE_IDEM, WS_PURGE_JOBS};
+	int changes[4] = {0, 0, 0, 0};
+	int rc = chunk_run(st, steps, 4, op->u.sweep.before_ms, changes);
+
+	op->u.sweep.count = changes[1];
+	op->u.sweep.more = changes[1] == STORE_CHUNK || changes[2] == STORE_CHUNK ||
+			   changes[3] == STORE_CHUNK;
+	return rc;
+}

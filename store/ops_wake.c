@@ -1,0 +1,375 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Wake jobs: created by the scheduler, leased by gateways, finished by their reports. Each
+ * report that moves a device's messages (or fails to) leaves an event on them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "store_int.h"
+
+int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_JOB_ADD, .now_ms = now_ms};
+
+	if (st == NULL || job == NULL || job->device_id <= 0 ||
+	    (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
+	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) ||
+	    job->port < 0 || job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX ||
+	    job->validity_s < 0 || job->ctr > INT64_MAX)
+		return STORE_ERROR;
+	op.u.job_add.job = job;
+	return writer_submit(st, &op);
+}
+
+/* The counter comes from store_wake_counter_next (committed before the payload is built), so
+ * it is at least the device's; one below it would be dropped by the device as a replay and is
+ * refused (STORE_CONFLICT): the scheduler builds a new payload. A counter of 0 means the payload
+ * carries none. */
+int op_job_add(struct store *st, struct store_op *op)
+{
+	struct store_wake_job *j = op->u.job_add.job;
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_WAKE);
+	int64_t provider = 0;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, j->device_id);
+	sqlite3_bind_int64(s, 2, op->now_ms);
+	sqlite3_bind_int64(s, 3, (int64_t)j->ctr);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		if (j->msisdn[0] == '\0')
+			store_copy_text(j->msisdn, sizeof(j->msisdn), s, 0);
+		provider = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		rc = store_device_owned(st, 0, j->device_id);
+		return rc == STORE_OK ? STORE_CONFLICT : rc;
+	}
+	if (rc != SQLITE_ROW) {
+		store_log_sqlite(st->wdb, "job add", rc);
+		return store_rc_sqlite(rc);
+	}
+	s = wstmt(st, WS_JOB_ADD);
+	sqlite3_bind_int64(s, 1, j->device_id);
+	sqlite3_bind_text(s, 2, j->msisdn, -1, SQLITE_STATIC);
+	sqlite3_bind_int(s, 3, j->sms_format);
+	sqlite3_bind_int(s, 4, j->port);
+	sqlite3_bind_int64(s, 5, (int64_t)j->ctr);
+	sqlite3_bind_blob(s, 6, j->payload, (int)j->payload_len, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 7, j->validity_s);
+	sqlite3_bind_int64(s, 8, j->due_ms);
+	sqlite3_bind_int64(s, 9, op->now_ms);
+	sqlite3_bind_int64(s, 10, provider);
+	rc = wstep_done(st, s, "job insert");
+	if (rc != STORE_OK)
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	j->id = sqlite3_last_insert_rowid(st->wdb);
+	j->state = JOB_QUEUED;
+	j->attempts = 0;
+	j->lease_until_ms = 0;
+	j->reference = -1;
+	j->error[0] = '\0';
+	return STORE_OK;
+}
+
+int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+		     struct store_wake_job *jobs, int *n)
+{
+	struct store_op op = {.kind = OP_LEASE, .now_ms = now_ms};
+	int rc;
+
+	if (n != NULL)
+		*n = 0;
+	if (st == NULL || gateway_id <= 0 || max <= 0 || jobs == NULL || n == NULL || lease_ms < 0 ||
+	    now_ms < 0 || lease_ms > INT64_MAX - now_ms)
+		return STORE_ERROR;
+	op.u.lease.gateway_id = gateway_id;
+	op.u.lease.max = max < STORE_LEASE_MAX ? max : STORE_LEASE_MAX;
+	op.u.lease.lease_ms = lease_ms;
+	op.u.lease.jobs = jobs;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK)
+		*n = op.u.lease.n;
+	return rc;
+}
+
+static int gateway_seen(struct store *st, int64_t gateway_id, int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_GATEWAY_SEEN);
+
+	sqlite3_bind_int64(s, 1, gateway_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	return wstep_done(st, s, "gateway seen");
+}
+
+static int device_unreachable(struct store *st, int64_t device_id)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_UNREACHABLE);
+
+	sqlite3_bind_int64(s, 1, device_id);
+	return wstep_done(st, s, "device unreachable");
+}
+
+/* A job whose leases keep expiring (a gateway that dies holding it) is given up after
+ * STORE_JOB_MAX_ATTEMPTS, like one whose sends keep failing; the device stays in flight and the
+ * wake policy decides about retries. */
+static int lease_exhausted(struct store *st, int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_EXHAUST);
+
+	sqlite3_bind_int64(s, 1, now_ms);
+	sqlite3_bind_int(s, 2, STORE_JOB_MAX_ATTEMPTS);
+	return wstep_done(st, s, "lease exhausted");
+}
+
+int op_lease(struct store *st, struct store_op *op)
+{
+	int64_t ids[STORE_LEASE_MAX];
+	int n = 0, rc, k;
+	sqlite3_stmt *s;
+
+	op->u.lease.n = 0;
+	rc = lease_exhausted(st, op->now_ms);
+	if (rc != STORE_OK)
+		return rc;
+	s = wstmt(st, WS_JOB_DUE);
+	sqlite3_bind_int64(s, 1, op->now_ms);
+	sqlite3_bind_int(s, 2, op->u.lease.max);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < op->u.lease.max)
+		ids[n++] = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		store_log_sqlite(st->wdb, "lease select", rc);
+		return store_rc_sqlite(rc);
+	}
+	for (k = 0; k < n; k++) {
+		s = wstmt(st, WS_JOB_LEASE);
+		sqlite3_bind_int64(s, 1, ids[k]);
+		sqlite3_bind_int64(s, 2, op->u.lease.gateway_id);
+		sqlite3_bind_int64(s, 3, op->now_ms + op->u.lease.lease_ms);
+		sqlite3_bind_int64(s, 4, op->now_ms);
+		rc = sqlite3_step(s);
+		if (rc == SQLITE_ROW)
+			store_job_row(s, &op->u.lease.jobs[k]);
+		sqlite3_reset(s);
+		if (rc != SQLITE_ROW) {
+			store_log_sqlite(st->wdb, "lease", rc);
+			return rc == SQLITE_DONE ? STORE_ERROR : store_rc_sqlite(rc);
+		}
+	}
+	op->u.lease.n = n;
+	return gateway_seen(st, op->u.lease.gateway_id, op->now_ms);
+}
+
+/* Error text from a gateway, cut to STORE_ERROR_MAX bytes without splitting a UTF-8 sequence. */
+static int error_len(const char *e)
+{
+	size_t n;
+
+	if (e == NULL)
+		return 0;
+	n = strnlen(e, STORE_ERROR_MAX + 1);
+	if (n > STORE_ERROR_MAX) {
+		n = STORE_ERROR_MAX;
+		while (n > 0 && ((unsigned char)e[n] & 0xc0) == 0x80)
+			n--;
+	}
+	return (int)n;
+}
+
+int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome,
+		      int64_t reference, const char *error, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_REPORT, .now_ms = now_ms};
+
+	if (st == NULL || gateway_id <= 0 || outcome < OUTCOME_SUBMITTED || outcome > OUTCOME_UNDELIVERABLE)
+		return STORE_ERROR;
+	op.u.report.gateway_id = gateway_id;
+	op.u.report.job_id = job_id;
+	op.u.report.outcome = outcome;
+	op.u.report.reference = reference;
+	op.u.report.error = error;
+	return writer_submit(st, &op);
+}
+
+/* Runs one of the statements that move a device's pending messages, or mark the device, on a
+ * report: (device, time) and, for the event inserts, the detail. */
+static int device_messages(struct store *st, enum wsql id, int64_t device_id, int64_t now_ms,
+			   const char *detail)
+{
+	sqlite3_stmt *s = wstmt(st, id);
+
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	if (sqlite3_bind_parameter_count(s) >= 3)
+		sqlite3_bind_text(s, 3, detail, -1, SQLITE_TRANSIENT);
+	return wstep_done(st, s, "report messages");
+}
+
+/* An event that changes no state, on every pending message of the device. */
+static int device_note(struct store *st, int64_t device_id, int64_t now_ms, const char *what,
+		       const char *detail)
+{
+	sqlite3_stmt *s = wstmt(st, WS_EVENT_DEVICE_PENDING);
+
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	sqlite3_bind_text(s, 3, what, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, detail, -1, SQLITE_TRANSIENT);
+	return wstep_done(st, s, "report note");
+}
+
+int op_report(struct store *st, struct store_op *op)
+{
+	int64_t id = op->u.report.job_id, device, gw, ref, now = op->now_ms;
+	const char *err = op->u.report.error ? op->u.report.error : "";
+	int state, attempts, final, elen = error_len(op->u.report.error), rc;
+	char detail[STORE_ERROR_MAX + 1];
+	sqlite3_stmt *s = wstmt(st, WS_JOB_STATE);
+
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		if (rc == SQLITE_DONE)
+			return STORE_NOTFOUND;
+		store_log_sqlite(st->wdb, "report", rc);
+		return store_rc_sqlite(rc);
+	}
+	device = sqlite3_column_int64(s, 0);
+	state = sqlite3_column_int(s, 1);
+	gw = sqlite3_column_int64(s, 2);
+	attempts = sqlite3_column_int(s, 3);
+	ref = sqlite3_column_int64(s, 4);
+	sqlite3_reset(s);
+
+	/* Only the holder may report; a repeated report on a finished job changes nothing. */
+	if (gw != op->u.report.gateway_id || state == JOB_QUEUED)
+		return STORE_NOTFOUND;
+	if (state == JOB_DELIVERED || state == JOB_FAILED || state == JOB_UNDELIVERABLE)
+		return STORE_OK;
+	if (op->u.report.reference >= 0)
+		ref = op->u.report.reference;
+
+	switch (op->u.report.outcome) {
+	case OUTCOME_SUBMITTED:
+		if (state == JOB_SUBMITTED)
+			return STORE_OK;
+		s = wstmt(st, WS_JOB_SUBMITTED);
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, ref);
+		sqlite3_bind_int64(s, 3, now);
+		rc = wstep_done(st, s, "report submitted");
+		snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
+		if (rc == STORE_OK)
+			rc = device_messages(st, WS_EVENT_WAKE_SENT, device, now, detail);
+		if (rc == STORE_OK)
+			rc = device_messages(st, WS_MSG_WAKE_SENT, device, now, detail);
+		break;
+	case OUTCOME_DELIVERED:
+		s = wstmt(st, WS_JOB_DELIVERED);
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int64(s, 2, op->u.report.reference);
+		sqlite3_bind_int64(s, 3, now);
+		rc = wstep_done(st, s, "report delivered");
+		snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
+		if (rc == STORE_OK)
+			rc = device_messages(st, WS_EVENT_DELIVERED, device, now, detail);
+		if (rc == STORE_OK)
+			rc = device_messages(st, WS_MSG_DELIVERED, device, now, detail);
+		break;
+	case OUTCOME_FAILED:
+	case OUTCOME_UNDELIVERABLE:
+		if (op->u.report.outcome == OUTCOME_FAILED && attempts < STORE_JOB_MAX_ATTEMPTS) {
+			/* Retryable: back in the queue at once, for any gateway. */
+			s = wstmt(st, WS_JOB_REQUEUE);
+			sqlite3_bind_int64(s, 1, id);
+			sqlite3_bind_int64(s, 2, now);
+			sqlite3_bind_text(s, 3, err, elen, SQLITE_STATIC);
+			rc = wstep_done(st, s, "report failed");
+			snprintf(detail, sizeof(detail), "job %lld attempt %d, retrying: %.*s", (long long)id,
+				 attempts, elen, err);
+			if (rc == STORE_OK)
+				rc = device_note(st, device, now, "wake_failed", detail);
+			break;
+		}
+		final = op->u.report.outcome == OUTCOME_FAILED ? JOB_FAILED : JOB_UNDELIVERABLE;
+		s = wstmt(st, WS_JOB_FINAL);
+		sqlite3_bind_int64(s, 1, id);
+		sqlite3_bind_int(s, 2, final);
+		sqlite3_bind_text(s, 3, err, elen, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, now);
+		rc = wstep_done(st, s, "report final");
+		snprintf(detail, sizeof(detail), "job %lld: %.*s", (long long)id, elen, err);
+		if (rc == STORE_OK)
+			rc = device_note(st, device, now,
+					 final == JOB_FAILED ? "wake_failed" : "wake_undeliverable", detail);
+		/* The network says the number cannot receive SMS: the device is left to its polls.
+		 * A send that kept failing is the wake policy's to judge (it retries with back-off). */
+		if (rc == STORE_OK && final == JOB_UNDELIVERABLE)
+			rc = device_unreachable(st, device);
+		break;
+	default:
+		return STORE_ERROR;
+	}
+	if (rc == STORE_OK)
+		rc = gateway_seen(st, op->u.report.gateway_id, now);
+	return rc;
+}
+
+int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr)
+{
+	struct store_op op = {.kind = OP_COUNTER_NEXT};
+	int rc;
+
+	if (st == NULL || ctr == NULL)
+		return STORE_ERROR;
+	op.u.wake.device_id = device_id;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK)
+		*ctr = op.u.wake.ctr;
+	return rc;
+}
+
+int op_counter_next(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_CTR_NEXT);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, op->u.wake.device_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		op->u.wake.ctr = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_ROW)
+		return STORE_OK;
+	if (rc == SQLITE_DONE)
+		return STORE_NOTFOUND;
+	store_log_sqlite(st->wdb, "wake counter", rc);
+	return store_rc_sqlite(rc);
+}
+
+int store_device_set_wake_state(struct store *st, int64_t device_id, int state, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_SET_WAKE_STATE, .now_ms = now_ms};
+
+	if (st == NULL || state < WAKE_IDLE || state > WAKE_UNREACHABLE)
+		return STORE_ERROR;
+	op.u.wake.device_id = device_id;
+	op.u.wake.state = state;
+	return writer_submit(st, &op);
+}
+
+int op_set_wake_state(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_SET_WAKE);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, op->u.wake.device_id);
+	sqlite3_bind_int(s, 2, op->u.wake.state);
+	sqlite3_bind_int64(s, 3, op->now_ms);
+	rc = wstep_done(st, s, "set wake state");
+	if (rc == STORE_OK && sqlite3_changes(st->wdb) == 0)
+		rc = STORE_NOTFOUND;
+	return rc;
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Every SQL statement the store runs after start-up, in one place so the schema and its queries
+ * can be read side by side. Writer statements are prepared at open; read ones on first use. */
+#include "store_int.h"
+
+/* Message states: 0 queued, 1 wake_sent, 2 sms_delivered, 3 fetched, 4 acked, 5 expired,
+ * 6 replaced, 7 cancelled. "state IN (0,1,2,3)" is spelled exactly like the partial indexes'
+ * WHERE clause so the planner can use them; narrower filters are added after it. */
+#define MSG_COLS "id, device_id, provider_id, seq, state, urgency, topic, content_type, " \
+		 "created_ms, expires_ms, updated_ms"
+#define JOB_COLS "id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, " \
+		 "lease_until_ms, state, attempts, reference, error"
+#define DEVICE_COLS "d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, " \
+		    "d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, " \
+		    "d.wake_sent_ms, d.wake_attempts, " \
+		    "(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), " \
+		    "d.quiet_start_min, d.quiet_end_min"
+#define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
+
+const char *const store_wsql[WS_COUNT] = {
+	[WS_BEGIN] = "BEGIN IMMEDIATE",
+	[WS_COMMIT] = "COMMIT",
+	[WS_ROLLBACK] = "ROLLBACK",
+	[WS_SAVEPOINT] = "SAVEPOINT op",
+	[WS_ROLLBACK_TO] = "ROLLBACK TO op",
+	[WS_RELEASE] = "RELEASE op",
+
+	[WS_PROVIDER_ADD] = "INSERT INTO providers(name, token_hash, created_ms) VALUES (?1, ?2, ?3)",
+	[WS_PROVIDER_ACTIVE] = "SELECT 1 FROM providers WHERE id = ?1 AND revoked = 0",
+	[WS_PROVIDER_REVOKE] = "UPDATE providers SET revoked = 1 WHERE name = ?1 AND revoked = 0",
+	[WS_PROVIDER_BUDGET] = "UPDATE providers SET sms_budget_day = ?2 WHERE name = ?1 AND revoked = 0",
+	[WS_GATEWAY_ADD] = "INSERT INTO gateways(name, token_hash, created_ms) VALUES (?1, ?2, ?3)",
+	[WS_GATEWAY_REVOKE] = "UPDATE gateways SET revoked = 1 WHERE name = ?1 AND revoked = 0",
+	[WS_GATEWAY_SEEN] = "UPDATE gateways SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1",
+
+	[WS_DEVICE_ADD] = "INSERT INTO devices(provider_id, msisdn, name, token_hash, sms_format, "
+			  "poll_interval_s, created_ms, quiet_start_min, quiet_end_min) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	[WS_DEVICE_OWNER] = "SELECT provider_id FROM devices WHERE id = ?1",
+	[WS_DEVICE_UPDATE] = "UPDATE devices SET "
+			     "name = CASE WHEN ?2 & 1 THEN ?3 ELSE name END, "
+			     "msisdn = CASE WHEN ?2 & 2 THEN ?4 ELSE msisdn END, "
+			     "sms_format = CASE WHEN ?2 & 4 THEN ?5 ELSE sms_format END, "
+			     "poll_interval_s = CASE WHEN ?2 & 8 THEN ?6 ELSE poll_interval_s END, "
+			     "quiet_start_min = CASE WHEN ?2 & 16 THEN ?7 ELSE quiet_start_min END, "
+			     "quiet_end_min = CASE WHEN ?2 & 16 THEN ?8 ELSE quiet_end_min END "
+			     "WHERE id = ?1",
+	[WS_DEVICE_DEL_EVENTS] = "DELETE FROM message_events WHERE message_id IN "
+				 "(SELECT id FROM messages WHERE device_id = ?1)",
+	[WS_DEVICE_DEL_IDEM] = "DELETE FROM idempotency_keys WHERE message_id IN "
+			       "(SELECT id FROM messages WHERE device_id = ?1)",
+	[WS_DEVICE_DEL_MSGS] = "DELETE FROM messages WHERE device_id = ?1",
+	[WS_DEVICE_DEL_JOBS] = "DELETE FROM wake_jobs WHERE device_id = ?1",
+	[WS_DEVICE_DEL] = "DELETE FROM devices WHERE id = ?1",
+	/* Contact ends the wake state only if it came after the wakeup went out. */
+	[WS_DEVICE_TOUCH] = "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2), "
+			    "wake_state = CASE WHEN wake_sent_ms <= ?2 THEN 0 ELSE wake_state END, "
+			    "wake_attempts = CASE WHEN wake_sent_ms <= ?2 THEN 0 ELSE wake_attempts END, "
+			    "wake_sent_ms = CASE WHEN wake_sent_ms <= ?2 THEN 0 ELSE wake_sent_ms END "
+			    "WHERE id = ?1",
+	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 "
+			       "WHERE id = ?1 AND provider_id = ?2 RETURNING last_seq",
+	[WS_DEVICE_ACK] = "UPDATE devices SET acked_seq = max(acked_seq, min(?2, last_seq)), "
+			  "wake_ctr = max(wake_ctr, ?3) WHERE id = ?1",
+	[WS_DEVICE_WAKE] = "UPDATE devices SET wake_state = 1, wake_sent_ms = ?2, "
+			   "wake_attempts = wake_attempts + 1, wake_ctr = max(wake_ctr, ?3) "
+			   "WHERE id = ?1 AND (?3 = 0 OR wake_ctr <= ?3) RETURNING msisdn, provider_id",
+	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = wake_ctr + 1 WHERE id = ?1 RETURNING wake_ctr",
+	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
+			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
+			       "wake_sent_ms = CASE ?2 WHEN 0 THEN 0 WHEN 1 THEN ?3 ELSE wake_sent_ms END "
+			       "WHERE id = ?1",
+	[WS_DEVICE_UNREACHABLE] = "UPDATE devices SET wake_state = 2 WHERE id = ?1 AND wake_state = 1",
+
+	[WS_IDEM_GET] = "SELECT message_id FROM idempotency_keys WHERE provider_id = ?1 AND key = ?2",
+	[WS_IDEM_DEL] = "DELETE FROM idempotency_keys WHERE provider_id = ?1 AND key = ?2",
+	[WS_IDEM_ADD] = "INSERT INTO idempotency_keys(provider_id, key, message_id, created_ms) "
+			"VALUES (?1, ?2, ?3, ?4)",
+
+	[WS_MSG_LOAD] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
+	[WS_MSG_INSERT] = "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, "
+			  "content_type, created_ms, expires_ms, updated_ms, body) "
+			  "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?7, ?9)",
+	[WS_MSG_SET_STATE] = "UPDATE messages SET state = ?2, updated_ms = ?3 WHERE id = ?1",
+	[WS_EVENT_ADD] = EVENT_INSERT "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[WS_EVENT_REPLACE] = EVENT_INSERT "SELECT id, ?3, 6, 'replaced', ?5 FROM messages "
+			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			     "AND topic = ?2 AND id <> ?4",
+	[WS_MSG_REPLACE] = "UPDATE messages SET state = 6, updated_ms = ?3 "
+			   "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			   "AND topic = ?2 AND id <> ?4",
+	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
+				    "WHERE device_id = ?1 AND state IN (0,1,2,3)",
+
+	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
+			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
+			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",
+	[WS_EVENT_FETCH] = EVENT_INSERT "SELECT id, ?4, 3, 'fetched', '' FROM messages "
+			   "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			   "AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
+	[WS_MSG_FETCH] = "UPDATE messages SET state = 3, updated_ms = ?4 "
+			 "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			 "AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
+	[WS_EVENT_ACK] = EVENT_INSERT "SELECT id, ?3, 4, 'acked', '' FROM messages "
+			 "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
+	[WS_MSG_ACK] = "UPDATE messages SET state = 4, updated_ms = ?3 "
+		       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
+	[WS_EVENT_WAKE_SENT] = EVENT_INSERT "SELECT id, ?2, 1, 'wake_sent', ?3 FROM messages "
+			       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
+	[WS_MSG_WAKE_SENT] = "UPDATE messages SET state = 1, updated_ms = ?2 "
+			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
+	[WS_EVENT_DELIVERED] = EVENT_INSERT "SELECT id, ?2, 2, 'sms_delivered', ?3 FROM messages "
+			       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
+	[WS_MSG_DELIVERED] = "UPDATE messages SET state = 2, updated_ms = ?2 "
+			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
+
+	/* Both statements of a chunk pick the same rows: same data, same plan, same order. */
+	[WS_EVENT_EXPIRE] = EVENT_INSERT "SELECT id, ?1, 5, 'expired', '' FROM messages "
+			    "WHERE state IN (0,1,2,3) AND expires_ms < ?1 ORDER BY expires_ms LIMIT ?2",
+	[WS_MSG_EXPIRE] = "UPDATE messages SET state = 5, updated_ms = ?1 WHERE id IN "
+			  "(SELECT id FROM messages WHERE state IN (0,1,2,3) AND expires_ms < ?1 "
+			  "ORDER BY expires_ms LIMIT ?2)",
+	[WS_PURGE_EVENTS] = "DELETE FROM message_events WHERE message_id IN "
+			    "(SELECT id FROM messages WHERE state IN (4,5,6,7) AND updated_ms < ?1 "
+			    "ORDER BY updated_ms LIMIT ?2)",
+	[WS_PURGE_MSGS] = "DELETE FROM messages WHERE id IN "
+			  "(SELECT id FROM messages WHERE state IN (4,5,6,7) AND updated_ms < ?1 "
+			  "ORDER BY updated_ms LIMIT ?2)",
+	[WS_PURGE_IDEM] = "DELETE FROM idempotency_keys WHERE (provider_id, key) IN "
+			  "(SELECT provider_id, key FROM idempotency_keys WHERE created_ms < ?1 LIMIT ?2)",
+	[WS_PURGE_JOBS] = "DELETE FROM wake_jobs WHERE id IN "
+			  "(SELECT id FROM wake_jobs WHERE state IN (2,3,4,5) AND updated_ms < ?1 LIMIT ?2)",
+
+	[WS_JOB_ADD] = "INSERT INTO wake_jobs(device_id, provider_id, msisdn, sms_format, port, ctr, "
+		       "payload, validity_s, due_ms, created_ms, updated_ms) "
+		       "VALUES (?1, ?10, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+	[WS_JOB_EXHAUST] = "UPDATE wake_jobs SET state = 4, error = 'lease expired', updated_ms = ?1 "
+			   "WHERE state = 1 AND lease_until_ms <= ?1 AND attempts >= ?2",
+	[WS_JOB_DUE] = "SELECT id FROM ("
+		       "SELECT id, due_ms FROM wake_jobs WHERE state = 0 AND due_ms <= ?1 UNION ALL "
+		       "SELECT id, due_ms FROM wake_jobs WHERE state = 1 AND lease_until_ms <= ?1) "
+		       "ORDER BY due_ms, id LIMIT ?2",
+	[WS_JOB_LEASE] = "UPDATE wake_jobs SET state = 1, gateway_id = ?2, lease_until_ms = ?3, "
+			 "attempts = attempts + 1, updated_ms = ?4 WHERE id = ?1 RETURNING " JOB_COLS,
+	[WS_JOB_STATE] = "SELECT device_id, state, gateway_id, attempts, reference FROM wake_jobs WHERE id = ?1",
+	[WS_JOB_SUBMITTED] = "UPDATE wake_jobs SET state = 2, reference = ?2, updated_ms = ?3 WHERE id = ?1",
+	[WS_JOB_DELIVERED] = "UPDATE wake_jobs SET state = 3, "
+			     "reference = CASE WHEN ?2 >= 0 THEN ?2 ELSE reference END, updated_ms = ?3 "
+			     "WHERE id = ?1",
+	[WS_JOB_REQUEUE] = "UPDATE wake_jobs SET state = 0, gateway_id = 0, lease_until_ms = 0, "
+			   "due_ms = ?2, error = ?3, updated_ms = ?2 WHERE id = ?1",
+	[WS_JOB_FINAL] = "UPDATE wake_jobs SET state = ?2, error = ?3, updated_ms = ?4 WHERE id = ?1",
+};
+
+const char *const store_rsql[RS_COUNT] = {
+	[RS_PING] = "SELECT 1",
+	[RS_USER_VERSION] = "PRAGMA user_version",
+	[RS_PROVIDER_AUTH] = "SELECT id, name, created_ms, 0, revoked, sms_budget_day FROM providers "
+			     "WHERE token_hash = ?1 AND revoked = 0",
+	[RS_GATEWAY_AUTH] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
+			    "WHERE token_hash = ?1 AND revoked = 0",
+	[RS_PROVIDER_LIST] = "SELECT id, name, created_ms, 0, revoked, sms_budget_day FROM providers "
+			     "ORDER BY id",
+	[RS_GATEWAY_LIST] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
+			    "ORDER BY id",
+	[RS_DEVICE_AUTH] = "SELECT id FROM devices WHERE token_hash = ?1",
+	[RS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1",
+	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
+	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",
+	/* The empty-poll query: answered from the covering partial index alone. */
+	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
+			   "AND seq > ?2 AND expires_ms >= ?3 LIMIT 1",
+	[RS_FETCH_PRECHECK] = "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1), "
+			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
+			      "AND seq > ?2 AND expires_ms >= ?3)",
+	[RS_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
+	[RS_MSG_EVENTS] = "SELECT time_ms, state, what, detail FROM message_events "
+			  "WHERE message_id = ?1 ORDER BY id",
+	[RS_JOB_GET] = "SELECT " JOB_COLS " FROM wake_jobs WHERE id = ?1",
+	/* Devices with messages that are neither fetched nor final, one chunk at a time. */
+	[RS_CANDIDATES] = "SELECT device_id, count(*), "
+			  "min(CASE WHEN urgency = 0 THEN created_ms END), "
+			  "min(CASE WHEN urgency = 1 THEN created_ms END), "
+			  "min(CASE WHEN urgency = 2 THEN created_ms END), "
+			  "min(CASE WHEN urgency = 3 THEN created_ms END), max(expires_ms) "
+			  "FROM messages WHERE device_id > ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			  "AND expires_ms >= ?2 GROUP BY device_id ORDER BY device_id LIMIT ?3",
+	[RS_DEVICE_WAKES] = "SELECT count(*) FILTER (WHERE created_ms > ?2), count(*) FROM wake_jobs "
+			    "WHERE device_id = ?1 AND created_ms > ?3",
+	/* Counted only under a budget, which also bounds the count. */
+	[RS_PROVIDER_WAKES] = "SELECT p.sms_budget_day, CASE WHEN p.sms_budget_day > 0 THEN "
+			      "(SELECT count(*) FROM wake_jobs j WHERE j.provider_id = p.id "
+			      "AND j.created_ms > ?2) ELSE 0 END FROM providers p WHERE p.id = ?1",
+	[RS_STATS_MESSAGES] = "SELECT state, n FROM message_counts",
+	[RS_STATS_OTHER] = "SELECT (SELECT count(*) FROM devices), "
+			   "(SELECT count(*) FROM wake_jobs WHERE state = 0), "
+			   "(SELECT count(*) FROM wake_jobs WHERE state = 1)",
+};

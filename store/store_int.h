@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Internals shared by the SQLite store's files: the store object, queued write operations,
+ * per-thread read connections and the cached SQL statements. Nothing here leaves store/. */
+#ifndef SMSWAKE_STORE_INT_H
+#define SMSWAKE_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "store.h"
+
+/* A wake job leaves the queue for good after this many leases (failed reports or expired leases). */
+#define STORE_JOB_MAX_ATTEMPTS 5
+/* Upper bounds on what one call hands over, so one request cannot pin the writer. */
+#define STORE_FETCH_MAX 1000
+#define STORE_LEASE_MAX 256
+/* Rows changed per maintenance operation; store_expire and store_purge loop over chunks. */
+#define STORE_CHUNK 2000
+
+/* Cached statements of the writer connection, all prepared at open so a typo fails there. */
+enum wsql {
+	WS_BEGIN,
+	WS_COMMIT,
+	WS_ROLLBACK,
+	WS_SAVEPOINT,
+	WS_ROLLBACK_TO,
+	WS_RELEASE,
+	WS_PROVIDER_ADD,
+	WS_PROVIDER_ACTIVE,
+	WS_PROVIDER_REVOKE,
+	WS_PROVIDER_BUDGET,
+	WS_GATEWAY_ADD,
+	WS_GATEWAY_REVOKE,
+	WS_GATEWAY_SEEN,
+	WS_DEVICE_ADD,
+	WS_DEVICE_OWNER,
+	WS_DEVICE_UPDATE,
+	WS_DEVICE_DEL_EVENTS,
+	WS_DEVICE_DEL_IDEM,
+	WS_DEVICE_DEL_MSGS,
+	WS_DEVICE_DEL_JOBS,
+	WS_DEVICE_DEL,
+	WS_DEVICE_TOUCH,
+	WS_DEVICE_NEXT_SEQ,
+	WS_DEVICE_ACK,
+	WS_DEVICE_WAKE,
+	WS_DEVICE_CTR_NEXT,
+	WS_DEVICE_SET_WAKE,
+	WS_DEVICE_UNREACHABLE,
+	WS_IDEM_GET,
+	WS_IDEM_DEL,
+	WS_IDEM_ADD,
+	WS_MSG_LOAD,
+	WS_MSG_INSERT,
+	WS_MSG_SET_STATE,
+	WS_EVENT_ADD,
+	WS_EVENT_REPLACE,
+	WS_MSG_REPLACE,
+	WS_EVENT_DEVICE_PENDING,
+	WS_FETCH_SELECT,
+	WS_EVENT_FETCH,
+	WS_MSG_FETCH,
+	WS_EVENT_ACK,
+	WS_MSG_ACK,
+	WS_EVENT_WAKE_SENT,
+	WS_MSG_WAKE_SENT,
+	WS_EVENT_DELIVERED,
+	WS_MSG_DELIVERED,
+	WS_EVENT_EXPIRE,
+	WS_MSG_EXPIRE,
+	WS_PURGE_EVENTS,
+	WS_PURGE_MSGS,
+	WS_PURGE_IDEM,
+	WS_PURGE_JOBS,
+	WS_JOB_ADD,
+	WS_JOB_EXHAUST,
+	WS_JOB_DUE,
+	WS_JOB_LEASE,
+	WS_JOB_STATE,
+	WS_JOB_SUBMITTED,
+	WS_JOB_DELIVERED,
+	WS_JOB_REQUEUE,
+	WS_JOB_FINAL,
+	WS_COUNT
+};
+
+/* Cached statements of a read connection, prepared on first use. */
+enum rsql {
+	RS_PING,
+	RS_USER_VERSION,
+	RS_PROVIDER_AUTH,
+	RS_GATEWAY_AUTH,
+	RS_PROVIDER_LIST,
+	RS_GATEWAY_LIST,
+	RS_DEVICE_AUTH,
+	RS_DEVICE_GET,
+	RS_DEVICE_LIST,
+	RS_DEVICE_LIST_ALL,
+	RS_HAS_PENDING,
+	RS_FETCH_PRECHECK,
+	RS_MSG_GET,
+	RS_MSG_EVENTS,
+	RS_JOB_GET,
+	RS_CANDIDATES,
+	RS_DEVICE_WAKES,
+	RS_PROVIDER_WAKES,
+	RS_STATS_MESSAGES,
+	RS_STATS_OTHER,
+	RS_COUNT
+};
+
+extern const char *const store_wsql[WS_COUNT];
+extern const char *const store_rsql[RS_COUNT];
+
+enum op_kind {
+	OP_PING,
+	OP_PRINCIPAL_ADD,
+	OP_PRINCIPAL_REVOKE,
+	OP_PROVIDER_BUDGET,
+	OP_DEVICE_ADD,
+	OP_DEVICE_UPDATE,
+	OP_DEVICE_DELETE,
+	OP_MESSAGE_PUT,
+	OP_MESSAGE_CANCEL,
+	OP_DEVICE_EVENT,
+	OP_FETCH,
+	OP_ACK,
+	OP_JOB_ADD,
+	OP_COUNTER_NEXT,
+	OP_SET_WAKE_STATE,
+	OP_LEASE,
+	OP_REPORT,
+	OP_EXPIRE,
+	OP_PURGE,
+};
+
+/* A fetched message copied out of the writer's transaction; the caller's thread hands it to the
+ * callback after the commit. body points just past the struct in the same allocation. */
+struct fetched {
+	struct fetched *next;
+	struct store_message m;
+};
+
+/* One write request. It lives on the requesting thread's stack, which blocks until done is set;
+ * pointers in u refer to the caller's memory and stay valid until then. */
+struct store_op {
+	struct store_op *next;
+	enum op_kind kind;
+	int rc;
+	int done;
+	pthread_cond_t cond;
+	int64_t now_ms;
+	union {
+		struct {
+			int gateway;
+			const char *name;
+			const uint8_t *hash;
+			int64_t *id;
+		} principal;
+		struct {
+			const char *name;
+			int64_t budget;
+		} budget;
+		struct {
+			struct store_device *d;
+			const uint8_t *hash;
+		} device_add;
+		struct {
+			int64_t provider_id;
+			int64_t id;
+			const struct store_device_patch *p;
+		} device;
+		struct {
+			int64_t provider_id;
+			const struct store_message_in *in;
+			struct store_message *out;
+			int *replayed;
+		} put;
+		struct {
+			int64_t provider_id;
+			int64_t id;
+		} cancel;
+		struct {
+			int64_t device_id;
+			const char *what;
+			const char *detail;
+		} event;
+		struct {
+			int64_t device_id;
+			int64_t after;
+			int max;
+			int count;
+			struct fetched *head;
+		} fetch;
+		struct {
+			int64_t device_id;
+			int64_t seq;
+			int64_t wake_ctr;
+			int count;
+		} ack;
+		struct {
+			struct store_wake_job *job;
+		} job_add;
+		struct {
+			int64_t device_id;
+			int state;
+			uint64_t ctr;
+		} wake;
+		struct {
+			int64_t gateway_id;
+			int max;
+			int64_t lease_ms;
+			struct store_wake_job *jobs;
+			int n;
+		} lease;
+		struct {
+			int64_t gateway_id;
+			int64_t job_id;
+			int outcome;
+			int64_t reference;
+			const char *error;
+		} report;
+		struct {
+			int64_t before_ms;
+			int count; /* rows handled in this chunk (messages for purge) */
+			int more;  /* a full chunk was handled: call again */
+		} sweep;
+	} u;
+};
+
+/* Last-seen times recorded by store_device_touch and not yet known to be on disk. An open
+ * addressing table (linear probing, backward-shift deletion) under its own mutex. */
+struct touch_slot {
+	int64_t id; /* 0 = empty */
+	int64_t seen_ms;
+};
+struct touch_item {
+	int64_t id;
+	int64_t seen_ms;
+};
+struct touch_map {
+	pthread_mutex_t lock;
+	struct touch_slot *slots;
+	size_t mask; /* capacity - 1, capacity a power of two; 0 before the first touch */
+	size_t used;
+};
+
+/* A read-only connection owned by one thread at a time (in_use), kept in the store's list so
+ * store_close can close it. A thread's exit returns it for reuse by a newer thread. */
+struct reader {
+	struct reader *next;
+	struct store *st;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[RS_COUNT];
+	int in_use;
+};
+
+struct store {
+	char *path;
+	int synchronous_full;
+	int group_max;
+	int busy_timeout_ms;
+	unsigned fork_gen; /* store_fork_gen at open: a different value means we are in a fork child */
+
+	/* Writer queue and thread; lock also guards stats, fail_commits and notify. */
+	pthread_mutex_t lock;
+	pthread_cond_t work;
+	struct store_op *qhead, *qtail;
+	int stopping;
+	int writer_running;
+	pthread_t writer;
+	sqlite3 *wdb;
+	sqlite3_stmt *wstmt[WS_COUNT];
+	struct store_op **batch; /* group_max slots, used by the writer only */
+	int64_t *notify_ids;     /* group_max slots, used by the writer only */
+
+	struct store_notify notify;
+	int fail_commits;
+	uint64_t commits, committed_ops, largest_group, commit_failures;
+
+	struct touch_map touch;
+
+	pthread_mutex_t readers_lock;
+	struct reader *readers;
+	pthread_key_t reader_key;
+	int reader_key_ok;
+};
+
+/* store_sqlite.c */
+/* Nonzero in a child process forked after the store was opened: nothing may touch SQLite. */
+int store_forked(const struct store *st);
+int store_rc_sqlite(int rc);
+void store_log_sqlite(sqlite3 *db, const char *what, int rc);
+int store_valid_text(const char *s, size_t min, size_t max, int strict);
+int store_valid_msisdn(const char *s);
+
+/* schema.c: pragmas, quick_check and migrations on the writer connection. */
+int schema_prepare(sqlite3 *db, int synchronous_full, int busy_timeout_ms, const char **err);
+int schema_migrate(sqlite3 *db, const char **err);
+
+/* writer.c */
+int writer_start(struct store *st, const char **err);
+void writer_stop(struct store *st);
+/* Queues op and waits for its group's commit; returns op->rc. */
+int writer_submit(struct store *st, struct store_op *op);
+/* The writer's cached statement, reset and ready for binding. */
+sqlite3_stmt *wstmt(struct store *st, enum wsql id);
+
+/* Write operations, run by the writer inside the group's transaction and the op's savepoint. */
+/* STORE_OK if the device exists and belongs to provider_id (0: any provider). */
+int store_device_owned(struct store *st, int64_t provider_id, int64_t id);
+int op_principal_add(struct store *st, struct store_op *op);
+int op_principal_revoke(struct store *st, struct store_op *op);
+int op_provider_budget(struct store *st, struct store_op *op);
+int op_device_add(struct store *st, struct store_op *op);
+int op_device_update(struct store *st, struct store_op *op);
+int op_device_delete(struct store *st, struct store_op *op);
+int op_device_touch(struct store *st, const struct touch_item *t);
+int op_message_put(struct store *st, struct store_op *op);
+int op_message_cancel(struct store *st, struct store_op *op);
+int op_device_event(struct store *st, struct store_op *op);
+int op_fetch(struct store *st, struct store_op *op);
+int op_ack(struct store *st, struct store_op *op);
+int op_expire(struct store *st, struct store_op *op);
+int op_purge(struct store *st, struct store_op *op);
+int op_job_add(struct store *st, struct store_op *op);
+int op_counter_next(struct store *st, struct store_op *op);
+int op_set_wake_state(struct store *st, struct store_op *op);
+int op_lease(struct store *st, struct store_op *op);
+int op_report(struct store *st, struct store_op *op);
+void fetched_free(struct fetched *f);
+
+/* Steps a bound write statement that returns no rows; resets it; returns a store rc. */
+int wstep_done(struct store *st, sqlite3_stmt *s, const char *what);
+
+/* reader.c */
+int reader_init(struct store *st);
+void reader_close_all(struct store *st);
+/* The calling thread's read connection and its cached statement, or NULL (logged). */
+sqlite3_stmt *rstmt(struct store *st, enum rsql id);
+sqlite3 *reader_conn(struct store *st);
+
+/* read.c: row decoders shared with the writer (same column lists, see sql.c). */
+void store_copy_text(char *dst, size_t size, sqlite3_stmt *s, int col);
+void store_message_row(sqlite3_stmt *s, struct store_message *m);
+void store_job_row(sqlite3_stmt *s, struct store_wake_job *j);
+/* STORE_NOTFOUND for an unknown device; else *pending says whether a fetch would find anything. */
+int store_fetch_precheck(struct store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending);
+
+/* touch.c */
+void touch_init(struct touch_map *t);
+void touch_destroy(struct touch_map *t);
+void touch_set(struct touch_map *t, int64_t id, int64_t seen_ms);
+int64_t touch_get(struct touch_map *t, int64_t id);
+/* Copies every entry into a malloc'ed array (NULL, 0 when empty or out of memory). */
+void touch_snapshot(struct touch_map *t, struct touch_item **items, size_t *n);
+/* Drops the entries that still hold the time that was just saved to disk. */
+void touch_forget(struct touch_map *t, const struct touch_item *items, size_t n);
+
+#endif

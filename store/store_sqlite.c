@@ -1,0 +1,366 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The SQLite store's life cycle (open, close, fork safety), error mapping, names of enum values
+ * and the small maintenance entry points (ping, backup, stats, notify). */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "store_int.h"
+
+/* Bumped in every child after fork(): a store opened before sees a different value and refuses
+ * to touch SQLite, whose connections, locks and writer thread belong to the parent. */
+static volatile unsigned store_fork_gen;
+static pthread_once_t store_init_once = PTHREAD_ONCE_INIT;
+
+static void store_atfork_child(void)
+{
+	store_fork_gen++;
+}
+
+/* Once per process, before the first connection: fork safety, and no global memory statistics
+ * (they take a process-wide mutex on every allocation of every thread). The latter fails
+ * harmlessly if the program already used SQLite. */
+static void store_process_init(void)
+{
+	pthread_atfork(NULL, NULL, store_atfork_child);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+int store_forked(const struct store *st)
+{
+	return st->fork_gen != store_fork_gen;
+}
+
+const char *store_strerror(int rc)
+{
+	switch (rc) {
+	case STORE_OK: return "success";
+	case STORE_NOTFOUND: return "not found";
+	case STORE_CONFLICT: return "conflict";
+	case STORE_UNAVAILABLE: return "storage unavailable";
+	case STORE_ERROR: return "storage error";
+	default: return "unknown store error";
+	}
+}
+
+const char *store_msg_state_name(int state)
+{
+	static const char *const names[MSG_STATE_COUNT] = {
+		[MSG_QUEUED] = "queued",
+		[MSG_WAKE_SENT] = "wake_sent",
+		[MSG_SMS_DELIVERED] = "sms_delivered",
+		[MSG_FETCHED] = "fetched",
+		[MSG_ACKED] = "acked",
+		[MSG_EXPIRED] = "expired",
+		[MSG_REPLACED] = "replaced",
+		[MSG_CANCELLED] = "cancelled",
+	};
+	return state >= 0 && state < MSG_STATE_COUNT ? names[state] : NULL;
+}
+
+static const char *const urgency_names[URG_COUNT] = {
+	[URG_VERY_LOW] = "very-low",
+	[URG_LOW] = "low",
+	[URG_NORMAL] = "normal",
+	[URG_HIGH] = "high",
+};
+
+const char *store_urgency_name(int urgency)
+{
+	return urgency >= 0 && urgency < URG_COUNT ? urgency_names[urgency] : NULL;
+}
+
+int store_urgency_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < URG_COUNT; i++)
+		if (strcmp(s, urgency_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *store_wake_state_name(int state)
+{
+	switch (state) {
+	case WAKE_IDLE: return "idle";
+	case WAKE_IN_FLIGHT: return "in_flight";
+	case WAKE_UNREACHABLE: return "unreachable";
+	default: return NULL;
+	}
+}
+
+int store_outcome_parse(const char *s)
+{
+	static const char *const names[] = {
+		[OUTCOME_SUBMITTED] = "submitted",
+		[OUTCOME_FAILED] = "failed",
+		[OUTCOME_DELIVERED] = "delivered",
+		[OUTCOME_UNDELIVERABLE] = "undeliverable",
+	};
+	for (int i = 0; s != NULL && i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Transient conditions (full disk, I/O error, lock held too long) become STORE_UNAVAILABLE so
+ * the HTTP layer answers 503 and the client retries; everything else is STORE_ERROR. */
+int store_rc_sqlite(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return STORE_OK;
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+		return STORE_UNAVAILABLE;
+	case SQLITE_CONSTRAINT:
+		return STORE_CONFLICT;
+	default:
+		return STORE_ERROR;
+	}
+}
+
+void store_log_sqlite(sqlite3 *db, const char *what, int rc)
+{
+	log_warnx("store: %s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
+}
+
+/* Length within [min, max] and no control characters; strict also refuses anything outside
+ * printable ASCII (for keys and media types that end up in HTTP headers). */
+int store_valid_text(const char *s, size_t min, size_t max, int strict)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, max + 1);
+	if (n < min || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (strict && c > 0x7e))
+			return 0;
+	}
+	return 1;
+}
+
+/* E.164: an optional "+" and 1 to 15 digits. */
+int store_valid_msisdn(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	if (*s == '+')
+		s++;
+	n = strnlen(s, 16);
+	if (n < 1 || n > 15)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+static void store_free(struct store *st)
+{
+	if (st->wdb != NULL) {
+		int rc = sqlite3_close(st->wdb);
+		if (rc != SQLITE_OK)
+			store_log_sqlite(st->wdb, "close", rc);
+	}
+	touch_destroy(&st->touch);
+	pthread_mutex_destroy(&st->readers_lock);
+	pthread_cond_destroy(&st->work);
+	pthread_mutex_destroy(&st->lock);
+	free(st->path);
+	free(st);
+}
+
+int store_open(const struct store_options *opt, struct store **out, const char **err)
+{
+	static const char *dummy;
+	pthread_condattr_t ca;
+	struct store *st;
+	int rc;
+
+	if (err == NULL)
+		err = &dummy;
+	*err = NULL;
+	if (out == NULL || opt == NULL || opt->path == NULL || opt->path[0] == '\0' ||
+	    opt->group_max < 0 || opt->busy_timeout_ms < 0) {
+		*err = "invalid store options";
+		return STORE_ERROR;
+	}
+	*out = NULL;
+	pthread_once(&store_init_once, store_process_init);
+	st = calloc(1, sizeof(*st));
+	if (st == NULL || (st->path = strdup(opt->path)) == NULL) {
+		free(st);
+		*err = "out of memory";
+		return STORE_ERROR;
+	}
+	st->fork_gen = store_fork_gen;
+	st->synchronous_full = opt->synchronous_full;
+	st->group_max = opt->group_max ? opt->group_max : 512;
+	st->busy_timeout_ms = opt->busy_timeout_ms ? opt->busy_timeout_ms : 5000;
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_mutex_init(&st->readers_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->work, &ca);
+	pthread_condattr_destroy(&ca);
+	touch_init(&st->touch);
+
+	rc = sqlite3_open_v2(st->path, &st->wdb,
+			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		store_log_sqlite(st->wdb, st->path, rc);
+		*err = "cannot open or create the database file";
+		goto fail;
+	}
+	if (schema_prepare(st->wdb, st->synchronous_full, st->busy_timeout_ms, err) != 0 ||
+	    schema_migrate(st->wdb, err) != 0)
+		goto fail;
+	if (reader_init(st) != 0) {
+		*err = "cannot create thread-local storage for read connections";
+		goto fail;
+	}
+	if (writer_start(st, err) != 0)
+		goto fail;
+	*out = st;
+	return STORE_OK;
+fail:
+	writer_stop(st);
+	reader_close_all(st);
+	store_free(st);
+	return STORE_ERROR;
+}
+
+void store_close(struct store *st)
+{
+	if (st == NULL)
+		return;
+	/* In a fork child the parent's connections must not even be closed (closing could
+	 * checkpoint or delete the parent's WAL); the memory is simply left behind. */
+	if (store_forked(st))
+		return;
+	writer_stop(st);
+	reader_close_all(st);
+	store_free(st);
+}
+
+void store_set_notify(struct store *st, const struct store_notify *n)
+{
+	pthread_mutex_lock(&st->lock);
+	if (n != NULL)
+		st->notify = *n;
+	else
+		memset(&st->notify, 0, sizeof(st->notify));
+	pthread_mutex_unlock(&st->lock);
+}
+
+int store_user_version(struct store *st)
+{
+	sqlite3_stmt *s = rstmt(st, RS_USER_VERSION);
+	int v = -1;
+
+	if (s == NULL)
+		return -1;
+	if (sqlite3_step(s) == SQLITE_ROW)
+		v = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return v;
+}
+
+int store_ping(struct store *st)
+{
+	struct store_op op = {.kind = OP_PING};
+	sqlite3_stmt *s;
+	int rc;
+
+	if (store_forked(st))
+		return STORE_ERROR;
+	s = rstmt(st, RS_PING);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		return store_rc_sqlite(rc) == STORE_OK ? STORE_ERROR : store_rc_sqlite(rc);
+	return writer_submit(st, &op);
+}
+
+/* VACUUM INTO runs on the caller's read connection: a consistent snapshot, and the writer is
+ * not held up while the copy is written. */
+int store_backup(struct store *st, const char *path)
+{
+	sqlite3_stmt *s = NULL;
+	sqlite3 *db;
+	int rc;
+
+	if (path == NULL || path[0] == '\0' || access(path, F_OK) == 0)
+		return STORE_ERROR;
+	db = reader_conn(st);
+	if (db == NULL)
+		return STORE_UNAVAILABLE;
+	rc = sqlite3_prepare_v2(db, "VACUUM INTO ?1", -1, &s, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_text(s, 1, path, -1, SQLITE_TRANSIENT);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(s);
+	sqlite3_finalize(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	store_log_sqlite(db, "backup", rc);
+	rc = store_rc_sqlite(rc);
+	return rc == STORE_CONFLICT || rc == STORE_OK ? STORE_ERROR : rc;
+}
+
+int store_stats(struct store *st, struct store_stats *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	s = rstmt(st, RS_STATS_MESSAGES);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		int state = sqlite3_column_int(s, 0);
+		if (state >= 0 && state < MSG_STATE_COUNT)
+			out->messages[state] = sqlite3_column_int64(s, 1);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		goto fail;
+	s = rstmt(st, RS_STATS_OTHER);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		out->devices = sqlite3_column_int64(s, 0);
+		out->jobs_queued = sqlite3_column_int64(s, 1);
+		out->jobs_leased = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW)
+		goto fail;
+	pthread_mutex_lock(&st->lock);
+	out->commits = st->commits;
+	out->committed_ops = st->committed_ops;
+	out->largest_group = st->largest_group;
+	out->commit_failures = st->commit_failures;
+	pthread_mutex_unlock(&st->lock);
+	return STORE_OK;
+fail:
+	rc = store_rc_sqlite(rc);
+	return rc == STORE_OK || rc == STORE_CONFLICT ? STORE_ERROR : rc;
+}

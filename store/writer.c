@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The store's single writer thread: request threads queue operations and sleep; the writer runs
+ * everything queued in one transaction (one savepoint per operation), commits once, then wakes
+ * each caller with its result. One fsync thus covers a whole group. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "store_int.h"
+#include "util.h"
+
+/* How often pending last-seen times reach the disk when no other write comes along. */
+#define TOUCH_FLUSH_MS 1000
+
+sqlite3_stmt *wstmt(struct store *st, enum wsql id)
+{
+	sqlite3_stmt *s = st->wstmt[id];
+
+	sqlite3_reset(s);
+	return s;
+}
+
+int wstep_done(struct store *st, sqlite3_stmt *s, const char *what)
+{
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE)
+		return STORE_OK;
+	store_log_sqlite(st->wdb, what, rc);
+	return store_rc_sqlite(rc);
+}
+
+/* Runs a statement without parameters (transaction control); returns the SQLite code. */
+static int wexec(struct store *st, enum wsql id)
+{
+	sqlite3_stmt *s = wstmt(st, id);
+	int rc = sqlite3_step(s);
+
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return SQLITE_OK;
+	store_log_sqlite(st->wdb, store_wsql[id], rc);
+	return rc;
+}
+
+static int run_op(struct store *st, struct store_op *op)
+{
+	switch (op->kind) {
+	case OP_PING: return STORE_OK;
+	case OP_PRINCIPAL_ADD: return op_principal_add(st, op);
+	case OP_PRINCIPAL_REVOKE: return op_principal_revoke(st, op);
+	case OP_PROVIDER_BUDGET: return op_provider_budget(st, op);
+	case OP_DEVICE_ADD: return op_device_add(st, op);
+	case OP_DEVICE_UPDATE: return op_device_update(st, op);
+	case OP_DEVICE_DELETE: return op_device_delete(st, op);
+	case OP_MESSAGE_PUT: return op_message_put(st, op);
+	case OP_MESSAGE_CANCEL: return op_message_cancel(st, op);
+	case OP_DEVICE_EVENT: return op_device_event(st, op);
+	case OP_FETCH: return op_fetch(st, op);
+	case OP_ACK: return op_ack(st, op);
+	case OP_JOB_ADD: return op_job_add(st, op);
+	case OP_COUNTER_NEXT: return op_counter_next(st, op);
+	case OP_SET_WAKE_STATE: return op_set_wake_state(st, op);
+	case OP_LEASE: return op_lease(st, op);
+	case OP_REPORT: return op_report(st, op);
+	case OP_EXPIRE: return op_expire(st, op);
+	case OP_PURGE: return op_purge(st, op);
+	}
+	return STORE_ERROR;
+}
+
+/* Results an operation produced inside a transaction that did not commit are void. */
+static void op_discard(struct store_op *op)
+{
+	op->rc = STORE_UNAVAILABLE;
+	if (op->kind == OP_FETCH) {
+		fetched_free(op->u.fetch.head);
+		op->u.fetch.head = NULL;
+		op->u.fetch.count = 0;
+	}
+}
+
+/* Saves the in-memory last-seen times in their own savepoint: if that fails they stay in
+ * memory for the next group and the operations still commit. */
+static void flush_touches(struct store *st, const struct touch_item *t, size_t n, int *saved)
+{
+	size_t i;
+
+	*saved = 0;
+	if (n == 0 || wexec(st, WS_SAVEPOINT) != SQLITE_OK)
+		return;
+	for (i = 0; i < n; i++)
+		if (op_device_touch(st, &t[i]) != STORE_OK)
+			break;
+	if (i < n && !sqlite3_get_autocommit(st->wdb))
+		wexec(st, WS_ROLLBACK_TO);
+	if (!sqlite3_get_autocommit(st->wdb) && wexec(st, WS_RELEASE) == SQLITE_OK)
+		*saved = i == n;
+}
+
+/* One group: BEGIN IMMEDIATE, each op in a savepoint, touches, COMMIT. Returns 1 if committed.
+ * A failed COMMIT (or a transaction SQLite rolled back on its own after an I/O error or a full
+ * disk) voids every op of the group: each gets STORE_UNAVAILABLE and nothing of it is kept. */
+static int group_run(struct store *st, struct store_op **ops, int n)
+{
+	struct touch_item *touches = NULL;
+	size_t ntouch = 0;
+	int i, rc, broken = 0, inject = 0, touches_saved = 0;
+
+	touch_snapshot(&st->touch, &touches, &ntouch);
+	if (n == 0 && ntouch == 0)
+		return 0;
+	rc = wexec(st, WS_BEGIN);
+	if (rc != SQLITE_OK)
+		broken = 1;
+	for (i = 0; i < n && !broken; i++) {
+		if (wexec(st, WS_SAVEPOINT) != SQLITE_OK) {
+			broken = 1;
+			break;
+		}
+		ops[i]->rc = run_op(st, ops[i]);
+		if (sqlite3_get_autocommit(st->wdb)) {
+			/* SQLite dropped the whole transaction (I/O error, disk full, out of memory). */
+			broken = 1;
+			break;
+		}
+		if (ops[i]->rc != STORE_OK && wexec(st, WS_ROLLBACK_TO) != SQLITE_OK)
+			broken = 1;
+		else if (wexec(st, WS_RELEASE) != SQLITE_OK)
+			broken = 1;
+	}
+	if (!broken)
+		flush_touches(st, touches, ntouch, &touches_saved);
+	if (!broken && sqlite3_get_autocommit(st->wdb))
+		broken = 1;
+	if (!broken) {
+		pthread_mutex_lock(&st->lock);
+		if (st->fail_commits > 0) {
+			st->fail_commits--;
+			inject = 1;
+		}
+		pthread_mutex_unlock(&st->lock);
+		rc = inject ? SQLITE_FULL : wexec(st, WS_COMMIT);
+		if (rc != SQLITE_OK)
+			broken = 1;
+	}
+	if (broken) {
+		if (!sqlite3_get_autocommit(st->wdb) && wexec(st, WS_ROLLBACK) != SQLITE_OK)
+			log_warnx("store: cannot roll back a failed group");
+		if (!inject)
+			log_warnx("store: commit of a group of %d operations failed", n);
+		for (i = 0; i < n; i++)
+			op_discard(ops[i]);
+	} else if (touches_saved) {
+		touch_forget(&st->touch, touches, ntouch);
+	}
+	free(touches);
+
+	pthread_mutex_lock(&st->lock);
+	if (broken) {
+		st->commit_failures++;
+	} else {
+		st->commits++;
+		st->committed_ops += (uint64_t)n;
+		if ((uint64_t)n > st->largest_group)
+			st->largest_group = (uint64_t)n;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return !broken;
+}
+
+static void deadline_after(struct timespec *ts, int64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += ms / 1000;
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *writer_main(void *arg)
+{
+	struct store *st = arg;
+	int64_t last_flush = util_mono_ms();
+
+	pthread_mutex_lock(&st->lock);
+	for (;;) {
+		struct store_notify nt;
+		int n = 0, nids = 0, jobs_added = 0, committed, last;
+
+		while (st->qhead == NULL && !st->stopping) {
+			int64_t wait = last_flush + TOUCH_FLUSH_MS - util_mono_ms();
+			struct timespec ts;
+
+			if (wait <= 0)
+				break;
+			deadline_after(&ts, wait);
+			pthread_cond_timedwait(&st->work, &st->lock, &ts);
+		}
+		while (st->qhead != NULL && n < st->group_max) {
+			st->batch[n++] = st->qhead;
+			st->qhead = st->qhead->next;
+		}
+		if (st->qhead == NULL)
+			st->qtail = NULL;
+		last = st->stopping && st->qhead == NULL;
+		pthread_mutex_unlock(&st->lock);
+
+		committed = group_run(st, st->batch, n);
+		last_flush = util_mono_ms();
+		/* Read what notifications need before the callers, and their ops, go away. */
+		for (int i = 0; committed && i < n; i++) {
+			struct store_op *op = st->batch[i];
+			if (op->rc != STORE_OK)
+				continue;
+			if (op->kind == OP_MESSAGE_PUT && !*op->u.put.replayed)
+				st->notify_ids[nids++] = op->u.put.out->device_id;
+			else if (op->kind == OP_JOB_ADD)
+				jobs_added = 1;
+		}
+
+		pthread_mutex_lock(&st->lock);
+		for (int i = 0; i < n; i++) {
+			st->batch[i]->done = 1;
+			pthread_cond_signal(&st->batch[i]->cond);
+		}
+		nt = st->notify;
+		pthread_mutex_unlock(&st->lock);
+
+		/* Outside every lock: the callee may take its own locks or call pthread functions. */
+		for (int i = 0; i < nids && nt.message_added; i++)
+			nt.message_added(nt.arg, st->notify_ids[i]);
+		if (jobs_added && nt.wake_job_added)
+			nt.wake_job_added(nt.arg);
+
+		pthread_mutex_lock(&st->lock);
+		if (last)
+			break;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int writer_submit(struct store *st, struct store_op *op)
+{
+	int rc;
+
+	if (store_forked(st))
+		return STORE_ERROR;
+	/* A notify callback calling back in would wait for itself. */
+	if (st->writer_running && pthread_equal(pthread_self(), st->writer))
+		return STORE_ERROR;
+	op->next = NULL;
+	op->done = 0;
+	op->rc = STORE_ERROR;
+	if (pthread_cond_init(&op->cond, NULL) != 0)
+		return STORE_ERROR;
+	pthread_mutex_lock(&st->lock);
+	if (st->stopping || !st->writer_running) {
+		pthread_mutex_unlock(&st->lock);
+		pthread_cond_destroy(&op->cond);
+		return STORE_UNAVAILABLE;
+	}
+	if (st->qtail != NULL)
+		st->qtail->next = op;
+	else
+		st->qhead = op;
+	st->qtail = op;
+	pthread_cond_signal(&st->work);
+	while (!op->done)
+		pthread_cond_wait(&op->cond, &st->lock);
+	rc = op->rc;
+	pthread_mutex_unlock(&st->lock);
+	pthread_cond_destroy(&op->cond);
+	return rc;
+}
+
+int writer_start(struct store *st, const char **err)
+{
+	int rc;
+
+	for (int i = 0; i < WS_COUNT; i++) {
+		rc = sqlite3_prepare_v3(st->wdb, store_wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
+					&st->wstmt[i], NULL);
+		if (rc != SQLITE_OK) {
+			store_log_sqlite(st->wdb, store_wsql[i], rc);
+			*err = "cannot prepare the store's statements";
+			return -1;
+		}
+	}
+	st->batch = calloc((size_t)st->group_max, sizeof(*st->batch));
+	st->notify_ids = calloc((size_t)st->group_max, sizeof(*st->notify_ids));
+	if (st->batch == NULL || st->notify_ids == NULL) {
+		*err = "out of memory";
+		return -1;
+	}
+	rc = pthread_create(&st->writer, NULL, writer_main, st);
+	if (rc != 0) {
+		errno = rc;
+		log_warn("store: cannot start the writer thread");
+		*err = "cannot start the writer thread";
+		return -1;
+	}
+	st->writer_running = 1;
+	return 0;
+}
+
+/* Lets the writer drain the queue and save last-seen times, then joins it. Statements are
+ * finalized here; the connection is closed by the caller. */
+void writer_stop(struct store *st)
+{
+	if (st->writer_running) {
+		pthread_mutex_lock(&st->lock);
+		st->stopping = 1;
+		pthread_cond_signal(&st->work);
+		pthread_mutex_unlock(&st->lock);
+		pthread_join(st->writer, NULL);
+		st->writer_running = 0;
+	}
+	for (int i = 0; i < WS_COUNT; i++) {
+		sqlite3_finalize(st->wstmt[i]);
+		st->wstmt[i] = NULL;
+	}
+	free(st->batch);
+	free(st->notify_ids);
+	st->batch = NULL;
+	st->notify_ids = NULL;
+}
+
+void store_debug_fail_commits(struct store *st, int n)
+{
+	pthread_mutex_lock(&st->lock);
+	st->fail_commits = n > 0 ? n : 0;
+	pthread_mutex_unlock(&st->lock);
+}

@@ -1,0 +1,1680 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of the SQLite store: schema and migrations, every verb's semantics, group commit
+ * under concurrency, injected commit failures, last-seen flushing, and the hot queries' plans. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store.h"
+#include "store_int.h" /* only for the SQL text of the hot queries (plan test) */
+
+#define T0 1700000000000LL /* a fixed clock: tests pass times explicitly */
+
+struct fixture {
+	char dir[PATH_MAX];
+	char path[PATH_MAX + 16];
+	struct store *st;
+	int64_t prov, prov2;
+};
+
+static void make_dir(char *dir, size_t size)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, size, "%s/test_store.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(dir));
+}
+
+static void remove_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char p[PATH_MAX];
+
+	if (d == NULL)
+		return;
+	while ((e = readdir(d)) != NULL) {
+		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+static void hash_of(uint8_t h[STORE_HASH_LEN], int seed)
+{
+	for (int i = 0; i < STORE_HASH_LEN; i++)
+		h[i] = (uint8_t)(seed * 31 + i);
+	memcpy(h, &seed, sizeof(seed)); /* distinct for every seed */
+}
+
+static struct store *open_at(const char *path, const char **err)
+{
+	struct store_options o = {.path = path, .synchronous_full = 1};
+	struct store *st = NULL;
+
+	if (store_open(&o, &st, err) != STORE_OK)
+		return NULL;
+	return st;
+}
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	uint8_t h[STORE_HASH_LEN];
+	const char *err = NULL;
+
+	assert_non_null(f);
+	make_dir(f->dir, sizeof(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	f->st = open_at(f->path, &err);
+	assert_non_null(f->st);
+	hash_of(h, 1);
+	assert_int_equal(store_provider_add(f->st, "acme", h, T0, &f->prov), STORE_OK);
+	hash_of(h, 2);
+	assert_int_equal(store_provider_add(f->st, "other", h, T0, &f->prov2), STORE_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	store_close(f->st);
+	remove_dir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int64_t add_device(struct store *st, int64_t prov, const char *msisdn, int seed)
+{
+	struct store_device d;
+	uint8_t h[STORE_HASH_LEN];
+
+	memset(&d, 0, sizeof(d));
+	d.provider_id = prov;
+	snprintf(d.msisdn, sizeof(d.msisdn), "%s", msisdn);
+	snprintf(d.name, sizeof(d.name), "dev-%d", seed);
+	d.sms_format = SMS_FORMAT_BINARY;
+	d.poll_interval_s = 3600;
+	d.quiet_start_min = -1;
+	d.quiet_end_min = -1;
+	hash_of(h, 100 + seed);
+	assert_int_equal(store_device_add(st, &d, h, T0), STORE_OK);
+	assert_true(d.id > 0);
+	assert_int_equal(d.created_ms, T0);
+	return d.id;
+}
+
+static int put_full(struct store *st, int64_t prov, int64_t dev, const char *topic, const char *key,
+		    int64_t ttl_s, int64_t now, struct store_message *out, int *replayed)
+{
+	struct store_message_in in = {
+		.device_id = dev,
+		.urgency = URG_NORMAL,
+		.ttl_s = ttl_s,
+		.topic = topic,
+		.idempotency_key = key,
+		.body = (const uint8_t *)"hello",
+		.body_len = 5,
+	};
+	return store_message_put(st, prov, &in, now, out, replayed);
+}
+
+static int64_t put(struct store *st, int64_t prov, int64_t dev, int64_t now)
+{
+	struct store_message m;
+
+	assert_int_equal(put_full(st, prov, dev, NULL, NULL, 3600, now, &m, NULL), STORE_OK);
+	return m.id;
+}
+
+static int msg_state(struct store *st, int64_t id)
+{
+	struct store_message m;
+
+	assert_int_equal(store_message_get(st, 0, id, &m, NULL, NULL), STORE_OK);
+	return m.state;
+}
+
+/* ---- schema ---- */
+
+static void test_open_reopen(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+
+	assert_int_equal(store_user_version(f->st), store_schema_version());
+	assert_true(store_schema_version() >= 1);
+	assert_int_equal(store_ping(f->st), STORE_OK);
+	store_close(f->st);
+	f->st = open_at(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_user_version(f->st), store_schema_version());
+	/* Data survived. */
+	{
+		struct store_principal p;
+		uint8_t h[STORE_HASH_LEN];
+		hash_of(h, 1);
+		assert_int_equal(store_provider_auth(f->st, h, &p), STORE_OK);
+		assert_string_equal(p.name, "acme");
+	}
+}
+
+static void make_raw_db(const char *path, const char *sql)
+{
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static void test_migrate_v0(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	const char *err = NULL;
+	struct store *st;
+	int64_t id;
+	uint8_t h[STORE_HASH_LEN];
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/v0.db", dir);
+	/* A version-0 database: an SQLite file holding none of our tables. */
+	make_raw_db(path, "CREATE TABLE unrelated(x); PRAGMA user_version=0;");
+	st = open_at(path, &err);
+	assert_non_null(st);
+	assert_int_equal(store_user_version(st), store_schema_version());
+	hash_of(h, 9);
+	assert_int_equal(store_provider_add(st, "p", h, T0, &id), STORE_OK);
+	store_close(st);
+	remove_dir(dir);
+}
+
+static void test_newer_schema_refused(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	const char *err = NULL;
+	struct store *st = (struct store *)1;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/new.db", dir);
+	make_raw_db(path, "PRAGMA user_version=999;");
+	{
+		struct store_options o = {.path = path, .synchronous_full = 1};
+		assert_int_equal(store_open(&o, &st, &err), STORE_ERROR);
+	}
+	assert_null(st);
+	assert_non_null(err);
+	assert_non_null(strstr(err, "newer"));
+	remove_dir(dir);
+}
+
+static void test_corrupt_refused(void **state)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 16];
+	char junk[8192];
+	const char *err = NULL;
+	struct store *st;
+	int fd;
+
+	(void)state;
+	make_dir(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/junk.db", dir);
+
+	/* Not a database at all. */
+	memset(junk, 'x', sizeof(junk));
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	close(fd);
+	st = open_at(path, &err);
+	assert_null(st);
+	assert_non_null(err);
+	unlink(path);
+
+	/* A real database whose b-tree pages are damaged: quick_check must refuse it. */
+	st = open_at(path, &err);
+	assert_non_null(st);
+	{
+		int64_t prov = 0, dev;
+		uint8_t h[STORE_HASH_LEN];
+		hash_of(h, 1);
+		assert_int_equal(store_provider_add(st, "p", h, T0, &prov), STORE_OK);
+		dev = add_device(st, prov, "+15550001", 1);
+		for (int i = 0; i < 200; i++)
+			put(st, prov, dev, T0);
+	}
+	store_close(st);
+	fd = open(path, O_WRONLY);
+	assert_true(fd >= 0);
+	memset(junk, 0x5a, sizeof(junk));
+	/* Pages 3-40: tables and indexes, not the header or the schema page. */
+	for (off_t off = 2 * 4096; off < 40 * 4096; off += 4096)
+		assert_int_equal(pwrite(fd, junk, 4096, off), 4096);
+	close(fd);
+	err = NULL;
+	st = open_at(path, &err);
+	assert_null(st);
+	assert_non_null(err);
+	remove_dir(dir);
+}
+
+static void test_bad_options(void **state)
+{
+	struct store_options o = {.path = NULL};
+	struct store *st = NULL;
+	const char *err = NULL;
+
+	(void)state;
+	assert_int_equal(store_open(&o, &st, &err), STORE_ERROR);
+	assert_non_null(err);
+	o.path = "/nonexistent-dir-for-smswake/x.db";
+	assert_int_equal(store_open(&o, &st, &err), STORE_ERROR);
+	assert_null(st);
+	assert_int_equal(store_open(&o, &st, NULL), STORE_ERROR);
+}
+
+/* ---- principals ---- */
+
+struct names {
+	int n;
+	char name[8][STORE_NAME_MAX + 1];
+	int revoked[8];
+};
+
+static int collect_principal(void *arg, const struct store_principal *p)
+{
+	struct names *v = arg;
+
+	if (v->n < 8) {
+		snprintf(v->name[v->n], sizeof(v->name[0]), "%s", p->name);
+		v->revoked[v->n] = p->revoked;
+	}
+	v->n++;
+	return 0;
+}
+
+static void test_providers(void **state)
+{
+	struct fixture *f = *state;
+	struct store_principal p;
+	struct names v = {0};
+	uint8_t h[STORE_HASH_LEN], h3[STORE_HASH_LEN];
+	int64_t id;
+
+	hash_of(h, 1);
+	hash_of(h3, 3);
+	assert_int_equal(store_provider_add(f->st, "acme", h3, T0, &id), STORE_CONFLICT);
+	assert_int_equal(store_provider_add(f->st, "", h3, T0, &id), STORE_ERROR);
+	assert_int_equal(store_provider_add(f->st, NULL, h3, T0, &id), STORE_ERROR);
+	assert_int_equal(store_provider_auth(f->st, h, &p), STORE_OK);
+	assert_int_equal(p.id, f->prov);
+	assert_string_equal(p.name, "acme");
+	assert_int_equal(p.created_ms, T0);
+	assert_int_equal(p.revoked, 0);
+	assert_int_equal(store_provider_auth(f->st, h3, &p), STORE_NOTFOUND);
+
+	assert_int_equal(store_provider_set_budget(f->st, "acme", 50), STORE_OK);
+	assert_int_equal(store_provider_set_budget(f->st, "nobody", 50), STORE_NOTFOUND);
+	assert_int_equal(store_provider_set_budget(f->st, "acme", -1), STORE_ERROR);
+	assert_int_equal(store_provider_auth(f->st, h, &p), STORE_OK);
+	assert_int_equal(p.sms_budget_day, 50);
+
+	assert_int_equal(store_provider_list(f->st, collect_principal, &v), STORE_OK);
+	assert_int_equal(v.n, 2);
+	assert_string_equal(v.name[0], "acme");
+	assert_string_equal(v.name[1], "other");
+
+	assert_int_equal(store_provider_revoke(f->st, "acme"), STORE_OK);
+	assert_int_equal(store_provider_revoke(f->st, "acme"), STORE_NOTFOUND);
+	assert_int_equal(store_provider_auth(f->st, h, &p), STORE_NOTFOUND);
+	/* The name is free again once revoked. */
+	assert_int_equal(store_provider_add(f->st, "acme", h3, T0, &id), STORE_OK);
+	assert_true(id != f->prov);
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(store_provider_list(f->st, collect_principal, &v), STORE_OK);
+	assert_int_equal(v.n, 3);
+	assert_int_equal(v.revoked[0], 1);
+}
+
+static void test_gateways(void **state)
+{
+	struct fixture *f = *state;
+	struct store_principal p;
+	struct names v = {0};
+	uint8_t h[STORE_HASH_LEN];
+	int64_t id, id2;
+
+	hash_of(h, 50);
+	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &id), STORE_OK);
+	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &id2), STORE_CONFLICT);
+	assert_int_equal(store_gateway_auth(f->st, h, &p), STORE_OK);
+	assert_int_equal(p.id, id);
+	assert_string_equal(p.name, "gw1");
+	hash_of(h, 51);
+	assert_int_equal(store_gateway_add(f->st, "gw2", h, T0, &id2), STORE_OK);
+	assert_int_equal(store_gateway_list(f->st, collect_principal, &v), STORE_OK);
+	assert_int_equal(v.n, 2);
+	assert_int_equal(store_gateway_revoke(f->st, "gw2"), STORE_OK);
+	assert_int_equal(store_gateway_auth(f->st, h, &p), STORE_NOTFOUND);
+	assert_int_equal(store_gateway_revoke(f->st, "gw3"), STORE_NOTFOUND);
+	/* A provider's token does not open the gateway API. */
+	hash_of(h, 1);
+	assert_int_equal(store_gateway_auth(f->st, h, &p), STORE_NOTFOUND);
+}
+
+/* ---- devices ---- */
+
+static int count_device(void *arg, const struct store_device *d)
+{
+	(void)d;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_devices(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d, bad;
+	struct store_device_patch p;
+	uint8_t h[STORE_HASH_LEN];
+	int64_t dev, dev2, found;
+	int n;
+
+	dev = add_device(f->st, f->prov, "+15550001", 1);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_string_equal(d.msisdn, "+15550001");
+	assert_string_equal(d.name, "dev-1");
+	assert_int_equal(d.provider_id, f->prov);
+	assert_int_equal(d.poll_interval_s, 3600);
+	assert_int_equal(d.last_seq, 0);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.quiet_start_min, -1);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(store_device_get(f->st, f->prov2, dev, &d), STORE_NOTFOUND);
+	assert_int_equal(store_device_get(f->st, f->prov, dev + 100, &d), STORE_NOTFOUND);
+
+	/* Same msisdn: conflict for the same provider, fine for another. */
+	memset(&bad, 0, sizeof(bad));
+	bad.provider_id = f->prov;
+	snprintf(bad.msisdn, sizeof(bad.msisdn), "+15550001");
+	bad.quiet_start_min = bad.quiet_end_min = -1;
+	hash_of(h, 300);
+	assert_int_equal(store_device_add(f->st, &bad, h, T0), STORE_CONFLICT);
+	bad.provider_id = 999;
+	assert_int_equal(store_device_add(f->st, &bad, h, T0), STORE_NOTFOUND);
+	bad.provider_id = f->prov;
+	snprintf(bad.msisdn, sizeof(bad.msisdn), "12a");
+	assert_int_equal(store_device_add(f->st, &bad, h, T0), STORE_ERROR);
+	snprintf(bad.msisdn, sizeof(bad.msisdn), "+1555");
+	bad.quiet_start_min = 2000;
+	assert_int_equal(store_device_add(f->st, &bad, h, T0), STORE_ERROR);
+	bad.quiet_start_min = -1;
+	bad.sms_format = 7;
+	assert_int_equal(store_device_add(f->st, &bad, h, T0), STORE_ERROR);
+	dev2 = add_device(f->st, f->prov2, "+15550001", 2);
+
+	assert_int_equal(store_device_auth(f->st, h, &found), STORE_NOTFOUND);
+	hash_of(h, 101);
+	assert_int_equal(store_device_auth(f->st, h, &found), STORE_OK);
+	assert_int_equal(found, dev);
+
+	memset(&p, 0, sizeof(p));
+	p.set = STORE_PATCH_NAME | STORE_PATCH_QUIET | STORE_PATCH_POLL;
+	snprintf(p.name, sizeof(p.name), "meter 7");
+	p.quiet_start_min = 1320;
+	p.quiet_end_min = 360;
+	p.poll_interval_s = 0;
+	assert_int_equal(store_device_update(f->st, f->prov, dev, &p), STORE_OK);
+	assert_int_equal(store_device_update(f->st, f->prov2, dev, &p), STORE_NOTFOUND);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_string_equal(d.name, "meter 7");
+	assert_string_equal(d.msisdn, "+15550001"); /* not in the patch */
+	assert_int_equal(d.quiet_start_min, 1320);
+	assert_int_equal(d.quiet_end_min, 360);
+	assert_int_equal(d.poll_interval_s, 0);
+	p.set = STORE_PATCH_MSISDN;
+	snprintf(p.msisdn, sizeof(p.msisdn), "bad");
+	assert_int_equal(store_device_update(f->st, f->prov, dev, &p), STORE_ERROR);
+	add_device(f->st, f->prov, "+15550002", 3);
+	snprintf(p.msisdn, sizeof(p.msisdn), "+15550002");
+	assert_int_equal(store_device_update(f->st, f->prov, dev, &p), STORE_CONFLICT);
+
+	n = 0;
+	assert_int_equal(store_device_list(f->st, f->prov, count_device, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_device_list(f->st, f->prov2, count_device, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	n = 0;
+	assert_int_equal(store_device_list(f->st, 0, count_device, &n), STORE_OK);
+	assert_int_equal(n, 3);
+
+	/* Delete takes the messages along. */
+	{
+		int64_t mid = put(f->st, f->prov, dev, T0);
+		struct store_message m;
+		assert_int_equal(store_device_delete(f->st, f->prov2, dev), STORE_NOTFOUND);
+		assert_int_equal(store_device_delete(f->st, f->prov, dev), STORE_OK);
+		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_NOTFOUND);
+		assert_int_equal(store_message_get(f->st, 0, mid, &m, NULL, NULL), STORE_NOTFOUND);
+		assert_int_equal(store_device_delete(f->st, f->prov, dev), STORE_NOTFOUND);
+	}
+	assert_int_equal(store_device_get(f->st, f->prov2, dev2, &d), STORE_OK);
+}
+
+/* ---- messages ---- */
+
+struct evlist {
+	int n;
+	struct store_event e[16];
+};
+
+static int collect_event(void *arg, const struct store_event *e)
+{
+	struct evlist *v = arg;
+
+	if (v->n < 16)
+		v->e[v->n] = *e;
+	v->n++;
+	return 0;
+}
+
+static void test_put_seq_topic_idempotency(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t dev2 = add_device(f->st, f->prov2, "+15550002", 2);
+	struct store_message m, m1, m2;
+	struct store_device d;
+	struct evlist ev = {0};
+	int replayed = -1;
+
+	for (int i = 1; i <= 3; i++) {
+		assert_int_equal(put_full(f->st, f->prov, dev, NULL, NULL, 60, T0 + i, &m, &replayed), STORE_OK);
+		assert_int_equal(m.seq, (uint64_t)i);
+		assert_int_equal(replayed, 0);
+		assert_int_equal(m.state, MSG_QUEUED);
+		assert_int_equal(m.expires_ms, T0 + i + 60000);
+		assert_string_equal(m.content_type, "application/octet-stream");
+		assert_null(m.body);
+	}
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seq, 3);
+	assert_int_equal(d.pending, 3);
+
+	/* Another provider's device: not found, and no sequence number is used up. */
+	assert_int_equal(put_full(f->st, f->prov, dev2, NULL, NULL, 60, T0, &m, NULL), STORE_NOTFOUND);
+	assert_int_equal(put_full(f->st, f->prov2, dev2, NULL, NULL, 60, T0, &m, NULL), STORE_OK);
+	assert_int_equal(m.seq, 1);
+
+	/* Topic: the newer message replaces the pending one. */
+	assert_int_equal(put_full(f->st, f->prov, dev, "battery", NULL, 60, T0 + 10, &m1, NULL), STORE_OK);
+	assert_int_equal(put_full(f->st, f->prov, dev, "battery", NULL, 60, T0 + 11, &m2, NULL), STORE_OK);
+	assert_string_equal(m2.topic, "battery");
+	assert_int_equal(m2.seq, 5);
+	assert_int_equal(msg_state(f->st, m1.id), MSG_REPLACED);
+	assert_int_equal(msg_state(f->st, m2.id), MSG_QUEUED);
+	assert_int_equal(store_message_get(f->st, f->prov, m1.id, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.e[0].what, "queued");
+	assert_int_equal(ev.e[0].state, MSG_QUEUED);
+	assert_string_equal(ev.e[1].what, "replaced");
+	assert_int_equal(ev.e[1].state, MSG_REPLACED);
+	assert_int_equal(ev.e[1].time_ms, T0 + 11);
+	assert_non_null(strstr(ev.e[1].detail, "by message"));
+	assert_int_equal(store_message_get(f->st, f->prov2, m1.id, &m, NULL, NULL), STORE_NOTFOUND);
+
+	/* Idempotency: the replay returns the first message, even after its state changed. */
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "req-1", 60, T0 + 20, &m1, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(store_message_cancel(f->st, f->prov, m1.id, T0 + 21), STORE_OK);
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "req-1", 60, T0 + 22, &m2, &replayed), STORE_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(m2.id, m1.id);
+	assert_int_equal(m2.seq, m1.seq);
+	assert_int_equal(m2.state, MSG_CANCELLED);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seq, m1.seq);
+	/* Keys are per provider. */
+	assert_int_equal(put_full(f->st, f->prov2, dev2, NULL, "req-1", 60, T0 + 23, &m2, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_true(m2.id != m1.id);
+
+	/* Misuse is refused before it reaches the database. */
+	{
+		static uint8_t big[STORE_BODY_MAX + 1];
+		struct store_message_in in = {.device_id = dev, .urgency = URG_LOW, .ttl_s = 1,
+					      .body = big, .body_len = sizeof(big)};
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.body_len = STORE_BODY_MAX;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_OK);
+		in.topic = "no spaces";
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		char long_topic[STORE_TOPIC_MAX + 2];
+		memset(long_topic, 'a', sizeof(long_topic) - 1);
+		long_topic[sizeof(long_topic) - 1] = '\0';
+		in.topic = long_topic;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.topic = NULL;
+		in.urgency = URG_COUNT;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.urgency = URG_HIGH;
+		in.ttl_s = -1;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.ttl_s = INT64_MAX;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.ttl_s = 1;
+		in.content_type = "text/plain\r\nX: y";
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.content_type = "text/plain";
+		in.idempotency_key = "";
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.idempotency_key = NULL;
+		in.body = NULL;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
+		in.body_len = 0;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_OK);
+		assert_string_equal(m.content_type, "text/plain");
+	}
+}
+
+struct fetchlog {
+	int n;
+	uint64_t seq[64];
+	int state[64];
+	char body[64][8];
+	int stop_after;
+};
+
+static int collect_msg(void *arg, const struct store_message *m)
+{
+	struct fetchlog *l = arg;
+
+	if (l->n < 64) {
+		l->seq[l->n] = m->seq;
+		l->state[l->n] = m->state;
+		snprintf(l->body[l->n], sizeof(l->body[0]), "%.*s", (int)m->body_len, (const char *)m->body);
+	}
+	l->n++;
+	return l->stop_after && l->n >= l->stop_after;
+}
+
+static void test_fetch_ack(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t ids[3];
+	struct fetchlog l = {0};
+	struct store_device d;
+	struct evlist ev = {0};
+	struct store_message m;
+	int count = -1;
+
+	/* Nothing queued: an empty poll, and an unknown device. */
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 0);
+	assert_int_equal(store_device_fetch(f->st, dev + 99, 0, 10, T0, collect_msg, &l, &count),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 0, T0, collect_msg, &l, &count), STORE_ERROR);
+
+	for (int i = 0; i < 3; i++)
+		ids[i] = put(f->st, f->prov, dev, T0);
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 2, T0 + 1, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.seq[0], 1);
+	assert_int_equal(l.seq[1], 2);
+	assert_int_equal(l.state[0], MSG_FETCHED);
+	assert_string_equal(l.body[0], "hello");
+	assert_int_equal(msg_state(f->st, ids[0]), MSG_FETCHED);
+	assert_int_equal(msg_state(f->st, ids[2]), MSG_QUEUED);
+
+	/* At-least-once: fetched but unacknowledged messages come again. */
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 2, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 3);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_device_fetch(f->st, dev, 2, 10, T0 + 2, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(l.seq[0], 3);
+	/* A callback that stops early. */
+	memset(&l, 0, sizeof(l));
+	l.stop_after = 1;
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 2, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 1);
+
+	assert_int_equal(store_ack(f->st, dev, 2, 7, T0 + 3, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(msg_state(f->st, ids[0]), MSG_ACKED);
+	assert_int_equal(msg_state(f->st, ids[1]), MSG_ACKED);
+	assert_int_equal(msg_state(f->st, ids[2]), MSG_FETCHED);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.acked_seq, 2);
+	assert_int_equal(d.wake_ctr, 7);
+	assert_int_equal(d.pending, 1);
+	/* Counter only grows; ack beyond last_seq is clamped. */
+	assert_int_equal(store_ack(f->st, dev, 99, 3, T0 + 4, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.acked_seq, 3);
+	assert_int_equal(d.wake_ctr, 7);
+	assert_int_equal(d.pending, 0);
+	assert_int_equal(store_ack(f->st, dev + 99, 1, 0, T0, &count), STORE_NOTFOUND);
+
+	assert_int_equal(store_message_get(f->st, f->prov, ids[0], &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 3);
+	assert_string_equal(ev.e[0].what, "queued");
+	assert_string_equal(ev.e[1].what, "fetched");
+	assert_int_equal(ev.e[1].time_ms, T0 + 1);
+	assert_string_equal(ev.e[2].what, "acked");
+	assert_int_equal(ev.e[2].state, MSG_ACKED);
+
+	/* Queued but not fetched is not acknowledged. */
+	{
+		int64_t id4 = put(f->st, f->prov, dev, T0 + 5);
+		assert_int_equal(store_ack(f->st, dev, 4, 0, T0 + 6, &count), STORE_OK);
+		assert_int_equal(count, 0);
+		assert_int_equal(msg_state(f->st, id4), MSG_QUEUED);
+	}
+}
+
+static void test_cancel(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t a = put(f->st, f->prov, dev, T0), b;
+	struct fetchlog l = {0};
+	int count;
+
+	assert_int_equal(store_message_cancel(f->st, f->prov2, a, T0 + 1), STORE_NOTFOUND);
+	assert_int_equal(store_message_cancel(f->st, f->prov, a + 99, T0 + 1), STORE_NOTFOUND);
+	assert_int_equal(store_message_cancel(f->st, f->prov, a, T0 + 1), STORE_OK);
+	assert_int_equal(msg_state(f->st, a), MSG_CANCELLED);
+	assert_int_equal(store_message_cancel(f->st, f->prov, a, T0 + 2), STORE_CONFLICT);
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 2), 0);
+
+	b = put(f->st, f->prov, dev, T0 + 3);
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 4, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(l.seq[0], 2);
+	assert_int_equal(store_message_cancel(f->st, f->prov, b, T0 + 5), STORE_CONFLICT);
+	assert_int_equal(msg_state(f->st, b), MSG_FETCHED);
+}
+
+static void test_has_pending_expire(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_message m;
+	struct evlist ev = {0};
+	int count = -1;
+
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0), 0);
+	assert_int_equal(store_device_has_pending(f->st, dev + 5, 0, T0), 0);
+	/* TTL 0: deliverable for one second only (for a device long-polling right now). */
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, NULL, 0, T0, &m, NULL), STORE_OK);
+	assert_int_equal(m.expires_ms, T0 + 1000);
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0), 1);
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 1000), 1);
+	assert_int_equal(store_device_has_pending(f->st, dev, 1, T0), 0);
+	assert_int_equal(store_device_has_pending(f->st, dev, UINT64_MAX, T0), 0);
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 1001), 0);
+
+	{
+		int64_t keep = put(f->st, f->prov, dev, T0); /* TTL one hour */
+		assert_int_equal(store_expire(f->st, T0 + 1000, &count), STORE_OK);
+		assert_int_equal(count, 0);
+		assert_int_equal(store_expire(f->st, T0 + 1001, &count), STORE_OK);
+		assert_int_equal(count, 1);
+		assert_int_equal(msg_state(f->st, m.id), MSG_EXPIRED);
+		assert_int_equal(msg_state(f->st, keep), MSG_QUEUED);
+		assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 1001), 1);
+		assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 3600 * 1000 + 1), 0);
+		assert_int_equal(store_expire(f->st, T0 + 1002, &count), STORE_OK);
+		assert_int_equal(count, 0);
+	}
+	assert_int_equal(store_message_get(f->st, f->prov, m.id, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.e[1].what, "expired");
+	assert_int_equal(ev.e[1].state, MSG_EXPIRED);
+}
+
+static void test_expire_many(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_stats s;
+	int count;
+
+	/* More than one sweep chunk. */
+	for (int i = 0; i < STORE_CHUNK + 50; i++) {
+		struct store_message m;
+		assert_int_equal(put_full(f->st, f->prov, dev, NULL, NULL, 1, T0, &m, NULL), STORE_OK);
+	}
+	assert_int_equal(store_expire(f->st, T0 + 5000, &count), STORE_OK);
+	assert_int_equal(count, STORE_CHUNK + 50);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	assert_int_equal(s.messages[MSG_EXPIRED], STORE_CHUNK + 50);
+	assert_int_equal(s.messages[MSG_QUEUED], 0);
+	assert_int_equal(store_purge(f->st, T0 + 5001, &count), STORE_OK);
+	assert_int_equal(count, STORE_CHUNK + 50);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	assert_int_equal(s.messages[MSG_EXPIRED], 0);
+}
+
+static void test_purge(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_message m, old_m;
+	struct fetchlog l = {0};
+	int count, replayed;
+	int64_t acked, cancelled, queued, recent;
+
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "key-old", 3600, T0, &old_m, NULL), STORE_OK);
+	acked = old_m.id;
+	cancelled = put(f->st, f->prov, dev, T0);
+	queued = put(f->st, f->prov, dev, T0);
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 1, T0 + 10, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, dev, 1, 0, T0 + 10, &count), STORE_OK);
+	assert_int_equal(store_message_cancel(f->st, f->prov, cancelled, T0 + 10), STORE_OK);
+	recent = put(f->st, f->prov, dev, T0 + 100);
+	assert_int_equal(store_message_cancel(f->st, f->prov, recent, T0 + 100), STORE_OK);
+
+	assert_int_equal(store_purge(f->st, T0 + 50, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_message_get(f->st, 0, acked, &m, NULL, NULL), STORE_NOTFOUND);
+	assert_int_equal(store_message_get(f->st, 0, cancelled, &m, NULL, NULL), STORE_NOTFOUND);
+	assert_int_equal(msg_state(f->st, queued), MSG_QUEUED);
+	assert_int_equal(msg_state(f->st, recent), MSG_CANCELLED);
+	/* The old idempotency key is gone: the same key makes a new message. */
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "key-old", 3600, T0 + 60, &m, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_true(m.id != old_m.id);
+	assert_int_equal(m.seq, 5);
+}
+
+static void test_device_event(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t a = put(f->st, f->prov, dev, T0), b = put(f->st, f->prov, dev, T0);
+	struct evlist ev = {0};
+	struct store_message m;
+
+	assert_int_equal(store_message_cancel(f->st, f->prov, b, T0), STORE_OK);
+	assert_int_equal(store_device_event(f->st, dev, "wake_suppressed", "quiet hours", T0 + 5), STORE_OK);
+	assert_int_equal(store_device_event(f->st, dev + 9, "x", NULL, T0), STORE_NOTFOUND);
+	assert_int_equal(store_device_event(f->st, dev, "", NULL, T0), STORE_ERROR);
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 2);
+	assert_string_equal(ev.e[1].what, "wake_suppressed");
+	assert_string_equal(ev.e[1].detail, "quiet hours");
+	assert_int_equal(ev.e[1].state, -1);
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(store_message_get(f->st, f->prov, b, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 2); /* queued, cancelled: no note on a final message */
+}
+
+/* ---- wake jobs ---- */
+
+static struct store_wake_job job_for(int64_t dev, uint64_t ctr, int64_t due)
+{
+	struct store_wake_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.device_id = dev;
+	j.sms_format = SMS_FORMAT_BINARY;
+	j.port = 16537;
+	j.ctr = ctr;
+	memcpy(j.payload, "\x01\x02\x03", 3);
+	j.payload_len = 3;
+	j.validity_s = 600;
+	j.due_ms = due;
+	return j;
+}
+
+static void test_wake_jobs(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw1, gw2;
+	struct store_wake_job j = job_for(dev, 1, T0), leased[4], got;
+	struct store_device d;
+	struct store_message m;
+	struct evlist ev = {0};
+	uint8_t h[STORE_HASH_LEN];
+	int64_t a;
+	int n;
+
+	hash_of(h, 60);
+	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &gw1), STORE_OK);
+	hash_of(h, 61);
+	assert_int_equal(store_gateway_add(f->st, "gw2", h, T0, &gw2), STORE_OK);
+	a = put(f->st, f->prov, dev, T0);
+
+	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
+	assert_true(j.id > 0);
+	assert_string_equal(j.msisdn, "+15550001"); /* filled from the device */
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(d.wake_attempts, 1);
+	assert_int_equal(d.wake_ctr, 1);
+	assert_int_equal(d.wake_sent_ms, T0);
+	/* Counters come from store_wake_counter_next; one the device may have seen is refused. */
+	{
+		struct store_wake_job stale = job_for(dev, 1, T0);
+		uint64_t ctr = 0;
+		assert_int_equal(store_wake_counter_next(f->st, dev, &ctr), STORE_OK);
+		assert_int_equal(ctr, 2);
+		assert_int_equal(store_wake_counter_next(f->st, dev, &ctr), STORE_OK);
+		assert_int_equal(ctr, 3);
+		assert_int_equal(store_wake_counter_next(f->st, dev + 50, &ctr), STORE_NOTFOUND);
+		stale.ctr = 2;
+		assert_int_equal(store_wake_job_add(f->st, &stale, T0), STORE_CONFLICT);
+		stale.device_id = dev + 50;
+		stale.ctr = 9;
+		assert_int_equal(store_wake_job_add(f->st, &stale, T0), STORE_NOTFOUND);
+		stale.payload_len = STORE_WAKE_PAYLOAD_MAX + 1;
+		assert_int_equal(store_wake_job_add(f->st, &stale, T0), STORE_ERROR);
+	}
+
+	/* Not due yet, then due. */
+	{
+		struct store_wake_job later = job_for(dev, 3, T0 + 60000);
+		assert_int_equal(store_wake_job_add(f->st, &later, T0), STORE_OK);
+	}
+	assert_int_equal(store_wake_lease(f->st, gw1, 4, 30000, T0 - 1, leased, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_wake_lease(f->st, gw1, 4, 30000, T0, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(leased[0].id, j.id);
+	assert_int_equal(leased[0].state, JOB_LEASED);
+	assert_int_equal(leased[0].attempts, 1);
+	assert_int_equal(leased[0].lease_until_ms, T0 + 30000);
+	assert_int_equal(leased[0].payload_len, 3);
+	assert_memory_equal(leased[0].payload, "\x01\x02\x03", 3);
+	assert_int_equal(leased[0].port, 16537);
+	assert_int_equal(leased[0].ctr, 1);
+	assert_int_equal(leased[0].reference, -1);
+	assert_int_equal(store_wake_lease(f->st, gw2, 4, 30000, T0 + 1, leased, &n), STORE_OK);
+	assert_int_equal(n, 0);
+
+	/* Only the holder may report. */
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id + 99, OUTCOME_SUBMITTED, 34, NULL, T0 + 2),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, 42, 34, NULL, T0 + 2), STORE_ERROR);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 3), STORE_OK);
+	assert_int_equal(msg_state(f->st, a), MSG_WAKE_SENT);
+	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
+	assert_int_equal(got.state, JOB_SUBMITTED);
+	assert_int_equal(got.reference, 34);
+
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 4), STORE_OK);
+	assert_int_equal(msg_state(f->st, a), MSG_SMS_DELIVERED);
+	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
+	assert_int_equal(got.state, JOB_DELIVERED);
+	assert_int_equal(got.reference, 34);
+	/* Final: repeats are harmless, and change nothing. */
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_FAILED, -1, "late", T0 + 5), STORE_OK);
+	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
+	assert_int_equal(got.state, JOB_DELIVERED);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 5),
+			 STORE_NOTFOUND);
+
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 3);
+	assert_string_equal(ev.e[1].what, "wake_sent");
+	assert_int_equal(ev.e[1].state, MSG_WAKE_SENT);
+	{
+		char want[64];
+		snprintf(want, sizeof(want), "job %lld ref 34", (long long)j.id);
+		assert_string_equal(ev.e[1].detail, want);
+		assert_string_equal(ev.e[2].detail, want);
+	}
+	assert_string_equal(ev.e[2].what, "sms_delivered");
+
+	/* A device's fetch still takes sms_delivered messages. */
+	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 6), 1);
+	{
+		struct store_stats s;
+		assert_int_equal(store_stats(f->st, &s), STORE_OK);
+		assert_int_equal(s.jobs_queued, 1);
+		assert_int_equal(s.jobs_leased, 0);
+		assert_int_equal(s.messages[MSG_SMS_DELIVERED], 1);
+	}
+}
+
+static void test_wake_lease_expiry(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw1, gw2;
+	struct store_wake_job j = job_for(dev, 5, T0), leased[2];
+	uint8_t h[STORE_HASH_LEN];
+	int n;
+
+	hash_of(h, 60);
+	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &gw1), STORE_OK);
+	hash_of(h, 61);
+	assert_int_equal(store_gateway_add(f->st, "gw2", h, T0, &gw2), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
+	assert_int_equal(store_wake_lease(f->st, gw1, 2, 1000, T0, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_wake_lease(f->st, gw2, 2, 1000, T0 + 999, leased, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	/* gw1 never reports; at expiry gw2 gets the job. */
+	assert_int_equal(store_wake_lease(f->st, gw2, 2, 1000, T0 + 1000, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(leased[0].id, j.id);
+	assert_int_equal(leased[0].attempts, 2);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001), STORE_OK);
+
+	/* A job whose leases keep running out is given up. */
+	{
+		struct store_wake_job k = job_for(dev, 6, T0), got;
+		struct store_device d;
+		int64_t t = T0 + 2000;
+		assert_int_equal(store_wake_job_add(f->st, &k, t), STORE_OK);
+		for (int i = 1; i <= 5; i++, t += 1000) {
+			assert_int_equal(store_wake_lease(f->st, gw1, 2, 1000, t, leased, &n), STORE_OK);
+			assert_int_equal(n, 1);
+			assert_int_equal(leased[0].attempts, i);
+		}
+		assert_int_equal(store_wake_lease(f->st, gw1, 2, 1000, t, leased, &n), STORE_OK);
+		assert_int_equal(n, 0);
+		assert_int_equal(store_wake_job_get(f->st, k.id, &got), STORE_OK);
+		assert_int_equal(got.state, JOB_FAILED);
+		assert_string_equal(got.error, "lease expired");
+		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+		assert_int_equal(d.wake_state, WAKE_IN_FLIGHT); /* the policy decides */
+	}
+}
+
+static void test_wake_failed_retry(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw;
+	struct store_wake_job j = job_for(dev, 1, T0), leased[2], got;
+	struct store_device d;
+	struct store_message m;
+	struct evlist ev = {0};
+	uint8_t h[STORE_HASH_LEN];
+	int64_t a = put(f->st, f->prov, dev, T0), t = T0;
+	int n;
+
+	hash_of(h, 60);
+	assert_int_equal(store_gateway_add(f->st, "gw", h, T0, &gw), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
+	for (int i = 1; i <= 4; i++, t += 10) {
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(leased[0].attempts, i);
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", t + 1),
+				 STORE_OK);
+		assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
+		assert_int_equal(got.state, JOB_QUEUED);
+		assert_string_equal(got.error, "CMS ERROR 500");
+		/* Back in the queue means nobody holds it. */
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "x", t + 2),
+				 STORE_NOTFOUND);
+	}
+	assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
+	assert_int_equal(leased[0].attempts, 5);
+	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", t + 1), STORE_OK);
+	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
+	assert_int_equal(got.state, JOB_FAILED);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(msg_state(f->st, a), MSG_QUEUED);
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 6); /* queued + 5 wake_failed notes */
+	assert_string_equal(ev.e[5].what, "wake_failed");
+	assert_int_equal(ev.e[5].state, -1);
+
+	/* Undeliverable is final at once; a long error is cut to fit. */
+	{
+		struct store_wake_job k = job_for(dev, 2, t);
+		char longerr[400];
+		memset(longerr, 'e', sizeof(longerr) - 1);
+		longerr[sizeof(longerr) - 1] = '\0';
+		assert_int_equal(store_wake_job_add(f->st, &k, t), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(store_wake_report(f->st, gw, k.id, OUTCOME_UNDELIVERABLE, -1, longerr, t + 1),
+				 STORE_OK);
+		assert_int_equal(store_wake_job_get(f->st, k.id, &got), STORE_OK);
+		assert_int_equal(got.state, JOB_UNDELIVERABLE);
+		assert_int_equal(strlen(got.error), STORE_ERROR_MAX);
+		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+		assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
+	}
+}
+
+struct candlist {
+	int n;
+	struct store_wake_candidate c[8];
+	struct store *st;
+	int64_t add_job_for; /* the callback creates a job for this device, as the scheduler does */
+};
+
+static int collect_candidate(void *arg, const struct store_wake_candidate *c)
+{
+	struct candlist *l = arg;
+
+	if (l->n < 8)
+		l->c[l->n] = *c;
+	l->n++;
+	if (c->dev.id == l->add_job_for) {
+		uint64_t ctr;
+		struct store_wake_job j;
+		assert_int_equal(store_wake_counter_next(l->st, c->dev.id, &ctr), STORE_OK);
+		j = job_for(c->dev.id, ctr, T0);
+		assert_int_equal(store_wake_job_add(l->st, &j, T0), STORE_OK);
+	}
+	return 0;
+}
+
+static void test_wake_candidates(void **state)
+{
+	struct fixture *f = *state;
+	int64_t a = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t b = add_device(f->st, f->prov2, "+15550002", 2);
+	int64_t c = add_device(f->st, f->prov, "+15550003", 3);
+	struct candlist l = {.st = f->st};
+	struct store_message m;
+	struct store_device d;
+	struct fetchlog fl = {0};
+	int count;
+
+	assert_int_equal(store_wake_candidates(f->st, T0, collect_candidate, &l), STORE_OK);
+	assert_int_equal(l.n, 0);
+	assert_int_equal(store_provider_set_budget(f->st, "other", 10), STORE_OK);
+	{
+		struct store_message_in in = {.device_id = a, .urgency = URG_HIGH, .ttl_s = 100,
+					      .body = (const uint8_t *)"x", .body_len = 1};
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 5, &m, NULL), STORE_OK);
+		in.urgency = URG_LOW;
+		in.ttl_s = 500;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 1, &m, NULL), STORE_OK);
+		in.ttl_s = 10;
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 7, &m, NULL), STORE_OK);
+	}
+	put(f->st, f->prov2, b, T0 + 2);
+	put(f->st, f->prov, c, T0 + 3);
+	/* c's only message is fetched: not a candidate. */
+	assert_int_equal(store_device_fetch(f->st, c, 0, 10, T0 + 4, collect_msg, &fl, &count), STORE_OK);
+
+	l.add_job_for = b;
+	assert_int_equal(store_wake_candidates(f->st, T0 + 8, collect_candidate, &l), STORE_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.c[0].dev.id, a);
+	assert_int_equal(l.c[0].npending, 3);
+	assert_int_equal(l.c[0].oldest_ms[URG_HIGH], T0 + 5);
+	assert_int_equal(l.c[0].oldest_ms[URG_LOW], T0 + 1);
+	assert_int_equal(l.c[0].oldest_ms[URG_NORMAL], 0);
+	assert_int_equal(l.c[0].newest_expiry_ms, T0 + 1 + 500 * 1000);
+	assert_int_equal(l.c[0].budget_day, 0);
+	assert_int_equal(l.c[1].dev.id, b);
+	assert_int_equal(l.c[1].budget_day, 10);
+	assert_int_equal(l.c[1].budget_used, 0);
+	assert_int_equal(l.c[1].wakes_day, 0);
+
+	/* The job made in the callback now counts; expired messages no longer do. */
+	memset(&l, 0, sizeof(l));
+	l.st = f->st;
+	assert_int_equal(store_wake_candidates(f->st, T0 + 200 * 1000, collect_candidate, &l), STORE_OK);
+	assert_int_equal(l.n, 2);
+	assert_int_equal(l.c[0].npending, 1);
+	assert_int_equal(l.c[1].wakes_hour, 1);
+	assert_int_equal(l.c[1].wakes_day, 1);
+	assert_int_equal(l.c[1].budget_used, 1);
+	assert_int_equal(l.c[1].dev.wake_state, WAKE_IN_FLIGHT);
+	memset(&l, 0, sizeof(l));
+	assert_int_equal(store_wake_candidates(f->st, T0 + 3600 * 1000 + 1, collect_candidate, &l), STORE_OK);
+	assert_int_equal(l.n, 1);
+	assert_int_equal(l.c[0].wakes_hour, 0);
+	assert_int_equal(l.c[0].wakes_day, 1);
+
+	assert_int_equal(store_device_set_wake_state(f->st, b, WAKE_UNREACHABLE, T0), STORE_OK);
+	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
+	assert_int_equal(d.wake_attempts, 1);
+	assert_int_equal(store_device_set_wake_state(f->st, b, WAKE_IDLE, T0), STORE_OK);
+	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
+	assert_int_equal(d.wake_sent_ms, 0);
+	assert_int_equal(store_device_set_wake_state(f->st, b, 3, T0), STORE_ERROR);
+	assert_int_equal(store_device_set_wake_state(f->st, b + 99, WAKE_IDLE, T0), STORE_NOTFOUND);
+}
+
+/* ---- last seen ---- */
+
+static void test_touch_flush(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	int64_t dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	struct store_wake_job j = job_for(dev, 1, T0), j2 = job_for(dev2, 1, T0 + 100);
+	struct store_device d;
+	const char *err;
+
+	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j2, T0 + 100), STORE_OK);
+	store_device_touch(f->st, dev, T0 + 50);
+	store_device_touch(f->st, dev, T0 + 40); /* older: ignored */
+	/* Contact before the wakeup went out does not end it. */
+	store_device_touch(f->st, dev2, T0 + 50);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seen_ms, T0 + 50);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
+	assert_int_equal(store_device_get(f->st, 0, dev2, &d), STORE_OK);
+	assert_int_equal(d.last_seen_ms, T0 + 50);
+	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+
+	store_close(f->st);
+	f->st = open_at(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seen_ms, T0 + 50);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
+	assert_int_equal(d.wake_sent_ms, 0);
+	assert_int_equal(store_device_get(f->st, 0, dev2, &d), STORE_OK);
+	assert_int_equal(d.last_seen_ms, T0 + 50);
+	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(d.wake_attempts, 1);
+
+	/* Many devices at once (the in-memory table grows several times). */
+	{
+		int64_t ids[300];
+		for (int i = 0; i < 300; i++) {
+			char msisdn[32];
+			snprintf(msisdn, sizeof(msisdn), "+1666%04d", i);
+			ids[i] = add_device(f->st, f->prov, msisdn, 1000 + i);
+		}
+		for (int i = 0; i < 300; i++)
+			store_device_touch(f->st, ids[i], T0 + 1000 + i);
+		put(f->st, f->prov, dev, T0);
+		store_close(f->st);
+		f->st = open_at(f->path, &err);
+		assert_non_null(f->st);
+		for (int i = 0; i < 300; i++) {
+			assert_int_equal(store_device_get(f->st, 0, ids[i], &d), STORE_OK);
+			assert_int_equal(d.last_seen_ms, T0 + 1000 + i);
+		}
+	}
+}
+
+static void test_touch_idle_flush(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_stats s0, s1;
+
+	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
+	store_device_touch(f->st, dev, T0 + 5);
+	/* No write comes; the writer saves it within about a second on its own. */
+	for (int i = 0; i < 40; i++) {
+		usleep(100 * 1000);
+		assert_int_equal(store_stats(f->st, &s1), STORE_OK);
+		if (s1.commits > s0.commits)
+			break;
+	}
+	assert_true(s1.commits > s0.commits);
+	assert_int_equal(s1.committed_ops, s0.committed_ops);
+}
+
+/* ---- group commit ---- */
+
+#define GC_THREADS 8
+#define GC_PUTS 500
+#define GC_DEVICES 4
+
+struct gc_arg {
+	struct store *st;
+	int64_t prov;
+	int64_t dev[GC_DEVICES];
+	int index;
+	int failures;
+};
+
+static void *gc_worker(void *p)
+{
+	struct gc_arg *a = p;
+
+	for (int i = 0; i < GC_PUTS; i++) {
+		struct store_message m;
+		struct store_message_in in = {
+			.device_id = a->dev[(a->index + i) % GC_DEVICES],
+			.urgency = URG_NORMAL,
+			.ttl_s = 3600,
+			.body = (const uint8_t *)"payload",
+			.body_len = 7,
+		};
+		if (store_message_put(a->st, a->prov, &in, T0, &m, NULL) != STORE_OK)
+			a->failures++;
+		/* Reads run alongside on this thread's own connection. */
+		if (store_device_has_pending(a->st, in.device_id, 0, T0) != 1)
+			a->failures++;
+	}
+	return NULL;
+}
+
+struct notify_count {
+	pthread_mutex_t lock;
+	int messages;
+	int jobs;
+};
+
+static void count_message(void *arg, int64_t device_id)
+{
+	struct notify_count *c = arg;
+
+	(void)device_id;
+	pthread_mutex_lock(&c->lock);
+	c->messages++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+static void count_job(void *arg)
+{
+	struct notify_count *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	c->jobs++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+struct seqcheck {
+	uint64_t next;
+	int bad;
+};
+
+static int check_seq(void *arg, const struct store_message *m)
+{
+	struct seqcheck *c = arg;
+
+	if (m->seq != c->next)
+		c->bad++;
+	c->next++;
+	return 0;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_group_commit(void **state)
+{
+	struct fixture *f = *state;
+	pthread_t th[GC_THREADS];
+	struct gc_arg args[GC_THREADS];
+	struct notify_count nc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct store_notify nt = {.message_added = count_message, .wake_job_added = count_job, .arg = &nc};
+	struct store_stats s0, s;
+	int64_t dev[GC_DEVICES];
+	double t;
+
+	for (int i = 0; i < GC_DEVICES; i++) {
+		char msisdn[32];
+		snprintf(msisdn, sizeof(msisdn), "+1555000%d", i);
+		dev[i] = add_device(f->st, f->prov, msisdn, i + 1);
+	}
+	store_set_notify(f->st, &nt);
+	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
+	t = now_s();
+	for (int i = 0; i < GC_THREADS; i++) {
+		args[i] = (struct gc_arg){.st = f->st, .prov = f->prov, .index = i};
+		memcpy(args[i].dev, dev, sizeof(dev));
+		assert_int_equal(pthread_create(&th[i], NULL, gc_worker, &args[i]), 0);
+	}
+	for (int i = 0; i < GC_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(args[i].failures, 0);
+	}
+	t = now_s() - t;
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	print_message("group commit: %d durable puts in %.3f s = %.0f puts/s; %llu commits, largest group %llu\n",
+		      GC_THREADS * GC_PUTS, t, GC_THREADS * GC_PUTS / t,
+		      (unsigned long long)(s.commits - s0.commits), (unsigned long long)s.largest_group);
+	assert_int_equal(s.committed_ops - s0.committed_ops, GC_THREADS * GC_PUTS);
+	assert_true(s.commits - s0.commits < (uint64_t)GC_THREADS * GC_PUTS);
+	assert_true(s.largest_group > 1);
+	assert_int_equal(s.messages[MSG_QUEUED], GC_THREADS * GC_PUTS);
+	assert_int_equal(s.commit_failures, 0);
+
+	/* Callers are woken before the writer notifies: the last group's calls may still be due. */
+	for (int i = 0; i < 100; i++) {
+		pthread_mutex_lock(&nc.lock);
+		int done = nc.messages == GC_THREADS * GC_PUTS;
+		pthread_mutex_unlock(&nc.lock);
+		if (done)
+			break;
+		usleep(10 * 1000);
+	}
+	store_set_notify(f->st, NULL);
+	assert_int_equal(nc.messages, GC_THREADS * GC_PUTS);
+	for (int i = 0; i < GC_DEVICES; i++) {
+		struct store_device d;
+		struct seqcheck c = {.next = 1};
+		int count;
+		assert_int_equal(store_device_get(f->st, f->prov, dev[i], &d), STORE_OK);
+		assert_int_equal(d.last_seq, GC_THREADS * GC_PUTS / GC_DEVICES);
+		assert_int_equal(d.pending, GC_THREADS * GC_PUTS / GC_DEVICES);
+		assert_int_equal(store_device_fetch(f->st, dev[i], 0, 1000, T0, check_seq, &c, &count), STORE_OK);
+		assert_int_equal(count, GC_THREADS * GC_PUTS / GC_DEVICES);
+		assert_int_equal(c.bad, 0);
+		assert_int_equal(c.next, d.last_seq + 1);
+	}
+}
+
+/* ---- commit failure ---- */
+
+/* Holds the writer inside its notify callback so the next operations pile up into one group. */
+struct gate {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int entered;
+	int open;
+};
+
+static void gate_message(void *arg, int64_t device_id)
+{
+	struct gate *g = arg;
+
+	(void)device_id;
+	pthread_mutex_lock(&g->lock);
+	g->entered = 1;
+	pthread_cond_broadcast(&g->cond);
+	while (!g->open)
+		pthread_cond_wait(&g->cond, &g->lock);
+	pthread_mutex_unlock(&g->lock);
+}
+
+struct put_arg {
+	struct store *st;
+	int64_t prov, dev;
+	int rc;
+	int64_t id;
+};
+
+static void *put_worker(void *p)
+{
+	struct put_arg *a = p;
+	struct store_message m;
+
+	a->rc = put_full(a->st, a->prov, a->dev, NULL, NULL, 3600, T0, &m, NULL);
+	a->id = m.id;
+	return NULL;
+}
+
+static void test_commit_failure(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_message m;
+	struct store_stats s;
+	struct store_device d;
+	int rc;
+
+	/* One operation alone. */
+	store_debug_fail_commits(f->st, 1);
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, NULL, 3600, T0, &m, NULL), STORE_UNAVAILABLE);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seq, 0);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	assert_int_equal(s.commit_failures, 1);
+	assert_int_equal(s.messages[MSG_QUEUED], 0);
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, NULL, 3600, T0, &m, NULL), STORE_OK);
+	assert_int_equal(m.seq, 1);
+
+	/* A whole group: six puts queued while the writer is held, then one failed commit. */
+	{
+		struct gate g = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+		struct store_notify nt = {.message_added = gate_message, .arg = &g};
+		struct put_arg first = {.st = f->st, .prov = f->prov, .dev = dev}, args[6];
+		pthread_t t0, th[6];
+		int64_t dev2 = add_device(f->st, f->prov, "+15550002", 2);
+
+		store_set_notify(f->st, &nt);
+		assert_int_equal(pthread_create(&t0, NULL, put_worker, &first), 0);
+		pthread_mutex_lock(&g.lock);
+		while (!g.entered)
+			pthread_cond_wait(&g.cond, &g.lock);
+		pthread_mutex_unlock(&g.lock);
+		store_debug_fail_commits(f->st, 1);
+		for (int i = 0; i < 6; i++) {
+			args[i] = (struct put_arg){.st = f->st, .prov = f->prov, .dev = i % 2 ? dev : dev2};
+			assert_int_equal(pthread_create(&th[i], NULL, put_worker, &args[i]), 0);
+		}
+		usleep(300 * 1000); /* let all six reach the queue */
+		pthread_mutex_lock(&g.lock);
+		g.open = 1;
+		pthread_cond_broadcast(&g.cond);
+		pthread_mutex_unlock(&g.lock);
+		pthread_join(t0, NULL);
+		assert_int_equal(first.rc, STORE_OK);
+		for (int i = 0; i < 6; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(args[i].rc, STORE_UNAVAILABLE);
+		}
+		store_set_notify(f->st, NULL);
+		assert_int_equal(store_stats(f->st, &s), STORE_OK);
+		assert_int_equal(s.commit_failures, 2);
+		assert_int_equal(s.messages[MSG_QUEUED], 2);
+		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+		assert_int_equal(d.last_seq, 2);
+		assert_int_equal(store_device_get(f->st, 0, dev2, &d), STORE_OK);
+		assert_int_equal(d.last_seq, 0);
+	}
+
+	/* And afterwards everything works, numbering without a gap. */
+	rc = put_full(f->st, f->prov, dev, NULL, NULL, 3600, T0, &m, NULL);
+	assert_int_equal(rc, STORE_OK);
+	assert_int_equal(m.seq, 3);
+	assert_int_equal(store_ping(f->st), STORE_OK);
+}
+
+/* ---- misc ---- */
+
+static void test_stats_backup_ping(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	char path[PATH_MAX + 16];
+	struct store_stats s;
+	struct store *b;
+	struct store_device d;
+	const char *err;
+
+	put(f->st, f->prov, dev, T0);
+	assert_int_equal(store_message_cancel(f->st, f->prov, put(f->st, f->prov, dev, T0), T0), STORE_OK);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	assert_int_equal(s.devices, 1);
+	assert_int_equal(s.messages[MSG_QUEUED], 1);
+	assert_int_equal(s.messages[MSG_CANCELLED], 1);
+	assert_true(s.commits > 0);
+	assert_int_equal(store_ping(f->st), STORE_OK);
+
+	snprintf(path, sizeof(path), "%s/backup.db", f->dir);
+	assert_int_equal(store_backup(f->st, path), STORE_OK);
+	assert_int_equal(store_backup(f->st, path), STORE_ERROR); /* exists */
+	b = open_at(path, &err);
+	assert_non_null(b);
+	assert_int_equal(store_device_get(b, f->prov, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seq, 2);
+	store_close(b);
+
+	assert_string_equal(store_strerror(STORE_UNAVAILABLE), "storage unavailable");
+	assert_string_equal(store_msg_state_name(MSG_SMS_DELIVERED), "sms_delivered");
+	assert_null(store_msg_state_name(MSG_STATE_COUNT));
+	assert_int_equal(store_urgency_parse("very-low"), URG_VERY_LOW);
+	assert_int_equal(store_urgency_parse("urgent"), -1);
+	assert_string_equal(store_urgency_name(URG_HIGH), "high");
+	assert_string_equal(store_wake_state_name(WAKE_UNREACHABLE), "unreachable");
+	assert_int_equal(store_outcome_parse("undeliverable"), OUTCOME_UNDELIVERABLE);
+	assert_int_equal(store_outcome_parse(NULL), -1);
+}
+
+struct reader_arg {
+	struct store *st;
+	int64_t dev;
+	int bad;
+};
+
+static void *reader_worker(void *p)
+{
+	struct reader_arg *a = p;
+	struct store_device d;
+
+	for (int i = 0; i < 200; i++)
+		if (store_device_get(a->st, 0, a->dev, &d) != STORE_OK ||
+		    store_device_has_pending(a->st, a->dev, 0, T0) != 0)
+			a->bad++;
+	return NULL;
+}
+
+/* Threads come and go; their connections are reused and all closed at store_close (ASan and
+ * the leak checker would notice otherwise). */
+static void test_reader_threads(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+
+	for (int round = 0; round < 5; round++) {
+		pthread_t th[4];
+		struct reader_arg a[4];
+		for (int i = 0; i < 4; i++) {
+			a[i] = (struct reader_arg){.st = f->st, .dev = dev};
+			assert_int_equal(pthread_create(&th[i], NULL, reader_worker, &a[i]), 0);
+		}
+		for (int i = 0; i < 4; i++) {
+			pthread_join(th[i], NULL);
+			assert_int_equal(a[i].bad, 0);
+		}
+	}
+}
+
+static void test_fork_child_refused(void **state)
+{
+	struct fixture *f = *state;
+	int status;
+	pid_t pid;
+
+	assert_int_equal(store_ping(f->st), STORE_OK);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int64_t id;
+		uint8_t h[STORE_HASH_LEN];
+		hash_of(h, 77);
+		/* Nothing in the child may use the parent's connections or writer. */
+		int ok = store_ping(f->st) == STORE_ERROR &&
+			 store_device_has_pending(f->st, 1, 0, T0) == -1 &&
+			 store_provider_add(f->st, "child", h, T0, &id) == STORE_ERROR;
+		store_close(f->st);
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(store_ping(f->st), STORE_OK);
+}
+
+/* The empty-poll queries must be answered from the partial indexes. */
+static void test_query_plans(void **state)
+{
+	struct fixture *f = *state;
+	static const struct {
+		enum rsql q;
+		const char *index;
+	} want[] = {
+		{RS_HAS_PENDING, "COVERING INDEX messages_pending"},
+		{RS_CANDIDATES, "messages_pending"},
+		{RS_DEVICE_WAKES, "wake_jobs_device"},
+		{RS_DEVICE_AUTH, "devices_token"},
+		{RS_PROVIDER_AUTH, "providers_token"},
+	};
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		char sql[1024], plan[1024] = "";
+		sqlite3_stmt *s;
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_rsql[want[i].q]);
+		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
+		while (sqlite3_step(s) == SQLITE_ROW) {
+			size_t n = strlen(plan);
+			snprintf(plan + n, sizeof(plan) - n, "%s;", (const char *)sqlite3_column_text(s, 3));
+		}
+		sqlite3_finalize(s);
+		if (strstr(plan, want[i].index) == NULL)
+			fail_msg("plan of %s: %s", store_rsql[want[i].q], plan);
+	}
+	sqlite3_close(db);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_reopen, setup, teardown),
+		cmocka_unit_test(test_migrate_v0),
+		cmocka_unit_test(test_newer_schema_refused),
+		cmocka_unit_test(test_corrupt_refused),
+		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gateways, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_many, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_event, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_candidates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_stats_backup_ping, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reader_threads, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_child_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
