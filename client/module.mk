@@ -1,1 +1,90 @@
-# client/: see the part's README section in docs/architecture.md.
+# client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/
+# files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). This fragment also carries
+# the unit test and fuzz target of the wakeup codec, common/wake.c, which the client owns.
+EXTRA_CFLAGS_client := $(call pc_cflags,libcurl jansson libcrypto inih)
+OBJCOPY ?= objcopy
+
+CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
+# libsmswake depends on libcurl, libcrypto and jansson only: no libgammu, no common/log.c.
+CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c
+CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
+CLIENT_LIB_LIBS := $(call pc_libs,libcurl jansson libcrypto)
+CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
+# The CLI is GPL and may use the daemon helpers: common/log.c for its messages.
+CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o
+
+# The installed archive holds one relocatable object in which every global symbol but the
+# smswake_* API is made local, so the common/ helpers it carries (crypto_*, enc_*, wake_*) cannot
+# clash with an embedding application's symbols. Tests link the plain objects instead.
+$(O)/client/libsmswake-all.o: $(CLIENT_LIB_OBJS)
+	$(LD) -r -o $@ $^
+	$(OBJCOPY) -w --keep-global-symbol='smswake_*' $@
+
+$(O)/libsmswake.a: $(O)/client/libsmswake-all.o
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(O)/client/libsmswake-internal.a: $(CLIENT_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+# Shared library from position-independent objects of the same sources.
+$(O)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+
+$(O)/libsmswake.so.1: client/lib/libsmswake.map $(CLIENT_LIB_SRCS:%.c=$(O)/pic/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/pic/%.o)
+	$(CC) -shared -Wl,-soname,libsmswake.so.1 -Wl,--no-undefined -Wl,--version-script=client/lib/libsmswake.map $(LDFLAGS) -o $@ $(filter %.o,$^) $(CLIENT_LIB_LIBS)
+
+$(O)/libsmswake.so: $(O)/libsmswake.so.1
+	ln -sf libsmswake.so.1 $@
+
+$(O)/smswake-client: $(CLIENT_CLI_OBJS) $(O)/libsmswake.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,inih) $(CLIENT_LIB_LIBS)
+
+$(O)/client/examples/minimal: $(O)/client/examples/minimal.o $(O)/libsmswake.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CLIENT_LIB_LIBS)
+
+PROGRAMS += $(O)/smswake-client $(O)/libsmswake.a $(O)/libsmswake.so $(O)/client/examples/minimal
+INSTALL_BIN += smswake-client
+INSTALL_LIB += libsmswake.a libsmswake.so.1
+INSTALL_INCLUDE += client/include/smswake.h
+MANPAGES += docs/man/smswake-client.1
+INSTALL_DOC += docs/client.md docs/protocol.md
+
+# --- tests ---
+# In-test HTTP server for the device API: libmicrohttpd.
+TEST_CLIENT_LIBS = $(CMOCKA_LIBS) $(call pc_libs,libmicrohttpd) $(CLIENT_LIB_LIBS)
+
+$(O)/tests/unit/test-client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
+
+$(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
+
+$(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o: EXTRA_CFLAGS_tests += $(call pc_cflags,libmicrohttpd jansson) -Iclient/lib
+
+$(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMMON_SRCS) client/cli_provision.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,libcurl jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
+
+TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch
+FUZZERS += $(O)/fuzz/fuzz-client
+
+# --- wakeup codec (common/wake.c) tests ---
+WAKE_OBJS := $(O)/common/wake.o $(O)/common/crypto.o $(O)/common/encode.o
+
+$(O)/tests/unit/test-wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wake.c common/crypto.c common/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+TEST_PROGRAMS += $(O)/tests/unit/test-wake
+FUZZERS += $(O)/fuzz/fuzz-wake

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/* The device's state file: wake counter and message cursor, replaced atomically (temporary file,
+ * fsync, rename, fsync of the directory) so that after a crash it holds either the old or the new
+ * state, never a mix. A separate lock file serialises processes sharing it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define STATE_MAGIC "smswake-state 1"
+#define STATE_MAX 1024
+
+size_t sw_state_format(const struct sw_state *st, char *buf, size_t max)
+{
+	int n = snprintf(buf, max,
+			 STATE_MAGIC "\ndevice %" PRIu64 "\ncounter %" PRIu64 "\nreported %" PRIu64
+			 "\ncursor %" PRIu64 "\nacked %" PRIu64 "\ninflight %" PRIu64 "\n",
+			 st->device_id, st->counter, st->reported, st->cursor, st->acked, st->inflight);
+	return n > 0 && (size_t)n < max ? (size_t)n : 0;
+}
+
+static int parse_dec(const char *s, size_t len, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 20)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(s[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+/* Strict: the magic line, then each key exactly once, nothing else. A state file that does not
+ * parse is an error, never a reset: resetting the counter would let old wakeups through again. */
+int sw_state_parse(const char *text, size_t len, struct sw_state *st)
+{
+	static const char *const keys[] = {"device", "counter", "reported", "cursor", "acked", "inflight"};
+	uint64_t *fields[6];
+	unsigned seen = 0;
+	size_t pos, ml = sizeof(STATE_MAGIC) - 1;
+	struct sw_state s;
+
+	memset(&s, 0, sizeof(s));
+	fields[0] = &s.device_id;
+	fields[1] = &s.counter;
+	fields[2] = &s.reported;
+	fields[3] = &s.cursor;
+	fields[4] = &s.acked;
+	fields[5] = &s.inflight;
+	if (len < ml + 1 || memcmp(text, STATE_MAGIC "\n", ml + 1) != 0)
+		return -1;
+	for (pos = ml + 1; pos < len;) {
+		const char *line = text + pos, *nl = memchr(line, '\n', len - pos), *sp;
+		size_t ll, k;
+
+		if (nl == NULL)
+			return -1;
+		ll = (size_t)(nl - line);
+		sp = memchr(line, ' ', ll);
+		if (sp == NULL)
+			return -1;
+		for (k = 0; k < 6; k++)
+			if ((size_t)(sp - line) == strlen(keys[k]) && memcmp(line, keys[k], strlen(keys[k])) == 0)
+				break;
+		if (k == 6 || (seen & (1u << k)))
+			return -1;
+		if (parse_dec(sp + 1, ll - (size_t)(sp - line) - 1, fields[k]) != 0)
+			return -1;
+		seen |= 1u << k;
+		pos += ll + 1;
+	}
+	if (seen != 0x3f || s.reported > s.counter || s.acked > s.cursor)
+		return -1;
+	*st = s;
+	return 0;
+}
+
+smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
+{
+	char buf[STATE_MAX + 1];
+	ssize_t n;
+	size_t len = 0;
+	int fd;
+
+	if (h->state_file == NULL)
+		return sw_fail(h, SMSWAKE_ECONFIG, "state_file is not set");
+	if (!h->have_device_id)
+		return sw_fail(h, SMSWAKE_ECONFIG, "device_id is not set");
+	if (h->lock_fd >= 0)
+		return sw_fail(h, SMSWAKE_EINVAL, "state already locked (re-entrant call from a callback?)");
+	h->lock_fd = open(h->lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (h->lock_fd < 0)
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: %s", h->lock_file, strerror(errno));
+	while (flock(h->lock_fd, LOCK_EX) != 0) {
+		if (errno != EINTR) {
+			int e = errno;
+			sw_state_end(h);
+			return sw_fail(h, SMSWAKE_ESTATE, "%s: lock: %s", h->lock_file, strerror(e));
+		}
+	}
+
+	fd = open(h->state_file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* First run: nothing accepted yet. */
+		memset(st, 0, sizeof(*st));
+		st->device_id = h->device_id;
+		return SMSWAKE_OK;
+	}
+	if (fd < 0) {
+		int e = errno;
+		sw_state_end(h);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: %s", h->state_file, strerror(e));
+	}
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > STATE_MAX || sw_state_parse(buf, len, st) != 0) {
+		sw_state_end(h);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: corrupt; remove it only after re-registering",
+			       h->state_file);
+	}
+	if (st->device_id != h->device_id) {
+		sw_state_end(h);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: belongs to device %" PRIu64 ", not %" PRIu64,
+			       h->state_file, st->device_id, h->device_id);
+	}
+	return SMSWAKE_OK;
+}
+
+void sw_state_end(smswake_t *h)
+{
+	if (h->lock_fd >= 0) {
+		close(h->lock_fd); /* releases the flock */
+		h->lock_fd = -1;
+	}
+}
+
+static int write_all(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* The rename is the commit point; fsync of the file before it makes the new contents durable
+ * first, fsync of the directory after it makes the rename itself durable. */
+smswake_err sw_state_store(smswake_t *h, const struct sw_state *st)
+{
+	char buf[STATE_MAX], *tmp, *slash;
+	size_t len = sw_state_format(st, buf, sizeof(buf)), n = strlen(h->state_file);
+	int fd, dfd, e;
+
+	if (len == 0)
+		return sw_fail(h, SMSWAKE_ESTATE, "state too large");
+	tmp = malloc(n + sizeof(".tmp"));
+	if (tmp == NULL)
+		return sw_fail(h, SMSWAKE_ENOMEM, "out of memory");
+	memcpy(tmp, h->state_file, n);
+	memcpy(tmp + n, ".tmp", sizeof(".tmp"));
+	/* A temporary file left by a crash holds nothing we need, and may have another mode. */
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		goto fail;
+	if (write_all(fd, buf, len) != 0 || fsync(fd) != 0) {
+		e = errno;
+		close(fd);
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	if (close(fd) != 0 || rename(tmp, h->state_file) != 0) {
+		e = errno;
+		unlink(tmp);
+		errno = e;
+		goto fail;
+	}
+	free(tmp);
+
+	slash = strrchr(h->state_file, '/');
+	if (slash == NULL) {
+		dfd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else if (slash == h->state_file) {
+		dfd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	} else {
+		*slash = '\0';
+		dfd = open(h->state_file, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		*slash = '/';
+	}
+	if (dfd < 0 || fsync(dfd) != 0) {
+		e = errno;
+		if (dfd >= 0)
+			close(dfd);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: directory fsync: %s", h->state_file, strerror(e));
+	}
+	close(dfd);
+	return SMSWAKE_OK;
+fail:
+	e = errno;
+	free(tmp);
+	return sw_fail(h, SMSWAKE_ESTATE, "%s: %s", h->state_file, strerror(e));
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/* Wakeup intake: turns a received SMS, in whichever form the device's stack delivers it, into a
+ * verified wakeup, and stores its counter before telling the caller to fetch (docs/protocol.md,
+ * section 6). Nothing here touches the network. */
+#include <string.h>
+
+#include "encode.h"
+#include "internal.h"
+
+/* How far a candidate interpretation got, so that with several guesses (hex input) the error
+ * reported is the most telling one. */
+static int err_rank(enum wake_err e)
+{
+	switch (e) {
+	case WAKE_OK: return 9;
+	case WAKE_ETAG: case WAKE_EDEVICE: case WAKE_EKEYID: case WAKE_EFLAGS: case WAKE_EPORT:
+		return 3;
+	case WAKE_EVERSION: case WAKE_ELENGTH:
+		return 2;
+	default:
+		return 1;
+	}
+}
+
+static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_t udh_len,
+				   const uint8_t *ud, size_t ud_len, struct wake_msg *m)
+{
+	uint16_t port;
+	enum wake_err e;
+
+	if (udh == NULL || udh_len == 0)
+		return WAKE_EUDH;
+	e = wake_udh_port(udh, udh_len, &port);
+	if (e != WAKE_OK)
+		return e;
+	if (port != h->port)
+		return WAKE_EPORT;
+	return wake_decode(h->wake_key, h->key_id, h->port, ud, ud_len, m);
+}
+
+static enum wake_err verify_text(const smswake_t *h, const char *text, size_t len,
+				 struct wake_msg *m)
+{
+	/* Some stacks append a line end; allow exactly one. */
+	if (len > 0 && text[len - 1] == '\n')
+		len--;
+	if (len > 0 && text[len - 1] == '\r')
+		len--;
+	return wake_decode_text(h->wake_key, h->key_id, h->port, text, len, m);
+}
+
+static enum wake_err verify_sms(const smswake_t *h, const struct sw_sms *sms, struct wake_msg *m,
+				int *text_form)
+{
+	*text_form = sms->is_text;
+	if (sms->is_text)
+		return verify_text(h, sms->text, sms->text_len, m);
+	return verify_binary(h, sms->udh, sms->udh_len, sms->ud, sms->ud_len, m);
+}
+
+static smswake_err rejected(smswake_t *h, enum wake_err e, struct smswake_wakeup *out)
+{
+	if (e == WAKE_ECRYPTO)
+		return sw_fail(h, SMSWAKE_ECRYPTO, "libcrypto failed");
+	if (e == WAKE_EINVAL)
+		return sw_fail(h, SMSWAKE_EINVAL, "invalid argument");
+	if (out != NULL)
+		out->reason = wake_strerror(e);
+	return sw_fail(h, SMSWAKE_EREJECTED, "%s", wake_strerror(e));
+}
+
+/* The counter rule: strictly above the stored one, and stored durably before the caller acts. */
+static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
+			  struct smswake_wakeup *out)
+{
+	struct sw_state st;
+	smswake_err err = sw_state_begin(h, &st);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (m->counter <= st.counter) {
+		sw_state_end(h);
+		if (out != NULL)
+			out->reason = m->counter == st.counter ? "already seen" : "older than the last one";
+		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %llu not above %llu",
+			       (unsigned long long)m->counter, (unsigned long long)st.counter);
+	}
+	st.counter = m->counter;
+	err = sw_state_store(h, &st);
+	sw_state_end(h);
+	if (err != SMSWAKE_OK)
+		return err;
+	if (out != NULL) {
+		out->counter = m->counter;
+		out->time = m->time;
+		out->pending = m->pending;
+		out->urgent = (m->flags & WAKE_F_URGENT) != 0;
+		out->text_form = text_form;
+		out->reason = NULL;
+	}
+	return SMSWAKE_OK;
+}
+
+static smswake_err start(smswake_t *h, struct smswake_wakeup *out)
+{
+	if (h == NULL)
+		return SMSWAKE_EINVAL;
+	h->errmsg[0] = '\0';
+	if (out != NULL)
+		memset(out, 0, sizeof(*out));
+	if (!h->have_key)
+		return sw_fail(h, SMSWAKE_ECONFIG, "wake_key is not set");
+	return SMSWAKE_OK;
+}
+
+smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
+			       size_t ud_len, struct smswake_wakeup *out)
+{
+	struct wake_msg m;
+	enum wake_err e;
+	smswake_err err = start(h, out);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (ud == NULL && ud_len > 0)
+		return SMSWAKE_EINVAL;
+	e = verify_binary(h, udh, udh_len, ud, ud_len, &m);
+	if (e != WAKE_OK)
+		return rejected(h, e, out);
+	return accept(h, &m, 0, out);
+}
+
+smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len,
+				struct smswake_wakeup *out)
+{
+	struct wake_msg m;
+	enum wake_err e;
+	smswake_err err = start(h, out);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (text == NULL && len > 0)
+		return SMSWAKE_EINVAL;
+	e = verify_text(h, text, len, &m);
+	if (e != WAKE_OK)
+		return rejected(h, e, out);
+	return accept(h, &m, 1, out);
+}
+
+/* Tries the PDU with and without the SMSC field: both are strict enough (exact lengths, no
+ * trailing octets) that a wrong guess fails, and the tag decides in the end anyway. */
+static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t len,
+				struct wake_msg *m, int *text_form)
+{
+	struct sw_sms sms;
+	enum wake_err best = WAKE_EFORMAT;
+
+	for (int with_smsc = 1; with_smsc >= 0; with_smsc--) {
+		enum wake_err e;
+
+		if (sw_parse_deliver(pdu, len, with_smsc, &sms) != 0)
+			continue;
+		e = verify_sms(h, &sms, m, text_form);
+		if (e == WAKE_OK)
+			return e;
+		if (err_rank(e) > err_rank(best))
+			best = e;
+	}
+	return best;
+}
+
+smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len,
+			       struct smswake_wakeup *out)
+{
+	struct wake_msg m;
+	enum wake_err e;
+	int text_form = 0;
+	smswake_err err = start(h, out);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (pdu == NULL && len > 0)
+		return SMSWAKE_EINVAL;
+	e = verify_pdu(h, pdu, len, &m, &text_form);
+	if (e != WAKE_OK)
+		return rejected(h, e, out);
+	return accept(h, &m, text_form, out);
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len,
+				 struct smswake_wakeup *out)
+{
+	uint8_t buf[12 + 176];
+	struct wake_msg m;
+	enum wake_err e, best;
+	int text_form = 0;
+	long n;
+	smswake_err err = start(h, out);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (input == NULL && len > 0)
+		return SMSWAKE_EINVAL;
+	while (len > 0 && is_space(input[0]))
+		input++, len--;
+	while (len > 0 && is_space(input[len - 1]))
+		len--;
+	if (len >= WAKE_TEXT_PREFIX_LEN && memcmp(input, WAKE_TEXT_PREFIX, WAKE_TEXT_PREFIX_LEN) == 0)
+		return smswake_handle_text(h, input, len, out);
+
+	n = enc_unhex(input, len, buf, sizeof(buf));
+	if (n <= 0)
+		return rejected(h, WAKE_EFORMAT, out);
+	/* An SMS-DELIVER (with or without SMSC), or user data that starts with its header. */
+	best = verify_pdu(h, buf, (size_t)n, &m, &text_form);
+	if (best == WAKE_OK)
+		return accept(h, &m, text_form, out);
+	if ((size_t)buf[0] + 1 <= (size_t)n) {
+		e = verify_binary(h, buf, (size_t)buf[0] + 1, buf + buf[0] + 1,
+				  (size_t)n - buf[0] - 1, &m);
+		if (e == WAKE_OK)
+			return accept(h, &m, 0, out);
+		if (err_rank(e) >= err_rank(best))
+			best = e;
+	}
+	return rejected(h, best, out);
+}
+
+smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len,
+				     struct smswake_wakeup *out)
+{
+	struct sw_sms sms;
+	struct wake_msg m;
+	enum wake_err e;
+	int text_form;
+	smswake_err err = start(h, out);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	if (data == NULL && len > 0)
+		return SMSWAKE_EINVAL;
+	if (sw_parse_smsd(data, len, &sms) != 0)
+		return rejected(h, WAKE_EFORMAT, out);
+	e = verify_sms(h, &sms, &m, &text_form);
+	if (e != WAKE_OK)
+		return rejected(h, e, out);
+	return accept(h, &m, text_form, out);
+}

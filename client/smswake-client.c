@@ -1,0 +1,508 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* smswake-client: the device-side program. Verifies a wakeup SMS given on stdin or in a
+ * gammu-smsd inbox file, fetches and hands messages to a handler program, polls, or runs as a
+ * daemon; writes its configuration from a registration. Uses libsmswake through smswake.h only. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ini.h>
+
+#include "cli.h"
+#include "log.h"
+#include "smswake.h"
+
+#define DEFAULT_CONFIG "/etc/smswake/client.conf"
+#define DEFAULT_STATE "/var/lib/smswake/client.state"
+#define INPUT_MAX (64 * 1024)
+#define SECTION "client"
+
+static volatile sig_atomic_t stop_requested;
+
+struct load {
+	smswake_t *h;
+	struct cli_config *cfg;
+	const char *path;
+	int failed;
+};
+
+static int set_cli_string(char **dst, const char *value)
+{
+	char *copy = strdup(value);
+
+	if (copy == NULL)
+		return -1;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int on_ini(void *arg, const char *section, const char *name, const char *value)
+{
+	struct load *l = arg;
+
+	if (strcmp(section, SECTION) != 0) {
+		log_warnx("%s: [%s] %s: keys belong in section [" SECTION "]", l->path, section, name);
+		l->failed = 1;
+		return 0;
+	}
+	if (strcmp(name, "handler") == 0)
+		return set_cli_string(&l->cfg->handler, value) == 0;
+	if (strcmp(name, "sms_fifo") == 0)
+		return set_cli_string(&l->cfg->sms_fifo, value) == 0;
+	if (strcmp(name, "smsd_inbox") == 0)
+		return set_cli_string(&l->cfg->smsd_inbox, value) == 0;
+	if (strcmp(name, "handler_timeout") == 0) {
+		char *end;
+		unsigned long v;
+
+		errno = 0;
+		v = strtoul(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || v < 1 || v > 86400) {
+			log_warnx("%s: handler_timeout: expected 1-86400 seconds", l->path);
+			l->failed = 1;
+			return 0;
+		}
+		l->cfg->handler_timeout = (unsigned)v;
+		return 1;
+	}
+	if (smswake_setopt(l->h, name, value) != SMSWAKE_OK) {
+		/* smswake_errmsg names the option and what is wrong, never the value. */
+		log_warnx("%s: %s", l->path, smswake_errmsg(l->h));
+		l->failed = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
+{
+	struct load l = {.h = h, .cfg = cfg, .path = path};
+	struct stat st;
+	int rc;
+
+	cfg->handler_timeout = 300;
+	if (stat(path, &st) != 0) {
+		log_warn("%s", path);
+		return -1;
+	}
+	if (st.st_mode & 077)
+		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)",
+			  path);
+	rc = ini_parse(path, on_ini, &l);
+	if (rc < 0) {
+		log_warnx("%s: cannot read", path);
+		return -1;
+	}
+	if (rc > 0) {
+		if (!l.failed)
+			log_warnx("%s: line %d: syntax error", path, rc);
+		else
+			log_warnx("%s: error at line %d", path, rc);
+		return -1;
+	}
+	if (smswake_check(h) != SMSWAKE_OK) {
+		log_warnx("%s: %s", path, smswake_errmsg(h));
+		return -1;
+	}
+	return 0;
+}
+
+static int exit_code(smswake_err err)
+{
+	switch (err) {
+	case SMSWAKE_OK: return CLI_OK;
+	case SMSWAKE_ECONFIG: return CLI_ECONFIG;
+	case SMSWAKE_EREJECTED: return CLI_EREJECTED;
+	case SMSWAKE_ESTALE: return CLI_ESTALE;
+	case SMSWAKE_ENETWORK: return CLI_ENETWORK;
+	case SMSWAKE_EAUTH: case SMSWAKE_EHTTP: case SMSWAKE_EPROTO: return CLI_ESERVER;
+	case SMSWAKE_EHANDLER: return CLI_EHANDLER;
+	default: return CLI_EFAIL;
+	}
+}
+
+static void report(smswake_t *h, const char *what, smswake_err err)
+{
+	const char *detail = smswake_errmsg(h);
+
+	if (err == SMSWAKE_EREJECTED || err == SMSWAKE_ESTALE)
+		log_info("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);
+	else if (err != SMSWAKE_OK)
+		log_warnx("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);
+}
+
+static int on_message(const struct smswake_message *m, void *ctx)
+{
+	const struct cli_config *cfg = ctx;
+
+	log_debug("message seq %" PRIu64 " id %" PRIu64 " (%zu octets)", m->seq, m->id, m->body_len);
+	return cli_run_handler(cfg, m);
+}
+
+static smswake_err do_fetch(smswake_t *h, struct cli_config *cfg, struct smswake_fetch_result *res)
+{
+	smswake_err err = smswake_fetch(h, on_message, cfg, res);
+
+	report(h, "fetch", err);
+	if (err == SMSWAKE_OK || err == SMSWAKE_EHANDLER)
+		log_info("fetched %u new message(s), %u duplicate(s); next poll in %u s", res->delivered,
+			 res->duplicates, res->next_poll);
+	return err;
+}
+
+static int read_all(FILE *fp, char **out, size_t *len)
+{
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap + 1);
+
+	if (buf == NULL)
+		return -1;
+	for (;;) {
+		size_t r;
+
+		if (n == cap) {
+			char *p;
+			if (cap >= INPUT_MAX) {
+				free(buf);
+				errno = EFBIG;
+				return -1;
+			}
+			cap *= 2;
+			p = realloc(buf, cap + 1);
+			if (p == NULL) {
+				free(buf);
+				return -1;
+			}
+			buf = p;
+		}
+		r = fread(buf + n, 1, cap - n, fp);
+		n += r;
+		if (r == 0) {
+			if (ferror(fp)) {
+				free(buf);
+				return -1;
+			}
+			break;
+		}
+	}
+	buf[n] = '\0';
+	*out = buf;
+	*len = n;
+	return 0;
+}
+
+static int cmd_sms(smswake_t *h, struct cli_config *cfg)
+{
+	struct smswake_fetch_result res;
+	struct smswake_wakeup w;
+	char *input;
+	size_t len;
+	smswake_err err;
+
+	if (read_all(stdin, &input, &len) != 0) {
+		log_warn("stdin");
+		return CLI_EFAIL;
+	}
+	err = smswake_handle_input(h, input, len, &w);
+	free(input);
+	report(h, "sms", err);
+	if (err != SMSWAKE_OK)
+		return exit_code(err);
+	log_info("wakeup %" PRIu64 " accepted%s, %u pending", w.counter, w.urgent ? " (urgent)" : "",
+		 w.pending);
+	return exit_code(do_fetch(h, cfg, &res));
+}
+
+static int cmd_smsd(smswake_t *h, struct cli_config *cfg, int argc, char **argv)
+{
+	struct smswake_fetch_result res;
+	int accepted = 0, rc = CLI_OK;
+
+	if (argc < 1) {
+		log_warnx("smsd: expected the inbox file name(s) gammu-smsd passes");
+		return CLI_EUSAGE;
+	}
+	for (int i = 0; i < argc; i++) {
+		char path[4096], *data;
+		size_t len;
+		FILE *fp;
+		smswake_err err;
+
+		if (strchr(argv[i], '/') == NULL && cfg->smsd_inbox != NULL)
+			snprintf(path, sizeof(path), "%s/%s", cfg->smsd_inbox, argv[i]);
+		else
+			snprintf(path, sizeof(path), "%s", argv[i]);
+		fp = fopen(path, "rb");
+		if (fp == NULL) {
+			log_warn("%s", path);
+			rc = CLI_EFAIL;
+			continue;
+		}
+		if (read_all(fp, &data, &len) != 0) {
+			log_warn("%s", path);
+			fclose(fp);
+			rc = CLI_EFAIL;
+			continue;
+		}
+		fclose(fp);
+		err = smswake_handle_smsd_file(h, data, len, NULL);
+		free(data);
+		report(h, path, err);
+		if (err == SMSWAKE_OK)
+			accepted = 1;
+		else if (rc == CLI_OK)
+			rc = exit_code(err);
+	}
+	if (!accepted)
+		return rc;
+	return exit_code(do_fetch(h, cfg, &res));
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static unsigned jitter(unsigned seconds)
+{
+	/* +-10 %: devices provisioned together must not poll together. */
+	unsigned spread = seconds / 10;
+	return spread == 0 ? seconds : seconds - spread + (unsigned)(random() % (2 * spread + 1));
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The daemon: polls on the server's advised interval, and fetches at once when a verified
+ * wakeup arrives from the SMS source. */
+static int cmd_run(smswake_t *h, struct cli_config *cfg)
+{
+	const struct sms_source_ops *src = NULL;
+	void *src_state = NULL;
+	struct sigaction sa;
+	int64_t next = 0;
+	unsigned failures = 0;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)(time(NULL) ^ getpid()));
+	if (cfg->sms_fifo != NULL) {
+		src = sms_source_find("fifo");
+		if (src->open(&src_state, cfg->sms_fifo) != 0) {
+			log_warn("%s", cfg->sms_fifo);
+			return CLI_ECONFIG;
+		}
+		log_info("reading SMS from %s", cfg->sms_fifo);
+	}
+
+	while (!stop_requested) {
+		int64_t now = mono_ms();
+		int fetch_now = now >= next;
+
+		if (!fetch_now && src != NULL) {
+			char line[1024];
+			int64_t left = next - now;
+			int r = src->wait(src_state, left > 600000 ? 600000 : (int)left, line, sizeof(line));
+
+			if (r == 1) {
+				struct smswake_wakeup w;
+				smswake_err err = smswake_handle_input(h, line, strlen(line), &w);
+
+				report(h, "sms", err);
+				if (err == SMSWAKE_OK)
+					log_info("wakeup %" PRIu64 " accepted%s", w.counter,
+						 w.urgent ? " (urgent)" : "");
+				fetch_now = err == SMSWAKE_OK;
+			} else if (r == -1) {
+				log_warn("%s: SMS source failed; polling only", src->name);
+				src->close(src_state);
+				src = NULL;
+			}
+		} else if (!fetch_now) {
+			struct timespec ts;
+			int64_t left = next - now;
+
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (long)(left % 1000) * 1000000L;
+			nanosleep(&ts, NULL); /* a signal ends it early */
+		}
+		if (fetch_now && !stop_requested) {
+			struct smswake_fetch_result res;
+			smswake_err err = do_fetch(h, cfg, &res);
+			unsigned wait_s;
+
+			if (err == SMSWAKE_ENETWORK || err == SMSWAKE_EHTTP || err == SMSWAKE_EPROTO) {
+				/* Back off from a failing server, but never beyond the normal interval. */
+				failures++;
+				wait_s = 30u << (failures > 5 ? 5 : failures - 1);
+				if (res.retry_after > wait_s)
+					wait_s = res.retry_after;
+				if (wait_s > smswake_poll_interval(h) && res.retry_after == 0)
+					wait_s = smswake_poll_interval(h);
+			} else if (err == SMSWAKE_EAUTH || err == SMSWAKE_ESTATE) {
+				failures++;
+				wait_s = smswake_poll_interval(h);
+			} else {
+				failures = 0;
+				wait_s = res.next_poll;
+			}
+			next = mono_ms() + (int64_t)jitter(wait_s) * 1000;
+		}
+	}
+	if (src != NULL)
+		src->close(src_state);
+	log_info("stopping");
+	return CLI_OK;
+}
+
+static int cmd_provision(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 's'},
+		{"state", required_argument, NULL, 'S'},
+		{"handler", required_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *server = NULL, *state = DEFAULT_STATE, *handler = NULL;
+	char *json, *out, err[256];
+	size_t len;
+	struct stat st;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': server = optarg; break;
+		case 'S': state = optarg; break;
+		case 'H': handler = optarg; break;
+		default: return CLI_EUSAGE;
+		}
+	}
+	if (server == NULL || optind != argc) {
+		log_warnx("usage: smswake-client provision --server URL [--state FILE] "
+			  "[--handler PATH] < registration.json > client.conf");
+		return CLI_EUSAGE;
+	}
+	if (read_all(stdin, &json, &len) != 0) {
+		log_warn("stdin");
+		return CLI_EFAIL;
+	}
+	if (cli_provision(json, len, server, state, handler, &out, err, sizeof(err)) != 0) {
+		free(json);
+		log_warnx("provision: %s", err);
+		return CLI_ECONFIG;
+	}
+	free(json);
+	/* The file holds secrets: restrict it when stdout is a file we just created. */
+	if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode))
+		(void)fchmod(STDOUT_FILENO, 0600);
+	if (fputs(out, stdout) == EOF || fflush(stdout) != 0) {
+		log_warn("stdout");
+		free(out);
+		return CLI_EFAIL;
+	}
+	free(out);
+	return CLI_OK;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
+		"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
+		"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
+		"  poll             fetch once\n"
+		"  run              daemon: poll on the advised interval, fetch on wakeups (sms_fifo)\n"
+		"  state            print the stored wake counter and cursor\n"
+		"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
+		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		"  -n       check the configuration and exit\n"
+		"  -v       more logging (repeat for debug)\n");
+}
+
+int main(int argc, char **argv)
+{
+	const char *config = DEFAULT_CONFIG, *cmd;
+	struct cli_config cfg = {0};
+	smswake_t *h = NULL;
+	int c, verbose = 0, check_only = 0, rc;
+
+	log_init("smswake-client", LOG_LEVEL_WARN, 0);
+	while ((c = getopt(argc, argv, "+c:nvh")) != -1) {
+		switch (c) {
+		case 'c': config = optarg; break;
+		case 'n': check_only = 1; break;
+		case 'v': verbose++; break;
+		case 'h': usage(); return CLI_OK;
+		default: usage(); return CLI_EUSAGE;
+		}
+	}
+	log_setlevel(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose == 1 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);
+	if (optind >= argc && !check_only) {
+		usage();
+		return CLI_EUSAGE;
+	}
+	cmd = optind < argc ? argv[optind] : "";
+	if (strcmp(cmd, "provision") == 0)
+		return cmd_provision(argc - optind, argv + optind);
+
+	if (smswake_new(&h) != SMSWAKE_OK) {
+		log_warnx("out of memory");
+		return CLI_EFAIL;
+	}
+	if (load_config(config, h, &cfg) != 0) {
+		rc = CLI_ECONFIG;
+		goto done;
+	}
+	if (check_only) {
+		rc = CLI_OK;
+		goto done;
+	}
+	if (strcmp(cmd, "sms") == 0 && optind + 1 == argc) {
+		rc = cmd_sms(h, &cfg);
+	} else if (strcmp(cmd, "smsd") == 0) {
+		rc = cmd_smsd(h, &cfg, argc - optind - 1, argv + optind + 1);
+	} else if (strcmp(cmd, "poll") == 0 && optind + 1 == argc) {
+		struct smswake_fetch_result res;
+		rc = exit_code(do_fetch(h, &cfg, &res));
+	} else if (strcmp(cmd, "run") == 0 && optind + 1 == argc) {
+		if (verbose == 0)
+			log_setlevel(LOG_LEVEL_INFO);
+		rc = cmd_run(h, &cfg);
+	} else if (strcmp(cmd, "state") == 0 && optind + 1 == argc) {
+		uint64_t counter, cursor;
+		smswake_err err = smswake_get_state(h, &counter, &cursor);
+
+		report(h, "state", err);
+		if (err == SMSWAKE_OK)
+			printf("wake_counter %" PRIu64 "\ncursor %" PRIu64 "\n", counter, cursor);
+		rc = exit_code(err);
+	} else {
+		usage();
+		rc = CLI_EUSAGE;
+	}
+done:
+	free(cfg.handler);
+	free(cfg.sms_fifo);
+	free(cfg.smsd_inbox);
+	smswake_free(h);
+	return rc;
+}

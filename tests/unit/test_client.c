@@ -1,0 +1,529 @@
+/* SPDX-License-Identifier: MIT */
+/* libsmswake unit tests without a network: wakeup verification in every input form (binary,
+ * text, SMS-DELIVER PDU, hex line, gammu-smsd file), the counter rule, options and the state
+ * file. Fetching is tested in test_client_fetch.c. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "encode.h"
+#include "internal.h"
+#include "smswake.h"
+#include "wake.h"
+
+#define PORT 16537
+
+struct fixture {
+	char dir[64];
+	char state[96];
+	uint8_t key[WAKE_KEY_LEN];	/* device 12 */
+	uint8_t other[WAKE_KEY_LEN];	/* device 13 */
+	smswake_t *h;
+};
+
+static const uint8_t master[32] = {
+	0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f,
+	0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test-client-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
+	assert_int_equal(wake_derive_key(master, sizeof(master), 1, 12, f->key), 0);
+	assert_int_equal(wake_derive_key(master, sizeof(master), 1, 13, f->other), 0);
+	assert_int_equal(smswake_new(&f->h), SMSWAKE_OK);
+	enc_b64(f->key, WAKE_KEY_LEN, b64, 0);
+	assert_int_equal(smswake_setopt(f->h, "server", "http://127.0.0.1:9"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(f->h, "device_id", "12"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(f->h, "token", "t"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(f->h, "wake_key", b64), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(f->h, "state_file", f->state), SMSWAKE_OK);
+	assert_int_equal(smswake_check(f->h), SMSWAKE_OK);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	char path[160];
+
+	smswake_free(f->h);
+	unlink(f->state);
+	snprintf(path, sizeof(path), "%s.lock", f->state);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s.tmp", f->state);
+	unlink(path);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static void payload(const uint8_t *key, uint16_t port, uint64_t counter, uint8_t *p)
+{
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = counter, .time = 1700000000,
+			     .pending = 2};
+	assert_int_equal(wake_encode(key, port, &m, p, WAKE_PAYLOAD_LEN, NULL), WAKE_OK);
+}
+
+static uint64_t stored_counter(smswake_t *h)
+{
+	uint64_t c = 99, cur;
+
+	assert_int_equal(smswake_get_state(h, &c, &cur), SMSWAKE_OK);
+	return c;
+}
+
+static void test_valid_binary(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct smswake_wakeup w;
+
+	wake_udh(PORT, udh);
+	payload(f->key, PORT, 7, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_OK);
+	assert_true(w.counter == 7);
+	assert_int_equal(w.pending, 2);
+	assert_int_equal(w.urgent, 0);
+	assert_int_equal(w.text_form, 0);
+	assert_null(w.reason);
+	assert_true(stored_counter(f->h) == 7);
+}
+
+static void test_forged_and_damaged(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN + 1];
+	struct smswake_wakeup w;
+
+	wake_udh(PORT, udh);
+	payload(f->key, PORT, 3, p);
+	p[WAKE_PAYLOAD_LEN - 1] ^= 1; /* forged tag */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w),
+			 SMSWAKE_EREJECTED);
+	assert_string_equal(w.reason, "authentication tag does not verify");
+	p[WAKE_PAYLOAD_LEN - 1] ^= 1;
+	/* truncated and extended */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN - 1, &w),
+			 SMSWAKE_EREJECTED);
+	p[WAKE_PAYLOAD_LEN] = 0;
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN + 1, &w),
+			 SMSWAKE_EREJECTED);
+	/* no header, truncated header */
+	assert_int_equal(smswake_handle_sms(f->h, NULL, 0, p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh) - 1, p, WAKE_PAYLOAD_LEN, &w),
+			 SMSWAKE_EREJECTED);
+	/* Signed by device 13's key: wrong device. */
+	payload(f->other, PORT, 3, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w),
+			 SMSWAKE_EREJECTED);
+	assert_string_equal(w.reason, "wakeup is for another device");
+	assert_true(stored_counter(f->h) == 0);
+	/* Nothing stored: a genuine one with that counter still passes. */
+	payload(f->key, PORT, 3, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_OK);
+}
+
+static void test_wrong_port(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct smswake_wakeup w;
+
+	/* Addressed and signed for another port. */
+	wake_udh(PORT + 1, udh);
+	payload(f->key, PORT + 1, 5, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_EREJECTED);
+	assert_string_equal(w.reason, "wrong destination port");
+	/* Signed for another port, re-addressed to ours. */
+	wake_udh(PORT, udh);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_EREJECTED);
+	assert_string_equal(w.reason, "authentication tag does not verify");
+	assert_true(stored_counter(f->h) == 0);
+}
+
+static void test_replay_and_stale(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p5[WAKE_PAYLOAD_LEN], p3[WAKE_PAYLOAD_LEN], p6[WAKE_PAYLOAD_LEN];
+	struct smswake_wakeup w;
+
+	wake_udh(PORT, udh);
+	payload(f->key, PORT, 5, p5);
+	payload(f->key, PORT, 3, p3);
+	payload(f->key, PORT, 6, p6);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p5, sizeof(p5), &w), SMSWAKE_OK);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p5, sizeof(p5), &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "already seen");
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p3, sizeof(p3), &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "older than the last one");
+	assert_true(stored_counter(f->h) == 5);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p6, sizeof(p6), &w), SMSWAKE_OK);
+	assert_true(stored_counter(f->h) == 6);
+
+	/* A second handle (another process in real life) sees the stored counter. */
+	{
+		smswake_t *h2;
+		char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
+
+		enc_b64(f->key, WAKE_KEY_LEN, b64, 0);
+		assert_int_equal(smswake_new(&h2), SMSWAKE_OK);
+		assert_int_equal(smswake_setopt(h2, "device_id", "12"), SMSWAKE_OK);
+		assert_int_equal(smswake_setopt(h2, "wake_key", b64), SMSWAKE_OK);
+		assert_int_equal(smswake_setopt(h2, "state_file", f->state), SMSWAKE_OK);
+		assert_int_equal(smswake_handle_sms(h2, udh, sizeof(udh), p6, sizeof(p6), &w),
+				 SMSWAKE_ESTALE);
+		smswake_free(h2);
+	}
+}
+
+static void test_text_form(void **state)
+{
+	struct fixture *f = *state;
+	struct wake_msg m = {.version = 1, .key_id = 1, .flags = WAKE_F_URGENT, .counter = 9};
+	char text[WAKE_TEXT_LEN + 3];
+	struct smswake_wakeup w;
+
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	memcpy(text + WAKE_TEXT_LEN, "\r\n", 3);
+	assert_int_equal(smswake_handle_text(f->h, text, WAKE_TEXT_LEN + 2, &w), SMSWAKE_OK);
+	assert_int_equal(w.urgent, 1);
+	assert_int_equal(w.text_form, 1);
+	assert_int_equal(smswake_handle_text(f->h, text, WAKE_TEXT_LEN, &w), SMSWAKE_ESTALE);
+	m.counter = 10;
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	text[30] = text[30] == 'A' ? 'B' : 'A';
+	assert_int_equal(smswake_handle_text(f->h, text, WAKE_TEXT_LEN, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_text(f->h, "Hello, are you there?", 21, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_text(f->h, "", 0, &w), SMSWAKE_EREJECTED);
+	assert_true(stored_counter(f->h) == 9);
+}
+
+/* --- PDUs --- */
+
+static size_t make_deliver(uint8_t *out, int with_smsc, uint8_t dcs, int udhi, uint8_t udl,
+			   const uint8_t *ud, size_t ud_octets)
+{
+	static const uint8_t smsc[] = {0x07, 0x91, 0x44, 0x77, 0x58, 0x10, 0x06, 0x50};
+	static const uint8_t oa[] = {0x0b, 0x91, 0x44, 0x77, 0x12, 0x34, 0x56, 0xf7};
+	static const uint8_t scts[] = {0x42, 0x11, 0x62, 0x10, 0x50, 0x00, 0x40};
+	size_t n = 0;
+
+	if (with_smsc) {
+		memcpy(out, smsc, sizeof(smsc));
+		n = sizeof(smsc);
+	}
+	out[n++] = (uint8_t)(0x04 | (udhi ? 0x40 : 0));
+	memcpy(out + n, oa, sizeof(oa));
+	n += sizeof(oa);
+	out[n++] = 0x00;
+	out[n++] = dcs;
+	memcpy(out + n, scts, sizeof(scts));
+	n += sizeof(scts);
+	out[n++] = udl;
+	memcpy(out + n, ud, ud_octets);
+	return n + ud_octets;
+}
+
+static size_t pack_gsm7(const char *text, uint8_t *out)
+{
+	size_t n = strlen(text), bits = 0;
+
+	memset(out, 0, (n * 7 + 7) / 8);
+	for (size_t i = 0; i < n; i++) {
+		unsigned s = text[i] == '_' ? 0x11 : (unsigned char)text[i];
+		out[bits / 8] |= (uint8_t)(s << (bits % 8));
+		if (bits % 8 > 1)
+			out[bits / 8 + 1] |= (uint8_t)(s >> (8 - bits % 8));
+		bits += 7;
+	}
+	return (n * 7 + 7) / 8;
+}
+
+static void test_pdu_forms(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ud[140], pdu[200];
+	char hex[420], text[WAKE_TEXT_LEN + 1];
+	struct wake_msg m = {.version = 1, .key_id = 1};
+	struct smswake_wakeup w;
+	size_t n, udn;
+
+	/* 8-bit with port header, with and without SMSC. */
+	wake_udh(PORT, ud);
+	payload(f->key, PORT, 1, ud + WAKE_UDH_LEN);
+	n = make_deliver(pdu, 1, 0x04, 1, 43, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_OK);
+	payload(f->key, PORT, 2, ud + WAKE_UDH_LEN);
+	n = make_deliver(pdu, 0, 0x04, 1, 43, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_OK);
+	/* UDL that disagrees with the octets present, trailing octet, missing UDHI. */
+	payload(f->key, PORT, 3, ud + WAKE_UDH_LEN);
+	n = make_deliver(pdu, 0, 0x04, 1, 44, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_EREJECTED);
+	n = make_deliver(pdu, 0, 0x04, 1, 42, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_EREJECTED);
+	n = make_deliver(pdu, 0, 0x04, 0, 43, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_EREJECTED);
+	/* Every truncation of a valid PDU is rejected without reading past the end. */
+	n = make_deliver(pdu, 1, 0x04, 1, 43, ud, 43);
+	for (size_t k = 0; k < n; k++) {
+		uint8_t *copy = malloc(k ? k : 1);
+		memcpy(copy, pdu, k);
+		assert_int_equal(smswake_handle_pdu(f->h, copy, k, &w), SMSWAKE_EREJECTED);
+		free(copy);
+	}
+
+	/* Text form in the GSM 7-bit alphabet (with '_' at septet 0x11). */
+	m.counter = 4;
+	for (;; m.counter++) {
+		assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+		if (strchr(text, '_') != NULL || m.counter > 4000)
+			break;
+	}
+	assert_non_null(strchr(text, '_'));
+	udn = pack_gsm7(text, ud);
+	n = make_deliver(pdu, 1, 0x00, 0, WAKE_TEXT_LEN, ud, udn);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_OK);
+	assert_int_equal(w.text_form, 1);
+
+	/* Text form in UCS2, as hex on a line (the CLI's input). */
+	m.counter++;
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	for (size_t i = 0; i < WAKE_TEXT_LEN; i++) {
+		ud[2 * i] = 0;
+		ud[2 * i + 1] = (uint8_t)text[i];
+	}
+	n = make_deliver(pdu, 0, 0x08, 0, 2 * WAKE_TEXT_LEN, ud, 2 * WAKE_TEXT_LEN);
+	enc_hex(pdu, n, hex);
+	assert_int_equal(smswake_handle_input(f->h, hex, strlen(hex), &w), SMSWAKE_OK);
+	assert_int_equal(smswake_handle_input(f->h, hex, strlen(hex), &w), SMSWAKE_ESTALE);
+}
+
+static void test_input_line(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t ud[WAKE_UDH_LEN + WAKE_PAYLOAD_LEN];
+	char hex[ENC_HEX_LEN(sizeof(ud)) + 4], text[WAKE_TEXT_LEN + 1], line[100];
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = 20};
+	struct smswake_wakeup w;
+
+	/* Hex user data that starts with its header, upper case, surrounded by white space. */
+	wake_udh(PORT, ud);
+	payload(f->key, PORT, 11, ud + WAKE_UDH_LEN);
+	hex[0] = ' ';
+	enc_hex(ud, sizeof(ud), hex + 1);
+	for (char *p = hex; *p; p++)
+		if (*p >= 'a' && *p <= 'f')
+			*p = (char)(*p - 'a' + 'A');
+	memcpy(hex + strlen(hex), "\r\n", 3);
+	assert_int_equal(smswake_handle_input(f->h, hex, strlen(hex), &w), SMSWAKE_OK);
+	assert_true(w.counter == 11);
+	/* The text form. */
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	snprintf(line, sizeof(line), "%s\n", text);
+	assert_int_equal(smswake_handle_input(f->h, line, strlen(line), &w), SMSWAKE_OK);
+	/* Junk. */
+	assert_int_equal(smswake_handle_input(f->h, "zz", 2, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_input(f->h, "", 0, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_input(f->h, "0", 1, &w), SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_input(f->h, "ff", 2, &w), SMSWAKE_EREJECTED);
+	assert_true(stored_counter(f->h) == 20);
+}
+
+static void test_smsd_file(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t p[WAKE_PAYLOAD_LEN];
+	char hex[ENC_HEX_LEN(WAKE_PAYLOAD_LEN)], file[2048], text[WAKE_TEXT_LEN + 1], ucs[4 * 60 + 1];
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = 31};
+	struct smswake_wakeup w;
+
+	/* As gammu-smsd writes it: comment lines, quoted strings, CRLF after Text lines. */
+	payload(f->key, PORT, 30, p);
+	enc_hex(p, sizeof(p), hex);
+	snprintf(file, sizeof(file),
+		 "; This file was generated by Gammu\n\n[SMSBackup000]\nSMSC = \"+447785016005\"\n"
+		 "SMSCUnicode = 002B\nPDU = Deliver\nState = UnRead\nNumber = \"+447721436587\"\n"
+		 "NumberUnicode = 002B\nName = \"\"\nNameUnicode = \nUDH = 06050440994099\n"
+		 "Text00 = %.40s\r\nText01 = %s\r\nCoding = 8bit\nFolder = 1\nLength = 36\nClass = -1\n"
+		 "ReplySMSC = False\nRejectDuplicates = False\nReplaceMessage = 0\n"
+		 "MessageReference = 0\n\n",
+		 hex, hex + 40);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_OK);
+	assert_true(w.counter == 30);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_ESTALE);
+
+	/* The text form: Gammu stores 7-bit text as UTF-16BE hex. */
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	for (size_t i = 0; i < WAKE_TEXT_LEN; i++)
+		snprintf(ucs + 4 * i, 5, "%04X", (unsigned)text[i]);
+	snprintf(file, sizeof(file),
+		 "[SMSBackup000]\n; %s\nNumber = \"+1\"\nText00 = %s\nCoding = Default_No_Compression\n",
+		 text, ucs);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_OK);
+	assert_int_equal(w.text_form, 1);
+
+	/* Two sections (a concatenated message), no UDH, a bad UDH length, unknown coding. */
+	payload(f->key, PORT, 40, p);
+	enc_hex(p, sizeof(p), hex);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
+		 "[SMSBackup001]\nUDH = 06050440994099\nText00 = %s\n", hex, hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nText00 = %s\nCoding = 8bit\n", hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 070504409940\nText00 = %s\n", hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
+		 "Coding = Unicode_Compression\n", hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\nText02 = 00\n",
+		 hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	/* Coding missing means 8bit, as in Gammu. */
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n", hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_OK);
+}
+
+static void test_options(void **state)
+{
+	struct fixture *f = *state;
+	smswake_t *h;
+
+	assert_int_equal(smswake_setopt(f->h, "server", "ftp://x"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "device_id", "-1"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "device_id", "18446744073709551616"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "key_id", "0"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "port", "65536"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "wake_key", "c2hvcnQ="), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "token", "has space"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "poll_interval", "5x"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "sms_format", "morse"), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_setopt(f->h, "colour", "blue"), SMSWAKE_ECONFIG);
+	assert_string_equal(smswake_errmsg(f->h), "unknown option \"colour\"");
+	assert_int_equal(smswake_setopt(f->h, "server", "https://example.com///"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(f->h, "poll_interval", "60"), SMSWAKE_OK);
+	assert_int_equal(smswake_poll_interval(f->h), 60);
+	assert_int_equal(smswake_check(f->h), SMSWAKE_OK);
+
+	assert_int_equal(smswake_new(&h), SMSWAKE_OK);
+	assert_int_equal(smswake_check(h), SMSWAKE_ECONFIG);
+	assert_int_equal(smswake_handle_text(h, "x", 1, NULL), SMSWAKE_ECONFIG);
+	smswake_free(h);
+	smswake_free(NULL);
+	assert_int_equal(smswake_new(NULL), SMSWAKE_EINVAL);
+	assert_string_equal(smswake_strerror(SMSWAKE_ESTALE), "wakeup already seen or older than the last one");
+	assert_string_equal(smswake_strerror((smswake_err)77), "unknown error");
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static void test_state_file(void **state)
+{
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct sw_state st = {.device_id = 12, .counter = 5, .reported = 4, .cursor = 9, .acked = 8,
+			      .inflight = 10}, back;
+	char buf[512], tmp[160];
+	size_t n;
+	uint64_t c, cur;
+
+	/* Round trip and strictness of the format. */
+	n = sw_state_format(&st, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(sw_state_parse(buf, n, &back), 0);
+	assert_memory_equal(&st, &back, sizeof(st));
+	for (size_t k = 0; k < n; k++)
+		assert_int_not_equal(sw_state_parse(buf, k, &back), 0); /* every truncation */
+	assert_int_not_equal(sw_state_parse("smswake-state 1\ndevice 12\n", 26, &back), 0);
+	write_file(f->state, "smswake-state 1\ndevice 12\ncounter 5\ncounter 6\nreported 0\ncursor 0\n"
+			     "acked 0\ninflight 0\n");
+	assert_int_equal(smswake_get_state(f->h, &c, &cur), SMSWAKE_ESTATE);
+
+	/* Corrupt: never silently reset (that would re-open the replay window). */
+	write_file(f->state, "garbage");
+	wake_udh(PORT, udh);
+	payload(f->key, PORT, 1, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_ESTATE);
+	/* Another device's state. */
+	st.device_id = 13;
+	n = sw_state_format(&st, buf, sizeof(buf));
+	write_file(f->state, buf);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_ESTATE);
+	assert_non_null(strstr(smswake_errmsg(f->h), "belongs to device 13"));
+
+	/* A temporary file left by a crash mid-write is ignored and replaced. */
+	unlink(f->state);
+	snprintf(tmp, sizeof(tmp), "%s.tmp", f->state);
+	write_file(tmp, "smswake-state 1\ndevice 12\ncounter 9");
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	assert_int_equal(access(tmp, F_OK), -1);
+	{
+		struct stat sb;
+		assert_int_equal(stat(f->state, &sb), 0);
+		assert_int_equal(sb.st_mode & 0777, 0600);
+	}
+
+	/* The counter is durable before the call returns: a process that dies right after
+	 * smswake_handle_sms leaves it stored. */
+	{
+		pid_t pid = fork();
+		int status;
+
+		assert_true(pid >= 0);
+		if (pid == 0) {
+			payload(f->key, PORT, 2, p);
+			_exit(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL) == SMSWAKE_OK ? 0 : 1);
+		}
+		assert_int_equal(waitpid(pid, &status, 0), pid);
+		assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	assert_true(stored_counter(f->h) == 2);
+
+	/* Unwritable directory: the wakeup is not acted on. */
+	if (geteuid() != 0) {
+		chmod(f->dir, 0500);
+		payload(f->key, PORT, 3, p);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL),
+				 SMSWAKE_ESTATE);
+		chmod(f->dir, 0700);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_valid_binary, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_forged_and_damaged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrong_port, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_replay_and_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_form, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pdu_forms, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_input_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_smsd_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("client", tests, NULL, NULL);
+}
