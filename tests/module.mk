@@ -18,3 +18,7 @@ $(O)/tests/test_crash: $(O)/tests/integration/test_crash.o $(TESTLIB_OBJS) | $(O
 TEST_PROGRAMS += $(O)/tests/test_policy
 $(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,inih libcrypto)
+
+TEST_PROGRAMS += $(O)/tests/test_scheduler
+$(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJS) $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
+	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(call pc_libs,libcrypto) -lpthread

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The wake scheduler inside a real server, seen through the gateway API: which submits produce
+ * wake jobs, how many, with what payload, and what the provider sees in the events. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <curl/curl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "encode.h"
+#include "testsrv.h"
+#include "wake.h"
+
+static struct testsrv ts;
+
+static json_t *call(const char *method, const char *path, const char *tok, const char *body, const char *const *hdrs,
+		    long *status)
+{
+	struct http_resp r;
+	json_t *j;
+	assert_int_equal(http_do(&ts, method, path, tok, hdrs, body, body ? strlen(body) : 0, &r), 0);
+	*status = r.status;
+	j = json_loadb(r.body, r.body_len, 0, NULL);
+	http_resp_free(&r);
+	return j;
+}
+
+struct dev {
+	int64_t id;
+	char token[128];
+	uint8_t key[WAKE_KEY_LEN];
+	int port;
+};
+
+static void make_device(const char *msisdn, const char *extra, struct dev *d)
+{
+	char body[256];
+	long st;
+	json_t *j;
+
+	snprintf(body, sizeof(body), "{\"msisdn\":\"%s\",\"poll_interval\":3600%s}", msisdn, extra ? extra : "");
+	j = call("POST", "/v1/devices", ts.provider_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st);
+	assert_int_equal(st, 201);
+	d->id = json_integer_value(json_object_get(j, "id"));
+	snprintf(d->token, sizeof(d->token), "%s", json_string_value(json_object_get(j, "token")));
+	const char *k = json_string_value(json_object_get(j, "wake_key"));
+	assert_int_equal(enc_unb64(k, strlen(k), d->key, sizeof(d->key), 0), WAKE_KEY_LEN);
+	d->port = (int)json_integer_value(json_object_get(j, "port"));
+	json_decref(j);
+}
+
+static int64_t submit(const struct dev *d, const char *urgency)
+{
+	char path[64], hdr[64];
+	long st;
+	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)d->id);
+	snprintf(hdr, sizeof(hdr), "Urgency: %s", urgency);
+	json_t *j = call("POST", path, ts.provider_key, "payload", (const char *const[]){hdr, NULL}, &st);
+	assert_int_equal(st, 201);
+	int64_t id = json_integer_value(json_object_get(j, "id"));
+	json_decref(j);
+	return id;
+}
+
+/* Leases for up to wait_s seconds and returns the jobs array (owned by the caller). */
+static json_t *lease(int wait_s)
+{
+	char body[64];
+	long st;
+	snprintf(body, sizeof(body), "{\"max\":64,\"wait\":%d}", wait_s);
+	json_t *j = call("POST", "/v1/gateway/lease", ts.gateway_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st);
+	assert_int_equal(st, 200);
+	json_t *jobs = json_incref(json_object_get(j, "jobs"));
+	json_decref(j);
+	return jobs;
+}
+
+static void report(int64_t job, const char *outcome)
+{
+	char body[128];
+	long st;
+	snprintf(body, sizeof(body), "{\"job\":%lld,\"outcome\":\"%s\",\"reference\":1}", (long long)job, outcome);
+	json_decref(call("POST", "/v1/gateway/report", ts.gateway_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st));
+	assert_int_equal(st, 204);
+}
+
+static int count_for(json_t *jobs, const char *msisdn)
+{
+	size_t i;
+	json_t *o;
+	int n = 0;
+	json_array_foreach(jobs, i, o) if (strcmp(json_string_value(json_object_get(o, "msisdn")), msisdn) == 0) n++;
+	return n;
+}
+
+/* Leases for about `seconds`, reports every job submitted (other tests' devices keep getting
+ * retries), and counts the jobs for one number. */
+static int collect(const char *msisdn, int seconds, int stop_at_first)
+{
+	time_t end = time(NULL) + seconds;
+	int n = 0;
+	size_t i;
+	json_t *o;
+	while (time(NULL) < end) {
+		json_t *jobs = lease(1);
+		n += count_for(jobs, msisdn);
+		json_array_foreach(jobs, i, o) report(json_integer_value(json_object_get(o, "job")), "submitted");
+		json_decref(jobs);
+		if (stop_at_first && n > 0)
+			break;
+	}
+	return n;
+}
+
+static void test_high_message_one_verified_wakeup(void **state)
+{
+	(void)state;
+	struct dev d;
+	struct wake_msg m;
+	uint8_t payload[64];
+	json_t *jobs, *job;
+
+	make_device("+15550300001", NULL, &d);
+	submit(&d, "high");
+	jobs = lease(5);
+	assert_int_equal(json_array_size(jobs), 1);
+	job = json_array_get(jobs, 0);
+	assert_string_equal(json_string_value(json_object_get(job, "msisdn")), "+15550300001");
+	assert_string_equal(json_string_value(json_object_get(job, "format")), "binary");
+	const char *hex = json_string_value(json_object_get(job, "payload"));
+	long n = enc_unhex(hex, strlen(hex), payload, sizeof(payload));
+	assert_int_equal(n, WAKE_PAYLOAD_LEN);
+	/* The payload verifies with the key the device got at registration... */
+	assert_int_equal(wake_decode(d.key, 1, (uint16_t)d.port, payload, (size_t)n, &m), WAKE_OK);
+	assert_int_equal(m.counter, 1);
+	assert_true(m.flags & WAKE_F_URGENT);
+	assert_int_equal(m.pending, 1);
+	assert_true(llabs((long long)m.time - (long long)time(NULL)) < 30);
+	/* ...and not with another device's key, nor for another port. */
+	struct dev other;
+	make_device("+15550300002", NULL, &other);
+	assert_int_not_equal(wake_decode(other.key, 1, (uint16_t)d.port, payload, (size_t)n, &m), WAKE_OK);
+	assert_int_not_equal(wake_decode(d.key, 1, (uint16_t)(d.port + 1), payload, (size_t)n, &m), WAKE_OK);
+	/* Validity never longer than the configured maximum (1 h by default). */
+	assert_true(json_integer_value(json_object_get(job, "validity")) <= 3600);
+	report(json_integer_value(json_object_get(job, "job")), "submitted");
+	json_decref(jobs);
+	/* In flight (grace is 1 s here): no second wakeup for a second message. */
+	submit(&d, "high");
+	jobs = lease(0);
+	assert_int_equal(count_for(jobs, "+15550300001"), 0);
+	json_decref(jobs);
+}
+
+static void test_burst_shares_one_sms(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *j;
+	int total = 0;
+	long st;
+
+	make_device("+15550300010", NULL, &d);
+	for (int i = 0; i < 50; i++)
+		submit(&d, "normal");
+	/* batch_window is 1 s here: one job for the whole burst... */
+	total = collect("+15550300010", 4, 1);
+	assert_int_equal(total, 1);
+	/* ...the device answers it with one fetch of all 50, and no other SMS follows. */
+	j = call("GET", "/v1/device/messages", d.token, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "messages")), 50);
+	json_decref(j);
+	total += collect("+15550300010", 4, 0);
+	assert_int_equal(total, 1);
+}
+
+static void test_low_sends_no_sms(void **state)
+{
+	(void)state;
+	struct dev d;
+	char path[64];
+	long st;
+
+	make_device("+15550300020", NULL, &d);
+	int64_t mid = submit(&d, "low");
+	submit(&d, "very-low");
+	assert_int_equal(collect("+15550300020", 3, 0), 0);
+	/* The decision is visible in the message's events. */
+	snprintf(path, sizeof(path), "/v1/messages/%lld", (long long)mid);
+	json_t *j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	char *dump = json_dumps(json_object_get(j, "events"), 0);
+	assert_non_null(strstr(dump, "wake_suppressed"));
+	assert_non_null(strstr(dump, "low_urgency"));
+	free(dump);
+	json_decref(j);
+	/* The device's poll picks the messages up. */
+	j = call("GET", "/v1/device/messages", d.token, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "messages")), 2);
+	json_decref(j);
+}
+
+static void test_unanswered_retries_then_unreachable(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *jobs, *o;
+	uint64_t last_ctr = 0;
+	int total = 0;
+	long st;
+	size_t i;
+	char path[64];
+
+	make_device("+15550300030", NULL, &d);
+	submit(&d, "high");
+	/* max_retries = 2 and retry_base = grace = 1 s here: 3 wakeups in all, counters rising. */
+	for (int round = 0; round < 14; round++) {
+		jobs = lease(1);
+		json_array_foreach(jobs, i, o)
+		{
+			if (strcmp(json_string_value(json_object_get(o, "msisdn")), "+15550300030") != 0)
+				continue;
+			uint64_t ctr = (uint64_t)json_integer_value(json_object_get(o, "counter"));
+			assert_true(ctr > last_ctr);
+			last_ctr = ctr;
+			total++;
+			report(json_integer_value(json_object_get(o, "job")), "submitted");
+		}
+		json_decref(jobs);
+	}
+	assert_int_equal(total, 3);
+	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)d.id);
+	json_t *j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+	assert_string_equal(json_string_value(json_object_get(j, "wake_state")), "unreachable");
+	json_decref(j);
+	/* Contact ends it: the device polls and is reachable again. */
+	json_decref(call("GET", "/v1/device/messages", d.token, NULL, NULL, &st));
+	assert_int_equal(st, 200);
+	usleep(1200000); /* last-seen reaches the store within a second */
+	j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+	assert_string_equal(json_string_value(json_object_get(j, "wake_state")), "idle");
+	json_decref(j);
+}
+
+static void test_fetch_resynchronises_counter(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *jobs;
+	long st;
+	uint8_t payload[64];
+	struct wake_msg m;
+
+	make_device("+15550300040", ",\"sms_format\":\"text\"", &d);
+	/* The device reports a counter above the server's (restored server backup, say). */
+	json_decref(call("POST", "/v1/device/ack", d.token, "{\"seq\":0,\"wake_ctr\":41}",
+			 (const char *const[]){"Content-Type: application/json", NULL}, &st));
+	assert_int_equal(st, 204);
+	submit(&d, "high");
+	jobs = lease(5);
+	assert_int_equal(count_for(jobs, "+15550300040"), 1);
+	json_t *job = json_array_get(jobs, 0);
+	assert_string_equal(json_string_value(json_object_get(job, "format")), "text");
+	const char *text = json_string_value(json_object_get(job, "text"));
+	assert_int_equal(strlen(text), WAKE_TEXT_LEN);
+	assert_int_equal(wake_decode_text(d.key, 1, (uint16_t)d.port, text, strlen(text), &m), WAKE_OK);
+	assert_int_equal(m.counter, 42);
+	(void)payload;
+	json_decref(jobs);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (testsrv_init(&ts, "lease_time = 30\n[scheduler]\nbatch_window = 1\ngrace = 1\nretry_base = 1\nmax_retries = 2\n"
+			      "tick_ms = 50\n") != 0)
+		return -1;
+	return testsrv_start(&ts);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	testsrv_cleanup(&ts);
+	curl_global_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_high_message_one_verified_wakeup),
+		cmocka_unit_test(test_burst_shares_one_sms),
+		cmocka_unit_test(test_low_sends_no_sms),
+		cmocka_unit_test(test_unanswered_retries_then_unreachable),
+		cmocka_unit_test(test_fetch_resynchronises_counter),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
