@@ -41,7 +41,7 @@ void config_defaults(struct server_config *cfg)
 	cfg->sched.port = WAKE_PORT_DEFAULT;
 	cfg->sched.batch_window_s = 2;
 	cfg->sched.low_max_wait_s = 6 * 3600;
-	cfg->sched.poll_margin_s = 60;
+	cfg->sched.poll_margin_s = 360;
 	cfg->sched.grace_s = 120;
 	cfg->sched.max_retries = 3;
 	cfg->sched.retry_base_s = 60;
