@@ -22,3 +22,6 @@ $(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o
 TEST_PROGRAMS += $(O)/tests/test_scheduler
 $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJS) $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(call pc_libs,libcrypto) -lpthread
+
+# Whole-chain tests: server, gateway, modem workers and the simulator together.
+TEST_SCRIPTS += tests/integration/chain_gateway.sh

@@ -1,0 +1,121 @@
+# Shared by the whole-chain tests (sourced): a private directory with a simulated GSM network,
+# smswake-server, smswake-gateway and devices, all on loopback and ephemeral ports, and TAP
+# helpers. Everything started here is stopped by the EXIT trap.
+
+BUILD=${SMSWAKE_BUILD:-build}
+T=$(mktemp -d "${TMPDIR:-/tmp}/smswake-chain.XXXXXX")
+RUN=$T/sim
+PIDS=""
+failures=0
+GW_PID=
+SRV_PID=
+SIM_PID=
+
+chain_cleanup()
+{
+	for p in $GW_PID $PIDS $SRV_PID $SIM_PID; do kill "$p" 2>/dev/null; done
+	for p in $GW_PID $PIDS $SRV_PID $SIM_PID; do wait "$p" 2>/dev/null; done
+	if [ "$failures" -ne 0 ]; then
+		for f in "$T"/*.log; do
+			[ -f "$f" ] || continue
+			echo "# --- $f (tail)"
+			tail -n 25 "$f" | sed 's/^/# /'
+		done
+	fi
+	rm -rf "$T"
+}
+trap chain_cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+ok() { echo "ok - $*"; }
+not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
+check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
+finish() { [ "$failures" -eq 0 ]; exit $?; }
+
+# wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
+wait_for()
+{
+	limit=$(($1 * 5))
+	shift
+	i=0
+	while [ "$i" -lt "$limit" ]; do
+		if "$@" >/dev/null 2>&1; then return 0; fi
+		sleep 0.2
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# sim_start NUMBER...: the simulated network with one modem per number.
+sim_start()
+{
+	args=""
+	for n in "$@"; do args="$args -m $n"; done
+	# shellcheck disable=SC2086
+	"$BUILD/smswake-modem-sim" -d "$RUN" $args >"$T/sim.log" 2>&1 &
+	SIM_PID=$!
+	wait_for 10 test -f "$RUN/pid" || { not_ok "simulator starts"; exit 1; }
+}
+ctl() { "$BUILD/smswake-modem-sim" --ctl "$RUN" "$@"; }
+received_count() { ctl received "$1" | grep -c 'pdu=' ; }
+sent_count() { ctl sent "$1" | grep -c 'pdu=' ; }
+# received_at_least NUMBER N / sent_more_than NUMBER N: for wait_for, evaluated at each try.
+received_at_least() { [ "$(received_count "$1")" -ge "$2" ]; }
+sent_more_than() { [ "$(sent_count "$1")" -gt "$2" ]; }
+state_is() { [ "$(message_state "$1")" = "$2" ]; }
+# last_received_pdu NUMBER: the TPDU (hex) of the newest SMS that reached a modem.
+last_received_pdu() { ctl received "$1" | grep 'pdu=' | tail -n 1 | sed 's/.* pdu=\([0-9A-Fa-f]*\).*/\1/'; }
+
+# server_start [EXTRA CONFIG LINES]: smswake-server with a fresh data directory; sets URL,
+# PROVIDER_KEY and GATEWAY_TOKEN. Extra lines may open other sections.
+server_start()
+{
+	if [ ! -f "$T/server.conf" ]; then
+		printf '[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/data\n%s\n' "$T" "${1:-}" >"$T/server.conf"
+		PROVIDER_KEY=$("$BUILD/smswakectl" -c "$T/server.conf" provider add chain) || { not_ok "provider key"; exit 1; }
+		GATEWAY_TOKEN=$("$BUILD/smswakectl" -c "$T/server.conf" gateway add chain) || { not_ok "gateway token"; exit 1; }
+	fi
+	rm -f "$T/data/ports"
+	"$BUILD/smswake-server" -c "$T/server.conf" 2>>"$T/server.log" &
+	SRV_PID=$!
+	wait_for 10 test -s "$T/data/ports" || { not_ok "server starts"; exit 1; }
+	URL="http://127.0.0.1:$(awk '{print $2; exit}' "$T/data/ports")"
+	wait_for 10 curl -fs "$URL/healthz" || { not_ok "server answers"; exit 1; }
+}
+server_stop() { kill "${1:-TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
+
+# gateway_start MODEM_NUMBER...: smswake-gateway with one [modem] section per number.
+gateway_start()
+{
+	{
+		printf '[gateway]\nserver = %s\ntoken = %s\nlease_wait = 5s\nlog_level = debug\n' "$URL" "$GATEWAY_TOKEN"
+		printf '[modems]\nhealth_interval = 2s\nsend_timeout = 20s\n'
+		for n in "$@"; do
+			printf '[modem gw%s]\ndevice = %s/modem-%s\nconnection = at\nmodel = at\n' "${n#+}" "$RUN" "$n"
+		done
+	} >"$T/gateway.conf"
+	"$BUILD/smswake-gateway" -c "$T/gateway.conf" 2>>"$T/gateway.log" &
+	GW_PID=$!
+}
+gateway_stop() { kill "-${1:-TERM}" "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null; GW_PID=; }
+
+api() { curl -sS -H "Authorization: Bearer $PROVIDER_KEY" "$@"; }
+
+# device_add MSISDN [JSON FIELDS]: registers a device; the registration JSON is kept in
+# $T/dev-MSISDN.json, and DEV_ID / DEV_TOKEN are set.
+device_add()
+{
+	api -H 'Content-Type: application/json' -d "{\"msisdn\":\"$1\",\"poll_interval\":3600${2:+,$2}}" \
+		"$URL/v1/devices" >"$T/dev-$1.json"
+	DEV_ID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' "$T/dev-$1.json")
+	DEV_TOKEN=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$T/dev-$1.json")
+	[ -n "$DEV_ID" ]
+}
+
+# submit DEVICE_ID URGENCY [BODY]: prints the message id.
+submit()
+{
+	api -H "Urgency: $2" -H 'Content-Type: text/plain' -d "${3:-hello}" "$URL/v1/devices/$1/messages" |
+		sed -n 's/^{"id":\([0-9]*\).*/\1/p'
+}
+message_state() { api "$URL/v1/messages/$1" | sed -n 's/^[^[]*"state":"\([a-z_]*\)".*/\1/p'; }
