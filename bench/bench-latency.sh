@@ -1,0 +1,77 @@
+#!/bin/sh
+# Wakeup latency: time from the provider's 201 to the SMS arriving at the simulated device
+# modem (zero send duration), through smswake (server, scheduler, gateway, modem worker) and
+# through gammu-smsd fed by gammu-smsd-inject (default settings) on the same simulator.
+set -eu
+O=${O:-build}
+N=${BENCH_LATENCY_N:-25}
+SMSWAKE_BUILD=$O
+export SMSWAKE_BUILD
+. tests/integration/lib_chain.sh
+trap '[ -n "${KEEP_LOG:-}" ] && cp "$T"/*.log "$KEEP_LOG"/ 2>/dev/null; chain_cleanup; [ -n "${SMSD_PID:-}" ] && kill $SMSD_PID 2>/dev/null; true' EXIT
+
+GW=+15550000001
+DEV=+15550000009
+now_ms() { date +%s%3N; }
+# arrival_ms NUMBER K: simulator time of the K-th SMS received by a modem (1-based).
+arrival_ms() { ctl received "$1" | grep 'pdu=' | sed -n "${2}p" | sed 's/^time=\([0-9]*\)\.\([0-9]*\).*/\1\2/'; }
+pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.5); if (i<1) i=1; if (i>NR) i=NR; print a[i]}'; }
+
+sim_start $GW $DEV
+server_start "[scheduler]
+tick_ms = 50"
+gateway_start $GW
+wait_for 30 grep -q "healthy" "$T/gateway.log" || { echo "gateway did not come up" >&2; exit 1; }
+device_add $DEV
+: >"$T/smswake.ms"
+for k in $(seq "$N"); do
+	api -o /dev/null -H 'Urgency: high' -d "m$k" "$URL/v1/devices/$DEV_ID/messages"
+	t0=$(now_ms)
+	wait_for 30 received_at_least $DEV "$k" || { echo "smswake: SMS $k did not arrive" >&2; exit 1; }
+	echo $(($(arrival_ms $DEV "$k") - t0)) >>"$T/smswake.ms"
+	# The device answers its wakeup, so the next message is not held back as "in flight".
+	curl -s -o /dev/null -H "Authorization: Bearer $DEV_TOKEN" "$URL/v1/device/messages"
+	sleep 0.3
+done
+gateway_stop TERM
+sleep 1
+
+# gammu-smsd on the same simulated modem, default settings, files backend.
+mkdir -p "$T/smsd/inbox" "$T/smsd/outbox" "$T/smsd/sent" "$T/smsd/error"
+cat >"$T/smsdrc" <<CONF
+[gammu]
+device = $RUN/modem-$GW
+connection = at
+model = at
+[smsd]
+service = files
+inboxpath = $T/smsd/inbox/
+outboxpath = $T/smsd/outbox/
+sentsmspath = $T/smsd/sent/
+errorsmspath = $T/smsd/error/
+logfile = $T/smsd.log
+CONF
+gammu-smsd -c "$T/smsdrc" &
+SMSD_PID=$!
+sleep 6
+base=$(received_count $DEV)
+: >"$T/smsd.ms"
+for k in $(seq "$N"); do
+	gammu-smsd-inject -c "$T/smsdrc" TEXT "$DEV" -text "m$k" >/dev/null 2>&1
+	t0=$(now_ms)
+	wait_for 60 received_at_least $DEV $((base + k)) || { echo "gammu-smsd: SMS $k did not arrive" >&2; exit 1; }
+	echo $(($(arrival_ms $DEV $((base + k))) - t0)) >>"$T/smsd.ms"
+	sleep 0.3
+done
+kill $SMSD_PID; wait $SMSD_PID 2>/dev/null || true
+SMSD_PID=
+
+s50=$(pct "$T/smswake.ms" 50); s99=$(pct "$T/smswake.ms" 99)
+g50=$(pct "$T/smsd.ms" 50); g99=$(pct "$T/smsd.ms" 99)
+ratio=$(awk -v a="$g50" -v b="$s50" 'BEGIN{printf "%.2f", (b>0)?a/b:0}')
+met=$(awk -v r="$ratio" 'BEGIN{print (r>=3)?"yes":"no"}')
+{
+	printf '201 -> PDU at device modem, smswake p50 / p99\t%s / %s\tms\t-\t-\n' "$s50" "$s99"
+	printf '201 -> PDU at device modem, gammu-smsd p50 / p99\t%s / %s\tms\t-\t-\n' "$g50" "$g99"
+	printf 'wakeup latency p50, gammu-smsd / smswake\t%s\tratio\t>= 3\t%s\n' "$ratio" "$met"
+} >>"${BENCH_RESULTS:-/dev/stdout}"
