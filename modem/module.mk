@@ -1,1 +1,29 @@
 # modem/: see the part's README section in docs/architecture.md.
+
+# --- simulator ---
+# smswake-modem-sim: simulated GSM network and AT modems on pseudo-terminals (modem/sim/),
+# plus the tests of it and of the PDU codec in common/pdu.c it is built on.
+SIM_SRCS := $(wildcard modem/sim/*.c)
+SIM_OBJS := $(SIM_SRCS:%.c=$(O)/%.o)
+PROGRAMS += $(O)/smswake-modem-sim
+INSTALL_BIN += smswake-modem-sim
+MANPAGES += docs/man/smswake-modem-sim.1
+
+$(SIM_OBJS): CFLAGS += -Imodem/sim $(call pc_cflags,inih)
+
+$(O)/smswake-modem-sim: $(SIM_OBJS) $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,inih) -lutil
+
+TEST_PROGRAMS += $(O)/tests/test_pdu
+$(O)/tests/test_pdu: $(O)/tests/unit/test_pdu.o $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+TEST_SCRIPTS += tests/integration/sim_gammu.sh tests/integration/sim_control.sh \
+	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh
+
+FUZZERS += $(O)/fuzz/fuzz-pdu
+$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/pdu.c
+# --- end simulator ---
