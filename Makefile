@@ -53,7 +53,7 @@ include client/module.mk
 include tests/module.mk
 include bench/module.mk
 
-all: $(PROGRAMS) $(TEST_PROGRAMS)
+all: $(PROGRAMS) $(TEST_PROGRAMS) $(BENCHES)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -1,7 +1,6 @@
 # bench/: benchmark programs; bench/run-bench.sh runs them all and prints one table.
 BENCHES += $(O)/bench/hello
 EXTRA_CFLAGS_bench := -Ifetch-server
-all: $(BENCHES)
 $(O)/bench/hello: bench/hello.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(call pc_cflags,libmicrohttpd) -o $@ $< $(call pc_libs,libmicrohttpd) $(LDFLAGS)
@@ -9,3 +8,8 @@ $(O)/bench/hello: bench/hello.c
 BENCHES += $(O)/bench/policy_sim
 $(O)/bench/policy_sim: $(O)/bench/policy_sim.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,inih libcrypto)
+
+# Byte-counting TCP relay for bench/bench-client.sh (wire octets of the client's exchanges).
+BENCHES += $(O)/bench/tcpcount
+$(O)/bench/tcpcount: $(O)/bench/tcpcount.o
+	$(CC) $(LDFLAGS) -o $@ $^

@@ -21,11 +21,14 @@ enum cli_exit {
 	CLI_EHANDLER = 8,	/* the handler failed; the message stays queued for the next round */
 };
 
+struct cli_modem;
+
 struct cli_config {
 	char *handler;		/* program run per message; NULL prints JSON lines on stdout */
 	unsigned handler_timeout; /* seconds before the handler is killed */
 	char *sms_fifo;		/* `run`: FIFO delivering SMS lines, NULL for none */
 	char *smsd_inbox;	/* `smsd`: directory that relative file names are in */
+	struct cli_modem *modem; /* `run`: the [modem] section (cli_source_modem.c), NULL for none */
 };
 
 /* Hands one message to the handler program: body on stdin, metadata in SMSWAKE_* environment
@@ -38,13 +41,12 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 int cli_provision(const char *json, size_t len, const char *server, const char *state_file,
 		  const char *handler, char **out, char *err, size_t errmax);
 
-/* A source of received SMS for `run`, one line per SMS in any form smswake_handle_input takes.
- * The FIFO source is built in; an SMS intake on the device's own modem through libgammu plugs in
- * with the same operations (see cli_source.c). */
+/* A source of received SMS for `run`, one line per SMS in any form smswake_handle_input takes:
+ * a FIFO (cli_source.c) or the device's own modem (cli_source_modem.c). */
 struct sms_source_ops {
 	const char *name;
-	/* arg: the backend's parameter (the FIFO path). Returns 0 or -1. */
-	int (*open)(void **state, const char *arg);
+	/* Takes what it needs from the configuration. Returns 0, or -1 with errno. */
+	int (*open)(void **state, const struct cli_config *cfg);
 	/* Waits up to timeout_ms for one SMS. Returns 1 with a NUL-terminated line, 0 on timeout,
 	 * -1 on error, -2 when a signal interrupted the wait. */
 	int (*wait)(void *state, int timeout_ms, char *line, size_t max);
@@ -52,6 +54,16 @@ struct sms_source_ops {
 };
 
 extern const struct sms_source_ops sms_source_fifo;
+extern const struct sms_source_ops sms_source_modem;
 const struct sms_source_ops *sms_source_find(const char *name);
+
+/* cli_source_modem.c: the [modem] section, Gammu's keys (device, connection, model, pin, smsc,
+ * logfile) and the modem supervisor's options (worker, incoming_poll, ...). cli_modem_ini takes
+ * one key, cli_modem_finish checks the section once the file is read; both return 0, or -1 with a
+ * reason in err that never holds a value. cli_modem_free wipes the PIN. */
+int cli_modem_ini(struct cli_config *cfg, const char *key, const char *value, char *err,
+		  size_t errmax);
+int cli_modem_finish(struct cli_config *cfg, char *err, size_t errmax);
+void cli_modem_free(struct cli_config *cfg);
 
 #endif

@@ -1,13 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* SMS sources for `smswake-client run`. A source delivers received SMS as lines (hex PDU, hex
- * user data with its header, or the text form). Built in: a FIFO that any SMS stack can write to
- * (a modem script, gammu-smsd's RunOnReceive via `smswake-client smsd`, a test).
- *
- * TODO(modem intake): the SMS intake on the device's own modem through libgammu is a separate,
- * optional object (GPL, links libgammu, never part of libsmswake): client/cli_source_gammu.c
- * defining `sms_source_gammu` with these same operations (open: GSM_ReadConfig + InitConnection on
- * the configured device; wait: GSM_ReadDevice until an SMS arrives or the timeout, then GetNextSMS,
- * DeleteSMS, and format UDH + user data as hex), added to `sources` below when built with gammu. */
+ * user data with its header, or the text form). Here: a FIFO that any SMS stack can write to (a
+ * modem script, a test). The device's own modem is the other source, in cli_source_modem.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -27,8 +21,9 @@ struct fifo {
 	int discarding;	/* inside a line longer than the buffer: drop it up to its end */
 };
 
-static int fifo_open(void **state, const char *path)
+static int fifo_open(void **state, const struct cli_config *cfg)
 {
+	const char *path = cfg->sms_fifo;
 	struct fifo *f;
 	struct stat st;
 
@@ -126,7 +121,7 @@ const struct sms_source_ops sms_source_fifo = {
 
 static const struct sms_source_ops *const sources[] = {
 	&sms_source_fifo,
-	/* &sms_source_gammu, see the TODO at the top */
+	&sms_source_modem,
 };
 
 const struct sms_source_ops *sms_source_find(const char *name)

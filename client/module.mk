@@ -6,12 +6,19 @@ OBJCOPY ?= objcopy
 
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
 # libsmswake depends on libcurl, libcrypto and jansson only: no libgammu, no common/log.c.
-CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c
+# common/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
+CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
 CLIENT_LIB_LIBS := $(call pc_libs,libcurl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
-# The CLI is GPL and may use the daemon helpers: common/log.c for its messages.
-CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o
+# The CLI is GPL and may use the daemon helpers: common/log.c for its messages, and for its own
+# modem (client/cli_source_modem.c) the modem supervisor, which runs smswake-modem-worker per
+# modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
+# links libgammu; the worker process does.
+CLIENT_MODEM_OBJS := $(O)/modem/supervisor.o $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
+	$(O)/modem/modem_ini.o $(O)/common/util.o
+CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
+$(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 
 # The installed archive holds one relocatable object in which every global symbol but the
 # smswake_* API is made local, so the common/ helpers it carries (crypto_*, enc_*, wake_*) cannot
@@ -41,7 +48,7 @@ $(O)/libsmswake.so.1: client/lib/libsmswake.map $(CLIENT_LIB_SRCS:%.c=$(O)/pic/%
 $(O)/libsmswake.so: $(O)/libsmswake.so.1
 	ln -sf libsmswake.so.1 $@
 
-$(O)/smswake-client: $(CLIENT_CLI_OBJS) $(O)/libsmswake.a
+$(O)/smswake-client: $(CLIENT_CLI_OBJS) $(O)/libsmswake.a | $(O)/smswake-modem-worker
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,inih) $(CLIENT_LIB_LIBS)
 
 $(O)/client/examples/minimal: $(O)/client/examples/minimal.o $(O)/libsmswake.a
@@ -88,3 +95,7 @@ $(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wake.c common/crypto.c common
 
 TEST_PROGRAMS += $(O)/tests/unit/test-wake
 FUZZERS += $(O)/fuzz/fuzz-wake
+
+# --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
+TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
+	tests/integration/client_tls.sh tests/integration/client_modem.sh

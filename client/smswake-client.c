@@ -49,8 +49,19 @@ static int on_ini(void *arg, const char *section, const char *name, const char *
 {
 	struct load *l = arg;
 
+	if (strcmp(section, "modem") == 0) {
+		char err[128];
+
+		if (cli_modem_ini(l->cfg, name, value, err, sizeof(err)) != 0) {
+			log_warnx("%s: %s", l->path, err);
+			l->failed = 1;
+			return 0;
+		}
+		return 1;
+	}
 	if (strcmp(section, SECTION) != 0) {
-		log_warnx("%s: [%s] %s: keys belong in section [" SECTION "]", l->path, section, name);
+		log_warnx("%s: [%s] %s: keys belong in section [" SECTION "] or [modem]", l->path,
+			  section, name);
 		l->failed = 1;
 		return 0;
 	}
@@ -87,6 +98,7 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 {
 	struct load l = {.h = h, .cfg = cfg, .path = path};
 	struct stat st;
+	char err[128];
 	int rc;
 
 	cfg->handler_timeout = 300;
@@ -111,6 +123,14 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 	}
 	if (smswake_check(h) != SMSWAKE_OK) {
 		log_warnx("%s: %s", path, smswake_errmsg(h));
+		return -1;
+	}
+	if (cli_modem_finish(cfg, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		return -1;
+	}
+	if (cfg->modem != NULL && cfg->sms_fifo != NULL) {
+		log_warnx("%s: sms_fifo and [modem] are two SMS sources; `run` reads one", path);
 		return -1;
 	}
 	return 0;
@@ -297,6 +317,9 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 	struct sigaction sa;
 	int64_t next = 0;
 	unsigned failures = 0;
+	/* The fallback when the server gives no advice; 0 (no timed polls) still needs a bound for
+	 * retrying a failing server. */
+	unsigned poll_s = smswake_poll_interval(h) > 0 ? smswake_poll_interval(h) : 3600;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -304,13 +327,14 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)(time(NULL) ^ getpid()));
-	if (cfg->sms_fifo != NULL) {
-		src = sms_source_find("fifo");
-		if (src->open(&src_state, cfg->sms_fifo) != 0) {
-			log_warn("%s", cfg->sms_fifo);
+	if (cfg->modem != NULL || cfg->sms_fifo != NULL) {
+		src = sms_source_find(cfg->modem != NULL ? "modem" : "fifo");
+		if (src == NULL || src->open(&src_state, cfg) != 0) {
+			log_warn("%s", cfg->modem != NULL ? "[modem]" : cfg->sms_fifo);
 			return CLI_ECONFIG;
 		}
-		log_info("reading SMS from %s", cfg->sms_fifo);
+		if (cfg->sms_fifo != NULL)
+			log_info("reading SMS from %s", cfg->sms_fifo);
 	}
 
 	while (!stop_requested) {
@@ -335,6 +359,9 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 				log_warn("%s: SMS source failed; polling only", src->name);
 				src->close(src_state);
 				src = NULL;
+				/* Without the source, "only on wakeups" would mean never. */
+				if (next - now > (int64_t)poll_s * 1000)
+					next = now + (int64_t)poll_s * 1000;
 			}
 		} else if (!fetch_now) {
 			struct timespec ts;
@@ -355,16 +382,26 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 				wait_s = 30u << (failures > 5 ? 5 : failures - 1);
 				if (res.retry_after > wait_s)
 					wait_s = res.retry_after;
-				if (wait_s > smswake_poll_interval(h) && res.retry_after == 0)
-					wait_s = smswake_poll_interval(h);
+				if (wait_s > poll_s && res.retry_after == 0)
+					wait_s = poll_s;
 			} else if (err == SMSWAKE_EAUTH || err == SMSWAKE_ESTATE) {
 				failures++;
-				wait_s = smswake_poll_interval(h);
+				wait_s = poll_s;
 			} else {
 				failures = 0;
 				wait_s = res.next_poll;
 			}
-			next = mono_ms() + (int64_t)jitter(wait_s) * 1000;
+			if (wait_s == 0 && src != NULL) {
+				/* No timed polls (poll_interval 0): only a wakeup starts a fetch. */
+				next = INT64_MAX / 2;
+			} else {
+				if (wait_s == 0) {
+					log_warnx("no timed polls advised and no SMS source: polling "
+						  "hourly");
+					wait_s = 3600;
+				}
+				next = mono_ms() + (int64_t)jitter(wait_s) * 1000;
+			}
 		}
 	}
 	if (src != NULL)
@@ -430,7 +467,8 @@ static void usage(void)
 		"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
 		"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
 		"  poll             fetch once\n"
-		"  run              daemon: poll on the advised interval, fetch on wakeups (sms_fifo)\n"
+		"  run              daemon: poll on the advised interval, fetch on wakeups\n"
+		"                   (from sms_fifo or the [modem] section's modem)\n"
 		"  state            print the stored wake counter and cursor\n"
 		"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
 		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
@@ -503,6 +541,7 @@ done:
 	free(cfg.handler);
 	free(cfg.sms_fifo);
 	free(cfg.smsd_inbox);
+	cli_modem_free(&cfg);
 	smswake_free(h);
 	return rc;
 }

@@ -219,6 +219,7 @@ int op_message_put(struct store *st, struct store_op *op)
 	out->created_ms = op->now_ms;
 	out->expires_ms = expires;
 	out->updated_ms = op->now_ms;
+	out->body_len = in->body_len;
 	return STORE_OK;
 }
 
@@ -345,8 +346,8 @@ int op_fetch(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 3, op->now_ms);
 	sqlite3_bind_int(s, 4, op->u.fetch.max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 11);
-		const void *body = sqlite3_column_blob(s, 11);
+		size_t n = (size_t)sqlite3_column_bytes(s, 12);
+		const void *body = sqlite3_column_blob(s, 12);
 		struct fetched *f = malloc(sizeof(*f) + n);
 
 		if (f == NULL) {

@@ -7,7 +7,7 @@
  * 6 replaced, 7 cancelled. "state IN (0,1,2,3)" is spelled exactly like the partial indexes'
  * WHERE clause so the planner can use them; narrower filters are added after it. */
 #define MSG_COLS "id, device_id, provider_id, seq, state, urgency, topic, content_type, " \
-		 "created_ms, expires_ms, updated_ms"
+		 "created_ms, expires_ms, updated_ms, length(body)"
 #define JOB_COLS "id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, " \
 		 "lease_until_ms, state, attempts, reference, error"
 #define DEVICE_COLS "d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, " \

@@ -2,7 +2,7 @@
 # Runs every test program, script and fuzz target given as arguments and prints one closing line,
 # "N passed, N failed". cmocka programs and TAP-style scripts ("ok - ...", "not ok - ...") count
 # each of their cases; anything else counts as one case decided by its exit status.
-# T=substring runs only the arguments whose path contains it. Exits non-zero on any failure.
+# T=substring runs only the tests whose file name contains it. Exits non-zero on any failure.
 set -u
 passed=0
 failed=0
@@ -15,8 +15,8 @@ export SMSWAKE_BUILD="${O:-build}"
 fuzz_seconds="${FUZZ_SECONDS:-5}"
 
 for t in "$@"; do
-	case "$t" in *"${T:-}"*) ;; *) continue ;; esac
 	name=$(basename "$t")
+	case "$name" in *"${T:-}"*) ;; *) continue ;; esac
 	log="$logdir/$name.log"
 	case "$t" in
 	*.sh) timeout -k 10 900 sh "$t" >"$log" 2>&1; rc=$? ;;

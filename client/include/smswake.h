@@ -68,7 +68,8 @@ void smswake_free(smswake_t *h);
  *   port             destination port of the wakeup SMS (default 16537)
  *   sms_format       binary | text: what the server sends; both forms are accepted
  *   state_file       path of the state file (required)
- *   poll_interval    seconds between polls when the server does not advise (default 900)
+ *   poll_interval    seconds between polls when the server does not advise (default 900;
+ *                    0: no timed polls, as the server's poll_interval 0)
  *   connect_timeout  seconds (default 15)
  *   timeout          seconds for one HTTP request (default 60; the long-poll wait is added)
  *   wait             long-poll seconds the server may hold a fetch (default 0)
@@ -143,7 +144,7 @@ struct smswake_fetch_result {
 	unsigned delivered;	/* messages the callback accepted */
 	unsigned duplicates;	/* messages dropped because their seq was at or below the cursor */
 	uint64_t cursor;	/* last seq handled */
-	unsigned next_poll;	/* seconds until the next poll, as the server advised */
+	unsigned next_poll;	/* seconds until the next poll, as the server advised; 0: none */
 	unsigned retry_after;	/* on ENETWORK: seconds the server asked to wait, else 0 */
 };
 
@@ -155,7 +156,7 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx,
 
 /* The stored state, for diagnostics. */
 smswake_err smswake_get_state(smswake_t *h, uint64_t *counter, uint64_t *cursor);
-/* Poll interval from the configuration, in seconds. */
+/* Poll interval from the configuration, in seconds (0: no timed polls). */
 unsigned smswake_poll_interval(const smswake_t *h);
 
 #ifdef __cplusplus

@@ -22,8 +22,10 @@
 #include "internal.h"
 
 #define FETCH_MAX_PAGES 1000
-#define NEXT_POLL_MIN 10
-#define NEXT_POLL_MAX (7 * 86400)
+/* The server's poll advice: 0 means "no timed polls" (the device registered with
+ * poll_interval 0), anything else is kept within the range the server itself accepts. */
+#define NEXT_POLL_MIN 1
+#define NEXT_POLL_MAX (30 * 86400)
 
 static const char *opt_string(json_t *obj, const char *key, int *bad)
 {
@@ -201,7 +203,7 @@ static void take_next_poll(struct smswake_fetch_result *res, long v)
 {
 	if (v < 0)
 		return;
-	if (v < NEXT_POLL_MIN)
+	if (v > 0 && v < NEXT_POLL_MIN)
 		v = NEXT_POLL_MIN;
 	if (v > NEXT_POLL_MAX)
 		v = NEXT_POLL_MAX;

@@ -77,7 +77,7 @@ struct sw_sms {
 	size_t udh_len;
 	const uint8_t *ud;	/* 8-bit user data after the header */
 	size_t ud_len;
-	char text[2 * 160 + 1];	/* 7-bit or UCS2 text, ASCII only (others become '?') */
+	char text[2 * 160 + 1];	/* 7-bit or UCS2 text as UTF-8 */
 	size_t text_len;
 	int is_text;
 	uint8_t buf[SW_UD_MAX];	/* backing store for udh/ud when they had to be copied */

@@ -2,174 +2,67 @@
 /* Parsers for the forms in which a device receives an SMS: an SMS-DELIVER TPDU (3GPP TS 23.040)
  * and a gammu-smsd inbox file (Gammu's SMS backup format). Only what a wakeup needs is decoded, and
  * every length is checked against the octets present ("SMS of death" parsers trusted them).
- * TODO: switch sw_parse_deliver to common/pdu.c's pdu_decode_deliver once that is merged. */
+ * The TPDU itself is decoded by common/pdu.c (MIT, plain C, no libgammu). */
 #include <string.h>
 #include <strings.h>
 
 #include "encode.h"
 #include "internal.h"
+#include "pdu.h"
 
-enum coding { CODING_GSM7, CODING_8BIT, CODING_UCS2 };
-
-/* 3GPP TS 23.038 section 4; reserved groups read as the default alphabet, as it asks. */
-static int dcs_coding(uint8_t dcs, enum coding *c)
+/* A U+0000 would end the UTF-8 text early and hide what follows it: refuse such text instead. */
+static int ucs2_has_nul(const uint8_t *in, size_t len)
 {
-	switch (dcs >> 4) {
-	case 0x0: case 0x1: case 0x2: case 0x3:	/* general data coding */
-	case 0x4: case 0x5: case 0x6: case 0x7:	/* same, marked for automatic deletion */
-		if (dcs & 0x20)
-			return -1; /* compressed: never a wakeup */
-		switch ((dcs >> 2) & 3) {
-		case 1: *c = CODING_8BIT; break;
-		case 2: *c = CODING_UCS2; break;
-		default: *c = CODING_GSM7; break;
-		}
-		return 0;
-	case 0xe:
-		*c = CODING_UCS2;
-		return 0;
-	case 0xf:
-		*c = (dcs & 0x04) ? CODING_8BIT : CODING_GSM7;
-		return 0;
-	default:
-		*c = CODING_GSM7;
-		return 0;
-	}
-}
-
-/* GSM 7-bit default alphabet to ASCII, for the characters a text-form wakeup can contain; the
- * rest become '?' so they can never pass the base64url decoder. */
-static char gsm7_ascii(uint8_t s)
-{
-	if ((s >= 0x41 && s <= 0x5a) || (s >= 0x61 && s <= 0x7a) || (s >= 0x20 && s <= 0x3f && s != 0x24))
-		return (char)s;
-	switch (s) {
-	case 0x00: return '@';
-	case 0x02: return '$';
-	case 0x11: return '_';
-	case 0x0a: return '\n';
-	case 0x0d: return '\r';
-	default: return '?';
-	}
-}
-
-static void unpack_gsm7(const uint8_t *in, size_t first, size_t n, struct sw_sms *out)
-{
-	size_t o = 0;
-
-	for (size_t i = first; i < first + n && o < sizeof(out->text) - 1; i++) {
-		size_t bit = i * 7, byte = bit / 8, shift = bit % 8;
-		unsigned v = in[byte] >> shift;
-
-		if (shift > 1)
-			v |= (unsigned)in[byte + 1] << (8 - shift);
-		v &= 0x7f;
-		if (v == 0x1b) { /* escape to the extension table: not in a wakeup */
-			out->text[o++] = '?';
-			i++;
-			continue;
-		}
-		out->text[o++] = gsm7_ascii((uint8_t)v);
-	}
-	out->text[o] = '\0';
-	out->text_len = o;
-}
-
-static int ucs2_ascii(const uint8_t *in, size_t len, struct sw_sms *out)
-{
-	size_t o = 0;
-
-	if (len % 2 != 0 || len / 2 >= sizeof(out->text))
-		return -1;
-	for (size_t i = 0; i < len; i += 2) {
-		unsigned u = (unsigned)in[i] << 8 | in[i + 1];
-		out->text[o++] = u < 0x80 && u != 0 ? (char)u : '?';
-	}
-	out->text[o] = '\0';
-	out->text_len = o;
+	for (size_t i = 0; i + 1 < len; i += 2)
+		if (in[i] == 0 && in[i + 1] == 0)
+			return 1;
 	return 0;
 }
 
+/* Converts a decoded DELIVER into what the verifier reads: the header with its UDHL octet back
+ * in front, and the 8-bit user data after it, both copied into out->buf. */
+static int from_pdu(const struct pdu_sms *p, struct sw_sms *out)
+{
+	size_t hdr = p->udhi ? (size_t)p->udh_len + 1 : 0;
+
+	/* A compressed message is never a wakeup, and the decoder counts its user data in octets. */
+	if (p->compressed)
+		return -1;
+	if (p->udhi) {
+		out->buf[0] = p->udh_len;
+		memcpy(out->buf + 1, p->udh, p->udh_len);
+		out->udh = out->buf;
+		out->udh_len = hdr;
+	}
+	if (p->coding != PDU_CODING_8BIT) {
+		/* UTF-8; anything outside ASCII then fails the base64url decoder of the text form. */
+		if (p->coding == PDU_CODING_UCS2 && ucs2_has_nul(p->ud, p->ud_len))
+			return -1;
+		if (pdu_sms_text(p, out->text, sizeof(out->text)) != PDU_OK)
+			return -1;
+		out->text_len = strlen(out->text);
+		out->is_text = 1;
+		return 0;
+	}
+	if (hdr + p->ud_len > sizeof(out->buf))
+		return -1;
+	memcpy(out->buf + hdr, p->ud, p->ud_len);
+	out->ud = out->buf + hdr;
+	out->ud_len = p->ud_len;
+	return 0;
+}
+
+/* The decoder is common/pdu.c, shared with the simulator and its tests: one parser of
+ * SMS-DELIVER in the project. It checks every length against the octets present, rejects
+ * trailing octets and malformed headers, and needs no allocation. */
 int sw_parse_deliver(const uint8_t *pdu, size_t len, int with_smsc, struct sw_sms *out)
 {
-	size_t pos = 0, rest;
-	uint8_t fo, oalen, toa, dcs, udl;
-	enum coding c;
-	int udhi;
+	struct pdu_sms p;
 
 	memset(out, 0, sizeof(*out));
-	if (with_smsc) {
-		if (len < 1 || pdu[0] > 11 || (size_t)pdu[0] + 1 > len)
-			return -1;
-		pos = (size_t)pdu[0] + 1;
-	}
-	/* first octet, OA length, TOA */
-	if (len - pos < 3)
+	if (pdu_decode_deliver(pdu, len, with_smsc, &p) != PDU_OK)
 		return -1;
-	fo = pdu[pos++];
-	if ((fo & 0x03) != 0x00) /* TP-MTI: SMS-DELIVER */
-		return -1;
-	udhi = (fo & 0x40) != 0;
-	oalen = pdu[pos++];
-	toa = pdu[pos++];
-	if (oalen > 20 || !(toa & 0x80))
-		return -1;
-	/* address digits, PID, DCS, SCTS (7), UDL */
-	if (len - pos < (size_t)(oalen + 1) / 2 + 1 + 1 + 7 + 1)
-		return -1;
-	pos += (size_t)(oalen + 1) / 2;
-	pos++; /* TP-PID: any value; 0x40 (Type 0) is discarded by the modem before it gets here */
-	dcs = pdu[pos++];
-	pos += 7;
-	udl = pdu[pos++];
-	rest = len - pos;
-	if (dcs_coding(dcs, &c) != 0)
-		return -1;
-
-	if (c == CODING_GSM7) {
-		size_t hdr_septets = 0, udhl = 0;
-
-		if (udl > 160 || rest != ((size_t)udl * 7 + 7) / 8)
-			return -1;
-		if (udhi) {
-			if (rest < 1)
-				return -1;
-			udhl = pdu[pos];
-			if (udhl + 1 > rest)
-				return -1;
-			hdr_septets = ((udhl + 1) * 8 + 6) / 7;
-			if (hdr_septets > udl)
-				return -1;
-			out->udh = pdu + pos;
-			out->udh_len = udhl + 1;
-		}
-		unpack_gsm7(pdu + pos, hdr_septets, udl - hdr_septets, out);
-		out->is_text = 1;
-		return 0;
-	}
-
-	if (udl > 140 || rest != udl)
-		return -1;
-	if (udhi) {
-		size_t udhl;
-
-		if (rest < 1)
-			return -1;
-		udhl = pdu[pos];
-		if (udhl + 1 > rest)
-			return -1;
-		out->udh = pdu + pos;
-		out->udh_len = udhl + 1;
-		pos += udhl + 1;
-		rest -= udhl + 1;
-	}
-	if (c == CODING_UCS2) {
-		out->is_text = 1;
-		return ucs2_ascii(pdu + pos, rest, out);
-	}
-	out->ud = pdu + pos;
-	out->ud_len = rest;
-	return 0;
+	return from_pdu(&p, out);
 }
 
 /* --- gammu-smsd inbox files --- */
@@ -282,8 +175,12 @@ int sw_parse_smsd(const char *data, size_t len, struct sw_sms *out)
 		n = enc_unhex(hex, hexlen, ucs2, sizeof(ucs2));
 		if (n < 0 || (size_t)n > 2 * 160)
 			return -1;
+		if (ucs2_has_nul(ucs2, (size_t)n) ||
+		    pdu_ucs2_to_utf8(ucs2, (size_t)n, out->text, sizeof(out->text)) != PDU_OK)
+			return -1;
+		out->text_len = strlen(out->text);
 		out->is_text = 1;
-		return ucs2_ascii(ucs2, (size_t)n, out);
+		return 0;
 	}
 	n = enc_unhex(hex, hexlen, out->buf + out->udh_len, SW_UD_MAX - out->udh_len);
 	if (n < 0)

@@ -156,7 +156,7 @@ struct uint_opt {
 };
 
 static const struct uint_opt uint_opts[] = {
-	{ .name = "poll_interval", .off = offsetof(struct smswake, poll_interval), .min = 10, .max = 86400 * 7 },
+	{ .name = "poll_interval", .off = offsetof(struct smswake, poll_interval), .min = 0, .max = 86400 * 30 },
 	{ .name = "connect_timeout", .off = offsetof(struct smswake, connect_timeout), .min = 1, .max = 600 },
 	{ .name = "timeout", .off = offsetof(struct smswake, timeout), .min = 1, .max = 3600 },
 	{ .name = "wait", .off = offsetof(struct smswake, wait), .min = 0, .max = 300 },

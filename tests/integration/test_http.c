@@ -256,6 +256,7 @@ static void test_submit_fetch_ack(void **state)
 	assert_int_equal(jint(j, "seq"), 1);
 	assert_string_equal(jstr(j, "state"), "queued");
 	assert_string_equal(jstr(j, "urgency"), "high");
+	assert_int_equal(jint(j, "size"), 5);
 	json_decref(j);
 	m2 = submit(dev, "second", (const char *const[]){"Content-Type:", NULL}, &st, &j);
 	assert_int_equal(st, 201);
@@ -280,6 +281,7 @@ static void test_submit_fetch_ack(void **state)
 	snprintf(path, sizeof(path), "/v1/messages/%lld", (long long)m1);
 	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
 	assert_string_equal(jstr(j, "state"), "fetched");
+	assert_int_equal(jint(j, "size"), 5);
 	assert_true(json_array_size(json_object_get(j, "events")) >= 2);
 	json_decref(j);
 	/* Recall after fetch: conflict. */

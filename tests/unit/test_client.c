@@ -313,6 +313,27 @@ static void test_pdu_forms(void **state)
 	enc_hex(pdu, n, hex);
 	assert_int_equal(smswake_handle_input(f->h, hex, strlen(hex), &w), SMSWAKE_OK);
 	assert_int_equal(smswake_handle_input(f->h, hex, strlen(hex), &w), SMSWAKE_ESTALE);
+
+	/* A U+0000 after a valid text form must not cut the text short and hide the rest. */
+	m.counter++;
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	for (size_t i = 0; i < WAKE_TEXT_LEN; i++) {
+		ud[2 * i] = 0;
+		ud[2 * i + 1] = (uint8_t)text[i];
+	}
+	memcpy(ud + 2 * WAKE_TEXT_LEN, "\0\0\0A", 4);
+	n = make_deliver(pdu, 0, 0x08, 0, 2 * WAKE_TEXT_LEN + 4, ud, 2 * WAKE_TEXT_LEN + 4);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_EREJECTED);
+	n = make_deliver(pdu, 0, 0x08, 0, 2 * WAKE_TEXT_LEN, ud, 2 * WAKE_TEXT_LEN);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_OK);
+
+	/* A compressed 8-bit message (DCS 0x24) is never a wakeup, even with a valid payload. */
+	wake_udh(PORT, ud);
+	payload(f->key, PORT, m.counter + 1, ud + WAKE_UDH_LEN);
+	n = make_deliver(pdu, 0, 0x24, 1, 43, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_EREJECTED);
+	n = make_deliver(pdu, 0, 0x04, 1, 43, ud, 43);
+	assert_int_equal(smswake_handle_pdu(f->h, pdu, n, &w), SMSWAKE_OK);
 }
 
 static void test_input_line(void **state)

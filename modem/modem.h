@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The modem library: one GSM modem driven through libgammu, with Gammu's errors mapped to our own
+ * small enum. Not thread-safe: one struct modem belongs to one thread (in smswake, one worker
+ * process). This header does not include gammu.h; only modem_gammu.c does. */
+#ifndef SMSWAKE_MODEM_H
+#define SMSWAKE_MODEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Zero is success. Every value has a class (modem_err_class) that says what a caller should do. */
+enum modem_err {
+	MODEM_OK = 0,
+	MODEM_E_INVAL,         /* bad argument: a caller bug, permanent */
+	MODEM_E_TOO_LONG,      /* user data over 140 octets (133 behind a port header): permanent */
+	MODEM_E_TIMEOUT,       /* the modem did not answer in time: retryable */
+	MODEM_E_IO,            /* device could not be opened, read or written: retryable */
+	MODEM_E_BUSY,          /* device locked or busy: retryable */
+	MODEM_E_NETWORK,       /* not registered, network or SMSC temporarily failing: retryable */
+	MODEM_E_REJECTED,      /* the network refused this message (unknown number, barred): permanent */
+	MODEM_E_NO_SIM,        /* no SIM or SIM failure: the modem is unusable */
+	MODEM_E_PIN_REQUIRED,  /* SIM wants a PIN and none is configured: the modem is unusable */
+	MODEM_E_PIN_WRONG,     /* the configured PIN was refused: never retry, it would burn the PUK */
+	MODEM_E_PUK_REQUIRED,  /* SIM blocked: the modem is unusable */
+	MODEM_E_NOT_SUPPORTED, /* the modem cannot do this: permanent */
+	MODEM_E_FULL,          /* message storage full: retryable once it is drained */
+	MODEM_E_EMPTY,         /* nothing there (no more stored messages) */
+	MODEM_E_CONFIG,        /* bad configuration (unknown model or connection): the modem is unusable */
+	MODEM_E_NOMEM,         /* out of memory: retryable */
+	MODEM_E_UNAVAILABLE,   /* no healthy modem / modem stopped or restarting: retryable elsewhere */
+	MODEM_E_QUEUE_FULL,    /* too many jobs waiting for this modem: retryable */
+	MODEM_E_UNKNOWN,       /* any other Gammu or modem error: retryable */
+	MODEM_E__COUNT
+};
+
+enum modem_err_class {
+	MODEM_CLASS_OK = 0,
+	MODEM_CLASS_RETRY,     /* try again, here later or on another modem */
+	MODEM_CLASS_PERMANENT, /* this request can never succeed as it is */
+	MODEM_CLASS_MODEM,     /* the modem itself is unusable until an operator acts */
+};
+
+const char *modem_strerror(int err);
+enum modem_err_class modem_err_class(int err);
+/* True for errors that say the modem (not the message) misbehaves: they feed the recovery ladder. */
+int modem_err_is_modem_fault(int err);
+/* Maps a GSM_Error value (as int, so callers need not include gammu.h). ERR_NONE gives MODEM_OK. */
+int modem_error_from_gammu(int gsm_error);
+/* Maps a +CMS ERROR code (TS 27.005 3.2.5 / TS 24.011 / TS 23.040 cause) from a failed send. */
+int modem_error_from_cms(int cms);
+
+/* Configuration of one modem, built in code or from a [modem NAME] INI section. The first three
+ * are Gammu's own keys with Gammu's meaning. Strings are NUL-terminated; empty means unset. */
+struct modem_config {
+	char name[32];
+	char device[256];    /* e.g. /dev/serial/by-id/usb-...-if00-port0 */
+	char connection[32]; /* default "at" */
+	char model[32];      /* default "at" (empty would make Gammu auto-detect, about 3 s slower) */
+	char pin[16];        /* secret: never logged */
+	char smsc[24];       /* SMSC number; empty: use the one stored on the SIM */
+	char logfile[256];   /* Gammu's debug log (logformat textalldate); empty: none */
+};
+
+/* Fills defaults (connection and model "at"). */
+void modem_config_init(struct modem_config *cfg);
+
+/* Limits of one SMS (TS 23.040 9.2.3.24): 140 octets of user data, header included. */
+#define MODEM_UD_MAX 140
+#define MODEM_PORT_UDH_LEN 7
+#define MODEM_BINARY_MAX (MODEM_UD_MAX - MODEM_PORT_UDH_LEN) /* 133 */
+#define MODEM_TEXT7_MAX 160
+#define MODEM_TEXT_UCS2_MAX 70
+#define MODEM_NUMBER_MAX 24
+#define MODEM_TEXT_BYTES_MAX 640 /* UTF-8 bytes of a text SMS we accept at all */
+
+/* One SMS to send. Binary messages carry a 16-bit application-port header. */
+struct modem_sms_out {
+	char number[MODEM_NUMBER_MAX];  /* recipient, "+" and digits */
+	int binary;                     /* 1: 8-bit data with port header; 0: text */
+	uint16_t dst_port, src_port;
+	uint8_t data[MODEM_BINARY_MAX]; /* binary payload */
+	size_t data_len;
+	char text[MODEM_TEXT_BYTES_MAX + 1]; /* text, UTF-8 */
+	int validity_minutes;           /* 0: the network's maximum; else relative, rounded down */
+	int status_report;              /* request a status report */
+};
+
+/* Checks a message against the 140-octet limit and the number syntax, before any Gammu call.
+ * Returns MODEM_OK, MODEM_E_TOO_LONG or MODEM_E_INVAL. */
+int modem_sms_check(const struct modem_sms_out *msg);
+/* Writes the 7-octet port header 06 05 04 DDDD SSSS. */
+void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port);
+/* Finds a 16-bit (IEI 5) or 8-bit (IEI 4) application-port element in a UDH that starts with its
+ * length octet. Returns 0 and the ports, or -1. */
+int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port);
+/* TP-VP relative format (TS 23.040 9.2.3.12.1) for at most the given minutes, so the SMS never
+ * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. */
+int modem_validity_octet(int minutes);
+/* Text coding needed by a UTF-8 string: 0 GSM 7-bit, 1 UCS-2. Sets *units to the septets or the
+ * UTF-16 units it takes. Returns -1 on invalid UTF-8. */
+int modem_text_units(const char *utf8, int *ucs2, int *units);
+/* Light number syntax check: optional '+', 1 to 20 digits. */
+int modem_number_valid(const char *number);
+
+/* A received message or status report. */
+enum modem_in_type { MODEM_IN_DELIVER = 1, MODEM_IN_STATUS_REPORT = 2 };
+
+struct modem_sms_in {
+	int type;                      /* enum modem_in_type; 0 for a stored outgoing message */
+	char number[MODEM_NUMBER_MAX * 2]; /* sender, or for a status report the recipient */
+	int64_t time_ms;               /* service centre time stamp, 0 if unknown */
+	int binary;                    /* 1: data holds raw 8-bit user data; 0: UTF-8 text */
+	int has_ports;
+	uint16_t dst_port, src_port;
+	uint8_t udh[MODEM_UD_MAX];     /* whole UDH starting with its length octet */
+	size_t udh_len;
+	uint8_t data[MODEM_TEXT_BYTES_MAX]; /* payload behind the UDH (UTF-8 text for text messages) */
+	size_t data_len;
+	int reference;                 /* status report: TP-MR of the message it reports on */
+	int report_status;             /* status report: TP-ST octet (0x00 delivered; see TS 23.040) */
+	/* Where it is stored, to delete it; opaque to callers. */
+	int folder, location;
+};
+
+/* Classifies a TP-Status octet: 0 delivered, 1 still trying (temporary), 2 failed (permanent). */
+int modem_report_outcome(int tp_status);
+
+/* Signal, registration, SIM and storage as reported by the modem. -1 means unknown. */
+enum modem_sim_state { MODEM_SIM_UNKNOWN = 0, MODEM_SIM_READY, MODEM_SIM_PIN, MODEM_SIM_PUK,
+	MODEM_SIM_ABSENT, MODEM_SIM_OTHER };
+enum modem_reg_state { MODEM_REG_UNKNOWN = 0, MODEM_REG_HOME, MODEM_REG_ROAMING, MODEM_REG_NONE,
+	MODEM_REG_DENIED, MODEM_REG_SEARCHING };
+
+struct modem_status {
+	int sim;            /* enum modem_sim_state */
+	int reg;            /* enum modem_reg_state */
+	int signal_percent; /* 0..100 or -1 */
+	int signal_dbm;     /* or -1 when unknown (Gammu's convention) */
+	int ber;            /* bit error rate in percent or -1 */
+	int sms_used, sms_size; /* SIM and phone storage together, -1 unknown */
+	char network_code[16];
+	char network_name[48];
+	/* The first error met while collecting, for the log; MODEM_OK if none. */
+	int error;
+};
+
+const char *modem_sim_name(int sim);
+const char *modem_reg_name(int reg);
+/* Whether the collected status means the modem can send: SIM ready, registered, storage not full
+ * (signal is reported, not judged: some modems say 0 % while working). */
+int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen);
+
+struct modem_ident {
+	char manufacturer[64];
+	char model[64];
+	char firmware[64];
+	char imei[32];
+};
+
+struct modem;
+
+/* Opens and initialises the modem, enters the PIN when the SIM asks for one and a PIN is
+ * configured (once: a refused PIN gives MODEM_E_PIN_WRONG and is never tried again), and turns on
+ * new-message notification. On failure *out is NULL and errtext says why. */
+int modem_open(struct modem **out, const struct modem_config *cfg, char *errtext, size_t errlen);
+/* Terminates the connection and frees everything. NULL is fine. */
+void modem_close(struct modem *m);
+/* Closes and opens the connection again on the same device. */
+int modem_reconnect(struct modem *m, char *errtext, size_t errlen);
+
+/* Sends one SMS and waits at most timeout_ms for the modem's answer. On success *reference is the
+ * TP message reference (0..255, -1 if the modem gave none). errtext gets the modem's own reason
+ * (e.g. "+CMS ERROR: 500"). Sending is at-least-once: a timeout may hide a sent message. */
+int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference,
+	char *errtext, size_t errlen);
+
+/* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long. */
+void modem_poll(struct modem *m);
+/* True when a +CMTI/+CDSI was seen since the last call (clears the flag). */
+int modem_incoming_signalled(struct modem *m);
+/* Reads the first (start=1) or next stored incoming message or status report; MODEM_E_EMPTY
+ * when none is left. The message stays stored until modem_delete, which may be called between
+ * reads. */
+int modem_read_next(struct modem *m, struct modem_sms_in *in, int start);
+int modem_delete(struct modem *m, const struct modem_sms_in *in);
+
+/* Each of these wraps one Gammu query. */
+int modem_get_status(struct modem *m, struct modem_status *st);
+int modem_identify(struct modem *m, struct modem_ident *id);
+/* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */
+int modem_reset(struct modem *m);
+/* Enters the configured PIN if the SIM asks for it; MODEM_OK if the SIM is ready. */
+int modem_unlock(struct modem *m, char *errtext, size_t errlen);
+
+#endif

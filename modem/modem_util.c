@@ -1,0 +1,327 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The Gammu-free half of the modem library: error names and classes, +CMS cause mapping, and the
+ * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem). */
+#include "modem.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const modem_err_names[MODEM_E__COUNT] = {
+	[MODEM_OK] = "success",
+	[MODEM_E_INVAL] = "invalid argument",
+	[MODEM_E_TOO_LONG] = "message too long for one SMS",
+	[MODEM_E_TIMEOUT] = "modem did not answer in time",
+	[MODEM_E_IO] = "device I/O error",
+	[MODEM_E_BUSY] = "device busy or locked",
+	[MODEM_E_NETWORK] = "network or service centre temporarily failing",
+	[MODEM_E_REJECTED] = "message rejected by the network",
+	[MODEM_E_NO_SIM] = "no usable SIM",
+	[MODEM_E_PIN_REQUIRED] = "SIM PIN required but none configured",
+	[MODEM_E_PIN_WRONG] = "SIM PIN refused (not retried, to protect the PUK)",
+	[MODEM_E_PUK_REQUIRED] = "SIM blocked, PUK required",
+	[MODEM_E_NOT_SUPPORTED] = "not supported by the modem",
+	[MODEM_E_FULL] = "message storage full",
+	[MODEM_E_EMPTY] = "no such message",
+	[MODEM_E_CONFIG] = "bad modem configuration",
+	[MODEM_E_NOMEM] = "out of memory",
+	[MODEM_E_UNAVAILABLE] = "no modem available",
+	[MODEM_E_QUEUE_FULL] = "too many jobs queued for the modem",
+	[MODEM_E_UNKNOWN] = "modem error",
+};
+
+const char *modem_strerror(int err)
+{
+	if (err < 0 || err >= MODEM_E__COUNT || modem_err_names[err] == NULL)
+		return "unknown modem error code";
+	return modem_err_names[err];
+}
+
+enum modem_err_class modem_err_class(int err)
+{
+	switch (err) {
+	case MODEM_OK:
+		return MODEM_CLASS_OK;
+	case MODEM_E_INVAL:
+	case MODEM_E_TOO_LONG:
+	case MODEM_E_REJECTED:
+	case MODEM_E_NOT_SUPPORTED:
+		return MODEM_CLASS_PERMANENT;
+	case MODEM_E_NO_SIM:
+	case MODEM_E_PIN_REQUIRED:
+	case MODEM_E_PIN_WRONG:
+	case MODEM_E_PUK_REQUIRED:
+	case MODEM_E_CONFIG:
+		return MODEM_CLASS_MODEM;
+	default:
+		/* Unknown codes too: retrying is the safe default for a wakeup, which is idempotent. */
+		return MODEM_CLASS_RETRY;
+	}
+}
+
+int modem_err_is_modem_fault(int err)
+{
+	switch (err) {
+	case MODEM_E_TIMEOUT:
+	case MODEM_E_IO:
+	case MODEM_E_NETWORK:
+	case MODEM_E_UNKNOWN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int modem_error_from_cms(int cms)
+{
+	switch (cms) {
+	case 0:
+		return MODEM_OK;
+	/* TS 24.011 E-2 RP causes that name the recipient or the subscription: never succeed. */
+	case 1: case 8: case 10: case 21: case 28: case 29: case 30: case 50: case 69:
+	case 95: case 96: case 97: case 98: case 99:
+		return MODEM_E_REJECTED;
+	/* Causes that pass: destination out of service, network out of order, congestion... */
+	case 27: case 38: case 41: case 42: case 47: case 111: case 127:
+		return MODEM_E_NETWORK;
+	/* TS 23.040 TP-FCS values. */
+	case 0xc0: case 0xc2: case 0xd4:
+		return MODEM_E_NETWORK;
+	case 0xc1: case 0xc3: case 0xc4: case 0xc5: case 0xc6: case 0xc7:
+		return MODEM_E_REJECTED;
+	case 0xd0: case 0xd3: case 322:
+		return MODEM_E_FULL;
+	/* TS 27.005 3.2.5 ME and network errors. */
+	case 301: case 314:
+		return MODEM_E_BUSY;
+	case 302: case 303:
+		return MODEM_E_NOT_SUPPORTED;
+	case 304: case 305:
+		return MODEM_E_INVAL;
+	case 310: case 313: case 315:
+		return MODEM_E_NO_SIM;
+	case 311: case 312: case 317:
+		return MODEM_E_PIN_REQUIRED;
+	case 316: case 318:
+		return MODEM_E_PUK_REQUIRED;
+	case 321:
+		return MODEM_E_EMPTY;
+	case 330:
+		return MODEM_E_CONFIG; /* SMSC address unknown: every send would fail */
+	case 331: case 332:
+		return MODEM_E_NETWORK;
+	default:
+		if (cms >= 0x80 && cms <= 0xff)
+			return MODEM_E_REJECTED;
+		return MODEM_E_UNKNOWN;
+	}
+}
+
+void modem_config_init(struct modem_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->connection, sizeof(cfg->connection), "at");
+	snprintf(cfg->model, sizeof(cfg->model), "at");
+}
+
+int modem_number_valid(const char *number)
+{
+	size_t i = 0, digits = 0;
+
+	if (number[0] == '+')
+		i = 1;
+	for (; number[i] != '\0'; i++) {
+		if (number[i] < '0' || number[i] > '9')
+			return 0;
+		digits++;
+	}
+	return digits >= 1 && digits <= 20;
+}
+
+/* Decodes one UTF-8 sequence; returns its length or -1 (overlong, surrogate, out of range). */
+static int utf8_next(const unsigned char *s, unsigned *cp)
+{
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if ((s[0] & 0xe0) == 0xc0 && (s[1] & 0xc0) == 0x80) {
+		*cp = ((unsigned)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+		return *cp >= 0x80 ? 2 : -1;
+	}
+	if ((s[0] & 0xf0) == 0xe0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
+		*cp = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+		return (*cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff)) ? 3 : -1;
+	}
+	if ((s[0] & 0xf8) == 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
+	    (s[3] & 0xc0) == 0x80) {
+		*cp = ((unsigned)(s[0] & 0x07) << 18) | ((unsigned)(s[1] & 0x3f) << 12) |
+		      ((unsigned)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+		return (*cp >= 0x10000 && *cp <= 0x10ffff) ? 4 : -1;
+	}
+	return -1;
+}
+
+int modem_text_units(const char *utf8, int *ucs2, int *units)
+{
+	const unsigned char *s = (const unsigned char *)utf8;
+	int septets = 0, utf16 = 0, need_ucs2 = 0;
+
+	while (*s != '\0') {
+		unsigned cp;
+		int n = utf8_next(s, &cp);
+		if (n < 0)
+			return -1;
+		s += n;
+		utf16 += cp >= 0x10000 ? 2 : 1;
+		/* We send 7-bit only for ASCII text the GSM default alphabet holds; anything else goes
+		 * as UCS-2. That wastes room for a few accented letters but never garbles one. */
+		if (cp == '\n' || cp == '\r' || (cp >= 0x20 && cp < 0x7f && cp != '`')) {
+			septets += strchr("[\\]^{|}~", (int)cp) != NULL ? 2 : 1;
+		} else {
+			need_ucs2 = 1;
+		}
+	}
+	*ucs2 = need_ucs2;
+	*units = need_ucs2 ? utf16 : septets;
+	return 0;
+}
+
+int modem_sms_check(const struct modem_sms_out *msg)
+{
+	if (!modem_number_valid(msg->number))
+		return MODEM_E_INVAL;
+	if (msg->validity_minutes < 0)
+		return MODEM_E_INVAL;
+	if (msg->binary) {
+		if (msg->data_len > MODEM_BINARY_MAX)
+			return MODEM_E_TOO_LONG;
+		return MODEM_OK;
+	}
+	if (memchr(msg->text, '\0', sizeof(msg->text)) == NULL)
+		return MODEM_E_TOO_LONG;
+	int ucs2, units;
+	if (modem_text_units(msg->text, &ucs2, &units) != 0)
+		return MODEM_E_INVAL;
+	if (units == 0)
+		return MODEM_E_INVAL;
+	if (units > (ucs2 ? MODEM_TEXT_UCS2_MAX : MODEM_TEXT7_MAX))
+		return MODEM_E_TOO_LONG;
+	return MODEM_OK;
+}
+
+void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port)
+{
+	out[0] = 0x06; /* UDHL: the octets after this one */
+	out[1] = 0x05; /* IEI: application port addressing, 16-bit */
+	out[2] = 0x04; /* IEDL */
+	out[3] = (uint8_t)(dst_port >> 8);
+	out[4] = (uint8_t)dst_port;
+	out[5] = (uint8_t)(src_port >> 8);
+	out[6] = (uint8_t)src_port;
+}
+
+int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port)
+{
+	size_t end, i;
+
+	if (len < 1)
+		return -1;
+	end = (size_t)udh[0] + 1;
+	if (end > len)
+		return -1;
+	for (i = 1; i + 2 <= end;) {
+		uint8_t iei = udh[i], iedl = udh[i + 1];
+		if (i + 2 + iedl > end)
+			return -1;
+		if (iei == 0x05 && iedl == 4) {
+			*dst_port = (uint16_t)(udh[i + 2] << 8 | udh[i + 3]);
+			*src_port = (uint16_t)(udh[i + 4] << 8 | udh[i + 5]);
+			return 0;
+		}
+		if (iei == 0x04 && iedl == 2) {
+			*dst_port = udh[i + 2];
+			*src_port = udh[i + 3];
+			return 0;
+		}
+		i += 2 + (size_t)iedl;
+	}
+	return -1;
+}
+
+int modem_validity_octet(int minutes)
+{
+	if (minutes <= 0)
+		return 0xff;
+	if (minutes < 10)
+		return 0; /* 5 minutes is the shortest the format can say */
+	if (minutes <= 720)
+		return minutes / 5 - 1;
+	if (minutes < 750)
+		return 143;
+	if (minutes <= 1440)
+		return 143 + (minutes - 720) / 30;
+	if (minutes < 2 * 1440)
+		return 167;
+	if (minutes <= 30 * 1440)
+		return 166 + minutes / 1440;
+	if (minutes < 5 * 10080)
+		return 196;
+	if (minutes <= 63 * 10080)
+		return 192 + minutes / 10080;
+	return 0xff;
+}
+
+int modem_report_outcome(int tp_status)
+{
+	/* TS 23.040 9.2.3.15: 0x00-0x1f transaction completed (delivered, or forwarded, or
+	 * replaced); 0x20-0x3f temporary error, the SC is still trying; 0x40-0x7f the SC gave up,
+	 * whether the error was permanent or temporary. */
+	if (tp_status >= 0 && tp_status <= 0x1f)
+		return 0;
+	if (tp_status >= 0x20 && tp_status <= 0x3f)
+		return 1;
+	return 2;
+}
+
+const char *modem_sim_name(int sim)
+{
+	switch (sim) {
+	case MODEM_SIM_READY: return "ready";
+	case MODEM_SIM_PIN: return "pin-required";
+	case MODEM_SIM_PUK: return "puk-required";
+	case MODEM_SIM_ABSENT: return "absent";
+	case MODEM_SIM_OTHER: return "other-code-required";
+	default: return "unknown";
+	}
+}
+
+const char *modem_reg_name(int reg)
+{
+	switch (reg) {
+	case MODEM_REG_HOME: return "home";
+	case MODEM_REG_ROAMING: return "roaming";
+	case MODEM_REG_NONE: return "not-registered";
+	case MODEM_REG_DENIED: return "denied";
+	case MODEM_REG_SEARCHING: return "searching";
+	default: return "unknown";
+	}
+}
+
+int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen)
+{
+	if (st->sim != MODEM_SIM_READY) {
+		snprintf(why, whylen, "SIM %s", modem_sim_name(st->sim));
+		return 0;
+	}
+	if (st->reg != MODEM_REG_HOME && st->reg != MODEM_REG_ROAMING) {
+		snprintf(why, whylen, "network %s", modem_reg_name(st->reg));
+		return 0;
+	}
+	if (st->sms_size > 0 && st->sms_used >= st->sms_size) {
+		snprintf(why, whylen, "message storage full (%d/%d)", st->sms_used, st->sms_size);
+		return 0;
+	}
+	if (whylen > 0)
+		why[0] = '\0';
+	return 1;
+}

@@ -1,0 +1,33 @@
+# modem/ worker library (libgammu) and supervisor: libmodem.a, smswake-modem-worker (one per
+# modem), smswake-modem (operator and test CLI), their unit tests and integration scripts.
+MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c modem/supervisor.c \
+	modem/modem_ini.c
+MODEM_OBJS := $(MODEM_SRCS:%.c=$(O)/%.o)
+# Appended: the simulator's module.mk shares the "modem" folder key.
+EXTRA_CFLAGS_modem += $(call pc_cflags,gammu) $(call pc_cflags,inih)
+# Our tests and bench include modem headers only, but test_modem checks the Gammu error mapping.
+$(O)/tests/unit/test_modem.o $(O)/tests/unit/test_modem_%.o $(O)/bench/modem_%.o: CFLAGS += -Imodem $(call pc_cflags,gammu)
+MODEM_LIBS := $(call pc_libs,gammu) $(call pc_libs,inih)
+
+$(O)/libmodem.a: $(MODEM_OBJS)
+	@mkdir -p $(dir $@)
+	$(AR) rcs $@ $^
+
+$(O)/smswake-modem-worker: $(O)/modem/worker.o $(O)/libmodem.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
+
+$(O)/smswake-modem: $(O)/modem/cli.o $(O)/libmodem.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
+
+PROGRAMS += $(O)/smswake-modem-worker $(O)/smswake-modem
+INSTALL_SBIN += smswake-modem-worker smswake-modem
+MANPAGES += docs/man/smswake-modem.8
+
+MODEM_UNIT_TESTS := test_modem test_modem_proto test_modem_supervisor
+$(foreach t,$(MODEM_UNIT_TESTS),$(eval $(O)/tests/unit/$(t): $(O)/tests/unit/$(t).o $(O)/libmodem.a $(O)/libcommon.a ; \
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(MODEM_LIBS) $$(CMOCKA_LIBS)))
+TEST_PROGRAMS += $(MODEM_UNIT_TESTS:%=$(O)/tests/unit/%)
+# The supervisor tests start the worker binary.
+$(O)/tests/unit/test_modem_supervisor: | $(O)/smswake-modem-worker
+
+TEST_SCRIPTS += $(filter-out %/modem_lib.sh,$(sort $(wildcard tests/integration/modem_*.sh)))
