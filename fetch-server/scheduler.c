@@ -72,11 +72,14 @@ static void note_reason(struct pass *p, int64_t device_id, int reason)
 	store_device_event(s->srv->store, device_id, "wake_suppressed", policy_reason_name(reason), p->now);
 }
 
-static void forget_reason(struct scheduler *s, int64_t device_id)
+/* After a wakeup the device is in flight because of it: that is no suppression worth an
+ * event, and messages arriving meanwhile are covered by the same wakeup. */
+static void remember_in_flight(struct scheduler *s, int64_t device_id, int64_t now)
 {
 	unsigned slot = (unsigned)((uint64_t)device_id * 2654435761u) % MEMO_SLOTS;
-	if (s->memo[slot].device_id == device_id)
-		s->memo[slot].device_id = 0;
+	s->memo[slot].device_id = device_id;
+	s->memo[slot].reason = REASON_IN_FLIGHT;
+	s->memo[slot].since_ms = now;
 }
 
 static int make_job(struct pass *p, const struct store_wake_candidate *c, const struct wake_decision *d)
@@ -158,7 +161,7 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	switch (d.verdict) {
 	case VERDICT_WAKE:
 		if (make_job(p, c, &d) == STORE_OK)
-			forget_reason(p->s, c->dev.id);
+			remember_in_flight(p->s, c->dev.id, p->now);
 		else
 			p->next = p->now + 1000; /* the store refused (disk full?): try again soon */
 		break;

@@ -106,6 +106,7 @@ submit() {
 	show "curl -H 'Urgency: $2' -d '$3' $URL/v1/devices/$1/messages"
 	curl -fsS -H "Authorization: Bearer $KEY" -H "Urgency: $2" -H 'Content-Type: text/plain' -d "$3" \
 		"$URL/v1/devices/$1/messages" | sed -n 's/^{"id":\([0-9]*\).*"seq":\([0-9]*\).*"state":"\([a-z_]*\)".*/    -> 201 Created: message \1, seq \2, \3/p'
+	echo
 }
 submit "$ID1" high "open valve 3"
 submit "$ID2" low "tariff 2027 (waits for the next fetch)"
@@ -118,8 +119,11 @@ sleep 3
 ctl sent $GW | grep 'pdu=' | sed 's/^time=[0-9.]* peer=\([^ ]*\) .* dport=\([0-9]*\) .*/  gateway modem -> \1: 8-bit SMS to port \2, 36-octet authenticated payload/'
 for d in $D1 $D2 $D3; do echo "  $d received $(received $d) SMS"; done
 
-bold "8. Devices 1 and 2 woke, verified the SMS, fetched and acknowledged; device 3 polls"
-wait_for 40 sh -c "curl -fsS -H 'Authorization: Bearer $KEY' $URL/v1/devices/$ID3 | grep -q '\"pending\":0'" || true
+bold "8. Devices 1 and 2 woke on their SMS, verified it, fetched and acknowledged"
+echo "  Device 3 got no SMS; its own poll (every 20 s) fetches the message instead:"
+wait_for 40 sh -c "curl -fsS -H 'Authorization: Bearer $KEY' $URL/v1/devices/$ID3 | grep -q '\"pending\":0'" &&
+	echo "  device 3's message is acknowledged" || echo "  device 3 has not polled yet"
+echo "  The low-urgency message to device 2 sent no SMS of its own: it came with device 2's fetch."
 
 bold "9. The provider's view"
 for n in 1 2 3; do
@@ -127,6 +131,7 @@ for n in 1 2 3; do
 	show "curl -H 'Authorization: Bearer \$KEY' $URL/v1/devices/$id"
 	curl -fsS -H "Authorization: Bearer $KEY" "$URL/v1/devices/$id" |
 		sed 's/.*"msisdn":"\([^"]*\)".*"pending":\([0-9]*\).*"acked_seq":\([0-9]*\).*"wake_state":"\([a-z_]*\)".*/    \1: pending \2, acked up to seq \3, wake state \4/'
+	echo
 done
 show "curl -H 'Authorization: Bearer \$KEY' $URL/v1/messages/1"
 curl -fsS -H "Authorization: Bearer $KEY" "$URL/v1/messages/1" | tr '{' '\n' | grep '"event"' |
