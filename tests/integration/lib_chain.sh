@@ -75,11 +75,17 @@ server_start()
 		PROVIDER_KEY=$("$BUILD/smswakectl" -c "$T/server.conf" provider add chain) || { not_ok "provider key"; exit 1; }
 		GATEWAY_TOKEN=$("$BUILD/smswakectl" -c "$T/server.conf" gateway add chain) || { not_ok "gateway token"; exit 1; }
 	fi
+	# A restart keeps the port, so clients configured with the URL find the server again.
+	if [ -n "${SRV_PORT:-}" ]; then
+		sed "s/^listen = 127.0.0.1:0\$/listen = 127.0.0.1:$SRV_PORT/" "$T/server.conf" >"$T/server.conf.new"
+		mv "$T/server.conf.new" "$T/server.conf"
+	fi
 	rm -f "$T/data/ports"
 	"$BUILD/smswake-server" -c "$T/server.conf" 2>>"$T/server.log" &
 	SRV_PID=$!
 	wait_for 10 test -s "$T/data/ports" || { not_ok "server starts"; exit 1; }
-	URL="http://127.0.0.1:$(awk '{print $2; exit}' "$T/data/ports")"
+	SRV_PORT=$(awk '{print $2; exit}' "$T/data/ports")
+	URL="http://127.0.0.1:$SRV_PORT"
 	wait_for 10 curl -fs "$URL/healthz" || { not_ok "server answers"; exit 1; }
 }
 server_stop() { kill "${1:-TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
@@ -119,3 +125,27 @@ submit()
 		sed -n 's/^{"id":\([0-9]*\).*/\1/p'
 }
 message_state() { api "$URL/v1/messages/$1" | sed -n 's/^[^[]*"state":"\([a-z_]*\)".*/\1/p'; }
+
+# client_setup MSISDN: provisions smswake-client for a registered device (device_add first);
+# its handler appends "ID SEQ BODY" lines to $T/got-MSISDN. Extra config lines may follow.
+client_setup()
+{
+	cat >"$T/handler.sh" <<'H'
+#!/bin/sh
+printf '%s %s %s\n' "$SMSWAKE_MESSAGE_ID" "$SMSWAKE_SEQ" "$(cat)" >>"$HANDLER_OUT"
+H
+	chmod +x "$T/handler.sh"
+	"$BUILD/smswake-client" provision --server "$URL" --state "$T/state-$1" --handler "$T/handler.sh" \
+		<"$T/dev-$1.json" >"$T/client-$1.conf" || return 1
+	[ -z "${2:-}" ] || printf '%s\n' "$2" >>"$T/client-$1.conf"
+}
+# client_poll MSISDN: one `smswake-client poll` for the device.
+client_poll() { HANDLER_OUT="$T/got-$1" "$BUILD/smswake-client" -c "$T/client-$1.conf" poll >>"$T/client-$1.log" 2>&1; }
+# client_run MSISDN: the client daemon in the background (stopped by the EXIT trap).
+client_run()
+{
+	HANDLER_OUT="$T/got-$1" "$BUILD/smswake-client" -c "$T/client-$1.conf" run >>"$T/client-$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+}
+got_count() { [ -f "$T/got-$1" ] && wc -l <"$T/got-$1" || echo 0; }
+got_at_least() { [ "$(got_count "$1")" -ge "$2" ]; }
