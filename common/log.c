@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging module in the manner of OpenBSD's log.c: level check before formatting, one line per
  * call, stderr with a timestamp in the foreground or syslog when daemonized. */
 #include "log.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging for smswake daemons and tools: stderr in the foreground, syslog when asked.
  * Never pass secrets (keys, tokens, PINs) to these functions. */
 #ifndef SMSWAKE_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Clocks, bounded parsing and careful file writing used across smswake. */
 #include "util.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small helpers shared by every part: clocks, bounded number parsing, file helpers. */
 #ifndef SMSWAKE_UTIL_H
 #define SMSWAKE_UTIL_H

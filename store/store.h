@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The storage layer's narrow interface: the server's only way to reach durable state.
  * No SQLite type leaks out, so another backend (PostgreSQL) can implement the same verbs.
  *
