@@ -25,3 +25,5 @@ $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJ
 
 # Whole-chain tests: server, gateway, modem workers and the simulator together.
 TEST_SCRIPTS += tests/integration/chain_gateway.sh
+TEST_SCRIPTS += tests/integration/e2e_store.sh
+TEST_SCRIPTS += tests/integration/e2e_radio.sh

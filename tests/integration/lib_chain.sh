@@ -88,7 +88,7 @@ server_start()
 	URL="http://127.0.0.1:$SRV_PORT"
 	wait_for 10 curl -fs "$URL/healthz" || { not_ok "server answers"; exit 1; }
 }
-server_stop() { kill "${1:-TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
+server_stop() { kill "${1:--TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
 
 # gateway_start MODEM_NUMBER...: smswake-gateway with one [modem] section per number.
 gateway_start()
