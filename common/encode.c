@@ -6,16 +6,24 @@
 #include <string.h>
 
 static const char hexdig[] = "0123456789abcdef";
+static const char hexdig_upper[] = "0123456789ABCDEF";
 static const char b64std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-void enc_hex(const uint8_t *in, size_t len, char *out)
+void enc_hex_case(const uint8_t *in, size_t len, char *out, int upper)
 {
+	const char *dig = upper ? hexdig_upper : hexdig;
+
 	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = hexdig[in[i] >> 4];
-		out[2 * i + 1] = hexdig[in[i] & 15];
+		out[2 * i] = dig[in[i] >> 4];
+		out[2 * i + 1] = dig[in[i] & 15];
 	}
 	out[2 * len] = '\0';
+}
+
+void enc_hex(const uint8_t *in, size_t len, char *out)
+{
+	enc_hex_case(in, len, out, 0);
 }
 
 static int hexval(char c)

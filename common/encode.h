@@ -13,6 +13,8 @@
 
 /* Writes 2*len lowercase hex digits and a NUL into out. */
 void enc_hex(const uint8_t *in, size_t len, char *out);
+/* The same with upper-case digits when upper is non-zero (as AT commands carry PDUs). */
+void enc_hex_case(const uint8_t *in, size_t len, char *out, int upper);
 /* Decodes exactly inlen hex digits (upper or lower case) into at most outmax octets.
  * Returns the number of octets, or -1 on an odd length, a non-hex digit or overflow. */
 long enc_unhex(const char *in, size_t inlen, uint8_t *out, size_t outmax);

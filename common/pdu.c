@@ -3,6 +3,8 @@
  * so every length octet is checked against the octets actually present before it is used. */
 #include "pdu.h"
 
+#include "encode.h"
+
 #include <string.h>
 
 /* Bounded reader and writer over a caller's buffer. */
@@ -341,39 +343,15 @@ int pdu_utf8_to_ucs2(const char *utf8, uint8_t *out, size_t max, size_t *len)
 
 /* --- hex --- */
 
+/* PDUs travel in upper-case hex on the AT interface; the codec itself is encode.c's. */
 void pdu_hex(const uint8_t *in, size_t len, char *out)
 {
-	static const char dig[] = "0123456789ABCDEF";
-
-	for (size_t i = 0; i < len; i++) {
-		out[2 * i] = dig[in[i] >> 4];
-		out[2 * i + 1] = dig[in[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
-static int pdu_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	enc_hex_case(in, len, out, 1);
 }
 
 long pdu_unhex(const char *hex, size_t hexlen, uint8_t *out, size_t outmax)
 {
-	if (hex == NULL || hexlen % 2 || hexlen / 2 > outmax)
-		return -1;
-	for (size_t i = 0; i < hexlen / 2; i++) {
-		int hi = pdu_hexval(hex[2 * i]), lo = pdu_hexval(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return (long)(hexlen / 2);
+	return hex == NULL ? -1 : enc_unhex(hex, hexlen, out, outmax);
 }
 
 /* --- time --- */

@@ -23,7 +23,7 @@ TEST_SCRIPTS += tests/integration/sim_gammu.sh tests/integration/sim_control.sh 
 	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh
 
 FUZZERS += $(O)/fuzz/fuzz-pdu
-$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h
+$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h common/encode.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/pdu.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/pdu.c common/encode.c
 # --- end simulator ---

@@ -3,12 +3,12 @@
 # smswake-server on an ephemeral port, device registration and provisioning, message submission,
 # and wake jobs taken from the gateway API as a gateway would. POSIX sh; curl and sed only.
 # Everything started here is stopped by the EXIT trap; everything written is under $TMP.
+. "$(dirname "$0")/lib_tap.sh"
 
 BUILD=${SMSWAKE_BUILD:-build}
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/smswake-client.XXXXXX")
 SRV_PID=
 BG_PIDS=
-failures=0
 SCHEME=http
 CURL_TLS=
 
@@ -38,47 +38,6 @@ cl_cleanup()
 trap cl_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-
-# check NAME COMMAND...: one TAP line from a command's exit status.
-check()
-{
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-# check_rc NAME WANT COMMAND...: one TAP line, passing when the command exits with WANT.
-check_rc()
-{
-	name=$1
-	want=$2
-	shift 2
-	"$@"
-	rc=$?
-	if [ "$rc" -eq "$want" ]; then ok "$name"; else not_ok "$name (exit $rc, want $want)"; fi
-}
-
-# wait_for SECONDS COMMAND...: polls every 0.1 s until the command succeeds.
-wait_for()
-{
-	limit=$(($1 * 10))
-	shift
-	i=0
-	while [ "$i" -lt "$limit" ]; do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.1
-		i=$((i + 1))
-	done
-	return 1
-}
-
-finish()
-{
-	[ "$failures" -eq 0 ]
-	exit $?
-}
 
 need()
 {

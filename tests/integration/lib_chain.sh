@@ -1,12 +1,12 @@
 # Shared by the whole-chain tests (sourced): a private directory with a simulated GSM network,
 # smswake-server, smswake-gateway and devices, all on loopback and ephemeral ports, and TAP
 # helpers. Everything started here is stopped by the EXIT trap.
+. tests/integration/lib_tap.sh
 
 BUILD=${SMSWAKE_BUILD:-build}
 T=$(mktemp -d "${TMPDIR:-/tmp}/smswake-chain.XXXXXX")
 RUN=$T/sim
 PIDS=""
-failures=0
 GW_PID=
 SRV_PID=
 SIM_PID=
@@ -27,24 +27,6 @@ chain_cleanup()
 trap chain_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-check() { name=$1; shift; if "$@"; then ok "$name"; else not_ok "$name"; fi; }
-finish() { [ "$failures" -eq 0 ]; exit $?; }
-
-# wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
-wait_for()
-{
-	limit=$(($1 * 5))
-	shift
-	i=0
-	while [ "$i" -lt "$limit" ]; do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
 
 # sim_start NUMBER...: the simulated network with one modem per number.
 sim_start()
@@ -111,7 +93,8 @@ api() { curl -sS -H "Authorization: Bearer $PROVIDER_KEY" "$@"; }
 # $T/dev-MSISDN.json, and DEV_ID / DEV_TOKEN are set.
 device_add()
 {
-	api -H 'Content-Type: application/json' -d "{\"msisdn\":\"$1\",\"poll_interval\":3600${2:+,$2}}" \
+	case "${2:-}" in *poll_interval*) fields=${2:-} ;; *) fields="\"poll_interval\":3600${2:+,$2}" ;; esac
+	api -H 'Content-Type: application/json' -d "{\"msisdn\":\"$1\",$fields}" \
 		"$URL/v1/devices" >"$T/dev-$1.json"
 	DEV_ID=$(sed -n 's/.*"id":\([0-9]*\).*/\1/p' "$T/dev-$1.json")
 	DEV_TOKEN=$(sed -n 's/.*"token":"\([^"]*\)".*/\1/p' "$T/dev-$1.json")

@@ -1,6 +1,7 @@
 # Shared by tests/integration/sim_*.sh (sourced, not run): TAP helpers, a private simulator in
 # a temporary directory, Gammu configuration files, and an AT chat over a modem's pty.
 # Everything started here is stopped by the EXIT trap.
+. "$(dirname "$0")/lib_tap.sh"
 
 BUILD=${SMSWAKE_BUILD:-build}
 SIM=$BUILD/smswake-modem-sim
@@ -8,7 +9,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/smswake-sim.XXXXXX")
 RUN=$TMP/run
 SIM_PID=
 SMSD_PID=
-failures=0
 
 sim_cleanup()
 {
@@ -29,36 +29,6 @@ sim_cleanup()
 trap sim_cleanup EXIT
 trap 'exit 1' INT TERM HUP
 
-ok() { echo "ok - $*"; }
-not_ok() { echo "not ok - $*"; failures=$((failures + 1)); }
-
-# check NAME COMMAND...: one TAP line from a command's exit status.
-check()
-{
-	name=$1
-	shift
-	if "$@"; then ok "$name"; else not_ok "$name"; fi
-}
-
-# wait_for SECONDS COMMAND...: polls every 0.2 s until the command succeeds.
-wait_for()
-{
-	limit=$(($1 * 5))
-	shift
-	i=0
-	while [ "$i" -lt "$limit" ]; do
-		if "$@" >/dev/null 2>&1; then return 0; fi
-		sleep 0.2
-		i=$((i + 1))
-	done
-	return 1
-}
-
-finish()
-{
-	[ "$failures" -eq 0 ]
-	exit $?
-}
 
 # sim_start ARGS...: starts the simulator on $RUN and waits for its pid file.
 sim_start()
