@@ -31,3 +31,16 @@ TEST_PROGRAMS += $(MODEM_UNIT_TESTS:%=$(O)/tests/unit/%)
 $(O)/tests/unit/test_modem_supervisor: | $(O)/smswake-modem-worker
 
 TEST_SCRIPTS += $(filter-out %/modem_lib.sh,$(sort $(wildcard tests/integration/modem_*.sh)))
+
+# Modem-layer benchmark (bench/bench-modem.sh): a bare GSM_SendSMS loop on one state machine
+# (modem-raw, here because only modem/ includes gammu.h) and the same sends through the
+# supervisor and its workers (modem-layer, which starts $(O)/smswake-modem-worker).
+$(O)/bench/modem-raw: $(O)/modem/bench_raw.o $(O)/libmodem.a $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
+
+$(O)/bench/modem-layer: $(O)/modem/bench_layer.o $(O)/libmodem.a $(O)/libcommon.a | $(O)/smswake-modem-worker
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
+
+BENCHES += $(O)/bench/modem-raw $(O)/bench/modem-layer
