@@ -51,12 +51,20 @@ wrk -t2 -c64 -d"${DUR}s" -s "$dir/poll.lua" "$base/v1/device/messages" >"$dir/po
 kill $pids; wait $pids 2>/dev/null || true
 pids=""
 
-"$O/bench/hello" 2 >"$dir/hello.port" &
-pids="$!"
-for i in $(seq 100); do [ -s "$dir/hello.port" ] && break; sleep 0.05; done
-wrk -t2 -c64 -d"${DUR}s" "http://127.0.0.1:$(cat "$dir/hello.port")/" >"$dir/hello.txt"
+# The baseline is the better of a 2-thread pool and the server's own 8: the stricter ratio.
+hello=0
+for threads in 2 8; do
+	rm -f "$dir/hello.port"
+	"$O/bench/hello" "$threads" >"$dir/hello.port" &
+	pids="$!"
+	for i in $(seq 100); do [ -s "$dir/hello.port" ] && break; sleep 0.05; done
+	wrk -t2 -c64 -d"${DUR}s" "http://127.0.0.1:$(cat "$dir/hello.port")/" >"$dir/hello.txt"
+	kill $pids; wait $pids 2>/dev/null || true
+	pids=""
+	hello=$(awk -v a="$hello" -v b="$(rps "$dir/hello.txt")" 'BEGIN{print (b>a)?b:a}')
+done
 
-post=$(rps "$dir/post.txt"); poll=$(rps "$dir/poll.txt"); hello=$(rps "$dir/hello.txt")
+post=$(rps "$dir/post.txt"); poll=$(rps "$dir/poll.txt")
 bad_post=$(non2xx "$dir/post.txt"); bad_poll=$(non2xx "$dir/poll.txt")
 # Every submit must have been a 201 and every poll a 204 for the figures to count.
 [ -z "$bad_post" ] || echo "warning: $bad_post submits were not 2xx" >&2
@@ -65,7 +73,7 @@ r_post=$(awk -v a="$post" -v b="$hello" 'BEGIN{printf "%.2f", a/b}')
 r_poll=$(awk -v a="$poll" -v b="$hello" 'BEGIN{printf "%.2f", a/b}')
 met() { awk -v r="$1" -v g="$2" 'BEGIN{print (r>=g)?"yes":"no"}'; }
 {
-	printf 'HTTP hello-world baseline (libmicrohttpd, wrk -c64)\t%.0f\treq/s\t-\t-\n' "$hello"
+	printf 'HTTP hello-world baseline (libmicrohttpd, best of 2 and 8 threads)\t%.0f\treq/s\t-\t-\n' "$hello"
 	printf 'durable submits POST /v1/devices/{id}/messages\t%.0f\treq/s\t-\t-\n' "$post"
 	printf 'durable submits / hello-world\t%s\tratio\t>= 0.25\t%s\n' "$r_post" "$(met "$r_post" 0.25)"
 	printf 'empty device polls (204)\t%.0f\treq/s\t-\t-\n' "$poll"

@@ -19,7 +19,9 @@ pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100+0.5); if (i
 
 sim_start $GW $DEV
 server_start "[scheduler]
-tick_ms = 50"
+tick_ms = 50
+per_hour = 0
+per_day = 0"
 gateway_start $GW
 wait_for 30 grep -q "healthy" "$T/gateway.log" || { echo "gateway did not come up" >&2; exit 1; }
 device_add $DEV

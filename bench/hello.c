@@ -12,11 +12,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
 {
-	static struct MHD_Response *resp;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
 	(void)cls, (void)url, (void)method, (void)version, (void)upload_data, (void)upload_data_size, (void)req_cls;
-	if (resp == NULL)
-		resp = MHD_create_response_from_buffer(5, (void *)"hello", MHD_RESPMEM_PERSISTENT);
-	return MHD_queue_response(conn, 200, resp);
+	/* One response per request, as a real handler makes (a shared one contends on its lock). */
+	resp = MHD_create_response_from_buffer(5, (void *)"hello", MHD_RESPMEM_PERSISTENT);
+	ret = MHD_queue_response(conn, 200, resp);
+	MHD_destroy_response(resp);
+	return ret;
 }
 
 int main(int argc, char **argv)

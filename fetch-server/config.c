@@ -23,7 +23,7 @@ void config_defaults(struct server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/smswake");
-	cfg->threads = 2;
+	cfg->threads = 8;
 	cfg->connection_limit = 4096;
 	cfg->per_ip_connection_limit = 0;
 	cfg->connection_timeout_s = 30;
