@@ -77,7 +77,7 @@ gateway_start()
 {
 	{
 		printf '[gateway]\nserver = %s\ntoken = %s\nlease_wait = 5s\nlog_level = debug\n' "$URL" "$GATEWAY_TOKEN"
-		printf '[modems]\nhealth_interval = 2s\nsend_timeout = 20s\n'
+		printf '[modems]\nhealth_interval = %s\nsend_timeout = 20s\n' "${GW_HEALTH:-2s}"
 		for n in "$@"; do
 			printf '[modem gw%s]\ndevice = %s/modem-%s\nconnection = at\nmodel = at\n' "${n#+}" "$RUN" "$n"
 		done
