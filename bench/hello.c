@@ -25,8 +25,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 int main(int argc, char **argv)
 {
 	int threads = argc > 1 ? (int)strtol(argv[1], NULL, 10) : 2;
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, on_request,
-						NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
+						on_request, NULL, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
 						MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);
 	sigset_t s;
 	int sig;

@@ -17,10 +17,10 @@
 #define NMSG 10000
 #define DAY_MS (86400LL * 1000)
 #define POLL_MS (15LL * 60 * 1000)
-#define SMS_SEND_MS 3000       /* modem time per SMS */
-#define SMS_NET_MS 4000        /* network delivery after the modem is done */
-#define WAKE_FETCH_MS 2000     /* device wakes, connects and fetches */
-#define T0 1767225600000LL     /* 2026-01-01T00:00:00Z */
+#define SMS_SEND_MS 3000   /* modem time per SMS */
+#define SMS_NET_MS 4000    /* network delivery after the modem is done */
+#define WAKE_FETCH_MS 2000 /* device wakes, connects and fetches */
+#define T0 1767225600000LL /* 2026-01-01T00:00:00Z */
 
 enum ev_type { EV_SUBMIT, EV_POLL, EV_CHECK, EV_SMS_ARRIVES };
 
@@ -93,7 +93,7 @@ struct sim {
 	struct msg msgs[NMSG];
 	struct dev devs[NDEV];
 	struct heap h;
-	int64_t modem_free;  /* when the modem can start the next SMS */
+	int64_t modem_free; /* when the modem can start the next SMS */
 	int64_t minute_start;
 	int minute_count;
 	int sms;
@@ -223,7 +223,8 @@ static void run(int naive, const struct scheduler_config *cfg, struct result *re
 		s->msgs[i].dev = (int)(rnd() % NDEV);
 		s->msgs[i].created = T0 + (int64_t)(rnd() % DAY_MS);
 		s->msgs[i].urgency = r < 10 ? URG_HIGH : r < 70 ? URG_NORMAL : r < 85 ? URG_LOW : URG_VERY_LOW;
-		push(&s->h, (struct event){.t = s->msgs[i].created, .type = EV_SUBMIT, .dev = s->msgs[i].dev, .msg = i});
+		push(&s->h,
+		     (struct event){.t = s->msgs[i].created, .type = EV_SUBMIT, .dev = s->msgs[i].dev, .msg = i});
 	}
 	while (s->h.n > 0) {
 		struct event ev = pop(&s->h);
@@ -232,7 +233,8 @@ static void run(int naive, const struct scheduler_config *cfg, struct result *re
 		switch (ev.type) {
 		case EV_SUBMIT:
 			if (naive)
-				push(&s->h, (struct event){.t = send_sms(s, ev.t), .type = EV_SMS_ARRIVES, .dev = ev.dev});
+				push(&s->h,
+				     (struct event){.t = send_sms(s, ev.t), .type = EV_SMS_ARRIVES, .dev = ev.dev});
 			else
 				check(s, ev.dev, ev.t);
 			break;
@@ -240,9 +242,7 @@ static void run(int naive, const struct scheduler_config *cfg, struct result *re
 			fetch(s, ev.dev, ev.t);
 			push(&s->h, (struct event){.t = ev.t + POLL_MS, .type = EV_POLL, .dev = ev.dev});
 			break;
-		case EV_SMS_ARRIVES:
-			fetch(s, ev.dev, ev.t + WAKE_FETCH_MS);
-			break;
+		case EV_SMS_ARRIVES: fetch(s, ev.dev, ev.t + WAKE_FETCH_MS); break;
 		case EV_CHECK:
 			if (s->devs[ev.dev].next_check != ev.t)
 				break; /* superseded */
@@ -293,13 +293,15 @@ int main(int argc, char **argv)
 		printf("%-28s %12.3f %12.3f\n", "SMS per delivered message", (double)smart.sms / smart.delivered,
 		       (double)naive.sms / naive.delivered);
 		for (int c = 0; c < 3; c++)
-			printf("latency %-12s p50/p99 %7.1f/%-7.1f %7.1f/%-7.1f s\n", cls[c], smart.p50[c], smart.p99[c],
-			       naive.p50[c], naive.p99[c]);
+			printf("latency %-12s p50/p99 %7.1f/%-7.1f %7.1f/%-7.1f s\n", cls[c], smart.p50[c],
+			       smart.p99[c], naive.p50[c], naive.p99[c]);
 		return 0;
 	}
 	double ratio = (double)smart.sms / naive.sms;
-	printf("policy sim: SMS per delivered message, smswake\t%.3f\tSMS/msg\t-\t-\n", (double)smart.sms / smart.delivered);
-	printf("policy sim: SMS per delivered message, naive\t%.3f\tSMS/msg\t-\t-\n", (double)naive.sms / naive.delivered);
+	printf("policy sim: SMS per delivered message, smswake\t%.3f\tSMS/msg\t-\t-\n",
+	       (double)smart.sms / smart.delivered);
+	printf("policy sim: SMS per delivered message, naive\t%.3f\tSMS/msg\t-\t-\n",
+	       (double)naive.sms / naive.delivered);
 	printf("policy sim: smswake SMS / naive SMS\t%.3f\tratio\t<= 0.5\t%s\n", ratio, ratio <= 0.5 ? "yes" : "no");
 	for (int c = 0; c < 3; c++)
 		printf("policy sim: %s latency p50 / p99, smswake (naive)\t%.0f/%.0f (%.0f/%.0f)\ts\t%s\t%s\n", cls[c],

@@ -21,9 +21,9 @@
 #define BUF 16384
 
 struct conn {
-	int fd[2];		/* 0: client side, 1: server side */
-	int eof[2];		/* that side sent FIN */
-	unsigned long long n[2];	/* octets read from that side */
+	int fd[2];               /* 0: client side, 1: server side */
+	int eof[2];              /* that side sent FIN */
+	unsigned long long n[2]; /* octets read from that side */
 };
 
 static struct conn conns[MAX_CONN];

@@ -10,25 +10,25 @@
 
 /* Exit codes, documented in docs/man/smswake-client.1. */
 enum cli_exit {
-	CLI_OK = 0,		/* handled (or nothing to do) */
-	CLI_EFAIL = 1,		/* local failure: state file, memory, handler could not start */
-	CLI_EUSAGE = 2,		/* bad command line */
-	CLI_ECONFIG = 3,	/* configuration file missing, unreadable or invalid */
-	CLI_EREJECTED = 4,	/* the SMS is not a valid wakeup for this device */
-	CLI_ESTALE = 5,		/* a valid wakeup already seen or older than the last one */
-	CLI_ENETWORK = 6,	/* server unreachable after retries */
-	CLI_ESERVER = 7,	/* server refused the token or answered outside the API */
-	CLI_EHANDLER = 8,	/* the handler failed; the message stays queued for the next round */
+	CLI_OK = 0,        /* handled (or nothing to do) */
+	CLI_EFAIL = 1,     /* local failure: state file, memory, handler could not start */
+	CLI_EUSAGE = 2,    /* bad command line */
+	CLI_ECONFIG = 3,   /* configuration file missing, unreadable or invalid */
+	CLI_EREJECTED = 4, /* the SMS is not a valid wakeup for this device */
+	CLI_ESTALE = 5,    /* a valid wakeup already seen or older than the last one */
+	CLI_ENETWORK = 6,  /* server unreachable after retries */
+	CLI_ESERVER = 7,   /* server refused the token or answered outside the API */
+	CLI_EHANDLER = 8,  /* the handler failed; the message stays queued for the next round */
 };
 
 struct cli_modem;
 
 struct cli_config {
-	char *handler;		/* program run per message; NULL prints JSON lines on stdout */
+	char *handler;            /* program run per message; NULL prints JSON lines on stdout */
 	unsigned handler_timeout; /* seconds before the handler is killed */
-	char *sms_fifo;		/* `run`: FIFO delivering SMS lines, NULL for none */
-	char *smsd_inbox;	/* `smsd`: directory that relative file names are in */
-	struct cli_modem *modem; /* `run`: the [modem] section (cli_source_modem.c), NULL for none */
+	char *sms_fifo;           /* `run`: FIFO delivering SMS lines, NULL for none */
+	char *smsd_inbox;         /* `smsd`: directory that relative file names are in */
+	struct cli_modem *modem;  /* `run`: the [modem] section (cli_source_modem.c), NULL for none */
 };
 
 /* Hands one message to the handler program: body on stdin, metadata in SMSWAKE_* environment
@@ -38,8 +38,8 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 /* Turns the registration JSON of POST /v1/devices into a configuration file. Every value is
  * checked with smswake_setopt before it is written, so the result always loads. On success *out
  * is a malloc'ed NUL-terminated text owned by the caller. Returns 0, or -1 with a reason in err. */
-int cli_provision(const char *json, size_t len, const char *server, const char *state_file,
-		  const char *handler, char **out, char *err, size_t errmax);
+int cli_provision(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
+		  char **out, char *err, size_t errmax);
 
 /* A source of received SMS for `run`, one line per SMS in any form smswake_handle_input takes:
  * a FIFO (cli_source.c) or the device's own modem (cli_source_modem.c). */
@@ -61,8 +61,7 @@ const struct sms_source_ops *sms_source_find(const char *name);
  * logfile) and the modem supervisor's options (worker, incoming_poll, ...). cli_modem_ini takes
  * one key, cli_modem_finish checks the section once the file is read; both return 0, or -1 with a
  * reason in err that never holds a value. cli_modem_free wipes the PIN. */
-int cli_modem_ini(struct cli_config *cfg, const char *key, const char *value, char *err,
-		  size_t errmax);
+int cli_modem_ini(struct cli_config *cfg, const char *key, const char *value, char *err, size_t errmax);
 int cli_modem_finish(struct cli_config *cfg, char *err, size_t errmax);
 void cli_modem_free(struct cli_config *cfg);
 

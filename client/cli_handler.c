@@ -42,8 +42,7 @@ static int print_json(const struct smswake_message *m)
 		b64[o_++] = tab[v & 63];
 	}
 	if (m->body_len - i > 0) {
-		uint32_t v = (uint32_t)m->body[i] << 16 |
-			     (m->body_len - i == 2 ? (uint32_t)m->body[i + 1] << 8 : 0);
+		uint32_t v = (uint32_t)m->body[i] << 16 | (m->body_len - i == 2 ? (uint32_t)m->body[i + 1] << 8 : 0);
 		b64[o_++] = tab[v >> 18];
 		b64[o_++] = tab[(v >> 12) & 63];
 		b64[o_++] = m->body_len - i == 2 ? tab[(v >> 6) & 63] : '=';
@@ -180,8 +179,8 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 			return -1;
 		}
 		if (waited_ms >= (long)cfg->handler_timeout * 1000) {
-			log_warnx("handler: %s ran longer than %u s, killed (seq %" PRIu64 ")",
-				  cfg->handler, cfg->handler_timeout, m->seq);
+			log_warnx("handler: %s ran longer than %u s, killed (seq %" PRIu64 ")", cfg->handler,
+				  cfg->handler_timeout, m->seq);
 			kill(pid, SIGKILL);
 			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 				;
@@ -196,7 +195,7 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 		log_warnx("handler: %s exited with %d for seq %" PRIu64 "; left queued", cfg->handler,
 			  WEXITSTATUS(status), m->seq);
 	else
-		log_warnx("handler: %s killed by signal %d for seq %" PRIu64 "; left queued",
-			  cfg->handler, WIFSIGNALED(status) ? WTERMSIG(status) : 0, m->seq);
+		log_warnx("handler: %s killed by signal %d for seq %" PRIu64 "; left queued", cfg->handler,
+			  WIFSIGNALED(status) ? WTERMSIG(status) : 0, m->seq);
 	return -1;
 }

@@ -38,8 +38,8 @@ struct kv {
 	char value[1024];
 };
 
-int cli_provision(const char *json, size_t len, const char *server, const char *state_file,
-		  const char *handler, char **out, char *err, size_t errmax)
+int cli_provision(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
+		  char **out, char *err, size_t errmax)
 {
 	struct kv kv[10];
 	size_t nkv = 0, cap, used = 0;
@@ -54,8 +54,7 @@ int cli_provision(const char *json, size_t len, const char *server, const char *
 		return fail(err, errmax, "registration larger than 64 KiB");
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL || !json_is_object(root)) {
-		snprintf(err, errmax, "registration is not a JSON object%s%s", root ? "" : ": ",
-			 root ? "" : jerr.text);
+		snprintf(err, errmax, "registration is not a JSON object%s%s", root ? "" : ": ", root ? "" : jerr.text);
 		goto done;
 	}
 	if (smswake_new(&h) != SMSWAKE_OK) {
@@ -63,11 +62,11 @@ int cli_provision(const char *json, size_t len, const char *server, const char *
 		goto done;
 	}
 
-#define ADD(k, fmt, val)                                                                     \
-	do {                                                                                 \
-		kv[nkv].key = (k);                                                           \
-		snprintf(kv[nkv].value, sizeof(kv[nkv].value), fmt, val);                    \
-		nkv++;                                                                       \
+#define ADD(k, fmt, val)                                                                                               \
+	do {                                                                                                           \
+		kv[nkv].key = (k);                                                                                     \
+		snprintf(kv[nkv].value, sizeof(kv[nkv].value), fmt, val);                                              \
+		nkv++;                                                                                                 \
 	} while (0)
 
 	ADD("server", "%s", server);

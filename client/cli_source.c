@@ -18,7 +18,7 @@ struct fifo {
 	int fd;
 	char buf[FIFO_BUF];
 	size_t len;
-	int discarding;	/* inside a line longer than the buffer: drop it up to its end */
+	int discarding; /* inside a line longer than the buffer: drop it up to its end */
 };
 
 static int fifo_open(void **state, const struct cli_config *cfg)

@@ -39,8 +39,7 @@ struct modem_src {
  * options (worker, incoming_poll, health_interval, ...; see smswake-gateway(8)). */
 static int is_modem_key(const char *key)
 {
-	static const char *const keys[] = {"device", "port", "connection", "model", "pin", "smsc",
-					   "logfile"};
+	static const char *const keys[] = {"device", "port", "connection", "model", "pin", "smsc", "logfile"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcasecmp(key, keys[i]) == 0)
@@ -48,8 +47,7 @@ static int is_modem_key(const char *key)
 	return 0;
 }
 
-int cli_modem_ini(struct cli_config *cfg, const char *key, const char *value, char *err,
-		  size_t errmax)
+int cli_modem_ini(struct cli_config *cfg, const char *key, const char *value, char *err, size_t errmax)
 {
 	int r;
 
@@ -132,24 +130,21 @@ static void on_event(const struct supervisor_event *ev, void *arg)
 		/* Operators need to see a modem that stopped (wrong PIN, no SIM): polling goes on. */
 		if (ev->state != s->last_state || !ev->healthy)
 			log_info("modem %s: %s%s%s", ev->modem_name, supervisor_state_name(ev->state),
-				 ev->reason != NULL && *ev->reason ? ": " : "",
-				 ev->reason != NULL ? ev->reason : "");
+				 ev->reason != NULL && *ev->reason ? ": " : "", ev->reason != NULL ? ev->reason : "");
 		if (ev->state == SUPERVISOR_MODEM_STOPPED)
-			log_warnx("modem %s stopped: no SMS intake until it is fixed; polling goes on",
-				  ev->modem_name);
+			log_warnx("modem %s stopped: no SMS intake until it is fixed; polling goes on", ev->modem_name);
 		s->last_state = ev->state;
 		return;
 	}
 	if (ev->type != SUPERVISOR_EV_SMS || ev->in == NULL || ev->in->type != MODEM_IN_DELIVER)
 		return;
 	if (s->count == MODEM_QUEUE) {
-		log_warnx("modem %s: SMS from %s dropped, %d waiting already", ev->modem_name,
-			  ev->in->number, MODEM_QUEUE);
+		log_warnx("modem %s: SMS from %s dropped, %d waiting already", ev->modem_name, ev->in->number,
+			  MODEM_QUEUE);
 		return;
 	}
 	if (format_sms(ev->in, s->queue[(s->head + s->count) % MODEM_QUEUE]) != 0) {
-		log_info("modem %s: SMS from %s is not a wakeup; dropped", ev->modem_name,
-			 ev->in->number);
+		log_info("modem %s: SMS from %s is not a wakeup; dropped", ev->modem_name, ev->in->number);
 		return;
 	}
 	log_debug("modem %s: SMS from %s", ev->modem_name, ev->in->number);
@@ -168,8 +163,7 @@ static int modem_open_source(void **state, const struct cli_config *cfg)
 	if (s == NULL)
 		return -1;
 	if (supervisor_new(&s->sv, &cfg->modem->ini.opt, on_event, s) != 0 ||
-	    supervisor_add_modem(s->sv, &cfg->modem->ini.modems[0]) < 0 ||
-	    supervisor_start(s->sv) != 0) {
+	    supervisor_add_modem(s->sv, &cfg->modem->ini.modems[0]) < 0 || supervisor_start(s->sv) != 0) {
 		supervisor_free(s->sv);
 		free(s);
 		return -1;

@@ -60,8 +60,7 @@ static int on_ini(void *arg, const char *section, const char *name, const char *
 		return 1;
 	}
 	if (strcmp(section, SECTION) != 0) {
-		log_warnx("%s: [%s] %s: keys belong in section [" SECTION "] or [modem]", l->path,
-			  section, name);
+		log_warnx("%s: [%s] %s: keys belong in section [" SECTION "] or [modem]", l->path, section, name);
 		l->failed = 1;
 		return 0;
 	}
@@ -107,8 +106,7 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 		return -1;
 	}
 	if (st.st_mode & 077)
-		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)",
-			  path);
+		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)", path);
 	rc = ini_parse(path, on_ini, &l);
 	if (rc < 0) {
 		log_warnx("%s: cannot read", path);
@@ -144,7 +142,9 @@ static int exit_code(smswake_err err)
 	case SMSWAKE_EREJECTED: return CLI_EREJECTED;
 	case SMSWAKE_ESTALE: return CLI_ESTALE;
 	case SMSWAKE_ENETWORK: return CLI_ENETWORK;
-	case SMSWAKE_EAUTH: case SMSWAKE_EHTTP: case SMSWAKE_EPROTO: return CLI_ESERVER;
+	case SMSWAKE_EAUTH:
+	case SMSWAKE_EHTTP:
+	case SMSWAKE_EPROTO: return CLI_ESERVER;
 	case SMSWAKE_EHANDLER: return CLI_EHANDLER;
 	default: return CLI_EFAIL;
 	}
@@ -237,8 +237,7 @@ static int cmd_sms(smswake_t *h, struct cli_config *cfg)
 	report(h, "sms", err);
 	if (err != SMSWAKE_OK)
 		return exit_code(err);
-	log_info("wakeup %" PRIu64 " accepted%s, %u pending", w.counter, w.urgent ? " (urgent)" : "",
-		 w.pending);
+	log_info("wakeup %" PRIu64 " accepted%s, %u pending", w.counter, w.urgent ? " (urgent)" : "", w.pending);
 	return exit_code(do_fetch(h, cfg, &res));
 }
 
@@ -462,18 +461,17 @@ static int cmd_provision(int argc, char **argv)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
-		"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
-		"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
-		"  poll             fetch once\n"
-		"  run              daemon: poll on the advised interval, fetch on wakeups\n"
-		"                   (from sms_fifo or the [modem] section's modem)\n"
-		"  state            print the stored wake counter and cursor\n"
-		"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
-		"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
-		"  -n       check the configuration and exit\n"
-		"  -v       more logging (repeat for debug)\n");
+	fprintf(stderr, "usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
+			"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
+			"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
+			"  poll             fetch once\n"
+			"  run              daemon: poll on the advised interval, fetch on wakeups\n"
+			"                   (from sms_fifo or the [modem] section's modem)\n"
+			"  state            print the stored wake counter and cursor\n"
+			"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
+			"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+			"  -n       check the configuration and exit\n"
+			"  -v       more logging (repeat for debug)\n");
 }
 
 int main(int argc, char **argv)

@@ -16,8 +16,7 @@ int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == CRYPTO_SHA256_LEN ? 0 : -1;
 }
 
-int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,
-		       uint8_t out[CRYPTO_SHA256_LEN])
+int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = NULL;
@@ -42,8 +41,8 @@ done:
 	return rc;
 }
 
-int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
-		       const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen)
+int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen, const uint8_t *info,
+		       size_t infolen, uint8_t *out, size_t outlen)
 {
 	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
 	EVP_KDF_CTX *ctx = NULL;

@@ -10,10 +10,9 @@
 #define CRYPTO_SHA256_LEN 32
 
 int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
-int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len,
-		       uint8_t out[CRYPTO_SHA256_LEN]);
-int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen,
-		       const uint8_t *info, size_t infolen, uint8_t *out, size_t outlen);
+int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN]);
+int crypto_hkdf_sha256(const uint8_t *ikm, size_t ikmlen, const uint8_t *salt, size_t saltlen, const uint8_t *info,
+		       size_t infolen, uint8_t *out, size_t outlen);
 int crypto_random(void *out, size_t len);
 /* 1 when equal, 0 otherwise; time depends only on len. */
 int crypto_equal(const void *a, const void *b, size_t len);

@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 /* Output sizes including the terminating NUL. */
-#define ENC_HEX_LEN(n) ((n) * 2 + 1)
+#define ENC_HEX_LEN(n) ((n)*2 + 1)
 #define ENC_B64_LEN(n) ((((n) + 2) / 3) * 4 + 1)
 
 /* Writes 2*len lowercase hex digits and a NUL into out. */

@@ -63,20 +63,19 @@ static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
 		clock_gettime(CLOCK_REALTIME, &ts);
 		gmtime_r(&ts.tv_sec, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-		fprintf(stderr, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000, log_progname, tag[level],
-			msg);
+		fprintf(stderr, "%s.%03ldZ %s[%s] %s\n", when, ts.tv_nsec / 1000000, log_progname, tag[level], msg);
 	}
 	errno = saved;
 }
 
-#define LOG_BODY(level, with_errno)                   \
-	do {                                          \
-		va_list ap;                           \
-		if (log_level < (level))              \
-			return;                       \
-		va_start(ap, fmt);                    \
-		log_vwrite((level), (with_errno), fmt, ap); \
-		va_end(ap);                           \
+#define LOG_BODY(level, with_errno)                                                                                    \
+	do {                                                                                                           \
+		va_list ap;                                                                                            \
+		if (log_level < (level))                                                                               \
+			return;                                                                                        \
+		va_start(ap, fmt);                                                                                     \
+		log_vwrite((level), (with_errno), fmt, ap);                                                            \
+		va_end(ap);                                                                                            \
 	} while (0)
 
 void log_warn(const char *fmt, ...)

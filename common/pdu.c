@@ -55,22 +55,16 @@ const char *pdu_strerror(int err)
 /* --- GSM 7-bit default alphabet (TS 23.038 6.2.1) --- */
 
 static const uint16_t gsm7_basic[128] = {
-	0x0040, 0x00A3, 0x0024, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC,
-	0x00F2, 0x00C7, 0x000A, 0x00D8, 0x00F8, 0x000D, 0x00C5, 0x00E5,
-	0x0394, 0x005F, 0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8,
-	0x03A3, 0x0398, 0x039E, 0x00A0, 0x00C6, 0x00E6, 0x00DF, 0x00C9,
-	0x0020, 0x0021, 0x0022, 0x0023, 0x00A4, 0x0025, 0x0026, 0x0027,
-	0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F,
-	0x0030, 0x0031, 0x0032, 0x0033, 0x0034, 0x0035, 0x0036, 0x0037,
-	0x0038, 0x0039, 0x003A, 0x003B, 0x003C, 0x003D, 0x003E, 0x003F,
-	0x00A1, 0x0041, 0x0042, 0x0043, 0x0044, 0x0045, 0x0046, 0x0047,
-	0x0048, 0x0049, 0x004A, 0x004B, 0x004C, 0x004D, 0x004E, 0x004F,
-	0x0050, 0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057,
-	0x0058, 0x0059, 0x005A, 0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7,
-	0x00BF, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065, 0x0066, 0x0067,
-	0x0068, 0x0069, 0x006A, 0x006B, 0x006C, 0x006D, 0x006E, 0x006F,
-	0x0070, 0x0071, 0x0072, 0x0073, 0x0074, 0x0075, 0x0076, 0x0077,
-	0x0078, 0x0079, 0x007A, 0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0,
+	0x0040, 0x00A3, 0x0024, 0x00A5, 0x00E8, 0x00E9, 0x00F9, 0x00EC, 0x00F2, 0x00C7, 0x000A, 0x00D8, 0x00F8,
+	0x000D, 0x00C5, 0x00E5, 0x0394, 0x005F, 0x03A6, 0x0393, 0x039B, 0x03A9, 0x03A0, 0x03A8, 0x03A3, 0x0398,
+	0x039E, 0x00A0, 0x00C6, 0x00E6, 0x00DF, 0x00C9, 0x0020, 0x0021, 0x0022, 0x0023, 0x00A4, 0x0025, 0x0026,
+	0x0027, 0x0028, 0x0029, 0x002A, 0x002B, 0x002C, 0x002D, 0x002E, 0x002F, 0x0030, 0x0031, 0x0032, 0x0033,
+	0x0034, 0x0035, 0x0036, 0x0037, 0x0038, 0x0039, 0x003A, 0x003B, 0x003C, 0x003D, 0x003E, 0x003F, 0x00A1,
+	0x0041, 0x0042, 0x0043, 0x0044, 0x0045, 0x0046, 0x0047, 0x0048, 0x0049, 0x004A, 0x004B, 0x004C, 0x004D,
+	0x004E, 0x004F, 0x0050, 0x0051, 0x0052, 0x0053, 0x0054, 0x0055, 0x0056, 0x0057, 0x0058, 0x0059, 0x005A,
+	0x00C4, 0x00D6, 0x00D1, 0x00DC, 0x00A7, 0x00BF, 0x0061, 0x0062, 0x0063, 0x0064, 0x0065, 0x0066, 0x0067,
+	0x0068, 0x0069, 0x006A, 0x006B, 0x006C, 0x006D, 0x006E, 0x006F, 0x0070, 0x0071, 0x0072, 0x0073, 0x0074,
+	0x0075, 0x0076, 0x0077, 0x0078, 0x0079, 0x007A, 0x00E4, 0x00F6, 0x00F1, 0x00FC, 0x00E0,
 };
 
 #define GSM7_ESC 0x1B
@@ -230,8 +224,7 @@ int pdu_gsm7_to_utf8(const uint8_t *septets, size_t n, char *out, size_t outmax)
 	return PDU_OK;
 }
 
-int pdu_gsm7_pack(const uint8_t *septets, size_t n, size_t first_septet, uint8_t *out,
-	size_t outmax, size_t *octets)
+int pdu_gsm7_pack(const uint8_t *septets, size_t n, size_t first_septet, uint8_t *out, size_t outmax, size_t *octets)
 {
 	size_t start = 7 * first_septet;
 	size_t total = (7 * (first_septet + n) + 7) / 8;
@@ -259,8 +252,7 @@ int pdu_gsm7_pack(const uint8_t *septets, size_t n, size_t first_septet, uint8_t
 	return PDU_OK;
 }
 
-int pdu_gsm7_unpack(const uint8_t *in, size_t inlen, size_t first_septet, size_t n,
-	uint8_t *septets)
+int pdu_gsm7_unpack(const uint8_t *in, size_t inlen, size_t first_septet, size_t n, uint8_t *septets)
 {
 	if ((7 * (first_septet + n) + 7) / 8 > inlen)
 		return PDU_E_TRUNCATED;
@@ -409,8 +401,7 @@ int pdu_time_from_unix(int64_t t, int tz_quarters, struct pdu_time *out)
 int64_t pdu_time_to_unix(const struct pdu_time *t)
 {
 	int64_t days = pdu_days_from_civil(2000 + t->year, t->month, t->day);
-	return days * 86400 + t->hour * 3600 + t->minute * 60 + t->second -
-	       (int64_t)t->tz_quarters * 900;
+	return days * 86400 + t->hour * 3600 + t->minute * 60 + t->second - (int64_t)t->tz_quarters * 900;
 }
 
 uint32_t pdu_vp_relative_seconds(uint8_t vp)
@@ -476,11 +467,11 @@ static int wr_put(struct pdu_wr *w, const uint8_t *v, size_t n)
 	return PDU_OK;
 }
 
-#define TRY(x)                         \
-	do {                           \
-		int try_rc_ = (x);     \
-		if (try_rc_ != PDU_OK) \
-			return try_rc_; \
+#define TRY(x)                                                                                                         \
+	do {                                                                                                           \
+		int try_rc_ = (x);                                                                                     \
+		if (try_rc_ != PDU_OK)                                                                                 \
+			return try_rc_;                                                                                \
 	} while (0)
 
 /* --- addresses --- */
@@ -566,9 +557,12 @@ static int pdu_bcd_nibble(char c)
 	switch (c) {
 	case '*': return 0x0A;
 	case '#': return 0x0B;
-	case 'a': case 'A': return 0x0C;
-	case 'b': case 'B': return 0x0D;
-	case 'c': case 'C': return 0x0E;
+	case 'a':
+	case 'A': return 0x0C;
+	case 'b':
+	case 'B': return 0x0D;
+	case 'c':
+	case 'C': return 0x0E;
 	default: return c >= '0' && c <= '9' ? c - '0' : -1;
 	}
 }
@@ -684,9 +678,8 @@ static int pdu_bcd2(uint8_t o, uint8_t *v)
 
 static int pdu_time_check(const struct pdu_time *t)
 {
-	if (t->year > 99 || t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31 ||
-		t->hour > 23 || t->minute > 59 || t->second > 59 || t->tz_quarters < -79 ||
-		t->tz_quarters > 79)
+	if (t->year > 99 || t->month < 1 || t->month > 12 || t->day < 1 || t->day > 31 || t->hour > 23 ||
+	    t->minute > 59 || t->second > 59 || t->tz_quarters < -79 || t->tz_quarters > 79)
 		return PDU_E_TIMESTAMP;
 	return PDU_OK;
 }
@@ -741,8 +734,14 @@ int pdu_dcs_parse(uint8_t dcs, enum pdu_coding *coding, int *msg_class, uint8_t 
 	uint8_t comp = 0;
 
 	switch (dcs >> 4) {
-	case 0x0: case 0x1: case 0x2: case 0x3: /* general data coding */
-	case 0x4: case 0x5: case 0x6: case 0x7: /* same, marked for automatic deletion */
+	case 0x0:
+	case 0x1:
+	case 0x2:
+	case 0x3: /* general data coding */
+	case 0x4:
+	case 0x5:
+	case 0x6:
+	case 0x7: /* same, marked for automatic deletion */
 		comp = (dcs & 0x20) != 0;
 		if (dcs & 0x10)
 			cls = dcs & 0x03;
@@ -752,15 +751,12 @@ int pdu_dcs_parse(uint8_t dcs, enum pdu_coding *coding, int *msg_class, uint8_t 
 		default: c = PDU_CODING_7BIT; break; /* 3 is reserved: read as the default alphabet */
 		}
 		break;
-	case 0xE: /* message waiting indication, store, UCS2 */
-		c = PDU_CODING_UCS2;
-		break;
+	case 0xE: /* message waiting indication, store, UCS2 */ c = PDU_CODING_UCS2; break;
 	case 0xF: /* data coding / message class */
 		c = (dcs & 0x04) ? PDU_CODING_8BIT : PDU_CODING_7BIT;
 		cls = dcs & 0x03;
 		break;
-	default: /* 0x8-0xB reserved, 0xC-0xD message waiting: default alphabet */
-		break;
+	default: /* 0x8-0xB reserved, 0xC-0xD message waiting: default alphabet */ break;
 	}
 	if (coding)
 		*coding = c;
@@ -837,8 +833,7 @@ static int pdu_udh_parse(struct pdu_sms *s)
 			s->concat_seq = seq;
 			break;
 		}
-		default:
-			break;
+		default: break;
 		}
 		i += 2 + (size_t)l;
 	}
@@ -863,8 +858,7 @@ int pdu_udh_add_ie(struct pdu_sms *sms, uint8_t iei, const uint8_t *data, uint8_
 
 int pdu_udh_add_ports(struct pdu_sms *sms, uint16_t dst_port, uint16_t src_port)
 {
-	uint8_t d[4] = {(uint8_t)(dst_port >> 8), (uint8_t)dst_port, (uint8_t)(src_port >> 8),
-		(uint8_t)src_port};
+	uint8_t d[4] = {(uint8_t)(dst_port >> 8), (uint8_t)dst_port, (uint8_t)(src_port >> 8), (uint8_t)src_port};
 	return pdu_udh_add_ie(sms, PDU_IEI_PORTS16, d, sizeof(d));
 }
 
@@ -973,8 +967,7 @@ static int rd_vp(struct pdu_rd *r, struct pdu_sms *s)
 	const uint8_t *o;
 
 	switch (s->vpf) {
-	case PDU_VPF_NONE:
-		return PDU_OK;
+	case PDU_VPF_NONE: return PDU_OK;
 	case PDU_VPF_RELATIVE:
 		TRY(rd_take(r, 1, &o));
 		s->vp[0] = o[0];
@@ -994,14 +987,9 @@ static int rd_vp(struct pdu_rd *r, struct pdu_sms *s)
 		memcpy(s->vp, o, 7);
 		s->vp_single_shot = (o[0] & 0x40) != 0;
 		switch (o[0] & 0x07) {
-		case 0: /* no validity period specified */
-			break;
-		case 1:
-			s->vp_seconds = pdu_vp_relative_seconds(o[1]);
-			break;
-		case 2:
-			s->vp_seconds = o[1];
-			break;
+		case 0: /* no validity period specified */ break;
+		case 1: s->vp_seconds = pdu_vp_relative_seconds(o[1]); break;
+		case 2: s->vp_seconds = o[1]; break;
 		case 3: {
 			uint8_t h, m, sec;
 			TRY(pdu_bcd2(o[1], &h));
@@ -1012,16 +1000,15 @@ static int rd_vp(struct pdu_rd *r, struct pdu_sms *s)
 			s->vp_seconds = (uint32_t)h * 3600 + m * 60u + sec;
 			break;
 		}
-		default:
-			return PDU_E_VP;
+		default: return PDU_E_VP;
 		}
 		return PDU_OK;
 	}
 	return PDU_E_VP;
 }
 
-static int pdu_begin(struct pdu_rd *r, const uint8_t *buf, size_t len, int with_smsc,
-	struct pdu_sms *out, enum pdu_type type, unsigned mti)
+static int pdu_begin(struct pdu_rd *r, const uint8_t *buf, size_t len, int with_smsc, struct pdu_sms *out,
+		     enum pdu_type type, unsigned mti)
 {
 	if (out == NULL)
 		return PDU_E_ARG;
@@ -1136,8 +1123,8 @@ int pdu_decode_sc_to_ms(const uint8_t *buf, size_t len, int with_smsc, struct pd
 
 /* --- encoders --- */
 
-static int pdu_wr_begin(struct pdu_wr *w, const struct pdu_sms *sms, int with_smsc, uint8_t *out,
-	size_t outmax, size_t *outlen)
+static int pdu_wr_begin(struct pdu_wr *w, const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax,
+			size_t *outlen)
 {
 	if (sms == NULL || out == NULL || outlen == NULL)
 		return PDU_E_ARG;
@@ -1149,53 +1136,43 @@ static int pdu_wr_begin(struct pdu_wr *w, const struct pdu_sms *sms, int with_sm
 	return PDU_OK;
 }
 
-int pdu_encode_submit(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax,
-	size_t *outlen)
+int pdu_encode_submit(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen)
 {
 	struct pdu_wr w;
 	uint8_t fo;
 
 	TRY(pdu_wr_begin(&w, sms, with_smsc, out, outmax, outlen));
 	fo = (uint8_t)(0x01 | (sms->reject_duplicates ? 0x04 : 0) | (sms->vpf & 3) << 3 |
-		       (sms->status_report ? 0x20 : 0) | (sms->udh_len ? 0x40 : 0) |
-		       (sms->reply_path ? 0x80 : 0));
+		       (sms->status_report ? 0x20 : 0) | (sms->udh_len ? 0x40 : 0) | (sms->reply_path ? 0x80 : 0));
 	TRY(wr_u8(&w, fo));
 	TRY(wr_u8(&w, sms->mr));
 	TRY(wr_addr(&w, &sms->addr));
 	TRY(wr_u8(&w, sms->pid));
 	TRY(wr_u8(&w, sms->dcs));
 	switch (sms->vpf) {
-	case PDU_VPF_NONE:
-		break;
-	case PDU_VPF_RELATIVE:
-		TRY(wr_u8(&w, pdu_vp_relative_encode(sms->vp_seconds)));
-		break;
-	case PDU_VPF_ABSOLUTE:
-		TRY(wr_time(&w, &sms->vp_time));
-		break;
+	case PDU_VPF_NONE: break;
+	case PDU_VPF_RELATIVE: TRY(wr_u8(&w, pdu_vp_relative_encode(sms->vp_seconds))); break;
+	case PDU_VPF_ABSOLUTE: TRY(wr_time(&w, &sms->vp_time)); break;
 	case PDU_VPF_ENHANCED:
 		if ((sms->vp[0] & 0x07) > 3)
 			return PDU_E_VP;
 		TRY(wr_put(&w, sms->vp, 7));
 		break;
-	default:
-		return PDU_E_VP;
+	default: return PDU_E_VP;
 	}
 	TRY(wr_ud(&w, sms));
 	*outlen = w.pos;
 	return PDU_OK;
 }
 
-int pdu_encode_deliver(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax,
-	size_t *outlen)
+int pdu_encode_deliver(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen)
 {
 	struct pdu_wr w;
 	uint8_t fo;
 
 	TRY(pdu_wr_begin(&w, sms, with_smsc, out, outmax, outlen));
 	fo = (uint8_t)((sms->more_messages ? 0 : 0x04) | (sms->loop_prevention ? 0x08 : 0) |
-		       (sms->status_report ? 0x20 : 0) | (sms->udh_len ? 0x40 : 0) |
-		       (sms->reply_path ? 0x80 : 0));
+		       (sms->status_report ? 0x20 : 0) | (sms->udh_len ? 0x40 : 0) | (sms->reply_path ? 0x80 : 0));
 	TRY(wr_u8(&w, fo));
 	TRY(wr_addr(&w, &sms->addr));
 	TRY(wr_u8(&w, sms->pid));
@@ -1206,8 +1183,7 @@ int pdu_encode_deliver(const struct pdu_sms *sms, int with_smsc, uint8_t *out, s
 	return PDU_OK;
 }
 
-int pdu_encode_status_report(const struct pdu_sms *sms, int with_smsc, uint8_t *out,
-	size_t outmax, size_t *outlen)
+int pdu_encode_status_report(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen)
 {
 	struct pdu_wr w;
 	uint8_t fo, pi;
@@ -1221,8 +1197,7 @@ int pdu_encode_status_report(const struct pdu_sms *sms, int with_smsc, uint8_t *
 	TRY(wr_time(&w, &sms->scts));
 	TRY(wr_time(&w, &sms->dt));
 	TRY(wr_u8(&w, sms->st));
-	pi = (uint8_t)((sms->pid ? 0x01 : 0) | (sms->dcs ? 0x02 : 0) |
-		       (sms->ud_len || sms->udh_len ? 0x04 : 0));
+	pi = (uint8_t)((sms->pid ? 0x01 : 0) | (sms->dcs ? 0x02 : 0) | (sms->ud_len || sms->udh_len ? 0x04 : 0));
 	if (pi) {
 		TRY(wr_u8(&w, pi));
 		if (pi & 0x01)

@@ -25,27 +25,27 @@
 
 enum pdu_error {
 	PDU_OK = 0,
-	PDU_E_ARG,	   /* NULL pointer or impossible argument */
-	PDU_E_TRUNCATED,   /* the input ends inside a mandatory field */
-	PDU_E_TRAILING,	   /* octets left after the user data */
-	PDU_E_SMSC_LEN,	   /* SMSC length octet larger than 11 */
-	PDU_E_MTI,	   /* message type indicator is not the one asked for */
-	PDU_E_ADDR_LEN,	   /* address longer than 20 semi-octets */
-	PDU_E_ADDR_TOA,	   /* type-of-address octet without its extension bit */
-	PDU_E_ADDR_DIGIT,  /* 0xF inside the digits, or a fill nibble other than 0xF */
-	PDU_E_TIMESTAMP,   /* non-decimal digit or field out of range in a timestamp */
-	PDU_E_VP,	   /* enhanced validity period with a reserved format */
-	PDU_E_DCS,	   /* data coding scheme this codec cannot encode */
-	PDU_E_UDL,	   /* user data length above 160 septets or 140 octets */
-	PDU_E_UD_LEN,	   /* user data length disagrees with the octets present */
-	PDU_E_UDH_LEN,	   /* header length does not fit in the user data */
-	PDU_E_IE_LEN,	   /* an information element runs past the end of the header */
-	PDU_E_IE_VALUE,	   /* a known information element with the wrong length or value */
-	PDU_E_UCS2_ODD,	   /* UCS2 text with an odd number of octets */
-	PDU_E_SPACE,	   /* output buffer too small */
-	PDU_E_TOO_LONG,	   /* user data too long to encode */
-	PDU_E_CHARSET,	   /* character outside the GSM 7-bit default alphabet, or bad UTF-8 */
-	PDU_E_HEX,	   /* odd length or non-hex digit */
+	PDU_E_ARG,        /* NULL pointer or impossible argument */
+	PDU_E_TRUNCATED,  /* the input ends inside a mandatory field */
+	PDU_E_TRAILING,   /* octets left after the user data */
+	PDU_E_SMSC_LEN,   /* SMSC length octet larger than 11 */
+	PDU_E_MTI,        /* message type indicator is not the one asked for */
+	PDU_E_ADDR_LEN,   /* address longer than 20 semi-octets */
+	PDU_E_ADDR_TOA,   /* type-of-address octet without its extension bit */
+	PDU_E_ADDR_DIGIT, /* 0xF inside the digits, or a fill nibble other than 0xF */
+	PDU_E_TIMESTAMP,  /* non-decimal digit or field out of range in a timestamp */
+	PDU_E_VP,         /* enhanced validity period with a reserved format */
+	PDU_E_DCS,        /* data coding scheme this codec cannot encode */
+	PDU_E_UDL,        /* user data length above 160 septets or 140 octets */
+	PDU_E_UD_LEN,     /* user data length disagrees with the octets present */
+	PDU_E_UDH_LEN,    /* header length does not fit in the user data */
+	PDU_E_IE_LEN,     /* an information element runs past the end of the header */
+	PDU_E_IE_VALUE,   /* a known information element with the wrong length or value */
+	PDU_E_UCS2_ODD,   /* UCS2 text with an odd number of octets */
+	PDU_E_SPACE,      /* output buffer too small */
+	PDU_E_TOO_LONG,   /* user data too long to encode */
+	PDU_E_CHARSET,    /* character outside the GSM 7-bit default alphabet, or bad UTF-8 */
+	PDU_E_HEX,        /* odd length or non-hex digit */
 	PDU_E_COUNT
 };
 
@@ -96,40 +96,40 @@ struct pdu_sms {
 	enum pdu_type type;
 	struct pdu_addr smsc; /* only with the leading SMSC field; empty when its length is 0 */
 
-	uint8_t first_octet;	   /* as decoded; ignored on encode */
+	uint8_t first_octet;       /* as decoded; ignored on encode */
 	uint8_t reject_duplicates; /* SUBMIT TP-RD */
-	uint8_t more_messages;	   /* DELIVER, STATUS-REPORT: TP-MMS bit clear, more are waiting */
+	uint8_t more_messages;     /* DELIVER, STATUS-REPORT: TP-MMS bit clear, more are waiting */
 	uint8_t loop_prevention;   /* DELIVER, STATUS-REPORT TP-LP */
-	uint8_t status_report;	   /* SUBMIT TP-SRR, DELIVER TP-SRI, STATUS-REPORT TP-SRQ */
-	uint8_t udhi;		   /* decoded TP-UDHI; on encode it follows udh_len */
-	uint8_t reply_path;	   /* SUBMIT, DELIVER TP-RP */
+	uint8_t status_report;     /* SUBMIT TP-SRR, DELIVER TP-SRI, STATUS-REPORT TP-SRQ */
+	uint8_t udhi;              /* decoded TP-UDHI; on encode it follows udh_len */
+	uint8_t reply_path;        /* SUBMIT, DELIVER TP-RP */
 
-	uint8_t mr;		/* SUBMIT, STATUS-REPORT message reference */
-	struct pdu_addr addr;	/* SUBMIT destination, DELIVER originator, STATUS-REPORT recipient */
+	uint8_t mr;           /* SUBMIT, STATUS-REPORT message reference */
+	struct pdu_addr addr; /* SUBMIT destination, DELIVER originator, STATUS-REPORT recipient */
 	uint8_t pid;
 	uint8_t dcs;
 	enum pdu_coding coding; /* from dcs */
-	int msg_class;		/* from dcs: 0-3, or -1 for none */
-	uint8_t compressed;	/* from dcs: user data is compressed, counted in octets */
+	int msg_class;          /* from dcs: 0-3, or -1 for none */
+	uint8_t compressed;     /* from dcs: user data is compressed, counted in octets */
 
-	enum pdu_vpf vpf;	  /* SUBMIT */
-	uint8_t vp[7];		  /* raw octets: 1 for relative, 7 for absolute and enhanced */
-	uint32_t vp_seconds;	  /* relative and enhanced relative forms */
-	struct pdu_time vp_time;  /* absolute form */
-	uint8_t vp_single_shot;	  /* enhanced form */
+	enum pdu_vpf vpf;        /* SUBMIT */
+	uint8_t vp[7];           /* raw octets: 1 for relative, 7 for absolute and enhanced */
+	uint32_t vp_seconds;     /* relative and enhanced relative forms */
+	struct pdu_time vp_time; /* absolute form */
+	uint8_t vp_single_shot;  /* enhanced form */
 
 	struct pdu_time scts; /* DELIVER, STATUS-REPORT */
 	struct pdu_time dt;   /* STATUS-REPORT discharge time */
-	uint8_t st;	      /* STATUS-REPORT status */
-	uint8_t pi;	      /* STATUS-REPORT parameter indicator (0 when absent) */
+	uint8_t st;           /* STATUS-REPORT status */
+	uint8_t pi;           /* STATUS-REPORT parameter indicator (0 when absent) */
 
 	/* User data header: its information elements, without the UDHL octet. */
 	uint8_t udh_len;
 	uint8_t udh[PDU_UD_MAX_OCTETS];
 	uint8_t n_ie;
 	struct pdu_ie ie[PDU_IE_MAX];
-	uint8_t has_ports;  /* IEI 0x05 (16-bit) or 0x04 (8-bit) application ports */
-	uint8_t port_bits;  /* 16 or 8 */
+	uint8_t has_ports; /* IEI 0x05 (16-bit) or 0x04 (8-bit) application ports */
+	uint8_t port_bits; /* 16 or 8 */
 	uint16_t dst_port, src_port;
 	uint8_t has_concat; /* IEI 0x00 or 0x08 */
 	uint16_t concat_ref;
@@ -156,13 +156,10 @@ int pdu_smsc_field_len(const uint8_t *buf, size_t len);
 /* Encoders. The SMSC field is written first when with_smsc is set ("00" when sms->smsc is empty).
  * The first octet is built from the flag fields; TP-UDHI is set when udh_len is not 0.
  * Write at most outmax octets and store the count in *outlen. Return 0 or a pdu_error. */
-int pdu_encode_submit(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax,
-	size_t *outlen);
-int pdu_encode_deliver(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax,
-	size_t *outlen);
+int pdu_encode_submit(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen);
+int pdu_encode_deliver(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen);
 /* Writes PID, DCS and user data only when they are not all zero/empty, with TP-PI to say so. */
-int pdu_encode_status_report(const struct pdu_sms *sms, int with_smsc, uint8_t *out,
-	size_t outmax, size_t *outlen);
+int pdu_encode_status_report(const struct pdu_sms *sms, int with_smsc, uint8_t *out, size_t outmax, size_t *outlen);
 
 /* Writes just an SMSC address field for a number ("+" for international; "" gives "00"). */
 int pdu_encode_smsc(const char *number, uint8_t *out, size_t outmax, size_t *outlen);
@@ -191,11 +188,9 @@ int pdu_gsm7_from_utf8(const char *utf8, uint8_t *septets, size_t max, size_t *n
 int pdu_gsm7_to_utf8(const uint8_t *septets, size_t n, char *out, size_t outmax);
 /* Packs n septets into octets starting at bit 7*first_septet of out (whose earlier bits, a UDH
  * and its fill bits, are kept) and stores the total octets used in *octets. */
-int pdu_gsm7_pack(const uint8_t *septets, size_t n, size_t first_septet, uint8_t *out,
-	size_t outmax, size_t *octets);
+int pdu_gsm7_pack(const uint8_t *septets, size_t n, size_t first_septet, uint8_t *out, size_t outmax, size_t *octets);
 /* Unpacks n septets starting at septet first_septet of in; returns 0 or PDU_E_TRUNCATED. */
-int pdu_gsm7_unpack(const uint8_t *in, size_t inlen, size_t first_septet, size_t n,
-	uint8_t *septets);
+int pdu_gsm7_unpack(const uint8_t *in, size_t inlen, size_t first_septet, size_t n, uint8_t *septets);
 /* UCS2 (UTF-16BE, surrogate pairs joined) to NUL-terminated UTF-8, and back. */
 int pdu_ucs2_to_utf8(const uint8_t *in, size_t len, char *out, size_t outmax);
 int pdu_utf8_to_ucs2(const char *utf8, uint8_t *out, size_t max, size_t *len);

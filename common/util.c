@@ -52,10 +52,22 @@ int util_parse_duration(const char *s, int64_t *seconds)
 		return -1;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 's': mult = 1; num[n - 1] = '\0'; break;
-	case 'm': mult = 60; num[n - 1] = '\0'; break;
-	case 'h': mult = 3600; num[n - 1] = '\0'; break;
-	case 'd': mult = 86400; num[n - 1] = '\0'; break;
+	case 's':
+		mult = 1;
+		num[n - 1] = '\0';
+		break;
+	case 'm':
+		mult = 60;
+		num[n - 1] = '\0';
+		break;
+	case 'h':
+		mult = 3600;
+		num[n - 1] = '\0';
+		break;
+	case 'd':
+		mult = 86400;
+		num[n - 1] = '\0';
+		break;
 	default: break;
 	}
 	if (util_parse_i64(num, 0, INT32_MAX, &v) != 0)

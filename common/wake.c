@@ -26,7 +26,7 @@ enum {
 	OFF_MAC = 20,
 };
 
-#define B64_PAYLOAD_LEN 48	/* 36 octets -> 48 base64url characters, no padding */
+#define B64_PAYLOAD_LEN 48 /* 36 octets -> 48 base64url characters, no padding */
 
 int wake_derive_key(const uint8_t *master, size_t master_len, uint8_t key_id, uint64_t device_id,
 		    uint8_t out[WAKE_KEY_LEN])
@@ -40,8 +40,8 @@ int wake_derive_key(const uint8_t *master, size_t master_len, uint8_t key_id, ui
 	info[n++] = key_id;
 	for (int i = 7; i >= 0; i--)
 		info[n++] = (uint8_t)(device_id >> (8 * i));
-	return crypto_hkdf_sha256(master, master_len, (const uint8_t *)hkdf_salt,
-				  sizeof(hkdf_salt) - 1, info, n, out, WAKE_KEY_LEN);
+	return crypto_hkdf_sha256(master, master_len, (const uint8_t *)hkdf_salt, sizeof(hkdf_salt) - 1, info, n, out,
+				  WAKE_KEY_LEN);
 }
 
 int wake_device_tag(const uint8_t key[WAKE_KEY_LEN], uint8_t tag[WAKE_DEVICE_TAG_LEN])
@@ -76,8 +76,8 @@ static int compute_mac(const uint8_t key[WAKE_KEY_LEN], uint16_t port, const uin
 	return 0;
 }
 
-enum wake_err wake_encode(const uint8_t key[WAKE_KEY_LEN], uint16_t port, const struct wake_msg *msg,
-			  uint8_t *out, size_t outmax, size_t *len)
+enum wake_err wake_encode(const uint8_t key[WAKE_KEY_LEN], uint16_t port, const struct wake_msg *msg, uint8_t *out,
+			  size_t outmax, size_t *len)
 {
 	uint8_t p[WAKE_PAYLOAD_LEN];
 
@@ -105,8 +105,8 @@ enum wake_err wake_encode(const uint8_t key[WAKE_KEY_LEN], uint16_t port, const 
 	return WAKE_OK;
 }
 
-enum wake_err wake_encode_text(const uint8_t key[WAKE_KEY_LEN], uint16_t port,
-			       const struct wake_msg *msg, char *out, size_t outmax, size_t *len)
+enum wake_err wake_encode_text(const uint8_t key[WAKE_KEY_LEN], uint16_t port, const struct wake_msg *msg, char *out,
+			       size_t outmax, size_t *len)
 {
 	uint8_t p[WAKE_PAYLOAD_LEN];
 	enum wake_err err;
@@ -127,8 +127,8 @@ enum wake_err wake_encode_text(const uint8_t key[WAKE_KEY_LEN], uint16_t port,
 
 /* Checks in the order of the layout so the error names the first thing wrong; the device tag is
  * public (it is in every wakeup), so checking it before the MAC leaks nothing. */
-enum wake_err wake_decode(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, uint16_t port,
-			  const uint8_t *payload, size_t len, struct wake_msg *msg)
+enum wake_err wake_decode(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, uint16_t port, const uint8_t *payload,
+			  size_t len, struct wake_msg *msg)
 {
 	uint8_t devtag[WAKE_DEVICE_TAG_LEN], mac[WAKE_MAC_LEN];
 	struct wake_msg m;
@@ -168,8 +168,8 @@ enum wake_err wake_decode(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, uint1
 	return WAKE_OK;
 }
 
-enum wake_err wake_decode_text(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, uint16_t port,
-			       const char *text, size_t len, struct wake_msg *msg)
+enum wake_err wake_decode_text(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, uint16_t port, const char *text,
+			       size_t len, struct wake_msg *msg)
 {
 	uint8_t p[WAKE_PAYLOAD_LEN + 3];
 	long n;
@@ -190,9 +190,9 @@ enum wake_err wake_decode_text(const uint8_t key[WAKE_KEY_LEN], uint8_t key_id, 
 
 void wake_udh(uint16_t port, uint8_t out[WAKE_UDH_LEN])
 {
-	out[0] = 6;	/* UDHL: octets that follow */
-	out[1] = 0x05;	/* IEI: application port addressing, 16-bit */
-	out[2] = 4;	/* IEDL */
+	out[0] = 6;    /* UDHL: octets that follow */
+	out[1] = 0x05; /* IEI: application port addressing, 16-bit */
+	out[2] = 4;    /* IEDL */
 	out[3] = (uint8_t)(port >> 8);
 	out[4] = (uint8_t)port;
 	out[5] = (uint8_t)(port >> 8);
@@ -228,10 +228,8 @@ enum wake_err wake_udh_port(const uint8_t *udh, size_t len, uint16_t *dport)
 			break;
 		case 0x04: /* 8-bit ports: ambiguous next to a 16-bit element, never ours */
 		case 0x00: /* concatenation, 8-bit reference */
-		case 0x08: /* concatenation, 16-bit reference */
-			return WAKE_EUDH;
-		default:
-			break;
+		case 0x08: /* concatenation, 16-bit reference */ return WAKE_EUDH;
+		default: break;
 		}
 		i += 2 + (size_t)iedl;
 	}

@@ -9,10 +9,8 @@
 enum MHD_Result api_store_error(struct request *r, int rc, const char *what)
 {
 	switch (rc) {
-	case STORE_NOTFOUND:
-		return http_reply_error(r, 404, "not_found", "no such %s", what);
-	case STORE_CONFLICT:
-		return http_reply_error(r, 409, "conflict", "the %s's state does not allow this", what);
+	case STORE_NOTFOUND: return http_reply_error(r, 404, "not_found", "no such %s", what);
+	case STORE_CONFLICT: return http_reply_error(r, 409, "conflict", "the %s's state does not allow this", what);
 	case STORE_UNAVAILABLE:
 		return http_reply(r, 503, "application/json",
 				  "{\"error\":\"unavailable\",\"message\":\"storage unavailable, retry later\"}", 70,
@@ -42,7 +40,8 @@ int api_json_str(struct request *r, json_t *obj, const char *key, size_t maxlen,
 	json_t *v = json_object_get(obj, key);
 	if (v == NULL)
 		return 0;
-	if (!json_is_string(v) || json_string_length(v) > maxlen || strlen(json_string_value(v)) != json_string_length(v)) {
+	if (!json_is_string(v) || json_string_length(v) > maxlen ||
+	    strlen(json_string_value(v)) != json_string_length(v)) {
 		http_reply_error(r, 400, "invalid_field", "'%s' must be a string of at most %zu octets", key, maxlen);
 		return -1;
 	}

@@ -53,7 +53,8 @@ static enum MHD_Result lease(struct request *r)
 		body = r->body_len ? http_json_body(r) : json_object();
 		if (body == NULL)
 			return MHD_YES;
-		if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "max", 1, LEASE_MAX, &max) < 0 ||
+		if (http_json_check_fields(r, body, allowed) != 0 ||
+		    api_json_int(r, body, "max", 1, LEASE_MAX, &max) < 0 ||
 		    api_json_int(r, body, "wait", 0, srv->cfg.max_wait_s, &wait) < 0) {
 			json_decref(body);
 			return MHD_YES;
@@ -108,7 +109,8 @@ static enum MHD_Result report(struct request *r)
 	if (body == NULL)
 		return MHD_YES;
 	if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "job", 1, INT64_MAX, &job) < 0 ||
-	    api_json_int(r, body, "reference", -1, 255, &ref) < 0 || api_json_str(r, body, "outcome", 32, &outcome) < 0 ||
+	    api_json_int(r, body, "reference", -1, 255, &ref) < 0 ||
+	    api_json_str(r, body, "outcome", 32, &outcome) < 0 ||
 	    api_json_str(r, body, "error", STORE_ERROR_MAX, &error) < 0) {
 		json_decref(body);
 		return MHD_YES;

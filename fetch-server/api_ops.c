@@ -28,34 +28,40 @@ static enum MHD_Result metrics(struct request *r)
 		return MHD_NO;
 	n = metrics_render(buf, METRICS_MAX);
 	if (store_stats(r->srv->store, &st) == STORE_OK) {
-		n += (size_t)snprintf(buf + n, METRICS_MAX - n,
-				      "# HELP smswake_messages Messages in the store by state.\n# TYPE smswake_messages gauge\n");
+		n += (size_t)snprintf(
+			buf + n, METRICS_MAX - n,
+			"# HELP smswake_messages Messages in the store by state.\n# TYPE smswake_messages gauge\n");
 		for (int s = 0; s < MSG_STATE_COUNT && n < METRICS_MAX; s++)
 			n += (size_t)snprintf(buf + n, METRICS_MAX - n, "smswake_messages{state=\"%s\"} %lld\n",
 					      store_msg_state_name(s), (long long)st.messages[s]);
 		if (n < METRICS_MAX)
 			n += (size_t)snprintf(
 				buf + n, METRICS_MAX - n,
-				"# HELP smswake_devices Registered devices.\n# TYPE smswake_devices gauge\nsmswake_devices %lld\n"
+				"# HELP smswake_devices Registered devices.\n# TYPE smswake_devices "
+				"gauge\nsmswake_devices %lld\n"
 				"# HELP smswake_wake_jobs Wake jobs by state.\n# TYPE smswake_wake_jobs gauge\n"
 				"smswake_wake_jobs{state=\"queued\"} %lld\nsmswake_wake_jobs{state=\"leased\"} %lld\n"
-				"# HELP smswake_store_commits_total Group commits.\n# TYPE smswake_store_commits_total counter\n"
+				"# HELP smswake_store_commits_total Group commits.\n# TYPE smswake_store_commits_total "
+				"counter\n"
 				"smswake_store_commits_total %llu\n"
 				"# HELP smswake_store_committed_ops_total Operations in committed groups.\n"
-				"# TYPE smswake_store_committed_ops_total counter\nsmswake_store_committed_ops_total %llu\n"
+				"# TYPE smswake_store_committed_ops_total counter\nsmswake_store_committed_ops_total "
+				"%llu\n"
 				"# HELP smswake_store_largest_group Most operations in one commit.\n"
 				"# TYPE smswake_store_largest_group gauge\nsmswake_store_largest_group %llu\n"
 				"# HELP smswake_store_commit_failures_total Commits that failed (disk full, I/O).\n"
-				"# TYPE smswake_store_commit_failures_total counter\nsmswake_store_commit_failures_total %llu\n",
+				"# TYPE smswake_store_commit_failures_total "
+				"counter\nsmswake_store_commit_failures_total %llu\n",
 				(long long)st.devices, (long long)st.jobs_queued, (long long)st.jobs_leased,
 				(unsigned long long)st.commits, (unsigned long long)st.committed_ops,
 				(unsigned long long)st.largest_group, (unsigned long long)st.commit_failures);
 	}
 	if (n < METRICS_MAX)
-		n += (size_t)snprintf(buf + n, METRICS_MAX - n,
-				      "# HELP smswake_longpoll_waiting Requests waiting now.\n# TYPE smswake_longpoll_waiting gauge\n"
-				      "smswake_longpoll_waiting{api=\"device\"} %d\nsmswake_longpoll_waiting{api=\"gateway\"} %d\n",
-				      longpoll_count(r->srv->device_waits), longpoll_count(r->srv->gateway_waits));
+		n += (size_t)snprintf(
+			buf + n, METRICS_MAX - n,
+			"# HELP smswake_longpoll_waiting Requests waiting now.\n# TYPE smswake_longpoll_waiting gauge\n"
+			"smswake_longpoll_waiting{api=\"device\"} %d\nsmswake_longpoll_waiting{api=\"gateway\"} %d\n",
+			longpoll_count(r->srv->device_waits), longpoll_count(r->srv->gateway_waits));
 	if (n > METRICS_MAX)
 		n = METRICS_MAX;
 	ret = http_reply(r, 200, "text/plain; version=0.0.4", buf, n, NULL);

@@ -49,16 +49,17 @@ static json_t *device_json(const struct store_device *d)
 
 	http_time(d->created_ms, created);
 	http_time(d->last_seen_ms, seen);
-	j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:i}", "id", (json_int_t)d->id,
-		      "msisdn", d->msisdn, "name", d->name, "sms_format", d->sms_format == SMS_FORMAT_TEXT ? "text" : "binary",
-		      "poll_interval", (json_int_t)d->poll_interval_s, "created_at", created, "pending", (json_int_t)d->pending,
-		      "last_seq", (json_int_t)d->last_seq, "acked_seq", (json_int_t)d->acked_seq, "wake_state",
-		      store_wake_state_name(d->wake_state), "wake_counter", (json_int_t)d->wake_ctr, "wake_attempts",
-		      d->wake_attempts);
+	j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:i}", "id", (json_int_t)d->id, "msisdn",
+		      d->msisdn, "name", d->name, "sms_format", d->sms_format == SMS_FORMAT_TEXT ? "text" : "binary",
+		      "poll_interval", (json_int_t)d->poll_interval_s, "created_at", created, "pending",
+		      (json_int_t)d->pending, "last_seq", (json_int_t)d->last_seq, "acked_seq",
+		      (json_int_t)d->acked_seq, "wake_state", store_wake_state_name(d->wake_state), "wake_counter",
+		      (json_int_t)d->wake_ctr, "wake_attempts", d->wake_attempts);
 	json_object_set_new(j, "last_seen_at", d->last_seen_ms ? json_string(seen) : json_null());
 	if (d->quiet_start_min >= 0) {
 		char a[8], b[8];
-		snprintf(a, sizeof(a), "%02d:%02d", (int)(d->quiet_start_min / 60) % 100, (int)(d->quiet_start_min % 60));
+		snprintf(a, sizeof(a), "%02d:%02d", (int)(d->quiet_start_min / 60) % 100,
+			 (int)(d->quiet_start_min % 60));
 		snprintf(b, sizeof(b), "%02d:%02d", (int)(d->quiet_end_min / 60) % 100, (int)(d->quiet_end_min % 60));
 		json_object_set_new(j, "quiet_hours", json_pack("{s:s, s:s}", "start", a, "end", b));
 	} else {
@@ -123,11 +124,12 @@ static int device_fields(struct request *r, json_t *body, struct store_device_pa
 		p->quiet_start_min = p->quiet_end_min = -1;
 		if (!json_is_null(q)) {
 			json_t *a = json_object_get(q, "start"), *b = json_object_get(q, "end");
-			if (!json_is_object(q) || json_object_size(q) != 2 || !json_is_string(a) || !json_is_string(b) ||
-			    parse_hhmm(json_string_value(a), &p->quiet_start_min) != 0 ||
+			if (!json_is_object(q) || json_object_size(q) != 2 || !json_is_string(a) ||
+			    !json_is_string(b) || parse_hhmm(json_string_value(a), &p->quiet_start_min) != 0 ||
 			    parse_hhmm(json_string_value(b), &p->quiet_end_min) != 0) {
 				http_reply_error(r, 400, "invalid_field",
-						 "'quiet_hours' must be null or {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} (UTC)");
+						 "'quiet_hours' must be null or {\"start\": \"HH:MM\", \"end\": "
+						 "\"HH:MM\"} (UTC)");
 				return -1;
 			}
 		}
@@ -163,7 +165,8 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 		return http_reply_error(r, 500, "internal", "cannot create a token");
 	rc = store_device_add(r->srv->store, &d, hash, util_now_ms());
 	if (rc == STORE_CONFLICT)
-		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s", d.msisdn);
+		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
+					d.msisdn);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
@@ -241,10 +244,11 @@ static json_t *message_json(const struct store_message *m)
 	http_time(m->created_ms, created);
 	http_time(m->expires_ms, expires);
 	http_time(m->updated_ms, updated);
-	json_t *j = json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)m->id, "device_id",
-			      (json_int_t)m->device_id, "seq", (json_int_t)m->seq, "state", store_msg_state_name(m->state),
-			      "urgency", store_urgency_name(m->urgency), "content_type", m->content_type, "size",
-			      (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
+	json_t *j =
+		json_pack("{s:I, s:I, s:I, s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "id", (json_int_t)m->id, "device_id",
+			  (json_int_t)m->device_id, "seq", (json_int_t)m->seq, "state", store_msg_state_name(m->state),
+			  "urgency", store_urgency_name(m->urgency), "content_type", m->content_type, "size",
+			  (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
 	return j;
@@ -257,7 +261,8 @@ static int valid_topic(const char *t)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = t[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_'))
 			return 0;
 	}
 	return 1;
@@ -314,8 +319,8 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
 	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)ttl_s);
 	return http_reply_json(r, 201, message_json(&m),
-			       (const char *const[]){"Location", loc, "TTL", ttlbuf, replayed ? "Idempotent-Replayed" : NULL,
-						     "true", NULL});
+			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
+						     replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
 }
 
 static int event_one(void *arg, const struct store_event *e)

@@ -341,8 +341,8 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 		snprintf(err, errlen, "%s: default_ttl is larger than max_ttl", path);
 		return -1;
 	}
-	if (cfg->database[0] == '\0' &&
-	    snprintf(cfg->database, sizeof(cfg->database), "%s/smswake.db", cfg->data_dir) >= (int)sizeof(cfg->database)) {
+	if (cfg->database[0] == '\0' && snprintf(cfg->database, sizeof(cfg->database), "%s/smswake.db",
+						 cfg->data_dir) >= (int)sizeof(cfg->database)) {
 		snprintf(err, errlen, "%s: data_dir too long", path);
 		return -1;
 	}

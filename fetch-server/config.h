@@ -17,8 +17,8 @@
 
 struct listener_config {
 	char name[32];
-	char host[128];  /* numeric address: 127.0.0.1, 0.0.0.0, ::1, :: */
-	int port;        /* 0: any free port (tests); the bound one is written to data_dir/ports */
+	char host[128]; /* numeric address: 127.0.0.1, 0.0.0.0, ::1, :: */
+	int port;       /* 0: any free port (tests); the bound one is written to data_dir/ports */
 	unsigned apis;
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
@@ -26,18 +26,18 @@ struct listener_config {
 
 struct scheduler_config {
 	int enabled;
-	int port;                  /* destination application port of binary wakeups */
-	int64_t batch_window_s;    /* normal urgency waits this long so a burst shares one SMS */
-	int64_t low_max_wait_s;    /* low/very-low wake anyway after waiting this long */
-	int64_t poll_margin_s;     /* skip the SMS if the device polls within this margin */
-	int64_t grace_s;           /* a wakeup counts as in flight this long */
-	int max_retries;           /* unanswered wakeups retried this many times */
-	int64_t retry_base_s;      /* first retry after this, doubling, with jitter */
-	int per_hour;              /* wakeups per device per hour, 0 = unlimited */
-	int per_day;               /* wakeups per device per day, 0 = unlimited */
-	int64_t max_validity_s;    /* SMS validity period upper bound */
-	int64_t tick_ms;           /* how often the scheduler looks for work */
-	int status_report;         /* request SMS status reports */
+	int port;               /* destination application port of binary wakeups */
+	int64_t batch_window_s; /* normal urgency waits this long so a burst shares one SMS */
+	int64_t low_max_wait_s; /* low/very-low wake anyway after waiting this long */
+	int64_t poll_margin_s;  /* skip the SMS if the device polls within this margin */
+	int64_t grace_s;        /* a wakeup counts as in flight this long */
+	int max_retries;        /* unanswered wakeups retried this many times */
+	int64_t retry_base_s;   /* first retry after this, doubling, with jitter */
+	int per_hour;           /* wakeups per device per hour, 0 = unlimited */
+	int per_day;            /* wakeups per device per day, 0 = unlimited */
+	int64_t max_validity_s; /* SMS validity period upper bound */
+	int64_t tick_ms;        /* how often the scheduler looks for work */
+	int status_report;      /* request SMS status reports */
 };
 
 struct server_config {

@@ -115,7 +115,7 @@ static int route_lookup(const char *url, int method, int64_t *id, unsigned *allo
 		ri->api = API_PROVIDER;
 		if (*p == '\0') {
 			*allowed = M_GET | M_PATCH | M_DELETE;
-			ri->route = method == M_PATCH ? ROUTE_DEVICE_PATCH
+			ri->route = method == M_PATCH    ? ROUTE_DEVICE_PATCH
 				    : method == M_DELETE ? ROUTE_DEVICE_DELETE
 							 : ROUTE_DEVICE_GET;
 			ri->body_max = HTTP_JSON_MAX;
@@ -282,8 +282,7 @@ int http_json_check_fields(struct request *r, json_t *obj, const char *const *al
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(obj, key, v)
-	{
+	json_object_foreach (obj, key, v) {
 		const char *const *a = allowed;
 		while (*a && strcmp(*a, key) != 0)
 			a++;
@@ -355,16 +354,12 @@ static enum MHD_Result dispatch(struct request *r)
 {
 	switch (r->route) {
 	case ROUTE_HEALTHZ:
-	case ROUTE_METRICS:
-		return api_ops(r);
+	case ROUTE_METRICS: return api_ops(r);
 	case ROUTE_DEVICE_FETCH:
-	case ROUTE_DEVICE_ACK:
-		return api_device(r);
+	case ROUTE_DEVICE_ACK: return api_device(r);
 	case ROUTE_GATEWAY_LEASE:
-	case ROUTE_GATEWAY_REPORT:
-		return api_gateway(r);
-	default:
-		return api_provider(r);
+	case ROUTE_GATEWAY_REPORT: return api_gateway(r);
+	default: return api_provider(r);
 	}
 }
 
@@ -538,9 +533,10 @@ int http_start(struct server *srv, char *err, size_t errlen)
 		l->port = bound_port(fd);
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)srv->cfg.threads, NULL};
-		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg.connection_limit, NULL};
-		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)srv->cfg.connection_timeout_s,
-						    NULL};
+		opts[o++] =
+			(struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg.connection_limit, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
+						    (intptr_t)srv->cfg.connection_timeout_s, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
 		if (srv->cfg.per_ip_connection_limit > 0)
 			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -550,7 +546,8 @@ int http_start(struct server *srv, char *err, size_t errlen)
 		l->daemon = MHD_start_daemon(f, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (l->daemon == NULL) {
 			close(fd);
-			snprintf(err, errlen, "listener '%s': libmicrohttpd refused to start (TLS files valid?)", lc->name);
+			snprintf(err, errlen, "listener '%s': libmicrohttpd refused to start (TLS files valid?)",
+				 lc->name);
 			return -1;
 		}
 		log_info("listening on %s:%d (%s%s%s)%s", lc->host, l->port, lc->apis & API_PROVIDER ? "provider " : "",

@@ -17,18 +17,18 @@ struct request {
 	struct MHD_Connection *conn;
 	const char *method;
 	int route;
-	int64_t id;            /* {id} from the path */
+	int64_t id; /* {id} from the path */
 	int64_t start_us;
 	uint8_t *body;
 	size_t body_len;
 	size_t body_cap;
 	size_t too_large;       /* octets discarded past the cap */
-	int status;            /* answered status, for metrics */
+	int status;             /* answered status, for metrics */
 	volatile int wake_flag; /* long-poll: 1 notified, 2 timed out */
-	int waited;            /* long-poll: suspended at least once */
+	int waited;             /* long-poll: suspended at least once */
 	int64_t wait_deadline_ms;
-	int64_t principal_id;  /* provider, device or gateway id after authentication */
-	uint64_t after;        /* device fetch parameters kept across a long-poll */
+	int64_t principal_id; /* provider, device or gateway id after authentication */
+	uint64_t after;       /* device fetch parameters kept across a long-poll */
 	int max;
 };
 

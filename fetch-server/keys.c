@@ -19,7 +19,8 @@ int keys_load_or_create_master(const char *path, uint8_t key[MASTER_KEY_LEN], ch
 
 	if (util_read_file(path, 4096, &data, &len) == 0) {
 		if (len != MASTER_KEY_LEN) {
-			snprintf(err, errlen, "%s: master key must be exactly %d octets, found %zu", path, MASTER_KEY_LEN, len);
+			snprintf(err, errlen, "%s: master key must be exactly %d octets, found %zu", path,
+				 MASTER_KEY_LEN, len);
 			free(data);
 			return -1;
 		}

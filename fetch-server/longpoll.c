@@ -115,8 +115,8 @@ uint64_t longpoll_generation(struct longpoll *lp)
 	return __atomic_load_n(&lp->gen, __ATOMIC_ACQUIRE);
 }
 
-int longpoll_wait(struct longpoll *lp, struct MHD_Connection *conn, int64_t key, int64_t deadline_ms,
-		  uint64_t gen, volatile int *flag)
+int longpoll_wait(struct longpoll *lp, struct MHD_Connection *conn, int64_t key, int64_t deadline_ms, uint64_t gen,
+		  volatile int *flag)
 {
 	struct waiter *w = calloc(1, sizeof(*w));
 

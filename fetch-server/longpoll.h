@@ -18,8 +18,8 @@ uint64_t longpoll_generation(struct longpoll *lp);
  * again after resumption. Returns 0 when suspended, 1 without suspending when a notify happened
  * since gen was read (look again), -1 on failure. *flag is set to 1 when notified, 2 on
  * timeout; it must live until then (in the request state). */
-int longpoll_wait(struct longpoll *lp, struct MHD_Connection *conn, int64_t key, int64_t deadline_ms,
-		  uint64_t gen, volatile int *flag);
+int longpoll_wait(struct longpoll *lp, struct MHD_Connection *conn, int64_t key, int64_t deadline_ms, uint64_t gen,
+		  volatile int *flag);
 void longpoll_notify(struct longpoll *lp, int64_t key);
 /* Resumes all waiters and refuses new ones (at shutdown). */
 void longpoll_wake_all(struct longpoll *lp);

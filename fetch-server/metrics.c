@@ -39,7 +39,8 @@ static const struct {
 	const char *help;
 } counter_info[CTR_COUNT] = {
 	[CTR_WAKE_JOBS_CREATED] = {"smswake_wake_jobs_created_total", "Wakeup SMS jobs created by the scheduler."},
-	[CTR_WAKE_SUPPRESSED_IN_FLIGHT] = {"smswake_wake_suppressed_total{reason=\"in_flight\"}", "Wakeups not sent, by reason."},
+	[CTR_WAKE_SUPPRESSED_IN_FLIGHT] = {"smswake_wake_suppressed_total{reason=\"in_flight\"}",
+					   "Wakeups not sent, by reason."},
 	[CTR_WAKE_SUPPRESSED_POLL_SOON] = {"smswake_wake_suppressed_total{reason=\"poll_soon\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_LIMIT] = {"smswake_wake_suppressed_total{reason=\"device_limit\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_BUDGET] = {"smswake_wake_suppressed_total{reason=\"provider_budget\"}", NULL},
@@ -125,11 +126,11 @@ size_t metrics_render(char *buf, size_t cap)
 			if (n == 0)
 				continue;
 			if (s < NSTATUS - 1)
-				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n", route_names[r],
-				    status_codes[s], (unsigned long long)n);
+				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+				    route_names[r], status_codes[s], (unsigned long long)n);
 			else
-				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"other\"} %llu\n", route_names[r],
-				    (unsigned long long)n);
+				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
+				    route_names[r], (unsigned long long)n);
 		}
 	put(&o, "# HELP smswake_http_request_duration_seconds Time from request to response.\n");
 	put(&o, "# TYPE smswake_http_request_duration_seconds histogram\n");
@@ -141,8 +142,8 @@ size_t metrics_render(char *buf, size_t cap)
 			continue;
 		for (size_t b = 0; b < NBUCKET; b++) {
 			cum += __atomic_load_n(&lat_bucket[r][b], __ATOMIC_RELAXED);
-			put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n", route_names[r],
-			    (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+			put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+			    route_names[r], (double)bucket_us[b] / 1e6, (unsigned long long)cum);
 		}
 		put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", route_names[r],
 		    (unsigned long long)total);
@@ -154,8 +155,8 @@ size_t metrics_render(char *buf, size_t cap)
 	for (int c = 0; c < CTR_COUNT; c++) {
 		const char *name = counter_info[c].name;
 		if (counter_info[c].help)
-			put(&o, "# HELP %.*s %s\n# TYPE %.*s counter\n", (int)strcspn(name, "{"), name, counter_info[c].help,
-			    (int)strcspn(name, "{"), name);
+			put(&o, "# HELP %.*s %s\n# TYPE %.*s counter\n", (int)strcspn(name, "{"), name,
+			    counter_info[c].help, (int)strcspn(name, "{"), name);
 		put(&o, "%s %llu\n", name, (unsigned long long)metrics_get(c));
 	}
 	return o.len;

@@ -127,7 +127,8 @@ void policy_decide(const struct scheduler_config *cfg, const struct wake_input *
 		wait_until(out, REASON_QUIET, quiet_end);
 		return;
 	}
-	if ((cfg->per_hour > 0 && in->wakes_hour >= cfg->per_hour) || (cfg->per_day > 0 && in->wakes_day >= cfg->per_day)) {
+	if ((cfg->per_hour > 0 && in->wakes_hour >= cfg->per_hour) ||
+	    (cfg->per_day > 0 && in->wakes_day >= cfg->per_day)) {
 		wait_until(out, REASON_DEVICE_LIMIT, now + 60000);
 		return;
 	}

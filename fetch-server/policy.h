@@ -21,11 +21,11 @@ struct wake_input {
 	int64_t poll_interval_s; /* 0: the device does not poll */
 	int64_t quiet_start_min; /* -1: no quiet hours; minutes after midnight UTC */
 	int64_t quiet_end_min;
-	int wakes_hour;          /* wakeups created for the device in the last hour */
-	int wakes_day;           /* ... in the last 24 hours */
-	int64_t budget_day;      /* provider's wakeups per day, 0 = unlimited */
-	int64_t budget_used;     /* provider's wakeups in the last 24 hours */
-	int npending;            /* deliverable messages not fetched yet */
+	int wakes_hour;               /* wakeups created for the device in the last hour */
+	int wakes_day;                /* ... in the last 24 hours */
+	int64_t budget_day;           /* provider's wakeups per day, 0 = unlimited */
+	int64_t budget_used;          /* provider's wakeups in the last 24 hours */
+	int npending;                 /* deliverable messages not fetched yet */
 	int64_t oldest_ms[URG_COUNT]; /* creation time of the oldest such message per urgency, 0: none */
 	int64_t newest_expiry_ms;     /* expiry of the newest such message */
 };
@@ -56,11 +56,11 @@ enum wake_reason {
 const char *policy_reason_name(int reason);
 
 struct wake_decision {
-	int verdict;         /* enum wake_verdict */
-	int reason;          /* enum wake_reason */
-	int64_t recheck_ms;  /* VERDICT_WAIT: when the answer may change; 0 = only on new input */
-	int64_t validity_s;  /* VERDICT_WAKE: SMS validity period */
-	int urgent;          /* VERDICT_WAKE: a high message is pending (the payload's urgent flag) */
+	int verdict;        /* enum wake_verdict */
+	int reason;         /* enum wake_reason */
+	int64_t recheck_ms; /* VERDICT_WAIT: when the answer may change; 0 = only on new input */
+	int64_t validity_s; /* VERDICT_WAKE: SMS validity period */
+	int urgent;         /* VERDICT_WAKE: a high message is pending (the payload's urgent flag) */
 };
 
 void policy_decide(const struct scheduler_config *cfg, const struct wake_input *in, struct wake_decision *out);

@@ -26,7 +26,7 @@ struct scheduler {
 	pthread_cond_t cond;
 	int stop;
 	int kicked;
-	int64_t next_ms;                 /* earliest recheck the last pass asked for */
+	int64_t next_ms; /* earliest recheck the last pass asked for */
 	struct {
 		int64_t device_id;
 		int reason;
@@ -105,8 +105,8 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 	msg.time = (uint32_t)(p->now / 1000);
 	msg.pending = (uint8_t)(c->npending > 255 ? 255 : c->npending);
 	if (c->dev.sms_format == SMS_FORMAT_TEXT)
-		rc = wake_encode_text(key, (uint16_t)srv->cfg.sched.port, &msg, (char *)job.payload, sizeof(job.payload),
-				      &len);
+		rc = wake_encode_text(key, (uint16_t)srv->cfg.sched.port, &msg, (char *)job.payload,
+				      sizeof(job.payload), &len);
 	else
 		rc = wake_encode(key, (uint16_t)srv->cfg.sched.port, &msg, job.payload, sizeof(job.payload), &len);
 	explicit_bzero(key, sizeof(key));
@@ -179,8 +179,7 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 		if (d.recheck_ms > 0 && d.recheck_ms < p->next)
 			p->next = d.recheck_ms;
 		break;
-	default:
-		break;
+	default: break;
 	}
 	return 0;
 }

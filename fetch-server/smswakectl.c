@@ -65,9 +65,11 @@ static int principal_cmd(struct store *st, int is_provider, int argc, char **arg
 	if (argc < 1)
 		usage();
 	if (strcmp(argv[0], "list") == 0 && argc == 1)
-		rc = is_provider ? store_provider_list(st, print_principal, NULL) : store_gateway_list(st, print_principal, NULL);
+		rc = is_provider ? store_provider_list(st, print_principal, NULL)
+				 : store_gateway_list(st, print_principal, NULL);
 	else if (argc >= 2 && !valid_name(argv[1])) {
-		fprintf(stderr, "smswakectl: a %s name is 1 to %d letters, digits, '-', '_' or '.'\n", what, STORE_NAME_MAX);
+		fprintf(stderr, "smswakectl: a %s name is 1 to %d letters, digits, '-', '_' or '.'\n", what,
+			STORE_NAME_MAX);
 		return 1;
 	} else if (strcmp(argv[0], "add") == 0 && argc == 2) {
 		if (keys_new_token(is_provider ? "swp" : "swg", token, sizeof(token), hash) != 0) {
@@ -136,7 +138,8 @@ int main(int argc, char **argv)
 	so.path = cfg.database;
 	so.synchronous_full = cfg.synchronous_full;
 	if (store_open(&so, &st, &serr) != STORE_OK) {
-		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", cfg.database, serr ? serr : "unknown error");
+		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", cfg.database,
+			serr ? serr : "unknown error");
 		return 1;
 	}
 	if (strcmp(argv[0], "provider") == 0)

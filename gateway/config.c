@@ -28,7 +28,9 @@ static int gateway_key(struct gw_config *cfg, const char *key, const char *v)
 	int64_t n;
 
 	if (strcmp(key, "server") == 0)
-		return strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0 ? -1 : copy(cfg->server, sizeof(cfg->server), v);
+		return strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0
+			       ? -1
+			       : copy(cfg->server, sizeof(cfg->server), v);
 	if (strcmp(key, "token") == 0)
 		return copy(cfg->token, sizeof(cfg->token), v);
 	if (strcmp(key, "token_file") == 0) {
@@ -119,7 +121,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		return 0;
 	}
 	if (rc < 0) {
-		snprintf(c->msg, sizeof(c->msg), "%s", c->cfg->modems.error[0] ? c->cfg->modems.error : "invalid value");
+		snprintf(c->msg, sizeof(c->msg), "%s",
+			 c->cfg->modems.error[0] ? c->cfg->modems.error : "invalid value");
 		return 0;
 	}
 	return 1;

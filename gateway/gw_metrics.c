@@ -54,8 +54,10 @@ void gw_metrics_publish(const struct gw_metrics_modem *m, int nm, int server_ok,
 		add(&n, "smswake_modem_signal_percent{modem=\"%s\"} %d\n", q, m[i].signal);
 		add(&n, "smswake_modem_queue{modem=\"%s\"} %d\n", q, m[i].queued);
 		add(&n, "smswake_modem_restarts_total{modem=\"%s\"} %d\n", q, m[i].restarts);
-		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"sent\"} %llu\n", q, (unsigned long long)m[i].sent);
-		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"failed\"} %llu\n", q, (unsigned long long)m[i].failed);
+		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"sent\"} %llu\n", q,
+		    (unsigned long long)m[i].sent);
+		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"failed\"} %llu\n", q,
+		    (unsigned long long)m[i].failed);
 		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"delivered\"} %llu\n", q,
 		    (unsigned long long)m[i].delivered);
 		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"undeliverable\"} %llu\n", q,
@@ -95,7 +97,8 @@ int gw_metrics_start(const char *listen, char *err, size_t errlen)
 	const char *colon = strrchr(listen, ':');
 	int64_t port;
 
-	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) || util_parse_i64(colon + 1, 0, 65535, &port) != 0) {
+	if (colon == NULL || (size_t)(colon - listen) >= sizeof(host) ||
+	    util_parse_i64(colon + 1, 0, 65535, &port) != 0) {
 		snprintf(err, errlen, "metrics_listen '%s' is not host:port", listen);
 		return -1;
 	}
@@ -106,13 +109,14 @@ int gw_metrics_start(const char *listen, char *err, size_t errlen)
 		return -1;
 	}
 	sa.sin_port = htons((uint16_t)port);
-	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, NULL, MHD_OPTION_SOCK_ADDR,
-				   &sa, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	daemon_ = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, on_request, NULL,
+				   MHD_OPTION_SOCK_ADDR, &sa, MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
 	if (daemon_ == NULL) {
 		snprintf(err, errlen, "metrics_listen '%s': cannot listen", listen);
 		return -1;
 	}
-	log_info("metrics on %s:%u/metrics", host, (unsigned)MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port);
+	log_info("metrics on %s:%u/metrics", host,
+		 (unsigned)MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT)->port);
 	return 0;
 }
 

@@ -10,7 +10,7 @@
 struct gw_metrics_modem {
 	char name[32];
 	int healthy;
-	int signal;   /* percent, -1 unknown */
+	int signal; /* percent, -1 unknown */
 	int queued;
 	int restarts;
 	uint64_t sent, failed, delivered, undeliverable;

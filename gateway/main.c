@@ -41,7 +41,7 @@ struct gw {
 	struct supervisor *sv;
 	CURLM *multi;
 	struct curl_slist *headers;
-	CURL *lease;           /* the lease request in flight, or NULL */
+	CURL *lease; /* the lease request in flight, or NULL */
 	char *lease_body;
 	char lease_resp[65536];
 	size_t lease_len;
@@ -140,8 +140,8 @@ static void queue_report(struct gw *g, int64_t job, const char *outcome, int ref
 		snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
 		return;
 	}
-	log_warnx("report queue full: job %lld (%s) not reported; the server will lease it again",
-		  (long long)job, outcome);
+	log_warnx("report queue full: job %lld (%s) not reported; the server will lease it again", (long long)job,
+		  outcome);
 }
 
 static size_t discard(char *p, size_t s, size_t n, void *arg)
@@ -309,7 +309,8 @@ static struct gw_job *take_job(struct gw *g, json_t *o)
 		const char *hex = json_string_value(json_object_get(o, "payload"));
 		json_t *port = json_object_get(o, "port");
 		long n;
-		if (hex == NULL || !json_is_integer(port) || json_integer_value(port) < 0 || json_integer_value(port) > 65535)
+		if (hex == NULL || !json_is_integer(port) || json_integer_value(port) < 0 ||
+		    json_integer_value(port) > 65535)
 			goto bad;
 		n = enc_unhex(hex, strlen(hex), job->sms.data, sizeof(job->sms.data));
 		if (n < 0)
@@ -354,8 +355,7 @@ static void lease_done(struct gw *g, CURLcode rc)
 	g->leases++;
 	j = json_loadb(g->lease_resp, g->lease_len, 0, NULL);
 	jobs = json_object_get(j, "jobs");
-	json_array_foreach(jobs, i, o)
-	{
+	json_array_foreach (jobs, i, o) {
 		struct gw_job *job = take_job(g, o);
 		if (job) {
 			g->leased_jobs++;
@@ -456,8 +456,7 @@ static void on_event(const struct supervisor_event *ev, void *arg)
 			log_warnx("modem %s: %s, not healthy: %s", ev->modem_name, supervisor_state_name(ev->state),
 				  ev->reason ? ev->reason : "");
 		return;
-	default:
-		return; /* incoming SMS on a gateway modem: already deleted by the supervisor */
+	default: return; /* incoming SMS on a gateway modem: already deleted by the supervisor */
 	}
 }
 
@@ -487,7 +486,8 @@ static void publish_metrics(struct gw *g)
 		mm[m].delivered = g->modems[m].delivered;
 		mm[m].undeliverable = g->modems[m].undeliverable;
 	}
-	gw_metrics_publish(mm, g->nmodems, g->server_ok, g->leases, g->leased_jobs, g->reports_sent, g->report_failures);
+	gw_metrics_publish(mm, g->nmodems, g->server_ok, g->leases, g->leased_jobs, g->reports_sent,
+			   g->report_failures);
 }
 
 int main(int argc, char **argv)

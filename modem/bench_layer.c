@@ -34,7 +34,7 @@ struct layer {
 	struct supervisor *sv;
 	struct layer_modem m[LAYER_MODEMS_MAX];
 	int nmodems;
-	int64_t count;  /* per modem */
+	int64_t count; /* per modem */
 	int window;
 	char to[MODEM_NUMBER_MAX];
 	uint16_t port;
@@ -119,11 +119,10 @@ static void layer_event(const struct supervisor_event *ev, void *arg)
 	case SUPERVISOR_EV_MODEM:
 		/* Only worth a word once the run is on: a restart in the middle spoils the figure. */
 		if (l->m[ev->modem].submitted > 0 && ev->state != SUPERVISOR_MODEM_READY)
-			fprintf(stderr, "modem-layer: %s: %s%s%s\n", ev->modem_name,
-				supervisor_state_name(ev->state), ev->reason ? ": " : "", ev->reason ? ev->reason : "");
+			fprintf(stderr, "modem-layer: %s: %s%s%s\n", ev->modem_name, supervisor_state_name(ev->state),
+				ev->reason ? ": " : "", ev->reason ? ev->reason : "");
 		break;
-	default:
-		break; /* incoming SMS and reports: none expected on the sending modems */
+	default: break; /* incoming SMS and reports: none expected on the sending modems */
 	}
 }
 
@@ -204,9 +203,7 @@ int main(int argc, char **argv)
 			else
 				l.run = (unsigned)v;
 			break;
-		default:
-			usage();
-			return 2;
+		default: usage(); return 2;
 		}
 	}
 	l.nmodems = argc - optind;
@@ -287,8 +284,8 @@ int main(int argc, char **argv)
 	}
 	int64_t ok = l.finished - l.failed;
 	printf("layer modems=%d n=%lld ok=%lld failed=%lld seconds=%.3f sms_per_min=%.2f\n", l.nmodems,
-		(long long)(l.count * l.nmodems), (long long)ok, (long long)l.failed, secs,
-		secs > 0 ? (double)ok * 60.0 / secs : 0.0);
+	       (long long)(l.count * l.nmodems), (long long)ok, (long long)l.failed, secs,
+	       secs > 0 ? (double)ok * 60.0 / secs : 0.0);
 	rc = ok == l.count * l.nmodems ? 0 : 1;
 out:
 	supervisor_free(l.sv);

@@ -83,8 +83,8 @@ static int raw_configure(GSM_StateMachine *sm, const char *device, const char *l
 
 /* Fills one wakeup-shaped SMS. The payload carries the run and the sequence number so that the
  * script can check on the simulator that every message went out exactly as sent. */
-static void raw_build(GSM_SMSMessage *sms, const unsigned char *number, const unsigned char *smsc,
-	uint16_t port, unsigned run, unsigned seq)
+static void raw_build(GSM_SMSMessage *sms, const unsigned char *number, const unsigned char *smsc, uint16_t port,
+		      unsigned run, unsigned seq)
 {
 	uint8_t data[RAW_PAYLOAD];
 
@@ -153,9 +153,7 @@ int main(int argc, char **argv)
 			else
 				run = v;
 			break;
-		default:
-			usage();
-			return 2;
+		default: usage(); return 2;
 		}
 	}
 	if (device == NULL || to == NULL || count <= 0 || !modem_number_valid(to) ||
@@ -226,7 +224,7 @@ int main(int argc, char **argv)
 	free(sms);
 
 	secs = (double)(t1 - t0) / 1000.0;
-	printf("raw n=%lld ok=%d failed=%d seconds=%.3f sms_per_min=%.2f\n", (long long)count, ok, failed,
-		secs, secs > 0 ? ok * 60.0 / secs : 0.0);
+	printf("raw n=%lld ok=%d failed=%d seconds=%.3f sms_per_min=%.2f\n", (long long)count, ok, failed, secs,
+	       secs > 0 ? ok * 60.0 / secs : 0.0);
 	return failed == 0 ? 0 : 1;
 }

@@ -19,8 +19,8 @@
 
 struct cli {
 	struct supervisor *sv;
-	const char *only;   /* -m NAME */
-	int want;           /* modem index the command uses, or SUPERVISOR_ANY */
+	const char *only; /* -m NAME */
+	int want;         /* modem index the command uses, or SUPERVISOR_ANY */
 	uint32_t job;
 	int job_done, job_status, job_ref;
 	int reports_wanted, reports_seen;
@@ -43,10 +43,12 @@ static void cli_print_in(const struct supervisor_event *ev)
 	char hex[ENC_HEX_LEN(MODEM_TEXT_BYTES_MAX)];
 
 	if (ev->type == SUPERVISOR_EV_REPORT) {
-		printf("report modem=%s reference=%d recipient=%s status=0x%02x outcome=%s matched=%s",
-			ev->modem_name, in->reference, in->number, in->report_status,
-			ev->outcome == 0 ? "delivered" : ev->outcome == 1 ? "pending" : "failed",
-			ev->matched ? "yes" : "no");
+		printf("report modem=%s reference=%d recipient=%s status=0x%02x outcome=%s matched=%s", ev->modem_name,
+		       in->reference, in->number, in->report_status,
+		       ev->outcome == 0   ? "delivered"
+		       : ev->outcome == 1 ? "pending"
+					  : "failed",
+		       ev->matched ? "yes" : "no");
 		if (ev->matched)
 			printf(" job=%u", ev->sent_job_id);
 		printf("\n");
@@ -83,20 +85,20 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 		c->job_ref = ev->reference;
 		if (ev->status != MODEM_OK) {
 			printf("failed modem=%s status=%s class=%s error=%s\n", ev->modem_name,
-				modem_strerror(ev->status),
-				modem_err_class(ev->status) == MODEM_CLASS_RETRY ? "retry" :
-				modem_err_class(ev->status) == MODEM_CLASS_PERMANENT ? "permanent" : "modem",
-				ev->error);
+			       modem_strerror(ev->status),
+			       modem_err_class(ev->status) == MODEM_CLASS_RETRY       ? "retry"
+			       : modem_err_class(ev->status) == MODEM_CLASS_PERMANENT ? "permanent"
+										      : "modem",
+			       ev->error);
 		} else if (ev->op == SUPERVISOR_OP_SEND) {
 			printf("sent modem=%s job=%u reference=%d\n", ev->modem_name, ev->job_id, ev->reference);
 		} else if (ev->op == SUPERVISOR_OP_IDENTIFY && ev->id != NULL) {
 			printf("modem=%s manufacturer=%s model=%s firmware=%s imei=%s\n", ev->modem_name,
-				ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei);
+			       ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei);
 		} else if (ev->op == SUPERVISOR_OP_STATUS && ev->st != NULL) {
-			printf("modem=%s sim=%s registration=%s signal=%d%% storage=%d/%d network=%s\n",
-				ev->modem_name, modem_sim_name(ev->st->sim), modem_reg_name(ev->st->reg),
-				ev->st->signal_percent, ev->st->sms_used, ev->st->sms_size,
-				ev->st->network_code);
+			printf("modem=%s sim=%s registration=%s signal=%d%% storage=%d/%d network=%s\n", ev->modem_name,
+			       modem_sim_name(ev->st->sim), modem_reg_name(ev->st->reg), ev->st->signal_percent,
+			       ev->st->sms_used, ev->st->sms_size, ev->st->network_code);
 		} else if (ev->op == SUPERVISOR_OP_RESET) {
 			printf("reset modem=%s\n", ev->modem_name);
 		}
@@ -105,8 +107,8 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 	case SUPERVISOR_EV_REPORT:
 		/* Printed whatever the command: the worker has deleted it from the modem. */
 		cli_print_in(ev);
-		if (ev->outcome != 1 && (strcmp(c->cmd, "listen") == 0 ||
-					 (ev->matched && c->job != 0 && ev->sent_job_id == c->job))) {
+		if (ev->outcome != 1 &&
+		    (strcmp(c->cmd, "listen") == 0 || (ev->matched && c->job != 0 && ev->sent_job_id == c->job))) {
 			c->reports_seen++;
 			c->report_status = ev->in->report_status;
 		}
@@ -117,8 +119,8 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 		break;
 	case SUPERVISOR_EV_MODEM:
 		log_info("modem %s: %s%s%s%s", ev->modem_name, supervisor_state_name(ev->state),
-			ev->healthy ? ", healthy" : "", ev->reason && ev->reason[0] ? ": " : "",
-			ev->reason ? ev->reason : "");
+			 ev->healthy ? ", healthy" : "", ev->reason && ev->reason[0] ? ": " : "",
+			 ev->reason ? ev->reason : "");
 		break;
 	}
 }
@@ -204,8 +206,7 @@ static void cli_print_states(struct cli *c)
 			continue;
 		supervisor_modem_info(c->sv, i, &info);
 		printf("modem=%s state=%s healthy=%d restarts=%d kills=%d reason=%s\n", info.name,
-			supervisor_state_name(info.state), info.healthy, info.restarts, info.kills,
-			info.reason);
+		       supervisor_state_name(info.state), info.healthy, info.restarts, info.kills, info.reason);
 	}
 	fflush(stdout);
 }
@@ -213,7 +214,7 @@ static void cli_print_states(struct cli *c)
 /* One send, or several in a row (--repeat) for troubleshooting and tests: each gets its own
  * deadline; the exit status is the worst seen. */
 static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repeat, int64_t interval_ms,
-	int wait_report, int64_t timeout_s)
+		    int wait_report, int64_t timeout_s)
 {
 	int worst = 0;
 
@@ -225,7 +226,7 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 		rc = supervisor_send(c->sv, c->want, msg, (uint64_t)i, &c->job);
 		if (rc != MODEM_OK) {
 			printf("failed status=%s class=%s\n", modem_strerror(rc),
-				modem_err_class(rc) == MODEM_CLASS_RETRY ? "retry" : "permanent");
+			       modem_err_class(rc) == MODEM_CLASS_RETRY ? "retry" : "permanent");
 			fflush(stdout);
 			rc = cli_exit_for(rc);
 		} else if (cli_wait(c, deadline, cli_job_done) != 0) {
@@ -238,7 +239,7 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 				c->reports_wanted = 1;
 				if (cli_wait(c, deadline, cli_reports_done) != 0) {
 					printf("failed status=timeout error=no status report within %lld s\n",
-						(long long)timeout_s);
+					       (long long)timeout_s);
 					rc = EXIT_RETRY;
 				} else {
 					rc = modem_report_outcome(c->report_status) == 0 ? 0 : 1;
@@ -256,18 +257,17 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: smswake-modem [-c FILE | -d DEVICE [-C CONNECTION] [-M MODEL]] [-m NAME]\n"
-		"                     [-o KEY=VALUE]... [-t SECONDS] [-v] [-n] COMMAND [ARGS]\n"
-		"commands:\n"
-		"  identify                       manufacturer, model, firmware, IMEI\n"
-		"  status                         SIM, registration, signal, storage\n"
-		"  send NUMBER (--hex DATA --port PORT [--src-port PORT] | --text TEXT)\n"
-		"       [--validity MINUTES] [--report] [--wait-report] [--repeat N [--interval MS]]\n"
-		"  listen [--count N]             print incoming SMS and status reports\n"
-		"  reset                          soft reset\n"
-		"  workers                        start, wait, print each modem's state\n"
-		"exit status: 0 success, 1 permanent failure, 2 usage or configuration, 75 retryable\n");
+	fprintf(stderr, "usage: smswake-modem [-c FILE | -d DEVICE [-C CONNECTION] [-M MODEL]] [-m NAME]\n"
+			"                     [-o KEY=VALUE]... [-t SECONDS] [-v] [-n] COMMAND [ARGS]\n"
+			"commands:\n"
+			"  identify                       manufacturer, model, firmware, IMEI\n"
+			"  status                         SIM, registration, signal, storage\n"
+			"  send NUMBER (--hex DATA --port PORT [--src-port PORT] | --text TEXT)\n"
+			"       [--validity MINUTES] [--report] [--wait-report] [--repeat N [--interval MS]]\n"
+			"  listen [--count N]             print incoming SMS and status reports\n"
+			"  reset                          soft reset\n"
+			"  workers                        start, wait, print each modem's state\n"
+			"exit status: 0 success, 1 permanent failure, 2 usage or configuration, 75 retryable\n");
 }
 
 int main(int argc, char **argv)
@@ -371,7 +371,10 @@ int main(int argc, char **argv)
 			msg.validity_minutes = (int)v;
 			break;
 		case 'R': msg.status_report = 1; break;
-		case 'W': wait_report = 1; msg.status_report = 1; break;
+		case 'W':
+			wait_report = 1;
+			msg.status_report = 1;
+			break;
 		case 'X':
 			if (util_parse_i64(optarg, 1, 100000, &repeat) != 0) {
 				usage();
@@ -434,8 +437,7 @@ int main(int argc, char **argv)
 	}
 
 	if (strcmp(c.cmd, "send") == 0) {
-		if (optind >= argc || strlen(argv[optind]) >= sizeof(msg.number) ||
-		    (hex == NULL) == (text == NULL)) {
+		if (optind >= argc || strlen(argv[optind]) >= sizeof(msg.number) || (hex == NULL) == (text == NULL)) {
 			usage();
 			return 2;
 		}
@@ -456,8 +458,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			if ((size_t)n > sizeof(msg.data)) {
-				printf("failed status=%s class=permanent error=%ld octets, at most %d behind the port header\n",
-					modem_strerror(MODEM_E_TOO_LONG), n, MODEM_BINARY_MAX);
+				printf("failed status=%s class=permanent error=%ld octets, at most %d behind the port "
+				       "header\n",
+				       modem_strerror(MODEM_E_TOO_LONG), n, MODEM_BINARY_MAX);
 				return 1;
 			}
 			memcpy(msg.data, big, (size_t)n);
@@ -493,8 +496,7 @@ int main(int argc, char **argv)
 			supervisor_free(c.sv);
 			return 2;
 		}
-	} else if (strcmp(c.cmd, "send") != 0 && strcmp(c.cmd, "listen") != 0 &&
-		   strcmp(c.cmd, "workers") != 0) {
+	} else if (strcmp(c.cmd, "send") != 0 && strcmp(c.cmd, "listen") != 0 && strcmp(c.cmd, "workers") != 0) {
 		c.want = 0; /* identify, status, reset: the first modem unless -m says */
 	}
 	if (supervisor_start(c.sv) != 0) {
@@ -504,8 +506,7 @@ int main(int argc, char **argv)
 	}
 
 	int64_t deadline = util_mono_ms() + timeout_s * 1000;
-	if (cli_wait(&c, deadline, cli_settled) != 0 && strcmp(c.cmd, "workers") != 0 &&
-	    strcmp(c.cmd, "listen") != 0) {
+	if (cli_wait(&c, deadline, cli_settled) != 0 && strcmp(c.cmd, "workers") != 0 && strcmp(c.cmd, "listen") != 0) {
 		cli_print_states(&c);
 		rc = EXIT_RETRY;
 		goto out;

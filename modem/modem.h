@@ -75,14 +75,14 @@ void modem_config_init(struct modem_config *cfg);
 
 /* One SMS to send. Binary messages carry a 16-bit application-port header. */
 struct modem_sms_out {
-	char number[MODEM_NUMBER_MAX];  /* recipient, "+" and digits */
-	int binary;                     /* 1: 8-bit data with port header; 0: text */
+	char number[MODEM_NUMBER_MAX]; /* recipient, "+" and digits */
+	int binary;                    /* 1: 8-bit data with port header; 0: text */
 	uint16_t dst_port, src_port;
 	uint8_t data[MODEM_BINARY_MAX]; /* binary payload */
 	size_t data_len;
 	char text[MODEM_TEXT_BYTES_MAX + 1]; /* text, UTF-8 */
-	int validity_minutes;           /* 0: the network's maximum; else relative, rounded down */
-	int status_report;              /* request a status report */
+	int validity_minutes;                /* 0: the network's maximum; else relative, rounded down */
+	int status_report;                   /* request a status report */
 };
 
 /* Checks a message against the 140-octet limit and the number syntax, before any Gammu call.
@@ -106,18 +106,18 @@ int modem_number_valid(const char *number);
 enum modem_in_type { MODEM_IN_DELIVER = 1, MODEM_IN_STATUS_REPORT = 2 };
 
 struct modem_sms_in {
-	int type;                      /* enum modem_in_type; 0 for a stored outgoing message */
+	int type;                          /* enum modem_in_type; 0 for a stored outgoing message */
 	char number[MODEM_NUMBER_MAX * 2]; /* sender, or for a status report the recipient */
-	int64_t time_ms;               /* service centre time stamp, 0 if unknown */
-	int binary;                    /* 1: data holds raw 8-bit user data; 0: UTF-8 text */
+	int64_t time_ms;                   /* service centre time stamp, 0 if unknown */
+	int binary;                        /* 1: data holds raw 8-bit user data; 0: UTF-8 text */
 	int has_ports;
 	uint16_t dst_port, src_port;
-	uint8_t udh[MODEM_UD_MAX];     /* whole UDH starting with its length octet */
+	uint8_t udh[MODEM_UD_MAX]; /* whole UDH starting with its length octet */
 	size_t udh_len;
 	uint8_t data[MODEM_TEXT_BYTES_MAX]; /* payload behind the UDH (UTF-8 text for text messages) */
 	size_t data_len;
-	int reference;                 /* status report: TP-MR of the message it reports on */
-	int report_status;             /* status report: TP-ST octet (0x00 delivered; see TS 23.040) */
+	int reference;     /* status report: TP-MR of the message it reports on */
+	int report_status; /* status report: TP-ST octet (0x00 delivered; see TS 23.040) */
 	/* Where it is stored, to delete it; opaque to callers. */
 	int folder, location;
 };
@@ -126,17 +126,29 @@ struct modem_sms_in {
 int modem_report_outcome(int tp_status);
 
 /* Signal, registration, SIM and storage as reported by the modem. -1 means unknown. */
-enum modem_sim_state { MODEM_SIM_UNKNOWN = 0, MODEM_SIM_READY, MODEM_SIM_PIN, MODEM_SIM_PUK,
-	MODEM_SIM_ABSENT, MODEM_SIM_OTHER };
-enum modem_reg_state { MODEM_REG_UNKNOWN = 0, MODEM_REG_HOME, MODEM_REG_ROAMING, MODEM_REG_NONE,
-	MODEM_REG_DENIED, MODEM_REG_SEARCHING };
+enum modem_sim_state {
+	MODEM_SIM_UNKNOWN = 0,
+	MODEM_SIM_READY,
+	MODEM_SIM_PIN,
+	MODEM_SIM_PUK,
+	MODEM_SIM_ABSENT,
+	MODEM_SIM_OTHER
+};
+enum modem_reg_state {
+	MODEM_REG_UNKNOWN = 0,
+	MODEM_REG_HOME,
+	MODEM_REG_ROAMING,
+	MODEM_REG_NONE,
+	MODEM_REG_DENIED,
+	MODEM_REG_SEARCHING
+};
 
 struct modem_status {
-	int sim;            /* enum modem_sim_state */
-	int reg;            /* enum modem_reg_state */
-	int signal_percent; /* 0..100 or -1 */
-	int signal_dbm;     /* or -1 when unknown (Gammu's convention) */
-	int ber;            /* bit error rate in percent or -1 */
+	int sim;                /* enum modem_sim_state */
+	int reg;                /* enum modem_reg_state */
+	int signal_percent;     /* 0..100 or -1 */
+	int signal_dbm;         /* or -1 when unknown (Gammu's convention) */
+	int ber;                /* bit error rate in percent or -1 */
 	int sms_used, sms_size; /* SIM and phone storage together, -1 unknown */
 	char network_code[16];
 	char network_name[48];
@@ -171,8 +183,8 @@ int modem_reconnect(struct modem *m, char *errtext, size_t errlen);
 /* Sends one SMS and waits at most timeout_ms for the modem's answer. On success *reference is the
  * TP message reference (0..255, -1 if the modem gave none). errtext gets the modem's own reason
  * (e.g. "+CMS ERROR: 500"). Sending is at-least-once: a timeout may hide a sent message. */
-int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference,
-	char *errtext, size_t errlen);
+int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
+	       size_t errlen);
 
 /* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long. */
 void modem_poll(struct modem *m);

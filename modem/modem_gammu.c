@@ -30,8 +30,7 @@ struct modem {
 int modem_error_from_gammu(int gsm_error)
 {
 	switch ((GSM_Error)gsm_error) {
-	case ERR_NONE:
-		return MODEM_OK;
+	case ERR_NONE: return MODEM_OK;
 	case ERR_DEVICEOPENERROR:
 	case ERR_DEVICENOTEXIST:
 	case ERR_DEVICENOPERMISSION:
@@ -43,43 +42,31 @@ int modem_error_from_gammu(int gsm_error)
 	case ERR_DEVICEREADERROR:
 	case ERR_DEVICEPARITYERROR:
 	case ERR_NOTCONNECTED:
-	case ERR_CANTOPENFILE:
-		return MODEM_E_IO;
+	case ERR_CANTOPENFILE: return MODEM_E_IO;
 	case ERR_DEVICELOCKED:
 	case ERR_DEVICEBUSY:
 	case ERR_BUSY:
 	case ERR_WORKINPROGRESS:
-	case ERR_INSIDEPHONEMENU:
-		return MODEM_E_BUSY;
-	case ERR_TIMEOUT:
-		return MODEM_E_TIMEOUT;
+	case ERR_INSIDEPHONEMENU: return MODEM_E_BUSY;
+	case ERR_TIMEOUT: return MODEM_E_TIMEOUT;
 	case ERR_UNKNOWNCONNECTIONTYPESTRING:
 	case ERR_UNKNOWNMODELSTRING:
 	case ERR_UNCONFIGURED:
 	case ERR_EMPTYSMSC:
-	case ERR_DISABLED:
-		return MODEM_E_CONFIG;
+	case ERR_DISABLED: return MODEM_E_CONFIG;
 	case ERR_NOTSUPPORTED:
 	case ERR_NOTIMPLEMENTED:
-	case ERR_SOURCENOTAVAILABLE:
-		return MODEM_E_NOT_SUPPORTED;
+	case ERR_SOURCENOTAVAILABLE: return MODEM_E_NOT_SUPPORTED;
 	case ERR_EMPTY:
-	case ERR_INVALIDLOCATION:
-		return MODEM_E_EMPTY;
-	case ERR_SECURITYERROR:
-		return MODEM_E_PIN_REQUIRED;
-	case ERR_NOSIM:
-		return MODEM_E_NO_SIM;
-	case ERR_FULL:
-		return MODEM_E_FULL;
-	case ERR_MOREMEMORY:
-		return MODEM_E_NOMEM;
+	case ERR_INVALIDLOCATION: return MODEM_E_EMPTY;
+	case ERR_SECURITYERROR: return MODEM_E_PIN_REQUIRED;
+	case ERR_NOSIM: return MODEM_E_NO_SIM;
+	case ERR_FULL: return MODEM_E_FULL;
+	case ERR_MOREMEMORY: return MODEM_E_NOMEM;
 	case ERR_NETWORK_ERROR:
 	case ERR_NOSERVICE:
-	case ERR_PHONEOFF:
-		return MODEM_E_NETWORK;
-	default:
-		return MODEM_E_UNKNOWN;
+	case ERR_PHONEOFF: return MODEM_E_NETWORK;
+	default: return MODEM_E_UNKNOWN;
 	}
 }
 
@@ -279,7 +266,7 @@ static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 	e = GSM_SetIncomingSMS(m->sm, TRUE);
 	if (e != ERR_NONE)
 		log_info("modem %s: no new-message notification (%s); polling storage only", m->cfg.name,
-			GSM_ErrorString(e));
+			 GSM_ErrorString(e));
 	m->incoming = 1; /* read whatever arrived while nobody listened */
 
 	m->smsc[0] = m->smsc[1] = 0;
@@ -295,7 +282,7 @@ static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 			memcpy(m->smsc, smsc.Number, sizeof(m->smsc));
 		else
 			log_debug("modem %s: SMSC not read (%s); Gammu will ask per message", m->cfg.name,
-				GSM_ErrorString(e));
+				  GSM_ErrorString(e));
 	}
 	return MODEM_OK;
 }
@@ -371,13 +358,9 @@ int modem_unlock(struct modem *m, char *errtext, size_t errlen)
 	if (e != ERR_NONE)
 		return modem_gammu_fail(e, "SIM status", errtext, errlen);
 	switch (status) {
-	case SEC_None:
-		return MODEM_OK;
-	case SEC_Pin:
-		break;
-	case SEC_Puk:
-		snprintf(errtext, errlen, "SIM blocked: PUK required");
-		return MODEM_E_PUK_REQUIRED;
+	case SEC_None: return MODEM_OK;
+	case SEC_Pin: break;
+	case SEC_Puk: snprintf(errtext, errlen, "SIM blocked: PUK required"); return MODEM_E_PUK_REQUIRED;
 	default:
 		snprintf(errtext, errlen, "SIM asks for a code other than the PIN (type %d)", (int)status);
 		return MODEM_E_PIN_REQUIRED;
@@ -398,8 +381,8 @@ int modem_unlock(struct modem *m, char *errtext, size_t errlen)
 	return MODEM_E_PIN_WRONG;
 }
 
-int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference,
-	char *errtext, size_t errlen)
+int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
+	       size_t errlen)
 {
 	GSM_SMSMessage *sms = &m->out;
 	int64_t deadline;
@@ -532,8 +515,7 @@ static void modem_convert_in(const GSM_SMSMessage *s, struct modem_sms_in *in)
 		memcpy(in->data, s->Text, n);
 		in->data_len = n;
 	} else {
-		in->data_len = modem_gammu_to_utf8(s->Text, GSM_MAX_SMS_LENGTH, (char *)in->data,
-			sizeof(in->data));
+		in->data_len = modem_gammu_to_utf8(s->Text, GSM_MAX_SMS_LENGTH, (char *)in->data, sizeof(in->data));
 	}
 }
 
@@ -617,10 +599,10 @@ int modem_get_status(struct modem *m, struct modem_status *st)
 		case GSM_RequestingNetwork: st->reg = MODEM_REG_SEARCHING; break;
 		default: st->reg = MODEM_REG_UNKNOWN; break;
 		}
-		snprintf(st->network_code, sizeof(st->network_code), "%.*s",
-			(int)sizeof(ni.NetworkCode), ni.NetworkCode);
+		snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)sizeof(ni.NetworkCode),
+			 ni.NetworkCode);
 		modem_gammu_to_utf8(ni.NetworkName, sizeof(ni.NetworkName) / 2, st->network_name,
-			sizeof(st->network_name));
+				    sizeof(st->network_name));
 	} else {
 		modem_note(st, e);
 	}

@@ -75,8 +75,8 @@ int modem_ini_line(struct modem_ini *ini, const char *section, const char *key, 
 	else if (strcasecmp(key, "pin") == 0)
 		r = modem_ini_set(c->pin, sizeof(c->pin), value);
 	else if (strcasecmp(key, "smsc") == 0)
-		r = value[0] != '\0' && !modem_number_valid(value) ? -1 :
-			modem_ini_set(c->smsc, sizeof(c->smsc), value);
+		r = value[0] != '\0' && !modem_number_valid(value) ? -1
+								   : modem_ini_set(c->smsc, sizeof(c->smsc), value);
 	else if (strcasecmp(key, "logfile") == 0)
 		r = modem_ini_set(c->logfile, sizeof(c->logfile), value);
 	else if (strcasecmp(key, "enabled") == 0)
@@ -109,7 +109,7 @@ int modem_ini_finish(struct modem_ini *ini)
 			if (strcmp(ini->modems[i].device, ini->modems[j].device) == 0) {
 				/* Two state machines on one port garble each other's replies. */
 				snprintf(ini->error, sizeof(ini->error), "[modem %s] and [modem %s] share a device",
-					ini->modems[j].name, ini->modems[i].name);
+					 ini->modems[j].name, ini->modems[i].name);
 				return -1;
 			}
 		}
@@ -129,7 +129,7 @@ int modem_ini_load(struct modem_ini *ini, const char *path)
 		char first[sizeof(ini->error)];
 		memcpy(first, ini->error, sizeof(first));
 		snprintf(ini->error, sizeof(ini->error), "%.64s:%d: %.160s", path, r,
-			first[0] ? first : "syntax error");
+			 first[0] ? first : "syntax error");
 		return -1;
 	}
 	return modem_ini_finish(ini);

@@ -39,19 +39,16 @@ const char *modem_strerror(int err)
 enum modem_err_class modem_err_class(int err)
 {
 	switch (err) {
-	case MODEM_OK:
-		return MODEM_CLASS_OK;
+	case MODEM_OK: return MODEM_CLASS_OK;
 	case MODEM_E_INVAL:
 	case MODEM_E_TOO_LONG:
 	case MODEM_E_REJECTED:
-	case MODEM_E_NOT_SUPPORTED:
-		return MODEM_CLASS_PERMANENT;
+	case MODEM_E_NOT_SUPPORTED: return MODEM_CLASS_PERMANENT;
 	case MODEM_E_NO_SIM:
 	case MODEM_E_PIN_REQUIRED:
 	case MODEM_E_PIN_WRONG:
 	case MODEM_E_PUK_REQUIRED:
-	case MODEM_E_CONFIG:
-		return MODEM_CLASS_MODEM;
+	case MODEM_E_CONFIG: return MODEM_CLASS_MODEM;
 	default:
 		/* Unknown codes too: retrying is the safe default for a wakeup, which is idempotent. */
 		return MODEM_CLASS_RETRY;
@@ -64,51 +61,70 @@ int modem_err_is_modem_fault(int err)
 	case MODEM_E_TIMEOUT:
 	case MODEM_E_IO:
 	case MODEM_E_NETWORK:
-	case MODEM_E_UNKNOWN:
-		return 1;
-	default:
-		return 0;
+	case MODEM_E_UNKNOWN: return 1;
+	default: return 0;
 	}
 }
 
 int modem_error_from_cms(int cms)
 {
 	switch (cms) {
-	case 0:
-		return MODEM_OK;
+	case 0: return MODEM_OK;
 	/* TS 24.011 E-2 RP causes that name the recipient or the subscription: never succeed. */
-	case 1: case 8: case 10: case 21: case 28: case 29: case 30: case 50: case 69:
-	case 95: case 96: case 97: case 98: case 99:
-		return MODEM_E_REJECTED;
+	case 1:
+	case 8:
+	case 10:
+	case 21:
+	case 28:
+	case 29:
+	case 30:
+	case 50:
+	case 69:
+	case 95:
+	case 96:
+	case 97:
+	case 98:
+	case 99: return MODEM_E_REJECTED;
 	/* Causes that pass: destination out of service, network out of order, congestion... */
-	case 27: case 38: case 41: case 42: case 47: case 111: case 127:
-		return MODEM_E_NETWORK;
+	case 27:
+	case 38:
+	case 41:
+	case 42:
+	case 47:
+	case 111:
+	case 127: return MODEM_E_NETWORK;
 	/* TS 23.040 TP-FCS values. */
-	case 0xc0: case 0xc2: case 0xd4:
-		return MODEM_E_NETWORK;
-	case 0xc1: case 0xc3: case 0xc4: case 0xc5: case 0xc6: case 0xc7:
-		return MODEM_E_REJECTED;
-	case 0xd0: case 0xd3: case 322:
-		return MODEM_E_FULL;
+	case 0xc0:
+	case 0xc2:
+	case 0xd4: return MODEM_E_NETWORK;
+	case 0xc1:
+	case 0xc3:
+	case 0xc4:
+	case 0xc5:
+	case 0xc6:
+	case 0xc7: return MODEM_E_REJECTED;
+	case 0xd0:
+	case 0xd3:
+	case 322: return MODEM_E_FULL;
 	/* TS 27.005 3.2.5 ME and network errors. */
-	case 301: case 314:
-		return MODEM_E_BUSY;
-	case 302: case 303:
-		return MODEM_E_NOT_SUPPORTED;
-	case 304: case 305:
-		return MODEM_E_INVAL;
-	case 310: case 313: case 315:
-		return MODEM_E_NO_SIM;
-	case 311: case 312: case 317:
-		return MODEM_E_PIN_REQUIRED;
-	case 316: case 318:
-		return MODEM_E_PUK_REQUIRED;
-	case 321:
-		return MODEM_E_EMPTY;
-	case 330:
-		return MODEM_E_CONFIG; /* SMSC address unknown: every send would fail */
-	case 331: case 332:
-		return MODEM_E_NETWORK;
+	case 301:
+	case 314: return MODEM_E_BUSY;
+	case 302:
+	case 303: return MODEM_E_NOT_SUPPORTED;
+	case 304:
+	case 305: return MODEM_E_INVAL;
+	case 310:
+	case 313:
+	case 315: return MODEM_E_NO_SIM;
+	case 311:
+	case 312:
+	case 317: return MODEM_E_PIN_REQUIRED;
+	case 316:
+	case 318: return MODEM_E_PUK_REQUIRED;
+	case 321: return MODEM_E_EMPTY;
+	case 330: return MODEM_E_CONFIG; /* SMSC address unknown: every send would fail */
+	case 331:
+	case 332: return MODEM_E_NETWORK;
 	default:
 		if (cms >= 0x80 && cms <= 0xff)
 			return MODEM_E_REJECTED;
@@ -152,8 +168,7 @@ static int utf8_next(const unsigned char *s, unsigned *cp)
 		*cp = ((unsigned)(s[0] & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
 		return (*cp >= 0x800 && (*cp < 0xd800 || *cp > 0xdfff)) ? 3 : -1;
 	}
-	if ((s[0] & 0xf8) == 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
-	    (s[3] & 0xc0) == 0x80) {
+	if ((s[0] & 0xf8) == 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 && (s[3] & 0xc0) == 0x80) {
 		*cp = ((unsigned)(s[0] & 0x07) << 18) | ((unsigned)(s[1] & 0x3f) << 12) |
 		      ((unsigned)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
 		return (*cp >= 0x10000 && *cp <= 0x10ffff) ? 4 : -1;

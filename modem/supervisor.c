@@ -216,8 +216,8 @@ static void sv_set_state(struct sv_modem *m, int state, int healthy, const char 
 	}
 }
 
-static void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int status,
-	int reference, const char *error, const struct modem_status *st, const struct modem_ident *id)
+static void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int status, int reference,
+			const char *error, const struct modem_status *st, const struct modem_ident *id)
 {
 	struct supervisor_event ev;
 
@@ -239,8 +239,7 @@ static void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job
 }
 
 /* Finishes a job that never got (or lost) its answer. Frees the job. */
-static void sv_fail_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int status,
-	const char *error)
+static void sv_fail_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int status, const char *error)
 {
 	if (!job->internal && job->wop == WP_OP_SEND)
 		m->failed++;
@@ -455,9 +454,8 @@ static void sv_stop(struct supervisor *sv, struct sv_modem *m, int status, const
 
 	sv_worker_kill(sv, m);
 	snprintf(reason, sizeof(reason), "%s", why);
-	log_error("modem %s STOPPED: %s. Not retried%s; fix the configuration or the SIM, then restart.",
-		m->cfg.name, why, status == MODEM_E_PIN_WRONG ?
-		" (another wrong PIN could block the SIM and need the PUK)" : "");
+	log_error("modem %s STOPPED: %s. Not retried%s; fix the configuration or the SIM, then restart.", m->cfg.name,
+		  why, status == MODEM_E_PIN_WRONG ? " (another wrong PIN could block the SIM and need the PUK)" : "");
 	sv_set_state(m, SUPERVISOR_MODEM_STOPPED, 0, reason);
 	sv_fail_queue(sv, m, status, reason);
 }
@@ -465,8 +463,8 @@ static void sv_stop(struct supervisor *sv, struct sv_modem *m, int status, const
 /* Errors after which only an operator can help. */
 static int sv_is_stop_error(int status)
 {
-	return status == MODEM_E_PIN_WRONG || status == MODEM_E_PUK_REQUIRED ||
-	       status == MODEM_E_PIN_REQUIRED || status == MODEM_E_CONFIG;
+	return status == MODEM_E_PIN_WRONG || status == MODEM_E_PUK_REQUIRED || status == MODEM_E_PIN_REQUIRED ||
+	       status == MODEM_E_CONFIG;
 }
 
 /* The recovery ladder, one step per trouble: 1 reconnect, 2 restart the worker, 3 soft reset,
@@ -583,7 +581,7 @@ static void sv_on_report(struct supervisor *sv, struct sv_modem *m, const struct
 	}
 	if (!ev.matched)
 		log_info("modem %s: status report for reference %d matches no recent send", m->cfg.name,
-			msg->in.reference);
+			 msg->in.reference);
 	if (sv->cb != NULL)
 		sv->cb(&ev, sv->arg);
 }
@@ -638,8 +636,8 @@ static void sv_on_health(struct supervisor *sv, struct sv_modem *m, const struct
 	}
 	if (modem_status_healthy(&msg->st, why, sizeof(why))) {
 		if (!m->healthy)
-			log_info("modem %s: healthy (%s, signal %d%%)", m->cfg.name,
-				modem_reg_name(msg->st.reg), msg->st.signal_percent);
+			log_info("modem %s: healthy (%s, signal %d%%)", m->cfg.name, modem_reg_name(msg->st.reg),
+				 msg->st.signal_percent);
 		m->bad_checks = 0;
 		m->faults = 0;
 		if (m->send_fails == 0)
@@ -695,11 +693,11 @@ static void sv_on_result(struct supervisor *sv, struct sv_modem *m, const struct
 
 	/* Recovery first, so that the callback sees the modem as it now is. */
 	snprintf(why, sizeof(why), "%s failed: %s", wp_op_name(job->wop),
-		msg->text[0] ? msg->text : modem_strerror(msg->status));
+		 msg->text[0] ? msg->text : modem_strerror(msg->status));
 	if (job->wop == WP_OP_RESET) {
 		/* The worker exits after a reset; reopen once the modem has rebooted. */
 		log_info("modem %s: soft reset %s; reopening in %d ms", m->cfg.name,
-			msg->status == MODEM_OK ? "done" : "failed", sv->opt.reset_wait_ms);
+			 msg->status == MODEM_OK ? "done" : "failed", sv->opt.reset_wait_ms);
 		sv_backoff(sv, m, sv->opt.reset_wait_ms, "soft reset");
 	} else if (job->wop == WP_OP_RECONNECT && msg->status != MODEM_OK) {
 		if (sv_is_stop_error(msg->status))
@@ -717,8 +715,8 @@ static void sv_on_result(struct supervisor *sv, struct sv_modem *m, const struct
 	} else if (modem_err_is_modem_fault(msg->status) && ++m->faults >= sv->opt.reconnect_after) {
 		sv_trouble(sv, m, why, 1);
 	}
-	sv_emit_job(sv, m, job, msg->status, msg->reference,
-		msg->status != MODEM_OK ? msg->text : NULL, &msg->st, &msg->id);
+	sv_emit_job(sv, m, job, msg->status, msg->reference, msg->status != MODEM_OK ? msg->text : NULL, &msg->st,
+		    &msg->id);
 	free(job);
 }
 
@@ -760,9 +758,7 @@ static void sv_read_worker(struct supervisor *sv, struct sv_modem *m)
 		case WP_RESULT: sv_on_result(sv, m, msg); break;
 		case WP_EV_SMS: sv_on_sms(sv, m, msg); break;
 		case WP_EV_REPORT: sv_on_report(sv, m, msg); break;
-		default:
-			log_warnx("modem %s: unexpected frame type %d from the worker", m->cfg.name, msg->type);
-			break;
+		default: log_warnx("modem %s: unexpected frame type %d from the worker", m->cfg.name, msg->type); break;
 		}
 	}
 	free(msg);
@@ -844,14 +840,14 @@ static void sv_timers(struct supervisor *sv)
 			if (job->wop == WP_OP_SEND)
 				m->send_fails++;
 			snprintf(why, sizeof(why), "%s missed its %d ms deadline; worker %d killed",
-				wp_op_name(job->wop), timeout, (int)m->pid);
+				 wp_op_name(job->wop), timeout, (int)m->pid);
 			sv_trouble(sv, m, why, 0);
 			sv_fail_job(sv, m, job, MODEM_E_TIMEOUT, why);
 		}
 		if (m->state == SUPERVISOR_MODEM_STARTING && now >= m->state_deadline) {
 			m->kills++;
 			snprintf(why, sizeof(why), "modem not open within %d ms; worker %d killed",
-				sv->opt.init_timeout_ms, (int)m->pid);
+				 sv->opt.init_timeout_ms, (int)m->pid);
 			sv_trouble(sv, m, why, 0);
 		}
 		if (m->state == SUPERVISOR_MODEM_BACKOFF && now >= m->state_deadline) {
@@ -865,8 +861,7 @@ static void sv_timers(struct supervisor *sv)
 		/* Jobs that waited too long for a busy or restarting modem. */
 		while (m->head != NULL && now >= m->head->queued_at + sv->opt.queue_timeout_ms) {
 			struct sv_job *job = sv_pop(m);
-			snprintf(why, sizeof(why), "waited %d ms for modem %s", sv->opt.queue_timeout_ms,
-				m->cfg.name);
+			snprintf(why, sizeof(why), "waited %d ms for modem %s", sv->opt.queue_timeout_ms, m->cfg.name);
 			sv_fail_job(sv, m, job, MODEM_E_UNAVAILABLE, why);
 		}
 	}
@@ -952,8 +947,7 @@ int supervisor_timeout_ms(const struct supervisor *sv)
 	return (int)(its.it_value.tv_sec * 1000 + its.it_value.tv_nsec / 1000000);
 }
 
-int supervisor_new(struct supervisor **out, const struct supervisor_options *opt, supervisor_cb cb,
-	void *arg)
+int supervisor_new(struct supervisor **out, const struct supervisor_options *opt, supervisor_cb cb, void *arg)
 {
 	struct supervisor *sv = calloc(1, sizeof(*sv));
 
@@ -972,8 +966,7 @@ int supervisor_add_modem(struct supervisor *sv, const struct modem_config *cfg)
 {
 	struct sv_modem *mm;
 
-	if (sv->started || cfg->device[0] == '\0' || cfg->name[0] == '\0' ||
-	    supervisor_modem_find(sv, cfg->name) >= 0)
+	if (sv->started || cfg->device[0] == '\0' || cfg->name[0] == '\0' || supervisor_modem_find(sv, cfg->name) >= 0)
 		return -1;
 	mm = realloc(sv->modems, sizeof(*mm) * (size_t)(sv->n + 1));
 	if (mm == NULL)
@@ -1006,7 +999,7 @@ static void sv_find_worker(struct supervisor *sv)
 		if (slash != NULL) {
 			*slash = '\0';
 			if ((size_t)snprintf(sv->worker_path, sizeof(sv->worker_path), "%s/smswake-modem-worker",
-				    self) < sizeof(sv->worker_path) &&
+					     self) < sizeof(sv->worker_path) &&
 			    access(sv->worker_path, X_OK) == 0)
 				return;
 		}
@@ -1133,8 +1126,8 @@ static int sv_submit(struct supervisor *sv, int modem, struct sv_job *job)
 	return MODEM_OK;
 }
 
-int supervisor_send(struct supervisor *sv, int modem, const struct modem_sms_out *msg,
-	uint64_t cookie, uint32_t *job_id)
+int supervisor_send(struct supervisor *sv, int modem, const struct modem_sms_out *msg, uint64_t cookie,
+		    uint32_t *job_id)
 {
 	struct sv_job *job;
 	int rc;

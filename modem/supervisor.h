@@ -73,26 +73,26 @@ enum supervisor_event_type {
 /* Everything an event points to lives until the callback returns. */
 struct supervisor_event {
 	int type;
-	int modem;              /* index in the order modems were added */
+	int modem; /* index in the order modems were added */
 	const char *modem_name;
 	/* SUPERVISOR_EV_JOB */
 	uint32_t job_id;
-	uint64_t cookie;        /* as given at submit */
-	int op;                 /* enum supervisor_op */
-	int status;             /* enum modem_err; modem_err_class() says whether to retry */
-	int reference;          /* send: TP-MR, or -1 */
-	const char *error;      /* human-readable reason when status != 0 */
-	const struct modem_status *st;  /* OP_STATUS */
-	const struct modem_ident *id;   /* OP_IDENTIFY */
+	uint64_t cookie;               /* as given at submit */
+	int op;                        /* enum supervisor_op */
+	int status;                    /* enum modem_err; modem_err_class() says whether to retry */
+	int reference;                 /* send: TP-MR, or -1 */
+	const char *error;             /* human-readable reason when status != 0 */
+	const struct modem_status *st; /* OP_STATUS */
+	const struct modem_ident *id;  /* OP_IDENTIFY */
 	/* SUPERVISOR_EV_SMS and SUPERVISOR_EV_REPORT */
 	const struct modem_sms_in *in;
 	/* SUPERVISOR_EV_REPORT: the send it reports on, matched by modem, reference and recipient */
 	int matched;
 	uint32_t sent_job_id;
 	uint64_t sent_cookie;
-	int outcome;            /* modem_report_outcome(): 0 delivered, 1 pending, 2 failed */
+	int outcome; /* modem_report_outcome(): 0 delivered, 1 pending, 2 failed */
 	/* SUPERVISOR_EV_MODEM */
-	int state;              /* enum supervisor_modem_state */
+	int state; /* enum supervisor_modem_state */
 	int healthy;
 	const char *reason;
 };
@@ -100,8 +100,7 @@ struct supervisor_event {
 typedef void (*supervisor_cb)(const struct supervisor_event *ev, void *arg);
 
 /* Creates a supervisor with no modems. The options are copied. Returns 0 or a modem_err. */
-int supervisor_new(struct supervisor **out, const struct supervisor_options *opt, supervisor_cb cb,
-	void *arg);
+int supervisor_new(struct supervisor **out, const struct supervisor_options *opt, supervisor_cb cb, void *arg);
 /* Adds a modem (before supervisor_start); the configuration is copied. Returns its index, or -1. */
 int supervisor_add_modem(struct supervisor *sv, const struct modem_config *cfg);
 /* Starts every worker. Returns 0, or -1 (errno) if the supervisor's own descriptors fail. */
@@ -124,20 +123,20 @@ int supervisor_run(struct supervisor *sv, int timeout_ms);
  * queue). The message is checked first: a message over 140 octets fails here with
  * MODEM_E_TOO_LONG, as does any other immediate refusal (MODEM_E_UNAVAILABLE when no modem is
  * healthy, MODEM_E_QUEUE_FULL). On 0, *job_id identifies the SUPERVISOR_EV_JOB to come. */
-int supervisor_send(struct supervisor *sv, int modem, const struct modem_sms_out *msg,
-	uint64_t cookie, uint32_t *job_id);
+int supervisor_send(struct supervisor *sv, int modem, const struct modem_sms_out *msg, uint64_t cookie,
+		    uint32_t *job_id);
 /* Queues a status, identify or reset request on one modem. */
 int supervisor_request(struct supervisor *sv, int modem, int op, uint64_t cookie, uint32_t *job_id);
 
 struct supervisor_modem_info {
 	char name[32];
-	int state;            /* enum supervisor_modem_state */
+	int state; /* enum supervisor_modem_state */
 	int healthy;
-	char reason[128];     /* why not healthy, or the last error */
-	int pid;              /* worker, 0 if none */
-	int queued;           /* jobs waiting, the running one included */
-	int restarts;         /* workers started after the first */
-	int kills;            /* workers killed for missing a deadline */
+	char reason[128]; /* why not healthy, or the last error */
+	int pid;          /* worker, 0 if none */
+	int queued;       /* jobs waiting, the running one included */
+	int restarts;     /* workers started after the first */
+	int kills;        /* workers killed for missing a deadline */
 	uint64_t sent, failed;
 	struct modem_status last_status; /* from the last health check */
 	struct modem_ident ident;        /* as read when the modem opened */

@@ -102,7 +102,7 @@ static int worker_drain(struct worker *w)
 			int d = modem_delete(w->m, in);
 			if (d != MODEM_OK) {
 				log_warnx("worker %s: deleting message %d: %s", w->cfg.name, in->location,
-					modem_strerror(d));
+					  modem_strerror(d));
 				break;
 			}
 			n++;
@@ -141,9 +141,7 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 			worker_hang("status");
 		rc = modem_get_status(w->m, &res->st);
 		break;
-	case WP_OP_IDENTIFY:
-		rc = modem_identify(w->m, &res->id);
-		break;
+	case WP_OP_IDENTIFY: rc = modem_identify(w->m, &res->id); break;
 	case WP_OP_RESET:
 		rc = modem_reset(w->m);
 		/* The modem reboots (a USB modem even leaves the bus): this connection is done. */
@@ -154,12 +152,8 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 		if (rc != MODEM_OK)
 			exit_after = 1;
 		break;
-	case WP_OP_DRAIN:
-		w->next_drain = 0;
-		break;
-	default:
-		rc = MODEM_E_INVAL;
-		break;
+	case WP_OP_DRAIN: w->next_drain = 0; break;
+	default: rc = MODEM_E_INVAL; break;
 	}
 	res->status = rc;
 	if (rc != MODEM_OK && res->text[0] == '\0')
@@ -290,14 +284,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
-		case 's':
-			use_syslog = 1;
-			break;
-		case 'n':
-			break; /* only to make ps(1) output readable */
-		default:
-			usage();
-			return 2;
+		case 's': use_syslog = 1; break;
+		case 'n': break; /* only to make ps(1) output readable */
+		default: usage(); return 2;
 		}
 	}
 	log_init("smswake-modem-worker", level, use_syslog);

@@ -28,13 +28,30 @@ struct wp_field {
 	size_t len_off; /* K_BYTES: offset of its size_t length */
 };
 
-#define F_I32(t, g, m) {t, K_I32, g, offsetof(struct wp_msg, m), sizeof(int32_t), 0}
-#define F_INT(t, g, m) {t, K_I32, g, offsetof(struct wp_msg, m), sizeof(int), 0}
-#define F_I64(t, g, m) {t, K_I64, g, offsetof(struct wp_msg, m), sizeof(int64_t), 0}
-#define F_U16(t, g, m) {t, K_U16, g, offsetof(struct wp_msg, m), sizeof(uint16_t), 0}
-#define F_STR(t, g, m) {t, K_STR, g, offsetof(struct wp_msg, m), sizeof(((struct wp_msg *)0)->m), 0}
-#define F_BYTES(t, g, m, l) \
-	{t, K_BYTES, g, offsetof(struct wp_msg, m), sizeof(((struct wp_msg *)0)->m), offsetof(struct wp_msg, l)}
+#define F_I32(t, g, m)                                                                                                 \
+	{                                                                                                              \
+		t, K_I32, g, offsetof(struct wp_msg, m), sizeof(int32_t), 0                                            \
+	}
+#define F_INT(t, g, m)                                                                                                 \
+	{                                                                                                              \
+		t, K_I32, g, offsetof(struct wp_msg, m), sizeof(int), 0                                                \
+	}
+#define F_I64(t, g, m)                                                                                                 \
+	{                                                                                                              \
+		t, K_I64, g, offsetof(struct wp_msg, m), sizeof(int64_t), 0                                            \
+	}
+#define F_U16(t, g, m)                                                                                                 \
+	{                                                                                                              \
+		t, K_U16, g, offsetof(struct wp_msg, m), sizeof(uint16_t), 0                                           \
+	}
+#define F_STR(t, g, m)                                                                                                 \
+	{                                                                                                              \
+		t, K_STR, g, offsetof(struct wp_msg, m), sizeof(((struct wp_msg *)0)->m), 0                            \
+	}
+#define F_BYTES(t, g, m, l)                                                                                            \
+	{                                                                                                              \
+		t, K_BYTES, g, offsetof(struct wp_msg, m), sizeof(((struct wp_msg *)0)->m), offsetof(struct wp_msg, l) \
+	}
 
 _Static_assert(sizeof(int) == 4, "int fields are carried as 32-bit values");
 
@@ -192,9 +209,7 @@ long wp_encode(const struct wp_msg *msg, uint8_t *buf, size_t max)
 			put_be(buf + o, x, 2);
 			break;
 		}
-		default:
-			memcpy(buf + o, v, len);
-			break;
+		default: memcpy(buf + o, v, len); break;
 		}
 		o += len;
 	}
@@ -214,8 +229,7 @@ int wp_decode(const uint8_t *buf, size_t len, struct wp_msg *msg)
 	unsigned char *base = (unsigned char *)msg;
 	size_t o = WP_HEADER_LEN;
 
-	if (len < WP_HEADER_LEN || len > WP_MAX_FRAME || buf[0] != 'S' || buf[1] != 'W' ||
-	    buf[2] != WP_VERSION)
+	if (len < WP_HEADER_LEN || len > WP_MAX_FRAME || buf[0] != 'S' || buf[1] != 'W' || buf[2] != WP_VERSION)
 		return -1;
 	if (buf[3] == 0 || buf[3] >= WP_TYPE__MAX || buf[4] >= WP_OP__MAX)
 		return -1;

@@ -30,20 +30,12 @@
 #define WP_HEADER_LEN 9
 #define WP_TEXT_MAX 256
 
-enum wp_type {
-	WP_CONFIG = 1,
-	WP_READY,
-	WP_JOB,
-	WP_RESULT,
-	WP_EV_SMS,
-	WP_EV_REPORT,
-	WP_TYPE__MAX
-};
+enum wp_type { WP_CONFIG = 1, WP_READY, WP_JOB, WP_RESULT, WP_EV_SMS, WP_EV_REPORT, WP_TYPE__MAX };
 
 enum wp_op {
 	WP_OP_NONE = 0,
 	WP_OP_SEND,
-	WP_OP_STATUS,    /* SIM, registration, signal, storage */
+	WP_OP_STATUS, /* SIM, registration, signal, storage */
 	WP_OP_IDENTIFY,
 	WP_OP_RESET,     /* soft reset; the worker exits afterwards (the modem reboots) */
 	WP_OP_RECONNECT, /* close and reopen the connection */
@@ -59,7 +51,7 @@ struct wp_msg {
 	int32_t status;    /* enum modem_err */
 	int32_t reference; /* TP-MR, -1 if none */
 	int32_t timeout_ms;
-	int32_t poll_ms;   /* CONFIG: how often to look for stored messages */
+	int32_t poll_ms;        /* CONFIG: how often to look for stored messages */
 	char text[WP_TEXT_MAX]; /* error text */
 	struct modem_config config;
 	struct modem_sms_out out;

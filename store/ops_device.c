@@ -5,8 +5,8 @@
 
 #include "store_int.h"
 
-static int principal_add(struct store *st, int gateway, const char *name,
-			 const uint8_t hash[STORE_HASH_LEN], int64_t now_ms, int64_t *id)
+static int principal_add(struct store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
+			 int64_t now_ms, int64_t *id)
 {
 	struct store_op op = {.kind = OP_PRINCIPAL_ADD, .now_ms = now_ms};
 	int64_t local;
@@ -24,14 +24,14 @@ static int principal_add(struct store *st, int gateway, const char *name,
 	return rc;
 }
 
-int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
-		       int64_t now_ms, int64_t *id)
+int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		       int64_t *id)
 {
 	return principal_add(st, 0, name, hash, now_ms, id);
 }
 
-int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
-		      int64_t now_ms, int64_t *id)
+int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		      int64_t *id)
 {
 	return principal_add(st, 1, name, hash, now_ms, id);
 }
@@ -127,15 +127,13 @@ static int valid_format(int f)
 	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
 }
 
-int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
-		     int64_t now_ms)
+int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_DEVICE_ADD, .now_ms = now_ms};
 
-	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 ||
-	    !store_valid_msisdn(d->msisdn) || !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) ||
-	    !valid_format(d->sms_format) || d->poll_interval_s < 0 ||
-	    !valid_quiet(d->quiet_start_min, d->quiet_end_min))
+	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 || !store_valid_msisdn(d->msisdn) ||
+	    !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) || !valid_format(d->sms_format) ||
+	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min))
 		return STORE_ERROR;
 	op.u.device_add.d = d;
 	op.u.device_add.hash = token_hash;

@@ -17,8 +17,8 @@ static int valid_topic(const char *t)
 		return 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = t[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+		      c == '_'))
 			return 0;
 	}
 	return 1;
@@ -66,16 +66,15 @@ static int message_load(struct store *st, int64_t id, struct store_message *out)
 	return rc;
 }
 
-int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in,
-		      int64_t now_ms, struct store_message *out, int *replayed)
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		      struct store_message *out, int *replayed)
 {
 	struct store_op op = {.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
 	int local_replayed = 0;
 
-	if (st == NULL || in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 ||
-	    in->urgency < 0 || in->urgency >= URG_COUNT || in->ttl_s < 0 ||
-	    in->ttl_s > (INT64_MAX - now_ms) / 1000 || in->body_len > STORE_BODY_MAX ||
-	    (in->body == NULL && in->body_len > 0) ||
+	if (st == NULL || in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 || in->urgency < 0 ||
+	    in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
+	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
@@ -256,8 +255,7 @@ int op_message_cancel(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail,
-		       int64_t now_ms)
+int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_DEVICE_EVENT, .now_ms = now_ms};
 
@@ -398,8 +396,7 @@ int op_fetch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms,
-	      int *count)
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms, int *count)
 {
 	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
 	int rc;
@@ -519,7 +516,6 @@ int op_purge(struct store *st, struct store_op *op)
 	int rc = chunk_run(st, steps, 4, op->u.sweep.before_ms, changes);
 
 	op->u.sweep.count = changes[1];
-	op->u.sweep.more = changes[1] == STORE_CHUNK || changes[2] == STORE_CHUNK ||
-			   changes[3] == STORE_CHUNK;
+	op->u.sweep.more = changes[1] == STORE_CHUNK || changes[2] == STORE_CHUNK || changes[3] == STORE_CHUNK;
 	return rc;
 }

@@ -12,9 +12,9 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
 
 	if (st == NULL || job == NULL || job->device_id <= 0 ||
 	    (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
-	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) ||
-	    job->port < 0 || job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX ||
-	    job->validity_s < 0 || job->ctr > INT64_MAX)
+	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) || job->port < 0 ||
+	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0 ||
+	    job->ctr > INT64_MAX)
 		return STORE_ERROR;
 	op.u.job_add.job = job;
 	return writer_submit(st, &op);
@@ -80,8 +80,8 @@ int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t leas
 
 	if (n != NULL)
 		*n = 0;
-	if (st == NULL || gateway_id <= 0 || max <= 0 || jobs == NULL || n == NULL || lease_ms < 0 ||
-	    now_ms < 0 || lease_ms > INT64_MAX - now_ms)
+	if (st == NULL || gateway_id <= 0 || max <= 0 || jobs == NULL || n == NULL || lease_ms < 0 || now_ms < 0 ||
+	    lease_ms > INT64_MAX - now_ms)
 		return STORE_ERROR;
 	op.u.lease.gateway_id = gateway_id;
 	op.u.lease.max = max < STORE_LEASE_MAX ? max : STORE_LEASE_MAX;
@@ -177,8 +177,8 @@ static int error_len(const char *e)
 	return (int)n;
 }
 
-int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome,
-		      int64_t reference, const char *error, int64_t now_ms)
+int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+		      const char *error, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_REPORT, .now_ms = now_ms};
 
@@ -194,8 +194,7 @@ int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int 
 
 /* Runs one of the statements that move a device's pending messages, or mark the device, on a
  * report: (device, time) and, for the event inserts, the detail. */
-static int device_messages(struct store *st, enum wsql id, int64_t device_id, int64_t now_ms,
-			   const char *detail)
+static int device_messages(struct store *st, enum wsql id, int64_t device_id, int64_t now_ms, const char *detail)
 {
 	sqlite3_stmt *s = wstmt(st, id);
 
@@ -207,8 +206,7 @@ static int device_messages(struct store *st, enum wsql id, int64_t device_id, in
 }
 
 /* An event that changes no state, on every pending message of the device. */
-static int device_note(struct store *st, int64_t device_id, int64_t now_ms, const char *what,
-		       const char *detail)
+static int device_note(struct store *st, int64_t device_id, int64_t now_ms, const char *what, const char *detail)
 {
 	sqlite3_stmt *s = wstmt(st, WS_EVENT_DEVICE_PENDING);
 
@@ -287,8 +285,8 @@ int op_report(struct store *st, struct store_op *op)
 			sqlite3_bind_int64(s, 2, now);
 			sqlite3_bind_text(s, 3, err, elen, SQLITE_STATIC);
 			rc = wstep_done(st, s, "report failed");
-			snprintf(detail, sizeof(detail), "job %lld attempt %d, retrying: %.*s", (long long)id,
-				 attempts, elen, err);
+			snprintf(detail, sizeof(detail), "job %lld attempt %d, retrying: %.*s", (long long)id, attempts,
+				 elen, err);
 			if (rc == STORE_OK)
 				rc = device_note(st, device, now, "wake_failed", detail);
 			break;
@@ -302,15 +300,14 @@ int op_report(struct store *st, struct store_op *op)
 		rc = wstep_done(st, s, "report final");
 		snprintf(detail, sizeof(detail), "job %lld: %.*s", (long long)id, elen, err);
 		if (rc == STORE_OK)
-			rc = device_note(st, device, now,
-					 final == JOB_FAILED ? "wake_failed" : "wake_undeliverable", detail);
+			rc = device_note(st, device, now, final == JOB_FAILED ? "wake_failed" : "wake_undeliverable",
+					 detail);
 		/* The network says the number cannot receive SMS: the device is left to its polls.
 		 * A send that kept failing is the wake policy's to judge (it retries with back-off). */
 		if (rc == STORE_OK && final == JOB_UNDELIVERABLE)
 			rc = device_unreachable(st, device);
 		break;
-	default:
-		return STORE_ERROR;
+	default: return STORE_ERROR;
 	}
 	if (rc == STORE_OK)
 		rc = gateway_seen(st, op->u.report.gateway_id, now);

@@ -298,8 +298,8 @@ int store_fetch_precheck(struct store *st, int64_t device_id, int64_t after, int
 	return exists ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out,
-		      store_event_cb ev, void *arg)
+int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
+		      void *arg)
 {
 	struct store_event e;
 	sqlite3_stmt *s;

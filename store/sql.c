@@ -6,15 +6,18 @@
 /* Message states: 0 queued, 1 wake_sent, 2 sms_delivered, 3 fetched, 4 acked, 5 expired,
  * 6 replaced, 7 cancelled. "state IN (0,1,2,3)" is spelled exactly like the partial indexes'
  * WHERE clause so the planner can use them; narrower filters are added after it. */
-#define MSG_COLS "id, device_id, provider_id, seq, state, urgency, topic, content_type, " \
-		 "created_ms, expires_ms, updated_ms, length(body)"
-#define JOB_COLS "id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, " \
-		 "lease_until_ms, state, attempts, reference, error"
-#define DEVICE_COLS "d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, " \
-		    "d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, " \
-		    "d.wake_sent_ms, d.wake_attempts, " \
-		    "(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), " \
-		    "d.quiet_start_min, d.quiet_end_min"
+#define MSG_COLS                                                                                                       \
+	"id, device_id, provider_id, seq, state, urgency, topic, content_type, "                                       \
+	"created_ms, expires_ms, updated_ms, length(body)"
+#define JOB_COLS                                                                                                       \
+	"id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, "                                  \
+	"lease_until_ms, state, attempts, reference, error"
+#define DEVICE_COLS                                                                                                    \
+	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
+	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
+	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
+	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
+	"d.quiet_start_min, d.quiet_end_min"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 
 const char *const store_wsql[WS_COUNT] = {
@@ -84,39 +87,39 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_MSG_SET_STATE] = "UPDATE messages SET state = ?2, updated_ms = ?3 WHERE id = ?1",
 	[WS_EVENT_ADD] = EVENT_INSERT "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[WS_EVENT_REPLACE] = EVENT_INSERT "SELECT id, ?3, 6, 'replaced', ?5 FROM messages "
-			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
-			     "AND topic = ?2 AND id <> ?4",
+					  "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+					  "AND topic = ?2 AND id <> ?4",
 	[WS_MSG_REPLACE] = "UPDATE messages SET state = 6, updated_ms = ?3 "
 			   "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
 			   "AND topic = ?2 AND id <> ?4",
 	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
-				    "WHERE device_id = ?1 AND state IN (0,1,2,3)",
+						 "WHERE device_id = ?1 AND state IN (0,1,2,3)",
 
 	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
 			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
 			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",
 	[WS_EVENT_FETCH] = EVENT_INSERT "SELECT id, ?4, 3, 'fetched', '' FROM messages "
-			   "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
-			   "AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
+					"WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+					"AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
 	[WS_MSG_FETCH] = "UPDATE messages SET state = 3, updated_ms = ?4 "
 			 "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
 			 "AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
 	[WS_EVENT_ACK] = EVENT_INSERT "SELECT id, ?3, 4, 'acked', '' FROM messages "
-			 "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
+				      "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
 	[WS_MSG_ACK] = "UPDATE messages SET state = 4, updated_ms = ?3 "
 		       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
 	[WS_EVENT_WAKE_SENT] = EVENT_INSERT "SELECT id, ?2, 1, 'wake_sent', ?3 FROM messages "
-			       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
+					    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
 	[WS_MSG_WAKE_SENT] = "UPDATE messages SET state = 1, updated_ms = ?2 "
 			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
 	[WS_EVENT_DELIVERED] = EVENT_INSERT "SELECT id, ?2, 2, 'sms_delivered', ?3 FROM messages "
-			       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
+					    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
 	[WS_MSG_DELIVERED] = "UPDATE messages SET state = 2, updated_ms = ?2 "
 			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
 
 	/* Both statements of a chunk pick the same rows: same data, same plan, same order. */
 	[WS_EVENT_EXPIRE] = EVENT_INSERT "SELECT id, ?1, 5, 'expired', '' FROM messages "
-			    "WHERE state IN (0,1,2,3) AND expires_ms < ?1 ORDER BY expires_ms LIMIT ?2",
+					 "WHERE state IN (0,1,2,3) AND expires_ms < ?1 ORDER BY expires_ms LIMIT ?2",
 	[WS_MSG_EXPIRE] = "UPDATE messages SET state = 5, updated_ms = ?1 WHERE id IN "
 			  "(SELECT id FROM messages WHERE state IN (0,1,2,3) AND expires_ms < ?1 "
 			  "ORDER BY expires_ms LIMIT ?2)",

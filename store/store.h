@@ -26,7 +26,7 @@ enum store_rc {
 };
 const char *store_strerror(int rc);
 
-#define STORE_HASH_LEN 32  /* SHA-256 of a bearer token */
+#define STORE_HASH_LEN 32   /* SHA-256 of a bearer token */
 #define STORE_MSISDN_MAX 16 /* "+" and up to 15 digits (E.164) */
 #define STORE_NAME_MAX 64
 #define STORE_TOPIC_MAX 32
@@ -51,8 +51,8 @@ enum store_msg_state {
 const char *store_msg_state_name(int state);
 
 enum store_urgency { URG_VERY_LOW = 0, URG_LOW, URG_NORMAL, URG_HIGH, URG_COUNT };
-const char *store_urgency_name(int urgency);   /* "very-low", "low", "normal", "high" */
-int store_urgency_parse(const char *s);        /* -1 when unknown */
+const char *store_urgency_name(int urgency); /* "very-low", "low", "normal", "high" */
+int store_urgency_parse(const char *s);      /* -1 when unknown */
 
 enum store_sms_format { SMS_FORMAT_BINARY = 0, SMS_FORMAT_TEXT = 1 };
 
@@ -60,10 +60,10 @@ enum store_wake_state { WAKE_IDLE = 0, WAKE_IN_FLIGHT, WAKE_UNREACHABLE };
 const char *store_wake_state_name(int state); /* "idle", "in_flight", "unreachable" */
 
 struct store_options {
-	const char *path;      /* database file; created with its schema when missing */
-	int synchronous_full;  /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
-	int group_max;         /* most operations in one commit group; 0 means 512 */
-	int busy_timeout_ms;   /* 0 means 5000 */
+	const char *path;     /* database file; created with its schema when missing */
+	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
+	int group_max;        /* most operations in one commit group; 0 means 512 */
+	int busy_timeout_ms;  /* 0 means 5000 */
 };
 
 /* Opens (creating if needed) the database, applies migrations, runs PRAGMA quick_check and
@@ -101,16 +101,16 @@ struct store_principal {
 typedef int (*store_principal_cb)(void *arg, const struct store_principal *p);
 
 /* STORE_CONFLICT when an active principal already has the name. */
-int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
-		       int64_t now_ms, int64_t *id);
+int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		       int64_t *id);
 int store_provider_list(struct store *st, store_principal_cb cb, void *arg);
 int store_provider_revoke(struct store *st, const char *name);
 int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day);
 /* Finds the active provider whose key hashes to hash. STORE_NOTFOUND otherwise. */
 int store_provider_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
 
-int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN],
-		      int64_t now_ms, int64_t *id);
+int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		      int64_t *id);
 int store_gateway_list(struct store *st, store_principal_cb cb, void *arg);
 int store_gateway_revoke(struct store *st, const char *name);
 int store_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
@@ -122,18 +122,18 @@ struct store_device {
 	int64_t provider_id;
 	char msisdn[STORE_MSISDN_MAX + 1];
 	char name[STORE_NAME_MAX + 1];
-	int sms_format;           /* enum store_sms_format */
-	int64_t poll_interval_s;  /* how often the device polls when no SMS comes; 0 = never */
+	int sms_format;          /* enum store_sms_format */
+	int64_t poll_interval_s; /* how often the device polls when no SMS comes; 0 = never */
 	int64_t created_ms;
-	int64_t last_seen_ms;     /* 0 = never */
-	uint64_t last_seq;        /* highest sequence number assigned */
-	uint64_t acked_seq;       /* highest cumulative acknowledgement */
-	uint64_t wake_ctr;        /* last wake counter used (or reported by the device) */
-	int wake_state;           /* enum store_wake_state */
-	int64_t wake_sent_ms;     /* when the current in-flight wakeup went out, 0 if none */
-	int wake_attempts;        /* unanswered wakeups since the device last made contact */
-	int64_t pending;          /* messages not yet acked, expired, replaced or cancelled */
-	int64_t quiet_start_min;  /* quiet hours, minutes after midnight UTC; -1 = none */
+	int64_t last_seen_ms;    /* 0 = never */
+	uint64_t last_seq;       /* highest sequence number assigned */
+	uint64_t acked_seq;      /* highest cumulative acknowledgement */
+	uint64_t wake_ctr;       /* last wake counter used (or reported by the device) */
+	int wake_state;          /* enum store_wake_state */
+	int64_t wake_sent_ms;    /* when the current in-flight wakeup went out, 0 if none */
+	int wake_attempts;       /* unanswered wakeups since the device last made contact */
+	int64_t pending;         /* messages not yet acked, expired, replaced or cancelled */
+	int64_t quiet_start_min; /* quiet hours, minutes after midnight UTC; -1 = none */
 	int64_t quiet_end_min;
 };
 typedef int (*store_device_cb)(void *arg, const struct store_device *d);
@@ -180,7 +180,7 @@ struct store_message_in {
 	const char *content_type;    /* NULL means application/octet-stream */
 	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
 	const uint8_t *body;
-	size_t body_len;             /* at most STORE_BODY_MAX */
+	size_t body_len; /* at most STORE_BODY_MAX */
 };
 
 struct store_message {
@@ -202,8 +202,8 @@ typedef int (*store_message_cb)(void *arg, const struct store_message *m);
 
 struct store_event {
 	int64_t time_ms;
-	int state;        /* state entered, or -1 for an event that changes no state */
-	char what[32];    /* "queued", "wake_sent", "wake_suppressed", ... */
+	int state;     /* state entered, or -1 for an event that changes no state */
+	char what[32]; /* "queued", "wake_sent", "wake_suppressed", ... */
 	char detail[STORE_ERROR_MAX + 1];
 };
 typedef int (*store_event_cb)(void *arg, const struct store_event *e);
@@ -216,18 +216,17 @@ typedef int (*store_event_cb)(void *arg, const struct store_event *e);
  *   MSG_REPLACED, with an event.
  * - Assigns the device's next sequence number (gap-free) and records a "queued" event.
  * out->body is NULL on return. */
-int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in,
-		      int64_t now_ms, struct store_message *out, int *replayed);
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		      struct store_message *out, int *replayed);
 /* Reads a message of this provider (provider_id 0: any) and, if ev is not NULL, its events
  * oldest first. */
-int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out,
-		      store_event_cb ev, void *arg);
+int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
+		      void *arg);
 /* Recalls a message not yet fetched: MSG_CANCELLED. STORE_CONFLICT once fetched or final. */
 int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms);
 /* Appends an event that changes no state (scheduler decisions) to every pending message of a
  * device. */
-int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail,
-		       int64_t now_ms);
+int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
 
 /* ---- Device API ---- */
 
@@ -242,8 +241,7 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported) resynchronises the device's counter: wake_ctr = max(both).
  * *count is the number acknowledged. */
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms,
-	      int *count);
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms, int *count);
 
 /* ---- Wake jobs (leased by gateways) ---- */
 
@@ -255,16 +253,16 @@ struct store_wake_job {
 	int64_t id;
 	int64_t device_id;
 	char msisdn[STORE_MSISDN_MAX + 1];
-	int sms_format;   /* binary (port-addressed) or text */
-	int port;         /* destination application port for the binary form */
-	uint64_t ctr;     /* wake counter inside the payload */
+	int sms_format; /* binary (port-addressed) or text */
+	int port;       /* destination application port for the binary form */
+	uint64_t ctr;   /* wake counter inside the payload */
 	uint8_t payload[STORE_WAKE_PAYLOAD_MAX];
 	size_t payload_len;
 	int64_t validity_s;
 	int64_t due_ms;
 	int64_t lease_until_ms;
-	int state;        /* enum store_job_state */
-	int attempts;     /* leases so far */
+	int state;         /* enum store_job_state */
+	int attempts;      /* leases so far */
 	int64_t reference; /* message reference reported by the gateway, -1 if none */
 	char error[STORE_ERROR_MAX + 1];
 };
@@ -286,8 +284,8 @@ int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t leas
  * once and held by no gateway; a job is also given up (JOB_FAILED, "lease expired") when its
  * lease runs out after 5 leases; undeliverable marks the device WAKE_UNREACHABLE; failures add
  * a "wake_failed"/"wake_undeliverable" event (state -1) to the device's pending messages. */
-int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome,
-		      int64_t reference, const char *error, int64_t now_ms);
+int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+		      const char *error, int64_t now_ms);
 int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out);
 
 /* ---- Wake scheduling ---- */

@@ -48,14 +48,9 @@ const char *store_strerror(int rc)
 const char *store_msg_state_name(int state)
 {
 	static const char *const names[MSG_STATE_COUNT] = {
-		[MSG_QUEUED] = "queued",
-		[MSG_WAKE_SENT] = "wake_sent",
-		[MSG_SMS_DELIVERED] = "sms_delivered",
-		[MSG_FETCHED] = "fetched",
-		[MSG_ACKED] = "acked",
-		[MSG_EXPIRED] = "expired",
-		[MSG_REPLACED] = "replaced",
-		[MSG_CANCELLED] = "cancelled",
+		[MSG_QUEUED] = "queued",     [MSG_WAKE_SENT] = "wake_sent", [MSG_SMS_DELIVERED] = "sms_delivered",
+		[MSG_FETCHED] = "fetched",   [MSG_ACKED] = "acked",         [MSG_EXPIRED] = "expired",
+		[MSG_REPLACED] = "replaced", [MSG_CANCELLED] = "cancelled",
 	};
 	return state >= 0 && state < MSG_STATE_COUNT ? names[state] : NULL;
 }
@@ -111,19 +106,15 @@ int store_rc_sqlite(int rc)
 	switch (rc & 0xff) {
 	case SQLITE_OK:
 	case SQLITE_ROW:
-	case SQLITE_DONE:
-		return STORE_OK;
+	case SQLITE_DONE: return STORE_OK;
 	case SQLITE_FULL:
 	case SQLITE_IOERR:
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
 	case SQLITE_CANTOPEN:
-	case SQLITE_READONLY:
-		return STORE_UNAVAILABLE;
-	case SQLITE_CONSTRAINT:
-		return STORE_CONFLICT;
-	default:
-		return STORE_ERROR;
+	case SQLITE_READONLY: return STORE_UNAVAILABLE;
+	case SQLITE_CONSTRAINT: return STORE_CONFLICT;
+	default: return STORE_ERROR;
 	}
 }
 
@@ -194,8 +185,8 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 	if (err == NULL)
 		err = &dummy;
 	*err = NULL;
-	if (out == NULL || opt == NULL || opt->path == NULL || opt->path[0] == '\0' ||
-	    opt->group_max < 0 || opt->busy_timeout_ms < 0) {
+	if (out == NULL || opt == NULL || opt->path == NULL || opt->path[0] == '\0' || opt->group_max < 0 ||
+	    opt->busy_timeout_ms < 0) {
 		*err = "invalid store options";
 		return STORE_ERROR;
 	}
@@ -219,8 +210,8 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 	pthread_condattr_destroy(&ca);
 	touch_init(&st->touch);
 
-	rc = sqlite3_open_v2(st->path, &st->wdb,
-			     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	rc = sqlite3_open_v2(st->path, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+			     NULL);
 	if (rc != SQLITE_OK) {
 		store_log_sqlite(st->wdb, st->path, rc);
 		*err = "cannot open or create the database file";

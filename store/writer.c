@@ -285,8 +285,7 @@ int writer_start(struct store *st, const char **err)
 	int rc;
 
 	for (int i = 0; i < WS_COUNT; i++) {
-		rc = sqlite3_prepare_v3(st->wdb, store_wsql[i], -1, SQLITE_PREPARE_PERSISTENT,
-					&st->wstmt[i], NULL);
+		rc = sqlite3_prepare_v3(st->wdb, store_wsql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->wstmt[i], NULL);
 		if (rc != SQLITE_OK) {
 			store_log_sqlite(st->wdb, store_wsql[i], rc);
 			*err = "cannot prepare the store's statements";

@@ -11,8 +11,8 @@
 static int on_message(const struct smswake_message *m, void *ctx)
 {
 	(void)ctx;
-	printf("seq %llu%s: %.*s\n", (unsigned long long)m->seq,
-	       m->redelivered ? " (maybe seen before)" : "", (int)m->body_len, (const char *)m->body);
+	printf("seq %llu%s: %.*s\n", (unsigned long long)m->seq, m->redelivered ? " (maybe seen before)" : "",
+	       (int)m->body_len, (const char *)m->body);
 	return 0;
 }
 

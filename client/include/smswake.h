@@ -31,18 +31,18 @@ typedef struct smswake smswake_t;
 
 typedef enum {
 	SMSWAKE_OK = 0,
-	SMSWAKE_EINVAL,		/* bad argument */
-	SMSWAKE_ENOMEM,		/* out of memory */
-	SMSWAKE_ECONFIG,	/* unknown option, bad option value, or a required option missing */
-	SMSWAKE_ESTATE,		/* state file unreadable, corrupt, for another device, or unwritable */
-	SMSWAKE_EREJECTED,	/* the SMS is not a valid wakeup for this device: drop it */
-	SMSWAKE_ESTALE,		/* a valid wakeup whose counter is not above the stored one: drop it */
-	SMSWAKE_ENETWORK,	/* server unreachable, timed out or overloaded after all retries */
-	SMSWAKE_EAUTH,		/* the server refused the device token (401/403) */
-	SMSWAKE_EHTTP,		/* unexpected HTTP status */
-	SMSWAKE_EPROTO,		/* the server's answer does not follow the device API */
-	SMSWAKE_EHANDLER,	/* the message callback stopped; the rest stays queued */
-	SMSWAKE_ECRYPTO,	/* libcrypto failed */
+	SMSWAKE_EINVAL,    /* bad argument */
+	SMSWAKE_ENOMEM,    /* out of memory */
+	SMSWAKE_ECONFIG,   /* unknown option, bad option value, or a required option missing */
+	SMSWAKE_ESTATE,    /* state file unreadable, corrupt, for another device, or unwritable */
+	SMSWAKE_EREJECTED, /* the SMS is not a valid wakeup for this device: drop it */
+	SMSWAKE_ESTALE,    /* a valid wakeup whose counter is not above the stored one: drop it */
+	SMSWAKE_ENETWORK,  /* server unreachable, timed out or overloaded after all retries */
+	SMSWAKE_EAUTH,     /* the server refused the device token (401/403) */
+	SMSWAKE_EHTTP,     /* unexpected HTTP status */
+	SMSWAKE_EPROTO,    /* the server's answer does not follow the device API */
+	SMSWAKE_EHANDLER,  /* the message callback stopped; the rest stays queued */
+	SMSWAKE_ECRYPTO,   /* libcrypto failed */
 } smswake_err;
 
 /* Static English text for an error code. */
@@ -92,44 +92,40 @@ smswake_err smswake_check(smswake_t *h);
 /* What a verified wakeup said. */
 struct smswake_wakeup {
 	uint64_t counter;
-	uint32_t time;		/* server's Unix time when it built the wakeup */
-	unsigned pending;	/* hint: messages waiting, 255 means 255 or more */
-	int urgent;		/* the server holds urgent messages */
-	int text_form;		/* it came in the text form */
-	const char *reason;	/* on EREJECTED/ESTALE: why, in a few words; NULL otherwise */
+	uint32_t time;      /* server's Unix time when it built the wakeup */
+	unsigned pending;   /* hint: messages waiting, 255 means 255 or more */
+	int urgent;         /* the server holds urgent messages */
+	int text_form;      /* it came in the text form */
+	const char *reason; /* on EREJECTED/ESTALE: why, in a few words; NULL otherwise */
 };
 
 /* Verifies a received binary wakeup: udh is the user data header starting with its length octet
  * (udh_len = UDHL + 1), ud the user data after it. On SMSWAKE_OK the new counter is already
  * durably stored and the caller should call smswake_fetch now. SMSWAKE_EREJECTED and
  * SMSWAKE_ESTALE mean: drop the SMS silently. Makes no network request. out may be NULL. */
-smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
-			       size_t ud_len, struct smswake_wakeup *out);
+smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud, size_t ud_len,
+			       struct smswake_wakeup *out);
 /* Same for the text form ("SMSWAKE:" and 48 base64url characters; one trailing CR/LF ignored). */
-smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len,
-				struct smswake_wakeup *out);
+smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len, struct smswake_wakeup *out);
 /* Same for a binary SMS-DELIVER TPDU, with or without the leading SMSC address field (as
  * AT+CMGR and +CMT in PDU mode give it). 8-bit with a port header, or 7-bit/UCS2 text form. */
-smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len,
-			       struct smswake_wakeup *out);
+smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, struct smswake_wakeup *out);
 /* Same for a line of input in any of these forms, auto-detected: the text form; hex of an
  * SMS-DELIVER (with or without SMSC); hex of user data that starts with its header. Surrounding
  * white space is ignored. */
-smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len,
-				 struct smswake_wakeup *out);
+smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, struct smswake_wakeup *out);
 /* Same for the contents of a gammu-smsd inbox file (files backend, InboxFormat = detail: Gammu's
  * SMS backup format with UDH, Text00... and Coding). */
-smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len,
-				     struct smswake_wakeup *out);
+smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len, struct smswake_wakeup *out);
 
 /* One fetched message, valid only during the callback. */
 struct smswake_message {
-	uint64_t id;		/* server-wide message id */
-	uint64_t seq;		/* per-device sequence number, increasing */
-	const char *urgency;	/* "very-low", "low", "normal" or "high" */
-	const char *topic;	/* NULL when the message has none */
+	uint64_t id;         /* server-wide message id */
+	uint64_t seq;        /* per-device sequence number, increasing */
+	const char *urgency; /* "very-low", "low", "normal" or "high" */
+	const char *topic;   /* NULL when the message has none */
 	const char *content_type;
-	const uint8_t *body;	/* body_len octets, followed by a NUL that is not part of it */
+	const uint8_t *body; /* body_len octets, followed by a NUL that is not part of it */
 	size_t body_len;
 	/* 1 when a previous run may have handed this message to the callback already and stopped
 	 * (crashed or lost power) before recording that it was done. See docs/client.md. */
@@ -141,18 +137,17 @@ struct smswake_message {
 typedef int (*smswake_message_cb)(const struct smswake_message *msg, void *ctx);
 
 struct smswake_fetch_result {
-	unsigned delivered;	/* messages the callback accepted */
-	unsigned duplicates;	/* messages dropped because their seq was at or below the cursor */
-	uint64_t cursor;	/* last seq handled */
-	unsigned next_poll;	/* seconds until the next poll, as the server advised; 0: none */
-	unsigned retry_after;	/* on ENETWORK: seconds the server asked to wait, else 0 */
+	unsigned delivered;   /* messages the callback accepted */
+	unsigned duplicates;  /* messages dropped because their seq was at or below the cursor */
+	uint64_t cursor;      /* last seq handled */
+	unsigned next_poll;   /* seconds until the next poll, as the server advised; 0: none */
+	unsigned retry_after; /* on ENETWORK: seconds the server asked to wait, else 0 */
 };
 
 /* Fetches every message after the stored cursor, page by page, hands each new one to cb in seq
  * order, stores the cursor after each accepted message, and acknowledges cumulatively, reporting
  * the last wake counter. One HTTP connection is reused for the whole exchange. res may be NULL. */
-smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx,
-			  struct smswake_fetch_result *res);
+smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct smswake_fetch_result *res);
 
 /* The stored state, for diagnostics. */
 smswake_err smswake_get_state(smswake_t *h, uint64_t *counter, uint64_t *cursor);

@@ -77,11 +77,10 @@ smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,
 			err = SMSWAKE_EPROTO;
 			goto done;
 		}
-		page->next_poll = json_integer_value(v) > NEXT_POLL_MAX ? NEXT_POLL_MAX
-									 : (long)json_integer_value(v);
+		page->next_poll = json_integer_value(v) > NEXT_POLL_MAX ? NEXT_POLL_MAX : (long)json_integer_value(v);
 	}
 
-	json_array_foreach(msgs, i, v) {
+	json_array_foreach (msgs, i, v) {
 		json_t *id = json_object_get(v, "id"), *seq = json_object_get(v, "seq");
 		const char *b64;
 		struct smswake_message m;
@@ -90,8 +89,8 @@ smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,
 		int bad = 0;
 
 		memset(&m, 0, sizeof(m));
-		if (!json_is_object(v) || !json_is_integer(id) || json_integer_value(id) < 0 ||
-		    !json_is_integer(seq) || json_integer_value(seq) < 1) {
+		if (!json_is_object(v) || !json_is_integer(id) || json_integer_value(id) < 0 || !json_is_integer(seq) ||
+		    json_integer_value(seq) < 1) {
 			snprintf(why, whymax, "message %zu: bad id or seq", i);
 			err = SMSWAKE_EPROTO;
 			goto done;
@@ -150,9 +149,9 @@ struct fetch {
 	smswake_message_cb cb;
 	void *ctx;
 	struct smswake_fetch_result *res;
-	uint64_t page_last;	/* last seq seen in this page, for the order check */
-	int dirty;		/* st->cursor moved since the last store */
-	int progress;		/* the page had a message above the cursor */
+	uint64_t page_last; /* last seq seen in this page, for the order check */
+	int dirty;          /* st->cursor moved since the last store */
+	int progress;       /* the page had a message above the cursor */
 };
 
 static smswake_err on_message(const struct smswake_message *msg, void *arg)
@@ -229,8 +228,7 @@ static smswake_err send_ack(struct fetch *f)
 	if (st->cursor <= st->acked && st->counter <= st->reported)
 		return SMSWAKE_OK;
 	if (st->counter > 0)
-		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 ",\"wake_ctr\":%" PRIu64 "}", st->cursor,
-			 st->counter);
+		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 ",\"wake_ctr\":%" PRIu64 "}", st->cursor, st->counter);
 	else
 		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", st->cursor);
 	err = sw_http_request(f->h, "/v1/device/ack", body, &r);
@@ -248,8 +246,7 @@ static smswake_err send_ack(struct fetch *f)
 	return err;
 }
 
-smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx,
-			  struct smswake_fetch_result *res)
+smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct smswake_fetch_result *res)
 {
 	struct smswake_fetch_result dummy;
 	struct sw_state st;
@@ -286,11 +283,10 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx,
 
 		/* Long-poll only on the first page: later pages exist because more is waiting. */
 		if (pages == 0 && h->wait > 0)
-			snprintf(path, sizeof(path), "/v1/device/messages?after=%" PRIu64 "&max=%u&wait=%u",
-				 st.cursor, batch, h->wait);
+			snprintf(path, sizeof(path), "/v1/device/messages?after=%" PRIu64 "&max=%u&wait=%u", st.cursor,
+				 batch, h->wait);
 		else
-			snprintf(path, sizeof(path), "/v1/device/messages?after=%" PRIu64 "&max=%u",
-				 st.cursor, batch);
+			snprintf(path, sizeof(path), "/v1/device/messages?after=%" PRIu64 "&max=%u", st.cursor, batch);
 		err = sw_http_request(h, path, NULL, &r);
 		if (err == SMSWAKE_EPROTO && r.too_large && batch > 1) {
 			/* One page did not fit in memory: ask for fewer messages at a time. */
@@ -317,8 +313,7 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx,
 		take_next_poll(res, r.next_poll);
 		f.page_last = 0;
 		f.progress = 0;
-		err = sw_parse_page(r.body, r.body_len, h->max_body, on_message, &f, &page, why,
-				    sizeof(why));
+		err = sw_parse_page(r.body, r.body_len, h->max_body, on_message, &f, &page, why, sizeof(why));
 		sw_response_free(&r);
 		if (err == SMSWAKE_EPROTO && why[0] != '\0')
 			sw_fail(h, err, "fetch: %s", why);

@@ -163,14 +163,12 @@ static smswake_err http_setup(smswake_t *h)
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, http);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, http);
-	curl_easy_setopt(c, CURLOPT_USERAGENT,
-			 h->user_agent != NULL ? h->user_agent : "libsmswake/" SMSWAKE_VERSION);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, h->user_agent != NULL ? h->user_agent : "libsmswake/" SMSWAKE_VERSION);
 	if (h->ca_file != NULL)
 		curl_easy_setopt(c, CURLOPT_CAINFO, h->ca_file);
 	if (h->ca_path != NULL)
 		curl_easy_setopt(c, CURLOPT_CAPATH, h->ca_path);
-	if (h->pinned_pubkey != NULL &&
-	    curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->pinned_pubkey) != CURLE_OK)
+	if (h->pinned_pubkey != NULL && curl_easy_setopt(c, CURLOPT_PINNEDPUBLICKEY, h->pinned_pubkey) != CURLE_OK)
 		return sw_fail(h, SMSWAKE_ECONFIG, "pinned_pubkey is not supported by this libcurl");
 	return SMSWAKE_OK;
 }
@@ -186,10 +184,8 @@ static int retryable_curl(CURLcode rc)
 	case CURLE_RECV_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
-	case CURLE_SSL_CONNECT_ERROR:
-		return 1;
-	default:
-		return 0;
+	case CURLE_SSL_CONNECT_ERROR: return 1;
+	default: return 0;
 	}
 }
 
@@ -222,8 +218,7 @@ static int sleep_ms(unsigned ms)
 	return nanosleep(&ts, NULL) == 0 ? 0 : -1;
 }
 
-smswake_err sw_http_request(smswake_t *h, const char *path, const char *body,
-			    struct sw_response *resp)
+smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, struct sw_response *resp)
 {
 	struct sw_http *http;
 	char *url;

@@ -16,18 +16,18 @@
 /* Persistent device state (docs/client.md, "State file"). */
 struct sw_state {
 	uint64_t device_id;
-	uint64_t counter;	/* last wake counter accepted */
-	uint64_t reported;	/* last wake counter reported to the server in an ack */
-	uint64_t cursor;	/* last seq handed to the callback and accepted */
-	uint64_t acked;		/* last seq the server confirmed as acknowledged */
-	uint64_t inflight;	/* seq being handed to the callback, 0 if none */
+	uint64_t counter;  /* last wake counter accepted */
+	uint64_t reported; /* last wake counter reported to the server in an ack */
+	uint64_t cursor;   /* last seq handed to the callback and accepted */
+	uint64_t acked;    /* last seq the server confirmed as acknowledged */
+	uint64_t inflight; /* seq being handed to the callback, 0 if none */
 };
 
 struct sw_http;
 
 struct smswake {
 	/* configuration */
-	char *server;		/* without trailing slash */
+	char *server; /* without trailing slash */
 	uint64_t device_id;
 	int have_device_id;
 	char *token;
@@ -53,14 +53,13 @@ struct smswake {
 	char *user_agent;
 
 	/* runtime */
-	int lock_fd;		/* held during one operation, -1 otherwise */
-	struct sw_http *http;	/* one libcurl easy handle, reused so the connection stays open */
+	int lock_fd;          /* held during one operation, -1 otherwise */
+	struct sw_http *http; /* one libcurl easy handle, reused so the connection stays open */
 	char errmsg[SW_ERRMSG_MAX];
 };
 
 /* Records a detail message for smswake_errmsg and returns err. */
-smswake_err sw_fail(smswake_t *h, smswake_err err, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+smswake_err sw_fail(smswake_t *h, smswake_err err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* state.c: the lock is taken by sw_state_begin and released by sw_state_end. */
 smswake_err sw_state_begin(smswake_t *h, struct sw_state *st);
@@ -73,14 +72,14 @@ size_t sw_state_format(const struct sw_state *st, char *buf, size_t max);
 
 /* sms.c: SMS parsers (no verification, no state). */
 struct sw_sms {
-	const uint8_t *udh;	/* with its UDHL octet; NULL when there is none */
+	const uint8_t *udh; /* with its UDHL octet; NULL when there is none */
 	size_t udh_len;
-	const uint8_t *ud;	/* 8-bit user data after the header */
+	const uint8_t *ud; /* 8-bit user data after the header */
 	size_t ud_len;
-	char text[2 * 160 + 1];	/* 7-bit or UCS2 text as UTF-8 */
+	char text[2 * 160 + 1]; /* 7-bit or UCS2 text as UTF-8 */
 	size_t text_len;
 	int is_text;
-	uint8_t buf[SW_UD_MAX];	/* backing store for udh/ud when they had to be copied */
+	uint8_t buf[SW_UD_MAX]; /* backing store for udh/ud when they had to be copied */
 };
 /* Parses an SMS-DELIVER TPDU with (with_smsc = 1) or without the SMSC field. 0 or -1. */
 int sw_parse_deliver(const uint8_t *pdu, size_t len, int with_smsc, struct sw_sms *out);
@@ -90,17 +89,16 @@ int sw_parse_smsd(const char *data, size_t len, struct sw_sms *out);
 /* http.c */
 struct sw_response {
 	long status;
-	char *body;		/* NUL-terminated, malloc'ed, owned by the response */
+	char *body; /* NUL-terminated, malloc'ed, owned by the response */
 	size_t body_len;
-	long next_poll;		/* Next-Poll header, -1 if absent */
-	long retry_after;	/* Retry-After header in seconds, -1 if absent */
-	int too_large;		/* the body exceeded the limit (SMSWAKE_EPROTO) */
+	long next_poll;   /* Next-Poll header, -1 if absent */
+	long retry_after; /* Retry-After header in seconds, -1 if absent */
+	int too_large;    /* the body exceeded the limit (SMSWAKE_EPROTO) */
 };
 void sw_response_free(struct sw_response *r);
 /* Sends one request with retries (network errors, 429, 502, 503, 504). body NULL means GET.
  * On SMSWAKE_OK the response holds a final status (which may still be 4xx). */
-smswake_err sw_http_request(smswake_t *h, const char *path, const char *body,
-			    struct sw_response *resp);
+smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, struct sw_response *resp);
 void sw_http_free(struct sw_http *http);
 
 /* fetch.c: parses one GET /v1/device/messages answer. Exposed for tests and the fuzz target.
@@ -108,7 +106,7 @@ void sw_http_free(struct sw_http *http);
  * whatever each returned. */
 struct sw_page {
 	int more;
-	long next_poll;		/* -1 if absent */
+	long next_poll; /* -1 if absent */
 	size_t count;
 };
 smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,

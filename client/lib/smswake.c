@@ -156,14 +156,14 @@ struct uint_opt {
 };
 
 static const struct uint_opt uint_opts[] = {
-	{ .name = "poll_interval", .off = offsetof(struct smswake, poll_interval), .min = 0, .max = 86400 * 30 },
-	{ .name = "connect_timeout", .off = offsetof(struct smswake, connect_timeout), .min = 1, .max = 600 },
-	{ .name = "timeout", .off = offsetof(struct smswake, timeout), .min = 1, .max = 3600 },
-	{ .name = "wait", .off = offsetof(struct smswake, wait), .min = 0, .max = 300 },
-	{ .name = "batch", .off = offsetof(struct smswake, batch), .min = 1, .max = 1000 },
-	{ .name = "retries", .off = offsetof(struct smswake, retries), .min = 0, .max = 20 },
-	{ .name = "retry_delay_ms", .off = offsetof(struct smswake, retry_delay_ms), .min = 1, .max = 600000 },
-	{ .name = "retry_max_ms", .off = offsetof(struct smswake, retry_max_ms), .min = 1, .max = 3600000 },
+	{.name = "poll_interval", .off = offsetof(struct smswake, poll_interval), .min = 0, .max = 86400 * 30},
+	{.name = "connect_timeout", .off = offsetof(struct smswake, connect_timeout), .min = 1, .max = 600},
+	{.name = "timeout", .off = offsetof(struct smswake, timeout), .min = 1, .max = 3600},
+	{.name = "wait", .off = offsetof(struct smswake, wait), .min = 0, .max = 300},
+	{.name = "batch", .off = offsetof(struct smswake, batch), .min = 1, .max = 1000},
+	{.name = "retries", .off = offsetof(struct smswake, retries), .min = 0, .max = 20},
+	{.name = "retry_delay_ms", .off = offsetof(struct smswake, retry_delay_ms), .min = 1, .max = 600000},
+	{.name = "retry_max_ms", .off = offsetof(struct smswake, retry_max_ms), .min = 1, .max = 3600000},
 };
 
 smswake_err smswake_setopt(smswake_t *h, const char *name, const char *value)
@@ -177,8 +177,8 @@ smswake_err smswake_setopt(smswake_t *h, const char *name, const char *value)
 		if (strcmp(name, uint_opts[i].name) != 0)
 			continue;
 		if (parse_u64(value, uint_opts[i].min, uint_opts[i].max, &v) != 0)
-			return sw_fail(h, SMSWAKE_ECONFIG, "%s: expected a whole number in %u-%u",
-				       name, uint_opts[i].min, uint_opts[i].max);
+			return sw_fail(h, SMSWAKE_ECONFIG, "%s: expected a whole number in %u-%u", name,
+				       uint_opts[i].min, uint_opts[i].max);
 		*(unsigned *)((char *)h + uint_opts[i].off) = (unsigned)v;
 		return SMSWAKE_OK;
 	}

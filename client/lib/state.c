@@ -20,8 +20,8 @@
 size_t sw_state_format(const struct sw_state *st, char *buf, size_t max)
 {
 	int n = snprintf(buf, max,
-			 STATE_MAGIC "\ndevice %" PRIu64 "\ncounter %" PRIu64 "\nreported %" PRIu64
-			 "\ncursor %" PRIu64 "\nacked %" PRIu64 "\ninflight %" PRIu64 "\n",
+			 STATE_MAGIC "\ndevice %" PRIu64 "\ncounter %" PRIu64 "\nreported %" PRIu64 "\ncursor %" PRIu64
+				     "\nacked %" PRIu64 "\ninflight %" PRIu64 "\n",
 			 st->device_id, st->counter, st->reported, st->cursor, st->acked, st->inflight);
 	return n > 0 && (size_t)n < max ? (size_t)n : 0;
 }
@@ -135,13 +135,12 @@ smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
 	close(fd);
 	if (len > STATE_MAX || sw_state_parse(buf, len, st) != 0) {
 		sw_state_end(h);
-		return sw_fail(h, SMSWAKE_ESTATE, "%s: corrupt; remove it only after re-registering",
-			       h->state_file);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: corrupt; remove it only after re-registering", h->state_file);
 	}
 	if (st->device_id != h->device_id) {
 		sw_state_end(h);
-		return sw_fail(h, SMSWAKE_ESTATE, "%s: belongs to device %" PRIu64 ", not %" PRIu64,
-			       h->state_file, st->device_id, h->device_id);
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: belongs to device %" PRIu64 ", not %" PRIu64, h->state_file,
+			       st->device_id, h->device_id);
 	}
 	return SMSWAKE_OK;
 }

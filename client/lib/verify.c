@@ -13,17 +13,19 @@ static int err_rank(enum wake_err e)
 {
 	switch (e) {
 	case WAKE_OK: return 9;
-	case WAKE_ETAG: case WAKE_EDEVICE: case WAKE_EKEYID: case WAKE_EFLAGS: case WAKE_EPORT:
-		return 3;
-	case WAKE_EVERSION: case WAKE_ELENGTH:
-		return 2;
-	default:
-		return 1;
+	case WAKE_ETAG:
+	case WAKE_EDEVICE:
+	case WAKE_EKEYID:
+	case WAKE_EFLAGS:
+	case WAKE_EPORT: return 3;
+	case WAKE_EVERSION:
+	case WAKE_ELENGTH: return 2;
+	default: return 1;
 	}
 }
 
-static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_t udh_len,
-				   const uint8_t *ud, size_t ud_len, struct wake_msg *m)
+static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
+				   size_t ud_len, struct wake_msg *m)
 {
 	uint16_t port;
 	enum wake_err e;
@@ -38,8 +40,7 @@ static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_
 	return wake_decode(h->wake_key, h->key_id, h->port, ud, ud_len, m);
 }
 
-static enum wake_err verify_text(const smswake_t *h, const char *text, size_t len,
-				 struct wake_msg *m)
+static enum wake_err verify_text(const smswake_t *h, const char *text, size_t len, struct wake_msg *m)
 {
 	/* Some stacks append a line end; allow exactly one. */
 	if (len > 0 && text[len - 1] == '\n')
@@ -49,8 +50,7 @@ static enum wake_err verify_text(const smswake_t *h, const char *text, size_t le
 	return wake_decode_text(h->wake_key, h->key_id, h->port, text, len, m);
 }
 
-static enum wake_err verify_sms(const smswake_t *h, const struct sw_sms *sms, struct wake_msg *m,
-				int *text_form)
+static enum wake_err verify_sms(const smswake_t *h, const struct sw_sms *sms, struct wake_msg *m, int *text_form)
 {
 	*text_form = sms->is_text;
 	if (sms->is_text)
@@ -70,8 +70,7 @@ static smswake_err rejected(smswake_t *h, enum wake_err e, struct smswake_wakeup
 }
 
 /* The counter rule: strictly above the stored one, and stored durably before the caller acts. */
-static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
-			  struct smswake_wakeup *out)
+static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form, struct smswake_wakeup *out)
 {
 	struct sw_state st;
 	smswake_err err = sw_state_begin(h, &st);
@@ -82,8 +81,8 @@ static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
 		sw_state_end(h);
 		if (out != NULL)
 			out->reason = m->counter == st.counter ? "already seen" : "older than the last one";
-		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %llu not above %llu",
-			       (unsigned long long)m->counter, (unsigned long long)st.counter);
+		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %llu not above %llu", (unsigned long long)m->counter,
+			       (unsigned long long)st.counter);
 	}
 	st.counter = m->counter;
 	err = sw_state_store(h, &st);
@@ -113,8 +112,8 @@ static smswake_err start(smswake_t *h, struct smswake_wakeup *out)
 	return SMSWAKE_OK;
 }
 
-smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
-			       size_t ud_len, struct smswake_wakeup *out)
+smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud, size_t ud_len,
+			       struct smswake_wakeup *out)
 {
 	struct wake_msg m;
 	enum wake_err e;
@@ -130,8 +129,7 @@ smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len,
 	return accept(h, &m, 0, out);
 }
 
-smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len,
-				struct smswake_wakeup *out)
+smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len, struct smswake_wakeup *out)
 {
 	struct wake_msg m;
 	enum wake_err e;
@@ -149,8 +147,7 @@ smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len,
 
 /* Tries the PDU with and without the SMSC field: both are strict enough (exact lengths, no
  * trailing octets) that a wrong guess fails, and the tag decides in the end anyway. */
-static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t len,
-				struct wake_msg *m, int *text_form)
+static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t len, struct wake_msg *m, int *text_form)
 {
 	struct sw_sms sms;
 	enum wake_err best = WAKE_EFORMAT;
@@ -169,8 +166,7 @@ static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t l
 	return best;
 }
 
-smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len,
-			       struct smswake_wakeup *out)
+smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, struct smswake_wakeup *out)
 {
 	struct wake_msg m;
 	enum wake_err e;
@@ -192,8 +188,7 @@ static int is_space(char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len,
-				 struct smswake_wakeup *out)
+smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, struct smswake_wakeup *out)
 {
 	uint8_t buf[12 + 176];
 	struct wake_msg m;
@@ -221,8 +216,7 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len,
 	if (best == WAKE_OK)
 		return accept(h, &m, text_form, out);
 	if ((size_t)buf[0] + 1 <= (size_t)n) {
-		e = verify_binary(h, buf, (size_t)buf[0] + 1, buf + buf[0] + 1,
-				  (size_t)n - buf[0] - 1, &m);
+		e = verify_binary(h, buf, (size_t)buf[0] + 1, buf + buf[0] + 1, (size_t)n - buf[0] - 1, &m);
 		if (e == WAKE_OK)
 			return accept(h, &m, 0, out);
 		if (err_rank(e) >= err_rank(best))
@@ -231,8 +225,7 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len,
 	return rejected(h, best, out);
 }
 
-smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len,
-				     struct smswake_wakeup *out)
+smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len, struct smswake_wakeup *out)
 {
 	struct sw_sms sms;
 	struct wake_msg m;

@@ -13,14 +13,14 @@
 
 #define SIM_MODEMS_MAX 64
 #define SIM_NUMBER_MAX PDU_ADDR_TEXT_MAX /* a number, or an alphanumeric sender */
-#define SIM_AT_LINE_MAX 512	 /* one command line; longer lines are answered ERROR */
-#define SIM_PDU_HEX_MAX (2 * PDU_MAX) /* PDU entry after the "> " prompt */
-#define SIM_IN_MAX 1024		 /* input read ahead while a modem is busy */
-#define SIM_OUT_MAX 65536	 /* output the slave side has not read yet */
-#define SIM_URC_MAX 4096	 /* unsolicited results waiting for an idle line */
-#define SIM_RECORDS_MAX 512	 /* sent/received history per modem */
-#define SIM_STORE_MAX 255	 /* slots per message storage */
-#define SIM_INFLIGHT_MAX 10000	 /* messages the network holds at once */
+#define SIM_AT_LINE_MAX 512              /* one command line; longer lines are answered ERROR */
+#define SIM_PDU_HEX_MAX (2 * PDU_MAX)    /* PDU entry after the "> " prompt */
+#define SIM_IN_MAX 1024                  /* input read ahead while a modem is busy */
+#define SIM_OUT_MAX 65536                /* output the slave side has not read yet */
+#define SIM_URC_MAX 4096                 /* unsolicited results waiting for an idle line */
+#define SIM_RECORDS_MAX 512              /* sent/received history per modem */
+#define SIM_STORE_MAX 255                /* slots per message storage */
+#define SIM_INFLIGHT_MAX 10000           /* messages the network holds at once */
 #define SIM_STR_MAX 64
 
 /* --- timers: monotonic milliseconds, an unsorted list; there are few of them --- */
@@ -44,12 +44,12 @@ void sim_timer_run_due(void);
 
 struct sim_faults {
 	int64_t delay_min_ms, delay_max_ms; /* delivery delay of what this modem sends */
-	double loss, dup, reorder;	     /* probabilities, 0..1 */
-	int64_t reorder_ms;		     /* extra delay of a reordered message */
-	int64_t send_duration_ms;	     /* time AT+CMGS takes before it answers */
+	double loss, dup, reorder;          /* probabilities, 0..1 */
+	int64_t reorder_ms;                 /* extra delay of a reordered message */
+	int64_t send_duration_ms;           /* time AT+CMGS takes before it answers */
 	int registered;
 	int cms_error_count, cms_error_code; /* the next N sends fail with this code */
-	int hang;			     /* stop answering entirely */
+	int hang;                            /* stop answering entirely */
 	int storage_full;
 };
 
@@ -61,7 +61,7 @@ enum sim_stat { SIM_STAT_UNREAD = 0, SIM_STAT_READ = 1, SIM_STAT_UNSENT = 2, SIM
 struct sim_slot {
 	int used;
 	enum sim_stat stat;
-	size_t len, tpdu_len;	/* the PDU with its SMSC field, and the TPDU alone */
+	size_t len, tpdu_len; /* the PDU with its SMSC field, and the TPDU alone */
 	uint8_t pdu[PDU_MAX];
 };
 
@@ -72,8 +72,7 @@ struct sim_storage {
 
 int sim_store_used(const struct sim_storage *st);
 /* Stores a PDU in the first free slot; returns its 1-based index, or -1 when full. */
-int sim_store_put(struct sim_storage *st, enum sim_stat stat, const uint8_t *pdu, size_t len,
-	size_t tpdu_len);
+int sim_store_put(struct sim_storage *st, enum sim_stat stat, const uint8_t *pdu, size_t len, size_t tpdu_len);
 /* Returns the used slot at a 1-based index, or NULL. */
 struct sim_slot *sim_store_get(struct sim_storage *st, int index);
 const char *sim_mem_name(enum sim_mem mem);
@@ -137,7 +136,7 @@ struct sim_modem {
 	size_t line_len;
 	int line_overflow;
 	int pdu_mode_input; /* after the "> " prompt */
-	int pdu_expect;	    /* TPDU length given to AT+CMGS */
+	int pdu_expect;     /* TPDU length given to AT+CMGS */
 	char pdu_hex[SIM_PDU_HEX_MAX + 1];
 	size_t pdu_hex_len;
 	int pdu_overflow;
@@ -182,8 +181,7 @@ int sim_config_load(struct sim_net *net, const char *path);
 struct sim_modem *sim_modem_add(struct sim_net *net, const char *number);
 struct sim_modem *sim_modem_find(struct sim_net *net, const char *number);
 /* Applies one "key value" setting (config key or control "set"); 0, or -1 with a reason. */
-int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char *why,
-	size_t whylen);
+int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char *why, size_t whylen);
 void sim_faults_clear(struct sim_faults *f);
 int sim_number_valid(const char *s);
 
@@ -215,16 +213,15 @@ void sim_net_seed(struct sim_net *net, uint64_t seed);
 int sim_net_submit(struct sim_modem *from, const uint8_t *pdu, size_t len, int tpdu_len);
 /* Hands an SMS-DELIVER or STATUS-REPORT TPDU to a modem now, or queues it if the modem cannot
  * take it. Writes what happened to where. Returns 0, or -1 if the TPDU is malformed. */
-int sim_net_inject(struct sim_modem *to, const uint8_t *tpdu, size_t len, char *where,
-	size_t wherelen);
+int sim_net_inject(struct sim_modem *to, const uint8_t *tpdu, size_t len, char *where, size_t wherelen);
 /* Called when a modem registers again or gets storage back: retries what waits for it. */
 void sim_net_kick(struct sim_modem *m);
 void sim_net_free(struct sim_net *net);
 int sim_net_pending(const struct sim_net *net);
 
 /* Records: appends and returns the new record's sequence number. */
-uint64_t sim_record_add(struct sim_net *net, struct sim_ring *ring, const char *peer, int mr,
-	const uint8_t *tpdu, size_t len, const char *status);
+uint64_t sim_record_add(struct sim_net *net, struct sim_ring *ring, const char *peer, int mr, const uint8_t *tpdu,
+			size_t len, const char *status);
 void sim_record_set_status(struct sim_ring *ring, uint64_t seq, const char *status);
 /* Formats a record as one control-socket line (no newline). */
 void sim_record_format(const struct sim_record *r, int is_sent, char *out, size_t outmax);

@@ -115,8 +115,7 @@ static void at_final(struct sim_modem *m, int result)
 
 int sim_at_idle(const struct sim_modem *m)
 {
-	return !m->busy && !m->pdu_mode_input && m->line_len == 0 && !m->resetting &&
-	       !m->faults.hang && m->master >= 0;
+	return !m->busy && !m->pdu_mode_input && m->line_len == 0 && !m->resetting && !m->faults.hang && m->master >= 0;
 }
 
 void sim_at_flush_urc(struct sim_modem *m)
@@ -336,20 +335,14 @@ static int at_cmee(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CMEE: %d", m->cmee);
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CMEE: (0-2)");
-		return AT_OK;
+	case AT_READ: at_info(m, "+CMEE: %d", m->cmee); return AT_OK;
+	case AT_TEST: at_info(m, "+CMEE: (0-2)"); return AT_OK;
 	case AT_SET:
 		if (at_int(args, 0, 2, &v) != 0)
 			return AT_CME(CME_NOT_SUPPORTED);
 		m->cmee = v;
 		return AT_OK;
-	default:
-		m->cmee = 0;
-		return AT_OK;
+	default: m->cmee = 0; return AT_OK;
 	}
 }
 
@@ -358,12 +351,8 @@ static int at_cscs(struct sim_modem *m, enum at_op op, char *args)
 	char *p[2];
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CSCS: \"%s\"", cscs_names[m->cscs]);
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CSCS: (\"GSM\",\"UCS2\",\"IRA\")");
-		return AT_OK;
+	case AT_READ: at_info(m, "+CSCS: \"%s\"", cscs_names[m->cscs]); return AT_OK;
+	case AT_TEST: at_info(m, "+CSCS: (\"GSM\",\"UCS2\",\"IRA\")"); return AT_OK;
 	case AT_SET:
 		if (at_params(args, p, 2) != 1)
 			return AT_CME(CME_NOT_SUPPORTED);
@@ -374,8 +363,7 @@ static int at_cscs(struct sim_modem *m, enum at_op op, char *args)
 			}
 		}
 		return AT_CME(CME_NOT_SUPPORTED);
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -390,12 +378,8 @@ static int at_cfun(struct sim_modem *m, enum at_op op, char *args)
 	int n, fun, rst = 0, was;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CFUN: %d", m->cfun);
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CFUN: (0,1,4),(0-1)");
-		return AT_OK;
+	case AT_READ: at_info(m, "+CFUN: %d", m->cfun); return AT_OK;
+	case AT_TEST: at_info(m, "+CFUN: (0,1,4),(0-1)"); return AT_OK;
 	case AT_SET:
 		n = at_params(args, p, 3);
 		if (n < 1 || n > 2 || at_int(p[0], 0, 4, &fun) != 0 || fun == 2 || fun == 3)
@@ -418,8 +402,7 @@ static int at_cfun(struct sim_modem *m, enum at_op op, char *args)
 		if (at_registered(m))
 			sim_net_kick(m);
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -430,11 +413,8 @@ static int at_cpin(struct sim_modem *m, enum at_op op, char *args)
 	int n;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CPIN: %s", state[m->pin_state]);
-		return AT_OK;
-	case AT_TEST:
-		return AT_OK;
+	case AT_READ: at_info(m, "+CPIN: %s", state[m->pin_state]); return AT_OK;
+	case AT_TEST: return AT_OK;
 	case AT_SET:
 		n = at_params(args, p, 3);
 		if (n < 1 || n > 2)
@@ -453,8 +433,7 @@ static int at_cpin(struct sim_modem *m, enum at_op op, char *args)
 			return AT_CME(CME_BAD_PASSWORD);
 		}
 		/* SIM PUK: "puk","newpin". */
-		if (n == 2 && strcmp(p[0], m->puk) == 0 && strlen(p[1]) >= 4 &&
-			strlen(p[1]) < sizeof(m->pin)) {
+		if (n == 2 && strcmp(p[0], m->puk) == 0 && strlen(p[1]) >= 4 && strlen(p[1]) < sizeof(m->pin)) {
 			snprintf(m->pin, sizeof(m->pin), "%s", p[1]);
 			m->pin_state = SIM_PIN_READY;
 			m->pin_attempts = 3;
@@ -465,8 +444,7 @@ static int at_cpin(struct sim_modem *m, enum at_op op, char *args)
 		if (m->puk_attempts > 0)
 			m->puk_attempts--;
 		return AT_CME(CME_BAD_PASSWORD);
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -495,17 +473,13 @@ static int at_reg(struct sim_modem *m, enum at_op op, char *args, const char *na
 		else
 			at_info(m, "%s: %d,%d", name, *n, reg ? 1 : 0);
 		return AT_OK;
-	case AT_TEST:
-		at_info(m, "%s: (0-2)", name);
-		return AT_OK;
+	case AT_TEST: at_info(m, "%s: (0-2)", name); return AT_OK;
 	case AT_SET:
 		if (at_int(args, 0, 2, &v) != 0)
 			return AT_CME(CME_NOT_SUPPORTED);
 		*n = v;
 		return AT_OK;
-	default:
-		*n = 0;
-		return AT_OK;
+	default: *n = 0; return AT_OK;
 	}
 }
 
@@ -524,16 +498,10 @@ static int at_cgatt(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CGATT: %d", at_registered(m) ? 1 : 0);
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CGATT: (0,1)");
-		return AT_OK;
-	case AT_SET:
-		return at_int(args, 0, 1, &v) == 0 ? AT_OK : AT_CME(CME_NOT_SUPPORTED);
-	default:
-		return AT_ERROR;
+	case AT_READ: at_info(m, "+CGATT: %d", at_registered(m) ? 1 : 0); return AT_OK;
+	case AT_TEST: at_info(m, "+CGATT: (0,1)"); return AT_OK;
+	case AT_SET: return at_int(args, 0, 1, &v) == 0 ? AT_OK : AT_CME(CME_NOT_SUPPORTED);
+	default: return AT_ERROR;
 	}
 }
 
@@ -560,8 +528,7 @@ static int at_cops(struct sim_modem *m, enum at_op op, char *args)
 		if (n < 1 || at_int(p[0], 0, 4, &mode) != 0)
 			return AT_CME(CME_NOT_SUPPORTED);
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -577,8 +544,7 @@ static int at_csca(struct sim_modem *m, enum at_op op, char *args)
 		at_quote(m, m->smsc, q, sizeof(q));
 		at_info(m, "+CSCA: \"%s\",%d", q, m->smsc[0] == '+' ? 145 : 129);
 		return AT_OK;
-	case AT_TEST:
-		return AT_OK;
+	case AT_TEST: return AT_OK;
 	case AT_SET:
 		n = at_params(args, p, 2);
 		if (n < 1 || at_unquote(m, p[0], num, sizeof(num)) != 0 || !sim_number_valid(num))
@@ -587,8 +553,7 @@ static int at_csca(struct sim_modem *m, enum at_op op, char *args)
 			return AT_CMS(CMS_NOT_ALLOWED);
 		snprintf(m->smsc, sizeof(m->smsc), "%s", num);
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -599,9 +564,7 @@ static int at_cmgf(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CMGF: %d", m->cmgf);
-		return AT_OK;
+	case AT_READ: at_info(m, "+CMGF: %d", m->cmgf); return AT_OK;
 	case AT_TEST:
 		/* PDU mode only: text mode cannot carry the 8-bit port-addressed messages smswake
 		 * sends, and saying so lets Gammu pick PDU mode at once. */
@@ -614,8 +577,7 @@ static int at_cmgf(struct sim_modem *m, enum at_op op, char *args)
 			return AT_CMS(CMS_NOT_SUPPORTED);
 		m->cmgf = 0;
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -624,19 +586,14 @@ static int at_csms(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CSMS: 0,1,1,1");
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CSMS: (0,1)");
-		return AT_OK;
+	case AT_READ: at_info(m, "+CSMS: 0,1,1,1"); return AT_OK;
+	case AT_TEST: at_info(m, "+CSMS: (0,1)"); return AT_OK;
 	case AT_SET:
 		if (at_int(args, 0, 1, &v) != 0)
 			return AT_CMS(CMS_NOT_SUPPORTED);
 		at_info(m, "+CSMS: 1,1,1");
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -645,19 +602,14 @@ static int at_cmms(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ:
-		at_info(m, "+CMMS: %d", m->cmms);
-		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CMMS: (0-2)");
-		return AT_OK;
+	case AT_READ: at_info(m, "+CMMS: %d", m->cmms); return AT_OK;
+	case AT_TEST: at_info(m, "+CMMS: (0-2)"); return AT_OK;
 	case AT_SET:
 		if (at_int(args, 0, 2, &v) != 0)
 			return AT_CMS(CMS_NOT_ALLOWED);
 		m->cmms = v;
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -669,12 +621,9 @@ static int at_cnmi(struct sim_modem *m, enum at_op op, char *args)
 
 	switch (op) {
 	case AT_READ:
-		at_info(m, "+CNMI: %d,%d,%d,%d,%d", m->cnmi[0], m->cnmi[1], m->cnmi[2], m->cnmi[3],
-			m->cnmi[4]);
+		at_info(m, "+CNMI: %d,%d,%d,%d,%d", m->cnmi[0], m->cnmi[1], m->cnmi[2], m->cnmi[3], m->cnmi[4]);
 		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)");
-		return AT_OK;
+	case AT_TEST: at_info(m, "+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)"); return AT_OK;
 	case AT_SET:
 		n = at_params(args, p, 5);
 		if (n < 1)
@@ -688,8 +637,7 @@ static int at_cnmi(struct sim_modem *m, enum at_op op, char *args)
 		}
 		memcpy(m->cnmi, v, sizeof(v));
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
@@ -702,11 +650,10 @@ static void at_cpms_counts(struct sim_modem *m, char *out, size_t outmax, int na
 		const struct sim_storage *st = &m->store[m->mem[i]];
 		int w;
 		if (names)
-			w = snprintf(out + k, outmax - k, "%s\"%s\",%d,%d", i ? "," : "",
-				sim_mem_name(m->mem[i]), sim_store_used(st), st->size);
+			w = snprintf(out + k, outmax - k, "%s\"%s\",%d,%d", i ? "," : "", sim_mem_name(m->mem[i]),
+				     sim_store_used(st), st->size);
 		else
-			w = snprintf(out + k, outmax - k, "%s%d,%d", i ? "," : "", sim_store_used(st),
-				st->size);
+			w = snprintf(out + k, outmax - k, "%s%d,%d", i ? "," : "", sim_store_used(st), st->size);
 		if (w < 0)
 			return;
 		k += (size_t)w;
@@ -725,9 +672,7 @@ static int at_cpms(struct sim_modem *m, enum at_op op, char *args)
 		at_cpms_counts(m, buf, sizeof(buf), 1);
 		at_info(m, "+CPMS: %s", buf);
 		return AT_OK;
-	case AT_TEST:
-		at_info(m, "+CPMS: (\"SM\",\"ME\",\"SR\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")");
-		return AT_OK;
+	case AT_TEST: at_info(m, "+CPMS: (\"SM\",\"ME\",\"SR\"),(\"SM\",\"ME\"),(\"SM\",\"ME\")"); return AT_OK;
 	case AT_SET:
 		n = at_params(args, p, 3);
 		if (n < 1)
@@ -746,15 +691,13 @@ static int at_cpms(struct sim_modem *m, enum at_op op, char *args)
 		at_cpms_counts(m, buf, sizeof(buf), 0);
 		at_info(m, "+CPMS: %s", buf);
 		return AT_OK;
-	default:
-		return AT_ERROR;
+	default: return AT_ERROR;
 	}
 }
 
 /* --- reading, listing, deleting --- */
 
-static void at_show_slot(struct sim_modem *m, const char *prefix, int index,
-	struct sim_slot *s)
+static void at_show_slot(struct sim_modem *m, const char *prefix, int index, struct sim_slot *s)
 {
 	char hex[2 * PDU_MAX + 1];
 
@@ -846,9 +789,8 @@ static int at_cmgd(struct sim_modem *m, enum at_op op, char *args)
 			struct sim_slot *s = &st->slot[i];
 			if (!s->used)
 				continue;
-			if (flag == 4 || s->stat == SIM_STAT_READ ||
-				(flag >= 2 && s->stat == SIM_STAT_SENT) ||
-				(flag >= 3 && s->stat == SIM_STAT_UNSENT))
+			if (flag == 4 || s->stat == SIM_STAT_READ || (flag >= 2 && s->stat == SIM_STAT_SENT) ||
+			    (flag >= 3 && s->stat == SIM_STAT_UNSENT))
 				s->used = 0;
 		}
 	}
@@ -950,8 +892,8 @@ static void at_pdu_done(struct sim_modem *m)
 		struct pdu_sms sms;
 		int idx;
 		if (n <= 0 || smsc < 0 || n - smsc != m->pdu_expect ||
-			(pdu_decode_submit(pdu, (size_t)n, 1, &sms) != PDU_OK &&
-				pdu_decode_sc_to_ms(pdu, (size_t)n, 1, &sms) != PDU_OK)) {
+		    (pdu_decode_submit(pdu, (size_t)n, 1, &sms) != PDU_OK &&
+		     pdu_decode_sc_to_ms(pdu, (size_t)n, 1, &sms) != PDU_OK)) {
 			at_final(m, AT_CMS(CMS_INVALID_PDU));
 			return;
 		}
@@ -959,8 +901,7 @@ static void at_pdu_done(struct sim_modem *m)
 			at_final(m, AT_CMS(CMS_MEM_FULL));
 			return;
 		}
-		idx = sim_store_put(&m->store[m->mem[1]], (enum sim_stat)stat, pdu, (size_t)n,
-			(size_t)(n - smsc));
+		idx = sim_store_put(&m->store[m->mem[1]], (enum sim_stat)stat, pdu, (size_t)n, (size_t)(n - smsc));
 		if (idx < 0) {
 			at_final(m, AT_CMS(CMS_MEM_FULL));
 			return;
@@ -987,36 +928,16 @@ struct at_cmd {
 };
 
 static const struct at_cmd at_cmds[] = {
-	{.name = "+CGMI", .fn = at_cgmi},
-	{.name = "+GMI", .fn = at_cgmi},
-	{.name = "+CGMM", .fn = at_cgmm},
-	{.name = "+GMM", .fn = at_cgmm},
-	{.name = "+CGMR", .fn = at_cgmr},
-	{.name = "+GMR", .fn = at_cgmr},
-	{.name = "+CGSN", .fn = at_cgsn},
-	{.name = "+GSN", .fn = at_cgsn},
-	{.name = "+CIMI", .fn = at_cimi},
-	{.name = "+CMEE", .fn = at_cmee},
-	{.name = "+CSCS", .fn = at_cscs},
-	{.name = "+CFUN", .fn = at_cfun},
-	{.name = "+CPIN", .fn = at_cpin},
-	{.name = "+CSQ", .fn = at_csq},
-	{.name = "+CREG", .fn = at_creg},
-	{.name = "+CGREG", .fn = at_cgreg},
-	{.name = "+CGATT", .fn = at_cgatt},
-	{.name = "+COPS", .fn = at_cops},
-	{.name = "+CSCA", .fn = at_csca},
-	{.name = "+CMGF", .fn = at_cmgf},
-	{.name = "+CSMS", .fn = at_csms},
-	{.name = "+CMMS", .fn = at_cmms},
-	{.name = "+CNMI", .fn = at_cnmi},
-	{.name = "+CPMS", .fn = at_cpms},
-	{.name = "+CMGR", .fn = at_cmgr},
-	{.name = "+CMGL", .fn = at_cmgl},
-	{.name = "+CMGD", .fn = at_cmgd},
-	{.name = "+CMGS", .fn = at_cmgs},
-	{.name = "+CMGW", .fn = at_cmgw},
-	{.name = "+CUSD", .fn = at_cusd},
+	{.name = "+CGMI", .fn = at_cgmi},   {.name = "+GMI", .fn = at_cgmi},    {.name = "+CGMM", .fn = at_cgmm},
+	{.name = "+GMM", .fn = at_cgmm},    {.name = "+CGMR", .fn = at_cgmr},   {.name = "+GMR", .fn = at_cgmr},
+	{.name = "+CGSN", .fn = at_cgsn},   {.name = "+GSN", .fn = at_cgsn},    {.name = "+CIMI", .fn = at_cimi},
+	{.name = "+CMEE", .fn = at_cmee},   {.name = "+CSCS", .fn = at_cscs},   {.name = "+CFUN", .fn = at_cfun},
+	{.name = "+CPIN", .fn = at_cpin},   {.name = "+CSQ", .fn = at_csq},     {.name = "+CREG", .fn = at_creg},
+	{.name = "+CGREG", .fn = at_cgreg}, {.name = "+CGATT", .fn = at_cgatt}, {.name = "+COPS", .fn = at_cops},
+	{.name = "+CSCA", .fn = at_csca},   {.name = "+CMGF", .fn = at_cmgf},   {.name = "+CSMS", .fn = at_csms},
+	{.name = "+CMMS", .fn = at_cmms},   {.name = "+CNMI", .fn = at_cnmi},   {.name = "+CPMS", .fn = at_cpms},
+	{.name = "+CMGR", .fn = at_cmgr},   {.name = "+CMGL", .fn = at_cmgl},   {.name = "+CMGD", .fn = at_cmgd},
+	{.name = "+CMGS", .fn = at_cmgs},   {.name = "+CMGW", .fn = at_cmgw},   {.name = "+CUSD", .fn = at_cusd},
 };
 
 static int at_extended(struct sim_modem *m, const char **pp)
@@ -1108,8 +1029,7 @@ static int at_basic(struct sim_modem *m, const char **pp)
 	case 'V':
 		/* Numeric result codes are not simulated. */
 		return (has && v == 0) ? AT_ERROR : AT_OK;
-	case 'Q':
-		return v == 0 ? AT_OK : AT_ERROR;
+	case 'Q': return v == 0 ? AT_OK : AT_ERROR;
 	case 'Z': {
 		int echo = m->echo;
 		sim_at_power_on(m);
@@ -1124,10 +1044,8 @@ static int at_basic(struct sim_modem *m, const char **pp)
 	case 'L':
 	case 'M':
 	case 'X':
-	case 'H':
-		return AT_OK;
-	default:
-		return AT_ERROR;
+	case 'H': return AT_OK;
+	default: return AT_ERROR;
 	}
 }
 

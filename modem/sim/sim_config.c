@@ -141,8 +141,7 @@ struct sim_modem *sim_modem_add(struct sim_net *net, const char *number)
 	snprintf(m->imei, sizeof(m->imei), "%s%c", body, sim_luhn(body));
 	digits = number[0] == '+' ? number + 1 : number;
 	n = strlen(digits);
-	snprintf(m->imsi, sizeof(m->imsi), "00101%010lu",
-		strtoul(n > 10 ? digits + n - 10 : digits, NULL, 10));
+	snprintf(m->imsi, sizeof(m->imsi), "00101%010lu", strtoul(n > 10 ? digits + n - 10 : digits, NULL, 10));
 	net->modem[net->n_modems++] = m;
 	return m;
 }
@@ -226,8 +225,7 @@ static void sim_set_registered(struct sim_modem *m, int on)
 	}
 }
 
-int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char *why,
-	size_t whylen)
+int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char *why, size_t whylen)
 {
 	struct sim_faults *f = &m->faults;
 	int64_t v;
@@ -378,8 +376,7 @@ struct sim_ini_ctx {
 	int failed;
 };
 
-static int sim_ini_network(struct sim_net *net, const char *name, const char *value, char *why,
-	size_t whylen)
+static int sim_ini_network(struct sim_net *net, const char *name, const char *value, char *why, size_t whylen)
 {
 	int64_t v;
 
@@ -443,8 +440,7 @@ static int sim_ini_handler(void *user, const char *section, const char *name, co
 	} else if (strcmp(name, "reset") == 0) {
 		snprintf(c->why, sizeof(c->why), "reset is a run-time action");
 		goto fail;
-	} else if (sim_modem_set(c->cur ? c->cur : &c->net->defaults, name, value, c->why,
-			   sizeof(c->why)) != 0) {
+	} else if (sim_modem_set(c->cur ? c->cur : &c->net->defaults, name, value, c->why, sizeof(c->why)) != 0) {
 		goto fail;
 	}
 	return 1;

@@ -42,8 +42,7 @@ static int ctl_addr(const char *rundir, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/control", rundir) >=
-		sizeof(sa->sun_path)) {
+	if ((size_t)snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/control", rundir) >= sizeof(sa->sun_path)) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -72,8 +71,8 @@ int sim_control_open(struct sim_net *net)
 		close(fd);
 	unlink(sa.sun_path);
 	ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (ctl_fd < 0 || bind(ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-		chmod(sa.sun_path, 0600) != 0 || listen(ctl_fd, 8) != 0) {
+	if (ctl_fd < 0 || bind(ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || chmod(sa.sun_path, 0600) != 0 ||
+	    listen(ctl_fd, 8) != 0) {
 		log_warn("control socket %s", sa.sun_path);
 		if (ctl_fd >= 0)
 			close(ctl_fd);
@@ -180,13 +179,12 @@ static void ctl_list(struct ctl_client *c, struct sim_net *net)
 	for (int i = 0; i < net->n_modems; i++) {
 		struct sim_modem *m = net->modem[i];
 		ctl_printf(c,
-			"%s pty=%s link=%s state=%s registered=%d pin=%s cfun=%d "
-			"storage=SM:%d/%d,ME:%d/%d,SR:%d/%d",
-			m->number, m->master >= 0 ? m->pty_path : "-", m->link_path, ctl_state(m),
-			m->faults.registered, pin[m->pin_state], m->cfun,
-			sim_store_used(&m->store[SIM_MEM_SM]), m->store[SIM_MEM_SM].size,
-			sim_store_used(&m->store[SIM_MEM_ME]), m->store[SIM_MEM_ME].size,
-			sim_store_used(&m->store[SIM_MEM_SR]), m->store[SIM_MEM_SR].size);
+			   "%s pty=%s link=%s state=%s registered=%d pin=%s cfun=%d "
+			   "storage=SM:%d/%d,ME:%d/%d,SR:%d/%d",
+			   m->number, m->master >= 0 ? m->pty_path : "-", m->link_path, ctl_state(m),
+			   m->faults.registered, pin[m->pin_state], m->cfun, sim_store_used(&m->store[SIM_MEM_SM]),
+			   m->store[SIM_MEM_SM].size, sim_store_used(&m->store[SIM_MEM_ME]), m->store[SIM_MEM_ME].size,
+			   sim_store_used(&m->store[SIM_MEM_SR]), m->store[SIM_MEM_SR].size);
 	}
 }
 
@@ -196,8 +194,7 @@ static void ctl_history(struct ctl_client *c, struct sim_modem *m, int sent)
 	char line[4096];
 
 	for (size_t i = 0; i < ring->count; i++) {
-		sim_record_format(&ring->rec[(ring->head + i) % SIM_RECORDS_MAX], sent, line,
-			sizeof(line));
+		sim_record_format(&ring->rec[(ring->head + i) % SIM_RECORDS_MAX], sent, line, sizeof(line));
 		ctl_printf(c, "%s", line);
 	}
 }
@@ -214,8 +211,7 @@ static void ctl_storage(struct ctl_client *c, struct sim_modem *m)
 			if (s == NULL)
 				continue;
 			pdu_hex(s->pdu, s->len, hex);
-			ctl_printf(c, "%s %d %s %s", sim_mem_name((enum sim_mem)mem), i, stat[s->stat],
-				hex);
+			ctl_printf(c, "%s %d %s %s", sim_mem_name((enum sim_mem)mem), i, stat[s->stat], hex);
 		}
 	}
 }
@@ -226,12 +222,12 @@ static void ctl_stats(struct ctl_client *c, struct sim_net *net)
 		const struct sim_modem *m = net->modem[i];
 		const struct sim_stats *s = &m->stats;
 		ctl_printf(c,
-			"%s submitted=%lu rejected=%lu send_errors=%lu lost=%lu duplicated=%lu "
-			"delivered=%lu expired=%lu unknown_dest=%lu received=%lu reports=%lu "
-			"resets=%lu out_dropped=%lu",
-			m->number, s->submitted, s->rejected, s->send_errors, s->lost, s->duplicated,
-			s->delivered_out, s->expired, s->unknown_dest, s->received, s->reports_received,
-			s->resets, m->out_dropped);
+			   "%s submitted=%lu rejected=%lu send_errors=%lu lost=%lu duplicated=%lu "
+			   "delivered=%lu expired=%lu unknown_dest=%lu received=%lu reports=%lu "
+			   "resets=%lu out_dropped=%lu",
+			   m->number, s->submitted, s->rejected, s->send_errors, s->lost, s->duplicated,
+			   s->delivered_out, s->expired, s->unknown_dest, s->received, s->reports_received, s->resets,
+			   m->out_dropped);
 	}
 	ctl_printf(c, "network pending=%d", sim_net_pending(net));
 }
@@ -245,8 +241,7 @@ static void ctl_help(struct ctl_client *c)
 }
 
 /* Runs fn on one modem or, for "all", on each; replies ERROR for an unknown number. */
-static int ctl_each(struct ctl_client *c, struct sim_net *net, const char *who,
-	struct sim_modem **out, int *count)
+static int ctl_each(struct ctl_client *c, struct sim_net *net, const char *who, struct sim_modem **out, int *count)
 {
 	*count = 0;
 	if (who == NULL) {
@@ -298,8 +293,7 @@ static void ctl_command(struct ctl_client *c, struct sim_net *net, char *line)
 	rest = save;
 	while (rest && (*rest == ' ' || *rest == '\t'))
 		rest++;
-	if (strcmp(cmd, "sent") == 0 || strcmp(cmd, "received") == 0 ||
-		strcmp(cmd, "storage") == 0) {
+	if (strcmp(cmd, "sent") == 0 || strcmp(cmd, "received") == 0 || strcmp(cmd, "storage") == 0) {
 		if (who == NULL || strcmp(who, "all") == 0) {
 			ctl_printf(c, "ERROR one modem number needed");
 			return;

@@ -24,17 +24,16 @@ static void sim_on_signal(int sig)
 
 static void sim_usage(FILE *f)
 {
-	fprintf(f,
-		"usage: smswake-modem-sim -d RUNDIR [-m NUMBER]... [-c FILE] [-s SEED] [-v] [-n] [-f]\n"
-		"       smswake-modem-sim --ctl RUNDIR COMMAND [ARG]...\n"
-		"  -d RUNDIR   where modem-NUMBER links, the control socket and the pid file go\n"
-		"  -m NUMBER   add a modem with this MSISDN (repeatable)\n"
-		"  -c FILE     INI configuration ([network], [defaults], [modem NUMBER])\n"
-		"  -s SEED     seed of the fault generator (default 1)\n"
-		"  -v          log AT traffic and deliveries (debug level)\n"
-		"  -n          check the configuration and exit\n"
-		"  -f          stay in the foreground (always the case)\n"
-		"  --ctl       send one control command, print the reply, exit 0 on OK\n");
+	fprintf(f, "usage: smswake-modem-sim -d RUNDIR [-m NUMBER]... [-c FILE] [-s SEED] [-v] [-n] [-f]\n"
+		   "       smswake-modem-sim --ctl RUNDIR COMMAND [ARG]...\n"
+		   "  -d RUNDIR   where modem-NUMBER links, the control socket and the pid file go\n"
+		   "  -m NUMBER   add a modem with this MSISDN (repeatable)\n"
+		   "  -c FILE     INI configuration ([network], [defaults], [modem NUMBER])\n"
+		   "  -s SEED     seed of the fault generator (default 1)\n"
+		   "  -v          log AT traffic and deliveries (debug level)\n"
+		   "  -n          check the configuration and exit\n"
+		   "  -f          stay in the foreground (always the case)\n"
+		   "  --ctl       send one control command, print the reply, exit 0 on OK\n");
 }
 
 static void sim_cleanup(struct sim_net *net)
@@ -182,8 +181,7 @@ int main(int argc, char **argv)
 		fatalx("out of memory");
 	sim_defaults_init(net);
 	sim_net_seed(net, (uint64_t)seed);
-	if (rundir != NULL &&
-		(size_t)snprintf(net->rundir, sizeof(net->rundir), "%s", rundir) >= sizeof(net->rundir))
+	if (rundir != NULL && (size_t)snprintf(net->rundir, sizeof(net->rundir), "%s", rundir) >= sizeof(net->rundir))
 		fatalx("run directory path too long");
 	if (config != NULL && sim_config_load(net, config) != 0)
 		fatalx("configuration %s not loaded", config);
@@ -228,11 +226,11 @@ int main(int argc, char **argv)
 	/* The pid file comes last: once it exists, everything else is ready. */
 	snprintf(pidtext, sizeof(pidtext), "%ld\n", (long)getpid());
 	if ((size_t)snprintf(pidfile, sizeof(pidfile), "%s/pid", net->rundir) >= sizeof(pidfile) ||
-		util_write_file_atomic(pidfile, pidtext, strlen(pidtext), 0644) != 0)
+	    util_write_file_atomic(pidfile, pidtext, strlen(pidtext), 0644) != 0)
 		log_warn("%s", pidfile);
 	for (int i = 0; i < net->n_modems; i++)
 		log_info("modem %s on %s (%s)", net->modem[i]->number, net->modem[i]->pty_path,
-			net->modem[i]->link_path);
+			 net->modem[i]->link_path);
 
 	sim_loop(net);
 

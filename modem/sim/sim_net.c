@@ -18,10 +18,10 @@ struct sim_msg {
 	struct sim_msg *prev, *next;
 	struct sim_net *net;
 	enum sim_msg_kind kind;
-	int from;		     /* sender's modem index, -1 for injected messages */
-	char to[SIM_NUMBER_MAX];     /* destination number */
-	char peer[SIM_NUMBER_MAX];   /* what the recipient's history shows: OA, or RA of a report */
-	uint8_t tpdu[PDU_TPDU_MAX];  /* the DELIVER or STATUS-REPORT to hand over */
+	int from;                   /* sender's modem index, -1 for injected messages */
+	char to[SIM_NUMBER_MAX];    /* destination number */
+	char peer[SIM_NUMBER_MAX];  /* what the recipient's history shows: OA, or RA of a report */
+	uint8_t tpdu[PDU_TPDU_MAX]; /* the DELIVER or STATUS-REPORT to hand over */
 	size_t len;
 	int64_t submit_ms, expires_ms; /* wall clock */
 	uint8_t mr;
@@ -118,14 +118,13 @@ int sim_net_pending(const struct sim_net *net)
 
 static int sim_can_receive(const struct sim_modem *m)
 {
-	return m->master >= 0 && !m->resetting && m->faults.registered && m->cfun == 1 &&
-	       m->pin_state == SIM_PIN_READY;
+	return m->master >= 0 && !m->resetting && m->faults.registered && m->cfun == 1 && m->pin_state == SIM_PIN_READY;
 }
 
 /* Stores or reports a TPDU at a modem as its CNMI settings ask. Returns 0, or -1 when the
  * modem cannot take it now (not registered, storage full), so the network keeps it. */
-static int sim_deliver_to(struct sim_modem *m, const uint8_t *tpdu, size_t len, int is_report,
-	const char *peer, int mr, char *where, size_t wherelen)
+static int sim_deliver_to(struct sim_modem *m, const uint8_t *tpdu, size_t len, int is_report, const char *peer, int mr,
+			  char *where, size_t wherelen)
 {
 	uint8_t pdu[PDU_MAX];
 	char hex[2 * PDU_MAX + 1];
@@ -135,8 +134,7 @@ static int sim_deliver_to(struct sim_modem *m, const uint8_t *tpdu, size_t len, 
 
 	if (!sim_can_receive(m))
 		return -1;
-	if (pdu_encode_smsc(m->smsc, pdu, sizeof(pdu), &smsc_len) != PDU_OK ||
-		smsc_len + len > sizeof(pdu))
+	if (pdu_encode_smsc(m->smsc, pdu, sizeof(pdu), &smsc_len) != PDU_OK || smsc_len + len > sizeof(pdu))
 		return -1;
 	memcpy(pdu + smsc_len, tpdu, len);
 	/* Direct delivery (+CMT, +CDS) needs no storage. */
@@ -190,7 +188,7 @@ static void sim_report(struct sim_msg *msg, uint8_t st)
 	sr.mr = msg->mr;
 	snprintf(sr.addr.text, sizeof(sr.addr.text), "%s", msg->to);
 	if (pdu_time_from_unix(msg->submit_ms / 1000, 0, &sr.scts) != PDU_OK ||
-		pdu_time_from_unix(util_now_ms() / 1000, 0, &sr.dt) != PDU_OK)
+	    pdu_time_from_unix(util_now_ms() / 1000, 0, &sr.dt) != PDU_OK)
 		return;
 	sr.st = st;
 	r = sim_msg_new(net, MSG_REPORT);
@@ -242,16 +240,15 @@ static void sim_msg_fire(struct sim_timer *t)
 		return;
 	}
 	if (msg->kind == MSG_REPORT) {
-		if (sim_deliver_to(dest, msg->tpdu, msg->len, 1, peer, msg->mr, where,
-			    sizeof(where)) != 0) {
+		if (sim_deliver_to(dest, msg->tpdu, msg->len, 1, peer, msg->mr, where, sizeof(where)) != 0) {
 			sim_timer_arm(&msg->timer, net->retry_ms);
 			return;
 		}
 		sim_msg_free(msg);
 		return;
 	}
-	if (sim_deliver_to(dest, msg->tpdu, msg->len, 0, peer, msg->from >= 0 ? msg->mr : -1, where,
-		    sizeof(where)) != 0) {
+	if (sim_deliver_to(dest, msg->tpdu, msg->len, 0, peer, msg->from >= 0 ? msg->mr : -1, where, sizeof(where)) !=
+	    0) {
 		/* The service centre keeps it and tries again, as a real one does. */
 		if (msg->attempts == 1)
 			sim_fate(msg, "pending");
@@ -270,15 +267,14 @@ void sim_net_kick(struct sim_modem *m)
 {
 	for (struct sim_msg *msg = m->net->inflight; msg != NULL; msg = msg->next) {
 		/* Only retries: a message still in its delivery delay keeps its delay. */
-		if (msg->attempts > 0 && msg->timer.armed &&
-			sim_modem_find(m->net, msg->to) == m)
+		if (msg->attempts > 0 && msg->timer.armed && sim_modem_find(m->net, msg->to) == m)
 			sim_timer_arm(&msg->timer, 0);
 	}
 }
 
 /* Builds the SMS-DELIVER the destination will see from a decoded SUBMIT. */
-static int sim_make_deliver(const struct sim_modem *from, const struct pdu_sms *sub,
-	int64_t now_ms, uint8_t *out, size_t outmax, size_t *outlen)
+static int sim_make_deliver(const struct sim_modem *from, const struct pdu_sms *sub, int64_t now_ms, uint8_t *out,
+			    size_t outmax, size_t *outlen)
 {
 	struct pdu_sms d = *sub;
 
@@ -299,16 +295,13 @@ static int sim_make_deliver(const struct sim_modem *from, const struct pdu_sms *
 static int64_t sim_validity_ms(const struct sim_net *net, const struct pdu_sms *s, int64_t now)
 {
 	switch (s->vpf) {
-	case PDU_VPF_RELATIVE:
-		return (int64_t)s->vp_seconds * 1000;
+	case PDU_VPF_RELATIVE: return (int64_t)s->vp_seconds * 1000;
 	case PDU_VPF_ENHANCED:
 		if (s->vp_seconds > 0)
 			return (int64_t)s->vp_seconds * 1000;
 		break;
-	case PDU_VPF_ABSOLUTE:
-		return pdu_time_to_unix(&s->vp_time) * 1000 - now;
-	default:
-		break;
+	case PDU_VPF_ABSOLUTE: return pdu_time_to_unix(&s->vp_time) * 1000 - now;
+	default: break;
 	}
 	return net->default_validity_s * 1000;
 }
@@ -357,8 +350,7 @@ int sim_net_submit(struct sim_modem *from, const uint8_t *pdu, size_t len, int t
 	mr = from->next_mr++;
 	from->stats.submitted++;
 	{
-		uint64_t seq = sim_record_add(net, &from->sent, sub.addr.text, mr, tpdu, tlen,
-			"accepted");
+		uint64_t seq = sim_record_add(net, &from->sent, sub.addr.text, mr, tpdu, tlen, "accepted");
 		uint8_t dtpdu[PDU_TPDU_MAX];
 		size_t dlen;
 		int lost = sim_chance(net, from->faults.loss);
@@ -404,8 +396,7 @@ int sim_net_submit(struct sim_modem *from, const uint8_t *pdu, size_t len, int t
 	return mr;
 }
 
-int sim_net_inject(struct sim_modem *to, const uint8_t *tpdu, size_t len, char *where,
-	size_t wherelen)
+int sim_net_inject(struct sim_modem *to, const uint8_t *tpdu, size_t len, char *where, size_t wherelen)
 {
 	struct pdu_sms s;
 	struct sim_msg *msg;
@@ -414,8 +405,7 @@ int sim_net_inject(struct sim_modem *to, const uint8_t *tpdu, size_t len, char *
 	if (len > PDU_TPDU_MAX || pdu_decode_sc_to_ms(tpdu, len, 0, &s) != PDU_OK)
 		return -1;
 	is_report = s.type == PDU_TYPE_STATUS_REPORT;
-	if (sim_deliver_to(to, tpdu, len, is_report, s.addr.text, is_report ? s.mr : -1, where,
-		    wherelen) == 0)
+	if (sim_deliver_to(to, tpdu, len, is_report, s.addr.text, is_report ? s.mr : -1, where, wherelen) == 0)
 		return 0;
 	msg = sim_msg_new(to->net, is_report ? MSG_REPORT : MSG_SMS);
 	if (msg == NULL)

@@ -40,8 +40,8 @@ int sim_pty_open(struct sim_modem *m)
 		log_warn("modem %s: ptsname", m->number);
 		goto fail;
 	}
-	if ((size_t)snprintf(m->link_path, sizeof(m->link_path), "%s/modem-%s", m->net->rundir,
-		    m->number) >= sizeof(m->link_path)) {
+	if ((size_t)snprintf(m->link_path, sizeof(m->link_path), "%s/modem-%s", m->net->rundir, m->number) >=
+	    sizeof(m->link_path)) {
 		log_warnx("modem %s: run directory path too long", m->number);
 		goto fail;
 	}
@@ -162,8 +162,7 @@ void sim_modem_reset(struct sim_modem *m)
 {
 	if (m->resetting)
 		return;
-	log_info("modem %s: reset, link down for %lld ms", m->number,
-		(long long)m->net->reset_ms);
+	log_info("modem %s: reset, link down for %lld ms", m->number, (long long)m->net->reset_ms);
 	m->stats.resets++;
 	sim_timer_cancel(&m->busy_timer);
 	sim_pty_close(m);

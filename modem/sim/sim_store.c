@@ -35,8 +35,7 @@ int sim_store_used(const struct sim_storage *st)
 	return n;
 }
 
-int sim_store_put(struct sim_storage *st, enum sim_stat stat, const uint8_t *pdu, size_t len,
-	size_t tpdu_len)
+int sim_store_put(struct sim_storage *st, enum sim_stat stat, const uint8_t *pdu, size_t len, size_t tpdu_len)
 {
 	if (len > sizeof(st->slot[0].pdu))
 		return -1;
@@ -63,8 +62,8 @@ struct sim_slot *sim_store_get(struct sim_storage *st, int index)
 
 /* --- history --- */
 
-uint64_t sim_record_add(struct sim_net *net, struct sim_ring *ring, const char *peer, int mr,
-	const uint8_t *tpdu, size_t len, const char *status)
+uint64_t sim_record_add(struct sim_net *net, struct sim_ring *ring, const char *peer, int mr, const uint8_t *tpdu,
+			size_t len, const char *status)
 {
 	struct sim_record *r;
 
@@ -101,8 +100,7 @@ void sim_record_set_status(struct sim_ring *ring, uint64_t seq, const char *stat
 }
 
 /* Appends to out at *k, never past outmax; output is cut rather than overrun. */
-static void fmt_add(char *out, size_t outmax, size_t *k, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void fmt_add(char *out, size_t outmax, size_t *k, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 static void fmt_add(char *out, size_t outmax, size_t *k, const char *fmt, ...)
 {
 	va_list ap;
@@ -118,8 +116,7 @@ static void fmt_add(char *out, size_t outmax, size_t *k, const char *fmt, ...)
 	*k += (size_t)n < outmax - *k ? (size_t)n : outmax - *k - 1;
 }
 
-static void fmt_hex(char *out, size_t outmax, size_t *k, const char *key, const uint8_t *b,
-	size_t n)
+static void fmt_hex(char *out, size_t outmax, size_t *k, const char *key, const uint8_t *b, size_t n)
 {
 	char hex[2 * PDU_MAX + 1];
 
@@ -156,14 +153,13 @@ void sim_record_format(const struct sim_record *r, int is_sent, char *out, size_
 	fmt_hex(out, outmax, &k, "pdu", r->tpdu, r->len);
 	if (r->len == 0)
 		return;
-	rc = is_sent ? pdu_decode_submit(r->tpdu, r->len, 0, &s)
-		     : pdu_decode_sc_to_ms(r->tpdu, r->len, 0, &s);
+	rc = is_sent ? pdu_decode_submit(r->tpdu, r->len, 0, &s) : pdu_decode_sc_to_ms(r->tpdu, r->len, 0, &s);
 	if (rc != PDU_OK) {
 		fmt_add(out, outmax, &k, " error=\"%s\"", pdu_strerror(rc));
 		return;
 	}
 	fmt_add(out, outmax, &k, " type=%s fo=0x%02X",
-		s.type == PDU_TYPE_SUBMIT ? "submit"
+		s.type == PDU_TYPE_SUBMIT    ? "submit"
 		: s.type == PDU_TYPE_DELIVER ? "deliver"
 					     : "status-report",
 		s.first_octet);
@@ -171,12 +167,8 @@ void sim_record_format(const struct sim_record *r, int is_sent, char *out, size_
 		fmt_add(out, outmax, &k, " da=%s srr=%d", s.addr.text, s.status_report);
 		switch (s.vpf) {
 		case PDU_VPF_NONE: fmt_add(out, outmax, &k, " vp=none"); break;
-		case PDU_VPF_RELATIVE:
-			fmt_add(out, outmax, &k, " vp=relative:%" PRIu32, s.vp_seconds);
-			break;
-		case PDU_VPF_ENHANCED:
-			fmt_add(out, outmax, &k, " vp=enhanced:%" PRIu32, s.vp_seconds);
-			break;
+		case PDU_VPF_RELATIVE: fmt_add(out, outmax, &k, " vp=relative:%" PRIu32, s.vp_seconds); break;
+		case PDU_VPF_ENHANCED: fmt_add(out, outmax, &k, " vp=enhanced:%" PRIu32, s.vp_seconds); break;
 		case PDU_VPF_ABSOLUTE:
 			fmt_add(out, outmax, &k, " vp=absolute:%" PRId64, pdu_time_to_unix(&s.vp_time));
 			break;
@@ -185,13 +177,13 @@ void sim_record_format(const struct sim_record *r, int is_sent, char *out, size_
 		fmt_add(out, outmax, &k, " oa=%s sri=%d scts=%" PRId64, s.addr.text, s.status_report,
 			pdu_time_to_unix(&s.scts));
 	} else {
-		fmt_add(out, outmax, &k, " ra=%s st=0x%02X scts=%" PRId64 " dt=%" PRId64, s.addr.text,
-			s.st, pdu_time_to_unix(&s.scts), pdu_time_to_unix(&s.dt));
+		fmt_add(out, outmax, &k, " ra=%s st=0x%02X scts=%" PRId64 " dt=%" PRId64, s.addr.text, s.st,
+			pdu_time_to_unix(&s.scts), pdu_time_to_unix(&s.dt));
 		if (!(s.pi & 0x04))
 			return;
 	}
-	fmt_add(out, outmax, &k, " pid=0x%02X dcs=0x%02X coding=%s class=%d", s.pid, s.dcs,
-		codings[s.coding], s.msg_class);
+	fmt_add(out, outmax, &k, " pid=0x%02X dcs=0x%02X coding=%s class=%d", s.pid, s.dcs, codings[s.coding],
+		s.msg_class);
 	if (s.udh_len > 0) {
 		uint8_t udh[PDU_UD_MAX_OCTETS + 1];
 		udh[0] = s.udh_len;
@@ -201,8 +193,7 @@ void sim_record_format(const struct sim_record *r, int is_sent, char *out, size_
 	if (s.has_ports)
 		fmt_add(out, outmax, &k, " dport=%u sport=%u", s.dst_port, s.src_port);
 	if (s.has_concat)
-		fmt_add(out, outmax, &k, " concat=%u/%u/%u", s.concat_ref, s.concat_seq,
-			s.concat_total);
+		fmt_add(out, outmax, &k, " concat=%u/%u/%u", s.concat_ref, s.concat_seq, s.concat_total);
 	fmt_hex(out, outmax, &k, "ud", s.ud, s.ud_len);
 	if (s.coding != PDU_CODING_8BIT && !s.compressed) {
 		char text[3 * PDU_UD_MAX_SEPTETS + 1];

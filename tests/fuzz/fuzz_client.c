@@ -65,13 +65,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: (void)smswake_handle_pdu(h, (const uint8_t *)s, size, NULL); break;
 	case 2: (void)smswake_handle_smsd_file(h, s, size, NULL); break;
 	case 3: (void)smswake_handle_text(h, s, size, NULL); break;
-	case 4:
-		(void)sw_parse_page(s, size, 4096, count, &sum, &page, err, sizeof(err));
-		break;
+	case 4: (void)sw_parse_page(s, size, 4096, count, &sum, &page, err, sizeof(err)); break;
 	case 5: (void)sw_state_parse(s, size, &st); break;
 	case 6:
-		if (cli_provision(s, size, "https://example.com", "/tmp/state", NULL, &out, err,
-				  sizeof(err)) == 0)
+		if (cli_provision(s, size, "https://example.com", "/tmp/state", NULL, &out, err, sizeof(err)) == 0)
 			free(out);
 		break;
 	}

@@ -162,11 +162,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (char *c = path; *c; c++)
 		if (*c == ' ')
 			*c = '_';
-	n = (size_t)snprintf(hdr, sizeof(hdr),
-			     "%s %s HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\nAuthorization: Bearer %s\r\n"
-			     "TTL: %s\r\nUrgency: %s\r\nTopic: %s\r\nIdempotency-Key: %s\r\n%s%s%sContent-Length: %zu\r\n\r\n",
-			     method, path, tok, ttl, urg, topic, idem, ctype[0] ? "Content-Type: " : "", ctype,
-			     ctype[0] ? "\r\n" : "", blen);
+	n = (size_t)snprintf(
+		hdr, sizeof(hdr),
+		"%s %s HTTP/1.1\r\nHost: fuzz\r\nConnection: close\r\nAuthorization: Bearer %s\r\n"
+		"TTL: %s\r\nUrgency: %s\r\nTopic: %s\r\nIdempotency-Key: %s\r\n%s%s%sContent-Length: %zu\r\n\r\n",
+		method, path, tok, ttl, urg, topic, idem, ctype[0] ? "Content-Type: " : "", ctype,
+		ctype[0] ? "\r\n" : "", blen);
 	if (n >= sizeof(hdr))
 		return 0;
 	memcpy(req, hdr, n);

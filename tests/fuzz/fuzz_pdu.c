@@ -37,8 +37,7 @@ static void fuzz_roundtrip(const struct pdu_sms *s)
 	}
 	/* What decoded and re-encoded must carry the same user data. */
 	if (rc == PDU_OK && (again.ud_len != s->ud_len || memcmp(again.ud, s->ud, s->ud_len) != 0 ||
-				    again.udh_len != s->udh_len ||
-				    memcmp(again.udh, s->udh, s->udh_len) != 0))
+			     again.udh_len != s->udh_len || memcmp(again.udh, s->udh, s->udh_len) != 0))
 		abort();
 }
 

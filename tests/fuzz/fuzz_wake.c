@@ -34,13 +34,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		m.pending = data[13];
 		port = (uint16_t)(data[14] << 8 | data[15]);
 		if (wake_encode(key, port, &m, p, sizeof(p), NULL) != WAKE_OK ||
-		    wake_decode(key, 1, port, p, sizeof(p), &got) != WAKE_OK ||
-		    got.counter != m.counter || got.time != m.time || got.pending != m.pending ||
-		    got.flags != m.flags)
+		    wake_decode(key, 1, port, p, sizeof(p), &got) != WAKE_OK || got.counter != m.counter ||
+		    got.time != m.time || got.pending != m.pending || got.flags != m.flags)
 			abort();
 		if (wake_encode_text(key, port, &m, text, sizeof(text), NULL) != WAKE_OK ||
-		    wake_decode_text(key, 1, port, text, WAKE_TEXT_LEN, &got) != WAKE_OK ||
-		    got.counter != m.counter)
+		    wake_decode_text(key, 1, port, text, WAKE_TEXT_LEN, &got) != WAKE_OK || got.counter != m.counter)
 			abort();
 	}
 	return 0;

@@ -123,8 +123,7 @@ static void test_sigkill_during_submits(void **state)
 			assert_int_equal(r.status, 200);
 			json_t *j = json_loads(r.body, 0, NULL), *m;
 			size_t k;
-			json_array_foreach(json_object_get(j, "messages"), k, m)
-			{
+			json_array_foreach (json_object_get(j, "messages"), k, m) {
 				assert_int_equal(json_integer_value(json_object_get(m, "seq")), want);
 				want++;
 			}

@@ -72,7 +72,8 @@ static int setup(void **state)
 {
 	(void)state;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (testsrv_init(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = 3\n[scheduler]\nenabled = no\n") != 0)
+	if (testsrv_init(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = "
+			      "3\n[scheduler]\nenabled = no\n") != 0)
 		return -1;
 	return testsrv_start(&ts);
 }
@@ -134,7 +135,8 @@ static void test_device_crud(void **state)
 	json_t *j;
 	struct http_resp r;
 	char loc[64], path[64];
-	const char *body = "{\"msisdn\":\"+15550001000\",\"name\":\"meter 1\",\"sms_format\":\"text\",\"poll_interval\":600}";
+	const char *body =
+		"{\"msisdn\":\"+15550001000\",\"name\":\"meter 1\",\"sms_format\":\"text\",\"poll_interval\":600}";
 
 	assert_int_equal(http_do(&ts, "POST", "/v1/devices", ts.provider_key, JSON_CT, body, strlen(body), &r), 0);
 	assert_int_equal(r.status, 201);
@@ -160,7 +162,9 @@ static void test_device_crud(void **state)
 	assert_string_equal(jstr(j, "wake_state"), "idle");
 	json_decref(j);
 
-	assert_int_equal(req("PATCH", path, ts.provider_key, "{\"name\":\"renamed\",\"quiet_hours\":{\"start\":\"22:00\",\"end\":\"06:30\"}}", &j), 200);
+	assert_int_equal(req("PATCH", path, ts.provider_key,
+			     "{\"name\":\"renamed\",\"quiet_hours\":{\"start\":\"22:00\",\"end\":\"06:30\"}}", &j),
+			 200);
 	assert_string_equal(jstr(j, "name"), "renamed");
 	assert_string_equal(jstr(json_object_get(j, "quiet_hours"), "end"), "06:30");
 	json_decref(j);
@@ -189,19 +193,32 @@ static void test_device_bad_input(void **state)
 	json_decref(j);
 	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+1555abc\"}", NULL), 400);
 	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+1234567890123456\"}", NULL), 400);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"colour\":\"red\"}", &j), 400);
+	assert_int_equal(
+		req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"colour\":\"red\"}", &j), 400);
 	assert_string_equal(jstr(j, "error"), "unknown_field");
 	json_decref(j);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"sms_format\":\"morse\"}", NULL), 400);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"poll_interval\":-5}", NULL), 400);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"poll_interval\":\"5\"}", NULL), 400);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"msisdn\":\"+15550002\"}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/devices", ts.provider_key,
+			     "{\"msisdn\":\"+15550001\",\"sms_format\":\"morse\"}", NULL),
+			 400);
+	assert_int_equal(
+		req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"poll_interval\":-5}", NULL),
+		400);
+	assert_int_equal(
+		req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"poll_interval\":\"5\"}", NULL),
+		400);
+	assert_int_equal(req("POST", "/v1/devices", ts.provider_key,
+			     "{\"msisdn\":\"+15550001\",\"msisdn\":\"+15550002\"}", NULL),
+			 400);
 	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"name\":\"no number\"}", NULL), 400);
-	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550001\",\"quiet_hours\":{\"start\":\"25:00\",\"end\":\"01:00\"}}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/devices", ts.provider_key,
+			     "{\"msisdn\":\"+15550001\",\"quiet_hours\":{\"start\":\"25:00\",\"end\":\"01:00\"}}",
+			     NULL),
+			 400);
 	/* Wrong content type. */
 	struct http_resp r;
-	assert_int_equal(http_do(&ts, "POST", "/v1/devices", ts.provider_key, (const char *const[]){"Content-Type: text/plain", NULL},
-				 "{}", 2, &r), 0);
+	assert_int_equal(http_do(&ts, "POST", "/v1/devices", ts.provider_key,
+				 (const char *const[]){"Content-Type: text/plain", NULL}, "{}", 2, &r),
+			 0);
 	assert_int_equal(r.status, 415);
 	http_resp_free(&r);
 }
@@ -251,7 +268,8 @@ static void test_submit_fetch_ack(void **state)
 	assert_string_equal(np, "900");
 	http_resp_free(&r);
 
-	m1 = submit(dev, "first", (const char *const[]){"Content-Type: text/plain", "Urgency: high", "TTL: 3600", NULL}, &st, &j);
+	m1 = submit(dev, "first", (const char *const[]){"Content-Type: text/plain", "Urgency: high", "TTL: 3600", NULL},
+		    &st, &j);
 	assert_int_equal(st, 201);
 	assert_int_equal(jint(j, "seq"), 1);
 	assert_string_equal(jstr(j, "state"), "queued");
@@ -411,12 +429,14 @@ static void test_body_limits(void **state)
 
 	/* 413 is answered from the header alone, before the body is sent. */
 	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
-	n = snprintf(reqbuf, sizeof(reqbuf), "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100000\r\n\r\n",
-		     path, ts.provider_key);
+	n = snprintf(reqbuf, sizeof(reqbuf),
+		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 100000\r\n\r\n", path,
+		     ts.provider_key);
 	assert_int_equal(raw_http(ts.port, reqbuf, (size_t)n, 3000, reply, sizeof(reply)), 413);
 
 	/* Chunked bodies are counted as they arrive. */
-	n = snprintf(reqbuf, sizeof(reqbuf), "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n",
+	n = snprintf(reqbuf, sizeof(reqbuf),
+		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nTransfer-Encoding: chunked\r\n\r\n",
 		     path, ts.provider_key);
 	for (int i = 0; i < 5; i++)
 		n += snprintf(reqbuf + n, sizeof(reqbuf) - (size_t)n, "3e8\r\n%01000d\r\n", 0);
@@ -425,11 +445,13 @@ static void test_body_limits(void **state)
 
 	/* Request smuggling shapes. */
 	n = snprintf(reqbuf, sizeof(reqbuf),
-		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nhi",
+		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 2\r\nContent-Length: "
+		     "5\r\n\r\nhi",
 		     path, ts.provider_key);
 	assert_int_equal(raw_http(ts.port, reqbuf, (size_t)n, 3000, reply, sizeof(reply)), 400);
 	n = snprintf(reqbuf, sizeof(reqbuf),
-		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: 7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
+		     "POST %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Length: "
+		     "7\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n",
 		     path, ts.provider_key);
 	long s2 = raw_http(ts.port, reqbuf, (size_t)n, 3000, reply, sizeof(reply));
 	assert_true(s2 == 400);
@@ -610,7 +632,9 @@ static void test_gateway_lease_report(void **state)
 	assert_int_equal(req("POST", "/v1/gateway/report", ts.gateway_key, "{\"job\":1}", NULL), 400);
 	snprintf(body, sizeof(body), "{\"job\":%lld,\"outcome\":\"exploded\"}", (long long)job);
 	assert_int_equal(req("POST", "/v1/gateway/report", ts.gateway_key, body, NULL), 400);
-	assert_int_equal(req("POST", "/v1/gateway/report", ts.gateway_key, "{\"job\":999999,\"outcome\":\"failed\"}", NULL), 404);
+	assert_int_equal(
+		req("POST", "/v1/gateway/report", ts.gateway_key, "{\"job\":999999,\"outcome\":\"failed\"}", NULL),
+		404);
 	assert_int_equal(req("POST", "/v1/gateway/lease", ts.gateway_key, "{\"max\":0}", NULL), 400);
 	assert_int_equal(req("POST", "/v1/gateway/lease", ts.gateway_key, "{\"max\":2,\"extra\":1}", NULL), 400);
 }

@@ -48,7 +48,8 @@ static void make_device(const char *msisdn, const char *extra, struct dev *d)
 	json_t *j;
 
 	snprintf(body, sizeof(body), "{\"msisdn\":\"%s\",\"poll_interval\":3600%s}", msisdn, extra ? extra : "");
-	j = call("POST", "/v1/devices", ts.provider_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st);
+	j = call("POST", "/v1/devices", ts.provider_key, body,
+		 (const char *const[]){"Content-Type: application/json", NULL}, &st);
 	assert_int_equal(st, 201);
 	d->id = json_integer_value(json_object_get(j, "id"));
 	snprintf(d->token, sizeof(d->token), "%s", json_string_value(json_object_get(j, "token")));
@@ -77,7 +78,8 @@ static json_t *lease(int wait_s)
 	char body[64];
 	long st;
 	snprintf(body, sizeof(body), "{\"max\":64,\"wait\":%d}", wait_s);
-	json_t *j = call("POST", "/v1/gateway/lease", ts.gateway_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st);
+	json_t *j = call("POST", "/v1/gateway/lease", ts.gateway_key, body,
+			 (const char *const[]){"Content-Type: application/json", NULL}, &st);
 	assert_int_equal(st, 200);
 	json_t *jobs = json_incref(json_object_get(j, "jobs"));
 	json_decref(j);
@@ -89,7 +91,8 @@ static void report(int64_t job, const char *outcome)
 	char body[128];
 	long st;
 	snprintf(body, sizeof(body), "{\"job\":%lld,\"outcome\":\"%s\",\"reference\":1}", (long long)job, outcome);
-	json_decref(call("POST", "/v1/gateway/report", ts.gateway_key, body, (const char *const[]){"Content-Type: application/json", NULL}, &st));
+	json_decref(call("POST", "/v1/gateway/report", ts.gateway_key, body,
+			 (const char *const[]){"Content-Type: application/json", NULL}, &st));
 	assert_int_equal(st, 204);
 }
 
@@ -98,7 +101,9 @@ static int count_for(json_t *jobs, const char *msisdn)
 	size_t i;
 	json_t *o;
 	int n = 0;
-	json_array_foreach(jobs, i, o) if (strcmp(json_string_value(json_object_get(o, "msisdn")), msisdn) == 0) n++;
+	json_array_foreach (jobs, i, o)
+		if (strcmp(json_string_value(json_object_get(o, "msisdn")), msisdn) == 0)
+			n++;
 	return n;
 }
 
@@ -113,7 +118,8 @@ static int collect(const char *msisdn, int seconds, int stop_at_first)
 	while (time(NULL) < end) {
 		json_t *jobs = lease(1);
 		n += count_for(jobs, msisdn);
-		json_array_foreach(jobs, i, o) report(json_integer_value(json_object_get(o, "job")), "submitted");
+		json_array_foreach (jobs, i, o)
+			report(json_integer_value(json_object_get(o, "job")), "submitted");
 		json_decref(jobs);
 		if (stop_at_first && n > 0)
 			break;
@@ -228,8 +234,7 @@ static void test_unanswered_retries_then_unreachable(void **state)
 	/* Loop on time, not rounds: leases return early when other devices' jobs come. */
 	for (time_t end = time(NULL) + 10; time(NULL) < end;) {
 		jobs = lease(1);
-		json_array_foreach(jobs, i, o)
-		{
+		json_array_foreach (jobs, i, o) {
 			if (strcmp(json_string_value(json_object_get(o, "msisdn")), "+15550300030") != 0)
 				continue;
 			uint64_t ctr = (uint64_t)json_integer_value(json_object_get(o, "counter"));
@@ -237,7 +242,8 @@ static void test_unanswered_retries_then_unreachable(void **state)
 			last_ctr = ctr;
 			total++;
 		}
-		json_array_foreach(jobs, i, o) report(json_integer_value(json_object_get(o, "job")), "submitted");
+		json_array_foreach (jobs, i, o)
+			report(json_integer_value(json_object_get(o, "job")), "submitted");
 		json_decref(jobs);
 	}
 	assert_int_equal(total, 3);
@@ -275,8 +281,7 @@ static void test_fetch_resynchronises_counter(void **state)
 		size_t i;
 		json_t *o;
 		jobs = lease(1);
-		json_array_foreach(jobs, i, o)
-		{
+		json_array_foreach (jobs, i, o) {
 			if (strcmp(json_string_value(json_object_get(o, "msisdn")), "+15550300040") == 0 && job == NULL)
 				job = json_incref(o);
 			report(json_integer_value(json_object_get(o, "job")), "submitted");
@@ -297,8 +302,9 @@ static int setup(void **state)
 {
 	(void)state;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (testsrv_init(&ts, "lease_time = 30\n[scheduler]\nbatch_window = 1\ngrace = 1\nretry_base = 1\nmax_retries = 2\n"
-			      "tick_ms = 50\n") != 0)
+	if (testsrv_init(&ts,
+			 "lease_time = 30\n[scheduler]\nbatch_window = 1\ngrace = 1\nretry_base = 1\nmax_retries = 2\n"
+			 "tick_ms = 50\n") != 0)
 		return -1;
 	return testsrv_start(&ts);
 }

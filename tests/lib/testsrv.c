@@ -299,8 +299,8 @@ int testsrv_device(struct testsrv *ts, const char *msisdn, int64_t *id, char *to
 	int rc = -1;
 
 	snprintf(body, sizeof(body), "{\"msisdn\":\"%s\",\"name\":\"t\",\"poll_interval\":900}", msisdn);
-	if (http_do(ts, "POST", "/v1/devices", ts->provider_key, (const char *const[]){"Content-Type: application/json", NULL},
-		    body, strlen(body), &r) != 0)
+	if (http_do(ts, "POST", "/v1/devices", ts->provider_key,
+		    (const char *const[]){"Content-Type: application/json", NULL}, body, strlen(body), &r) != 0)
 		return -1;
 	j = json_loads(r.body, 0, NULL);
 	if (r.status == 201 && j && json_is_integer(json_object_get(j, "id")) &&

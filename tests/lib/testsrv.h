@@ -11,7 +11,7 @@
 struct testsrv {
 	char dir[256];
 	char conf[300];
-	char bin[256];    /* directory with the programs */
+	char bin[256]; /* directory with the programs */
 	pid_t pid;
 	int port;
 	char provider_key[128];
@@ -20,7 +20,7 @@ struct testsrv {
 
 struct http_resp {
 	long status;
-	char *body;        /* NUL-terminated, owned; free with http_resp_free */
+	char *body; /* NUL-terminated, owned; free with http_resp_free */
 	size_t body_len;
 	char headers[4096];
 };

@@ -25,8 +25,8 @@
 struct fixture {
 	char dir[64];
 	char state[96];
-	uint8_t key[WAKE_KEY_LEN];	/* device 12 */
-	uint8_t other[WAKE_KEY_LEN];	/* device 13 */
+	uint8_t key[WAKE_KEY_LEN];   /* device 12 */
+	uint8_t other[WAKE_KEY_LEN]; /* device 13 */
 	smswake_t *h;
 };
 
@@ -75,8 +75,7 @@ static int teardown(void **state)
 
 static void payload(const uint8_t *key, uint16_t port, uint64_t counter, uint8_t *p)
 {
-	struct wake_msg m = {.version = 1, .key_id = 1, .counter = counter, .time = 1700000000,
-			     .pending = 2};
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = counter, .time = 1700000000, .pending = 2};
 	assert_int_equal(wake_encode(key, port, &m, p, WAKE_PAYLOAD_LEN, NULL), WAKE_OK);
 }
 
@@ -114,24 +113,19 @@ static void test_forged_and_damaged(void **state)
 	wake_udh(PORT, udh);
 	payload(f->key, PORT, 3, p);
 	p[WAKE_PAYLOAD_LEN - 1] ^= 1; /* forged tag */
-	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w),
-			 SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_EREJECTED);
 	assert_string_equal(w.reason, "authentication tag does not verify");
 	p[WAKE_PAYLOAD_LEN - 1] ^= 1;
 	/* truncated and extended */
-	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN - 1, &w),
-			 SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN - 1, &w), SMSWAKE_EREJECTED);
 	p[WAKE_PAYLOAD_LEN] = 0;
-	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN + 1, &w),
-			 SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN + 1, &w), SMSWAKE_EREJECTED);
 	/* no header, truncated header */
 	assert_int_equal(smswake_handle_sms(f->h, NULL, 0, p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_EREJECTED);
-	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh) - 1, p, WAKE_PAYLOAD_LEN, &w),
-			 SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh) - 1, p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_EREJECTED);
 	/* Signed by device 13's key: wrong device. */
 	payload(f->other, PORT, 3, p);
-	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w),
-			 SMSWAKE_EREJECTED);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, WAKE_PAYLOAD_LEN, &w), SMSWAKE_EREJECTED);
 	assert_string_equal(w.reason, "wakeup is for another device");
 	assert_true(stored_counter(f->h) == 0);
 	/* Nothing stored: a genuine one with that counter still passes. */
@@ -186,8 +180,7 @@ static void test_replay_and_stale(void **state)
 		assert_int_equal(smswake_setopt(h2, "device_id", "12"), SMSWAKE_OK);
 		assert_int_equal(smswake_setopt(h2, "wake_key", b64), SMSWAKE_OK);
 		assert_int_equal(smswake_setopt(h2, "state_file", f->state), SMSWAKE_OK);
-		assert_int_equal(smswake_handle_sms(h2, udh, sizeof(udh), p6, sizeof(p6), &w),
-				 SMSWAKE_ESTALE);
+		assert_int_equal(smswake_handle_sms(h2, udh, sizeof(udh), p6, sizeof(p6), &w), SMSWAKE_ESTALE);
 		smswake_free(h2);
 	}
 }
@@ -216,8 +209,8 @@ static void test_text_form(void **state)
 
 /* --- PDUs --- */
 
-static size_t make_deliver(uint8_t *out, int with_smsc, uint8_t dcs, int udhi, uint8_t udl,
-			   const uint8_t *ud, size_t ud_octets)
+static size_t make_deliver(uint8_t *out, int with_smsc, uint8_t dcs, int udhi, uint8_t udl, const uint8_t *ud,
+			   size_t ud_octets)
 {
 	static const uint8_t smsc[] = {0x07, 0x91, 0x44, 0x77, 0x58, 0x10, 0x06, 0x50};
 	static const uint8_t oa[] = {0x0b, 0x91, 0x44, 0x77, 0x12, 0x34, 0x56, 0xf7};
@@ -395,26 +388,28 @@ static void test_smsd_file(void **state)
 	for (size_t i = 0; i < WAKE_TEXT_LEN; i++)
 		snprintf(ucs + 4 * i, 5, "%04X", (unsigned)text[i]);
 	snprintf(file, sizeof(file),
-		 "[SMSBackup000]\n; %s\nNumber = \"+1\"\nText00 = %s\nCoding = Default_No_Compression\n",
-		 text, ucs);
+		 "[SMSBackup000]\n; %s\nNumber = \"+1\"\nText00 = %s\nCoding = Default_No_Compression\n", text, ucs);
 	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_OK);
 	assert_int_equal(w.text_form, 1);
 
 	/* Two sections (a concatenated message), no UDH, a bad UDH length, unknown coding. */
 	payload(f->key, PORT, 40, p);
 	enc_hex(p, sizeof(p), hex);
-	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
-		 "[SMSBackup001]\nUDH = 06050440994099\nText00 = %s\n", hex, hex);
+	snprintf(file, sizeof(file),
+		 "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
+		 "[SMSBackup001]\nUDH = 06050440994099\nText00 = %s\n",
+		 hex, hex);
 	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
 	snprintf(file, sizeof(file), "[SMSBackup000]\nText00 = %s\nCoding = 8bit\n", hex);
 	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
 	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 070504409940\nText00 = %s\n", hex);
 	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
-	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
-		 "Coding = Unicode_Compression\n", hex);
-	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
-	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\nText02 = 00\n",
+	snprintf(file, sizeof(file),
+		 "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n"
+		 "Coding = Unicode_Compression\n",
 		 hex);
+	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
+	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\nText02 = 00\n", hex);
 	assert_int_equal(smswake_handle_smsd_file(f->h, file, strlen(file), &w), SMSWAKE_EREJECTED);
 	/* Coding missing means 8bit, as in Gammu. */
 	snprintf(file, sizeof(file), "[SMSBackup000]\nUDH = 06050440994099\nText00 = %s\n", hex);
@@ -464,8 +459,8 @@ static void test_state_file(void **state)
 {
 	struct fixture *f = *state;
 	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
-	struct sw_state st = {.device_id = 12, .counter = 5, .reported = 4, .cursor = 9, .acked = 8,
-			      .inflight = 10}, back;
+	struct sw_state st = {.device_id = 12, .counter = 5, .reported = 4, .cursor = 9, .acked = 8, .inflight = 10},
+			back;
 	char buf[512], tmp[160];
 	size_t n;
 	uint64_t c, cur;
@@ -526,8 +521,7 @@ static void test_state_file(void **state)
 	if (geteuid() != 0) {
 		chmod(f->dir, 0500);
 		payload(f->key, PORT, 3, p);
-		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL),
-				 SMSWAKE_ESTATE);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_ESTATE);
 		chmod(f->dir, 0700);
 	}
 }

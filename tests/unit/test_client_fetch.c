@@ -28,8 +28,8 @@ struct seen {
 	char body[MAXSEEN][64];
 	char topic[MAXSEEN][16];
 	size_t n;
-	uint64_t stop_at;	/* return non-zero for this seq */
-	uint64_t die_at;	/* _exit the process at this seq (crash) */
+	uint64_t stop_at; /* return non-zero for this seq */
+	uint64_t die_at;  /* _exit the process at this seq (crash) */
 };
 
 struct fixture {
@@ -207,8 +207,8 @@ static void test_duplicates_after_lost_ack(void **state)
 	ts_add_message(f->ts, 1, "a", NULL);
 	ts_add_message(f->ts, 2, "b", NULL);
 	ts_add_message(f->ts, 3, "c", NULL);
-	ts_script(f->ts, -1, NULL, NULL);		/* GET: the model */
-	ts_script(f->ts, 503, "", NULL);		/* ack: lost */
+	ts_script(f->ts, -1, NULL, NULL); /* GET: the model */
+	ts_script(f->ts, 503, "", NULL);  /* ack: lost */
 	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_ENETWORK);
 	assert_int_equal(f->seen.n, 3);
 	assert_true(ts_acked(f->ts) == 0);
@@ -224,7 +224,7 @@ static void test_duplicates_after_lost_ack(void **state)
 
 	/* The ack pending from a lost exchange is sent even when nothing new arrives. */
 	ts_script(f->ts, -1, NULL, NULL);
-	ts_script(f->ts, 504, "", NULL);	/* ack: gateway timeout */
+	ts_script(f->ts, 504, "", NULL); /* ack: gateway timeout */
 	ts_add_message(f->ts, 5, "e", NULL);
 	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_ENETWORK);
 	assert_true(ts_acked(f->ts) == 4);
@@ -274,7 +274,7 @@ static void test_retry_and_retry_after(void **state)
 
 	ts_add_message(f->ts, 1, "a", NULL);
 	ts_script(f->ts, 503, "", "Retry-After: 0");
-	ts_script(f->ts, 0, NULL, NULL);	/* connection dropped */
+	ts_script(f->ts, 0, NULL, NULL); /* connection dropped */
 	ts_script(f->ts, 502, "", NULL);
 	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_OK);
 	assert_int_equal(f->seen.n, 1);
@@ -321,8 +321,10 @@ static void test_errors(void **state)
 	assert_int_equal(ts_nrequests(f->ts), 1);
 	smswake_free(h);
 
-	ts_script(f->ts, 200, "{\"messages\":[{\"id\":1,\"seq\":2,\"body\":\"YQ==\"},"
-			      "{\"id\":2,\"seq\":1,\"body\":\"YQ==\"}],\"more\":false}", NULL);
+	ts_script(f->ts, 200,
+		  "{\"messages\":[{\"id\":1,\"seq\":2,\"body\":\"YQ==\"},"
+		  "{\"id\":2,\"seq\":1,\"body\":\"YQ==\"}],\"more\":false}",
+		  NULL);
 	ts_script(f->ts, -1, NULL, NULL); /* the ack of seq 2, which was handled */
 	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_EPROTO);
 	ts_script(f->ts, 200, "{\"messages\":[{\"id\":1,\"seq\":1,\"body\":\"*\"}]}", NULL);

@@ -64,11 +64,9 @@ static void add_headers(struct MHD_Response *r, const char *headers)
 	}
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body,
-			     const char *headers, int next_poll)
+static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *body, const char *headers, int next_poll)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(body ? strlen(body) : 0,
-								 (void *)(body ? body : ""),
+	struct MHD_Response *r = MHD_create_response_from_buffer(body ? strlen(body) : 0, (void *)(body ? body : ""),
 								 MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 	char np[32];
@@ -85,8 +83,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, int status, const char *b
 	return ret;
 }
 
-static void log_request(struct ts_server *ts, const char *method, const char *url,
-			struct MHD_Connection *c, const char *body)
+static void log_request(struct ts_server *ts, const char *method, const char *url, struct MHD_Connection *c,
+			const char *body)
 {
 	char line[1024];
 	const char *after = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "after");
@@ -94,8 +92,8 @@ static void log_request(struct ts_server *ts, const char *method, const char *ur
 	const char *wait = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "wait");
 
 	if (strcmp(method, "GET") == 0)
-		snprintf(line, sizeof(line), "GET %s?after=%s&max=%s%s%s", url, after ? after : "-",
-			 max ? max : "-", wait ? "&wait=" : "", wait ? wait : "");
+		snprintf(line, sizeof(line), "GET %s?after=%s&max=%s%s%s", url, after ? after : "-", max ? max : "-",
+			 wait ? "&wait=" : "", wait ? wait : "");
 	else
 		snprintf(line, sizeof(line), "%s %s %s", method, url, body ? body : "");
 	if (ts->nlog < TS_MAX_LOG)
@@ -129,9 +127,8 @@ static enum MHD_Result model_get(struct ts_server *ts, struct MHD_Connection *c)
 		}
 		b64 = malloc(ENC_B64_LEN(bl));
 		enc_b64((const uint8_t *)m->body, bl, b64, 0);
-		o = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)(1000 + m->seq), "seq",
-			      (json_int_t)m->seq, "urgency", "normal", "content_type", "text/plain",
-			      "body", b64);
+		o = json_pack("{s:I,s:I,s:s,s:s,s:s}", "id", (json_int_t)(1000 + m->seq), "seq", (json_int_t)m->seq,
+			      "urgency", "normal", "content_type", "text/plain", "body", b64);
 		if (m->topic != NULL)
 			json_object_set_new(o, "topic", json_string(m->topic));
 		json_array_append_new(arr, o);
@@ -153,8 +150,7 @@ static enum MHD_Result model_get(struct ts_server *ts, struct MHD_Connection *c)
 	return ret;
 }
 
-static enum MHD_Result model_ack(struct ts_server *ts, struct MHD_Connection *c, const char *body,
-				 size_t len)
+static enum MHD_Result model_ack(struct ts_server *ts, struct MHD_Connection *c, const char *body, size_t len)
 {
 	json_t *root = json_loadb(body, len, 0, NULL), *seq, *ctr;
 
@@ -172,9 +168,8 @@ static enum MHD_Result model_ack(struct ts_server *ts, struct MHD_Connection *c,
 	return reply(c, 204, NULL, NULL, ts->next_poll);
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
-				  const char *method, const char *version, const char *upload,
-				  size_t *upload_size, void **req_cls)
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+				  const char *version, const char *upload, size_t *upload_size, void **req_cls)
 {
 	struct ts_server *ts = cls;
 	struct req *rq = *req_cls;
@@ -223,8 +218,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	return ret;
 }
 
-static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls,
-			 enum MHD_RequestTerminationCode toe)
+static void on_completed(void *cls, struct MHD_Connection *c, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct req *rq = *req_cls;
 
@@ -264,10 +258,9 @@ struct ts_server *ts_start(void)
 	sa.sin_family = AF_INET;
 	sa.sin_port = 0;
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ts->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				 on_request, ts, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				 MHD_OPTION_NOTIFY_COMPLETED, on_completed, ts,
-				 MHD_OPTION_NOTIFY_CONNECTION, on_connection, ts, MHD_OPTION_END);
+	ts->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, ts,
+				 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+				 on_completed, ts, MHD_OPTION_NOTIFY_CONNECTION, on_connection, ts, MHD_OPTION_END);
 	if (ts->d == NULL) {
 		free(ts);
 		return NULL;

@@ -23,8 +23,8 @@ const char *ts_url(const struct ts_server *ts);
 /* Queues a message for the device (seq must increase); body is raw text. */
 void ts_add_message(struct ts_server *ts, uint64_t seq, const char *body, const char *topic);
 /* Server behaviour knobs. */
-void ts_set_page_cap(struct ts_server *ts, unsigned cap);	/* most messages per page */
-void ts_set_ignore_after(struct ts_server *ts, int on);	/* answer every unacked message */
+void ts_set_page_cap(struct ts_server *ts, unsigned cap); /* most messages per page */
+void ts_set_ignore_after(struct ts_server *ts, int on);   /* answer every unacked message */
 void ts_set_next_poll(struct ts_server *ts, int seconds);
 /* The next requests get these answers instead of the model's, in order (headers: "Name: value"
  * lines separated by '\n', or NULL). status 0 closes the connection without answering; -1 lets

@@ -144,7 +144,10 @@ static void test_text_limits(void **state)
 	assert_int_equal(modem_sms_check(&m), MODEM_E_TOO_LONG);
 
 	/* A code point beyond the BMP takes two UTF-16 units. */
-	assert_int_equal(modem_text_units("\xf0\x9f\x98\x80" "a", &ucs2, &units), 0);
+	assert_int_equal(modem_text_units("\xf0\x9f\x98\x80"
+					  "a",
+					  &ucs2, &units),
+			 0);
 	assert_int_equal(ucs2, 1);
 	assert_int_equal(units, 3);
 	/* The backtick is not in the GSM alphabet. */
@@ -321,16 +324,11 @@ static void test_status_healthy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_port_udh),
-		cmocka_unit_test(test_udh_parse),
-		cmocka_unit_test(test_binary_limit),
-		cmocka_unit_test(test_number_check),
-		cmocka_unit_test(test_text_limits),
-		cmocka_unit_test(test_validity),
-		cmocka_unit_test(test_gammu_errors),
-		cmocka_unit_test(test_cms_errors),
-		cmocka_unit_test(test_classes),
-		cmocka_unit_test(test_report_outcome),
+		cmocka_unit_test(test_port_udh),       cmocka_unit_test(test_udh_parse),
+		cmocka_unit_test(test_binary_limit),   cmocka_unit_test(test_number_check),
+		cmocka_unit_test(test_text_limits),    cmocka_unit_test(test_validity),
+		cmocka_unit_test(test_gammu_errors),   cmocka_unit_test(test_cms_errors),
+		cmocka_unit_test(test_classes),        cmocka_unit_test(test_report_outcome),
 		cmocka_unit_test(test_status_healthy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -177,12 +177,12 @@ static void test_reject(void **state)
 		size_t len;
 		int ok;
 	} cases[] = {
-		{(const uint8_t *)"\x01\x00\x04\x00\x00\x00\x05", 7, 1},  /* status 5 */
-		{(const uint8_t *)"\x01\x00\x03\x00\x00\x05", 6, 0},      /* int of 3 octets */
-		{(const uint8_t *)"\x03\x00\x02o\x00", 5, 0},             /* NUL in a string */
-		{(const uint8_t *)"\x03\x00\x05ok", 5, 0},                /* length past the end */
-		{(const uint8_t *)"\xee\x00\x02zz", 5, 1},                /* unknown tag: skipped */
-		{(const uint8_t *)"\x01\x00", 2, 0},                      /* tag without length */
+		{(const uint8_t *)"\x01\x00\x04\x00\x00\x00\x05", 7, 1}, /* status 5 */
+		{(const uint8_t *)"\x01\x00\x03\x00\x00\x05", 6, 0},     /* int of 3 octets */
+		{(const uint8_t *)"\x03\x00\x02o\x00", 5, 0},            /* NUL in a string */
+		{(const uint8_t *)"\x03\x00\x05ok", 5, 0},               /* length past the end */
+		{(const uint8_t *)"\xee\x00\x02zz", 5, 1},               /* unknown tag: skipped */
+		{(const uint8_t *)"\x01\x00", 2, 0},                     /* tag without length */
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		memcpy(bad, hdr, sizeof(hdr));
@@ -266,12 +266,8 @@ static void test_socket(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config),
-		cmocka_unit_test(test_job_send),
-		cmocka_unit_test(test_result),
-		cmocka_unit_test(test_events),
-		cmocka_unit_test(test_reject),
-		cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_config), cmocka_unit_test(test_job_send), cmocka_unit_test(test_result),
+		cmocka_unit_test(test_events), cmocka_unit_test(test_reject),   cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_socket),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

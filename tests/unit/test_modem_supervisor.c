@@ -102,13 +102,12 @@ static void worker_path(struct supervisor_options *opt)
 			if (s != NULL)
 				*s = '\0';
 		}
-		if ((size_t)snprintf(opt->worker_path, sizeof(opt->worker_path), "%.480s/smswake-modem-worker",
-			    self) < sizeof(opt->worker_path) &&
+		if ((size_t)snprintf(opt->worker_path, sizeof(opt->worker_path), "%.480s/smswake-modem-worker", self) <
+			    sizeof(opt->worker_path) &&
 		    access(opt->worker_path, X_OK) == 0)
 			return;
 	}
-	snprintf(opt->worker_path, sizeof(opt->worker_path), "%s/smswake-modem-worker",
-		build ? build : "build");
+	snprintf(opt->worker_path, sizeof(opt->worker_path), "%s/smswake-modem-worker", build ? build : "build");
 }
 
 static void fast_options(struct supervisor_options *opt)
@@ -173,12 +172,12 @@ static void start(const struct supervisor_options *opt, const struct modem_confi
 }
 
 /* Runs the supervisor until cond holds or timeout_ms pass; returns whether it held. */
-#define WAIT_FOR(cond, timeout_ms)                                              \
-	({                                                                      \
-		int64_t until_ = util_mono_ms() + (timeout_ms);                 \
-		while (!(cond) && util_mono_ms() < until_)                      \
-			supervisor_run(C.sv, 50);                               \
-		(cond);                                                         \
+#define WAIT_FOR(cond, timeout_ms)                                                                                     \
+	({                                                                                                             \
+		int64_t until_ = util_mono_ms() + (timeout_ms);                                                        \
+		while (!(cond) && util_mono_ms() < until_)                                                             \
+			supervisor_run(C.sv, 50);                                                                      \
+		(cond);                                                                                                \
 	})
 
 static int healthy(int i)

@@ -75,8 +75,7 @@ static void test_deliver_known_vector(void **state)
 	struct pdu_sms s;
 	char text[PDU_TEXT_MAX];
 	size_t outlen;
-	size_t n = unhex("07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37",
-		buf, sizeof(buf));
+	size_t n = unhex("07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37", buf, sizeof(buf));
 
 	(void)state;
 	assert_int_equal(pdu_decode_deliver(buf, n, 1, &s), PDU_OK);
@@ -166,8 +165,7 @@ static void test_status_report_with_pi(void **state)
 	assert_int_equal(pdu_decode_status_report(out, outlen - 6, 0, &d), PDU_E_TRUNCATED);
 	{
 		uint8_t bad[PDU_MAX];
-		size_t m = unhex("0006D70B911326880736F41110117195514011101171957140000000", bad,
-			sizeof(bad));
+		size_t m = unhex("0006D70B911326880736F41110117195514011101171957140000000", bad, sizeof(bad));
 		assert_int_equal(pdu_decode_status_report(bad, m, 1, &d), PDU_E_TRAILING);
 	}
 }
@@ -597,29 +595,29 @@ static void test_malformed_submit(void **state)
 	b[n] = 0;
 	assert_int_equal(pdu_decode_submit(b, n + 1, 0, &s), PDU_E_TRAILING);
 
-#define MUT(off, val, want)                                                   \
-	do {                                                                  \
-		memcpy(b, good, n);                                           \
-		b[off] = (val);                                               \
-		assert_int_equal(pdu_decode_submit(b, n, 0, &s), (want));      \
+#define MUT(off, val, want)                                                                                            \
+	do {                                                                                                           \
+		memcpy(b, good, n);                                                                                    \
+		b[off] = (val);                                                                                        \
+		assert_int_equal(pdu_decode_submit(b, n, 0, &s), (want));                                              \
 	} while (0)
-	MUT(0, 0x72, PDU_E_MTI);	 /* MTI 10 is a command */
-	MUT(0, 0x70, PDU_E_MTI);	 /* MTI 00 from the phone is a deliver-report */
-	MUT(2, 0x15, PDU_E_ADDR_LEN);	 /* 21 digits */
-	MUT(2, 0x0C, PDU_E_ADDR_DIGIT);	 /* even count leaves the F fill as a digit */
+	MUT(0, 0x72, PDU_E_MTI);        /* MTI 10 is a command */
+	MUT(0, 0x70, PDU_E_MTI);        /* MTI 00 from the phone is a deliver-report */
+	MUT(2, 0x15, PDU_E_ADDR_LEN);   /* 21 digits */
+	MUT(2, 0x0C, PDU_E_ADDR_DIGIT); /* even count leaves the F fill as a digit */
 	MUT(3, 0x11, PDU_E_ADDR_TOA);
-	MUT(5, 0xF5, PDU_E_ADDR_DIGIT);	 /* F in the middle */
-	MUT(9, 0x02, PDU_E_ADDR_DIGIT);	 /* odd count without F fill */
-	MUT(13, 0x8D, PDU_E_UDL);	 /* 141 octets */
-	MUT(13, 0x0B, PDU_E_UD_LEN);	 /* one more than present */
-	MUT(13, 0x09, PDU_E_TRAILING);	 /* one less than present */
+	MUT(5, 0xF5, PDU_E_ADDR_DIGIT); /* F in the middle */
+	MUT(9, 0x02, PDU_E_ADDR_DIGIT); /* odd count without F fill */
+	MUT(13, 0x8D, PDU_E_UDL);       /* 141 octets */
+	MUT(13, 0x0B, PDU_E_UD_LEN);    /* one more than present */
+	MUT(13, 0x09, PDU_E_TRAILING);  /* one less than present */
 	MUT(13, 0x00, PDU_E_TRAILING);
-	MUT(14, 0x0A, PDU_E_UDH_LEN);	 /* header as long as the UD */
-	MUT(14, 0x09, PDU_E_IE_LEN);	 /* header longer than its elements */
-	MUT(16, 0x05, PDU_E_IE_LEN);	 /* element runs past the header */
-	MUT(16, 0x03, PDU_E_IE_VALUE);	 /* 16-bit ports need 4 octets */
-	MUT(15, 0x04, PDU_E_IE_VALUE);	 /* 8-bit ports need 2 */
-	MUT(11, 0x08, PDU_E_UCS2_ODD);	 /* UCS2, 3 octets after the header */
+	MUT(14, 0x0A, PDU_E_UDH_LEN);  /* header as long as the UD */
+	MUT(14, 0x09, PDU_E_IE_LEN);   /* header longer than its elements */
+	MUT(16, 0x05, PDU_E_IE_LEN);   /* element runs past the header */
+	MUT(16, 0x03, PDU_E_IE_VALUE); /* 16-bit ports need 4 octets */
+	MUT(15, 0x04, PDU_E_IE_VALUE); /* 8-bit ports need 2 */
+	MUT(11, 0x08, PDU_E_UCS2_ODD); /* UCS2, 3 octets after the header */
 #undef MUT
 	/* 7-bit: UDL above 160 septets; header septets above UDL; UDHI with UDL 0. */
 	n = unhex("0011000B916407281553F80000AAA1E8329BFD4697D9EC37", b, sizeof(b));
@@ -643,14 +641,14 @@ static void test_malformed_deliver(void **state)
 {
 	uint8_t good[PDU_MAX], b[PDU_MAX];
 	struct pdu_sms s;
-	size_t n = unhex("07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37",
-		good, sizeof(good));
+	size_t n =
+		unhex("07917283010010F5040BC87238880900F10000993092516195800AE8329BFD4697D9EC37", good, sizeof(good));
 
-#define MUT(off, val, want)                                                   \
-	do {                                                                  \
-		memcpy(b, good, n);                                           \
-		b[off] = (val);                                               \
-		assert_int_equal(pdu_decode_deliver(b, n, 1, &s), (want));     \
+#define MUT(off, val, want)                                                                                            \
+	do {                                                                                                           \
+		memcpy(b, good, n);                                                                                    \
+		b[off] = (val);                                                                                        \
+		assert_int_equal(pdu_decode_deliver(b, n, 1, &s), (want));                                             \
 	} while (0)
 	(void)state;
 	MUT(20, 0x31, PDU_E_TIMESTAMP); /* month 13 */

@@ -123,8 +123,8 @@ static int64_t add_device(struct store *st, int64_t prov, const char *msisdn, in
 	return d.id;
 }
 
-static int put_full(struct store *st, int64_t prov, int64_t dev, const char *topic, const char *key,
-		    int64_t ttl_s, int64_t now, struct store_message *out, int *replayed)
+static int put_full(struct store *st, int64_t prov, int64_t dev, const char *topic, const char *key, int64_t ttl_s,
+		    int64_t now, struct store_message *out, int *replayed)
 {
 	struct store_message_in in = {
 		.device_id = dev,
@@ -564,8 +564,8 @@ static void test_put_seq_topic_idempotency(void **state)
 	/* Misuse is refused before it reaches the database. */
 	{
 		static uint8_t big[STORE_BODY_MAX + 1];
-		struct store_message_in in = {.device_id = dev, .urgency = URG_LOW, .ttl_s = 1,
-					      .body = big, .body_len = sizeof(big)};
+		struct store_message_in in = {
+			.device_id = dev, .urgency = URG_LOW, .ttl_s = 1, .body = big, .body_len = sizeof(big)};
 		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_ERROR);
 		in.body_len = STORE_BODY_MAX;
 		assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, NULL), STORE_OK);
@@ -634,8 +634,7 @@ static void test_fetch_ack(void **state)
 	/* Nothing queued: an empty poll, and an unknown device. */
 	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0, collect_msg, &l, &count), STORE_OK);
 	assert_int_equal(count, 0);
-	assert_int_equal(store_device_fetch(f->st, dev + 99, 0, 10, T0, collect_msg, &l, &count),
-			 STORE_NOTFOUND);
+	assert_int_equal(store_device_fetch(f->st, dev + 99, 0, 10, T0, collect_msg, &l, &count), STORE_NOTFOUND);
 	assert_int_equal(store_device_fetch(f->st, dev, 0, 0, T0, collect_msg, &l, &count), STORE_ERROR);
 
 	for (int i = 0; i < 3; i++)
@@ -921,10 +920,8 @@ static void test_wake_jobs(void **state)
 	assert_int_equal(n, 0);
 
 	/* Only the holder may report. */
-	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2),
-			 STORE_NOTFOUND);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id + 99, OUTCOME_SUBMITTED, 34, NULL, T0 + 2),
-			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id + 99, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_NOTFOUND);
 	assert_int_equal(store_wake_report(f->st, gw1, j.id, 42, 34, NULL, T0 + 2), STORE_ERROR);
 	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_OK);
 	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 3), STORE_OK);
@@ -942,8 +939,7 @@ static void test_wake_jobs(void **state)
 	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_FAILED, -1, "late", T0 + 5), STORE_OK);
 	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 	assert_int_equal(got.state, JOB_DELIVERED);
-	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 5),
-			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 5), STORE_NOTFOUND);
 
 	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
 	assert_int_equal(ev.n, 3);
@@ -990,8 +986,7 @@ static void test_wake_lease_expiry(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(leased[0].id, j.id);
 	assert_int_equal(leased[0].attempts, 2);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001),
-			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001), STORE_NOTFOUND);
 	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001), STORE_OK);
 
 	/* A job whose leases keep running out is given up. */
@@ -1040,8 +1035,7 @@ static void test_wake_failed_retry(void **state)
 		assert_int_equal(got.state, JOB_QUEUED);
 		assert_string_equal(got.error, "CMS ERROR 500");
 		/* Back in the queue means nobody holds it. */
-		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "x", t + 2),
-				 STORE_NOTFOUND);
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "x", t + 2), STORE_NOTFOUND);
 	}
 	assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
 	assert_int_equal(leased[0].attempts, 5);
@@ -1115,8 +1109,8 @@ static void test_wake_candidates(void **state)
 	assert_int_equal(l.n, 0);
 	assert_int_equal(store_provider_set_budget(f->st, "other", 10), STORE_OK);
 	{
-		struct store_message_in in = {.device_id = a, .urgency = URG_HIGH, .ttl_s = 100,
-					      .body = (const uint8_t *)"x", .body_len = 1};
+		struct store_message_in in = {
+			.device_id = a, .urgency = URG_HIGH, .ttl_s = 100, .body = (const uint8_t *)"x", .body_len = 1};
 		assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 5, &m, NULL), STORE_OK);
 		in.urgency = URG_LOW;
 		in.ttl_s = 500;
@@ -1366,8 +1360,8 @@ static void test_group_commit(void **state)
 	t = now_s() - t;
 	assert_int_equal(store_stats(f->st, &s), STORE_OK);
 	print_message("group commit: %d durable puts in %.3f s = %.0f puts/s; %llu commits, largest group %llu\n",
-		      GC_THREADS * GC_PUTS, t, GC_THREADS * GC_PUTS / t,
-		      (unsigned long long)(s.commits - s0.commits), (unsigned long long)s.largest_group);
+		      GC_THREADS * GC_PUTS, t, GC_THREADS * GC_PUTS / t, (unsigned long long)(s.commits - s0.commits),
+		      (unsigned long long)s.largest_group);
 	assert_int_equal(s.committed_ops - s0.committed_ops, GC_THREADS * GC_PUTS);
 	assert_true(s.commits - s0.commits < (uint64_t)GC_THREADS * GC_PUTS);
 	assert_true(s.largest_group > 1);
@@ -1600,8 +1594,7 @@ static void test_fork_child_refused(void **state)
 		uint8_t h[STORE_HASH_LEN];
 		hash_of(h, 77);
 		/* Nothing in the child may use the parent's connections or writer. */
-		int ok = store_ping(f->st) == STORE_ERROR &&
-			 store_device_has_pending(f->st, 1, 0, T0) == -1 &&
+		int ok = store_ping(f->st) == STORE_ERROR && store_device_has_pending(f->st, 1, 0, T0) == -1 &&
 			 store_provider_add(f->st, "child", h, T0, &id) == STORE_ERROR;
 		store_close(f->st);
 		_exit(ok ? 0 : 1);

@@ -14,7 +14,7 @@
 #include "wake.h"
 
 struct vector {
-	const char *master;	/* hex */
+	const char *master; /* hex */
 	uint64_t device_id;
 	uint8_t key_id;
 	uint16_t port;
@@ -22,9 +22,9 @@ struct vector {
 	uint64_t counter;
 	uint32_t time;
 	uint8_t pending;
-	const char *k_dev;	/* hex */
-	const char *device_tag;	/* hex */
-	const char *payload;	/* hex */
+	const char *k_dev;      /* hex */
+	const char *device_tag; /* hex */
+	const char *payload;    /* hex */
 	const char *text;
 };
 
@@ -32,8 +32,13 @@ struct vector {
 static const struct vector vectors[] = {
 	{
 		.master = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		.device_id = 12, .key_id = 1, .port = 16537, .flags = 0,
-		.counter = 1, .time = 1700000000, .pending = 3,
+		.device_id = 12,
+		.key_id = 1,
+		.port = 16537,
+		.flags = 0,
+		.counter = 1,
+		.time = 1700000000,
+		.pending = 3,
 		.k_dev = "2c8beba1745988fcd161f2fdb8014cd298a85645a80b6cea0428a7bed37b5570",
 		.device_tag = "a946e2da",
 		.payload = "010001a946e2da00000000000000016553f100032c0b8d488769f42d739ffeffb9d58e83",
@@ -41,8 +46,13 @@ static const struct vector vectors[] = {
 	},
 	{
 		.master = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b",
-		.device_id = 0x0123456789abcdefULL, .key_id = 7, .port = 16000, .flags = WAKE_F_URGENT,
-		.counter = 0x0102030405060708ULL, .time = 0xfffffffeu, .pending = 255,
+		.device_id = 0x0123456789abcdefULL,
+		.key_id = 7,
+		.port = 16000,
+		.flags = WAKE_F_URGENT,
+		.counter = 0x0102030405060708ULL,
+		.time = 0xfffffffeu,
+		.pending = 255,
 		.k_dev = "7e87e50220b42737f8b92d0e04c3e9101969affd4dd362ec83aff1483a52b5e1",
 		.device_tag = "cd60fc1e",
 		.payload = "010107cd60fc1e0102030405060708fffffffeff56ee7edced9982f784cd5c4f28440b24",
@@ -50,8 +60,13 @@ static const struct vector vectors[] = {
 	},
 	{
 		.master = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
-		.device_id = 13, .key_id = 1, .port = 16537, .flags = 0,
-		.counter = 1, .time = 1700000000, .pending = 3,
+		.device_id = 13,
+		.key_id = 1,
+		.port = 16537,
+		.flags = 0,
+		.counter = 1,
+		.time = 1700000000,
+		.pending = 3,
 		.k_dev = "77b3cd9b9067304fe76ce331edd706ef27edec3672d9b43aaf290ac169cfa36a",
 		.device_tag = "2f8ccd3e",
 		.payload = "0100012f8ccd3e00000000000000016553f1000383871d519279e00ead8971ec72af3ad7",
@@ -75,8 +90,12 @@ static void vector_key(const struct vector *v, uint8_t key[WAKE_KEY_LEN])
 static struct wake_msg vector_msg(const struct vector *v)
 {
 	struct wake_msg m = {
-		.version = WAKE_VERSION, .flags = v->flags, .key_id = v->key_id,
-		.counter = v->counter, .time = v->time, .pending = v->pending,
+		.version = WAKE_VERSION,
+		.flags = v->flags,
+		.key_id = v->key_id,
+		.counter = v->counter,
+		.time = v->time,
+		.pending = v->pending,
 	};
 	return m;
 }
@@ -129,8 +148,7 @@ static void test_vectors(void **state)
 		assert_string_equal(text, v->text);
 
 		memset(&got, 0xa5, sizeof(got));
-		assert_int_equal(wake_decode(key, v->key_id, v->port, want_p, WAKE_PAYLOAD_LEN, &got),
-				 WAKE_OK);
+		assert_int_equal(wake_decode(key, v->key_id, v->port, want_p, WAKE_PAYLOAD_LEN, &got), WAKE_OK);
 		assert_int_equal(got.version, WAKE_VERSION);
 		assert_int_equal(got.flags, v->flags);
 		assert_int_equal(got.key_id, v->key_id);
@@ -140,8 +158,7 @@ static void test_vectors(void **state)
 		assert_int_equal(got.pending, v->pending);
 
 		memset(&got, 0, sizeof(got));
-		assert_int_equal(wake_decode_text(key, v->key_id, v->port, v->text, strlen(v->text), &got),
-				 WAKE_OK);
+		assert_int_equal(wake_decode_text(key, v->key_id, v->port, v->text, strlen(v->text), &got), WAKE_OK);
 		assert_true(got.counter == v->counter);
 	}
 }
@@ -232,7 +249,8 @@ static void test_text_form(void **state)
 		/* GSM 7-bit default alphabet: letters, digits, ':', '-' and '_' only. */
 		for (size_t i = 0; i < len; i++)
 			assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-					       "0123456789:-_", text[i]));
+					       "0123456789:-_",
+					       text[i]));
 		assert_int_equal(wake_decode_text(key, 1, 16537, text, len, &got), WAKE_OK);
 		assert_true(got.counter == c);
 		assert_int_equal(got.pending, (uint8_t)c);
@@ -314,12 +332,12 @@ static void test_udh(void **state)
 	}
 	{
 		static const uint8_t bad[][12] = {
-			{0x05, 0x05, 0x04, 0x40, 0x99, 0x40},		/* IEDL runs past UDHL */
+			{0x05, 0x05, 0x04, 0x40, 0x99, 0x40},             /* IEDL runs past UDHL */
 			{0x07, 0x05, 0x04, 0x40, 0x99, 0x40, 0x99, 0x01}, /* dangling octet */
-			{0x05, 0x05, 0x03, 0x40, 0x99, 0x40},		/* wrong IEDL */
-			{0x04, 0x04, 0x02, 0xf0, 0xf0},			/* 8-bit ports only */
+			{0x05, 0x05, 0x03, 0x40, 0x99, 0x40},             /* wrong IEDL */
+			{0x04, 0x04, 0x02, 0xf0, 0xf0},                   /* 8-bit ports only */
 			{0x0b, 0x00, 0x03, 0x01, 0x02, 0x01, 0x05, 0x04, 0x40, 0x99, 0x40, 0x99},
-			{0x02, 0x24, 0x00},				/* no port element */
+			{0x02, 0x24, 0x00}, /* no port element */
 		};
 		static const size_t lens[] = {6, 8, 6, 5, 12, 3};
 		for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
