@@ -12,7 +12,7 @@ DEV_C=+15550000013
 DEV_D=+15550000014
 DEV_E=+15550000015
 
-sim_start $GW1 $GW2 $DEV_A $DEV_B $DEV_C $DEV_D $DEV_E
+sim_start $GW1 $GW2 $DEV_A $DEV_B $DEV_C $DEV_D $DEV_E +15550000016
 server_start "lease_time = 4
 [scheduler]
 batch_window = 1
@@ -102,5 +102,16 @@ check "never-fetching device: marked unreachable" wait_for 40 sh -c \
 	"curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/devices/$DEV_D_ID' | grep -q '\"wake_state\":\"unreachable\"'"
 sleep 3
 check "never-fetching device: exactly 1 + max_retries SMS" test "$(received_count $DEV_D)" -eq 2
+
+# 7. The gateway's metrics show its modems, and it survives a server restart.
+gateway_metrics >"$T/gw-metrics" 2>/dev/null
+check "gateway metrics: modems healthy" grep -q "smswake_modem_healthy{modem=\"gw15550000002\"} 1" "$T/gw-metrics"
+check "gateway metrics: SMS sent are counted" grep -q 'smswake_modem_sms_total{modem="gw15550000002",outcome="sent"} [1-9]' "$T/gw-metrics"
+server_stop
+sleep 2
+server_start
+device_add +15550000016
+M=$(submit "$DEV_ID" high)
+check "server restart: the gateway reconnects and sends the next wakeup" wait_for 60 received_at_least +15550000016 1
 
 finish

@@ -76,7 +76,8 @@ server_stop() { kill "${1:--TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/de
 gateway_start()
 {
 	{
-		printf '[gateway]\nserver = %s\ntoken = %s\nlease_wait = 5s\nlog_level = debug\n' "$URL" "$GATEWAY_TOKEN"
+		printf '[gateway]\nserver = %s\ntoken = %s\nlease_wait = 5s\nlog_level = debug\nmetrics_listen = 127.0.0.1:0\n' \
+			"$URL" "$GATEWAY_TOKEN"
 		printf '[modems]\nhealth_interval = %s\nsend_timeout = 20s\n' "${GW_HEALTH:-2s}"
 		for n in "$@"; do
 			printf '[modem gw%s]\ndevice = %s/modem-%s\nconnection = at\nmodel = at\n' "${n#+}" "$RUN" "$n"
@@ -84,6 +85,12 @@ gateway_start()
 	} >"$T/gateway.conf"
 	"$BUILD/smswake-gateway" -c "$T/gateway.conf" 2>>"$T/gateway.log" &
 	GW_PID=$!
+}
+# gateway_metrics: the gateway's /metrics text (its port is in its log).
+gateway_metrics()
+{
+	port=$(sed -n 's/.*metrics on 127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$T/gateway.log" | tail -n 1)
+	[ -n "$port" ] && curl -fsS "http://127.0.0.1:$port/metrics"
 }
 gateway_stop() { kill "-${1:-TERM}" "$GW_PID" 2>/dev/null; wait "$GW_PID" 2>/dev/null; GW_PID=; }
 
