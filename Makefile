@@ -12,6 +12,7 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 SANITIZE ?=
 T ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
@@ -61,6 +62,7 @@ $(O)/%.o: %.c
 
 # Tests run against sanitizer builds. ASAN_OPTIONS make leaks and errors fatal.
 check:
+	@$(MAKE) --no-print-directory -j$(JOBS) SANITIZE=1 O=$(O)/asan all fuzz
 	@$(MAKE) --no-print-directory SANITIZE=1 O=$(O)/asan run-tests
 
 asan: check
@@ -69,11 +71,11 @@ run-tests: all fuzz
 	@O=$(O) T='$(T)' FUZZ_SECONDS=$${FUZZ_SECONDS:-5} sh tests/run-tests.sh $(TEST_PROGRAMS) $(TEST_SCRIPTS) $(FUZZERS)
 
 demo: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@O=$(O) sh tests/demo.sh
 
 bench: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@O=$(O) sh bench/run-bench.sh
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \

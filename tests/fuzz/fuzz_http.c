@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <ftw.h>
 #include <unistd.h>
 
 #include "http.h"
@@ -24,9 +25,27 @@ static struct server srv;
 static char provider_token[96], device_token[96], gateway_token[96];
 static int64_t device_id;
 
+static char dir[] = "/tmp/smswake-fuzz-XXXXXX";
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag, (void)ftw;
+	return remove(path);
+}
+
+/* libFuzzer ends with exit(): stop the server and leave nothing behind in /tmp. */
+static void teardown(void)
+{
+	http_stop(&srv);
+	longpoll_free(srv.device_waits);
+	longpoll_free(srv.gateway_waits);
+	store_close(srv.store);
+	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 static void setup(void)
 {
-	char dir[] = "/tmp/smswake-fuzz-XXXXXX", err[256];
+	char err[256];
 	struct store_options so = {0};
 	struct store_device d = {0};
 	uint8_t h[STORE_HASH_LEN];
@@ -65,6 +84,7 @@ static void setup(void)
 	device_id = d.id;
 	if (http_start(&srv, err, sizeof(err)) != 0)
 		abort();
+	atexit(teardown);
 }
 
 /* Copies a field of the input into a header value: printable, no CR or LF. */
