@@ -138,18 +138,13 @@ static void test_sigkill_during_submits(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (testsrv_init(&ts, "max_fetch = 1000\n") != 0)
-		return -1;
-	return testsrv_start(&ts);
+	return testsrv_suite_start(&ts, "max_fetch = 1000\n");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	testsrv_cleanup(&ts);
-	curl_global_cleanup();
-	return 0;
+	return testsrv_suite_stop(&ts);
 }
 
 int main(void)

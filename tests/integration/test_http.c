@@ -71,19 +71,14 @@ static int64_t submit(int64_t dev, const char *body, const char *const *headers,
 static int setup(void **state)
 {
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (testsrv_init(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = "
-			      "3\n[scheduler]\nenabled = no\n") != 0)
-		return -1;
-	return testsrv_start(&ts);
+	return testsrv_suite_start(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = "
+					"3\n[scheduler]\nenabled = no\n");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	testsrv_cleanup(&ts);
-	curl_global_cleanup();
-	return 0;
+	return testsrv_suite_stop(&ts);
 }
 
 static void test_health_and_metrics(void **state)

@@ -301,20 +301,14 @@ static void test_fetch_resynchronises_counter(void **state)
 static int setup(void **state)
 {
 	(void)state;
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	if (testsrv_init(&ts,
-			 "lease_time = 30\n[scheduler]\nbatch_window = 1\ngrace = 1\nretry_base = 1\nmax_retries = 2\n"
-			 "tick_ms = 50\n") != 0)
-		return -1;
-	return testsrv_start(&ts);
+	return testsrv_suite_start(&ts, "lease_time = 30\n[scheduler]\nbatch_window = 1\ngrace = 1\nretry_base = 1\n"
+					"max_retries = 2\ntick_ms = 50\n");
 }
 
 static int teardown(void **state)
 {
 	(void)state;
-	testsrv_cleanup(&ts);
-	curl_global_cleanup();
-	return 0;
+	return testsrv_suite_stop(&ts);
 }
 
 int main(void)

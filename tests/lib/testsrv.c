@@ -143,6 +143,21 @@ void testsrv_cleanup(struct testsrv *ts)
 	}
 }
 
+int testsrv_suite_start(struct testsrv *ts, const char *extra)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (testsrv_init(ts, extra) != 0)
+		return -1;
+	return testsrv_start(ts);
+}
+
+int testsrv_suite_stop(struct testsrv *ts)
+{
+	testsrv_cleanup(ts);
+	curl_global_cleanup();
+	return 0;
+}
+
 struct buf {
 	char *data;
 	size_t len;

@@ -34,6 +34,10 @@ int testsrv_start(struct testsrv *ts);
 void testsrv_stop(struct testsrv *ts, int sig);
 /* Stops it if running and removes the directory. */
 void testsrv_cleanup(struct testsrv *ts);
+/* A test group's set-up and tear-down: libcurl, then testsrv_init and testsrv_start (0 or -1);
+ * testsrv_cleanup, then libcurl's clean-up. */
+int testsrv_suite_start(struct testsrv *ts, const char *extra_server_conf);
+int testsrv_suite_stop(struct testsrv *ts);
 /* Runs smswakectl with the server's config; output (first line) into out. */
 int testsrv_ctl(struct testsrv *ts, const char *args, char *out, size_t outlen);
 
