@@ -6,8 +6,8 @@
 # killed mid-send. Each case asserts what the device's handler saw.
 . tests/integration/lib_chain.sh
 
-GW1=+15550000001
-GW2=+15550000002
+GW1=+15550003001
+GW2=+15550003002
 DB=+15550000301   # binary wakeups
 DT=+15550000302   # text wakeups
 DP=+15550000303   # polls every 4 s
@@ -109,7 +109,7 @@ check "modem reset: the message arrives" arrives $DB b-reset 90
 ctl set all send_duration 4000 >/dev/null
 submit "$ID_B" high "b-kill" >/dev/null
 sleep 2
-pkill -KILL -f "smswake-modem-worker.*--name gw" 2>/dev/null
+pkill -KILL -f "smswake-modem-worker.*--name gw1555000300[12]" 2>/dev/null
 ctl set all send_duration 0 >/dev/null
 check "worker killed mid-send: the message arrives" arrives $DB b-kill 90
 check "worker killed mid-send: the handler saw it once" expect_once $DB b-kill
