@@ -12,9 +12,10 @@ enum MHD_Result api_store_error(struct request *r, int rc, const char *what)
 	case STORE_NOTFOUND: return http_reply_error(r, 404, "not_found", "no such %s", what);
 	case STORE_CONFLICT: return http_reply_error(r, 409, "conflict", "the %s's state does not allow this", what);
 	case STORE_UNAVAILABLE:
-		return http_reply(r, 503, "application/json",
-				  "{\"error\":\"unavailable\",\"message\":\"storage unavailable, retry later\"}", 70,
-				  (const char *const[]){"Retry-After", "1", NULL});
+		return http_reply(
+			r, 503, "application/json",
+			HTTP_LIT("{\"error\":\"unavailable\",\"message\":\"storage unavailable, retry later\"}"),
+			(const char *const[]){"Retry-After", "1", NULL});
 	default:
 		log_warnx("store error on %s: %s", what, store_strerror(rc));
 		return http_reply_error(r, 500, "internal", "internal error");
@@ -57,7 +58,7 @@ int64_t api_next_poll(struct server *srv, const struct store_device *d)
 
 static int auth_fail(struct request *r)
 {
-	http_reply(r, 401, "application/json", "{\"error\":\"unauthorized\",\"message\":\"invalid token\"}", 51,
+	http_reply(r, 401, "application/json", HTTP_LIT("{\"error\":\"unauthorized\",\"message\":\"invalid token\"}"),
 		   (const char *const[]){"WWW-Authenticate", "Bearer error=\"invalid_token\"", NULL});
 	return -1;
 }

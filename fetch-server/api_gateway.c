@@ -85,7 +85,7 @@ static enum MHD_Result lease(struct request *r)
 			if (rc == 1)
 				return lease(r);
 		}
-		return http_reply(r, 200, "application/json", "{\"jobs\":[]}", 11, NULL);
+		return http_reply(r, 200, "application/json", HTTP_LIT("{\"jobs\":[]}"), NULL);
 	}
 	arr = json_array();
 	for (int i = 0; i < n; i++)

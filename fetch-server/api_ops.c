@@ -14,7 +14,7 @@ static enum MHD_Result healthz(struct request *r)
 	int rc = store_ping(r->srv->store);
 	if (rc != STORE_OK)
 		return http_reply_error(r, 503, "unhealthy", "store: %s", store_strerror(rc));
-	return http_reply(r, 200, "application/json", "{\"status\":\"ok\"}", 15, NULL);
+	return http_reply(r, 200, "application/json", HTTP_LIT("{\"status\":\"ok\"}"), NULL);
 }
 
 static enum MHD_Result metrics(struct request *r)

@@ -236,13 +236,13 @@ const char *http_bearer(struct request *r)
 
 	if (a == NULL) {
 		http_reply(r, 401, "application/json",
-			   "{\"error\":\"unauthorized\",\"message\":\"missing Authorization: Bearer token\"}", 72,
+			   HTTP_LIT("{\"error\":\"unauthorized\",\"message\":\"missing Authorization: Bearer token\"}"),
 			   (const char *const[]){"WWW-Authenticate", "Bearer", NULL});
 		return NULL;
 	}
 	if (strncasecmp(a, "Bearer ", 7) != 0 || a[7] == '\0' || strlen(a + 7) > 256) {
 		http_reply(r, 401, "application/json",
-			   "{\"error\":\"unauthorized\",\"message\":\"malformed Authorization header\"}", 67,
+			   HTTP_LIT("{\"error\":\"unauthorized\",\"message\":\"malformed Authorization header\"}"),
 			   (const char *const[]){"WWW-Authenticate", "Bearer", NULL});
 		return NULL;
 	}

@@ -10,6 +10,8 @@
 #include "server.h"
 
 #define HTTP_JSON_MAX 16384 /* cap on JSON request bodies */
+/* A string literal and its length, for http_reply's body arguments. */
+#define HTTP_LIT(s) s, sizeof(s) - 1
 
 struct request {
 	struct server *srv;

@@ -18,6 +18,8 @@ batch_window = 1
 grace = 6
 retry_base = 6
 max_retries = 3
+per_hour = 0
+per_day = 0
 tick_ms = 50"
 gateway_start $GW1 $GW2
 sed -i 's/^send_timeout = 20s$/send_timeout = 8s/' "$T/gateway.conf"
