@@ -20,7 +20,10 @@ $(O)/smswake-modem: $(O)/modem/cli.o $(O)/libmodem.a $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
 
 PROGRAMS += $(O)/smswake-modem-worker $(O)/smswake-modem
-INSTALL_SBIN += smswake-modem-worker smswake-modem
+# The worker goes to bin: both the gateway (sbin) and smswake-client (bin) start it, from next
+# to themselves or from PATH.
+INSTALL_BIN += smswake-modem-worker
+INSTALL_SBIN += smswake-modem
 MANPAGES += docs/man/smswake-modem.8
 
 MODEM_UNIT_TESTS := test_modem test_modem_proto test_modem_supervisor
