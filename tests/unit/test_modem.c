@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -16,7 +17,7 @@
 static void binary_msg(struct modem_sms_out *m, size_t len)
 {
 	memset(m, 0, sizeof(*m));
-	strcpy(m->number, "+15550000002");
+	snprintf(m->number, sizeof(m->number), "%s", "+15550000002");
 	m->binary = 1;
 	m->dst_port = 0x23f0;
 	m->src_port = 0x1234;
@@ -27,8 +28,10 @@ static void binary_msg(struct modem_sms_out *m, size_t len)
 static void text_msg(struct modem_sms_out *m, const char *text)
 {
 	memset(m, 0, sizeof(*m));
-	strcpy(m->number, "+15550000002");
-	strcpy(m->text, text);
+	snprintf(m->number, sizeof(m->number), "%s", "+15550000002");
+	size_t n = strlen(text);
+	assert_true(n < sizeof(m->text));
+	memcpy(m->text, text, n + 1);
 }
 
 static void test_port_udh(void **state)
@@ -91,15 +94,15 @@ static void test_number_check(void **state)
 
 	(void)state;
 	binary_msg(&m, 10);
-	strcpy(m.number, "");
+	snprintf(m.number, sizeof(m.number), "%s", "");
 	assert_int_equal(modem_sms_check(&m), MODEM_E_INVAL);
-	strcpy(m.number, "+");
+	snprintf(m.number, sizeof(m.number), "%s", "+");
 	assert_int_equal(modem_sms_check(&m), MODEM_E_INVAL);
-	strcpy(m.number, "+1555 0000");
+	snprintf(m.number, sizeof(m.number), "%s", "+1555 0000");
 	assert_int_equal(modem_sms_check(&m), MODEM_E_INVAL);
-	strcpy(m.number, "123456789012345678901");
+	snprintf(m.number, sizeof(m.number), "%s", "123456789012345678901");
 	assert_int_equal(modem_sms_check(&m), MODEM_E_INVAL);
-	strcpy(m.number, "12345");
+	snprintf(m.number, sizeof(m.number), "%s", "12345");
 	assert_int_equal(modem_sms_check(&m), MODEM_OK);
 	m.validity_minutes = -1;
 	assert_int_equal(modem_sms_check(&m), MODEM_E_INVAL);
@@ -129,17 +132,17 @@ static void test_text_limits(void **state)
 	assert_int_equal(modem_text_units(buf, &ucs2, &units), 0);
 	assert_int_equal(ucs2, 0);
 	assert_int_equal(units, 160);
-	strcat(buf, "x");
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", "x");
 	text_msg(&m, buf);
 	assert_int_equal(modem_sms_check(&m), MODEM_E_TOO_LONG);
 
 	/* Anything outside ASCII goes as UCS-2: 70 units. */
 	buf[0] = '\0';
 	for (int i = 0; i < 70; i++)
-		strcat(buf, "\xc3\xa9"); /* e acute */
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", "\xc3\xa9"); /* e acute */
 	text_msg(&m, buf);
 	assert_int_equal(modem_sms_check(&m), MODEM_OK);
-	strcat(buf, "a");
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", "a");
 	text_msg(&m, buf);
 	assert_int_equal(modem_sms_check(&m), MODEM_E_TOO_LONG);
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,12 +33,12 @@ static void test_config(void **state)
 {
 	(void)state;
 	wp_msg_init(&a, WP_CONFIG, WP_OP_NONE, 0);
-	strcpy(a.config.name, "gsm1");
-	strcpy(a.config.device, "/dev/serial/by-id/usb-Huawei-if00-port0");
-	strcpy(a.config.connection, "at115200");
-	strcpy(a.config.model, "at");
-	strcpy(a.config.pin, "1234");
-	strcpy(a.config.smsc, "+15559999999");
+	snprintf(a.config.name, sizeof(a.config.name), "%s", "gsm1");
+	snprintf(a.config.device, sizeof(a.config.device), "%s", "/dev/serial/by-id/usb-Huawei-if00-port0");
+	snprintf(a.config.connection, sizeof(a.config.connection), "%s", "at115200");
+	snprintf(a.config.model, sizeof(a.config.model), "%s", "at");
+	snprintf(a.config.pin, sizeof(a.config.pin), "%s", "1234");
+	snprintf(a.config.smsc, sizeof(a.config.smsc), "%s", "+15559999999");
 	a.poll_ms = 1234;
 	a.timeout_ms = 60000;
 	roundtrip();
@@ -50,7 +51,7 @@ static void test_job_send(void **state)
 {
 	(void)state;
 	wp_msg_init(&a, WP_JOB, WP_OP_SEND, 0xdeadbeef);
-	strcpy(a.out.number, "+15550000002");
+	snprintf(a.out.number, sizeof(a.out.number), "%s", "+15550000002");
 	a.out.binary = 1;
 	a.out.dst_port = 0xffff;
 	a.out.src_port = 0;
@@ -72,7 +73,7 @@ static void test_result(void **state)
 	wp_msg_init(&a, WP_RESULT, WP_OP_STATUS, 7);
 	a.status = MODEM_E_NETWORK;
 	a.reference = 255;
-	strcpy(a.text, "+CMS ERROR: 331");
+	snprintf(a.text, sizeof(a.text), "%s", "+CMS ERROR: 331");
 	a.st.sim = MODEM_SIM_READY;
 	a.st.reg = MODEM_REG_ROAMING;
 	a.st.signal_percent = 61;
@@ -80,9 +81,9 @@ static void test_result(void **state)
 	a.st.ber = -1;
 	a.st.sms_used = 3;
 	a.st.sms_size = 30;
-	strcpy(a.st.network_code, "001 01");
-	strcpy(a.st.network_name, "Test \xc3\xa9");
-	strcpy(a.id.imei, "490154203237518");
+	snprintf(a.st.network_code, sizeof(a.st.network_code), "%s", "001 01");
+	snprintf(a.st.network_name, sizeof(a.st.network_name), "%s", "Test \xc3\xa9");
+	snprintf(a.id.imei, sizeof(a.id.imei), "%s", "490154203237518");
 	roundtrip();
 	assert_int_equal(b.status, MODEM_E_NETWORK);
 	assert_int_equal(b.reference, 255);
@@ -96,7 +97,7 @@ static void test_events(void **state)
 	(void)state;
 	wp_msg_init(&a, WP_EV_SMS, WP_OP_NONE, 0);
 	a.in.type = MODEM_IN_DELIVER;
-	strcpy(a.in.number, "+15550000001");
+	snprintf(a.in.number, sizeof(a.in.number), "%s", "+15550000001");
 	a.in.time_ms = 1700000000123LL;
 	a.in.binary = 1;
 	a.in.has_ports = 1;
@@ -120,7 +121,7 @@ static void test_events(void **state)
 
 	wp_msg_init(&a, WP_EV_REPORT, WP_OP_NONE, 0);
 	a.in.type = MODEM_IN_STATUS_REPORT;
-	strcpy(a.in.number, "+15550000002");
+	snprintf(a.in.number, sizeof(a.in.number), "%s", "+15550000002");
 	a.in.reference = 42;
 	a.in.report_status = 0x46;
 	roundtrip();
@@ -139,7 +140,7 @@ static void test_reject(void **state)
 	(void)state;
 	wp_msg_init(&a, WP_RESULT, WP_OP_SEND, 1);
 	a.status = 0;
-	strcpy(a.text, "ok");
+	snprintf(a.text, sizeof(a.text), "%s", "ok");
 	n = wp_encode(&a, buf, sizeof(buf));
 	assert_true(n > WP_HEADER_LEN);
 
@@ -200,7 +201,7 @@ static void test_reject(void **state)
 	assert_int_equal(wp_decode(bad, WP_MAX_FRAME + 1, &b), -1);
 	/* Encoding into too small a buffer. */
 	wp_msg_init(&a, WP_RESULT, WP_OP_SEND, 1);
-	strcpy(a.text, "a long enough error text");
+	snprintf(a.text, sizeof(a.text), "%s", "a long enough error text");
 	assert_int_equal(wp_encode(&a, buf, 12), -1);
 }
 
@@ -213,7 +214,7 @@ static void test_mutations(void **state)
 	(void)state;
 	srand(1);
 	wp_msg_init(&a, WP_EV_SMS, WP_OP_NONE, 0);
-	strcpy(a.in.number, "+15550000001");
+	snprintf(a.in.number, sizeof(a.in.number), "%s", "+15550000001");
 	a.in.data_len = 200;
 	a.in.udh_len = 7;
 	n = wp_encode(&a, buf, sizeof(buf));
