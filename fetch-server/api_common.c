@@ -63,22 +63,35 @@ static int auth_fail(struct request *r)
 	return -1;
 }
 
-int api_auth_device(struct request *r, int64_t *device_id)
+/* Hashes the request's bearer token; -1 (401 answered) when there is none. */
+static int bearer_hash(struct request *r, uint8_t h[STORE_HASH_LEN])
 {
-	uint8_t h[STORE_HASH_LEN];
 	const char *tok = http_bearer(r);
-	int rc;
 
 	if (tok == NULL)
 		return -1;
 	keys_hash_token(tok, strlen(tok), h);
-	rc = store_device_auth(r->srv->store, h, device_id);
+	return 0;
+}
+
+/* Turns a store lookup's result into 0, or -1 with 401 or the store's error answered. */
+static int auth_result(struct request *r, int rc, const char *what)
+{
 	if (rc == STORE_NOTFOUND)
 		return auth_fail(r);
 	if (rc != STORE_OK) {
-		api_store_error(r, rc, "device");
+		api_store_error(r, rc, what);
 		return -1;
 	}
+	return 0;
+}
+
+int api_auth_device(struct request *r, int64_t *device_id)
+{
+	uint8_t h[STORE_HASH_LEN];
+
+	if (bearer_hash(r, h) != 0 || auth_result(r, store_device_auth(r->srv->store, h, device_id), "device") != 0)
+		return -1;
 	r->principal_id = *device_id;
 	return 0;
 }
@@ -88,19 +101,9 @@ typedef int (*principal_auth_fn)(struct store *, const uint8_t *, struct store_p
 static int auth_principal(struct request *r, principal_auth_fn fn, struct store_principal *p, const char *what)
 {
 	uint8_t h[STORE_HASH_LEN];
-	const char *tok = http_bearer(r);
-	int rc;
 
-	if (tok == NULL)
+	if (bearer_hash(r, h) != 0 || auth_result(r, fn(r->srv->store, h, p), what) != 0)
 		return -1;
-	keys_hash_token(tok, strlen(tok), h);
-	rc = fn(r->srv->store, h, p);
-	if (rc == STORE_NOTFOUND)
-		return auth_fail(r);
-	if (rc != STORE_OK) {
-		api_store_error(r, rc, what);
-		return -1;
-	}
 	r->principal_id = p->id;
 	return 0;
 }
