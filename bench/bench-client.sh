@@ -97,10 +97,15 @@ device()
 	sed -n 's/.*"id":\([0-9]*\).*/\1/p' "$dir/$1.json"
 }
 submit() { curl -fs -o /dev/null -H "Authorization: Bearer $key" -H 'Content-Type: application/octet-stream' --data-binary "@$2" "$base/v1/devices/$1/messages"; }
+# wakeup [N]: the next wake job's SMS (for the device with MSISDN number N if given, leaving
+# other devices' jobs aside) as port header + payload in hex.
 wakeup()
 {
-	curl -fs -H "Authorization: Bearer $gw" -H 'Content-Type: application/json' \
-		-d '{"max":1,"wait":10}' "$base/v1/gateway/lease" >"$dir/lease.json"
+	for i in $(seq 20); do
+		curl -fs -H "Authorization: Bearer $gw" -H 'Content-Type: application/json' \
+			-d '{"max":1,"wait":10}' "$base/v1/gateway/lease" >"$dir/lease.json"
+		[ $# -eq 0 ] || grep -q "\"msisdn\":\"+1555010$(printf '%04d' "$1")\"" "$dir/lease.json" && break
+	done
 	p=$(sed -n 's/.*"payload":"\([0-9a-fA-F]*\)".*/\1/p' "$dir/lease.json")
 	port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$dir/lease.json")
 	printf '060504%04X%04X%s\n' "$port" "$port" "$p"
@@ -133,16 +138,30 @@ for scheme in http https; do
 		"$(echo $scheme | tr a-z A-Z)" "$fetch" >>"$out"
 done
 
-# --- peak RSS of one fetch of 100 messages (printed as JSON lines, no handler process) ---
-id=$(device rss "$base" $n)
-for i in $(seq 100); do submit "$id" "$dir/msg100"; done
-/usr/bin/time -v -o "$dir/time.txt" "$O/smswake-client" -c "$dir/rss.conf" poll >"$dir/rss.out"
-got=$(wc -l <"$dir/rss.out")
-[ "$got" -eq 100 ] || echo "warning: fetched $got messages, not 100" >&2
-rss=$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$dir/time.txt")
-printf 'smswake-client peak RSS, fetch of 100 messages\t%d\tKiB\t< 8192 KiB\t%s\n' "$rss" \
-	"$(met "$rss" 8192)" >>"$out"
-# The floor under that figure: the same program only loading its shared libraries (libcurl and
-# its TLS, HTTP/2, LDAP, GSSAPI... dependencies as the distribution builds them) and the file.
-/usr/bin/time -f '%M' -o "$dir/time0.txt" "$O/smswake-client" -c "$dir/rss.conf" -n
+# --- peak RSS of one fetch of 100 messages (printed as JSON lines, no handler process), over
+# plain HTTP and over HTTPS (TLS handshake, certificate verification) ---
+n=100
+for scheme in http https; do
+	if [ "$scheme" = http ]; then url=$base; else url="https://127.0.0.1:$tls"; fi
+	id=$(device "rss$scheme" "$url" $n)
+	for i in $(seq 100); do submit "$id" "$dir/msg100"; done
+	/usr/bin/time -v -o "$dir/time.txt" "$O/smswake-client" -c "$dir/rss$scheme.conf" poll >"$dir/rss.out"
+	got=$(wc -l <"$dir/rss.out")
+	[ "$got" -eq 100 ] || echo "warning: fetched $got messages over $scheme, not 100" >&2
+	rss=$(sed -n 's/.*Maximum resident set size (kbytes): *\([0-9]*\).*/\1/p' "$dir/time.txt")
+	printf 'smswake-client peak RSS, fetch of 100 messages over %s\t%d\tKiB\t< 8192 KiB\t%s\n' \
+		"$(echo $scheme | tr a-z A-Z)" "$rss" "$(met "$rss" 8192)" >>"$out"
+	# The same after a wakeup SMS: verification (HKDF, HMAC) adds its share.
+	for i in $(seq 100); do submit "$id" "$dir/msg100"; done
+	w=$(wakeup $n)
+	n=$((n + 1))
+	echo "$w" | /usr/bin/time -f '%M' -o "$dir/time.txt" "$O/smswake-client" -c "$dir/rss$scheme.conf" sms >"$dir/rss.out"
+	got=$(wc -l <"$dir/rss.out")
+	[ "$got" -eq 100 ] || echo "warning: fetched $got messages after a wakeup over $scheme, not 100" >&2
+	rss=$(cat "$dir/time.txt")
+	printf 'smswake-client peak RSS, wakeup SMS + fetch of 100 over %s\t%d\tKiB\t< 8192 KiB\t%s\n' \
+		"$(echo $scheme | tr a-z A-Z)" "$rss" "$(met "$rss" 8192)" >>"$out"
+done
+# The floor under those figures: the same program only loading its shared libraries and the file.
+/usr/bin/time -f '%M' -o "$dir/time0.txt" "$O/smswake-client" -c "$dir/rsshttp.conf" -n
 printf 'smswake-client peak RSS, only loading (-n)\t%d\tKiB\t-\t-\n' "$(cat "$dir/time0.txt")" >>"$out"

@@ -144,8 +144,8 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 		log_warn("handler: cannot store the message body");
 		return -1;
 	}
-	/* Everything the child needs is built before fork: libcurl may have resolver threads, so
-	 * the child must not allocate. */
+	/* Everything the child needs is built before fork, so the child does not allocate: only
+	 * async-signal-safe calls between fork and exec. */
 	env = build_env(m, vars);
 	argv[0] = cfg->handler;
 	argv[1] = NULL;

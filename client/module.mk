@@ -1,15 +1,15 @@
 # client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/
 # files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). This fragment also carries
 # the unit test and fuzz target of the wakeup codec, common/wake.c, which the client owns.
-EXTRA_CFLAGS_client := $(call pc_cflags,libcurl jansson libcrypto inih)
+EXTRA_CFLAGS_client := $(call pc_cflags,libssl jansson libcrypto inih)
 OBJCOPY ?= objcopy
 
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
-# libsmswake depends on libcurl, libcrypto and jansson only: no libgammu, no common/log.c.
+# libsmswake depends on OpenSSL (libssl, libcrypto) and jansson only: no libgammu, no common/log.c.
 # common/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
 CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
-CLIENT_LIB_LIBS := $(call pc_libs,libcurl jansson libcrypto)
+CLIENT_LIB_LIBS := $(call pc_libs,libssl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # The CLI is GPL and may use the daemon helpers: common/log.c for its messages, and for its own
 # modem (client/cli_source_modem.c) the modem supervisor, which runs smswake-modem-worker per
@@ -77,7 +77,7 @@ $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_fetch.o $(O)/tests/uni
 
 $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMMON_SRCS) client/cli_provision.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,libcurl jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
 TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch
 FUZZERS += $(O)/fuzz/fuzz-client

@@ -12,7 +12,7 @@
  *	smswake_free(h);
  *
  * Every function returns an smswake_err: 0 is success. The library keeps no global state (apart
- * from libcurl's, see smswake_global_init), never exits, never aborts and never prints. A handle is
+ * from OpenSSL's own), never exits, never aborts and never prints. A handle is
  * not thread-safe; use one per thread. Several processes may share one state file: every
  * operation takes an exclusive lock on it. */
 #ifndef SMSWAKE_H
@@ -51,8 +51,8 @@ const char *smswake_strerror(smswake_err err);
  * call on the handle. */
 const char *smswake_errmsg(const smswake_t *h);
 
-/* Calls curl_global_init once; call it before starting threads if the application has any.
- * smswake_new calls it too, which is enough for single-threaded programs. */
+/* Optional: initialises OpenSSL's TLS now rather than at the first https exchange. OpenSSL
+ * initialises itself safely from any thread, so no application has to call it. */
 smswake_err smswake_global_init(void);
 
 smswake_err smswake_new(smswake_t **out);
@@ -79,7 +79,7 @@ void smswake_free(smswake_t *h);
  *   retry_max_ms     largest back-off delay and largest Retry-After honoured (default 60000)
  *   ca_file          CA bundle for https
  *   ca_path          CA directory for https
- *   pinned_pubkey    libcurl CURLOPT_PINNEDPUBLICKEY ("sha256//base64" list or a PEM/DER file)
+ *   pinned_pubkey    "sha256//<base64>" list (libcurl's syntax) or a PEM/DER public-key file
  *   max_body         largest message body accepted, octets (default 1 MiB)
  *   user_agent       HTTP User-Agent (default "libsmswake/VERSION")
  *

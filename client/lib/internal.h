@@ -54,7 +54,7 @@ struct smswake {
 
 	/* runtime */
 	int lock_fd;          /* held during one operation, -1 otherwise */
-	struct sw_http *http; /* one libcurl easy handle, reused so the connection stays open */
+	struct sw_http *http; /* the server's connection, kept open across an exchange */
 	char errmsg[SW_ERRMSG_MAX];
 };
 
@@ -96,6 +96,24 @@ struct sw_response {
 	int too_large;    /* the body exceeded the limit (SMSWAKE_EPROTO) */
 };
 void sw_response_free(struct sw_response *r);
+/* A response head as sw_http_parse_head understands it. */
+struct sw_head_info {
+	int status;
+	int chunked;
+	int64_t length; /* Content-Length, -1 if absent */
+	int close;      /* the server closes the connection after this response */
+	long next_poll, retry_after;
+};
+/* Parses a response head: status line and header lines each ending in CRLF, without the empty
+ * line. 0, or -1 with why set. Exposed for tests and the fuzz target. */
+int sw_http_parse_head(const char *head, size_t len, struct sw_head_info *info, char *why, size_t whymax);
+/* Splits a server base URL: scheme, host (IPv6 without brackets), port (default filled in), path
+ * prefix. 0 or -1 (anything but http:// or https:// with a host, optional port and path). */
+int sw_http_parse_url(const char *url, int *tls, char **host, char *port, size_t portmax, char **prefix,
+		      int *host_is_ip);
+/* Reads one response from a plain descriptor (socket or pipe) exactly as from a server: for tests
+ * and the fuzz target. keep_alive tells whether the connection could carry another request. */
+smswake_err sw_http_read_fd(smswake_t *h, int fd, struct sw_response *resp, int *keep_alive);
 /* Sends one request with retries (network errors, 429, 502, 503, 504). body NULL means GET.
  * On SMSWAKE_OK the response holds a final status (which may still be 4xx). */
 smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, struct sw_response *resp);

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <curl/curl.h>
 #include <openssl/crypto.h>
+#include <openssl/ssl.h>
 
 #include "encode.h"
 #include "internal.h"
@@ -53,8 +53,9 @@ const char *smswake_errmsg(const smswake_t *h)
 
 smswake_err smswake_global_init(void)
 {
-	/* curl_global_init is reference counted and cheap after the first call. */
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? SMSWAKE_OK : SMSWAKE_ENOMEM;
+	/* OpenSSL 3 initialises itself on first use, safely from any thread; this only lets an
+	 * application pay for TLS up front. Plain-http devices never load it. */
+	return OPENSSL_init_ssl(0, NULL) == 1 ? SMSWAKE_OK : SMSWAKE_ENOMEM;
 }
 
 smswake_err smswake_new(smswake_t **out)
@@ -64,13 +65,9 @@ smswake_err smswake_new(smswake_t **out)
 	if (out == NULL)
 		return SMSWAKE_EINVAL;
 	*out = NULL;
-	if (smswake_global_init() != SMSWAKE_OK)
-		return SMSWAKE_ENOMEM;
 	h = calloc(1, sizeof(*h));
-	if (h == NULL) {
-		curl_global_cleanup();
+	if (h == NULL)
 		return SMSWAKE_ENOMEM;
-	}
 	h->key_id = 1;
 	h->port = WAKE_PORT_DEFAULT;
 	h->poll_interval = 900;
@@ -109,7 +106,6 @@ void smswake_free(smswake_t *h)
 	free(h->user_agent);
 	OPENSSL_cleanse(h->wake_key, sizeof(h->wake_key));
 	free(h);
-	curl_global_cleanup();
 }
 
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
