@@ -39,9 +39,10 @@ TEST_PROGRAMS :=
 TEST_SCRIPTS :=
 FUZZERS :=
 MANPAGES :=
+INSTALL_PC :=
 BENCHES :=
 
-.PHONY: all check run-tests demo bench deps lint format install clean fuzz asan
+.PHONY: all check run-tests demo bench deps lint format install install-files clean fuzz asan
 all:
 
 include common/module.mk
@@ -104,15 +105,22 @@ lint:
 format:
 	clang-format -i $(LINT_SRCS)
 
+# install-files copies what `all` built (tests/integration/install.sh runs it on its own).
 install: all
+	@$(MAKE) --no-print-directory install-files
+
+install-files:
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
 	  $(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-	  $(DESTDIR)$(PREFIX)/share/doc/smswake $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	  $(DESTDIR)$(PREFIX)/share/doc/smswake $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	for p in $(INSTALL_SBIN); do install -m 0755 $(O)/$$p $(DESTDIR)$(PREFIX)/sbin/; done
 	for p in $(INSTALL_BIN); do install -m 0755 $(O)/$$p $(DESTDIR)$(PREFIX)/bin/; done
 	for m in $(MANPAGES); do s=$${m##*.}; install -m 0644 $$m $(DESTDIR)$(PREFIX)/share/man/man$$s/; done
 	for f in $(INSTALL_DOC); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/smswake/; done
-	for f in $(INSTALL_LIB); do install -m 0644 $(O)/$$f $(DESTDIR)$(PREFIX)/lib/; done
+	for f in $(INSTALL_LIB); do install -m 0644 $(O)/$$f $(DESTDIR)$(PREFIX)/lib/; \
+	  case $$f in *.so.*) ln -sf $$f $(DESTDIR)$(PREFIX)/lib/$${f%%.so.*}.so;; esac; done
+	for f in $(INSTALL_PC); do sed 's|@PREFIX@|$(PREFIX)|' $$f \
+	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/$$(basename $$f .in); done
 	for f in $(INSTALL_INCLUDE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/include/; done
 
 clean:

@@ -58,6 +58,7 @@ PROGRAMS += $(O)/smswake-client $(O)/libsmswake.a $(O)/libsmswake.so $(O)/client
 INSTALL_BIN += smswake-client
 INSTALL_LIB += libsmswake.a libsmswake.so.1
 INSTALL_INCLUDE += client/include/smswake.h
+INSTALL_PC += client/smswake.pc.in
 MANPAGES += docs/man/smswake-client.1
 INSTALL_DOC += docs/client.md docs/protocol.md
 

@@ -28,3 +28,4 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/install.sh

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Minimal libsmswake integration: configure, verify a wakeup SMS handed over by the device's SMS
- * stack, fetch and print the messages. Build: cc minimal.c -lsmswake -lcurl -ljansson -lcrypto */
+ * stack, fetch and print the messages.
+ * Build: cc minimal.c $(pkg-config --cflags --libs smswake)   (or -lsmswake -lssl -lcrypto -ljansson) */
 #include <stdio.h>
 #include <string.h>
 
