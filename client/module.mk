@@ -74,13 +74,19 @@ $(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/test
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
-$(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o: EXTRA_CFLAGS_tests += $(call pc_cflags,libmicrohttpd jansson) -Iclient/lib
+# HTTP framing and connection handling against a scripted raw TCP server: no libmicrohttpd.
+$(O)/tests/unit/test-client-http: $(O)/tests/unit/test_client_http.o $(O)/client/libsmswake-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS) -lpthread
+
+$(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o \
+	$(O)/tests/unit/test_client_http.o: EXTRA_CFLAGS_tests += $(call pc_cflags,libmicrohttpd jansson) -Iclient/lib
 
 $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMMON_SRCS) client/cli_provision.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
-TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch
+TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http
 FUZZERS += $(O)/fuzz/fuzz-client
 
 # --- wakeup codec (common/wake.c) tests ---

@@ -648,7 +648,7 @@ static int token_in_list(const char *v, size_t n, const char *token)
 static int is_tchar(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
 /* Parses a response head (status line and header lines, each ending in CRLF, without the empty
@@ -840,7 +840,8 @@ static enum io read_line(struct sw_http *http, int64_t deadline, char *line, siz
 
 		if (lf != NULL) {
 			size_t l = (size_t)(lf - b);
-			if (l == 0 || b[l - 1] != '\r' || l - 1 >= max)
+			/* Handed on as a C string: a NUL would hide what follows it. */
+			if (l == 0 || b[l - 1] != '\r' || l - 1 >= max || memchr(b, '\0', l - 1) != NULL)
 				return fail(http, IO_PROTO, "bad line in a chunked body");
 			memcpy(line, b, l - 1);
 			line[l - 1] = '\0';
@@ -1067,6 +1068,31 @@ static char *build_request(smswake_t *h, const struct sw_http *http, const char 
 	return req;
 }
 
+/* Whether a kept-alive connection can carry the next request: nothing unread may be waiting.
+ * Octets nobody asked for mean the framing cannot be trusted; an end of connection means the
+ * server closed it while idle (noticed now, before a write that would be lost). Over TLS,
+ * handshake messages that come late (TLS 1.3 session tickets) are fine and are consumed here. */
+static int conn_idle_ok(struct sw_http *http)
+{
+	struct pollfd p = {.fd = http->fd, .events = POLLIN};
+	size_t n;
+	char c;
+	int r;
+
+	if (http->rlen > http->rpos)
+		return 0;
+	if (poll(&p, 1, 0) == 0)
+		return 1;
+	if (http->ssl == NULL)
+		return 0;
+	r = SSL_peek_ex(http->ssl, &c, 1, &n);
+	if (r == 1)
+		return 0;
+	r = SSL_get_error(http->ssl, r);
+	ERR_clear_error();
+	return r == SSL_ERROR_WANT_READ;
+}
+
 /* One attempt: connects if needed, sends, reads the final response. A request sent on a kept-alive
  * connection that the server had already closed (nothing at all comes back) is sent once more on
  * a new connection: that is the normal end of an idle connection, not a failure. */
@@ -1077,8 +1103,7 @@ static enum io attempt(smswake_t *h, struct sw_http *http, const char *req, size
 		int reused = http->fd >= 0, got_any = 0, close_after = 0;
 		enum io rc = IO_OK;
 
-		if (reused && http->rlen > http->rpos) {
-			/* Octets nobody asked for: the connection's framing cannot be trusted. */
+		if (reused && !conn_idle_ok(http)) {
 			conn_close(http);
 			reused = 0;
 		}

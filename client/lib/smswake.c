@@ -272,8 +272,13 @@ smswake_err smswake_setopt(smswake_t *h, const char *name, const char *value)
 		return set_str(h, &h->ca_path, value, name);
 	if (strcmp(name, "pinned_pubkey") == 0)
 		return set_str(h, &h->pinned_pubkey, value, name);
-	if (strcmp(name, "user_agent") == 0)
+	if (strcmp(name, "user_agent") == 0) {
+		/* It goes into every request's head as is. */
+		for (const char *p = value; *p; p++)
+			if (*p < ' ' || *p > '~')
+				return sw_fail(h, SMSWAKE_ECONFIG, "user_agent: printable ASCII only");
 		return set_str(h, &h->user_agent, value, name);
+	}
 	return sw_fail(h, SMSWAKE_ECONFIG, "unknown option \"%s\"", name);
 }
 
