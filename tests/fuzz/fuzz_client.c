@@ -16,16 +16,33 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static smswake_t *handle(void)
+static smswake_t *h_state;
+static char dir[] = "/tmp/fuzz-client-XXXXXX";
+
+/* libFuzzer ends with exit(): leave nothing behind in /tmp. */
+static void teardown(void)
 {
-	static smswake_t *h;
-	static char dir[] = "/tmp/fuzz-client-XXXXXX";
 	char path[64];
 
-	if (h != NULL)
-		return h;
+	smswake_free(h_state);
+	snprintf(path, sizeof(path), "%s/state", dir);
+	(void)unlink(path);
+	snprintf(path, sizeof(path), "%s/state.lock", dir);
+	(void)unlink(path);
+	(void)rmdir(dir);
+}
+
+static smswake_t *handle(void)
+{
+	smswake_t *h;
+	char path[64];
+
+	if (h_state != NULL)
+		return h_state;
 	if (mkdtemp(dir) == NULL || smswake_new(&h) != SMSWAKE_OK)
 		abort();
+	h_state = h;
+	atexit(teardown);
 	snprintf(path, sizeof(path), "%s/state", dir);
 	if (smswake_setopt(h, "device_id", "12") || smswake_setopt(h, "state_file", path) ||
 	    smswake_setopt(h, "wake_key", "LIvroXRZiPzRYfL9uAFM0pioVkWoC2zqBCinvtN7VXA="))
