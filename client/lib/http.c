@@ -434,12 +434,47 @@ static void conn_close(struct sw_http *http)
 	http->rpos = http->rlen = 0;
 }
 
+/* Connects to one address before deadline: the descriptor, or -1 with *err set (ETIMEDOUT when
+ * the deadline passed). */
+static int connect_one(const struct addrinfo *ai, int64_t deadline, int *err)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol), e = 0;
+	socklen_t sl = sizeof(e);
+
+	if (fd < 0) {
+		*err = errno;
+		return -1;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		return fd;
+	if (errno != EINPROGRESS) {
+		e = errno;
+	} else {
+		switch (wait_fd(fd, POLLOUT, deadline)) {
+		case IO_OK:
+			if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) != 0)
+				e = errno;
+			break;
+		case IO_TIMEOUT: e = ETIMEDOUT; break;
+		default: e = errno; break;
+		}
+	}
+	if (e == 0)
+		return fd;
+	close(fd);
+	*err = e;
+	return -1;
+}
+
+/* Tries the resolver's addresses in its order, each with an equal share of what is left of
+ * connect_timeout, so one that drops packets (an IPv6 route that goes nowhere) leaves time for
+ * the next. */
 static enum io tcp_connect(smswake_t *h, struct sw_http *http, int64_t deadline)
 {
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res, *ai;
 	int64_t cdeadline = now_ms() + (int64_t)h->connect_timeout * 1000;
-	int rc, one = 1, saved = 0;
-	enum io last = IO_NET;
+	int rc, one = 1, err = ECONNREFUSED, fd = -1;
+	unsigned left = 0;
 
 	if (cdeadline > deadline)
 		cdeadline = deadline;
@@ -447,33 +482,26 @@ static enum io tcp_connect(smswake_t *h, struct sw_http *http, int64_t deadline)
 	if (rc != 0)
 		return fail(http, IO_NET, "cannot resolve %s: %s", http->host,
 			    rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, ai->ai_protocol);
-		socklen_t sl = sizeof(saved);
+	for (ai = res; ai != NULL; ai = ai->ai_next)
+		left++;
+	for (ai = res; ai != NULL && fd < 0; ai = ai->ai_next, left--) {
+		int64_t now = now_ms();
 
-		saved = fd < 0 ? errno : 0;
-		if (fd < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0 ||
-		    (errno == EINPROGRESS && (last = wait_fd(fd, POLLOUT, cdeadline)) == IO_OK &&
-		     getsockopt(fd, SOL_SOCKET, SO_ERROR, &saved, &sl) == 0 && saved == 0)) {
-			(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-			(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
-			http->fd = fd;
-			freeaddrinfo(res);
-			return IO_OK;
-		}
-		if (saved == 0)
-			saved = errno;
-		close(fd);
-		if (last == IO_TIMEOUT)
+		if (now >= cdeadline) {
+			err = ETIMEDOUT;
 			break;
-		last = IO_NET;
+		}
+		fd = connect_one(ai, now + (cdeadline - now) / left, &err);
 	}
 	freeaddrinfo(res);
-	if (last == IO_TIMEOUT)
+	if (fd < 0 && err == ETIMEDOUT)
 		return fail(http, IO_TIMEOUT, "connecting to %s timed out", http->hostport);
-	return fail(http, IO_NET, "cannot connect to %s: %s", http->hostport, strerror(saved));
+	if (fd < 0)
+		return fail(http, IO_NET, "cannot connect to %s: %s", http->hostport, strerror(err));
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+	http->fd = fd;
+	return IO_OK;
 }
 
 static enum io conn_open(smswake_t *h, struct sw_http *http, int64_t deadline)
