@@ -17,14 +17,18 @@ met() { awk -v v="$1" -v g="$2" 'BEGIN{print (v < g) ? "yes" : "no"}'; }
 size_of() { stat -c %s "$1"; }
 strip --strip-unneeded -o "$dir/client" "$O/smswake-client"
 strip --strip-unneeded -o "$dir/lib.so" "$O/libsmswake.so.1"
-# An archive keeps its symbol table (a linker needs it); only debug information goes.
+# An archive keeps its symbol table and relocations (a linker needs them): what a device pays for
+# it is the code and data a static link adds (text + data of its one object), shown with the goal;
+# the file without debug information is shown for reference.
 strip --strip-debug -o "$dir/lib.a" "$O/libsmswake.a"
 c=$(size_of "$dir/client"); so=$(size_of "$dir/lib.so"); a=$(size_of "$dir/lib.a")
+static=$(size "$O/client/libsmswake-all.o" | awk 'NR == 2 {print $1 + $2}')
 {
 	printf 'smswake-client stripped\t%d\tKiB\t-\t-\n' $((c / 1024))
 	printf 'libsmswake.so stripped\t%d\tKiB\t< 100 KiB\t%s\n' $((so / 1024)) "$(met "$so" 102400)"
-	printf 'libsmswake.a without debug information\t%d\tKiB\t< 100 KiB\t%s\n' $((a / 1024)) \
-		"$(met "$a" 102400)"
+	printf 'libsmswake.a: code and data a static link adds\t%d\tKiB\t< 100 KiB\t%s\n' $((static / 1024)) \
+		"$(met "$static" 102400)"
+	printf 'libsmswake.a file without debug information\t%d\tKiB\t-\t-\n' $((a / 1024))
 } >>"$out"
 
 # --- a server with a test CA, plain and TLS listeners ---
