@@ -105,4 +105,4 @@ FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
-	tests/integration/client_tls.sh tests/integration/client_modem.sh
+	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Device API: fetch (with long-poll) and cumulative acknowledgement. An empty poll answers 204
- * with no body, so it costs the device as few octets as possible. */
+ * with no body, so it costs the device as few octets as possible. During a master-key rotation a
+ * fetch also carries the device's next wake key, and the ack that names it completes the move. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "longpoll.h"
 #include "metrics.h"
 #include "util.h"
+#include "wake.h"
 
 struct fetch_ctx {
 	json_t *arr;
@@ -33,6 +35,41 @@ static int fetch_one(void *arg, const struct store_message *m)
 	json_array_append_new(fc->arr, j);
 	fc->last_seq = m->seq;
 	return 0;
+}
+
+/* Whether the device is being moved to a master key this server has loaded. */
+static int moving_key(const struct server *srv, const struct store_device *d)
+{
+	return d->key_next != 0 && keys_master(&srv->keys, d->key_next) != NULL;
+}
+
+/* The wake key the device is being moved to, for a fetch answer; NULL if there is none to hand
+ * over (no move, or its master key is not loaded in this server yet). */
+static json_t *next_wake_key(struct server *srv, const struct store_device *d)
+{
+	const uint8_t *master = d->key_next != 0 ? keys_master(&srv->keys, d->key_next) : NULL;
+	uint8_t key[WAKE_KEY_LEN];
+	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
+	json_t *j;
+
+	if (master == NULL || wake_derive_key(master, MASTER_KEY_LEN, (uint8_t)d->key_next, (uint64_t)d->id, key) != 0)
+		return NULL;
+	enc_b64(key, sizeof(key), b64, 0);
+	explicit_bzero(key, sizeof(key));
+	j = json_pack("{s:i, s:s}", "key_id", d->key_next, "key", b64);
+	explicit_bzero(b64, sizeof(b64));
+	return j;
+}
+
+static enum MHD_Result fetch_reply(struct request *r, struct store_device *d, json_t *msgs, int more, const char *np)
+{
+	json_t *out = json_pack("{s:o, s:b, s:I}", "messages", msgs, "more", more, "next_poll",
+				(json_int_t)api_next_poll(r->srv, d));
+	json_t *wk = next_wake_key(r->srv, d);
+
+	if (wk != NULL)
+		json_object_set_new(out, "wake_key", wk);
+	return http_reply_json(r, 200, out, (const char *const[]){"Next-Poll", np, NULL});
 }
 
 static int query_u64(struct request *r, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
@@ -81,6 +118,8 @@ static enum MHD_Result fetch(struct request *r)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
 	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
+	if (!pending && moving_key(srv, &d))
+		return fetch_reply(r, &d, json_array(), 0, np); /* nothing queued, but a key to hand over */
 	if (!pending) {
 		if (r->wait_deadline_ms > util_mono_ms() && r->wake_flag != 2) {
 			rc = longpoll_wait(srv->device_waits, r->conn, r->principal_id, r->wait_deadline_ms, gen,
@@ -102,24 +141,21 @@ static enum MHD_Result fetch(struct request *r)
 		json_decref(fc.arr);
 		return api_store_error(r, rc, "device");
 	}
-	if (count == 0) {
+	if (count == 0 && !moving_key(srv, &d)) {
 		/* Expired or recalled between the check and the fetch. */
 		json_decref(fc.arr);
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
 	int more = count >= r->max && store_device_has_pending(srv->store, r->principal_id, fc.last_seq, now) > 0;
-	return http_reply_json(r, 200,
-			       json_pack("{s:o, s:b, s:I}", "messages", fc.arr, "more", more, "next_poll",
-					 (json_int_t)api_next_poll(srv, &d)),
-			       (const char *const[]){"Next-Poll", np, NULL});
+	return fetch_reply(r, &d, fc.arr, more, np);
 }
 
 static enum MHD_Result ack(struct request *r)
 {
-	static const char *const allowed[] = {"seq", "wake_ctr", NULL};
+	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
 	struct server *srv = r->srv;
 	struct store_device d;
-	int64_t device_id, seq = 0, ctr = 0, now = util_now_ms();
+	int64_t device_id, seq = 0, ctr = 0, kid = 0, now = util_now_ms();
 	json_t *body;
 	char np[24];
 	int rc, count = 0;
@@ -131,7 +167,8 @@ static enum MHD_Result ack(struct request *r)
 	if (body == NULL)
 		return MHD_YES;
 	if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "seq", 0, INT64_MAX, &seq) < 0 ||
-	    api_json_int(r, body, "wake_ctr", 0, INT64_MAX, &ctr) < 0) {
+	    api_json_int(r, body, "wake_ctr", 0, INT64_MAX, &ctr) < 0 ||
+	    api_json_int(r, body, "key_id", 1, MASTER_KEY_IDS, &kid) < 0) {
 		json_decref(body);
 		return MHD_YES;
 	}
@@ -140,7 +177,16 @@ static enum MHD_Result ack(struct request *r)
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
 	json_decref(body);
-	rc = store_ack(srv->store, device_id, (uint64_t)seq, (uint64_t)ctr, now, &count);
+	if (kid != 0) {
+		/* The key it holds must be its current one or the one it is moving to. */
+		rc = store_device_get(srv->store, 0, device_id, &d);
+		if (rc != STORE_OK)
+			return api_store_error(r, rc, "device");
+		if (kid != d.key_id && kid != d.key_next)
+			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
+						(long long)kid);
+	}
+	rc = store_ack(srv->store, device_id, (uint64_t)seq, (uint64_t)ctr, (int)kid, now, &count);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	rc = store_device_get(srv->store, 0, device_id, &d);

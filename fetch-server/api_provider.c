@@ -56,6 +56,9 @@ static json_t *device_json(const struct store_device *d)
 		      (json_int_t)d->acked_seq, "wake_state", store_wake_state_name(d->wake_state), "wake_counter",
 		      (json_int_t)d->wake_ctr, "wake_attempts", d->wake_attempts);
 	json_object_set_new(j, "last_seen_at", d->last_seen_ms ? json_string(seen) : json_null());
+	/* Master key of its wake key, and the one it is being moved to (smswakectl key rotate). */
+	json_object_set_new(j, "key_id", json_integer(d->key_id));
+	json_object_set_new(j, "key_next", d->key_next ? json_integer(d->key_next) : json_null());
 	if (d->quiet_start_min >= 0) {
 		char a[8], b[8];
 		snprintf(a, sizeof(a), "%02d:%02d", (int)(d->quiet_start_min / 60) % 100,
@@ -163,6 +166,7 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	d.quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
 	if (keys_new_token("swd", token, sizeof(token), hash) != 0)
 		return http_reply_error(r, 500, "internal", "cannot create a token");
+	d.key_id = r->srv->keys.current;
 	rc = store_device_add(r->srv->store, &d, hash, util_now_ms());
 	if (rc == STORE_CONFLICT)
 		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
@@ -170,14 +174,15 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
-	    wake_derive_key(r->srv->master_key, MASTER_KEY_LEN, CURRENT_KEY_ID, (uint64_t)d.id, key) != 0)
+	    wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id, (uint64_t)d.id,
+			    key) != 0)
 		return http_reply_error(r, 500, "internal", "cannot read back the device");
 	enc_b64(key, sizeof(key), keyb64, 0);
 	explicit_bzero(key, sizeof(key));
 	out = device_json(&d);
 	json_object_set_new(out, "token", json_string(token));
 	json_object_set_new(out, "wake_key", json_string(keyb64));
-	json_object_set_new(out, "key_id", json_integer(CURRENT_KEY_ID));
+	json_object_set_new(out, "key_id", json_integer(d.key_id));
 	json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
 	explicit_bzero(token, sizeof(token));
 	explicit_bzero(keyb64, sizeof(keyb64));

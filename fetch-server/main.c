@@ -102,13 +102,15 @@ int main(int argc, char **argv)
 
 	if (util_mkdir_p(srv.cfg.data_dir, 0700) != 0)
 		fatal("data_dir %s", srv.cfg.data_dir);
-	rc = keys_load_or_create_master(srv.cfg.master_key_file, srv.master_key, err, sizeof(err));
+	rc = keys_load(srv.cfg.master_key_file, &srv.keys, err, sizeof(err));
 	if (rc < 0)
 		fatalx("%s", err);
 	if (rc == 1)
 		log_info("created a new master key in %s", srv.cfg.master_key_file);
 	else if (err[0])
 		log_warnx("%s", err);
+	if (srv.keys.current > 1)
+		log_info("master keys loaded; new devices and key moves use key id %d", srv.keys.current);
 
 	so.path = srv.cfg.database;
 	so.synchronous_full = srv.cfg.synchronous_full;
@@ -148,6 +150,6 @@ int main(int argc, char **argv)
 	longpoll_free(srv.device_waits);
 	longpoll_free(srv.gateway_waits);
 	store_close(srv.store);
-	explicit_bzero(srv.master_key, sizeof(srv.master_key));
+	keys_wipe(&srv.keys);
 	return 0;
 }

@@ -95,12 +95,16 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 	rc = store_wake_counter_next(srv->store, c->dev.id, &ctr);
 	if (rc != STORE_OK)
 		return rc;
-	if (wake_derive_key(srv->master_key, MASTER_KEY_LEN, CURRENT_KEY_ID, (uint64_t)c->dev.id, key) != 0)
+	/* The key the device holds: its move to a newer key completes only when it says so. */
+	if (wake_derive_key(keys_master(&srv->keys, c->dev.key_id), MASTER_KEY_LEN, (uint8_t)c->dev.key_id,
+			    (uint64_t)c->dev.id, key) != 0) {
+		log_warnx("device %lld: master key %d is not loaded; no wakeup", (long long)c->dev.id, c->dev.key_id);
 		return STORE_ERROR;
+	}
 	memset(&job, 0, sizeof(job));
 	msg.version = WAKE_VERSION;
 	msg.flags = d->urgent ? WAKE_F_URGENT : 0;
-	msg.key_id = CURRENT_KEY_ID;
+	msg.key_id = (uint8_t)c->dev.key_id;
 	msg.counter = ctr;
 	msg.time = (uint32_t)(p->now / 1000);
 	msg.pending = (uint8_t)(c->npending > 255 ? 255 : c->npending);

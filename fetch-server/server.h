@@ -10,7 +10,15 @@
 #include "store.h"
 
 #define MASTER_KEY_LEN 32
-#define CURRENT_KEY_ID 1
+#define MASTER_KEY_IDS 255 /* key ids 1-255 (one octet in the wakeup) */
+
+/* The master keys (docs/operations.md, "Keys"): id 1 in master_key_file, id N > 1 in
+ * master_key_file.N. New devices get the newest; a rotation moves the others to it. */
+struct master_keys {
+	uint8_t key[MASTER_KEY_IDS + 1][MASTER_KEY_LEN];
+	uint8_t loaded[MASTER_KEY_IDS + 1];
+	int current; /* the highest id loaded */
+};
 
 struct longpoll;
 struct scheduler;
@@ -30,7 +38,7 @@ struct listener {
 struct server {
 	struct server_config cfg;
 	struct store *store;
-	uint8_t master_key[MASTER_KEY_LEN];
+	struct master_keys keys;
 	struct listener listeners[CONFIG_MAX_LISTENERS];
 	int nlisteners;
 	struct longpoll *device_waits;  /* long-polling device fetches, keyed by device id */
@@ -39,8 +47,15 @@ struct server {
 	volatile int stopping;
 };
 
-/* keys.c: master key file, bearer tokens. */
-int keys_load_or_create_master(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, size_t errlen);
+/* keys.c: master key files, bearer tokens. */
+/* Loads key 1 from path (creating it on first start: returns 1 then) and every path.N present.
+ * 0 or 1; -1 with err set. A warning (loose permissions) may be left in err on success. */
+int keys_load(const char *path, struct master_keys *mk, char *err, size_t errlen);
+/* Creates path.N for the next id N = current + 1 and loads it; returns N, or -1 with err set. */
+int keys_add(const char *path, struct master_keys *mk, char *err, size_t errlen);
+/* The master key with this id, or NULL if it is not loaded. */
+const uint8_t *keys_master(const struct master_keys *mk, int id);
+void keys_wipe(struct master_keys *mk);
 /* Writes a new random token "<prefix>_<base64url>" (NUL-terminated) into out (at least 64
  * octets) and its hash into hash. */
 int keys_new_token(const char *prefix, char *out, size_t outlen, uint8_t hash[STORE_HASH_LEN]);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* smswakectl: administration of providers and gateways (keys printed once, stored hashed) and
- * online backups. Works on the server's store directly; safe while the server runs, since
+/* smswakectl: administration of providers and gateways (keys printed once, stored hashed),
+ * master-key rotation and online backups. Works on the server's store directly; safe while the server runs, since
  * SQLite serialises the writers and the server's writer waits on its busy timeout. */
 #include <getopt.h>
 #include <stdio.h>
@@ -23,6 +23,8 @@ static void usage(void)
 			"  gateway add NAME          create a gateway and print its token once\n"
 			"  gateway list              list gateways\n"
 			"  gateway revoke NAME       revoke a gateway's token\n"
+			"  key list                  master keys and how many devices use each\n"
+			"  key rotate                create the next master key and move every device to it\n"
 			"  backup FILE               write an online copy of the database to FILE\n");
 	exit(2);
 }
@@ -107,6 +109,81 @@ static int principal_cmd(struct store *st, int is_provider, int argc, char **arg
 	return 0;
 }
 
+struct key_use {
+	int on[MASTER_KEY_IDS + 1];
+	int moving[MASTER_KEY_IDS + 1];
+};
+
+static int count_key(void *arg, const struct store_device *d)
+{
+	struct key_use *u = arg;
+
+	if (d->key_id >= 1 && d->key_id <= MASTER_KEY_IDS)
+		u->on[d->key_id]++;
+	if (d->key_next >= 1 && d->key_next <= MASTER_KEY_IDS)
+		u->moving[d->key_next]++;
+	return 0;
+}
+
+/* A rotation: key N+1 is created next to the others and every device is marked to move to it.
+ * The server hands each device its new wake key in its next fetch (after a restart has loaded
+ * the key) and keeps waking it with the old one until the device's ack names the new one. */
+static int key_cmd(const struct server_config *cfg, struct store *st, int argc, char **argv)
+{
+	struct master_keys *mk = calloc(1, sizeof(*mk));
+	struct key_use *u = calloc(1, sizeof(*u));
+	char err[512];
+	int rc = 1, id, count = 0;
+
+	if (mk == NULL || u == NULL || argc != 2) {
+		free(mk);
+		free(u);
+		if (argc != 2)
+			usage();
+		return 1;
+	}
+	if (keys_load(cfg->master_key_file, mk, err, sizeof(err)) < 0) {
+		fprintf(stderr, "smswakectl: %s\n", err);
+		goto out;
+	}
+	if (err[0])
+		fprintf(stderr, "smswakectl: warning: %s\n", err);
+	if (strcmp(argv[1], "list") == 0) {
+		if (store_device_list(st, 0, count_key, u) != STORE_OK) {
+			fprintf(stderr, "smswakectl: cannot list devices\n");
+			goto out;
+		}
+		for (id = 1; id <= MASTER_KEY_IDS; id++)
+			if (mk->loaded[id] || u->on[id] || u->moving[id])
+				printf("key %-3d %-8s devices %d, moving to it %d%s\n", id,
+				       mk->loaded[id] ? "present" : "MISSING", u->on[id], u->moving[id],
+				       id == mk->current ? " (newest: new devices get it)" : "");
+		rc = 0;
+	} else if (strcmp(argv[1], "rotate") == 0) {
+		id = keys_add(cfg->master_key_file, mk, err, sizeof(err));
+		if (id < 0) {
+			fprintf(stderr, "smswakectl: %s\n", err);
+			goto out;
+		}
+		if (store_key_roll(st, id, &count) != STORE_OK) {
+			fprintf(stderr,
+				"smswakectl: key %d created but the devices could not be marked; run it again\n", id);
+			goto out;
+		}
+		printf("master key %d created in %s.%d; %d devices will move to it as they next fetch.\n"
+		       "Back it up with the others, then restart smswake-server to load it.\n",
+		       id, cfg->master_key_file, id, count);
+		rc = 0;
+	} else {
+		usage();
+	}
+out:
+	keys_wipe(mk);
+	free(mk);
+	free(u);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfgpath = "/etc/smswake/smswake.conf", *serr = NULL;
@@ -146,6 +223,8 @@ int main(int argc, char **argv)
 		rc = principal_cmd(st, 1, argc - 1, argv + 1);
 	else if (strcmp(argv[0], "gateway") == 0)
 		rc = principal_cmd(st, 0, argc - 1, argv + 1);
+	else if (strcmp(argv[0], "key") == 0)
+		rc = key_cmd(&cfg, st, argc, argv);
 	else if (strcmp(argv[0], "backup") == 0 && argc == 2) {
 		rc = store_backup(st, argv[1]);
 		if (rc != STORE_OK)

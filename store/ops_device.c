@@ -114,6 +114,34 @@ int op_provider_budget(struct store *st, struct store_op *op)
 	return rc;
 }
 
+int store_key_roll(struct store *st, int key_id, int *count)
+{
+	struct store_op op = {.kind = OP_KEY_ROLL};
+	int rc;
+
+	if (count != NULL)
+		*count = 0;
+	if (st == NULL || key_id < 1 || key_id > 255)
+		return STORE_ERROR;
+	op.u.key_roll.key_id = key_id;
+	rc = writer_submit(st, &op);
+	if (rc == STORE_OK && count != NULL)
+		*count = op.u.key_roll.count;
+	return rc;
+}
+
+int op_key_roll(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_KEY_ROLL);
+	int rc;
+
+	sqlite3_bind_int(s, 1, op->u.key_roll.key_id);
+	rc = wstep_done(st, s, "key roll");
+	if (rc == STORE_OK)
+		op->u.key_roll.count = sqlite3_changes(st->wdb);
+	return rc;
+}
+
 /* Quiet hours are both unset (-1) or both minutes of a day. */
 static int valid_quiet(int64_t start, int64_t end)
 {
@@ -133,7 +161,8 @@ int store_device_add(struct store *st, struct store_device *d, const uint8_t tok
 
 	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 || !store_valid_msisdn(d->msisdn) ||
 	    !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) || !valid_format(d->sms_format) ||
-	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min))
+	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min) || d->key_id < 0 ||
+	    d->key_id > 255)
 		return STORE_ERROR;
 	op.u.device_add.d = d;
 	op.u.device_add.hash = token_hash;
@@ -165,6 +194,7 @@ int op_device_add(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 7, op->now_ms);
 	sqlite3_bind_int64(s, 8, d->quiet_start_min);
 	sqlite3_bind_int64(s, 9, d->quiet_end_min);
+	sqlite3_bind_int(s, 10, d->key_id > 0 ? d->key_id : 1);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)

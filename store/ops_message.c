@@ -396,18 +396,20 @@ int op_fetch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms, int *count)
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	      int *count)
 {
 	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
 	int rc;
 
 	if (count != NULL)
 		*count = 0;
-	if (st == NULL || wake_ctr > INT64_MAX)
+	if (st == NULL || wake_ctr > INT64_MAX || key_id < 0 || key_id > 255)
 		return STORE_ERROR;
 	op.u.ack.device_id = device_id;
 	op.u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
 	op.u.ack.wake_ctr = (int64_t)wake_ctr;
+	op.u.ack.key_id = key_id;
 	rc = writer_submit(st, &op);
 	if (rc == STORE_OK && count != NULL)
 		*count = op.u.ack.count;
@@ -423,6 +425,7 @@ int op_ack(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 1, op->u.ack.device_id);
 	sqlite3_bind_int64(s, 2, op->u.ack.seq);
 	sqlite3_bind_int64(s, 3, op->u.ack.wake_ctr);
+	sqlite3_bind_int(s, 4, op->u.ack.key_id);
 	rc = wstep_done(st, s, "ack device");
 	if (rc != STORE_OK)
 		return rc;

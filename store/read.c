@@ -176,6 +176,8 @@ static void device_row(struct store *st, sqlite3_stmt *s, struct store_device *d
 	d->pending = sqlite3_column_int64(s, 14);
 	d->quiet_start_min = sqlite3_column_int64(s, 15);
 	d->quiet_end_min = sqlite3_column_int64(s, 16);
+	d->key_id = sqlite3_column_int(s, 17);
+	d->key_next = sqlite3_column_int(s, 18);
 
 	seen = touch_get(&st->touch, d->id);
 	if (seen > d->last_seen_ms) {

@@ -129,8 +129,14 @@ static const char schema_v1[] = "CREATE TABLE providers ("
 
 /* Migration i brings a database from user_version i to i + 1. Append only; never edit a step
  * that has shipped. */
+/* v2: the master key each device's wake key comes from, and the one it is being moved to (0 if
+ * none) during a key rotation (docs/operations.md, "Keys"). */
+static const char schema_v2[] = "ALTER TABLE devices ADD COLUMN key_id INTEGER NOT NULL DEFAULT 1;"
+				"ALTER TABLE devices ADD COLUMN key_next INTEGER NOT NULL DEFAULT 0;";
+
 static const char *const migrations[] = {
 	schema_v1,
+	schema_v2,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -17,7 +17,7 @@
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
-	"d.quiet_start_min, d.quiet_end_min"
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 
 const char *const store_wsql[WS_COUNT] = {
@@ -37,8 +37,8 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_GATEWAY_SEEN] = "UPDATE gateways SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1",
 
 	[WS_DEVICE_ADD] = "INSERT INTO devices(provider_id, msisdn, name, token_hash, sms_format, "
-			  "poll_interval_s, created_ms, quiet_start_min, quiet_end_min) "
-			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+			  "poll_interval_s, created_ms, quiet_start_min, quiet_end_min, key_id) "
+			  "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
 	[WS_DEVICE_OWNER] = "SELECT provider_id FROM devices WHERE id = ?1",
 	[WS_DEVICE_UPDATE] = "UPDATE devices SET "
 			     "name = CASE WHEN ?2 & 1 THEN ?3 ELSE name END, "
@@ -63,8 +63,14 @@ const char *const store_wsql[WS_COUNT] = {
 			    "WHERE id = ?1",
 	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 "
 			       "WHERE id = ?1 AND provider_id = ?2 RETURNING last_seq",
+	/* ?4: the key the device says it holds; it completes a move to that key. */
 	[WS_DEVICE_ACK] = "UPDATE devices SET acked_seq = max(acked_seq, min(?2, last_seq)), "
-			  "wake_ctr = max(wake_ctr, ?3) WHERE id = ?1",
+			  "wake_ctr = max(wake_ctr, ?3), "
+			  "key_id = CASE WHEN ?4 != 0 AND ?4 = key_next THEN ?4 ELSE key_id END, "
+			  "key_next = CASE WHEN ?4 != 0 AND ?4 = key_next THEN 0 ELSE key_next END "
+			  "WHERE id = ?1",
+	[WS_KEY_ROLL] = "UPDATE devices SET key_next = CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END "
+			"WHERE key_next != CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END",
 	[WS_DEVICE_WAKE] = "UPDATE devices SET wake_state = 1, wake_sent_ms = ?2, "
 			   "wake_attempts = wake_attempts + 1, wake_ctr = max(wake_ctr, ?3) "
 			   "WHERE id = ?1 AND (?3 = 0 OR wake_ctr <= ?3) RETURNING msisdn, provider_id",

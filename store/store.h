@@ -135,16 +135,23 @@ struct store_device {
 	int64_t pending;         /* messages not yet acked, expired, replaced or cancelled */
 	int64_t quiet_start_min; /* quiet hours, minutes after midnight UTC; -1 = none */
 	int64_t quiet_end_min;
+	int key_id;   /* master key id the device's wake key is derived under (1-255) */
+	int key_next; /* master key id the device is being moved to, 0 if none */
 };
 typedef int (*store_device_cb)(void *arg, const struct store_device *d);
 
-/* In: provider_id, msisdn, name, sms_format, poll_interval_s, quiet hours. Out: id, created_ms.
+/* In: provider_id, msisdn, name, sms_format, poll_interval_s, quiet hours, key_id (0 means 1).
+ * Out: id, created_ms.
  * STORE_CONFLICT when the provider already has a device with this msisdn. */
 int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
 		     int64_t now_ms);
 /* provider_id 0 means any provider (server-internal use). */
 int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
 int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
+/* Starts moving every device to master key key_id (1-255): key_next = key_id, or 0 for devices
+ * already on it. A device's move completes when it acknowledges with that key id (store_ack).
+ * count: devices whose target changed. */
+int store_key_roll(struct store *st, int key_id, int *count);
 
 /* Fields a PATCH may change; a flag says which are set. */
 struct store_device_patch {
@@ -241,7 +248,10 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported) resynchronises the device's counter: wake_ctr = max(both).
  * *count is the number acknowledged. */
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int64_t now_ms, int *count);
+/* key_id: the master key id of the wake key the device holds (0: not said); equal to the
+ * device's key_next, it completes the device's move to that key. */
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	      int *count);
 
 /* ---- Wake jobs (leased by gateways) ---- */
 

@@ -44,6 +44,7 @@ enum wsql {
 	WS_DEVICE_TOUCH,
 	WS_DEVICE_NEXT_SEQ,
 	WS_DEVICE_ACK,
+	WS_KEY_ROLL,
 	WS_DEVICE_WAKE,
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
@@ -118,6 +119,7 @@ enum op_kind {
 	OP_PRINCIPAL_ADD,
 	OP_PRINCIPAL_REVOKE,
 	OP_PROVIDER_BUDGET,
+	OP_KEY_ROLL,
 	OP_DEVICE_ADD,
 	OP_DEVICE_UPDATE,
 	OP_DEVICE_DELETE,
@@ -197,8 +199,13 @@ struct store_op {
 			int64_t device_id;
 			int64_t seq;
 			int64_t wake_ctr;
+			int key_id;
 			int count;
 		} ack;
+		struct {
+			int key_id;
+			int count;
+		} key_roll;
 		struct {
 			struct store_wake_job *job;
 		} job_add;
@@ -313,6 +320,7 @@ int store_device_owned(struct store *st, int64_t provider_id, int64_t id);
 int op_principal_add(struct store *st, struct store_op *op);
 int op_principal_revoke(struct store *st, struct store_op *op);
 int op_provider_budget(struct store *st, struct store_op *op);
+int op_key_roll(struct store *st, struct store_op *op);
 int op_device_add(struct store *st, struct store_op *op);
 int op_device_update(struct store *st, struct store_op *op);
 int op_device_delete(struct store *st, struct store_op *op);

@@ -53,6 +53,7 @@ static int run_op(struct store *st, struct store_op *op)
 	case OP_PRINCIPAL_ADD: return op_principal_add(st, op);
 	case OP_PRINCIPAL_REVOKE: return op_principal_revoke(st, op);
 	case OP_PROVIDER_BUDGET: return op_provider_budget(st, op);
+	case OP_KEY_ROLL: return op_key_roll(st, op);
 	case OP_DEVICE_ADD: return op_device_add(st, op);
 	case OP_DEVICE_UPDATE: return op_device_update(st, op);
 	case OP_DEVICE_DELETE: return op_device_delete(st, op);

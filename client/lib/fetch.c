@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "encode.h"
 #include "internal.h"
@@ -70,6 +71,22 @@ smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,
 		goto done;
 	}
 	page->more = json_is_true(v);
+	v = json_object_get(root, "wake_key");
+	if (v != NULL && !json_is_null(v)) {
+		/* The device's wake key under the master key it is being moved to (protocol.md 7). */
+		json_t *kid = json_object_get(v, "key_id"), *key = json_object_get(v, "key");
+
+		if (!json_is_object(v) || !json_is_integer(kid) || json_integer_value(kid) < 1 ||
+		    json_integer_value(kid) > 255 || !json_is_string(key) ||
+		    enc_unb64(json_string_value(key), json_string_length(key), page->key, sizeof(page->key), 0) !=
+			    WAKE_KEY_LEN) {
+			snprintf(why, whymax, "\"wake_key\" is not a key id and a base64 key of %d octets",
+				 WAKE_KEY_LEN);
+			err = SMSWAKE_EPROTO;
+			goto done;
+		}
+		page->key_id = (int)json_integer_value(kid);
+	}
 	v = json_object_get(root, "next_poll");
 	if (v != NULL && !json_is_null(v)) {
 		if (!json_is_integer(v) || json_integer_value(v) < 0) {
@@ -222,15 +239,20 @@ static smswake_err send_ack(struct fetch *f)
 {
 	struct sw_state *st = f->st;
 	struct sw_response r;
-	char body[96];
+	char body[128];
 	smswake_err err;
 
-	if (st->cursor <= st->acked && st->counter <= st->reported)
+	int key = st->key_id != 0 && !st->key_acked; /* a new wake key to confirm */
+	int n;
+
+	if (st->cursor <= st->acked && st->counter <= st->reported && !key)
 		return SMSWAKE_OK;
+	n = snprintf(body, sizeof(body), "{\"seq\":%" PRIu64, st->cursor);
 	if (st->counter > 0)
-		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 ",\"wake_ctr\":%" PRIu64 "}", st->cursor, st->counter);
-	else
-		snprintf(body, sizeof(body), "{\"seq\":%" PRIu64 "}", st->cursor);
+		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"wake_ctr\":%" PRIu64, st->counter);
+	if (key)
+		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"key_id\":%u", st->key_id);
+	snprintf(body + n, sizeof(body) - (size_t)n, "}");
 	err = sw_http_request(f->h, "/v1/device/ack", body, &r);
 	if (err == SMSWAKE_ENETWORK && r.retry_after >= 0)
 		f->res->retry_after = (unsigned)r.retry_after;
@@ -238,6 +260,8 @@ static smswake_err send_ack(struct fetch *f)
 		take_next_poll(f->res, r.next_poll);
 		st->acked = st->cursor;
 		st->reported = st->counter;
+		if (key)
+			st->key_acked = 1; /* from now on only the new key is accepted */
 		err = sw_state_store(f->h, st);
 	} else if (err == SMSWAKE_OK) {
 		err = status_error(f->h, r.status, "ack");
@@ -321,6 +345,15 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct
 			break;
 		take_next_poll(res, page.next_poll);
 		err = flush(&f);
+		if (err == SMSWAKE_OK && page.key_id != 0 &&
+		    (page.key_id != st.key_id || CRYPTO_memcmp(page.key, st.key, WAKE_KEY_LEN) != 0)) {
+			/* Durable before the ack that tells the server to switch. */
+			st.key_id = (uint8_t)page.key_id;
+			memcpy(st.key, page.key, WAKE_KEY_LEN);
+			st.key_acked = 0;
+			err = sw_state_store(h, &st);
+		}
+		OPENSSL_cleanse(page.key, sizeof(page.key));
 		if (err != SMSWAKE_OK)
 			break;
 		/* "more" without anything new would loop forever against a confused server. */

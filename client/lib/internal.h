@@ -21,6 +21,12 @@ struct sw_state {
 	uint64_t cursor;   /* last seq handed to the callback and accepted */
 	uint64_t acked;    /* last seq the server confirmed as acknowledged */
 	uint64_t inflight; /* seq being handed to the callback, 0 if none */
+	/* A wake key the server handed over in a master-key rotation (docs/protocol.md, section
+	 * 7): it replaces the configured one; key_acked once the server has confirmed the move,
+	 * after which wakeups under the configured key are refused. key_id 0: none. */
+	uint8_t key_id;
+	uint8_t key[WAKE_KEY_LEN];
+	int key_acked;
 };
 
 struct sw_http;
@@ -126,6 +132,8 @@ struct sw_page {
 	int more;
 	long next_poll; /* -1 if absent */
 	size_t count;
+	int key_id; /* "wake_key" handed over in a key rotation; 0 if none */
+	uint8_t key[WAKE_KEY_LEN];
 };
 smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,
 			  smswake_err (*each)(const struct smswake_message *msg, void *ctx), void *ctx,

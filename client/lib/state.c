@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "encode.h"
 #include "internal.h"
 
 #define STATE_MAGIC "smswake-state 1"
@@ -19,10 +20,22 @@
 
 size_t sw_state_format(const struct sw_state *st, char *buf, size_t max)
 {
+	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
 	int n = snprintf(buf, max,
 			 STATE_MAGIC "\ndevice %" PRIu64 "\ncounter %" PRIu64 "\nreported %" PRIu64 "\ncursor %" PRIu64
 				     "\nacked %" PRIu64 "\ninflight %" PRIu64 "\n",
 			 st->device_id, st->counter, st->reported, st->cursor, st->acked, st->inflight);
+
+	if (n > 0 && (size_t)n < max && st->key_id != 0) {
+		/* Only after a key rotation; the file is mode 0600 like the configuration. */
+		int m;
+
+		enc_b64(st->key, WAKE_KEY_LEN, b64, 0);
+		m = snprintf(buf + n, max - (size_t)n, "key_id %u\nwake_key %s\nkey_acked %d\n", st->key_id, b64,
+			     st->key_acked ? 1 : 0);
+		explicit_bzero(b64, sizeof(b64));
+		n = m > 0 && (size_t)m < max - (size_t)n ? n + m : -1;
+	}
 	return n > 0 && (size_t)n < max ? (size_t)n : 0;
 }
 
@@ -43,12 +56,15 @@ static int parse_dec(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* Strict: the magic line, then each key exactly once, nothing else. A state file that does not
- * parse is an error, never a reset: resetting the counter would let old wakeups through again. */
+/* Strict: the magic line, then each key exactly once, nothing else (the three of a handed-over
+ * wake key together or not at all). A state file that does not parse is an error, never a reset:
+ * resetting the counter would let old wakeups through again. */
 int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 {
-	static const char *const keys[] = {"device", "counter", "reported", "cursor", "acked", "inflight"};
-	uint64_t *fields[6];
+	static const char *const keys[] = {"device", "counter",  "reported", "cursor",
+					   "acked",  "inflight", "key_id",   "key_acked"};
+	uint64_t *fields[8], key_id = 0, key_acked = 0;
+	int have_key = 0;
 	unsigned seen = 0;
 	size_t pos, ml = sizeof(STATE_MAGIC) - 1;
 	struct sw_state s;
@@ -60,6 +76,8 @@ int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 	fields[3] = &s.cursor;
 	fields[4] = &s.acked;
 	fields[5] = &s.inflight;
+	fields[6] = &key_id;
+	fields[7] = &key_acked;
 	if (len < ml + 1 || memcmp(text, STATE_MAGIC "\n", ml + 1) != 0)
 		return -1;
 	for (pos = ml + 1; pos < len;) {
@@ -72,19 +90,32 @@ int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 		sp = memchr(line, ' ', ll);
 		if (sp == NULL)
 			return -1;
-		for (k = 0; k < 6; k++)
+		if ((size_t)(sp - line) == 8 && memcmp(line, "wake_key", 8) == 0) {
+			if (have_key || enc_unb64(sp + 1, ll - 9, s.key, sizeof(s.key), 0) != WAKE_KEY_LEN)
+				return -1;
+			have_key = 1;
+			pos += ll + 1;
+			continue;
+		}
+		for (k = 0; k < 8; k++)
 			if ((size_t)(sp - line) == strlen(keys[k]) && memcmp(line, keys[k], strlen(keys[k])) == 0)
 				break;
-		if (k == 6 || (seen & (1u << k)))
+		if (k == 8 || (seen & (1u << k)))
 			return -1;
 		if (parse_dec(sp + 1, ll - (size_t)(sp - line) - 1, fields[k]) != 0)
 			return -1;
 		seen |= 1u << k;
 		pos += ll + 1;
 	}
-	if (seen != 0x3f || s.reported > s.counter || s.acked > s.cursor)
+	if ((seen & 0x3f) != 0x3f || s.reported > s.counter || s.acked > s.cursor)
 		return -1;
+	if (have_key != ((seen & 0x40) != 0) || have_key != ((seen & 0x80) != 0) ||
+	    (have_key && (key_id < 1 || key_id > 255 || key_acked > 1)))
+		return -1;
+	s.key_id = (uint8_t)key_id;
+	s.key_acked = (int)key_acked;
 	*st = s;
+	explicit_bzero(&s, sizeof(s));
 	return 0;
 }
 

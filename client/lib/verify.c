@@ -4,6 +4,8 @@
  * section 6). Nothing here touches the network. */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "encode.h"
 #include "internal.h"
 
@@ -24,7 +26,55 @@ static int err_rank(enum wake_err e)
 	}
 }
 
-static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
+/* The wake keys a wakeup may be made with: the configured one and, after a master-key rotation,
+ * the one the server handed over (state file). Once the server has confirmed the move, only the
+ * new one: a rotation is how an operator stops trusting the old master key. */
+struct keys {
+	int n;
+	uint8_t id[2];
+	uint8_t key[2][WAKE_KEY_LEN];
+	uint16_t port;
+};
+
+static smswake_err load_keys(smswake_t *h, struct keys *k)
+{
+	struct sw_state st;
+	smswake_err err = sw_state_begin(h, &st);
+
+	if (err != SMSWAKE_OK)
+		return err;
+	sw_state_end(h);
+	k->n = 0;
+	k->port = h->port;
+	if (st.key_id != 0) {
+		k->id[k->n] = st.key_id;
+		memcpy(k->key[k->n++], st.key, WAKE_KEY_LEN);
+	}
+	if (st.key_id == 0 || (!st.key_acked && st.key_id != h->key_id)) {
+		k->id[k->n] = h->key_id;
+		memcpy(k->key[k->n++], h->wake_key, WAKE_KEY_LEN);
+	}
+	OPENSSL_cleanse(&st, sizeof(st));
+	return SMSWAKE_OK;
+}
+
+/* The payload names its key id: the key with that id decides (the other gives WAKE_EKEYID). */
+static enum wake_err decode_any(const struct keys *k, const uint8_t *ud, size_t ud_len, const char *text,
+				size_t text_len, struct wake_msg *m)
+{
+	enum wake_err best = WAKE_EKEYID;
+
+	for (int i = 0; i < k->n; i++) {
+		enum wake_err e = text != NULL ? wake_decode_text(k->key[i], k->id[i], k->port, text, text_len, m)
+					       : wake_decode(k->key[i], k->id[i], k->port, ud, ud_len, m);
+		if (e == WAKE_OK || e != WAKE_EKEYID)
+			return e;
+		best = e;
+	}
+	return best;
+}
+
+static enum wake_err verify_binary(const struct keys *k, const uint8_t *udh, size_t udh_len, const uint8_t *ud,
 				   size_t ud_len, struct wake_msg *m)
 {
 	uint16_t port;
@@ -35,27 +85,27 @@ static enum wake_err verify_binary(const smswake_t *h, const uint8_t *udh, size_
 	e = wake_udh_port(udh, udh_len, &port);
 	if (e != WAKE_OK)
 		return e;
-	if (port != h->port)
+	if (port != k->port)
 		return WAKE_EPORT;
-	return wake_decode(h->wake_key, h->key_id, h->port, ud, ud_len, m);
+	return decode_any(k, ud, ud_len, NULL, 0, m);
 }
 
-static enum wake_err verify_text(const smswake_t *h, const char *text, size_t len, struct wake_msg *m)
+static enum wake_err verify_text(const struct keys *k, const char *text, size_t len, struct wake_msg *m)
 {
 	/* Some stacks append a line end; allow exactly one. */
 	if (len > 0 && text[len - 1] == '\n')
 		len--;
 	if (len > 0 && text[len - 1] == '\r')
 		len--;
-	return wake_decode_text(h->wake_key, h->key_id, h->port, text, len, m);
+	return decode_any(k, NULL, 0, text, len, m);
 }
 
-static enum wake_err verify_sms(const smswake_t *h, const struct sw_sms *sms, struct wake_msg *m, int *text_form)
+static enum wake_err verify_sms(const struct keys *k, const struct sw_sms *sms, struct wake_msg *m, int *text_form)
 {
 	*text_form = sms->is_text;
 	if (sms->is_text)
-		return verify_text(h, sms->text, sms->text_len, m);
-	return verify_binary(h, sms->udh, sms->udh_len, sms->ud, sms->ud_len, m);
+		return verify_text(k, sms->text, sms->text_len, m);
+	return verify_binary(k, sms->udh, sms->udh_len, sms->ud, sms->ud_len, m);
 }
 
 static smswake_err rejected(smswake_t *h, enum wake_err e, struct smswake_wakeup *out)
@@ -100,7 +150,7 @@ static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
 	return SMSWAKE_OK;
 }
 
-static smswake_err start(smswake_t *h, struct smswake_wakeup *out)
+static smswake_err start(smswake_t *h, struct smswake_wakeup *out, struct keys *k)
 {
 	if (h == NULL)
 		return SMSWAKE_EINVAL;
@@ -109,21 +159,22 @@ static smswake_err start(smswake_t *h, struct smswake_wakeup *out)
 		memset(out, 0, sizeof(*out));
 	if (!h->have_key)
 		return sw_fail(h, SMSWAKE_ECONFIG, "wake_key is not set");
-	return SMSWAKE_OK;
+	return load_keys(h, k);
 }
 
 smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud, size_t ud_len,
 			       struct smswake_wakeup *out)
 {
 	struct wake_msg m;
+	struct keys k;
 	enum wake_err e;
-	smswake_err err = start(h, out);
+	smswake_err err = start(h, out, &k);
 
 	if (err != SMSWAKE_OK)
 		return err;
 	if (ud == NULL && ud_len > 0)
 		return SMSWAKE_EINVAL;
-	e = verify_binary(h, udh, udh_len, ud, ud_len, &m);
+	e = verify_binary(&k, udh, udh_len, ud, ud_len, &m);
 	if (e != WAKE_OK)
 		return rejected(h, e, out);
 	return accept(h, &m, 0, out);
@@ -132,14 +183,15 @@ smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len,
 smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len, struct smswake_wakeup *out)
 {
 	struct wake_msg m;
+	struct keys k;
 	enum wake_err e;
-	smswake_err err = start(h, out);
+	smswake_err err = start(h, out, &k);
 
 	if (err != SMSWAKE_OK)
 		return err;
 	if (text == NULL && len > 0)
 		return SMSWAKE_EINVAL;
-	e = verify_text(h, text, len, &m);
+	e = verify_text(&k, text, len, &m);
 	if (e != WAKE_OK)
 		return rejected(h, e, out);
 	return accept(h, &m, 1, out);
@@ -147,7 +199,8 @@ smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len, stru
 
 /* Tries the PDU with and without the SMSC field: both are strict enough (exact lengths, no
  * trailing octets) that a wrong guess fails, and the tag decides in the end anyway. */
-static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t len, struct wake_msg *m, int *text_form)
+static enum wake_err verify_pdu(const struct keys *k, const uint8_t *pdu, size_t len, struct wake_msg *m,
+				int *text_form)
 {
 	struct sw_sms sms;
 	enum wake_err best = WAKE_EFORMAT;
@@ -157,7 +210,7 @@ static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t l
 
 		if (sw_parse_deliver(pdu, len, with_smsc, &sms) != 0)
 			continue;
-		e = verify_sms(h, &sms, m, text_form);
+		e = verify_sms(k, &sms, m, text_form);
 		if (e == WAKE_OK)
 			return e;
 		if (err_rank(e) > err_rank(best))
@@ -169,15 +222,16 @@ static enum wake_err verify_pdu(const smswake_t *h, const uint8_t *pdu, size_t l
 smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, struct smswake_wakeup *out)
 {
 	struct wake_msg m;
+	struct keys k;
 	enum wake_err e;
 	int text_form = 0;
-	smswake_err err = start(h, out);
+	smswake_err err = start(h, out, &k);
 
 	if (err != SMSWAKE_OK)
 		return err;
 	if (pdu == NULL && len > 0)
 		return SMSWAKE_EINVAL;
-	e = verify_pdu(h, pdu, len, &m, &text_form);
+	e = verify_pdu(&k, pdu, len, &m, &text_form);
 	if (e != WAKE_OK)
 		return rejected(h, e, out);
 	return accept(h, &m, text_form, out);
@@ -192,10 +246,11 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, st
 {
 	uint8_t buf[12 + 176];
 	struct wake_msg m;
+	struct keys k;
 	enum wake_err e, best;
 	int text_form = 0;
 	long n;
-	smswake_err err = start(h, out);
+	smswake_err err = start(h, out, &k);
 
 	if (err != SMSWAKE_OK)
 		return err;
@@ -212,11 +267,11 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, st
 	if (n <= 0)
 		return rejected(h, WAKE_EFORMAT, out);
 	/* An SMS-DELIVER (with or without SMSC), or user data that starts with its header. */
-	best = verify_pdu(h, buf, (size_t)n, &m, &text_form);
+	best = verify_pdu(&k, buf, (size_t)n, &m, &text_form);
 	if (best == WAKE_OK)
 		return accept(h, &m, text_form, out);
 	if ((size_t)buf[0] + 1 <= (size_t)n) {
-		e = verify_binary(h, buf, (size_t)buf[0] + 1, buf + buf[0] + 1, (size_t)n - buf[0] - 1, &m);
+		e = verify_binary(&k, buf, (size_t)buf[0] + 1, buf + buf[0] + 1, (size_t)n - buf[0] - 1, &m);
 		if (e == WAKE_OK)
 			return accept(h, &m, 0, out);
 		if (err_rank(e) >= err_rank(best))
@@ -229,9 +284,10 @@ smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len,
 {
 	struct sw_sms sms;
 	struct wake_msg m;
+	struct keys k;
 	enum wake_err e;
 	int text_form;
-	smswake_err err = start(h, out);
+	smswake_err err = start(h, out, &k);
 
 	if (err != SMSWAKE_OK)
 		return err;
@@ -239,7 +295,7 @@ smswake_err smswake_handle_smsd_file(smswake_t *h, const char *data, size_t len,
 		return SMSWAKE_EINVAL;
 	if (sw_parse_smsd(data, len, &sms) != 0)
 		return rejected(h, WAKE_EFORMAT, out);
-	e = verify_sms(h, &sms, &m, &text_form);
+	e = verify_sms(&k, &sms, &m, &text_form);
 	if (e != WAKE_OK)
 		return rejected(h, e, out);
 	return accept(h, &m, text_form, out);

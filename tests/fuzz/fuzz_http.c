@@ -67,7 +67,9 @@ static void setup(void)
 	so.path = srv.cfg.database;
 	if (store_open(&so, &srv.store, &serr) != STORE_OK)
 		abort();
-	memset(srv.master_key, 7, sizeof(srv.master_key));
+	memset(srv.keys.key[1], 7, MASTER_KEY_LEN);
+	srv.keys.loaded[1] = 1;
+	srv.keys.current = 1;
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
 	keys_new_token("swp", provider_token, sizeof(provider_token), h);

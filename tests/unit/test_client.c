@@ -526,6 +526,121 @@ static void test_state_file(void **state)
 	}
 }
 
+static void payload_key(const uint8_t *key, uint8_t key_id, uint64_t counter, uint8_t *p)
+{
+	struct wake_msg m = {.version = 1, .key_id = key_id, .counter = counter, .time = 1700000000};
+	assert_int_equal(wake_encode(key, PORT, &m, p, WAKE_PAYLOAD_LEN, NULL), WAKE_OK);
+}
+
+static smswake_err noop_message(const struct smswake_message *m, void *ctx)
+{
+	(void)m, (void)ctx;
+	return SMSWAKE_OK;
+}
+
+/* After a master-key rotation the state file holds the key the server handed over: wakeups
+ * under it verify; until the server confirmed the move the configured key still does, after it
+ * no longer (the old master key is what the operator stopped trusting). */
+static void test_rotated_key(void **state)
+{
+	static const uint8_t master2[32] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+					    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+	struct fixture *f = *state;
+	struct sw_state st = {.device_id = 12, .counter = 4, .reported = 4, .key_id = 2}, back;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct sw_page page;
+	char buf[512], why[160], json[256], b64[ENC_B64_LEN(WAKE_KEY_LEN)];
+	size_t n;
+
+	assert_int_equal(wake_derive_key(master2, sizeof(master2), 2, 12, st.key), 0);
+	wake_udh(PORT, udh);
+	n = sw_state_format(&st, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\nkey_id 2\nwake_key "));
+	assert_int_equal(sw_state_parse(buf, n, &back), 0);
+	assert_memory_equal(&st, &back, sizeof(st));
+	write_file(f->state, buf);
+
+	payload_key(f->key, 1, 5, p); /* the configured key */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	payload_key(st.key, 2, 6, p); /* the handed-over key */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	payload_key(f->key, 2, 7, p); /* key id 2, made with the wrong key */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
+	payload_key(st.key, 3, 7, p); /* a key id the device does not have */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
+	assert_true(stored_counter(f->h) == 6);
+
+	/* The server confirmed the move. */
+	st.counter = st.reported = 6;
+	st.key_acked = 1;
+	n = sw_state_format(&st, buf, sizeof(buf));
+	write_file(f->state, buf);
+	payload_key(f->key, 1, 7, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
+	payload_key(st.key, 2, 8, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	assert_true(stored_counter(f->h) == 8);
+
+	/* The key's three lines come together or not at all, with sane values. */
+	n = sw_state_format(&st, buf, sizeof(buf));
+	{
+		static const char *const cut[] = {"key_id 2\n", "key_acked 1\n"};
+		for (size_t i = 0; i < 2; i++) {
+			char *at = strstr(buf, cut[i]), copy[512];
+			size_t l = (size_t)(at - buf);
+
+			memcpy(copy, buf, l);
+			memcpy(copy + l, at + strlen(cut[i]), n - l - strlen(cut[i]) + 1);
+			assert_int_not_equal(sw_state_parse(copy, strlen(copy), &back), 0);
+		}
+	}
+	assert_int_not_equal(
+		sw_state_parse("smswake-state 1\ndevice 12\ncounter 0\nreported 0\ncursor 0\nacked 0\n"
+			       "inflight 0\nkey_id 2\nwake_key AAAA\nkey_acked 0\n",
+			       strlen("smswake-state 1\ndevice 12\ncounter 0\nreported 0\ncursor 0\nacked 0\n"
+				      "inflight 0\nkey_id 2\nwake_key AAAA\nkey_acked 0\n"),
+			       &back),
+		0);
+	{
+		static const char *const swap[][2] = {{"key_id 2\n", "key_id 0\n"}, {"key_acked 1\n", "key_acked 2\n"}};
+		for (size_t i = 0; i < 2; i++) {
+			char copy[512], *at;
+
+			snprintf(copy, sizeof(copy), "%s", buf);
+			at = strstr(copy, swap[i][0]);
+			assert_non_null(at);
+			memcpy(at, swap[i][1], strlen(swap[i][1]));
+			assert_int_not_equal(sw_state_parse(copy, strlen(copy), &back), 0);
+		}
+	}
+
+	/* The fetch answer's "wake_key": taken when well formed, a protocol error otherwise. */
+	enc_b64(st.key, WAKE_KEY_LEN, b64, 0);
+	snprintf(json, sizeof(json), "{\"messages\":[],\"more\":false,\"wake_key\":{\"key_id\":2,\"key\":\"%s\"}}",
+		 b64);
+	assert_int_equal(sw_parse_page(json, strlen(json), 1024, noop_message, NULL, &page, why, sizeof(why)),
+			 SMSWAKE_OK);
+	assert_int_equal(page.key_id, 2);
+	assert_memory_equal(page.key, st.key, WAKE_KEY_LEN);
+	{
+		static const char *const bad[] = {
+			"{\"messages\":[],\"wake_key\":2}",
+			"{\"messages\":[],\"wake_key\":{\"key_id\":0,\"key\":\"%s\"}}",
+			"{\"messages\":[],\"wake_key\":{\"key_id\":256,\"key\":\"%s\"}}",
+			"{\"messages\":[],\"wake_key\":{\"key_id\":\"2\",\"key\":\"%s\"}}",
+			"{\"messages\":[],\"wake_key\":{\"key_id\":2,\"key\":\"AAAA\"}}",
+			"{\"messages\":[],\"wake_key\":{\"key_id\":2}}",
+		};
+		for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(json, sizeof(json), bad[i], b64);
+			assert_int_equal(
+				sw_parse_page(json, strlen(json), 1024, noop_message, NULL, &page, why, sizeof(why)),
+				SMSWAKE_EPROTO);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -539,6 +654,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_smsd_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotated_key, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);
 }

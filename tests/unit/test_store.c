@@ -663,7 +663,7 @@ static void test_fetch_ack(void **state)
 	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 2, collect_msg, &l, &count), STORE_OK);
 	assert_int_equal(count, 1);
 
-	assert_int_equal(store_ack(f->st, dev, 2, 7, T0 + 3, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, dev, 2, 7, 0, T0 + 3, &count), STORE_OK);
 	assert_int_equal(count, 2);
 	assert_int_equal(msg_state(f->st, ids[0]), MSG_ACKED);
 	assert_int_equal(msg_state(f->st, ids[1]), MSG_ACKED);
@@ -673,13 +673,13 @@ static void test_fetch_ack(void **state)
 	assert_int_equal(d.wake_ctr, 7);
 	assert_int_equal(d.pending, 1);
 	/* Counter only grows; ack beyond last_seq is clamped. */
-	assert_int_equal(store_ack(f->st, dev, 99, 3, T0 + 4, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, dev, 99, 3, 0, T0 + 4, &count), STORE_OK);
 	assert_int_equal(count, 1);
 	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 	assert_int_equal(d.acked_seq, 3);
 	assert_int_equal(d.wake_ctr, 7);
 	assert_int_equal(d.pending, 0);
-	assert_int_equal(store_ack(f->st, dev + 99, 1, 0, T0, &count), STORE_NOTFOUND);
+	assert_int_equal(store_ack(f->st, dev + 99, 1, 0, 0, T0, &count), STORE_NOTFOUND);
 
 	assert_int_equal(store_message_get(f->st, f->prov, ids[0], &m, collect_event, &ev), STORE_OK);
 	assert_int_equal(ev.n, 3);
@@ -692,10 +692,95 @@ static void test_fetch_ack(void **state)
 	/* Queued but not fetched is not acknowledged. */
 	{
 		int64_t id4 = put(f->st, f->prov, dev, T0 + 5);
-		assert_int_equal(store_ack(f->st, dev, 4, 0, T0 + 6, &count), STORE_OK);
+		assert_int_equal(store_ack(f->st, dev, 4, 0, 0, T0 + 6, &count), STORE_OK);
 		assert_int_equal(count, 0);
 		assert_int_equal(msg_state(f->st, id4), MSG_QUEUED);
 	}
+}
+
+/* Master-key rotation: new devices take the key id they are given, a roll marks every other
+ * device, and an ack naming the target key completes a device's move (any other key id does
+ * not). A database from before the key columns gets key 1 for every device. */
+static void test_key_rotation(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device d;
+	const char *err = NULL;
+	int64_t a, b, c;
+	int count = -1;
+	char sql[256];
+
+	a = add_device(f->st, f->prov, "+15550001001", 1);
+	b = add_device(f->st, f->prov, "+15550001002", 2);
+	assert_int_equal(store_device_get(f->st, 0, a, &d), STORE_OK);
+	assert_int_equal(d.key_id, 1);
+	assert_int_equal(d.key_next, 0);
+
+	assert_int_equal(store_key_roll(f->st, 2, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_key_roll(f->st, 2, &count), STORE_OK);
+	assert_int_equal(count, 0); /* nothing changes twice */
+	assert_int_equal(store_key_roll(f->st, 0, &count), STORE_ERROR);
+	assert_int_equal(store_key_roll(f->st, 256, &count), STORE_ERROR);
+	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
+	assert_int_equal(d.key_id, 1);
+	assert_int_equal(d.key_next, 2);
+
+	/* A device registered under the new key is not moving anywhere. */
+	memset(&d, 0, sizeof(d));
+	d.provider_id = f->prov;
+	snprintf(d.msisdn, sizeof(d.msisdn), "+15550001003");
+	d.sms_format = SMS_FORMAT_BINARY;
+	d.quiet_start_min = d.quiet_end_min = -1;
+	d.key_id = 2;
+	{
+		uint8_t h[STORE_HASH_LEN];
+		hash_of(h, 333);
+		assert_int_equal(store_device_add(f->st, &d, h, T0), STORE_OK);
+	}
+	c = d.id;
+	assert_int_equal(store_device_get(f->st, 0, c, &d), STORE_OK);
+	assert_int_equal(d.key_id, 2);
+	assert_int_equal(d.key_next, 0);
+	d.key_id = 256;
+	assert_int_equal(store_device_add(f->st, &d, (const uint8_t *)"01234567890123456789012345678901", T0),
+			 STORE_ERROR);
+
+	/* Acks: without a key id, with the wrong one, then with the target. */
+	assert_int_equal(store_ack(f->st, a, 0, 0, 0, T0 + 1, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, a, 0, 0, 3, T0 + 1, &count), STORE_OK);
+	assert_int_equal(store_device_get(f->st, 0, a, &d), STORE_OK);
+	assert_int_equal(d.key_id, 1);
+	assert_int_equal(d.key_next, 2);
+	assert_int_equal(store_ack(f->st, a, 0, 0, 2, T0 + 2, &count), STORE_OK);
+	assert_int_equal(store_device_get(f->st, 0, a, &d), STORE_OK);
+	assert_int_equal(d.key_id, 2);
+	assert_int_equal(d.key_next, 0);
+	assert_int_equal(store_ack(f->st, a, 0, 0, 2, T0 + 3, &count), STORE_OK); /* again: no change */
+	assert_int_equal(store_device_get(f->st, 0, a, &d), STORE_OK);
+	assert_int_equal(d.key_id, 2);
+	assert_int_equal(d.key_next, 0);
+	assert_int_equal(store_ack(f->st, a, 0, 0, 256, T0 + 3, &count), STORE_ERROR);
+	/* A later roll back to key 1 moves a and c, and clears b's move (b is on key 1). */
+	assert_int_equal(store_key_roll(f->st, 1, &count), STORE_OK);
+	assert_int_equal(count, 3);
+	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
+	assert_int_equal(d.key_next, 0);
+	assert_int_equal(store_device_get(f->st, 0, c, &d), STORE_OK);
+	assert_int_equal(d.key_next, 1);
+
+	/* The same database as version 1 left it: the key columns come back as key 1, no move. */
+	store_close(f->st);
+	snprintf(sql, sizeof(sql),
+		 "ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
+		 " PRAGMA user_version=1;");
+	make_raw_db(f->path, sql);
+	f->st = open_at(f->path, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_user_version(f->st), store_schema_version());
+	assert_int_equal(store_device_get(f->st, 0, c, &d), STORE_OK);
+	assert_int_equal(d.key_id, 1);
+	assert_int_equal(d.key_next, 0);
 }
 
 static void test_cancel(void **state)
@@ -796,7 +881,7 @@ static void test_purge(void **state)
 	cancelled = put(f->st, f->prov, dev, T0);
 	queued = put(f->st, f->prov, dev, T0);
 	assert_int_equal(store_device_fetch(f->st, dev, 0, 1, T0 + 10, collect_msg, &l, &count), STORE_OK);
-	assert_int_equal(store_ack(f->st, dev, 1, 0, T0 + 10, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, dev, 1, 0, 0, T0 + 10, &count), STORE_OK);
 	assert_int_equal(store_message_cancel(f->st, f->prov, cancelled, T0 + 10), STORE_OK);
 	recent = put(f->st, f->prov, dev, T0 + 100);
 	assert_int_equal(store_message_cancel(f->st, f->prov, recent, T0 + 100), STORE_OK);
@@ -1651,6 +1736,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expire_many, setup, teardown),
