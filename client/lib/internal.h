@@ -69,6 +69,9 @@ smswake_err sw_fail(smswake_t *h, smswake_err err, const char *fmt, ...) __attri
 
 /* state.c: the lock is taken by sw_state_begin and released by sw_state_end. */
 smswake_err sw_state_begin(smswake_t *h, struct sw_state *st);
+/* Reads the state without the lock (the file is only ever replaced whole): for a look at the
+ * keys before verification. Creates nothing. */
+smswake_err sw_state_peek(smswake_t *h, struct sw_state *st);
 void sw_state_end(smswake_t *h);
 smswake_err sw_state_store(smswake_t *h, const struct sw_state *st);
 /* Parses a state file's text; 0 or -1. Exposed for tests and the fuzz target. */

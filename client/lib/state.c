@@ -12,6 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "encode.h"
 #include "internal.h"
 
@@ -119,17 +121,64 @@ int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 	return 0;
 }
 
-smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
+/* Reads and checks the state file (a missing one is the first run's empty state). */
+static smswake_err state_read(smswake_t *h, struct sw_state *st)
 {
 	char buf[STATE_MAX + 1];
 	ssize_t n;
 	size_t len = 0;
-	int fd;
+	int fd = open(h->state_file, O_RDONLY | O_CLOEXEC);
 
+	if (fd < 0 && errno == ENOENT) {
+		/* First run: nothing accepted yet. */
+		memset(st, 0, sizeof(*st));
+		st->device_id = h->device_id;
+		return SMSWAKE_OK;
+	}
+	if (fd < 0)
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: %s", h->state_file, strerror(errno));
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		len += (size_t)n;
+	}
+	close(fd);
+	if (len > STATE_MAX || sw_state_parse(buf, len, st) != 0) {
+		OPENSSL_cleanse(buf, sizeof(buf));
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: corrupt; remove it only after re-registering", h->state_file);
+	}
+	OPENSSL_cleanse(buf, sizeof(buf));
+	if (st->device_id != h->device_id)
+		return sw_fail(h, SMSWAKE_ESTATE, "%s: belongs to device %" PRIu64 ", not %" PRIu64, h->state_file,
+			       st->device_id, h->device_id);
+	return SMSWAKE_OK;
+}
+
+static smswake_err state_check_config(smswake_t *h)
+{
 	if (h->state_file == NULL)
 		return sw_fail(h, SMSWAKE_ECONFIG, "state_file is not set");
 	if (!h->have_device_id)
 		return sw_fail(h, SMSWAKE_ECONFIG, "device_id is not set");
+	return SMSWAKE_OK;
+}
+
+smswake_err sw_state_peek(smswake_t *h, struct sw_state *st)
+{
+	smswake_err err = state_check_config(h);
+
+	return err != SMSWAKE_OK ? err : state_read(h, st);
+}
+
+smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
+{
+	smswake_err err = state_check_config(h);
+
+	if (err != SMSWAKE_OK)
+		return err;
 	if (h->lock_fd >= 0)
 		return sw_fail(h, SMSWAKE_EINVAL, "state already locked (re-entrant call from a callback?)");
 	h->lock_fd = open(h->lock_file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
@@ -142,38 +191,10 @@ smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
 			return sw_fail(h, SMSWAKE_ESTATE, "%s: lock: %s", h->lock_file, strerror(e));
 		}
 	}
-
-	fd = open(h->state_file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		/* First run: nothing accepted yet. */
-		memset(st, 0, sizeof(*st));
-		st->device_id = h->device_id;
-		return SMSWAKE_OK;
-	}
-	if (fd < 0) {
-		int e = errno;
+	err = state_read(h, st);
+	if (err != SMSWAKE_OK)
 		sw_state_end(h);
-		return sw_fail(h, SMSWAKE_ESTATE, "%s: %s", h->state_file, strerror(e));
-	}
-	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		len += (size_t)n;
-	}
-	close(fd);
-	if (len > STATE_MAX || sw_state_parse(buf, len, st) != 0) {
-		sw_state_end(h);
-		return sw_fail(h, SMSWAKE_ESTATE, "%s: corrupt; remove it only after re-registering", h->state_file);
-	}
-	if (st->device_id != h->device_id) {
-		sw_state_end(h);
-		return sw_fail(h, SMSWAKE_ESTATE, "%s: belongs to device %" PRIu64 ", not %" PRIu64, h->state_file,
-			       st->device_id, h->device_id);
-	}
-	return SMSWAKE_OK;
+	return err;
 }
 
 void sw_state_end(smswake_t *h)

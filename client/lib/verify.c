@@ -39,11 +39,10 @@ struct keys {
 static smswake_err load_keys(smswake_t *h, struct keys *k)
 {
 	struct sw_state st;
-	smswake_err err = sw_state_begin(h, &st);
+	smswake_err err = sw_state_peek(h, &st);
 
 	if (err != SMSWAKE_OK)
 		return err;
-	sw_state_end(h);
 	k->n = 0;
 	k->port = h->port;
 	if (st.key_id != 0) {
