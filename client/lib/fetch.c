@@ -242,7 +242,7 @@ static smswake_err send_ack(struct fetch *f)
 	char body[128];
 	smswake_err err;
 
-	int key = st->key_id != 0 && !st->key_acked; /* a new wake key to confirm */
+	int key = st->next_key_id != 0; /* a new wake key to confirm */
 	int n;
 
 	if (st->cursor <= st->acked && st->counter <= st->reported && !key)
@@ -251,7 +251,7 @@ static smswake_err send_ack(struct fetch *f)
 	if (st->counter > 0)
 		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"wake_ctr\":%" PRIu64, st->counter);
 	if (key)
-		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"key_id\":%u", st->key_id);
+		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"key_id\":%u", st->next_key_id);
 	snprintf(body + n, sizeof(body) - (size_t)n, "}");
 	err = sw_http_request(f->h, "/v1/device/ack", body, &r);
 	if (err == SMSWAKE_ENETWORK && r.retry_after >= 0)
@@ -260,8 +260,13 @@ static smswake_err send_ack(struct fetch *f)
 		take_next_poll(f->res, r.next_poll);
 		st->acked = st->cursor;
 		st->reported = st->counter;
-		if (key)
-			st->key_acked = 1; /* from now on only the new key is accepted */
+		if (key) {
+			/* The move is done: from now on only the new key is accepted. */
+			st->key_id = st->next_key_id;
+			memcpy(st->key, st->next_key, WAKE_KEY_LEN);
+			st->next_key_id = 0;
+			OPENSSL_cleanse(st->next_key, WAKE_KEY_LEN);
+		}
 		err = sw_state_store(f->h, st);
 	} else if (err == SMSWAKE_OK) {
 		err = status_error(f->h, r.status, "ack");
@@ -345,12 +350,11 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct
 			break;
 		take_next_poll(res, page.next_poll);
 		err = flush(&f);
-		if (err == SMSWAKE_OK && page.key_id != 0 &&
-		    (page.key_id != st.key_id || CRYPTO_memcmp(page.key, st.key, WAKE_KEY_LEN) != 0)) {
+		if (err == SMSWAKE_OK && page.key_id != 0 && page.key_id != (st.key_id ? st.key_id : h->key_id) &&
+		    (page.key_id != st.next_key_id || CRYPTO_memcmp(page.key, st.next_key, WAKE_KEY_LEN) != 0)) {
 			/* Durable before the ack that tells the server to switch. */
-			st.key_id = (uint8_t)page.key_id;
-			memcpy(st.key, page.key, WAKE_KEY_LEN);
-			st.key_acked = 0;
+			st.next_key_id = (uint8_t)page.key_id;
+			memcpy(st.next_key, page.key, WAKE_KEY_LEN);
 			err = sw_state_store(h, &st);
 		}
 		OPENSSL_cleanse(page.key, sizeof(page.key));

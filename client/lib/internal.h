@@ -21,12 +21,14 @@ struct sw_state {
 	uint64_t cursor;   /* last seq handed to the callback and accepted */
 	uint64_t acked;    /* last seq the server confirmed as acknowledged */
 	uint64_t inflight; /* seq being handed to the callback, 0 if none */
-	/* A wake key the server handed over in a master-key rotation (docs/protocol.md, section
-	 * 7): it replaces the configured one; key_acked once the server has confirmed the move,
-	 * after which wakeups under the configured key are refused. key_id 0: none. */
+	/* Wake keys from master-key rotations (docs/protocol.md, section 7); id 0: none.
+	 * key: the device's current key when it is not the configured one (the server
+	 * confirmed the move to it); next: handed over, not confirmed yet. Wakeups verify under
+	 * the current key (this one, else the configured one) and the next one. */
 	uint8_t key_id;
 	uint8_t key[WAKE_KEY_LEN];
-	int key_acked;
+	uint8_t next_key_id;
+	uint8_t next_key[WAKE_KEY_LEN];
 };
 
 struct sw_http;

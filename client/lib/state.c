@@ -20,24 +20,33 @@
 #define STATE_MAGIC "smswake-state 1"
 #define STATE_MAX 1024
 
-size_t sw_state_format(const struct sw_state *st, char *buf, size_t max)
+/* Appends "NAME_id N\nNAME B64\n" for a key slot in use; the new length, or -1. */
+static int format_key(char *buf, size_t max, int n, const char *id_name, const char *key_name, uint8_t id,
+		      const uint8_t key[WAKE_KEY_LEN])
 {
 	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
+	int m;
+
+	if (n < 0 || id == 0)
+		return n;
+	enc_b64(key, WAKE_KEY_LEN, b64, 0);
+	m = snprintf(buf + n, max - (size_t)n, "%s %u\n%s %s\n", id_name, id, key_name, b64);
+	OPENSSL_cleanse(b64, sizeof(b64));
+	return m > 0 && (size_t)m < max - (size_t)n ? n + m : -1;
+}
+
+size_t sw_state_format(const struct sw_state *st, char *buf, size_t max)
+{
 	int n = snprintf(buf, max,
 			 STATE_MAGIC "\ndevice %" PRIu64 "\ncounter %" PRIu64 "\nreported %" PRIu64 "\ncursor %" PRIu64
 				     "\nacked %" PRIu64 "\ninflight %" PRIu64 "\n",
 			 st->device_id, st->counter, st->reported, st->cursor, st->acked, st->inflight);
 
-	if (n > 0 && (size_t)n < max && st->key_id != 0) {
-		/* Only after a key rotation; the file is mode 0600 like the configuration. */
-		int m;
-
-		enc_b64(st->key, WAKE_KEY_LEN, b64, 0);
-		m = snprintf(buf + n, max - (size_t)n, "key_id %u\nwake_key %s\nkey_acked %d\n", st->key_id, b64,
-			     st->key_acked ? 1 : 0);
-		explicit_bzero(b64, sizeof(b64));
-		n = m > 0 && (size_t)m < max - (size_t)n ? n + m : -1;
-	}
+	if (n <= 0 || (size_t)n >= max)
+		return 0;
+	/* Only after a key rotation; the file is mode 0600 like the configuration. */
+	n = format_key(buf, max, n, "key_id", "wake_key", st->key_id, st->key);
+	n = format_key(buf, max, n, "next_key_id", "next_wake_key", st->next_key_id, st->next_key);
 	return n > 0 && (size_t)n < max ? (size_t)n : 0;
 }
 
@@ -58,15 +67,14 @@ static int parse_dec(const char *s, size_t len, uint64_t *out)
 	return 0;
 }
 
-/* Strict: the magic line, then each key exactly once, nothing else (the three of a handed-over
- * wake key together or not at all). A state file that does not parse is an error, never a reset:
+/* Strict: the magic line, then each key exactly once, nothing else (a key slot's id and key
+ * together or not at all). A state file that does not parse is an error, never a reset:
  * resetting the counter would let old wakeups through again. */
 int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 {
-	static const char *const keys[] = {"device", "counter",  "reported", "cursor",
-					   "acked",  "inflight", "key_id",   "key_acked"};
-	uint64_t *fields[8], key_id = 0, key_acked = 0;
-	int have_key = 0;
+	static const char *const keys[] = {"device",   "counter", "reported", "cursor",      "acked",
+					   "inflight", "key_id",  "wake_key", "next_key_id", "next_wake_key"};
+	uint64_t *fields[8], ids[2] = {0, 0};
 	unsigned seen = 0;
 	size_t pos, ml = sizeof(STATE_MAGIC) - 1;
 	struct sw_state s;
@@ -78,13 +86,13 @@ int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 	fields[3] = &s.cursor;
 	fields[4] = &s.acked;
 	fields[5] = &s.inflight;
-	fields[6] = &key_id;
-	fields[7] = &key_acked;
+	fields[6] = &ids[0];
+	fields[7] = &ids[1];
 	if (len < ml + 1 || memcmp(text, STATE_MAGIC "\n", ml + 1) != 0)
 		return -1;
 	for (pos = ml + 1; pos < len;) {
-		const char *line = text + pos, *nl = memchr(line, '\n', len - pos), *sp;
-		size_t ll, k;
+		const char *line = text + pos, *nl = memchr(line, '\n', len - pos), *sp, *v;
+		size_t ll, k, vl;
 
 		if (nl == NULL)
 			return -1;
@@ -92,33 +100,38 @@ int sw_state_parse(const char *text, size_t len, struct sw_state *st)
 		sp = memchr(line, ' ', ll);
 		if (sp == NULL)
 			return -1;
-		if ((size_t)(sp - line) == 8 && memcmp(line, "wake_key", 8) == 0) {
-			if (have_key || enc_unb64(sp + 1, ll - 9, s.key, sizeof(s.key), 0) != WAKE_KEY_LEN)
-				return -1;
-			have_key = 1;
-			pos += ll + 1;
-			continue;
-		}
-		for (k = 0; k < 8; k++)
+		for (k = 0; k < 10; k++)
 			if ((size_t)(sp - line) == strlen(keys[k]) && memcmp(line, keys[k], strlen(keys[k])) == 0)
 				break;
-		if (k == 8 || (seen & (1u << k)))
+		if (k == 10 || (seen & (1u << k)))
 			return -1;
-		if (parse_dec(sp + 1, ll - (size_t)(sp - line) - 1, fields[k]) != 0)
+		v = sp + 1;
+		vl = ll - (size_t)(sp - line) - 1;
+		if (k == 7 || k == 9) {
+			uint8_t *key = k == 7 ? s.key : s.next_key;
+			if (enc_unb64(v, vl, key, WAKE_KEY_LEN, 0) != WAKE_KEY_LEN)
+				return -1;
+		} else if (parse_dec(v, vl, fields[k < 6 ? k : k == 6 ? 6 : 7]) != 0) {
 			return -1;
+		}
 		seen |= 1u << k;
 		pos += ll + 1;
 	}
 	if ((seen & 0x3f) != 0x3f || s.reported > s.counter || s.acked > s.cursor)
 		return -1;
-	if (have_key != ((seen & 0x40) != 0) || have_key != ((seen & 0x80) != 0) ||
-	    (have_key && (key_id < 1 || key_id > 255 || key_acked > 1)))
-		return -1;
-	s.key_id = (uint8_t)key_id;
-	s.key_acked = (int)key_acked;
+	/* Each slot whole or absent, with an id of 1-255; the next key differs from the current. */
+	if (((seen >> 6) & 1) != ((seen >> 7) & 1) || ((seen >> 8) & 1) != ((seen >> 9) & 1) ||
+	    ((seen & 0x40) && (ids[0] < 1 || ids[0] > 255)) || ((seen & 0x100) && (ids[1] < 1 || ids[1] > 255)) ||
+	    ((seen & 0x40) && (seen & 0x100) && ids[0] == ids[1]))
+		goto bad;
+	s.key_id = (uint8_t)ids[0];
+	s.next_key_id = (uint8_t)ids[1];
 	*st = s;
-	explicit_bzero(&s, sizeof(s));
+	OPENSSL_cleanse(&s, sizeof(s));
 	return 0;
+bad:
+	OPENSSL_cleanse(&s, sizeof(s));
+	return -1;
 }
 
 /* Reads and checks the state file (a missing one is the first run's empty state). */

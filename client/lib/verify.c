@@ -26,9 +26,10 @@ static int err_rank(enum wake_err e)
 	}
 }
 
-/* The wake keys a wakeup may be made with: the configured one and, after a master-key rotation,
- * the one the server handed over (state file). Once the server has confirmed the move, only the
- * new one: a rotation is how an operator stops trusting the old master key. */
+/* The wake keys a wakeup may be made with: the device's current one (the configured key, or the
+ * one a confirmed master-key rotation moved it to) and, while a move is under way, the key the
+ * server handed over for it. A confirmed move retires the previous key: a rotation is how an
+ * operator stops trusting the old master key. */
 struct keys {
 	int n;
 	uint8_t id[2];
@@ -43,15 +44,19 @@ static smswake_err load_keys(smswake_t *h, struct keys *k)
 
 	if (err != SMSWAKE_OK)
 		return err;
-	k->n = 0;
+	k->n = 1;
 	k->port = h->port;
 	if (st.key_id != 0) {
-		k->id[k->n] = st.key_id;
-		memcpy(k->key[k->n++], st.key, WAKE_KEY_LEN);
+		k->id[0] = st.key_id;
+		memcpy(k->key[0], st.key, WAKE_KEY_LEN);
+	} else {
+		k->id[0] = h->key_id;
+		memcpy(k->key[0], h->wake_key, WAKE_KEY_LEN);
 	}
-	if (st.key_id == 0 || (!st.key_acked && st.key_id != h->key_id)) {
-		k->id[k->n] = h->key_id;
-		memcpy(k->key[k->n++], h->wake_key, WAKE_KEY_LEN);
+	if (st.next_key_id != 0 && st.next_key_id != k->id[0]) {
+		k->id[1] = st.next_key_id;
+		memcpy(k->key[1], st.next_key, WAKE_KEY_LEN);
+		k->n = 2;
 	}
 	OPENSSL_cleanse(&st, sizeof(st));
 	return SMSWAKE_OK;

@@ -545,66 +545,89 @@ static void test_rotated_key(void **state)
 {
 	static const uint8_t master2[32] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
 					    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+	static const uint8_t master3[32] = {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3,
+					    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3};
 	struct fixture *f = *state;
-	struct sw_state st = {.device_id = 12, .counter = 4, .reported = 4, .key_id = 2}, back;
-	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct sw_state st = {.device_id = 12, .counter = 4, .reported = 4, .next_key_id = 2}, back;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN], key2[WAKE_KEY_LEN], key3[WAKE_KEY_LEN];
 	struct sw_page page;
 	char buf[512], why[160], json[256], b64[ENC_B64_LEN(WAKE_KEY_LEN)];
 	size_t n;
 
-	assert_int_equal(wake_derive_key(master2, sizeof(master2), 2, 12, st.key), 0);
+	assert_int_equal(wake_derive_key(master2, sizeof(master2), 2, 12, key2), 0);
+	assert_int_equal(wake_derive_key(master3, sizeof(master3), 3, 12, key3), 0);
+	memcpy(st.next_key, key2, WAKE_KEY_LEN);
 	wake_udh(PORT, udh);
 	n = sw_state_format(&st, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_non_null(strstr(buf, "\nkey_id 2\nwake_key "));
+	assert_non_null(strstr(buf, "\nnext_key_id 2\nnext_wake_key "));
+	assert_null(strstr(buf, "\nkey_id"));
 	assert_int_equal(sw_state_parse(buf, n, &back), 0);
 	assert_memory_equal(&st, &back, sizeof(st));
 	write_file(f->state, buf);
 
-	payload_key(f->key, 1, 5, p); /* the configured key */
+	/* Moving to key 2: both the configured key (1) and key 2 verify. */
+	payload_key(f->key, 1, 5, p);
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
-	payload_key(st.key, 2, 6, p); /* the handed-over key */
+	payload_key(key2, 2, 6, p);
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
 	payload_key(f->key, 2, 7, p); /* key id 2, made with the wrong key */
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
-	payload_key(st.key, 3, 7, p); /* a key id the device does not have */
+	payload_key(key2, 3, 7, p); /* a key id the device does not have */
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
 	assert_true(stored_counter(f->h) == 6);
 
-	/* The server confirmed the move. */
+	/* The server confirmed the move: key 2 only. */
 	st.counter = st.reported = 6;
-	st.key_acked = 1;
+	st.key_id = 2;
+	memcpy(st.key, key2, WAKE_KEY_LEN);
+	st.next_key_id = 0;
+	memset(st.next_key, 0, WAKE_KEY_LEN);
 	n = sw_state_format(&st, buf, sizeof(buf));
 	write_file(f->state, buf);
 	payload_key(f->key, 1, 7, p);
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
-	payload_key(st.key, 2, 8, p);
+	payload_key(key2, 2, 8, p);
 	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
-	assert_true(stored_counter(f->h) == 8);
 
-	/* The key's three lines come together or not at all, with sane values. */
+	/* A second rotation under way: key 2 (what the server still uses) and key 3, never key 1. */
+	st.counter = st.reported = 8;
+	st.next_key_id = 3;
+	memcpy(st.next_key, key3, WAKE_KEY_LEN);
 	n = sw_state_format(&st, buf, sizeof(buf));
+	assert_int_equal(sw_state_parse(buf, n, &back), 0);
+	assert_memory_equal(&st, &back, sizeof(st));
+	write_file(f->state, buf);
+	payload_key(key2, 2, 9, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	payload_key(key3, 3, 10, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+	payload_key(f->key, 1, 11, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_EREJECTED);
+	assert_true(stored_counter(f->h) == 10);
+
+	/* Each slot's two lines together or not at all, with sane values. */
 	{
-		static const char *const cut[] = {"key_id 2\n", "key_acked 1\n"};
+		static const char *const cut[] = {"key_id 2\n", "next_key_id 3\n"};
 		for (size_t i = 0; i < 2; i++) {
 			char *at = strstr(buf, cut[i]), copy[512];
-			size_t l = (size_t)(at - buf);
+			size_t l;
 
+			assert_non_null(at);
+			l = (size_t)(at - buf);
 			memcpy(copy, buf, l);
 			memcpy(copy + l, at + strlen(cut[i]), n - l - strlen(cut[i]) + 1);
 			assert_int_not_equal(sw_state_parse(copy, strlen(copy), &back), 0);
 		}
 	}
-	assert_int_not_equal(
-		sw_state_parse("smswake-state 1\ndevice 12\ncounter 0\nreported 0\ncursor 0\nacked 0\n"
-			       "inflight 0\nkey_id 2\nwake_key AAAA\nkey_acked 0\n",
-			       strlen("smswake-state 1\ndevice 12\ncounter 0\nreported 0\ncursor 0\nacked 0\n"
-				      "inflight 0\nkey_id 2\nwake_key AAAA\nkey_acked 0\n"),
-			       &back),
-		0);
 	{
-		static const char *const swap[][2] = {{"key_id 2\n", "key_id 0\n"}, {"key_acked 1\n", "key_acked 2\n"}};
-		for (size_t i = 0; i < 2; i++) {
+		static const char *const swap[][2] = {
+			{"\nkey_id 2\n", "\nkey_id 0\n"},
+			{"next_key_id 3\n", "next_key_id 2\n"},
+			{"next_key_id 3\n", "next_key_id 256"},
+			{"wake_key ", "wake_key !"},
+		};
+		for (size_t i = 0; i < sizeof(swap) / sizeof(swap[0]); i++) {
 			char copy[512], *at;
 
 			snprintf(copy, sizeof(copy), "%s", buf);
@@ -615,14 +638,14 @@ static void test_rotated_key(void **state)
 		}
 	}
 
+	enc_b64(key2, WAKE_KEY_LEN, b64, 0);
 	/* The fetch answer's "wake_key": taken when well formed, a protocol error otherwise. */
-	enc_b64(st.key, WAKE_KEY_LEN, b64, 0);
 	snprintf(json, sizeof(json), "{\"messages\":[],\"more\":false,\"wake_key\":{\"key_id\":2,\"key\":\"%s\"}}",
 		 b64);
 	assert_int_equal(sw_parse_page(json, strlen(json), 1024, noop_message, NULL, &page, why, sizeof(why)),
 			 SMSWAKE_OK);
 	assert_int_equal(page.key_id, 2);
-	assert_memory_equal(page.key, st.key, WAKE_KEY_LEN);
+	assert_memory_equal(page.key, key2, WAKE_KEY_LEN);
 	{
 		static const char *const bad[] = {
 			"{\"messages\":[],\"wake_key\":2}",
