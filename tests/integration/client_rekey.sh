@@ -3,7 +3,8 @@
 # Master-key rotation end to end: smswakectl key rotate creates key 2 and marks the device; after
 # a server restart loads it, the device's next fetch carries its new wake key, the device stores
 # it and names it in its ack; until then wakeups stay under key 1, after it they come under key 2
-# and the device verifies them with the stored key. Devices registered later start on key 2.
+# and the device verifies them with the stored key. A second rotation (key 3) keeps key 2 working
+# until it completes. Devices registered later start on the newest key.
 . "$(dirname "$0")/client_lib.sh"
 
 srv_start "[scheduler]
@@ -42,17 +43,21 @@ check "key list: key 2 is the newest, the device moves to it" \
 check_rc "the running server has not loaded key 2: a poll" 0 client "$TMP/dev.conf" poll
 check "... hands over no key" sh -c "! grep -q 'key_id' '$TMP/dev.state'"
 
-# A restart loads key 2. The port changes with it: the device follows.
-kill "$SRV_PID"
-wait "$SRV_PID" 2>/dev/null
-rm -f "$TMP/data/ports"
-"$BUILD/smswake-server" -c "$TMP/server.conf" 2>>"$TMP/server.log" &
-SRV_PID=$!
-check "the server restarts" wait_for 20 grep -q '^main ' "$TMP/data/ports"
-PORT=$(sed -n 's/^main \([0-9]*\)$/\1/p' "$TMP/data/ports")
-URL=http://127.0.0.1:$PORT
-sed -i "s|^server = .*|server = $URL|" "$TMP/dev.conf"
-check "it answers" wait_for 20 api GET /healthz
+# restart: a restart loads new keys. The port changes with it: the device follows.
+restart()
+{
+	kill "$SRV_PID"
+	wait "$SRV_PID" 2>/dev/null
+	rm -f "$TMP/data/ports"
+	"$BUILD/smswake-server" -c "$TMP/server.conf" 2>>"$TMP/server.log" &
+	SRV_PID=$!
+	check "the server restarts" wait_for 20 grep -q '^main ' "$TMP/data/ports"
+	PORT=$(sed -n 's/^main \([0-9]*\)$/\1/p' "$TMP/data/ports")
+	URL=http://127.0.0.1:$PORT
+	sed -i "s|^server = .*|server = $URL|" "$TMP/dev.conf"
+	check "it answers" wait_for 20 api GET /healthz
+}
+restart
 
 submit "$id" m2 >/dev/null
 check "a second wake job is leased" lease_job
@@ -81,6 +86,23 @@ check "an ack naming key 2 (its key) is taken" test "$(ack_code '{"seq":0,"key_i
 check "an ack naming key 1 (no longer its key) is refused with 409" test "$(ack_code '{"seq":0,"key_id":1}')" = 409
 check "an ack naming key 0 is refused with 400" test "$(ack_code '{"seq":0,"key_id":0}')" = 400
 check "an ack naming key 256 is refused with 400" test "$(ack_code '{"seq":0,"key_id":256}')" = 400
+# A second rotation: the device keeps key 2 (still in use) while it moves to key 3, and never
+# goes back to key 1.
+check "smswakectl key rotate creates key 3" \
+	sh -c "'$BUILD/smswakectl' -c '$TMP/server.conf' key rotate | grep -q 'master key 3 created'"
+restart
+submit "$id" m4 >/dev/null
+check "a fourth wake job is leased" lease_job
+check "it is made with key 2 (the device has not confirmed key 3)" test "$(job_key_id)" = 02
+check_rc "the device verifies it with key 2 and fetches" 0 wake
+check "the device is on key 3 now, nothing pending" \
+	sh -c "grep -qx 'key_id 3' '$TMP/dev.state' && ! grep -q '^next_key_id' '$TMP/dev.state'"
+submit "$id" m5 >/dev/null
+check "a fifth wake job is leased" lease_job
+check "it is made with key 3" test "$(job_key_id)" = 03
+check_rc "the device verifies it and fetches" 0 wake
+check "its handler got every message once, in order" got_is '1 m1\n2 m2\n3 m3\n4 m4\n5 m5\n'
+
 device_add dev2 '{"msisdn":"+15550000008","poll_interval":3600}'
-check "a device registered now gets key id 2" grep -q '"key_id":2' "$TMP/dev2.reg.json"
+check "a device registered now gets the newest key, 3" grep -q '"key_id":3' "$TMP/dev2.reg.json"
 finish
