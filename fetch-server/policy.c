@@ -16,6 +16,7 @@ static const char *reason_names[REASON_COUNT] = {
 	[REASON_BUDGET] = "provider_budget",
 	[REASON_UNREACHABLE] = "unreachable",
 	[REASON_RETRIES_SPENT] = "retries_spent",
+	[REASON_NO_KEY] = "master_key_missing",
 };
 
 const char *policy_reason_name(int reason)

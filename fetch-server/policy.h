@@ -51,6 +51,7 @@ enum wake_reason {
 	REASON_BUDGET,
 	REASON_UNREACHABLE,
 	REASON_RETRIES_SPENT,
+	REASON_NO_KEY, /* not from the policy: the device's master key is not loaded (scheduler) */
 	REASON_COUNT
 };
 const char *policy_reason_name(int reason);

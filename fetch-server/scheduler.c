@@ -66,9 +66,14 @@ static void note_reason(struct pass *p, int64_t device_id, int reason)
 	s->memo[slot].device_id = device_id;
 	s->memo[slot].reason = reason;
 	s->memo[slot].since_ms = p->now;
-	if (ctr < 0)
+	if (reason == REASON_NO_KEY)
+		log_warnx("device %lld: its master key is not loaded (a key file removed too early?); no wakeup "
+			  "until it is back, polls still deliver",
+			  (long long)device_id);
+	else if (ctr < 0)
 		return; /* batching is not a suppression: the wake follows within the window */
-	metrics_add(ctr, 1);
+	else
+		metrics_add(ctr, 1);
 	store_device_event(s->srv->store, device_id, "wake_suppressed", policy_reason_name(reason), p->now);
 }
 
@@ -97,10 +102,8 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 		return rc;
 	/* The key the device holds: its move to a newer key completes only when it says so. */
 	if (wake_derive_key(keys_master(&srv->keys, c->dev.key_id), MASTER_KEY_LEN, (uint8_t)c->dev.key_id,
-			    (uint64_t)c->dev.id, key) != 0) {
-		log_warnx("device %lld: master key %d is not loaded; no wakeup", (long long)c->dev.id, c->dev.key_id);
+			    (uint64_t)c->dev.id, key) != 0)
 		return STORE_ERROR;
-	}
 	memset(&job, 0, sizeof(job));
 	msg.version = WAKE_VERSION;
 	msg.flags = d->urgent ? WAKE_F_URGENT : 0;
@@ -164,6 +167,10 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 
 	switch (d.verdict) {
 	case VERDICT_WAKE:
+		if (keys_master(&p->s->srv->keys, c->dev.key_id) == NULL) {
+			note_reason(p, c->dev.id, REASON_NO_KEY);
+			break;
+		}
 		if (make_job(p, c, &d) == STORE_OK)
 			remember_in_flight(p->s, c->dev.id, p->now);
 		else

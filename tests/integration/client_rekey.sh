@@ -105,4 +105,15 @@ check "its handler got every message once, in order" got_is '1 m1\n2 m2\n3 m3\n4
 
 device_add dev2 '{"msisdn":"+15550000008","poll_interval":3600}'
 check "a device registered now gets the newest key, 3" grep -q '"key_id":3' "$TMP/dev2.reg.json"
+
+# A key file removed while a device still uses it: no wakeup (and no counter spent), one warning,
+# and the device's poll still gets its messages.
+mv "$TMP/data/master.key.3" "$TMP/master.key.3.away"
+restart
+submit "$id" m6 >/dev/null
+check "no wake job for a device whose master key is missing" no_job 3
+check "the server says why, once" test "$(grep -c 'its master key is not loaded' "$TMP/server.log")" -eq 1
+check "key list marks key 3 missing, with its device" key_list_has '^key 3 *MISSING *devices 1'
+check_rc "the device's poll still fetches" 0 client "$TMP/dev.conf" poll
+check "its handler got m6" got_is '1 m1\n2 m2\n3 m3\n4 m4\n5 m5\n6 m6\n'
 finish
