@@ -113,7 +113,7 @@ restart
 submit "$id" m6 >/dev/null
 check "no wake job for a device whose master key is missing" no_job 3
 check "the server says why, once" test "$(grep -c 'its master key is not loaded' "$TMP/server.log")" -eq 1
-check "key list marks key 3 missing, with its device" key_list_has '^key 3 *MISSING *devices 1'
+check "key list marks key 3 missing, with its two devices" key_list_has '^key 3 *MISSING *devices 2'
 check_rc "the device's poll still fetches" 0 client "$TMP/dev.conf" poll
 check "its handler got m6" got_is '1 m1\n2 m2\n3 m3\n4 m4\n5 m5\n6 m6\n'
 finish
