@@ -962,10 +962,12 @@ static enum io read_response(struct sw_http *http, int64_t deadline, struct sw_r
 		rc = hd.length > (int64_t)http->max
 			     ? fail(http, IO_LARGE, "response larger than %zu octets", http->max)
 			     : read_body_bytes(http, deadline, &body, &blen, &bcap, (uint64_t)hd.length, 0);
-	else
+	else {
 		/* Delimited by the end of the connection. Over TLS only a close_notify counts as
 		 * that end (conn_fill reports a bare FIN as an error): truncation is not success. */
-		rc = read_body_bytes(http, deadline, &body, &blen, &bcap, UINT64_MAX, 1), hd.close = 1;
+		rc = read_body_bytes(http, deadline, &body, &blen, &bcap, UINT64_MAX, 1);
+		hd.close = 1;
+	}
 	if (rc != IO_OK) {
 		free(body);
 		return rc;
@@ -982,6 +984,12 @@ static enum io read_response(struct sw_http *http, int64_t deadline, struct sw_r
 }
 
 /* --- requests --- */
+
+/* Room for a page holding at least one largest message (base64 grows it by 4/3). */
+static size_t body_limit(const smswake_t *h)
+{
+	return h->max_body * 2 + 64 * 1024;
+}
 
 void sw_http_free(struct sw_http *http)
 {
@@ -1033,8 +1041,7 @@ static smswake_err http_setup(smswake_t *h)
 		snprintf(http->hostport, hl + sizeof(http->port) + 3, strchr(http->host, ':') ? "[%s]:%s" : "%s:%s",
 			 http->host, http->port);
 	snprintf(http->auth, tl + sizeof("Authorization: Bearer \r\n"), "Authorization: Bearer %s\r\n", h->token);
-	/* Room for a page holding at least one largest message (base64 grows it by 4/3). */
-	http->max = h->max_body * 2 + 64 * 1024;
+	http->max = body_limit(h);
 	return SMSWAKE_OK;
 }
 
@@ -1232,7 +1239,7 @@ smswake_err sw_http_read_fd(smswake_t *h, int fd, struct sw_response *resp, int 
 
 	memset(resp, 0, sizeof(*resp));
 	resp->next_poll = resp->retry_after = -1;
-	http.max = h->max_body * 2 + 64 * 1024;
+	http.max = body_limit(h);
 	http.rbuf = malloc(RBUF_SIZE);
 	if (http.rbuf == NULL)
 		return sw_fail(h, SMSWAKE_ENOMEM, "out of memory");
