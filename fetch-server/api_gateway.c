@@ -13,7 +13,7 @@
 
 #define LEASE_MAX 64
 
-static json_t *job_json(const struct store_wake_job *j, int status_report)
+static json_t *job_json(const struct store_wake_job *j, int status_report, int64_t lease_s)
 {
 	char until[32], hex[ENC_HEX_LEN(STORE_WAKE_PAYLOAD_MAX)];
 	json_t *o;
@@ -30,6 +30,7 @@ static json_t *job_json(const struct store_wake_job *j, int status_report)
 		json_object_set_new(o, "port", json_integer(j->port));
 	}
 	json_object_set_new(o, "status_report", json_boolean(status_report));
+	json_object_set_new(o, "lease_time", json_integer(lease_s));
 	return o;
 }
 
@@ -89,17 +90,17 @@ static enum MHD_Result lease(struct request *r)
 	}
 	arr = json_array();
 	for (int i = 0; i < n; i++)
-		json_array_append_new(arr, job_json(&jobs[i], srv->cfg.sched.status_report));
+		json_array_append_new(arr, job_json(&jobs[i], srv->cfg.sched.status_report, srv->cfg.lease_s));
 	free(jobs);
 	return http_reply_json(r, 200, json_pack("{s:o}", "jobs", arr), NULL);
 }
 
 static enum MHD_Result report(struct request *r)
 {
-	static const char *const allowed[] = {"job", "outcome", "reference", "error", NULL};
+	static const char *const allowed[] = {"job", "outcome", "reference", "error", "at_ms", NULL};
 	struct store_principal gw;
 	const char *outcome = NULL, *error = NULL;
-	int64_t job = 0, ref = -1;
+	int64_t job = 0, ref = -1, at = 0;
 	json_t *body;
 	int oc, rc;
 
@@ -110,6 +111,7 @@ static enum MHD_Result report(struct request *r)
 		return MHD_YES;
 	if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "job", 1, INT64_MAX, &job) < 0 ||
 	    api_json_int(r, body, "reference", -1, 255, &ref) < 0 ||
+	    api_json_int(r, body, "at_ms", 0, INT64_MAX, &at) < 0 ||
 	    api_json_str(r, body, "outcome", 32, &outcome) < 0 ||
 	    api_json_str(r, body, "error", STORE_ERROR_MAX, &error) < 0) {
 		json_decref(body);
@@ -124,7 +126,8 @@ static enum MHD_Result report(struct request *r)
 		return http_reply_error(r, 400, "invalid_field",
 					"'outcome' must be submitted, failed, delivered or undeliverable");
 	}
-	rc = store_wake_report(r->srv->store, gw.id, job, oc, ref, error, util_now_ms());
+	/* at_ms: when it happened at the gateway (older gateways do not say: now). */
+	rc = store_wake_report(r->srv->store, gw.id, job, oc, ref, error, at, util_now_ms());
 	json_decref(body);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "job");

@@ -1,20 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Operations endpoints: /healthz (is the store usable) and /metrics (Prometheus text). */
+/* Operations endpoints: /healthz (is the store usable; are gateways taking the wakeups) and
+ * /metrics (Prometheus text). */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "api_common.h"
 #include "longpoll.h"
 #include "metrics.h"
+#include "scheduler.h"
+#include "util.h"
 
 #define METRICS_MAX (64 * 1024)
 
+/* The store decides the status code. The gateways' part is a detail: the server works without
+ * them (submits are taken, polls deliver), and restarting it would not bring one back. */
 static enum MHD_Result healthz(struct request *r)
 {
+	struct scheduler_status st;
+	int64_t now = util_now_ms();
+	json_t *j, *w;
 	int rc = store_ping(r->srv->store);
+
 	if (rc != STORE_OK)
 		return http_reply_error(r, 503, "unhealthy", "store: %s", store_strerror(rc));
-	return http_reply(r, 200, "application/json", HTTP_LIT("{\"status\":\"ok\"}"), NULL);
+	scheduler_status(r->srv->scheduler, &st);
+	if (!st.known)
+		return http_reply(r, 200, "application/json", HTTP_LIT("{\"status\":\"ok\"}"), NULL);
+	w = json_pack("{s:s, s:i}", "gateways", st.no_gateway ? "none_taking_jobs" : "ok", "waiting", st.waiting);
+	json_object_set_new(w, "oldest_waiting_s", json_integer(st.waiting > 0 ? (now - st.oldest_ms) / 1000 : 0));
+	json_object_set_new(w, "gateway_last_seen_s",
+			    st.gateway_seen_ms > 0 ? json_integer((now - st.gateway_seen_ms) / 1000) : json_null());
+	j = json_pack("{s:s, s:o}", "status", "ok", "wakeups", w);
+	return http_reply_json(r, 200, j, NULL);
 }
 
 static enum MHD_Result metrics(struct request *r)

@@ -15,6 +15,8 @@ static uint64_t req_count[ROUTE_COUNT][NSTATUS];
 static uint64_t lat_bucket[ROUTE_COUNT][NBUCKET + 1];
 static uint64_t lat_sum_us[ROUTE_COUNT];
 static uint64_t counters[CTR_COUNT];
+static int64_t gauges[GAUGE_COUNT];
+static int gauge_set[GAUGE_COUNT];
 
 static const char *route_names[ROUTE_COUNT] = {
 	[ROUTE_UNKNOWN] = "unknown",
@@ -47,12 +49,44 @@ static const struct {
 	[CTR_WAKE_SUPPRESSED_QUIET] = {"smswake_wake_suppressed_total{reason=\"quiet_hours\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_UNREACHABLE] = {"smswake_wake_suppressed_total{reason=\"unreachable\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_URGENCY] = {"smswake_wake_suppressed_total{reason=\"low_urgency\"}", NULL},
+	[CTR_WAKE_DELAYED_NO_GATEWAY] = {"smswake_wake_delayed_total{reason=\"no_gateway\"}",
+					 "Wakeups held up by the gateways, not by the policy, by reason."},
+	[CTR_WAKE_DELAYED_SEND_FAILED] = {"smswake_wake_delayed_total{reason=\"send_failed\"}", NULL},
+	[CTR_WAKE_NO_GATEWAY_PERIODS] = {"smswake_wake_no_gateway_periods_total",
+					 "Times wakeups began waiting with no gateway taking them."},
 	[CTR_WAKE_RETRIES] = {"smswake_wake_retries_total", "Wakeups sent again after no fetch followed."},
 	[CTR_WAKE_GAVE_UP] = {"smswake_wake_unreachable_total", "Devices marked unreachable by SMS."},
 	[CTR_MESSAGES_EXPIRED] = {"smswake_messages_expired_total", "Messages whose TTL ran out."},
 	[CTR_MESSAGES_PURGED] = {"smswake_messages_purged_total", "Finished messages deleted after retention."},
 	[CTR_LONGPOLL_WAITS] = {"smswake_longpoll_waits_total", "Requests that waited (long-poll)."},
 };
+
+static const struct {
+	const char *name;
+	const char *help;
+} gauge_info[GAUGE_COUNT] = {
+	[GAUGE_WAKE_WAITING] = {"smswake_wake_jobs_waiting", "Due wake jobs no gateway holds."},
+	[GAUGE_WAKE_OLDEST_WAITING_S] = {"smswake_wake_oldest_waiting_seconds",
+					 "How long the oldest due wake job has waited for a gateway."},
+	[GAUGE_GATEWAY_LAST_SEEN_AGO_S] = {"smswake_gateway_last_seen_seconds",
+					   "Seconds since any gateway leased or reported."},
+	[GAUGE_WAKE_NO_GATEWAY] = {"smswake_wake_no_gateway",
+				   "1 while wakeups wait longer than grace and no gateway takes them."},
+};
+
+void metrics_gauge_set(int gauge, int64_t value)
+{
+	if (gauge < 0 || gauge >= GAUGE_COUNT)
+		return;
+	__atomic_store_n(&gauges[gauge], value, __ATOMIC_RELAXED);
+	__atomic_store_n(&gauge_set[gauge], 1, __ATOMIC_RELEASE);
+}
+
+void metrics_gauge_clear(int gauge)
+{
+	if (gauge >= 0 && gauge < GAUGE_COUNT)
+		__atomic_store_n(&gauge_set[gauge], 0, __ATOMIC_RELEASE);
+}
 
 const char *metrics_route_name(int route)
 {
@@ -158,6 +192,12 @@ size_t metrics_render(char *buf, size_t cap)
 			put(&o, "# HELP %.*s %s\n# TYPE %.*s counter\n", (int)strcspn(name, "{"), name,
 			    counter_info[c].help, (int)strcspn(name, "{"), name);
 		put(&o, "%s %llu\n", name, (unsigned long long)metrics_get(c));
+	}
+	for (int g = 0; g < GAUGE_COUNT; g++) {
+		if (!__atomic_load_n(&gauge_set[g], __ATOMIC_ACQUIRE))
+			continue;
+		put(&o, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", gauge_info[g].name, gauge_info[g].help,
+		    gauge_info[g].name, gauge_info[g].name, (long long)__atomic_load_n(&gauges[g], __ATOMIC_RELAXED));
 	}
 	return o.len;
 }

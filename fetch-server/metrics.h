@@ -36,6 +36,9 @@ enum counter {
 	CTR_WAKE_SUPPRESSED_QUIET,
 	CTR_WAKE_SUPPRESSED_UNREACHABLE,
 	CTR_WAKE_SUPPRESSED_URGENCY,
+	CTR_WAKE_DELAYED_NO_GATEWAY,
+	CTR_WAKE_DELAYED_SEND_FAILED,
+	CTR_WAKE_NO_GATEWAY_PERIODS,
 	CTR_WAKE_RETRIES,
 	CTR_WAKE_GAVE_UP,
 	CTR_MESSAGES_EXPIRED,
@@ -44,7 +47,19 @@ enum counter {
 	CTR_COUNT
 };
 
+/* Values set by whoever knows them (the scheduler); a gauge never set is not rendered. */
+enum gauge {
+	GAUGE_WAKE_WAITING = 0,        /* due wake jobs no gateway holds */
+	GAUGE_WAKE_OLDEST_WAITING_S,   /* how long the oldest of them has waited */
+	GAUGE_GATEWAY_LAST_SEEN_AGO_S, /* since any gateway leased or reported */
+	GAUGE_WAKE_NO_GATEWAY,         /* 1 while wakeups wait and no gateway takes them */
+	GAUGE_COUNT
+};
+
 void metrics_request(int route, int status, int64_t micros);
+void metrics_gauge_set(int gauge, int64_t value);
+/* Forgets a gauge's value (it is rendered again once set). */
+void metrics_gauge_clear(int gauge);
 void metrics_add(int counter, uint64_t n);
 uint64_t metrics_get(int counter);
 /* Appends the request and counter metrics to buf (at most cap octets); returns the length

@@ -16,6 +16,8 @@ static const char *reason_names[REASON_COUNT] = {
 	[REASON_BUDGET] = "provider_budget",
 	[REASON_UNREACHABLE] = "unreachable",
 	[REASON_RETRIES_SPENT] = "retries_spent",
+	[REASON_NO_GATEWAY] = "no_gateway",
+	[REASON_SEND_FAILED] = "send_failed",
 	[REASON_NO_KEY] = "master_key_missing",
 };
 
@@ -81,16 +83,30 @@ void policy_decide(const struct scheduler_config *cfg, const struct wake_input *
 		return;
 	}
 
+	/* One wake job at a time: while it waits for a gateway nothing else is decided, so an
+	 * outage ends with one SMS per device, not one per retry interval. */
+	if (in->job_outstanding) {
+		int64_t late = in->job_queued_ms + cfg->grace_s * 1000;
+		if (in->job_leased)
+			wait_until(out, REASON_IN_FLIGHT, 0);
+		else if (now < late)
+			wait_until(out, REASON_IN_FLIGHT, late);
+		else
+			wait_until(out, REASON_NO_GATEWAY, 0);
+		return;
+	}
+
 	if (in->wake_state == WAKE_IN_FLIGHT && in->wake_attempts > 0) {
-		/* An answered wakeup ends with a fetch, which clears the in-flight state. */
-		if (in->wake_attempts > cfg->max_retries) {
-			out->verdict = VERDICT_GIVE_UP;
-			out->reason = REASON_RETRIES_SPENT;
-			return;
-		}
+		/* An answered wakeup ends with a fetch, which clears the in-flight state. Only SMS a
+		 * modem accepted count, and the last one gets its full time to be answered. */
 		int64_t retry_at = in->wake_sent_ms + policy_retry_delay_ms(cfg, in->device_id, in->wake_attempts);
 		if (now < retry_at) {
 			wait_until(out, REASON_IN_FLIGHT, retry_at);
+			return;
+		}
+		if (in->wake_attempts > cfg->max_retries) {
+			out->verdict = VERDICT_GIVE_UP;
+			out->reason = REASON_RETRIES_SPENT;
 			return;
 		}
 		reason = REASON_RETRY;
@@ -124,6 +140,11 @@ void policy_decide(const struct scheduler_config *cfg, const struct wake_input *
 			}
 		}
 	}
+	/* The last job failed on every modem (or its leases kept running out): no new one at once. */
+	if (in->job_failed_ms > 0 && now < in->job_failed_ms + policy_retry_delay_ms(cfg, in->device_id, 1)) {
+		wait_until(out, REASON_SEND_FAILED, in->job_failed_ms + policy_retry_delay_ms(cfg, in->device_id, 1));
+		return;
+	}
 	if (!high && in_quiet(in, &quiet_end)) {
 		wait_until(out, REASON_QUIET, quiet_end);
 		return;
@@ -140,10 +161,13 @@ void policy_decide(const struct scheduler_config *cfg, const struct wake_input *
 	out->verdict = VERDICT_WAKE;
 	out->reason = reason;
 	out->urgent = high;
+	/* Never longer than the newest message has left (rounded down); the lease cuts it again if
+	 * the job waits. The relative validity period's smallest step is 5 minutes, so a wakeup for
+	 * content with less left than that may still reach the device after it: a fetch that finds
+	 * nothing. */
 	out->validity_s = cfg->max_validity_s;
 	if ((in->newest_expiry_ms - now) / 1000 < out->validity_s)
-		out->validity_s = (in->newest_expiry_ms - now + 999) / 1000;
-	/* The relative validity period's smallest step is 5 minutes; the encoder rounds up. */
+		out->validity_s = (in->newest_expiry_ms - now) / 1000;
 	if (out->validity_s < 1)
 		out->validity_s = 1;
 }

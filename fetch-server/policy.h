@@ -15,8 +15,8 @@ struct wake_input {
 	int64_t now_ms;
 	int64_t device_id;       /* seeds the retry jitter */
 	int wake_state;          /* enum store_wake_state */
-	int64_t wake_sent_ms;    /* when the in-flight wakeup was created */
-	int wake_attempts;       /* wakeups since the device last made contact */
+	int64_t wake_sent_ms;    /* when a modem accepted the in-flight wakeup */
+	int wake_attempts;       /* SMS a modem accepted since the device last made contact */
 	int64_t last_seen_ms;    /* 0: never */
 	int64_t poll_interval_s; /* 0: the device does not poll */
 	int64_t quiet_start_min; /* -1: no quiet hours; minutes after midnight UTC */
@@ -28,6 +28,10 @@ struct wake_input {
 	int npending;                 /* deliverable messages not fetched yet */
 	int64_t oldest_ms[URG_COUNT]; /* creation time of the oldest such message per urgency, 0: none */
 	int64_t newest_expiry_ms;     /* expiry of the newest such message */
+	int job_outstanding;          /* a wake job is queued or leased, not yet sent */
+	int job_leased;               /* ... and a gateway has leased it at least once */
+	int64_t job_queued_ms;        /* ... created then */
+	int64_t job_failed_ms;        /* the newest job failed on every attempt then; 0: it did not */
 };
 
 enum wake_verdict {
@@ -51,7 +55,9 @@ enum wake_reason {
 	REASON_BUDGET,
 	REASON_UNREACHABLE,
 	REASON_RETRIES_SPENT,
-	REASON_NO_KEY, /* not from the policy: the device's master key is not loaded (scheduler) */
+	REASON_NO_GATEWAY,  /* wait: the wake job has waited `grace` and no gateway took it */
+	REASON_SEND_FAILED, /* wait: the last job failed on every modem; a new one after a back-off */
+	REASON_NO_KEY,      /* not from the policy: the device's master key is not loaded (scheduler) */
 	REASON_COUNT
 };
 const char *policy_reason_name(int reason);

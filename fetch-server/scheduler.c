@@ -2,7 +2,9 @@
 /* The wake scheduler thread: looks at devices with unfetched messages, asks the policy what to
  * do, and turns "wake" into a wake job with an authenticated payload (the counter is committed
  * before the job exists, so no two SMS ever carry the same counter). Decisions that hold a
- * message back are recorded as message events once per change, and counted in /metrics. */
+ * message back are recorded as message events once per change, and counted in /metrics. It
+ * also watches the gateways: wakeups that wait with no gateway taking them are said in the log,
+ * /metrics and /healthz, and never count against a device. */
 #include "scheduler.h"
 
 #include <pthread.h>
@@ -18,6 +20,7 @@
 #include "wake.h"
 
 #define MEMO_SLOTS 4096 /* last recorded reason per device, hashed; a collision costs one event */
+#define BACKLOG_EVERY_MS 1000
 
 struct scheduler {
 	struct server *srv;
@@ -26,7 +29,9 @@ struct scheduler {
 	pthread_cond_t cond;
 	int stop;
 	int kicked;
-	int64_t next_ms; /* earliest recheck the last pass asked for */
+	int64_t next_ms;                /* earliest recheck the last pass asked for */
+	int64_t backlog_ms;             /* last look at the gateways (scheduler thread only) */
+	struct scheduler_status status; /* under mu */
 	struct {
 		int64_t device_id;
 		int reason;
@@ -50,11 +55,14 @@ static int reason_counter(int reason)
 	case REASON_QUIET: return CTR_WAKE_SUPPRESSED_QUIET;
 	case REASON_UNREACHABLE: return CTR_WAKE_SUPPRESSED_UNREACHABLE;
 	case REASON_LOW_URGENCY: return CTR_WAKE_SUPPRESSED_URGENCY;
+	case REASON_NO_GATEWAY: return CTR_WAKE_DELAYED_NO_GATEWAY;
+	case REASON_SEND_FAILED: return CTR_WAKE_DELAYED_SEND_FAILED;
 	default: return -1;
 	}
 }
 
-/* Records a hold-back decision as an event and a metric, once per device and reason. */
+/* Records a hold-back decision as an event and a metric, once per device and reason. The
+ * policy's own reasons are "wake_suppressed"; waiting for the gateways is "wake_delayed". */
 static void note_reason(struct pass *p, int64_t device_id, int reason)
 {
 	unsigned slot = (unsigned)((uint64_t)device_id * 2654435761u) % MEMO_SLOTS;
@@ -74,7 +82,10 @@ static void note_reason(struct pass *p, int64_t device_id, int reason)
 		return; /* batching is not a suppression: the wake follows within the window */
 	else
 		metrics_add(ctr, 1);
-	store_device_event(s->srv->store, device_id, "wake_suppressed", policy_reason_name(reason), p->now);
+	store_device_event(s->srv->store, device_id,
+			   reason == REASON_NO_GATEWAY || reason == REASON_SEND_FAILED ? "wake_delayed"
+										       : "wake_suppressed",
+			   policy_reason_name(reason), p->now);
 }
 
 /* After a wakeup the device is in flight because of it: that is no suppression worth an
@@ -130,6 +141,12 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 	job.validity_s = d->validity_s;
 	job.due_ms = p->now;
 	rc = store_wake_job_add(srv->store, &job, p->now);
+	if (rc == STORE_CONFLICT) {
+		/* Another job is outstanding (created by another server sharing the store): it
+		 * covers these messages; the counter spent here is a gap the device never sees. */
+		log_debug("device %lld: a wake job is already outstanding", (long long)c->dev.id);
+		return STORE_OK;
+	}
 	if (rc != STORE_OK)
 		return rc;
 	metrics_add(CTR_WAKE_JOBS_CREATED, 1);
@@ -163,6 +180,10 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	in.npending = c->npending;
 	memcpy(in.oldest_ms, c->oldest_ms, sizeof(in.oldest_ms));
 	in.newest_expiry_ms = c->newest_expiry_ms;
+	in.job_outstanding = c->job_state == JOB_QUEUED || c->job_state == JOB_LEASED;
+	in.job_leased = in.job_outstanding && c->job_attempts > 0;
+	in.job_queued_ms = c->job_created_ms;
+	in.job_failed_ms = c->job_state == JOB_FAILED ? c->job_updated_ms : 0;
 	policy_decide(&p->s->srv->cfg.sched, &in, &d);
 
 	switch (d.verdict) {
@@ -186,13 +207,75 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 		}
 		break;
 	case VERDICT_WAIT:
-		note_reason(p, c->dev.id, d.reason);
+		if (d.reason == REASON_IN_FLIGHT && in.job_outstanding)
+			remember_in_flight(p->s, c->dev.id, p->now); /* the job is the wakeup: no event */
+		else
+			note_reason(p, c->dev.id, d.reason);
 		if (d.recheck_ms > 0 && d.recheck_ms < p->next)
 			p->next = d.recheck_ms;
 		break;
 	default: break;
 	}
 	return 0;
+}
+
+/* Is any gateway taking the wake jobs? Wakeups that have waited `grace` while no gateway has
+ * leased (or reported) for as long mean none is running, or none has a modem it can send with.
+ * The devices are not failed for it: their jobs wait and go out once, when one comes back. */
+static void watch_gateways(struct scheduler *s, int64_t now)
+{
+	struct store_wake_backlog b;
+	struct scheduler_status st = {.known = 1, .gateway_seen_ms = 0};
+	int64_t grace = s->srv->cfg.sched.grace_s * 1000;
+	int was;
+
+	if (now - s->backlog_ms < BACKLOG_EVERY_MS && now >= s->backlog_ms)
+		return;
+	s->backlog_ms = now;
+	if (store_wake_backlog(s->srv->store, now, &b) != STORE_OK)
+		return;
+	st.waiting = b.waiting;
+	st.oldest_ms = b.waiting > 0 ? b.oldest_ms : 0;
+	st.gateway_seen_ms = b.gateway_seen_ms;
+	st.no_gateway = b.waiting > 0 && now - b.oldest_ms >= grace && now - b.gateway_seen_ms >= grace;
+
+	pthread_mutex_lock(&s->mu);
+	was = s->status.no_gateway;
+	st.since_ms = st.no_gateway ? (was ? s->status.since_ms : now) : 0;
+	s->status = st;
+	pthread_mutex_unlock(&s->mu);
+
+	metrics_gauge_set(GAUGE_WAKE_WAITING, st.waiting);
+	metrics_gauge_set(GAUGE_WAKE_OLDEST_WAITING_S, st.waiting > 0 ? (now - st.oldest_ms) / 1000 : 0);
+	if (st.gateway_seen_ms > 0)
+		metrics_gauge_set(GAUGE_GATEWAY_LAST_SEEN_AGO_S, (now - st.gateway_seen_ms) / 1000);
+	else
+		metrics_gauge_clear(GAUGE_GATEWAY_LAST_SEEN_AGO_S);
+	metrics_gauge_set(GAUGE_WAKE_NO_GATEWAY, st.no_gateway);
+	if (st.no_gateway && !was) {
+		metrics_add(CTR_WAKE_NO_GATEWAY_PERIODS, 1);
+		if (st.gateway_seen_ms > 0)
+			log_warnx("no gateway is taking wake jobs: %d wakeups waiting, the oldest for %lld s; the last "
+				  "gateway contact was %lld s ago (none running, or none with a healthy modem?)",
+				  st.waiting, (long long)((now - st.oldest_ms) / 1000),
+				  (long long)((now - st.gateway_seen_ms) / 1000));
+		else
+			log_warnx("no gateway is taking wake jobs: %d wakeups waiting, the oldest for %lld s; no "
+				  "gateway has ever connected (smswakectl gateway add, then start smswake-gateway)",
+				  st.waiting, (long long)((now - st.oldest_ms) / 1000));
+	} else if (!st.no_gateway && was) {
+		log_info("a gateway is taking wake jobs again (%d still waiting)", st.waiting);
+	}
+}
+
+void scheduler_status(struct scheduler *s, struct scheduler_status *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->mu);
+	*out = s->status;
+	pthread_mutex_unlock(&s->mu);
 }
 
 static void *scheduler_main(void *arg)
@@ -209,6 +292,9 @@ static void *scheduler_main(void *arg)
 		p.next = p.now + 60000;
 		if (store_wake_candidates(s->srv->store, p.now, consider, &p) != STORE_OK)
 			p.next = p.now + 1000;
+		watch_gateways(s, p.now);
+		if (p.next > s->backlog_ms + BACKLOG_EVERY_MS)
+			p.next = s->backlog_ms + BACKLOG_EVERY_MS;
 		pthread_mutex_lock(&s->mu);
 		/* Sleep until the earliest recheck, a new message, or the tick (which bounds how late a
 		 * change made elsewhere, a lease running out say, is noticed). */

@@ -16,4 +16,16 @@ void scheduler_stop(struct scheduler *s);
 /* A device got a new message: look at it soon. Called from the store's writer thread. */
 void scheduler_notify(struct scheduler *s, int64_t device_id);
 
+/* What the scheduler last saw of the gateways (looked at every second). */
+struct scheduler_status {
+	int known;               /* 0: not looked yet, or no scheduler */
+	int waiting;             /* due wake jobs no gateway holds */
+	int64_t oldest_ms;       /* since when the oldest of them is due (0: none) */
+	int64_t gateway_seen_ms; /* last lease or report of any gateway (0: never) */
+	int no_gateway;          /* wakeups have waited `grace` and no gateway came for as long */
+	int64_t since_ms;        /* ... since then */
+};
+/* Thread-safe; s may be NULL (scheduler disabled): all zero. */
+void scheduler_status(struct scheduler *s, struct scheduler_status *out);
+
 #endif

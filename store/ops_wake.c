@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Wake jobs: created by the scheduler, leased by gateways, finished by their reports. Each
- * report that moves a device's messages (or fails to) leaves an event on them. */
+/* Wake jobs: created by the scheduler (at most one outstanding per device), leased by gateways,
+ * finished by their reports. Each report that moves a device's messages (or fails to) leaves an
+ * event on them, at the time it happened at the gateway. */
 #include <stdio.h>
 #include <string.h>
 
@@ -20,20 +21,42 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
 	return writer_submit(st, &op);
 }
 
+/* *yes: the device has a queued or leased job. */
+static int job_outstanding(struct store *st, int64_t device_id, int *yes)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_OUTSTANDING);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, device_id);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	*yes = rc == SQLITE_ROW;
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return STORE_OK;
+	store_log_sqlite(st->wdb, "job outstanding", rc);
+	return store_rc_sqlite(rc);
+}
+
 /* The counter comes from store_wake_counter_next (committed before the payload is built), so
  * it is at least the device's; one below it would be dropped by the device as a replay and is
  * refused (STORE_CONFLICT): the scheduler builds a new payload. A counter of 0 means the payload
- * carries none. */
+ * carries none. A second outstanding job for the device is refused too: however long no gateway
+ * takes the first, the device gets one SMS when one does. */
 int op_job_add(struct store *st, struct store_op *op)
 {
 	struct store_wake_job *j = op->u.job_add.job;
-	sqlite3_stmt *s = wstmt(st, WS_DEVICE_WAKE);
+	sqlite3_stmt *s;
 	int64_t provider = 0;
-	int rc;
+	int rc, busy = 0;
 
+	rc = job_outstanding(st, j->device_id, &busy);
+	if (rc != STORE_OK)
+		return rc;
+	if (busy)
+		return STORE_CONFLICT;
+	s = wstmt(st, WS_DEVICE_WAKE);
 	sqlite3_bind_int64(s, 1, j->device_id);
-	sqlite3_bind_int64(s, 2, op->now_ms);
-	sqlite3_bind_int64(s, 3, (int64_t)j->ctr);
+	sqlite3_bind_int64(s, 2, (int64_t)j->ctr);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		if (j->msisdn[0] == '\0')
@@ -122,39 +145,98 @@ static int lease_exhausted(struct store *st, int64_t now_ms)
 	return wstep_done(st, s, "lease exhausted");
 }
 
+/* Looks at one due job before it goes out: *keep = 0 when the device no longer needs it (see
+ * store_wake_lease), else *validity_s is what its newest pending message has left (rounded
+ * down: the SMS must not outlive what it announces). */
+static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep, int64_t *validity_s)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_CONTENT);
+	int64_t dev_ctr = 0, job_ctr = 0, expiry = 0;
+	int rc, content = 0;
+
+	sqlite3_bind_int64(s, 1, job_id);
+	sqlite3_bind_int64(s, 2, now_ms);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		dev_ctr = sqlite3_column_int64(s, 0);
+		job_ctr = sqlite3_column_int64(s, 1);
+		content = sqlite3_column_type(s, 2) != SQLITE_NULL;
+		expiry = sqlite3_column_int64(s, 2);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		store_log_sqlite(st->wdb, "lease check", rc);
+		return store_rc_sqlite(rc);
+	}
+	*keep = rc == SQLITE_ROW && content && (job_ctr == 0 || dev_ctr <= job_ctr);
+	*validity_s = content ? (expiry - now_ms) / 1000 : 0;
+	if (*validity_s < 1)
+		*validity_s = 1;
+	return STORE_OK;
+}
+
+static int job_drop(struct store *st, int64_t job_id)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_DROP);
+
+	sqlite3_bind_int64(s, 1, job_id);
+	return wstep_done(st, s, "job drop");
+}
+
+/* Due jobs are taken oldest first, a chunk at a time: a dropped job leaves the queue and a
+ * leased one is no longer due, so each round finds new ones until max are leased or none is
+ * left. */
 int op_lease(struct store *st, struct store_op *op)
 {
 	int64_t ids[STORE_LEASE_MAX];
-	int n = 0, rc, k;
+	int n = 0, rc;
 	sqlite3_stmt *s;
 
 	op->u.lease.n = 0;
 	rc = lease_exhausted(st, op->now_ms);
 	if (rc != STORE_OK)
 		return rc;
-	s = wstmt(st, WS_JOB_DUE);
-	sqlite3_bind_int64(s, 1, op->now_ms);
-	sqlite3_bind_int(s, 2, op->u.lease.max);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < op->u.lease.max)
-		ids[n++] = sqlite3_column_int64(s, 0);
-	sqlite3_reset(s);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-		store_log_sqlite(st->wdb, "lease select", rc);
-		return store_rc_sqlite(rc);
-	}
-	for (k = 0; k < n; k++) {
-		s = wstmt(st, WS_JOB_LEASE);
-		sqlite3_bind_int64(s, 1, ids[k]);
-		sqlite3_bind_int64(s, 2, op->u.lease.gateway_id);
-		sqlite3_bind_int64(s, 3, op->now_ms + op->u.lease.lease_ms);
-		sqlite3_bind_int64(s, 4, op->now_ms);
-		rc = sqlite3_step(s);
-		if (rc == SQLITE_ROW)
-			store_job_row(s, &op->u.lease.jobs[k]);
+	while (n < op->u.lease.max) {
+		int found = 0, want = op->u.lease.max - n;
+
+		s = wstmt(st, WS_JOB_DUE);
+		sqlite3_bind_int64(s, 1, op->now_ms);
+		sqlite3_bind_int(s, 2, want);
+		while (found < want && (rc = sqlite3_step(s)) == SQLITE_ROW)
+			ids[found++] = sqlite3_column_int64(s, 0);
 		sqlite3_reset(s);
-		if (rc != SQLITE_ROW) {
-			store_log_sqlite(st->wdb, "lease", rc);
-			return rc == SQLITE_DONE ? STORE_ERROR : store_rc_sqlite(rc);
+		if (found < want && rc != SQLITE_DONE) {
+			store_log_sqlite(st->wdb, "lease select", rc);
+			return store_rc_sqlite(rc);
+		}
+		if (found == 0)
+			break;
+		for (int k = 0; k < found; k++) {
+			int64_t validity = 0;
+			int keep = 0;
+
+			rc = job_check(st, ids[k], op->now_ms, &keep, &validity);
+			if (rc == STORE_OK && !keep)
+				rc = job_drop(st, ids[k]);
+			if (rc != STORE_OK)
+				return rc;
+			if (!keep)
+				continue;
+			s = wstmt(st, WS_JOB_LEASE);
+			sqlite3_bind_int64(s, 1, ids[k]);
+			sqlite3_bind_int64(s, 2, op->u.lease.gateway_id);
+			sqlite3_bind_int64(s, 3, op->now_ms + op->u.lease.lease_ms);
+			sqlite3_bind_int64(s, 4, op->now_ms);
+			sqlite3_bind_int64(s, 5, validity);
+			rc = sqlite3_step(s);
+			if (rc == SQLITE_ROW)
+				store_job_row(s, &op->u.lease.jobs[n]);
+			sqlite3_reset(s);
+			if (rc != SQLITE_ROW) {
+				store_log_sqlite(st->wdb, "lease", rc);
+				return rc == SQLITE_DONE ? STORE_ERROR : store_rc_sqlite(rc);
+			}
+			n++;
 		}
 	}
 	op->u.lease.n = n;
@@ -178,31 +260,20 @@ static int error_len(const char *e)
 }
 
 int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
-		      const char *error, int64_t now_ms)
+		      const char *error, int64_t at_ms, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_REPORT, .now_ms = now_ms};
 
-	if (st == NULL || gateway_id <= 0 || outcome < OUTCOME_SUBMITTED || outcome > OUTCOME_UNDELIVERABLE)
+	if (st == NULL || gateway_id <= 0 || outcome < OUTCOME_SUBMITTED || outcome > OUTCOME_UNDELIVERABLE ||
+	    at_ms < 0)
 		return STORE_ERROR;
 	op.u.report.gateway_id = gateway_id;
 	op.u.report.job_id = job_id;
 	op.u.report.outcome = outcome;
 	op.u.report.reference = reference;
 	op.u.report.error = error;
+	op.u.report.at_ms = at_ms;
 	return writer_submit(st, &op);
-}
-
-/* Runs one of the statements that move a device's pending messages, or mark the device, on a
- * report: (device, time) and, for the event inserts, the detail. */
-static int device_messages(struct store *st, enum wsql id, int64_t device_id, int64_t now_ms, const char *detail)
-{
-	sqlite3_stmt *s = wstmt(st, id);
-
-	sqlite3_bind_int64(s, 1, device_id);
-	sqlite3_bind_int64(s, 2, now_ms);
-	if (sqlite3_bind_parameter_count(s) >= 3)
-		sqlite3_bind_text(s, 3, detail, -1, SQLITE_TRANSIENT);
-	return wstep_done(st, s, "report messages");
 }
 
 /* An event that changes no state, on every pending message of the device. */
@@ -217,9 +288,80 @@ static int device_note(struct store *st, int64_t device_id, int64_t now_ms, cons
 	return wstep_done(st, s, "report note");
 }
 
+/* Runs one of the report statements that take (key, time[, detail][, job][, lease time]): key
+ * is the device or, for the delivery statements, the job. A parameter a statement lacks is not
+ * bound. */
+static int report_step(struct store *st, enum wsql id, int64_t key, int64_t at_ms, const char *detail, int64_t job,
+		       int64_t leased_ms)
+{
+	sqlite3_stmt *s = wstmt(st, id);
+
+	sqlite3_bind_int64(s, 1, key);
+	sqlite3_bind_int64(s, 2, at_ms);
+	if (sqlite3_bind_parameter_index(s, "?3"))
+		sqlite3_bind_text(s, 3, detail, -1, SQLITE_TRANSIENT);
+	if (sqlite3_bind_parameter_index(s, "?4"))
+		sqlite3_bind_int64(s, 4, job);
+	if (sqlite3_bind_parameter_index(s, "?5"))
+		sqlite3_bind_int64(s, 5, leased_ms);
+	return wstep_done(st, s, "report");
+}
+
+/* The SMS of a job leased at leased_ms left a modem by at_ms. A device that made contact since
+ * the lease (a contact still in memory included) answered it: no unanswered wakeup counts. */
+static int job_submitted(struct store *st, int64_t id, int64_t device, int64_t ref, int64_t at_ms, int64_t leased_ms,
+			 int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_SUBMITTED);
+	char detail[64];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, ref);
+	sqlite3_bind_int64(s, 3, now_ms);
+	sqlite3_bind_int64(s, 4, at_ms);
+	rc = wstep_done(st, s, "report submitted");
+	snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
+	if (rc == STORE_OK)
+		rc = report_step(st, WS_EVENT_WAKE_SENT, device, at_ms, detail, id, leased_ms);
+	if (rc == STORE_OK)
+		rc = report_step(st, WS_MSG_WAKE_SENT, device, at_ms, NULL, 0, 0);
+	if (rc == STORE_OK && touch_get(&st->touch, device) < leased_ms)
+		rc = report_step(st, WS_DEVICE_SENT, device, at_ms, NULL, 0, leased_ms);
+	return rc;
+}
+
+static int job_delivered(struct store *st, int64_t id, int64_t reference, int64_t ref, int64_t at_ms, int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_DELIVERED);
+	char detail[64];
+	int rc;
+
+	sqlite3_bind_int64(s, 1, id);
+	sqlite3_bind_int64(s, 2, reference);
+	sqlite3_bind_int64(s, 3, now_ms);
+	rc = wstep_done(st, s, "report delivered");
+	snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
+	if (rc == STORE_OK)
+		rc = report_step(st, WS_EVENT_DELIVERED, id, at_ms, detail, 0, 0);
+	if (rc == STORE_OK)
+		rc = report_step(st, WS_MSG_DELIVERED, id, at_ms, NULL, 0, 0);
+	return rc;
+}
+
+/* Keeps the gateway's time of an event between what the server knows: not before the job was
+ * leased (or sent), not after the report arrived. A gateway with a wrong clock thus misplaces
+ * its events by at most the report's delay. */
+static int64_t report_time(int64_t at_ms, int64_t lo, int64_t now_ms)
+{
+	if (at_ms <= 0 || at_ms > now_ms)
+		at_ms = now_ms;
+	return at_ms < lo ? (lo < now_ms ? lo : now_ms) : at_ms;
+}
+
 int op_report(struct store *st, struct store_op *op)
 {
-	int64_t id = op->u.report.job_id, device, gw, ref, now = op->now_ms;
+	int64_t id = op->u.report.job_id, device, gw, ref, now = op->now_ms, leased_ms, sent_ms, at;
 	const char *err = op->u.report.error ? op->u.report.error : "";
 	int state, attempts, final, elen = error_len(op->u.report.error), rc;
 	char detail[STORE_ERROR_MAX + 1];
@@ -239,6 +381,8 @@ int op_report(struct store *st, struct store_op *op)
 	gw = sqlite3_column_int64(s, 2);
 	attempts = sqlite3_column_int(s, 3);
 	ref = sqlite3_column_int64(s, 4);
+	leased_ms = sqlite3_column_int64(s, 5); /* updated_ms: the lease, while leased */
+	sent_ms = sqlite3_column_int64(s, 6);
 	sqlite3_reset(s);
 
 	/* Only the holder may report; a repeated report on a finished job changes nothing. */
@@ -253,40 +397,33 @@ int op_report(struct store *st, struct store_op *op)
 	case OUTCOME_SUBMITTED:
 		if (state == JOB_SUBMITTED)
 			return STORE_OK;
-		s = wstmt(st, WS_JOB_SUBMITTED);
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, ref);
-		sqlite3_bind_int64(s, 3, now);
-		rc = wstep_done(st, s, "report submitted");
-		snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
-		if (rc == STORE_OK)
-			rc = device_messages(st, WS_EVENT_WAKE_SENT, device, now, detail);
-		if (rc == STORE_OK)
-			rc = device_messages(st, WS_MSG_WAKE_SENT, device, now, detail);
+		rc = job_submitted(st, id, device, ref, report_time(op->u.report.at_ms, leased_ms, now), leased_ms,
+				   now);
 		break;
 	case OUTCOME_DELIVERED:
-		s = wstmt(st, WS_JOB_DELIVERED);
-		sqlite3_bind_int64(s, 1, id);
-		sqlite3_bind_int64(s, 2, op->u.report.reference);
-		sqlite3_bind_int64(s, 3, now);
-		rc = wstep_done(st, s, "report delivered");
-		snprintf(detail, sizeof(detail), "job %lld ref %lld", (long long)id, (long long)ref);
+		rc = STORE_OK;
+		if (state == JOB_LEASED) {
+			/* The submitted report is late or lost: the SMS left no later than this. */
+			sent_ms = report_time(op->u.report.at_ms, leased_ms, now);
+			rc = job_submitted(st, id, device, ref, sent_ms, leased_ms, now);
+		}
+		at = report_time(op->u.report.at_ms, sent_ms, now);
 		if (rc == STORE_OK)
-			rc = device_messages(st, WS_EVENT_DELIVERED, device, now, detail);
-		if (rc == STORE_OK)
-			rc = device_messages(st, WS_MSG_DELIVERED, device, now, detail);
+			rc = job_delivered(st, id, op->u.report.reference, ref, at, now);
 		break;
 	case OUTCOME_FAILED:
 	case OUTCOME_UNDELIVERABLE:
 		if (op->u.report.outcome == OUTCOME_FAILED && attempts < STORE_JOB_MAX_ATTEMPTS) {
-			/* Retryable: back in the queue at once, for any gateway. */
+			/* Retryable: back in the queue after a back-off, for any gateway. */
+			int64_t delay = (int64_t)STORE_JOB_RETRY_MS << (attempts > 1 ? attempts - 1 : 0);
 			s = wstmt(st, WS_JOB_REQUEUE);
 			sqlite3_bind_int64(s, 1, id);
 			sqlite3_bind_int64(s, 2, now);
 			sqlite3_bind_text(s, 3, err, elen, SQLITE_STATIC);
+			sqlite3_bind_int64(s, 4, now + delay);
 			rc = wstep_done(st, s, "report failed");
-			snprintf(detail, sizeof(detail), "job %lld attempt %d, retrying: %.*s", (long long)id, attempts,
-				 elen, err);
+			snprintf(detail, sizeof(detail), "job %lld attempt %d, retrying in %lld s: %.*s", (long long)id,
+				 attempts, (long long)(delay / 1000), elen, err);
 			if (rc == STORE_OK)
 				rc = device_note(st, device, now, "wake_failed", detail);
 			break;

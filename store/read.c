@@ -377,7 +377,8 @@ struct candidate_row {
 #define HOUR_MS (3600 * 1000LL)
 #define DAY_MS (24 * HOUR_MS)
 
-/* Fills the per-device and per-provider wakeup counts; each is a range on an index. */
+/* Fills the per-device and per-provider wakeup counts and the device's newest job; each is a
+ * range on an index. */
 static int candidate_counts(struct store *st, struct store_wake_candidate *c, int64_t now_ms)
 {
 	sqlite3_stmt *s = rstmt(st, RS_DEVICE_WAKES);
@@ -407,6 +408,44 @@ static int candidate_counts(struct store *st, struct store_wake_candidate *c, in
 	} else if (rc != SQLITE_DONE) {
 		return read_fail(s, rc, "provider wakes");
 	}
+	sqlite3_reset(s);
+
+	s = rstmt(st, RS_DEVICE_LAST_JOB);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, c->dev.id);
+	rc = sqlite3_step(s);
+	c->job_state = -1;
+	if (rc == SQLITE_ROW) {
+		c->job_state = sqlite3_column_int(s, 0);
+		c->job_created_ms = sqlite3_column_int64(s, 1);
+		c->job_updated_ms = sqlite3_column_int64(s, 2);
+		c->job_attempts = sqlite3_column_int(s, 3);
+	} else if (rc != SQLITE_DONE) {
+		return read_fail(s, rc, "last job");
+	}
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
+int store_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backlog *out)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (st == NULL || out == NULL)
+		return STORE_ERROR;
+	memset(out, 0, sizeof(*out));
+	s = rstmt(st, RS_WAKE_BACKLOG);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, now_ms);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc == SQLITE_DONE ? SQLITE_ERROR : rc, "wake backlog");
+	out->waiting = sqlite3_column_int(s, 0);
+	out->oldest_ms = sqlite3_column_int64(s, 1); /* NULL reads as 0 */
+	out->gateway_seen_ms = sqlite3_column_int64(s, 2);
 	sqlite3_reset(s);
 	return STORE_OK;
 }

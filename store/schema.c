@@ -134,9 +134,17 @@ static const char schema_v1[] = "CREATE TABLE providers ("
 static const char schema_v2[] = "ALTER TABLE devices ADD COLUMN key_id INTEGER NOT NULL DEFAULT 1;"
 				"ALTER TABLE devices ADD COLUMN key_next INTEGER NOT NULL DEFAULT 0;";
 
+/* v3: events know the wake job they come from (the delivery report of a job reaches exactly the
+ * messages its SMS covered), and a job keeps the time its SMS left a modem (api.md, "Gateway
+ * API"). */
+static const char schema_v3[] = "ALTER TABLE message_events ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0;"
+				"CREATE INDEX message_events_job ON message_events(job_id) WHERE job_id > 0;"
+				"ALTER TABLE wake_jobs ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -71,9 +71,14 @@ const char *const store_wsql[WS_COUNT] = {
 			  "WHERE id = ?1",
 	[WS_KEY_ROLL] = "UPDATE devices SET key_next = CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END "
 			"WHERE key_next != CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END",
-	[WS_DEVICE_WAKE] = "UPDATE devices SET wake_state = 1, wake_sent_ms = ?2, "
-			   "wake_attempts = wake_attempts + 1, wake_ctr = max(wake_ctr, ?3) "
-			   "WHERE id = ?1 AND (?3 = 0 OR wake_ctr <= ?3) RETURNING msisdn, provider_id",
+	/* A new job changes no wake state: only an SMS a modem accepted does (WS_DEVICE_SENT). */
+	[WS_DEVICE_WAKE] = "UPDATE devices SET wake_ctr = max(wake_ctr, ?2) "
+			   "WHERE id = ?1 AND (?2 = 0 OR wake_ctr <= ?2) RETURNING msisdn, provider_id",
+	/* An SMS left a modem at ?2: one more unanswered wakeup, unless the device made contact
+	 * after the job was leased at ?5 (it answered before the report came). */
+	[WS_DEVICE_SENT] = "UPDATE devices SET wake_state = CASE WHEN wake_state = 2 THEN 2 ELSE 1 END, "
+			   "wake_sent_ms = max(wake_sent_ms, ?2), wake_attempts = wake_attempts + 1 "
+			   "WHERE id = ?1 AND last_seen_ms < ?5",
 	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = wake_ctr + 1 WHERE id = ?1 RETURNING wake_ctr",
 	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
 			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
@@ -114,14 +119,34 @@ const char *const store_wsql[WS_COUNT] = {
 				      "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
 	[WS_MSG_ACK] = "UPDATE messages SET state = 4, updated_ms = ?3 "
 		       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
-	[WS_EVENT_WAKE_SENT] = EVENT_INSERT "SELECT id, ?2, 1, 'wake_sent', ?3 FROM messages "
-					    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
+	/* The SMS of job ?4 left a modem by ?2, the gateway says; the job was leased at ?5. The
+	 * messages it covers: those created by ?2 and neither fetched nor finished before ?5, even
+	 * if the device has fetched them since (it answered before the report came). The gateway
+	 * learns of a send only when the modem answers, so a device can fetch first: the event is
+	 * placed at ?2 or just before that fetch, whichever is earlier. Only the first SMS of a message
+	 * enters the state; a retry's event carries no state (-1). */
+	[WS_EVENT_WAKE_SENT] = "INSERT INTO message_events(message_id, time_ms, state, what, detail, job_id) "
+			       "SELECT m.id, min(?2, coalesce((SELECT min(e.time_ms) - 1 FROM message_events e "
+			       "WHERE e.message_id = m.id AND e.state >= 3), ?2)), "
+			       "CASE WHEN EXISTS (SELECT 1 FROM message_events e "
+			       "WHERE e.message_id = m.id AND e.state = 1) THEN -1 ELSE 1 END, 'wake_sent', ?3, ?4 "
+			       "FROM messages m WHERE m.device_id = ?1 AND m.created_ms <= ?2 "
+			       "AND (m.state IN (0,1,2) OR m.updated_ms >= ?5) "
+			       "AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id "
+			       "AND e.state >= 3 AND e.time_ms < ?5)",
 	[WS_MSG_WAKE_SENT] = "UPDATE messages SET state = 1, updated_ms = ?2 "
-			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0",
-	[WS_EVENT_DELIVERED] = EVENT_INSERT "SELECT id, ?2, 2, 'sms_delivered', ?3 FROM messages "
-					    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
+			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0 AND created_ms <= ?2",
+	/* Job ?1's SMS was delivered at ?2: the messages its wake_sent events name. */
+	[WS_EVENT_DELIVERED] = "INSERT INTO message_events(message_id, time_ms, state, what, detail, job_id) "
+			       "SELECT e.message_id, ?2, CASE WHEN EXISTS (SELECT 1 FROM message_events x "
+			       "WHERE x.message_id = e.message_id AND x.state = 2) THEN -1 ELSE 2 END, "
+			       "'sms_delivered', ?3, ?1 FROM message_events e "
+			       "WHERE e.job_id = ?1 AND e.job_id > 0 AND e.what = 'wake_sent' "
+			       "AND NOT EXISTS (SELECT 1 FROM message_events x WHERE x.message_id = e.message_id "
+			       "AND x.job_id = ?1 AND x.job_id > 0 AND x.what = 'sms_delivered')",
 	[WS_MSG_DELIVERED] = "UPDATE messages SET state = 2, updated_ms = ?2 "
-			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 1",
+			     "WHERE state IN (0,1,2,3) AND state = 1 AND id IN (SELECT message_id "
+			     "FROM message_events WHERE job_id = ?1 AND job_id > 0 AND what = 'wake_sent')",
 
 	/* Both statements of a chunk pick the same rows: same data, same plan, same order. */
 	[WS_EVENT_EXPIRE] = EVENT_INSERT "SELECT id, ?1, 5, 'expired', '' FROM messages "
@@ -149,15 +174,27 @@ const char *const store_wsql[WS_COUNT] = {
 		       "SELECT id, due_ms FROM wake_jobs WHERE state = 0 AND due_ms <= ?1 UNION ALL "
 		       "SELECT id, due_ms FROM wake_jobs WHERE state = 1 AND lease_until_ms <= ?1) "
 		       "ORDER BY due_ms, id LIMIT ?2",
+	/* ?5: the validity the content still allows (it never outlives the newest message). */
 	[WS_JOB_LEASE] = "UPDATE wake_jobs SET state = 1, gateway_id = ?2, lease_until_ms = ?3, "
-			 "attempts = attempts + 1, updated_ms = ?4 WHERE id = ?1 RETURNING " JOB_COLS,
-	[WS_JOB_STATE] = "SELECT device_id, state, gateway_id, attempts, reference FROM wake_jobs WHERE id = ?1",
-	[WS_JOB_SUBMITTED] = "UPDATE wake_jobs SET state = 2, reference = ?2, updated_ms = ?3 WHERE id = ?1",
+			 "attempts = attempts + 1, updated_ms = ?4, validity_s = min(validity_s, ?5) "
+			 "WHERE id = ?1 RETURNING " JOB_COLS,
+	/* What a due job would wake the device for: the device's counter, the job's, and its
+	 * newest pending, unfetched message's expiry (NULL: nothing left). */
+	[WS_JOB_CONTENT] = "SELECT d.wake_ctr, j.ctr, (SELECT max(m.expires_ms) FROM messages m "
+			   "WHERE m.device_id = j.device_id AND m.state IN (0,1,2,3) AND m.state <> 3 "
+			   "AND m.expires_ms > ?2) FROM wake_jobs j JOIN devices d ON d.id = j.device_id "
+			   "WHERE j.id = ?1",
+	[WS_JOB_DROP] = "DELETE FROM wake_jobs WHERE id = ?1",
+	[WS_JOB_OUTSTANDING] = "SELECT 1 FROM wake_jobs WHERE device_id = ?1 AND state IN (0,1) LIMIT 1",
+	[WS_JOB_STATE] = "SELECT device_id, state, gateway_id, attempts, reference, updated_ms, sent_ms "
+			 "FROM wake_jobs WHERE id = ?1",
+	[WS_JOB_SUBMITTED] = "UPDATE wake_jobs SET state = 2, reference = ?2, updated_ms = ?3, sent_ms = ?4 "
+			     "WHERE id = ?1",
 	[WS_JOB_DELIVERED] = "UPDATE wake_jobs SET state = 3, "
 			     "reference = CASE WHEN ?2 >= 0 THEN ?2 ELSE reference END, updated_ms = ?3 "
 			     "WHERE id = ?1",
 	[WS_JOB_REQUEUE] = "UPDATE wake_jobs SET state = 0, gateway_id = 0, lease_until_ms = 0, "
-			   "due_ms = ?2, error = ?3, updated_ms = ?2 WHERE id = ?1",
+			   "due_ms = ?4, error = ?3, updated_ms = ?2 WHERE id = ?1",
 	[WS_JOB_FINAL] = "UPDATE wake_jobs SET state = ?2, error = ?3, updated_ms = ?4 WHERE id = ?1",
 };
 
@@ -183,8 +220,9 @@ const char *const store_rsql[RS_COUNT] = {
 			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			      "AND seq > ?2 AND expires_ms >= ?3)",
 	[RS_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
+	/* In the order things happened; a report may record an event after a later one. */
 	[RS_MSG_EVENTS] = "SELECT time_ms, state, what, detail FROM message_events "
-			  "WHERE message_id = ?1 ORDER BY id",
+			  "WHERE message_id = ?1 ORDER BY time_ms, id",
 	[RS_JOB_GET] = "SELECT " JOB_COLS " FROM wake_jobs WHERE id = ?1",
 	/* Devices with messages that are neither fetched nor final, one chunk at a time. */
 	[RS_CANDIDATES] = "SELECT device_id, count(*), "
@@ -200,6 +238,13 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_PROVIDER_WAKES] = "SELECT p.sms_budget_day, CASE WHEN p.sms_budget_day > 0 THEN "
 			      "(SELECT count(*) FROM wake_jobs j WHERE j.provider_id = p.id "
 			      "AND j.created_ms > ?2) ELSE 0 END FROM providers p WHERE p.id = ?1",
+	/* The device's newest wake job: is one outstanding, and how did the last one end. */
+	[RS_DEVICE_LAST_JOB] = "SELECT state, created_ms, updated_ms, attempts FROM wake_jobs "
+			       "WHERE device_id = ?1 ORDER BY created_ms DESC, id DESC LIMIT 1",
+	/* Due jobs no gateway holds, since when the oldest waits, and the last gateway contact. */
+	[RS_WAKE_BACKLOG] = "SELECT count(*), min(w), (SELECT max(last_seen_ms) FROM gateways WHERE revoked = 0) "
+			    "FROM (SELECT due_ms AS w FROM wake_jobs WHERE state = 0 AND due_ms <= ?1 UNION ALL "
+			    "SELECT lease_until_ms FROM wake_jobs WHERE state = 1 AND lease_until_ms <= ?1)",
 	[RS_STATS_MESSAGES] = "SELECT state, n FROM message_counts",
 	[RS_STATS_OTHER] = "SELECT (SELECT count(*) FROM devices), "
 			   "(SELECT count(*) FROM wake_jobs WHERE state = 0), "

@@ -278,24 +278,36 @@ struct store_wake_job {
 };
 
 /* Creates a wake job (the scheduler's, or a test's) due at job->due_ms; sets job->id.
- * Moves the device to WAKE_IN_FLIGHT (wake_sent_ms = now_ms, wake_attempts + 1).
+ * A device has at most one outstanding job (queued or leased): another is STORE_CONFLICT.
+ * The device's wake state does not change until a modem accepts the SMS (the submitted report).
  * job->ctr comes from store_wake_counter_next (0: the payload carries no counter); a counter
  * below the device's is STORE_CONFLICT. An empty job->msisdn is filled from the device. */
 int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms);
 /* Leases up to max jobs that are due (queued, or leased with an expired lease) to a gateway
- * until now_ms + lease_ms. *n is the number filled into jobs[]. */
+ * until now_ms + lease_ms. *n is the number filled into jobs[]. A due job the device no longer
+ * needs is deleted instead: nothing pending and unfetched is left (the device polled, the
+ * messages expired or were recalled), or the device reported a counter above the job's (its
+ * payload would be refused as a replay; the scheduler builds a fresh one). A leased job's
+ * validity is cut to what its newest pending message has left. */
 int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
 		     struct store_wake_job *jobs, int *n);
-/* Records a gateway's report on a job it holds. submitted: the device's queued messages become
- * MSG_WAKE_SENT; delivered: wake_sent ones become MSG_SMS_DELIVERED; failed: the job is queued
- * again (retryable) until its attempts run out, then JOB_FAILED; undeliverable: JOB_UNDELIVERABLE.
+/* Records a gateway's report on a job it holds. at_ms is when it happened at the gateway (0:
+ * now_ms); it is kept between the job's lease (or send, for delivered) and now_ms.
+ * submitted: a wake_sent event (job id in the detail) on every message of the device that was
+ * pending at at_ms, fetched since or not; queued ones among them become MSG_WAKE_SENT; the
+ * device is WAKE_IN_FLIGHT (wake_sent_ms = at_ms, wake_attempts + 1) unless it made contact
+ * after at_ms. delivered: an sms_delivered event on the messages the job's wake_sent events
+ * name; wake_sent ones become MSG_SMS_DELIVERED (delivered on a job still leased counts as
+ * submitted at at_ms first). Only a message's first wake_sent / sms_delivered event enters the
+ * state; later ones (retries) carry state -1. failed: the job is queued again after a back-off
+ * (5 s, doubling) until its attempts run out, then JOB_FAILED; undeliverable: JOB_UNDELIVERABLE.
  * STORE_NOTFOUND for another gateway's job or an unknown one.
- * Details: a report on a finished job is STORE_OK and changes nothing; a re-queued job is due at
- * once and held by no gateway; a job is also given up (JOB_FAILED, "lease expired") when its
- * lease runs out after 5 leases; undeliverable marks the device WAKE_UNREACHABLE; failures add
- * a "wake_failed"/"wake_undeliverable" event (state -1) to the device's pending messages. */
+ * Details: a report on a finished job is STORE_OK and changes nothing; a re-queued job is held
+ * by no gateway; a job is also given up (JOB_FAILED, "lease expired") when its lease runs out
+ * after 5 leases; undeliverable marks the device WAKE_UNREACHABLE; failures add a
+ * "wake_failed"/"wake_undeliverable" event (state -1) to the device's pending messages. */
 int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
-		      const char *error, int64_t now_ms);
+		      const char *error, int64_t at_ms, int64_t now_ms);
 int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out);
 
 /* ---- Wake scheduling ---- */
@@ -311,6 +323,11 @@ struct store_wake_candidate {
 	int wakes_day;                /* ... in the last 24 hours */
 	int64_t budget_day;           /* the provider's wakeups per day, 0 = unlimited */
 	int64_t budget_used;          /* the provider's wake jobs of the last 24 hours (0 if unlimited) */
+	/* The device's newest wake job: its state (-1: none), creation, last change and leases. */
+	int job_state;
+	int64_t job_created_ms;
+	int64_t job_updated_ms;
+	int job_attempts;
 };
 typedef int (*store_wake_candidate_cb)(void *arg, const struct store_wake_candidate *c);
 /* Hands every candidate to cb in device id order; cb returning nonzero stops. No statement is
@@ -319,6 +336,13 @@ int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate
 /* Increments the device's wake counter and returns the new value, durably, so the payload built
  * with it is never repeated even across a crash. store_wake_job_add then takes that counter. */
 int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr);
+/* Due wake jobs no gateway holds, and the gateways' last contact: is anyone taking jobs? */
+struct store_wake_backlog {
+	int waiting;             /* due jobs, queued or with an expired lease */
+	int64_t oldest_ms;       /* since when the oldest of them is due (0: none) */
+	int64_t gateway_seen_ms; /* the latest lease or report of any active gateway (0: never) */
+};
+int store_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backlog *out);
 /* Sets the device's wake state (the scheduler gives up: WAKE_UNREACHABLE). WAKE_IDLE also clears
  * wake_attempts and wake_sent_ms; WAKE_IN_FLIGHT sets wake_sent_ms to now_ms. */
 int store_device_set_wake_state(struct store *st, int64_t device_id, int state, int64_t now_ms);

@@ -12,6 +12,9 @@
 
 /* A wake job leaves the queue for good after this many leases (failed reports or expired leases). */
 #define STORE_JOB_MAX_ATTEMPTS 5
+/* A failed job is due again after this, doubling with each attempt (5, 10, 20, 40 s): a modem
+ * that refuses sends is not hammered, and another gateway gets its chance. */
+#define STORE_JOB_RETRY_MS 5000
 /* Upper bounds on what one call hands over, so one request cannot pin the writer. */
 #define STORE_FETCH_MAX 1000
 #define STORE_LEASE_MAX 256
@@ -46,6 +49,7 @@ enum wsql {
 	WS_DEVICE_ACK,
 	WS_KEY_ROLL,
 	WS_DEVICE_WAKE,
+	WS_DEVICE_SENT,
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
 	WS_DEVICE_UNREACHABLE,
@@ -78,6 +82,9 @@ enum wsql {
 	WS_JOB_EXHAUST,
 	WS_JOB_DUE,
 	WS_JOB_LEASE,
+	WS_JOB_CONTENT,
+	WS_JOB_DROP,
+	WS_JOB_OUTSTANDING,
 	WS_JOB_STATE,
 	WS_JOB_SUBMITTED,
 	WS_JOB_DELIVERED,
@@ -106,6 +113,8 @@ enum rsql {
 	RS_CANDIDATES,
 	RS_DEVICE_WAKES,
 	RS_PROVIDER_WAKES,
+	RS_DEVICE_LAST_JOB,
+	RS_WAKE_BACKLOG,
 	RS_STATS_MESSAGES,
 	RS_STATS_OTHER,
 	RS_COUNT
@@ -227,6 +236,7 @@ struct store_op {
 			int outcome;
 			int64_t reference;
 			const char *error;
+			int64_t at_ms;
 		} report;
 		struct {
 			int64_t before_ms;

@@ -59,17 +59,23 @@ static void make_device(const char *msisdn, const char *extra, struct dev *d)
 	json_decref(j);
 }
 
-static int64_t submit(const struct dev *d, const char *urgency)
+static int64_t submit_ttl(const struct dev *d, const char *urgency, const char *ttl)
 {
-	char path[64], hdr[64];
+	char path[64], hdr[64], ttlh[64];
 	long st;
 	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)d->id);
 	snprintf(hdr, sizeof(hdr), "Urgency: %s", urgency);
-	json_t *j = call("POST", path, ts.provider_key, "payload", (const char *const[]){hdr, NULL}, &st);
+	snprintf(ttlh, sizeof(ttlh), "TTL: %s", ttl ? ttl : "3600");
+	json_t *j = call("POST", path, ts.provider_key, "payload", (const char *const[]){hdr, ttlh, NULL}, &st);
 	assert_int_equal(st, 201);
 	int64_t id = json_integer_value(json_object_get(j, "id"));
 	json_decref(j);
 	return id;
+}
+
+static int64_t submit(const struct dev *d, const char *urgency)
+{
+	return submit_ttl(d, urgency, NULL);
 }
 
 /* Leases for up to wait_s seconds and returns the jobs array (owned by the caller). */
@@ -84,6 +90,30 @@ static json_t *lease(int wait_s)
 	json_t *jobs = json_incref(json_object_get(j, "jobs"));
 	json_decref(j);
 	return jobs;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* A report as a gateway sends it: at_ms > 0 is when it happened there, 0 leaves it out (as an
+ * older gateway does). */
+static void report_at(int64_t job, const char *outcome, int64_t at_ms)
+{
+	char body[160];
+	long st;
+	if (at_ms > 0)
+		snprintf(body, sizeof(body), "{\"job\":%lld,\"outcome\":\"%s\",\"reference\":1,\"at_ms\":%lld}",
+			 (long long)job, outcome, (long long)at_ms);
+	else
+		snprintf(body, sizeof(body), "{\"job\":%lld,\"outcome\":\"%s\",\"reference\":1}", (long long)job,
+			 outcome);
+	json_decref(call("POST", "/v1/gateway/report", ts.gateway_key, body,
+			 (const char *const[]){"Content-Type: application/json", NULL}, &st));
+	assert_int_equal(st, 204);
 }
 
 static void report(int64_t job, const char *outcome)
@@ -247,8 +277,15 @@ static void test_unanswered_retries_then_unreachable(void **state)
 		json_decref(jobs);
 	}
 	assert_int_equal(total, 3);
+	/* Given up once the last SMS has had its time (a retry's delay) to be answered. */
 	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)d.id);
-	json_t *j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+	json_t *j = NULL;
+	for (time_t end = time(NULL) + 15; time(NULL) < end; usleep(200000)) {
+		json_decref(j);
+		j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+		if (strcmp(json_string_value(json_object_get(j, "wake_state")), "unreachable") == 0)
+			break;
+	}
 	assert_string_equal(json_string_value(json_object_get(j, "wake_state")), "unreachable");
 	json_decref(j);
 	/* Contact ends it: the device polls and is reachable again. */
@@ -298,6 +335,174 @@ static void test_fetch_resynchronises_counter(void **state)
 	json_decref(job);
 }
 
+static json_t *get_json(const char *fmt, int64_t id)
+{
+	char path[64];
+	long st;
+	json_t *j;
+	snprintf(path, sizeof(path), fmt, (long long)id);
+	j = call("GET", path, ts.provider_key, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	return j;
+}
+
+static const char *wake_state_of(const struct dev *d, char *buf, size_t len)
+{
+	json_t *j = get_json("/v1/devices/%lld", d->id);
+	snprintf(buf, len, "%s", json_string_value(json_object_get(j, "wake_state")));
+	json_decref(j);
+	return buf;
+}
+
+/* Counts the message's events named what, and checks they come in time order. */
+static int events_named(int64_t msg, const char *what, const char *const *order)
+{
+	json_t *j = get_json("/v1/messages/%lld", msg), *e;
+	const char *prev = "";
+	size_t i;
+	int n = 0, k = 0;
+
+	json_array_foreach (json_object_get(j, "events"), i, e) {
+		const char *at = json_string_value(json_object_get(e, "at"));
+		const char *ev = json_string_value(json_object_get(e, "event"));
+		assert_true(strcmp(prev, at) <= 0); /* RFC 3339 with milliseconds sorts as text */
+		prev = at;
+		n += strcmp(ev, what) == 0;
+		if (order && order[k] && strcmp(ev, order[k]) == 0)
+			k++;
+	}
+	if (order)
+		assert_null(order[k]); /* every named event, in this order */
+	json_decref(j);
+	return n;
+}
+
+/* No gateway leases for longer than the whole retry schedule (1 s + 1 s + 2 s here): the device
+ * keeps one wake job, is not declared unreachable, and the server says no gateway takes jobs.
+ * Once a gateway leases, it gets that one job. */
+static void test_no_gateway_one_job(void **state)
+{
+	(void)state;
+	struct dev d;
+	char ws[32];
+	struct http_resp r;
+	json_t *jobs, *o;
+	size_t i;
+	int found = 0;
+
+	make_device("+15550300050", NULL, &d);
+	submit(&d, "high");
+	sleep(7);
+	assert_string_not_equal(wake_state_of(&d, ws, sizeof(ws)), "unreachable");
+	assert_int_equal(http_do(&ts, "GET", "/healthz", NULL, NULL, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	assert_non_null(strstr(r.body, "\"gateways\":\"none_taking_jobs\""));
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 0);
+	assert_non_null(strstr(r.body, "smswake_wake_no_gateway 1"));
+	assert_non_null(strstr(r.body, "smswake_wake_delayed_total{reason=\"no_gateway\"} "));
+	http_resp_free(&r);
+
+	jobs = lease(5);
+	json_array_foreach (jobs, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "msisdn")), "+15550300050") == 0)
+			found++;
+		report(json_integer_value(json_object_get(o, "job")), "submitted");
+	}
+	json_decref(jobs);
+	assert_int_equal(found, 1);
+	/* Now an SMS is out: in flight, with its retries ahead of it. */
+	assert_string_equal(wake_state_of(&d, ws, sizeof(ws)), "in_flight");
+	assert_int_equal(collect("+15550300050", 0, 0), 0);
+}
+
+/* The device fetches (and acks) before the gateway's report arrives: the history still shows
+ * the wakeup, once, at the time the gateway sent it, before the fetch. An older gateway that
+ * sends no time: the wakeup is still recorded once, no later than the fetch. */
+static void test_history_when_fetch_precedes_report(void **state)
+{
+	(void)state;
+	static const char *const order[] = {"queued", "wake_sent", "fetched", "acked", NULL};
+	for (int old = 1; old >= 0; old--) {
+		struct dev d;
+		json_t *job = NULL, *jobs, *o, *j;
+		int64_t msg, sent_at;
+		size_t i;
+		long st;
+		char body[64];
+
+		make_device(old ? "+15550300061" : "+15550300060", NULL, &d);
+		msg = submit(&d, "high");
+		for (time_t end = time(NULL) + 8; job == NULL && time(NULL) < end;) {
+			jobs = lease(1);
+			json_array_foreach (jobs, i, o) {
+				if (job == NULL && json_integer_value(json_object_get(o, "counter")) > 0 &&
+				    strcmp(json_string_value(json_object_get(o, "msisdn")),
+					   old ? "+15550300061" : "+15550300060") == 0)
+					job = json_incref(o);
+				else
+					report(json_integer_value(json_object_get(o, "job")), "submitted");
+			}
+			json_decref(jobs);
+		}
+		assert_non_null(job);
+		sent_at = now_ms();
+		usleep(20000);
+		j = call("GET", "/v1/device/messages", d.token, NULL, NULL, &st);
+		assert_int_equal(st, 200);
+		json_decref(j);
+		snprintf(body, sizeof(body), "{\"seq\":1}");
+		json_decref(call("POST", "/v1/device/ack", d.token, body,
+				 (const char *const[]){"Content-Type: application/json", NULL}, &st));
+		assert_int_equal(st, 204);
+		usleep(20000);
+		report_at(json_integer_value(json_object_get(job, "job")), "submitted", old ? 0 : sent_at);
+		json_decref(job);
+		assert_int_equal(events_named(msg, "wake_sent", order), 1);
+	}
+}
+
+/* A job that waited is handed out with the validity its content has left, never more. */
+static void test_validity_cut_at_lease(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *jobs, *o;
+	size_t i;
+	int64_t validity = -1;
+
+	make_device("+15550300070", NULL, &d);
+	submit_ttl(&d, "high", "100");
+	sleep(4); /* no gateway meanwhile */
+	jobs = lease(5);
+	json_array_foreach (jobs, i, o) {
+		if (strcmp(json_string_value(json_object_get(o, "msisdn")), "+15550300070") == 0)
+			validity = json_integer_value(json_object_get(o, "validity"));
+		report(json_integer_value(json_object_get(o, "job")), "submitted");
+	}
+	json_decref(jobs);
+	assert_true(validity > 0);
+	assert_true(validity <= 96);
+}
+
+/* A device that polled while its wakeup waited for a gateway gets no SMS for nothing. */
+static void test_waiting_job_dropped_after_poll(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *j;
+	long st;
+
+	make_device("+15550300080", NULL, &d);
+	submit(&d, "high");
+	usleep(500000); /* the scheduler makes the job */
+	j = call("GET", "/v1/device/messages", d.token, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	assert_int_equal(json_array_size(json_object_get(j, "messages")), 1);
+	json_decref(j);
+	assert_int_equal(collect("+15550300080", 3, 0), 0);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -319,6 +524,10 @@ int main(void)
 		cmocka_unit_test(test_low_sends_no_sms),
 		cmocka_unit_test(test_unanswered_retries_then_unreachable),
 		cmocka_unit_test(test_fetch_resynchronises_counter),
+		cmocka_unit_test(test_no_gateway_one_job),
+		cmocka_unit_test(test_history_when_fetch_precedes_report),
+		cmocka_unit_test(test_validity_cut_at_lease),
+		cmocka_unit_test(test_waiting_job_dropped_after_poll),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);

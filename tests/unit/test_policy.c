@@ -159,8 +159,14 @@ static void test_in_flight_retry_and_give_up(void **state)
 		sent = in.now_ms;
 		in.wake_sent_ms = sent;
 	}
+	/* The last SMS gets as long as a retry would have waited before the device is given up. */
 	in.wake_attempts = cfg.sched.max_retries + 1;
 	in.now_ms = sent + 1;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_IN_FLIGHT);
+	assert_int_equal(d.recheck_ms, sent + policy_retry_delay_ms(&cfg.sched, 7, cfg.sched.max_retries + 1));
+	in.now_ms = d.recheck_ms;
 	policy_decide(&cfg.sched, &in, &d);
 	assert_int_equal(d.verdict, VERDICT_GIVE_UP);
 	in.wake_state = WAKE_UNREACHABLE;
@@ -261,9 +267,77 @@ static void test_validity_never_outlives_content(void **state)
 	in.oldest_ms[URG_HIGH] = T0;
 	policy_decide(&cfg.sched, &in, &d);
 	assert_int_equal(d.validity_s, cfg.sched.max_validity_s);
+	/* Rounded down: the SMS never outlives the content. */
 	in.newest_expiry_ms = T0 + 600500;
 	policy_decide(&cfg.sched, &in, &d);
-	assert_int_equal(d.validity_s, 601);
+	assert_int_equal(d.validity_s, 600);
+	in.newest_expiry_ms = T0 + 400;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.validity_s, 1);
+}
+
+/* One wake job at a time: while it waits for a gateway, nothing more is decided for the device,
+ * whatever the retry schedule says, and it is never given up for it. */
+static void test_outstanding_job_waits(void **state)
+{
+	(void)state;
+	struct wake_input in = base();
+	struct wake_decision d;
+
+	in.oldest_ms[URG_HIGH] = T0 - 3600000;
+	in.job_outstanding = 1;
+	in.job_queued_ms = T0 - 1000;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_IN_FLIGHT);
+	assert_int_equal(d.recheck_ms, T0 - 1000 + cfg.sched.grace_s * 1000);
+	/* Not taken by any gateway within grace: said so, still waiting. */
+	in.now_ms = T0 + 3600000;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_NO_GATEWAY);
+	/* A device whose retries would long be spent (in flight from an earlier SMS) is not given
+	 * up while its next wakeup waits for a gateway. */
+	in.wake_state = WAKE_IN_FLIGHT;
+	in.wake_attempts = cfg.sched.max_retries + 1;
+	in.wake_sent_ms = T0 - 3600000;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_NO_GATEWAY);
+	/* Leased: in flight, whatever its age. */
+	in.job_leased = 1;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_IN_FLIGHT);
+	/* Once sent, the retry schedule starts from the send. */
+	in = base();
+	in.oldest_ms[URG_HIGH] = T0 - 3600000;
+	in.wake_state = WAKE_IN_FLIGHT;
+	in.wake_attempts = 1;
+	in.wake_sent_ms = T0;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.recheck_ms, T0 + policy_retry_delay_ms(&cfg.sched, 7, 1));
+}
+
+/* A job that failed on every modem is not replaced at once. */
+static void test_failed_job_backs_off(void **state)
+{
+	(void)state;
+	struct wake_input in = base();
+	struct wake_decision d;
+	int64_t back = policy_retry_delay_ms(&cfg.sched, 7, 1);
+
+	in.oldest_ms[URG_HIGH] = T0 - 60000;
+	in.job_failed_ms = T0 - 1000;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAIT);
+	assert_int_equal(d.reason, REASON_SEND_FAILED);
+	assert_int_equal(d.recheck_ms, T0 - 1000 + back);
+	in.now_ms = d.recheck_ms;
+	policy_decide(&cfg.sched, &in, &d);
+	assert_int_equal(d.verdict, VERDICT_WAKE);
+	assert_true(back >= cfg.sched.grace_s * 1000);
 }
 
 int main(void)
@@ -280,6 +354,8 @@ int main(void)
 		cmocka_unit_test(test_quiet_hours),
 		cmocka_unit_test(test_limits_and_budget),
 		cmocka_unit_test(test_validity_never_outlives_content),
+		cmocka_unit_test(test_outstanding_job_waits),
+		cmocka_unit_test(test_failed_job_backs_off),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -773,7 +773,8 @@ static void test_key_rotation(void **state)
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
 		 "ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
-		 " PRAGMA user_version=1;");
+		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
+		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = open_at(f->path, &err);
 	assert_non_null(f->st);
@@ -939,44 +940,75 @@ static struct store_wake_job job_for(int64_t dev, uint64_t ctr, int64_t due)
 	return j;
 }
 
+static int64_t gateway(struct store *st, const char *name, int seed)
+{
+	uint8_t h[STORE_HASH_LEN];
+	int64_t id;
+
+	hash_of(h, seed);
+	assert_int_equal(store_gateway_add(st, name, h, T0, &id), STORE_OK);
+	return id;
+}
+
+/* A wakeup for dev leased by gw at lease_ms and reported sent at sent_ms: returns the job id. */
+static int64_t wake_sent(struct store *st, int64_t gw, int64_t dev, int64_t lease_ms, int64_t sent_ms)
+{
+	struct store_wake_job j, leased[4];
+	uint64_t ctr;
+	int n;
+
+	assert_int_equal(store_wake_counter_next(st, dev, &ctr), STORE_OK);
+	j = job_for(dev, ctr, lease_ms);
+	assert_int_equal(store_wake_job_add(st, &j, lease_ms), STORE_OK);
+	assert_int_equal(store_wake_lease(st, gw, 4, 60000, lease_ms, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(leased[0].id, j.id);
+	assert_int_equal(store_wake_report(st, gw, j.id, OUTCOME_SUBMITTED, 7, NULL, sent_ms,
+					   sent_ms > lease_ms ? sent_ms : lease_ms + 1000),
+			 STORE_OK);
+	return j.id;
+}
+
 static void test_wake_jobs(void **state)
 {
 	struct fixture *f = *state;
-	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw1, gw2;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t gw1 = gateway(f->st, "gw1", 60), gw2 = gateway(f->st, "gw2", 61);
 	struct store_wake_job j = job_for(dev, 1, T0), leased[4], got;
 	struct store_device d;
 	struct store_message m;
 	struct evlist ev = {0};
-	uint8_t h[STORE_HASH_LEN];
 	int64_t a;
 	int n;
 
-	hash_of(h, 60);
-	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &gw1), STORE_OK);
-	hash_of(h, 61);
-	assert_int_equal(store_gateway_add(f->st, "gw2", h, T0, &gw2), STORE_OK);
 	a = put(f->st, f->prov, dev, T0);
+	put(f->st, f->prov, dev2, T0);
 
 	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
 	assert_true(j.id > 0);
 	assert_string_equal(j.msisdn, "+15550001"); /* filled from the device */
+	/* A job is not an SMS: the device's wake state waits for a modem to accept one. */
 	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
-	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
-	assert_int_equal(d.wake_attempts, 1);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
 	assert_int_equal(d.wake_ctr, 1);
-	assert_int_equal(d.wake_sent_ms, T0);
+	assert_int_equal(d.wake_sent_ms, 0);
+	/* One outstanding job per device. */
+	{
+		struct store_wake_job again = job_for(dev, 2, T0);
+		assert_int_equal(store_wake_job_add(f->st, &again, T0 + 1), STORE_CONFLICT);
+	}
 	/* Counters come from store_wake_counter_next; one the device may have seen is refused. */
 	{
-		struct store_wake_job stale = job_for(dev, 1, T0);
+		struct store_wake_job stale = job_for(dev2, 1, T0);
 		uint64_t ctr = 0;
-		assert_int_equal(store_wake_counter_next(f->st, dev, &ctr), STORE_OK);
+		assert_int_equal(store_wake_counter_next(f->st, dev2, &ctr), STORE_OK);
+		assert_int_equal(ctr, 1);
+		assert_int_equal(store_wake_counter_next(f->st, dev2, &ctr), STORE_OK);
 		assert_int_equal(ctr, 2);
-		assert_int_equal(store_wake_counter_next(f->st, dev, &ctr), STORE_OK);
-		assert_int_equal(ctr, 3);
-		assert_int_equal(store_wake_counter_next(f->st, dev + 50, &ctr), STORE_NOTFOUND);
-		stale.ctr = 2;
+		assert_int_equal(store_wake_counter_next(f->st, dev2 + 50, &ctr), STORE_NOTFOUND);
 		assert_int_equal(store_wake_job_add(f->st, &stale, T0), STORE_CONFLICT);
-		stale.device_id = dev + 50;
+		stale.device_id = dev2 + 50;
 		stale.ctr = 9;
 		assert_int_equal(store_wake_job_add(f->st, &stale, T0), STORE_NOTFOUND);
 		stale.payload_len = STORE_WAKE_PAYLOAD_MAX + 1;
@@ -985,7 +1017,7 @@ static void test_wake_jobs(void **state)
 
 	/* Not due yet, then due. */
 	{
-		struct store_wake_job later = job_for(dev, 3, T0 + 60000);
+		struct store_wake_job later = job_for(dev2, 3, T0 + 60000);
 		assert_int_equal(store_wake_job_add(f->st, &later, T0), STORE_OK);
 	}
 	assert_int_equal(store_wake_lease(f->st, gw1, 4, 30000, T0 - 1, leased, &n), STORE_OK);
@@ -1001,35 +1033,45 @@ static void test_wake_jobs(void **state)
 	assert_int_equal(leased[0].port, 16537);
 	assert_int_equal(leased[0].ctr, 1);
 	assert_int_equal(leased[0].reference, -1);
+	assert_int_equal(leased[0].validity_s, 600);
 	assert_int_equal(store_wake_lease(f->st, gw2, 4, 30000, T0 + 1, leased, &n), STORE_OK);
 	assert_int_equal(n, 0);
 
 	/* Only the holder may report. */
-	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_NOTFOUND);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id + 99, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_NOTFOUND);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, 42, 34, NULL, T0 + 2), STORE_ERROR);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 2), STORE_OK);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, T0 + 3), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 34, NULL, 0, T0 + 2), STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id + 99, OUTCOME_SUBMITTED, 34, NULL, 0, T0 + 2),
+			 STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, 42, 34, NULL, 0, T0 + 2), STORE_ERROR);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, -1, T0 + 2), STORE_ERROR);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, 0, T0 + 2), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 34, NULL, 0, T0 + 3), STORE_OK);
 	assert_int_equal(msg_state(f->st, a), MSG_WAKE_SENT);
 	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 	assert_int_equal(got.state, JOB_SUBMITTED);
 	assert_int_equal(got.reference, 34);
+	/* Now the SMS is out: the device is in flight, once (the report said no time: its arrival). */
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(d.wake_attempts, 1);
+	assert_int_equal(d.wake_sent_ms, T0 + 2);
 
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 4), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_DELIVERED, -1, NULL, 0, T0 + 4), STORE_OK);
 	assert_int_equal(msg_state(f->st, a), MSG_SMS_DELIVERED);
 	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 	assert_int_equal(got.state, JOB_DELIVERED);
 	assert_int_equal(got.reference, 34);
 	/* Final: repeats are harmless, and change nothing. */
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_FAILED, -1, "late", T0 + 5), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_FAILED, -1, "late", 0, T0 + 5), STORE_OK);
 	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 	assert_int_equal(got.state, JOB_DELIVERED);
-	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_DELIVERED, -1, NULL, T0 + 5), STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_DELIVERED, -1, NULL, 0, T0 + 5), STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_DELIVERED, -1, NULL, 0, T0 + 6), STORE_OK);
 
 	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
 	assert_int_equal(ev.n, 3);
 	assert_string_equal(ev.e[1].what, "wake_sent");
 	assert_int_equal(ev.e[1].state, MSG_WAKE_SENT);
+	assert_int_equal(ev.e[1].time_ms, T0 + 2);
 	{
 		char want[64];
 		snprintf(want, sizeof(want), "job %lld ref 34", (long long)j.id);
@@ -1037,6 +1079,8 @@ static void test_wake_jobs(void **state)
 		assert_string_equal(ev.e[2].detail, want);
 	}
 	assert_string_equal(ev.e[2].what, "sms_delivered");
+	assert_int_equal(ev.e[2].state, MSG_SMS_DELIVERED);
+	assert_int_equal(ev.e[2].time_ms, T0 + 4);
 
 	/* A device's fetch still takes sms_delivered messages. */
 	assert_int_equal(store_device_has_pending(f->st, dev, 0, T0 + 6), 1);
@@ -1047,20 +1091,200 @@ static void test_wake_jobs(void **state)
 		assert_int_equal(s.jobs_leased, 0);
 		assert_int_equal(s.messages[MSG_SMS_DELIVERED], 1);
 	}
+	/* A retry covers the same message: another wake_sent event, but no second transition. */
+	wake_sent(f->st, gw1, dev, T0 + 100, T0 + 150);
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 4);
+	assert_string_equal(ev.e[3].what, "wake_sent");
+	assert_int_equal(ev.e[3].state, -1);
+	assert_int_equal(m.state, MSG_SMS_DELIVERED);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_attempts, 2);
+	assert_int_equal(d.wake_sent_ms, T0 + 150);
+}
+
+/* The device fetches before the gateway's report arrives (the SMS reached it in milliseconds):
+ * the history still shows the wakeup, at the time the gateway sent it, before the fetch. */
+static void test_wake_report_after_fetch(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw = gateway(f->st, "gw", 60);
+	int64_t a = put(f->st, f->prov, dev, T0), b, late;
+	struct store_wake_job j = job_for(dev, 1, T0), leased[2];
+	struct fetchlog fl = {0};
+	struct store_message m;
+	struct store_device d;
+	struct evlist ev = {0};
+	int n, count;
+
+	b = put(f->st, f->prov, dev, T0 + 1);
+	assert_int_equal(store_wake_job_add(f->st, &j, T0 + 5), STORE_OK);
+	assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, T0 + 10, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	late = put(f->st, f->prov, dev, T0 + 25); /* after the SMS left: not covered by it */
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 1, T0 + 30, collect_msg, &fl, &count), STORE_OK);
+	assert_int_equal(count, 1);
+	assert_int_equal(store_ack(f->st, dev, 1, 0, 0, T0 + 40, &count), STORE_OK);
+	store_device_touch(f->st, dev, T0 + 30);
+	/* The report: sent at T0 + 20 by the gateway's clock, arriving at T0 + 50. */
+	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_SUBMITTED, 9, NULL, T0 + 20, T0 + 50), STORE_OK);
+
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_ACKED); /* the state is the furthest reached */
+	assert_int_equal(ev.n, 4);
+	assert_string_equal(ev.e[0].what, "queued");
+	assert_string_equal(ev.e[1].what, "wake_sent");
+	assert_int_equal(ev.e[1].state, MSG_WAKE_SENT);
+	assert_int_equal(ev.e[1].time_ms, T0 + 20);
+	assert_string_equal(ev.e[2].what, "fetched");
+	assert_string_equal(ev.e[3].what, "acked");
+	/* b was pending (not fetched) when the SMS left: wake_sent, and now its state. */
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, b, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_WAKE_SENT);
+	assert_int_equal(ev.n, 2);
+	assert_int_equal(ev.e[1].time_ms, T0 + 20);
+	/* The message queued after the SMS left is not covered by it. */
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, late, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_QUEUED);
+	assert_int_equal(ev.n, 1);
+	/* The device answered before the report: no unanswered wakeup is counted. */
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
+
+	/* The delivery report follows; recorded once, in time order, on the covered messages. */
+	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_DELIVERED, 9, NULL, T0 + 60, T0 + 70), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_DELIVERED, 9, NULL, T0 + 61, T0 + 71), STORE_OK);
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_ACKED);
+	assert_int_equal(ev.n, 5);
+	assert_string_equal(ev.e[4].what, "sms_delivered");
+	assert_int_equal(ev.e[4].time_ms, T0 + 60);
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, b, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_SMS_DELIVERED);
+	assert_int_equal(ev.n, 3);
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, late, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.state, MSG_QUEUED);
+	assert_int_equal(ev.n, 1);
+
+	/* The gateway hears from its modem after the device has already fetched: the wakeup is
+	 * placed just before that fetch, not after it. A message fetched before the lease is not covered. */
+	{
+		int64_t c = put(f->st, f->prov, dev, T0 + 100), e;
+		struct store_wake_job k = job_for(dev, 2, T0 + 100);
+		assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 105, collect_msg, &fl, &count), STORE_OK);
+		e = put(f->st, f->prov, dev, T0 + 106);
+		assert_int_equal(store_wake_job_add(f->st, &k, T0 + 110), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, T0 + 120, leased, &n), STORE_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0 + 130, collect_msg, &fl, &count), STORE_OK);
+		assert_int_equal(store_wake_report(f->st, gw, k.id, OUTCOME_SUBMITTED, 9, NULL, T0 + 140, T0 + 150),
+				 STORE_OK);
+		ev.n = 0;
+		assert_int_equal(store_message_get(f->st, f->prov, e, &m, collect_event, &ev), STORE_OK);
+		assert_int_equal(ev.n, 3);
+		assert_string_equal(ev.e[1].what, "wake_sent");
+		assert_int_equal(ev.e[1].time_ms, T0 + 129);
+		assert_string_equal(ev.e[2].what, "fetched");
+		ev.n = 0;
+		assert_int_equal(store_message_get(f->st, f->prov, c, &m, collect_event, &ev), STORE_OK);
+		assert_int_equal(ev.n, 2); /* queued, fetched (at T0 + 105, before the lease) */
+	}
+}
+
+/* The gateway's clock is only believed between the lease and the report's arrival; without a
+ * time (an older gateway) the arrival is the time. */
+static void test_wake_report_times(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw = gateway(f->st, "gw", 60);
+	int64_t a = put(f->st, f->prov, dev, T0);
+	struct store_message m;
+	struct evlist ev = {0};
+	int64_t job;
+
+	job = wake_sent(f->st, gw, dev, T0 + 100, T0 + 50); /* before its lease: the lease time */
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.e[1].time_ms, T0 + 100);
+	/* Delivered "before" it was sent: the send time. An older gateway's submitted: now. */
+	assert_int_equal(store_wake_report(f->st, gw, job, OUTCOME_DELIVERED, -1, NULL, T0 + 10, T0 + 300), STORE_OK);
+	{
+		struct store_wake_job j = job_for(dev, 99, T0 + 400), leased[2];
+		int n;
+		assert_int_equal(store_wake_job_add(f->st, &j, T0 + 400), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, T0 + 400, leased, &n), STORE_OK);
+		assert_int_equal(n, 1);
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_SUBMITTED, 1, NULL, 0, T0 + 500), STORE_OK);
+		/* A time in the future: now. */
+		struct store_wake_job k = job_for(dev, 100, T0 + 600);
+		assert_int_equal(store_wake_job_add(f->st, &k, T0 + 600), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, T0 + 600, leased, &n), STORE_OK);
+		assert_int_equal(store_wake_report(f->st, gw, k.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 99999, T0 + 700),
+				 STORE_OK);
+	}
+	ev.n = 0;
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 5);
+	assert_string_equal(ev.e[2].what, "sms_delivered");
+	assert_int_equal(ev.e[2].time_ms, T0 + 100);
+	assert_int_equal(ev.e[3].time_ms, T0 + 500);
+	assert_int_equal(ev.e[3].state, -1);
+	assert_int_equal(ev.e[4].time_ms, T0 + 700);
+}
+
+/* Jobs wait for a gateway as long as they are needed: the lease drops the ones that are not,
+ * and never hands out a validity longer than the content has left. */
+static void test_wake_lease_drops_unneeded(void **state)
+{
+	struct fixture *f = *state;
+	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1), d2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t d3 = add_device(f->st, f->prov, "+15550003", 3), gw = gateway(f->st, "gw", 60);
+	struct store_wake_job j1 = job_for(d1, 1, T0), j2 = job_for(d2, 1, T0), j3 = job_for(d3, 1, T0), leased[4];
+	struct store_message m;
+	struct fetchlog fl = {0};
+	int n, count;
+
+	assert_int_equal(put_full(f->st, f->prov, d1, NULL, NULL, 300, T0, &m, NULL), STORE_OK);
+	put(f->st, f->prov, d2, T0);
+	put(f->st, f->prov, d3, T0);
+	assert_int_equal(store_wake_job_add(f->st, &j1, T0), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j2, T0), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j3, T0), STORE_OK);
+	/* d2 polled meanwhile and has nothing left; d3 reported a counter above its job's. */
+	assert_int_equal(store_device_fetch(f->st, d2, 0, 10, T0 + 1000, collect_msg, &fl, &count), STORE_OK);
+	assert_int_equal(store_ack(f->st, d3, 0, 5, 0, T0 + 1000, &count), STORE_OK);
+	/* 100 s later d1's message has 200 s left: the job says so. */
+	assert_int_equal(store_wake_lease(f->st, gw, 4, 60000, T0 + 100000, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(leased[0].id, j1.id);
+	assert_int_equal(leased[0].validity_s, 200);
+	{
+		struct store_wake_job got;
+		assert_int_equal(store_wake_job_get(f->st, j2.id, &got), STORE_NOTFOUND);
+		assert_int_equal(store_wake_job_get(f->st, j3.id, &got), STORE_NOTFOUND);
+	}
+	/* A dropped job is no longer outstanding: the scheduler may build a fresh one. */
+	{
+		struct store_wake_job fresh = job_for(d3, 6, T0 + 100000);
+		assert_int_equal(store_wake_job_add(f->st, &fresh, T0 + 100000), STORE_OK);
+	}
 }
 
 static void test_wake_lease_expiry(void **state)
 {
 	struct fixture *f = *state;
-	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw1, gw2;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw1 = gateway(f->st, "gw1", 60);
+	int64_t gw2 = gateway(f->st, "gw2", 61);
 	struct store_wake_job j = job_for(dev, 5, T0), leased[2];
-	uint8_t h[STORE_HASH_LEN];
 	int n;
 
-	hash_of(h, 60);
-	assert_int_equal(store_gateway_add(f->st, "gw1", h, T0, &gw1), STORE_OK);
-	hash_of(h, 61);
-	assert_int_equal(store_gateway_add(f->st, "gw2", h, T0, &gw2), STORE_OK);
+	put(f->st, f->prov, dev, T0);
 	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
 	assert_int_equal(store_wake_lease(f->st, gw1, 2, 1000, T0, leased, &n), STORE_OK);
 	assert_int_equal(n, 1);
@@ -1071,8 +1295,8 @@ static void test_wake_lease_expiry(void **state)
 	assert_int_equal(n, 1);
 	assert_int_equal(leased[0].id, j.id);
 	assert_int_equal(leased[0].attempts, 2);
-	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001), STORE_NOTFOUND);
-	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 1, NULL, T0 + 1001), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw1, j.id, OUTCOME_SUBMITTED, 1, NULL, 0, T0 + 1001), STORE_NOTFOUND);
+	assert_int_equal(store_wake_report(f->st, gw2, j.id, OUTCOME_SUBMITTED, 1, NULL, 0, T0 + 1001), STORE_OK);
 
 	/* A job whose leases keep running out is given up. */
 	{
@@ -1091,44 +1315,49 @@ static void test_wake_lease_expiry(void **state)
 		assert_int_equal(got.state, JOB_FAILED);
 		assert_string_equal(got.error, "lease expired");
 		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
-		assert_int_equal(d.wake_state, WAKE_IN_FLIGHT); /* the policy decides */
+		assert_int_equal(d.wake_state, WAKE_IN_FLIGHT); /* from the first job; the policy decides */
+		assert_int_equal(d.wake_attempts, 1);           /* expired leases are not SMS sent */
 	}
 }
 
 static void test_wake_failed_retry(void **state)
 {
 	struct fixture *f = *state;
-	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), gw = gateway(f->st, "gw", 60);
 	struct store_wake_job j = job_for(dev, 1, T0), leased[2], got;
 	struct store_device d;
 	struct store_message m;
 	struct evlist ev = {0};
-	uint8_t h[STORE_HASH_LEN];
-	int64_t a = put(f->st, f->prov, dev, T0), t = T0;
+	int64_t a = put(f->st, f->prov, dev, T0), t = T0, delay = 5000;
 	int n;
 
-	hash_of(h, 60);
-	assert_int_equal(store_gateway_add(f->st, "gw", h, T0, &gw), STORE_OK);
 	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
-	for (int i = 1; i <= 4; i++, t += 10) {
+	for (int i = 1; i <= 4; i++, delay *= 2) {
 		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
 		assert_int_equal(n, 1);
 		assert_int_equal(leased[0].attempts, i);
-		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", t + 1),
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", 0, t + 1),
 				 STORE_OK);
 		assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 		assert_int_equal(got.state, JOB_QUEUED);
 		assert_string_equal(got.error, "CMS ERROR 500");
-		/* Back in the queue means nobody holds it. */
-		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "x", t + 2), STORE_NOTFOUND);
+		/* Back in the queue means nobody holds it... */
+		assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "x", 0, t + 2), STORE_NOTFOUND);
+		/* ...and it is due again only after a back-off (5 s, doubling). */
+		assert_int_equal(got.due_ms, t + 1 + delay);
+		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t + delay, leased, &n), STORE_OK);
+		assert_int_equal(n, 0);
+		t += 1 + delay;
 	}
 	assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
 	assert_int_equal(leased[0].attempts, 5);
-	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", t + 1), STORE_OK);
+	assert_int_equal(store_wake_report(f->st, gw, j.id, OUTCOME_FAILED, -1, "CMS ERROR 500", 0, t + 1), STORE_OK);
 	assert_int_equal(store_wake_job_get(f->st, j.id, &got), STORE_OK);
 	assert_int_equal(got.state, JOB_FAILED);
+	/* No SMS ever left a modem: nothing counts against the device. */
 	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
-	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(d.wake_state, WAKE_IDLE);
+	assert_int_equal(d.wake_attempts, 0);
 	assert_int_equal(msg_state(f->st, a), MSG_QUEUED);
 	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
 	assert_int_equal(ev.n, 6); /* queued + 5 wake_failed notes */
@@ -1141,10 +1370,11 @@ static void test_wake_failed_retry(void **state)
 		char longerr[400];
 		memset(longerr, 'e', sizeof(longerr) - 1);
 		longerr[sizeof(longerr) - 1] = '\0';
+		wake_sent(f->st, gw, dev, t, t);
 		assert_int_equal(store_wake_job_add(f->st, &k, t), STORE_OK);
 		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
 		assert_int_equal(n, 1);
-		assert_int_equal(store_wake_report(f->st, gw, k.id, OUTCOME_UNDELIVERABLE, -1, longerr, t + 1),
+		assert_int_equal(store_wake_report(f->st, gw, k.id, OUTCOME_UNDELIVERABLE, -1, longerr, 0, t + 1),
 				 STORE_OK);
 		assert_int_equal(store_wake_job_get(f->st, k.id, &got), STORE_OK);
 		assert_int_equal(got.state, JOB_UNDELIVERABLE);
@@ -1152,6 +1382,41 @@ static void test_wake_failed_retry(void **state)
 		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 		assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
 	}
+}
+
+/* Is anyone taking the jobs? */
+static void test_wake_backlog(void **state)
+{
+	struct fixture *f = *state;
+	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1), d2 = add_device(f->st, f->prov, "+15550002", 2);
+	struct store_wake_job j1 = job_for(d1, 1, T0), j2 = job_for(d2, 1, T0 + 500), leased[2];
+	struct store_wake_backlog b;
+	int64_t gw;
+	int n;
+
+	assert_int_equal(store_wake_backlog(f->st, T0, &b), STORE_OK);
+	assert_int_equal(b.waiting, 0);
+	assert_int_equal(b.gateway_seen_ms, 0);
+	put(f->st, f->prov, d1, T0);
+	put(f->st, f->prov, d2, T0);
+	assert_int_equal(store_wake_job_add(f->st, &j1, T0), STORE_OK);
+	assert_int_equal(store_wake_job_add(f->st, &j2, T0), STORE_OK);
+	assert_int_equal(store_wake_backlog(f->st, T0 + 100, &b), STORE_OK);
+	assert_int_equal(b.waiting, 1); /* j2 is not due yet */
+	assert_int_equal(b.oldest_ms, T0);
+	assert_int_equal(store_wake_backlog(f->st, T0 + 1000, &b), STORE_OK);
+	assert_int_equal(b.waiting, 2);
+	gw = gateway(f->st, "gw", 60);
+	assert_int_equal(store_wake_lease(f->st, gw, 1, 1000, T0 + 1000, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_wake_backlog(f->st, T0 + 1500, &b), STORE_OK);
+	assert_int_equal(b.waiting, 1);
+	assert_int_equal(b.oldest_ms, T0 + 500);
+	assert_int_equal(b.gateway_seen_ms, T0 + 1000);
+	/* A lease that runs out puts its job back among the waiting ones. */
+	assert_int_equal(store_wake_backlog(f->st, T0 + 2000, &b), STORE_OK);
+	assert_int_equal(b.waiting, 2);
+	assert_int_equal(b.oldest_ms, T0 + 500);
 }
 
 struct candlist {
@@ -1218,6 +1483,7 @@ static void test_wake_candidates(void **state)
 	assert_int_equal(l.c[0].oldest_ms[URG_NORMAL], 0);
 	assert_int_equal(l.c[0].newest_expiry_ms, T0 + 1 + 500 * 1000);
 	assert_int_equal(l.c[0].budget_day, 0);
+	assert_int_equal(l.c[0].job_state, -1);
 	assert_int_equal(l.c[1].dev.id, b);
 	assert_int_equal(l.c[1].budget_day, 10);
 	assert_int_equal(l.c[1].budget_used, 0);
@@ -1232,7 +1498,10 @@ static void test_wake_candidates(void **state)
 	assert_int_equal(l.c[1].wakes_hour, 1);
 	assert_int_equal(l.c[1].wakes_day, 1);
 	assert_int_equal(l.c[1].budget_used, 1);
-	assert_int_equal(l.c[1].dev.wake_state, WAKE_IN_FLIGHT);
+	assert_int_equal(l.c[1].dev.wake_state, WAKE_IDLE); /* a job is not an SMS sent */
+	assert_int_equal(l.c[1].job_state, JOB_QUEUED);
+	assert_int_equal(l.c[1].job_created_ms, T0);
+	assert_int_equal(l.c[1].job_attempts, 0);
 	memset(&l, 0, sizeof(l));
 	assert_int_equal(store_wake_candidates(f->st, T0 + 3600 * 1000 + 1, collect_candidate, &l), STORE_OK);
 	assert_int_equal(l.n, 1);
@@ -1242,7 +1511,7 @@ static void test_wake_candidates(void **state)
 	assert_int_equal(store_device_set_wake_state(f->st, b, WAKE_UNREACHABLE, T0), STORE_OK);
 	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
 	assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
-	assert_int_equal(d.wake_attempts, 1);
+	assert_int_equal(d.wake_attempts, 0);
 	assert_int_equal(store_device_set_wake_state(f->st, b, WAKE_IDLE, T0), STORE_OK);
 	assert_int_equal(store_device_get(f->st, 0, b, &d), STORE_OK);
 	assert_int_equal(d.wake_state, WAKE_IDLE);
@@ -1258,13 +1527,14 @@ static void test_touch_flush(void **state)
 {
 	struct fixture *f = *state;
 	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
-	int64_t dev2 = add_device(f->st, f->prov, "+15550002", 2);
-	struct store_wake_job j = job_for(dev, 1, T0), j2 = job_for(dev2, 1, T0 + 100);
+	int64_t dev2 = add_device(f->st, f->prov, "+15550002", 2), gw = gateway(f->st, "gw", 60);
 	struct store_device d;
 	const char *err;
 
-	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
-	assert_int_equal(store_wake_job_add(f->st, &j2, T0 + 100), STORE_OK);
+	put(f->st, f->prov, dev, T0);
+	put(f->st, f->prov, dev2, T0);
+	wake_sent(f->st, gw, dev, T0, T0);
+	wake_sent(f->st, gw, dev2, T0 + 100, T0 + 100);
 	store_device_touch(f->st, dev, T0 + 50);
 	store_device_touch(f->st, dev, T0 + 40); /* older: ignored */
 	/* Contact before the wakeup went out does not end it. */
@@ -1690,12 +1960,12 @@ static void test_fork_child_refused(void **state)
 	assert_int_equal(store_ping(f->st), STORE_OK);
 }
 
-/* The empty-poll queries must be answered from the partial indexes. */
+/* The empty-poll and wake queries must be answered from their indexes. */
 static void test_query_plans(void **state)
 {
 	struct fixture *f = *state;
 	static const struct {
-		enum rsql q;
+		int q; /* enum rsql, or RS_COUNT + enum wsql */
 		const char *index;
 	} want[] = {
 		{RS_HAS_PENDING, "COVERING INDEX messages_pending"},
@@ -1703,14 +1973,22 @@ static void test_query_plans(void **state)
 		{RS_DEVICE_WAKES, "wake_jobs_device"},
 		{RS_DEVICE_AUTH, "devices_token"},
 		{RS_PROVIDER_AUTH, "providers_token"},
+		{RS_DEVICE_LAST_JOB, "wake_jobs_device"},
+		{RS_WAKE_BACKLOG, "wake_jobs_due"},
+		/* Writer statements, numbered after the read ones. */
+		{RS_COUNT + WS_JOB_OUTSTANDING, "wake_jobs_device"},
+		{RS_COUNT + WS_EVENT_DELIVERED, "message_events_job"},
+		{RS_COUNT + WS_MSG_DELIVERED, "message_events_job"},
+		{RS_COUNT + WS_EVENT_WAKE_SENT, "messages_seq"},
 	};
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
-		char sql[1024], plan[1024] = "";
+		char sql[2048], plan[2048] = "";
+		const char *q = want[i].q < RS_COUNT ? store_rsql[want[i].q] : store_wsql[want[i].q - RS_COUNT];
 		sqlite3_stmt *s;
-		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", store_rsql[want[i].q]);
+		snprintf(sql, sizeof(sql), "EXPLAIN QUERY PLAN %s", q);
 		assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &s, NULL), SQLITE_OK);
 		while (sqlite3_step(s) == SQLITE_ROW) {
 			size_t n = strlen(plan);
@@ -1718,7 +1996,7 @@ static void test_query_plans(void **state)
 		}
 		sqlite3_finalize(s);
 		if (strstr(plan, want[i].index) == NULL)
-			fail_msg("plan of %s: %s", store_rsql[want[i].q], plan);
+			fail_msg("plan of %s: %s", q, plan);
 	}
 	sqlite3_close(db);
 }
@@ -1743,6 +2021,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_after_fetch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_times, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_drops_unneeded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_backlog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup, teardown),
