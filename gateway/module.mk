@@ -10,3 +10,10 @@ MANPAGES += docs/man/smswake-gateway.8
 
 $(O)/smswake-gateway: $(GATEWAY_OBJS) $(O)/libmodem.a $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(GATEWAY_LIBS) $(MODEM_LIBS)
+
+# The dispatcher against a scripted transport: no modems, no server.
+TEST_PROGRAMS += $(O)/tests/test_dispatch
+$(O)/tests/unit/test_dispatch.o: EXTRA_CFLAGS_tests += -Igateway -Imodem
+$(O)/tests/test_dispatch: $(O)/tests/unit/test_dispatch.o $(O)/gateway/dispatch.o $(O)/gateway/report.o \
+		$(O)/gateway/conn.o $(O)/libmodem.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(GATEWAY_LIBS) $(MODEM_LIBS)

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The lease long-poll and the translation of leased jobs (JSON) into SMS for the dispatcher. */
+#include "lease.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "encode.h"
+#include "gateway.h"
+#include "log.h"
+#include "report.h"
+#include "util.h"
+
+#define LEASE_RESP_MAX 65536
+/* An older server does not say how long its leases are: assume a short one. */
+#define LEASE_DEFAULT_S 30
+
+struct lease {
+	const struct gw_config *cfg;
+	struct conn *conn;
+	struct dispatch *dispatch;
+	struct reports *reports;
+	int in_flight;
+	int64_t not_before_ms;
+	int backoff_ms;
+	int server_ok;
+	uint64_t leases, jobs;
+};
+
+struct lease *lease_new(const struct gw_config *cfg, struct conn *c, struct dispatch *d, struct reports *r)
+{
+	struct lease *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	l->cfg = cfg;
+	l->conn = c;
+	l->dispatch = d;
+	l->reports = r;
+	l->server_ok = 1;
+	return l;
+}
+
+void lease_free(struct lease *l)
+{
+	free(l);
+}
+
+static void backoff(struct lease *l, const char *why)
+{
+	if (l->server_ok || l->backoff_ms == 0)
+		log_warnx("server: %s; retrying with back-off", why);
+	l->server_ok = 0;
+	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 500;
+	if (l->backoff_ms > 30000)
+		l->backoff_ms = 30000;
+	l->not_before_ms = util_mono_ms() + l->backoff_ms / 2 + rand() % (l->backoff_ms / 2 + 1);
+}
+
+/* Turns one leased job into an SMS. 0, or -1 when it is malformed (*id is set when the job at
+ * least has one, so it can be reported failed). */
+static int parse_job(json_t *o, struct dispatch_job *job, int64_t *id)
+{
+	json_t *jid = json_object_get(o, "job"), *num = json_object_get(o, "msisdn");
+	json_t *lt = json_object_get(o, "lease_time");
+	const char *format = json_string_value(json_object_get(o, "format"));
+
+	*id = json_is_integer(jid) ? json_integer_value(jid) : 0;
+	memset(job, 0, sizeof(*job));
+	if (*id <= 0 || !json_is_string(num) || format == NULL ||
+	    strlen(json_string_value(num)) >= sizeof(job->sms.number))
+		return -1;
+	job->id = *id;
+	snprintf(job->sms.number, sizeof(job->sms.number), "%s", json_string_value(num));
+	job->validity_s = json_integer_value(json_object_get(o, "validity"));
+	if (job->validity_s <= 0)
+		job->validity_s = 300;
+	job->lease_s = json_is_integer(lt) && json_integer_value(lt) > 0 && json_integer_value(lt) < 86400
+			       ? json_integer_value(lt)
+			       : LEASE_DEFAULT_S;
+	job->sms.status_report = json_is_true(json_object_get(o, "status_report"));
+	if (strcmp(format, "text") == 0) {
+		const char *t = json_string_value(json_object_get(o, "text"));
+		if (t == NULL || strlen(t) > MODEM_TEXT_BYTES_MAX)
+			return -1;
+		snprintf(job->sms.text, sizeof(job->sms.text), "%s", t);
+	} else {
+		const char *hex = json_string_value(json_object_get(o, "payload"));
+		json_t *port = json_object_get(o, "port");
+		long n;
+		if (hex == NULL || !json_is_integer(port) || json_integer_value(port) < 0 ||
+		    json_integer_value(port) > 65535)
+			return -1;
+		n = enc_unhex(hex, strlen(hex), job->sms.data, sizeof(job->sms.data));
+		if (n < 0)
+			return -1;
+		job->sms.binary = 1;
+		job->sms.data_len = (size_t)n;
+		job->sms.dst_port = job->sms.src_port = (uint16_t)json_integer_value(port);
+	}
+	job->sms.validity_minutes = (int)(job->validity_s / 60 > 0 ? job->validity_s / 60 : 1);
+	return modem_sms_check(&job->sms) == 0 ? 0 : -1;
+}
+
+static void lease_done(void *arg, const struct conn_result *res)
+{
+	struct lease *l = arg;
+	int64_t now = util_mono_ms();
+	json_t *j, *jobs, *o;
+	size_t i;
+
+	l->in_flight = 0;
+	if (res->rc != CURLE_OK) {
+		backoff(l, curl_easy_strerror(res->rc));
+		return;
+	}
+	if (res->status != 200 || res->truncated) {
+		char why[64];
+		snprintf(why, sizeof(why), "lease answered HTTP %ld%s", res->status,
+			 res->truncated ? " (too long)" : "");
+		backoff(l, why);
+		return;
+	}
+	if (!l->server_ok)
+		log_info("server %s reachable", l->cfg->server);
+	l->server_ok = 1;
+	l->backoff_ms = 0;
+	l->leases++;
+	j = json_loadb(res->body, res->len, 0, NULL);
+	jobs = json_object_get(j, "jobs");
+	json_array_foreach (jobs, i, o) {
+		struct dispatch_job job;
+		int64_t id;
+		int rc;
+
+		if (parse_job(o, &job, &id) != 0) {
+			if (id > 0)
+				reports_add(l->reports, id, "failed", -1, "gateway: malformed job", util_now_ms());
+			continue;
+		}
+		rc = dispatch_take(l->dispatch, &job, now);
+		if (rc == 0)
+			l->jobs++;
+		else if (rc < 0)
+			log_warnx("job %lld: no room; its lease will run out and the server hands it out again",
+				  (long long)id);
+	}
+	json_decref(j);
+}
+
+void lease_run(struct lease *l, int64_t now, int stopping)
+{
+	int cap;
+	char body[64];
+
+	if (l->in_flight || now < l->not_before_ms || stopping)
+		return;
+	cap = dispatch_capacity(l->dispatch, now);
+	if (cap <= 0)
+		return;
+	snprintf(body, sizeof(body), "{\"max\":%d,\"wait\":%d}", cap > 64 ? 64 : cap, l->cfg->lease_wait_s);
+	if (conn_post(l->conn, "/v1/gateway/lease", body, l->cfg->lease_wait_s + 15, LEASE_RESP_MAX, lease_done, l) ==
+	    0)
+		l->in_flight = 1;
+}
+
+int lease_server_ok(const struct lease *l)
+{
+	return l->server_ok;
+}
+
+void lease_counts(const struct lease *l, uint64_t *leases, uint64_t *jobs)
+{
+	*leases = l->leases;
+	*jobs = l->jobs;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Leasing: one long-poll at a time asks the server for as many wake jobs as the dispatcher has
+ * room for, turns each into an SMS and hands it over. Malformed jobs are reported failed. While
+ * the server cannot be reached, leasing backs off (0.5 s doubling to 30 s, with jitter). */
+#ifndef SMSWAKE_GW_LEASE_H
+#define SMSWAKE_GW_LEASE_H
+
+#include <stdint.h>
+
+struct gw_config;
+struct conn;
+struct dispatch;
+struct reports;
+struct lease;
+
+struct lease *lease_new(const struct gw_config *cfg, struct conn *c, struct dispatch *d, struct reports *r);
+void lease_free(struct lease *l);
+/* Starts a lease request when none is in flight, the back-off allows and the dispatcher has
+ * room. now_ms is monotonic. stopping: start nothing new. */
+void lease_run(struct lease *l, int64_t now_ms, int stopping);
+/* Whether the last exchange with the server worked, and the counts for the metrics. */
+int lease_server_ok(const struct lease *l);
+void lease_counts(const struct lease *l, uint64_t *leases, uint64_t *jobs);
+
+#endif
