@@ -49,7 +49,7 @@ void config_defaults(struct server_config *cfg)
 	cfg->sched.per_day = 50;
 	cfg->sched.max_validity_s = 3600;
 	cfg->sched.tick_ms = 200;
-	cfg->sched.status_report = 0;
+	cfg->sched.status_report = 1; /* docs/operations.md, "Status reports" */
 }
 
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
