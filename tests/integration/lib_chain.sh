@@ -73,12 +73,14 @@ server_start()
 server_stop() { kill "${1:--TERM}" "$SRV_PID" 2>/dev/null; wait "$SRV_PID" 2>/dev/null; SRV_PID=; }
 
 # gateway_start MODEM_NUMBER...: smswake-gateway with one [modem] section per number.
+# GW_MODEMS_EXTRA: more lines for its [modems] section.
 gateway_start()
 {
 	{
 		printf '[gateway]\nserver = %s\ntoken = %s\nlease_wait = 5s\nlog_level = debug\nmetrics_listen = 127.0.0.1:0\n' \
 			"$URL" "$GATEWAY_TOKEN"
 		printf '[modems]\nhealth_interval = %s\nsend_timeout = 20s\n' "${GW_HEALTH:-2s}"
+		[ -z "${GW_MODEMS_EXTRA:-}" ] || printf '%s\n' "$GW_MODEMS_EXTRA"
 		for n in "$@"; do
 			printf '[modem gw%s]\ndevice = %s/modem-%s\nconnection = at\nmodel = at\n' "${n#+}" "$RUN" "$n"
 		done
@@ -115,6 +117,24 @@ submit()
 		sed -n 's/^{"id":\([0-9]*\).*/\1/p'
 }
 message_state() { api "$URL/v1/messages/$1" | sed -n 's/^[^[]*"state":"\([a-z_]*\)".*/\1/p'; }
+# message_events ID: the message's events, one "EVENT TIME_MS" line each, in the order given.
+message_events()
+{
+	{ api "$URL/v1/messages/$1" && echo; } | tr '{' '\n' | sed -n 's/.*"at":"\([^"]*\)".*"event":"\([a-z_]*\)".*/\2 \1/p' |
+		while read -r ev at; do
+			printf '%s %s\n' "$ev" "$(($(date -u -d "$(echo "$at" | sed 's/\.[0-9]*Z$/Z/')" +%s) * 1000 +
+				$(echo "$at" | sed 's/.*\.\([0-9]*\)Z$/\1/' | sed 's/^0*//;s/^$/0/')))"
+		done
+}
+# wake_state DEVICE_ID: idle, in_flight or unreachable.
+wake_state() { api "$URL/v1/devices/$1" | sed -n 's/.*"wake_state":"\([a-z_]*\)".*/\1/p'; }
+# server_metric NAME: the value of one line of the server's /metrics (NAME with its labels).
+server_metric() { curl -s "$URL/metrics" | awk -v n="$1" '$1 == n {print $2; exit}'; }
+# gateway_metric NAME: the same on the gateway.
+gateway_metric() { gateway_metrics | awk -v n="$1" '$1 == n {print $2; exit}'; }
+metric_is() { [ "$(server_metric "$1")" = "$2" ]; }
+# device_fetch TOKEN: one fetch as the device (GET /v1/device/messages), as after a wakeup.
+device_fetch() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "$URL/v1/device/messages"; }
 
 # client_setup MSISDN: provisions smswake-client for a registered device (device_add first);
 # its handler appends "ID SEQ BODY" lines to $T/got-MSISDN. Extra config lines may follow.
