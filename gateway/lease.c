@@ -61,9 +61,7 @@ static void backoff(struct lease *l, const char *why)
 	l->not_before_ms = util_mono_ms() + l->backoff_ms / 2 + rand() % (l->backoff_ms / 2 + 1);
 }
 
-/* Turns one leased job into an SMS. 0, or -1 when it is malformed (*id is set when the job at
- * least has one, so it can be reported failed). */
-static int parse_job(json_t *o, struct dispatch_job *job, int64_t *id)
+int lease_parse_job(json_t *o, struct dispatch_job *job, int64_t *id)
 {
 	json_t *jid = json_object_get(o, "job"), *num = json_object_get(o, "msisdn");
 	json_t *lt = json_object_get(o, "lease_time");
@@ -137,7 +135,7 @@ static void lease_done(void *arg, const struct conn_result *res)
 		int64_t id;
 		int rc;
 
-		if (parse_job(o, &job, &id) != 0) {
+		if (lease_parse_job(o, &job, &id) != 0) {
 			if (id > 0)
 				reports_add(l->reports, id, "failed", -1, "gateway: malformed job", util_now_ms());
 			continue;

@@ -5,6 +5,7 @@
 #ifndef SMSWAKE_GW_LEASE_H
 #define SMSWAKE_GW_LEASE_H
 
+#include <jansson.h>
 #include <stdint.h>
 
 struct gw_config;
@@ -18,6 +19,10 @@ void lease_free(struct lease *l);
 /* Starts a lease request when none is in flight, the back-off allows and the dispatcher has
  * room. now_ms is monotonic. stopping: start nothing new. */
 void lease_run(struct lease *l, int64_t now_ms, int stopping);
+/* Turns one job of a lease answer into an SMS for the dispatcher. 0, or -1 when it is malformed
+ * (*id is set when the job at least has an id, so it can be reported failed). */
+struct dispatch_job;
+int lease_parse_job(json_t *o, struct dispatch_job *job, int64_t *id);
 /* Whether the last exchange with the server worked, and the counts for the metrics. */
 int lease_server_ok(const struct lease *l);
 void lease_counts(const struct lease *l, uint64_t *leases, uint64_t *jobs);
