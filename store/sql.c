@@ -178,9 +178,9 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_JOB_LEASE] = "UPDATE wake_jobs SET state = 1, gateway_id = ?2, lease_until_ms = ?3, "
 			 "attempts = attempts + 1, updated_ms = ?4, validity_s = min(validity_s, ?5) "
 			 "WHERE id = ?1 RETURNING " JOB_COLS,
-	/* What a due job would wake the device for: the device's counter, the job's, and its
-	 * newest pending, unfetched message's expiry (NULL: nothing left). */
-	[WS_JOB_CONTENT] = "SELECT d.wake_ctr, j.ctr, (SELECT max(m.expires_ms) FROM messages m "
+	/* What a due job would wake the device for: the device's counter, the job's, its wake state,
+	 * and its newest pending, unfetched message's expiry (NULL: nothing left). */
+	[WS_JOB_CONTENT] = "SELECT d.wake_ctr, j.ctr, d.wake_state, (SELECT max(m.expires_ms) FROM messages m "
 			   "WHERE m.device_id = j.device_id AND m.state IN (0,1,2,3) AND m.state <> 3 "
 			   "AND m.expires_ms > ?2) FROM wake_jobs j JOIN devices d ON d.id = j.device_id "
 			   "WHERE j.id = ?1",

@@ -1274,6 +1274,10 @@ static void test_wake_lease_drops_unneeded(void **state)
 		struct store_wake_job fresh = job_for(d3, 6, T0 + 100000);
 		assert_int_equal(store_wake_job_add(f->st, &fresh, T0 + 100000), STORE_OK);
 	}
+	/* A device the network said cannot be reached gets no further SMS until it makes contact. */
+	assert_int_equal(store_device_set_wake_state(f->st, d3, WAKE_UNREACHABLE, T0 + 100000), STORE_OK);
+	assert_int_equal(store_wake_lease(f->st, gw, 4, 60000, T0 + 100001, leased, &n), STORE_OK);
+	assert_int_equal(n, 0);
 }
 
 static void test_wake_lease_expiry(void **state)
