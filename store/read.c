@@ -377,8 +377,7 @@ struct candidate_row {
 #define HOUR_MS (3600 * 1000LL)
 #define DAY_MS (24 * HOUR_MS)
 
-/* Fills the per-device and per-provider wakeup counts and the device's newest job; each is a
- * range on an index. */
+/* Fills the per-device and per-provider wakeup counts; each is a range on an index. */
 static int candidate_counts(struct store *st, struct store_wake_candidate *c, int64_t now_ms)
 {
 	sqlite3_stmt *s = rstmt(st, RS_DEVICE_WAKES);
@@ -409,11 +408,20 @@ static int candidate_counts(struct store *st, struct store_wake_candidate *c, in
 		return read_fail(s, rc, "provider wakes");
 	}
 	sqlite3_reset(s);
+	return STORE_OK;
+}
 
-	s = rstmt(st, RS_DEVICE_LAST_JOB);
+/* The device's newest job. Read before the device itself: a report that lands in between then
+ * shows in the device's wake state too, so a job seen outstanding or a device seen in flight
+ * always keeps the scheduler from making a second job. */
+static int candidate_last_job(struct store *st, struct store_wake_candidate *c, int64_t device_id)
+{
+	sqlite3_stmt *s = rstmt(st, RS_DEVICE_LAST_JOB);
+	int rc;
+
 	if (s == NULL)
 		return STORE_UNAVAILABLE;
-	sqlite3_bind_int64(s, 1, c->dev.id);
+	sqlite3_bind_int64(s, 1, device_id);
 	rc = sqlite3_step(s);
 	c->job_state = -1;
 	if (rc == SQLITE_ROW) {
@@ -489,7 +497,9 @@ int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate
 			struct store_wake_candidate c;
 
 			memset(&c, 0, sizeof(c));
-			rc = store_device_get(st, 0, rows[i].device_id, &c.dev);
+			rc = candidate_last_job(st, &c, rows[i].device_id);
+			if (rc == STORE_OK)
+				rc = store_device_get(st, 0, rows[i].device_id, &c.dev);
 			if (rc == STORE_NOTFOUND) { /* deleted since */
 				rc = STORE_OK;
 				continue;

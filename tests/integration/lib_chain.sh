@@ -22,7 +22,7 @@ chain_cleanup()
 			tail -n 25 "$f" | sed 's/^/# /'
 		done
 	fi
-	rm -rf "$T"
+	if [ -n "${SMSWAKE_KEEP_TEST_DIRS:-}" ]; then echo "# kept $T"; else rm -rf "$T"; fi
 }
 trap chain_cleanup EXIT
 trap 'exit 1' INT TERM HUP
