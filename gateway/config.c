@@ -138,6 +138,10 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
 	cfg->per_modem_jobs = 2;
 	cfg->log_level = LOG_LEVEL_INFO;
 	modem_ini_init(&cfg->modems);
+	/* A job waiting for a busy modem (one stuck in a health check, say) is better moved to
+	 * another modem or gateway well before its lease (60 s by default) runs out than after the
+	 * supervisor's own default of 120 s. [modems] queue_timeout still overrides it. */
+	cfg->modems.opt.queue_timeout_ms = GW_QUEUE_TIMEOUT_MS;
 	nlimits = 0;
 	line = ini_parse(path, on_entry, &c);
 	if (line == -1) {

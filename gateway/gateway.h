@@ -11,6 +11,8 @@
 
 #define GW_URL_MAX 512
 #define GW_MAX_JOBS 256
+/* The gateway's default for [modems] queue_timeout (the supervisor's is 120 s). */
+#define GW_QUEUE_TIMEOUT_MS 30000
 
 struct gw_config {
 	char server[GW_URL_MAX];  /* base URL of smswake-server's gateway API */
