@@ -21,6 +21,9 @@
 
 #define MEMO_SLOTS 4096 /* last recorded reason per device, hashed; a collision costs one event */
 #define BACKLOG_EVERY_MS 1000
+/* A device that made contact this recently may be fetching right now: its messages can still
+ * look pending to this pass. It is looked at again once the fetch has settled. */
+#define CONTACT_SETTLE_MS 1000
 
 struct scheduler {
 	struct server *srv;
@@ -163,6 +166,11 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	struct wake_input in;
 	struct wake_decision d;
 
+	if (c->dev.last_seen_ms > p->now - CONTACT_SETTLE_MS) {
+		if (c->dev.last_seen_ms + CONTACT_SETTLE_MS < p->next)
+			p->next = c->dev.last_seen_ms + CONTACT_SETTLE_MS;
+		return 0;
+	}
 	memset(&in, 0, sizeof(in));
 	in.now_ms = p->now;
 	in.device_id = c->dev.id;

@@ -152,7 +152,7 @@ static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_CONTENT);
 	int64_t dev_ctr = 0, job_ctr = 0, expiry = 0;
-	int rc, content = 0, unreachable = 0;
+	int rc, content = 0, unreachable = 0, same = 0;
 
 	sqlite3_bind_int64(s, 1, job_id);
 	sqlite3_bind_int64(s, 2, now_ms);
@@ -161,15 +161,16 @@ static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep
 		dev_ctr = sqlite3_column_int64(s, 0);
 		job_ctr = sqlite3_column_int64(s, 1);
 		unreachable = sqlite3_column_int(s, 2) == WAKE_UNREACHABLE;
-		content = sqlite3_column_type(s, 3) != SQLITE_NULL;
-		expiry = sqlite3_column_int64(s, 3);
+		same = sqlite3_column_int(s, 3);
+		content = sqlite3_column_type(s, 4) != SQLITE_NULL;
+		expiry = sqlite3_column_int64(s, 4);
 	}
 	sqlite3_reset(s);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		store_log_sqlite(st->wdb, "lease check", rc);
 		return store_rc_sqlite(rc);
 	}
-	*keep = rc == SQLITE_ROW && content && !unreachable && (job_ctr == 0 || dev_ctr <= job_ctr);
+	*keep = rc == SQLITE_ROW && content && !unreachable && same && (job_ctr == 0 || dev_ctr <= job_ctr);
 	*validity_s = content ? (expiry - now_ms) / 1000 : 0;
 	if (*validity_s < 1)
 		*validity_s = 1;

@@ -179,11 +179,14 @@ const char *const store_wsql[WS_COUNT] = {
 			 "attempts = attempts + 1, updated_ms = ?4, validity_s = min(validity_s, ?5) "
 			 "WHERE id = ?1 RETURNING " JOB_COLS,
 	/* What a due job would wake the device for: the device's counter, the job's, its wake state,
-	 * and its newest pending, unfetched message's expiry (NULL: nothing left). */
-	[WS_JOB_CONTENT] = "SELECT d.wake_ctr, j.ctr, d.wake_state, (SELECT max(m.expires_ms) FROM messages m "
-			   "WHERE m.device_id = j.device_id AND m.state IN (0,1,2,3) AND m.state <> 3 "
-			   "AND m.expires_ms > ?2) FROM wake_jobs j JOIN devices d ON d.id = j.device_id "
-			   "WHERE j.id = ?1",
+	 * whether the job still has the device's number and SMS format (a PATCH may have changed
+	 * them while it waited), and its newest pending, unfetched message's expiry (NULL: none). */
+	[WS_JOB_CONTENT] =
+		"SELECT d.wake_ctr, j.ctr, d.wake_state, "
+		"j.msisdn = d.msisdn AND j.sms_format = d.sms_format, (SELECT max(m.expires_ms) FROM messages m "
+		"WHERE m.device_id = j.device_id AND m.state IN (0,1,2,3) AND m.state <> 3 "
+		"AND m.expires_ms > ?2) FROM wake_jobs j JOIN devices d ON d.id = j.device_id "
+		"WHERE j.id = ?1",
 	[WS_JOB_DROP] = "DELETE FROM wake_jobs WHERE id = ?1",
 	[WS_JOB_OUTSTANDING] = "SELECT 1 FROM wake_jobs WHERE device_id = ?1 AND state IN (0,1) LIMIT 1",
 	[WS_JOB_STATE] = "SELECT device_id, state, gateway_id, attempts, reference, updated_ms, sent_ms "

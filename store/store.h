@@ -287,8 +287,8 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
  * until now_ms + lease_ms. *n is the number filled into jobs[]. A due job the device no longer
  * needs is deleted instead: nothing pending and unfetched is left (the device polled, the
  * messages expired or were recalled), the device is WAKE_UNREACHABLE (an undeliverable report
- * came meanwhile), or it reported a counter above the job's (its payload would be refused as a
- * replay; the scheduler builds a fresh one). A leased job's
+ * came meanwhile), its number or SMS format changed, or it reported a counter above the job's
+ * (its payload would be refused as a replay). The scheduler builds a fresh one if needed. A leased job's
  * validity is cut to what its newest pending message has left. */
 int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
 		     struct store_wake_job *jobs, int *n);

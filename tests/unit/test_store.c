@@ -1274,10 +1274,30 @@ static void test_wake_lease_drops_unneeded(void **state)
 		struct store_wake_job fresh = job_for(d3, 6, T0 + 100000);
 		assert_int_equal(store_wake_job_add(f->st, &fresh, T0 + 100000), STORE_OK);
 	}
+	/* A device switched to the text form (or to a new number) while its job waited: the old
+	 * payload no longer fits, the job is dropped. */
+	{
+		struct store_wake_job j4 = job_for(d1, 9, T0 + 100000);
+		struct store_device_patch p = {.set = STORE_PATCH_FORMAT, .sms_format = SMS_FORMAT_TEXT};
+		assert_int_equal(store_wake_report(f->st, gw, j1.id, OUTCOME_SUBMITTED, 1, NULL, 0, T0 + 100000),
+				 STORE_OK);
+		assert_int_equal(store_wake_job_add(f->st, &j4, T0 + 100000), STORE_OK);
+		assert_int_equal(store_device_update(f->st, f->prov, d1, &p), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 4, 60000, T0 + 100001, leased, &n), STORE_OK);
+		assert_int_equal(n, 1); /* d3's fresh job only */
+		assert_int_equal(leased[0].device_id, d3);
+		assert_int_equal(store_wake_report(f->st, gw, leased[0].id, OUTCOME_SUBMITTED, 1, NULL, 0, T0 + 100002),
+				 STORE_OK);
+	}
 	/* A device the network said cannot be reached gets no further SMS until it makes contact. */
-	assert_int_equal(store_device_set_wake_state(f->st, d3, WAKE_UNREACHABLE, T0 + 100000), STORE_OK);
-	assert_int_equal(store_wake_lease(f->st, gw, 4, 60000, T0 + 100001, leased, &n), STORE_OK);
-	assert_int_equal(n, 0);
+	{
+		struct store_wake_job j5 = job_for(d3, 7, T0 + 100003), got;
+		assert_int_equal(store_wake_job_add(f->st, &j5, T0 + 100003), STORE_OK);
+		assert_int_equal(store_device_set_wake_state(f->st, d3, WAKE_UNREACHABLE, T0 + 100003), STORE_OK);
+		assert_int_equal(store_wake_lease(f->st, gw, 4, 60000, T0 + 100004, leased, &n), STORE_OK);
+		assert_int_equal(n, 0);
+		assert_int_equal(store_wake_job_get(f->st, j5.id, &got), STORE_NOTFOUND);
+	}
 }
 
 static void test_wake_lease_expiry(void **state)
