@@ -71,7 +71,9 @@ void smswake_free(smswake_t *h);
  *   poll_interval    seconds between polls when the server does not advise (default 900;
  *                    0: no timed polls, as the server's poll_interval 0)
  *   connect_timeout  seconds (default 15)
- *   timeout          seconds for one HTTP request (default 60; the long-poll wait is added)
+ *   timeout          seconds for one attempt of an HTTP request, an absolute bound from
+ *                    connecting to the last octet of the answer (default 60; the long-poll wait
+ *                    is added); an attempt that runs out is retried as a network error
  *   wait             long-poll seconds the server may hold a fetch (default 0)
  *   batch            messages per page, 1-1000 (default 50)
  *   retries          attempts after the first on network errors, 429 and 5xx (default 4)

@@ -25,6 +25,11 @@ int64_t sw_now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int sw_deadline_passed(int64_t deadline)
+{
+	return sw_now_ms() >= deadline;
+}
+
 static int left_ms(int64_t deadline)
 {
 	int64_t d = deadline - sw_now_ms();
@@ -166,6 +171,8 @@ enum io sw_conn_write(struct sw_http *http, const char *buf, size_t len, int64_t
 		size_t done = 0;
 		short ev = POLLOUT;
 
+		if (sw_deadline_passed(deadline))
+			return sw_http_fail(http, IO_TIMEOUT, "sending to %s timed out", http->hostport);
 		if (http->ssl != NULL) {
 			int r = SSL_write_ex(http->ssl, buf, len, &done), e;
 
@@ -212,6 +219,11 @@ enum io sw_conn_fill(struct sw_http *http, int64_t deadline, int *eof)
 		short ev = POLLIN;
 		enum io w;
 
+		/* Before every read, not only before waiting: octets that are always there (a
+		 * server sending without end, or a process that was not scheduled for a while)
+		 * must not let a request run past its deadline. */
+		if (sw_deadline_passed(deadline))
+			return sw_http_fail(http, IO_TIMEOUT, "waiting for %s timed out", http->hostport);
 		if (http->ssl != NULL) {
 			int r = SSL_read_ex(http->ssl, http->rbuf + http->rlen, RBUF_SIZE - http->rlen, &got), e;
 

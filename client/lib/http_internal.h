@@ -63,6 +63,7 @@ struct sw_http {
 
 /* http_conn.c */
 int64_t sw_now_ms(void);
+int sw_deadline_passed(int64_t deadline);
 /* Records the detail of a failure in http->err and returns rc. */
 enum io sw_http_fail(struct sw_http *http, enum io rc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Waits for events on fd until the deadline: IO_OK, IO_TIMEOUT or IO_NET. */

@@ -164,6 +164,11 @@ enum io sw_http_read_response(struct sw_http *http, int64_t deadline, struct sw_
 			break;
 		if (hd.status == 101)
 			return sw_http_fail(http, IO_PROTO, "unexpected protocol switch");
+		/* Interim heads are allowed in any number, but only until the deadline, even when
+		 * they are already buffered. */
+		if (sw_deadline_passed(deadline))
+			return sw_http_fail(http, IO_TIMEOUT, "waiting for %s timed out (interim responses only)",
+					    http->hostport);
 	}
 	resp->status = hd.status;
 	resp->next_poll = hd.next_poll;

@@ -169,9 +169,12 @@ enum io sw_tls_handshake(smswake_t *h, struct sw_http *http, int64_t deadline)
 		return sw_http_fail(http, IO_FATAL, "TLS: cannot verify host %s", http->host);
 	}
 	for (;;) {
-		int r = SSL_connect(http->ssl), e;
+		int r, e;
 		enum io w;
 
+		if (sw_deadline_passed(deadline))
+			return sw_http_fail(http, IO_TIMEOUT, "TLS handshake with %s timed out", http->hostport);
+		r = SSL_connect(http->ssl);
 		if (r == 1)
 			break;
 		e = SSL_get_error(http->ssl, r);
