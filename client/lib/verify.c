@@ -94,14 +94,21 @@ static enum wake_err verify_binary(const struct keys *k, const uint8_t *udh, siz
 	return decode_any(k, ud, ud_len, NULL, 0, m);
 }
 
+/* The one allowance of docs/protocol.md, section 5: a single line end after the input, CR LF, LF
+ * or CR, as a modem stack or a shell's echo adds it. Anything else around it (white space, a
+ * second line end, a byte-order mark) stays and makes the input fail to decode. */
+static size_t without_line_end(const char *s, size_t len)
+{
+	if (len >= 2 && s[len - 2] == '\r' && s[len - 1] == '\n')
+		return len - 2;
+	if (len >= 1 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		return len - 1;
+	return len;
+}
+
 static enum wake_err verify_text(const struct keys *k, const char *text, size_t len, struct wake_msg *m)
 {
-	/* Some stacks append a line end; allow exactly one. */
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	if (len > 0 && text[len - 1] == '\r')
-		len--;
-	return decode_any(k, NULL, 0, text, len, m);
+	return decode_any(k, NULL, 0, text, without_line_end(text, len), m);
 }
 
 static enum wake_err verify_sms(const struct keys *k, const struct sw_sms *sms, struct wake_msg *m, int *text_form)
@@ -241,11 +248,6 @@ smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, str
 	return accept(h, &m, text_form, out);
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, struct smswake_wakeup *out)
 {
 	uint8_t buf[12 + 176];
@@ -260,12 +262,12 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, st
 		return err;
 	if (input == NULL && len > 0)
 		return SMSWAKE_EINVAL;
-	while (len > 0 && is_space(input[0]))
-		input++, len--;
-	while (len > 0 && is_space(input[len - 1]))
-		len--;
-	if (len >= WAKE_TEXT_PREFIX_LEN && memcmp(input, WAKE_TEXT_PREFIX, WAKE_TEXT_PREFIX_LEN) == 0)
-		return smswake_handle_text(h, input, len, out);
+	/* One rule for every form of the line: at most one line end after it, nothing else. */
+	len = without_line_end(input, len);
+	if (len >= WAKE_TEXT_PREFIX_LEN && memcmp(input, WAKE_TEXT_PREFIX, WAKE_TEXT_PREFIX_LEN) == 0) {
+		e = decode_any(&k, NULL, 0, input, len, &m);
+		return e == WAKE_OK ? accept(h, &m, 1, out) : rejected(h, e, out);
+	}
 
 	n = enc_unhex(input, len, buf, sizeof(buf));
 	if (n <= 0)
