@@ -154,7 +154,10 @@ static void report(smswake_t *h, const char *what, smswake_err err)
 {
 	const char *detail = smswake_errmsg(h);
 
-	if (err == SMSWAKE_EREJECTED || err == SMSWAKE_ESTALE)
+	/* A stale wakeup is normal (late, duplicated); an exhausted counter needs the operator. */
+	if (err == SMSWAKE_ESTALE && strncmp(detail, "wake counter exhausted", 22) == 0)
+		log_warnx("%s: %s", what, detail);
+	else if (err == SMSWAKE_EREJECTED || err == SMSWAKE_ESTALE)
 		log_info("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);
 	else if (err != SMSWAKE_OK)
 		log_warnx("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);

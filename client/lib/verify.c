@@ -2,6 +2,7 @@
 /* Wakeup intake: turns a received SMS, in whichever form the device's stack delivers it, into a
  * verified wakeup, and stores its counter before telling the caller to fetch (docs/protocol.md,
  * section 6). Nothing here touches the network. */
+#include <inttypes.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -138,12 +139,23 @@ static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
 
 	if (err != SMSWAKE_OK)
 		return err;
+	if (st.counter == UINT64_MAX) {
+		/* 2^64-1 is the last counter (docs/protocol.md, section 3): no wakeup can follow it.
+		 * Polls still deliver; registering the device again starts a new counter. */
+		sw_state_end(h);
+		if (out != NULL)
+			out->reason = "wake counter exhausted";
+		return sw_fail(h, SMSWAKE_ESTALE,
+			       "wake counter exhausted: %" PRIu64 " was accepted and is the last one; no wakeup "
+			       "can follow until the device is registered again (polls still deliver)",
+			       st.counter);
+	}
 	if (m->counter <= st.counter) {
 		sw_state_end(h);
 		if (out != NULL)
 			out->reason = m->counter == st.counter ? "already seen" : "older than the last one";
-		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %llu not above %llu", (unsigned long long)m->counter,
-			       (unsigned long long)st.counter);
+		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %" PRIu64 " not above %" PRIu64, m->counter,
+			       st.counter);
 	}
 	st.counter = m->counter;
 	err = sw_state_store(h, &st);

@@ -87,6 +87,18 @@ static uint64_t stored_counter(smswake_t *h)
 	return c;
 }
 
+/* The whole of a small file as a string. */
+static void read_file(const char *path, char *buf, size_t max)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, max - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+}
+
 static void test_valid_binary(void **state)
 {
 	struct fixture *f = *state;
@@ -183,6 +195,52 @@ static void test_replay_and_stale(void **state)
 		assert_int_equal(smswake_handle_sms(h2, udh, sizeof(udh), p6, sizeof(p6), &w), SMSWAKE_ESTALE);
 		smswake_free(h2);
 	}
+}
+
+/* The counter is 8 octets unsigned (docs/protocol.md, section 3): values with the top bit set are
+ * ordinary, and 2^64-1 is the last one. The device accepts it once; after it no wakeup can pass
+ * the counter rule, and the reason says so. */
+static void test_counter_range(void **state)
+{
+	static const uint64_t counters[] = {
+		INT64_MAX - 1, INT64_MAX, (uint64_t)INT64_MAX + 1, 0x8000000000000005ULL, UINT64_MAX - 1, UINT64_MAX,
+	};
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = UINT64_MAX};
+	char text[WAKE_TEXT_LEN + 1], file[1100];
+	struct smswake_wakeup w;
+	smswake_t *h2;
+
+	wake_udh(PORT, udh);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		payload(f->key, PORT, counters[i], p);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_OK);
+		assert_true(w.counter == counters[i]);
+		assert_true(stored_counter(f->h) == counters[i]);
+		/* A lower value with the top bit clear is older, not larger. */
+		payload(f->key, PORT, 1, p);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_ESTALE);
+	}
+	/* In the state file as unsigned decimal, and read back by another handle. */
+	read_file(f->state, file, sizeof(file));
+	assert_non_null(strstr(file, "\ncounter 18446744073709551615\n"));
+	assert_int_equal(smswake_new(&h2), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h2, "device_id", "12"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h2, "state_file", f->state), SMSWAKE_OK);
+	assert_true(stored_counter(h2) == UINT64_MAX);
+	smswake_free(h2);
+
+	/* Exhausted: the same wakeup again, in the other form, and anything lower are stale, with
+	 * a reason an operator can act on. */
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	assert_int_equal(smswake_handle_text(f->h, text, WAKE_TEXT_LEN, &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "wake counter exhausted");
+	assert_non_null(strstr(smswake_errmsg(f->h), "18446744073709551615"));
+	payload(f->key, PORT, UINT64_MAX - 1, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "wake counter exhausted");
+	assert_true(stored_counter(f->h) == UINT64_MAX);
 }
 
 static void test_text_form(void **state)
@@ -741,6 +799,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_and_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_and_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counter_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_form, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_whitespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pdu_forms, setup, teardown),
