@@ -86,7 +86,15 @@ $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMM
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
-TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http
+# The test vectors of docs/protocol.md, read out of the document (run from the source tree).
+$(O)/tests/unit/test-client-vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS)
+
+$(O)/tests/unit/test_client_vectors.o: EXTRA_CFLAGS_tests += -Iclient/lib
+
+TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http \
+	$(O)/tests/unit/test-client-vectors
 FUZZERS += $(O)/fuzz/fuzz-client
 
 # --- wakeup codec (common/wake.c) tests ---
@@ -104,5 +112,8 @@ TEST_PROGRAMS += $(O)/tests/unit/test-wake
 FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
+# The same vectors checked by an implementation written from the document alone (Python 3,
+# standard library only).
+TEST_SCRIPTS += tests/unit/test_protocol.py
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
 	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh
