@@ -5,6 +5,8 @@
 #                   every test (unit, integration, brief fuzzing); T=substring runs a subset
 #   make demo       install what is missing, build, run the system on its embedded defaults
 #   make bench      run the benchmarks and print one table
+#   make fuzz-report  run every fuzz target FUZZ_SECONDS (default 10) from its seed corpus and print
+#                   per target executions per second, coverage (cov, ft) and corpus size
 #   make deps       install the Debian packages that are missing (idempotent, no prompt)
 
 O ?= build
@@ -42,7 +44,7 @@ MANPAGES :=
 INSTALL_PC :=
 BENCHES :=
 
-.PHONY: all check run-tests demo bench deps lint format install install-files clean fuzz asan
+.PHONY: all check run-tests demo bench deps lint format install install-files clean fuzz asan fuzz-report
 all:
 
 include common/module.mk
@@ -81,7 +83,7 @@ bench: deps
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
-	libcmocka-dev curl wrk cppcheck clang-format openssl time procps
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -127,5 +129,10 @@ clean:
 	rm -rf $(O)
 
 fuzz: $(FUZZERS)
+
+# Built as for `make check` (a target that does not build is reported, not skipped).
+fuzz-report:
+	@$(MAKE) --no-print-directory -k -j$(JOBS) SANITIZE=1 O=$(O)/asan fuzz || true
+	@O=$(O)/asan FUZZ_SECONDS=$${FUZZ_SECONDS:-10} sh tests/fuzz/report.sh $(patsubst $(O)/%,$(O)/asan/%,$(FUZZERS))
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
