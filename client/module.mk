@@ -115,5 +115,7 @@ FUZZERS += $(O)/fuzz/fuzz-wake
 # The same vectors checked by an implementation written from the document alone (Python 3,
 # standard library only).
 TEST_SCRIPTS += tests/unit/test_protocol.py
+# make fuzz-report's script on the device side's fuzz targets (built by make check).
+TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
 	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh
