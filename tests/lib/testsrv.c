@@ -386,7 +386,7 @@ int raw_status_lines(const char *reply)
 {
 	int n = 0;
 	for (const char *p = reply; (p = strstr(p, "HTTP/1.")) != NULL; p += 7)
-		if ((p == reply || p[-1] == '\n') && p[7] != '\0' && p[8] == ' ')
+		if (p[7] != '\0' && p[8] == ' ' && p[9] >= '1' && p[9] <= '5')
 			n++;
 	return n;
 }

@@ -59,7 +59,8 @@ int raw_connect_from(int port, const char *src, int nonblock);
 /* Sends all of req, then reads until the peer closes or timeout_ms passes; returns the number of
  * octets read into reply (NUL-terminated), -1 on error. *closed is set to 1 when the peer closed. */
 int raw_exchange(int port, const char *req, size_t len, int timeout_ms, char *reply, size_t replylen, int *closed);
-/* Counts the HTTP status lines ("HTTP/1.x NNN") in a reply. */
+/* Counts the HTTP status lines ("HTTP/1.x NNN") in a reply, wherever they start (a response
+ * may follow the previous one's body directly). */
 int raw_status_lines(const char *reply);
 
 /* Raises this process's open file limit to its hard limit (children inherit it); returns it. */
