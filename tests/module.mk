@@ -28,6 +28,8 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/server_tls.sh
+TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh
 
 TEST_PROGRAMS += $(O)/tests/test_hostile

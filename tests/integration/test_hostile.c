@@ -175,6 +175,7 @@ static void test_drip_flood_one_address(void **state)
 	print_message("/healthz from 127.0.0.1 during the flood: %d of 15 answered, mean %.1f ms, worst %.1f ms; "
 		      "%d drip connections refused\n",
 		      answered, answered ? sum * 1000 / answered : 0, worst * 1000, refused);
+	assert_true(testsrv_metric(ts, "smswake_connections_refused_total{reason=\"address_limit\"}") >= refused);
 	for (int i = 0; i < DRIPS; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -207,6 +208,7 @@ static void test_request_deadline(void **state)
 	print_message("dripping head closed after %.1f s\n", mono_s() - t0);
 	assert_true(closed);
 	close(fd);
+	assert_true(testsrv_metric(ts, "smswake_requests_timed_out_total") >= 1);
 
 	/* A kept-alive connection gets the same time for its next head, from the end of the last
 	 * response. */
