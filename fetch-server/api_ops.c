@@ -68,7 +68,8 @@ static enum MHD_Result metrics(struct request *r)
 		conntrack_get_stats(r->srv->conns, &cs);
 		n += (size_t)snprintf(
 			buf + n, METRICS_MAX - n,
-			"# HELP smswake_connections_open HTTP connections open now.\n# TYPE smswake_connections_open gauge\n"
+			"# HELP smswake_connections_open HTTP connections open now.\n# TYPE smswake_connections_open "
+			"gauge\n"
 			"smswake_connections_open %d\n"
 			"# HELP smswake_connections_refused_total Connections refused at accept, by reason.\n"
 			"# TYPE smswake_connections_refused_total counter\n"

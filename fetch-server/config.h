@@ -27,7 +27,7 @@ struct listener_config {
 
 /* TLS 1.2 and 1.3 only, forward-secret key exchange (ECDHE; TLS 1.3's own), AEAD ciphers only. */
 #define CONFIG_TLS_PRIORITIES                                                                                          \
-	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:"          \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:"         \
 	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
 
 struct scheduler_config {

@@ -36,7 +36,7 @@ struct conn {
 	struct addr_count *addr;
 	int fd;
 	int waiting;
-	int cut;              /* shut down by the reaper */
+	int cut;             /* shut down by the reaper */
 	int64_t deadline_ms; /* monotonic; 0: none */
 };
 

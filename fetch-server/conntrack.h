@@ -12,10 +12,10 @@ struct conntrack;
 struct conn;
 
 struct conntrack_limits {
-	int total;                /* connections open at once, all listeners */
-	int per_address;          /* connections from one address that are not waiting long-polls; 0: none */
+	int total;                 /* connections open at once, all listeners */
+	int per_address;           /* connections from one address that are not waiting long-polls; 0: none */
 	int longpolls_per_address; /* long-polls one address may have waiting; 0: none */
-	int64_t request_ms;       /* a request must arrive complete this long after the connection
+	int64_t request_ms;        /* a request must arrive complete this long after the connection
 				   * opened or the previous response ended; 0: no deadline */
 };
 

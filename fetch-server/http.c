@@ -273,7 +273,8 @@ int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t 
 	if (v == NULL)
 		return 0;
 	if (json_u64_value(v, out) != 0) {
-		http_reply_error(r, 400, "invalid_field", "'%s' must be an integer from 0 to 18446744073709551615", key);
+		http_reply_error(r, 400, "invalid_field", "'%s' must be an integer from 0 to 18446744073709551615",
+				 key);
 		return -1;
 	}
 	return 1;

@@ -9,9 +9,9 @@
 
 #include "server.h"
 
-#define HTTP_JSON_MAX 16384     /* cap on JSON request bodies */
-#define HTTP_PATH_MAX 256       /* longest path (without the query) a route can have */
-#define HTTP_QUERY_MAX 512      /* longest query string */
+#define HTTP_JSON_MAX 16384      /* cap on JSON request bodies */
+#define HTTP_PATH_MAX 256        /* longest path (without the query) a route can have */
+#define HTTP_QUERY_MAX 512       /* longest query string */
 #define HTTP_QUERY_PARAMS_MAX 16 /* most query parameters; routes take at most three */
 /* A string literal and its length, for http_reply's body arguments. */
 #define HTTP_LIT(s) s, sizeof(s) - 1
@@ -22,12 +22,12 @@ struct request {
 	struct server *srv;
 	struct listener *lst;
 	struct MHD_Connection *conn;
-	struct conn *ct;     /* the connection's accounting (conntrack.c); may be NULL */
+	struct conn *ct; /* the connection's accounting (conntrack.c); may be NULL */
 	const char *method;
 	char path[HTTP_PATH_MAX + 1]; /* the path exactly as sent: no percent-decoding */
-	int reject;          /* refused before routing: 414 (URI too large) */
-	int called;          /* the handler has been called for this request */
-	int waiting;         /* suspended in a long-poll and counted so (conntrack.c) */
+	int reject;                   /* refused before routing: 414 (URI too large) */
+	int called;                   /* the handler has been called for this request */
+	int waiting;                  /* suspended in a long-poll and counted so (conntrack.c) */
 	int route;
 	int64_t id; /* {id} from the path */
 	int64_t start_us;
@@ -39,9 +39,9 @@ struct request {
 	volatile int wake_flag; /* long-poll: 1 notified, 2 timed out */
 	int waited;             /* long-poll: suspended at least once */
 	int64_t wait_deadline_ms;
-	int64_t principal_id; /* provider, device or gateway id after authentication */
+	int64_t principal_id;             /* provider, device or gateway id after authentication */
 	struct store_principal principal; /* the provider or gateway, after authentication */
-	uint64_t after;       /* device fetch parameters kept across a long-poll */
+	uint64_t after;                   /* device fetch parameters kept across a long-poll */
 	int max;
 };
 

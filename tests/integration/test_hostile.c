@@ -152,8 +152,8 @@ static void test_drip_flood_one_address(void **state)
 	for (int round = 0; round < 3; round++) {
 		for (int i = 0; i < DRIPS; i++)
 			if (fds[i] >= 0)
-				(void)!send(fds[i], round == 0 ? "GET /healthz HTTP/1.1\r\nX-A: " : "a", round == 0 ? 27 : 1,
-					    MSG_NOSIGNAL | MSG_DONTWAIT);
+				(void)!send(fds[i], round == 0 ? "GET /healthz HTTP/1.1\r\nX-A: " : "a",
+					    round == 0 ? 27 : 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		/* Meanwhile another client is served at once. */
 		for (int k = 0; k < 5; k++) {
 			double t0 = mono_s();
@@ -240,8 +240,8 @@ static int open_longpoll(int port, const char *src, const char *tok, int wait_s)
 	char req[512];
 	int fd = raw_connect_from(port, src, 0);
 	int n = snprintf(req, sizeof(req),
-			 "GET /v1/device/messages?wait=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", wait_s,
-			 tok);
+			 "GET /v1/device/messages?wait=%d HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+			 wait_s, tok);
 	if (fd >= 0 && send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		close(fd);
 		fd = -1;
@@ -313,8 +313,8 @@ static void expect_one_400_closed(struct testsrv *ts, const char *what, const ch
 	int closed;
 	int n = raw_exchange(ts->port, req, strlen(req), 3000, reply, sizeof(reply), &closed);
 	if (n <= 0 || raw_status_lines(reply) != 1 || strncmp(reply, "HTTP/1.1 400", 12) != 0 || !closed)
-		print_message("%s: %d octets, %d status lines, closed %d:\n%s\n", what, n, raw_status_lines(reply), closed,
-			      reply);
+		print_message("%s: %d octets, %d status lines, closed %d:\n%s\n", what, n, raw_status_lines(reply),
+			      closed, reply);
 	assert_true(n > 0);
 	assert_int_equal(raw_status_lines(reply), 1);
 	assert_memory_equal(reply, "HTTP/1.1 400", 12);
@@ -331,8 +331,8 @@ static void test_smuggling_shapes(void **state)
 
 	assert_int_equal(testsrv_device(ts, "+15550120000", &dev, tok, sizeof(tok)), 0);
 	/* Whitespace before the colon: a proxy may read chunked where the server reads the length. */
-	const char *names[] = {"Transfer-Encoding : chunked", "Transfer-Encoding\t: chunked", "Transfer-Encoding :chunked",
-			       " Transfer-Encoding: chunked"};
+	const char *names[] = {"Transfer-Encoding : chunked", "Transfer-Encoding\t: chunked",
+			       "Transfer-Encoding :chunked", " Transfer-Encoding: chunked"};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		snprintf(req, sizeof(req),
 			 "POST /v1/devices/%lld/messages HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
@@ -443,7 +443,8 @@ static void test_many_query_parameters(void **state)
 	n = snprintf(req, sizeof(req), "GET /v1/device/messages?after=0");
 	for (int i = 0; i < 500; i++)
 		n += snprintf(req + n, sizeof(req) - (size_t)n, "&a=%d", i % 10);
-	n += snprintf(req + n, sizeof(req) - (size_t)n, " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n", tok);
+	n += snprintf(req + n, sizeof(req) - (size_t)n, " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n",
+		      tok);
 	t0 = mono_s();
 	raw_exchange(ts->port, req, (size_t)n, 5000, reply, sizeof(reply), &closed);
 	print_message("500 query parameters answered in %.2f s: %.12s\n", mono_s() - t0, reply);
@@ -626,8 +627,8 @@ static void wake_once(struct testsrv *ts, int64_t dev, const char *tok, const ch
 {
 	char path[64], want[64], *out;
 	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
-	assert_int_equal(call(ts, "POST", path, ts->provider_key, "m", (const char *const[]){"Urgency: high", NULL}, NULL),
-			 201);
+	assert_int_equal(
+		call(ts, "POST", path, ts->provider_key, "m", (const char *const[]){"Urgency: high", NULL}, NULL), 201);
 	out = lease_raw(ts, 10);
 	snprintf(want, sizeof(want), "\"counter\":%s,", want_counter);
 	if (strstr(out, want) == NULL)
@@ -666,9 +667,9 @@ static void test_counter_full_range(void **state)
 	/* The last counter is sent once; after it the device gets no wakeup, and says why. */
 	wake_once(ts, dev, tok, "18446744073709551615");
 	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
-	assert_int_equal(call(ts, "POST", path, ts->provider_key, "late", (const char *const[]){"Urgency: high", NULL},
-			      &out),
-			 201);
+	assert_int_equal(
+		call(ts, "POST", path, ts->provider_key, "late", (const char *const[]){"Urgency: high", NULL}, &out),
+		201);
 	json_t *j = json_loads(out, 0, NULL);
 	free(out);
 	int64_t msg = json_integer_value(json_object_get(j, "id"));
