@@ -17,4 +17,4 @@ $(O)/bench/tcpcount: $(O)/bench/tcpcount.o
 # Many waiting device long-polls for bench/bench-longpoll.sh.
 BENCHES += $(O)/bench/longpolls
 $(O)/bench/longpolls: $(O)/bench/longpolls.o
-	$(CC) $(LDFLAGS) -o $@ $^
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,libssl libcrypto)
