@@ -28,4 +28,10 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/server_tls.sh
+TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh
+
+TEST_PROGRAMS += $(O)/tests/test_hostile
+$(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
+	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
