@@ -35,3 +35,7 @@ TEST_SCRIPTS += tests/integration/install.sh
 TEST_PROGRAMS += $(O)/tests/test_hostile
 $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
+
+# What a user is shown works as typed: the build's help and test selection, journald priorities.
+TEST_SCRIPTS += tests/integration/make_help.sh
+TEST_SCRIPTS += tests/integration/log_journal.sh
