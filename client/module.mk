@@ -16,7 +16,7 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
 # links libgammu; the worker process does.
 CLIENT_MODEM_OBJS := $(O)/modem/supervisor.o $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
-	$(O)/modem/modem_ini.o $(O)/common/util.o
+	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o
 CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 

@@ -3,10 +3,10 @@
  * silently leaves a default in place. */
 #include "config.h"
 
-#include <ini.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "inifile.h"
 #include "log.h"
 #include "util.h"
 #include "wake.h"
@@ -334,7 +334,7 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 	memcpy(cfg->path, path, strlen(path) + 1);
 	ctx.err = msg;
 	ctx.errlen = sizeof(msg);
-	line = ini_parse(path, on_entry, &ctx);
+	line = inifile_parse(path, on_entry, &ctx);
 	if (line == -1) {
 		snprintf(err, errlen, "%s: cannot open", path);
 		return -1;

@@ -39,3 +39,4 @@ $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) |
 # What a user is shown works as typed: the build's help and test selection, journald priorities.
 TEST_SCRIPTS += tests/integration/make_help.sh
 TEST_SCRIPTS += tests/integration/log_journal.sh
+TEST_SCRIPTS += tests/integration/config_examples.sh
