@@ -40,3 +40,5 @@ $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) |
 TEST_SCRIPTS += tests/integration/make_help.sh
 TEST_SCRIPTS += tests/integration/log_journal.sh
 TEST_SCRIPTS += tests/integration/config_examples.sh
+# make demo with DEMO_KEEP=1: every command it shows pastes and works (about 90 s).
+TEST_SCRIPTS += tests/integration/demo_paste.sh
