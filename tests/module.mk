@@ -42,3 +42,5 @@ TEST_SCRIPTS += tests/integration/log_journal.sh
 TEST_SCRIPTS += tests/integration/config_examples.sh
 # make demo with DEMO_KEEP=1: every command it shows pastes and works (about 90 s).
 TEST_SCRIPTS += tests/integration/demo_paste.sh
+# The marked examples of docs/api.md, client.md and operations.md run against a live server.
+TEST_SCRIPTS += tests/integration/doc_examples.sh
