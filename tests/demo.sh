@@ -79,7 +79,7 @@ cleanup()
 	stop_all
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP PIPE
 
 # The environment of every shown command, and what the demo prints for the user to export.
 BIN=$(cd "$O" && pwd)

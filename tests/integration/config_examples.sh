@@ -10,7 +10,7 @@
 BUILD=${SMSWAKE_BUILD:-build}
 T=$(mktemp -d "${TMPDIR:-/tmp}/smswake-config.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 R=$T/root
 
 mkdir -p "$R/etc/smswake" "$R/var/lib/smswake" "$R/dev/serial/by-id"

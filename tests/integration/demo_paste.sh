@@ -18,7 +18,7 @@ cleanup()
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 # left DIR: the processes whose command line names DIR (none once a demo is stopped).
 left() { pgrep -f -- "$1" || true; }

@@ -24,7 +24,7 @@ cleanup()
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 DOCS=${DOC_FILES:-docs/api.md docs/client.md docs/operations.md}
 
 # server_start DIR: a fresh server with its data in DIR; sets URL, KEY, GW, CONF.

@@ -13,7 +13,7 @@ cleanup()
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 # stream FILE: JOURNAL_STREAM's value for FILE ("DEV:INO", decimal, as systemd writes it).
 stream() { stat -c '%d:%i' "$1"; }

@@ -5,7 +5,7 @@
 . tests/integration/lib_tap.sh
 T=$(mktemp -d "${TMPDIR:-/tmp}/smswake-help.XXXXXX")
 trap 'rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM HUP
+trap 'exit 1' INT TERM HUP PIPE
 
 make --no-print-directory -s help >"$T/help"
 check "make help exits 0" test $? -eq 0
