@@ -19,6 +19,7 @@
 # another one runs in the same DEMO_DIR.
 set -eu
 O=${O:-build}
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 DEMO=${DEMO_DIR:-$(pwd)/demo-data}
 case "$DEMO" in /*) ;; *) DEMO=$(pwd)/$DEMO ;; esac
 PIDS_FILE=$DEMO/pids
@@ -63,7 +64,7 @@ if [ -f "$PIDS_FILE" ]; then
 	for p in $(cat "$PIDS_FILE"); do
 		if alive "$p"; then
 			echo "a demo is still running in $DEMO (pid $p among $(tr '\n' ' ' <"$PIDS_FILE")):" >&2
-			echo "stop it first with 'make demo-stop' (or: DEMO_DIR=$DEMO sh tests/demo.sh stop)" >&2
+			echo "stop it first with 'make demo-stop' (or: DEMO_DIR='$DEMO' sh '$SELF' stop)" >&2
 			exit 1
 		fi
 	done
@@ -129,9 +130,9 @@ run()
 show() { awk '{print "    " $0}' "$OUT"; }
 exports()
 {
-	say "export PATH=$BIN:\$PATH DEMO=$DEMO"
-	[ -n "$URL" ] && say "export URL=$URL"
-	[ -n "$KEY" ] && say "export KEY=$KEY"
+	say "export PATH=\"$BIN:\$PATH\" DEMO='$DEMO'"
+	[ -n "$URL" ] && say "export URL='$URL'"
+	[ -n "$KEY" ] && say "export KEY='$KEY'"
 	return 0
 }
 ctl() { smswake-modem-sim --ctl "$DEMO/sim" "$@"; }
@@ -347,7 +348,7 @@ if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	if [ -z "${DEMO_DIR:-}" ]; then
 		echo "To stop it all: make demo-stop"
 	else
-		echo "To stop it all: DEMO_DIR=$DEMO sh tests/demo.sh stop"
+		echo "To stop it all: DEMO_DIR='$DEMO' sh '$SELF' stop"
 	fi
 else
 	echo "Everything is stopped. DEMO_KEEP=1 make demo keeps it all running so you can submit your own"

@@ -31,8 +31,13 @@ check "DEMO_KEEP=1: the demo runs to the end" test "$rc" -eq 0
 # The environment as printed (the last value of each variable wins) and every shown command.
 sed -n 's/^  export /export /p' "$T/out" >"$T/env.sh"
 sed -n 's/^  \$ //p' "$T/out" >"$T/lines"
-check "the demo prints the environment (PATH, DEMO, URL, KEY)" \
-	sh -c "grep -q 'PATH=/' '$T/env.sh' && grep -q 'DEMO=/' '$T/env.sh' && grep -q 'URL=http' '$T/env.sh' && grep -q 'KEY=swp_' '$T/env.sh'"
+# env_complete: the printed environment sets PATH (with the build), DEMO, URL and KEY.
+env_complete()
+{
+	grep -qF 'PATH="/' "$T/env.sh" && grep -qF "DEMO='/" "$T/env.sh" &&
+		grep -qF "URL='http://" "$T/env.sh" && grep -qF "KEY='swp_" "$T/env.sh"
+}
+check "the demo prints the environment (PATH, DEMO, URL, KEY)" env_complete
 n=$(wc -l <"$T/lines")
 check "the demo shows commands ($n)" test "$n" -ge 30
 mkdir -p "$T/elsewhere"
@@ -76,7 +81,7 @@ check "... and its server still answers" test $? -eq 0
 # The printed stop command.
 stop=$(sed -n 's/^To stop it all: //p' "$T/out")
 check "the demo prints how to stop it" test -n "$stop"
-(env -i HOME="$T" PATH=/usr/local/bin:/usr/bin:/bin sh -c "$stop") >/dev/null 2>&1
+(cd "$T/elsewhere" && env -i HOME="$T" PATH=/usr/local/bin:/usr/bin:/bin sh -c "$stop") >/dev/null 2>&1
 check "the stop command works" test $? -eq 0
 wait_for 30 sh -c "[ -z \"\$(pgrep -f -- '$T/demo')\" ]"
 check "nothing of the kept demo is left running" test -z "$(left "$T/demo")"
