@@ -5,7 +5,8 @@
 # printed, from another directory, and works. Lines that create something named (a provider, a
 # gateway, a device's number) cannot work twice: their second run must be refused by the running
 # demo as a duplicate ("exists already", HTTP 409), which shows that they reach it with its
-# configuration and credentials. A second demo in the same directory refuses to start and leaves
+# configuration and credentials. Every shown curl fails on an HTTP error (-f), so that "works"
+# means the server said yes. A second demo in the same directory refuses to start and leaves
 # the first one alone; the printed stop command leaves nothing running; and without DEMO_KEEP the
 # demo stops everything itself.
 . tests/integration/lib_tap.sh
@@ -44,6 +45,10 @@ mkdir -p "$T/elsewhere"
 i=0
 while IFS= read -r line; do
 	i=$((i + 1))
+	# A curl without -f exits 0 on a 401 or 404: such a line would "work" unseen.
+	if printf '%s\n' "$line" | grep -q '^curl ' && ! printf '%s\n' "$line" | grep -qE '^curl (-[a-zA-Z]*f|--fail)'; then
+		not_ok "shown line $i fails on HTTP errors (curl -f): $line"
+	fi
 	(cd "$T/elsewhere" && env -i HOME="$T" PATH=/usr/local/bin:/usr/bin:/bin sh -c ". '$T/env.sh' && $line") \
 		</dev/null >"$T/paste.out" 2>"$T/paste.err"
 	prc=$?
