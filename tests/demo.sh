@@ -229,7 +229,8 @@ for d in $D1 $D2 $D3 $D4; do
 	[ "$d" = "$D3" ] && poll=20
 	run "curl -fsS -o \"\$DEMO/reg$n.json\" -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"msisdn\":\"$d\",\"name\":\"device $n\",\"poll_interval\":$poll}' \"\$URL/v1/devices\""
 	id=$(sed -n 's/^{"id":\([0-9]*\),.*/\1/p' "$DEMO/reg$n.json")
-	[ -n "$id" ] && grep -q '"token":"swd_' "$DEMO/reg$n.json" || fail "device $n: no id or token in $DEMO/reg$n.json"
+	[ -n "$id" ] && grep -q '"token":"swd_' "$DEMO/reg$n.json" && grep -q '"wake_key":"' "$DEMO/reg$n.json" ||
+		fail "device $n: no id, token or wake key in $DEMO/reg$n.json"
 	eval "ID$n=$id"
 	smswake-client provision --server "$URL" --state "$DEMO/client$n.state" --handler "$DEMO/handler.sh" \
 		<"$DEMO/reg$n.json" >"$DEMO/client$n.conf" || fail "smswake-client provision failed"
@@ -258,7 +259,7 @@ bold "6. The provider submits messages"
 submit()
 {
 	run "curl -fsS -H \"Authorization: Bearer \$KEY\" -H 'Urgency: $2' -H 'Content-Type: text/plain' -d '$3' \"\$URL/v1/devices/$(eval echo \$ID$1)/messages\""
-	sed -n 's/^{"id":\([0-9]*\),.*"seq":\([0-9]*\),.*"state":"\([a-z_]*\)".*/    -> 201 Created: message \1, seq \2, \3/p' "$OUT" | grep . ||
+	sed -n 's/^{"id":\([0-9]*\),.*"seq":\([0-9]*\),.*"state":"\([a-z_]*\)".*/    -> accepted: message \1, seq \2, \3/p' "$OUT" | grep . ||
 		fail "no message in the answer"
 }
 submit 1 high "open valve 3"
