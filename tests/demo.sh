@@ -229,8 +229,9 @@ for d in $D1 $D2 $D3 $D4; do
 	[ "$d" = "$D3" ] && poll=20
 	run "curl -fsS -o \"\$DEMO/reg$n.json\" -H \"Authorization: Bearer \$KEY\" -H 'Content-Type: application/json' -d '{\"msisdn\":\"$d\",\"name\":\"device $n\",\"poll_interval\":$poll}' \"\$URL/v1/devices\""
 	id=$(sed -n 's/^{"id":\([0-9]*\),.*/\1/p' "$DEMO/reg$n.json")
-	[ -n "$id" ] && grep -q '"token":"swd_' "$DEMO/reg$n.json" && grep -q '"wake_key":"' "$DEMO/reg$n.json" ||
-		fail "device $n: no id, token or wake key in $DEMO/reg$n.json"
+	[ -n "$id" ] && grep -q '"token":"swd_' "$DEMO/reg$n.json" && grep -q '"wake_key":"' "$DEMO/reg$n.json" &&
+		grep -q "\"poll_interval\":$poll," "$DEMO/reg$n.json" ||
+		fail "device $n: no id, token, wake key or poll interval $poll in $DEMO/reg$n.json"
 	eval "ID$n=$id"
 	smswake-client provision --server "$URL" --state "$DEMO/client$n.state" --handler "$DEMO/handler.sh" \
 		<"$DEMO/reg$n.json" >"$DEMO/client$n.conf" || fail "smswake-client provision failed"
@@ -287,6 +288,7 @@ for d in $D1 $D2 $D3 $D4; do
 done
 [ "$(count_sent_to $D2)" -eq 1 ] && [ "$(count_received $D2)" -eq 1 ] ||
 	fail "device 2 got $(count_received $D2) SMS, not one"
+wait_for 60 state_is 3 acked && state_is 2 acked || fail "device 2 did not acknowledge both messages in 60 s"
 say "One SMS to device 2 for both of its messages: the low-urgency one sent none of its own."
 [ "$(count_sent_to $D3)" -ge 1 ] && [ "$(count_received $D3)" -eq 0 ] ||
 	fail "device 3 should have been sent an SMS and received none"
@@ -314,7 +316,7 @@ run "curl -fsS -H \"Authorization: Bearer \$KEY\" \"\$URL/v1/messages/5\""
 events
 start_client 4
 wait_for 60 state_is 5 acked || fail "device 4 did not fetch and acknowledge message 5 within 60 s"
-say "smswake-client run starts on device 4 and fetches at once:"
+say "smswake-client run starts on device 4; it fetches and acknowledges the message:"
 run "cat \"\$DEMO/device4.handled\""
 show
 
