@@ -163,6 +163,8 @@ wait_for 10 test -f "$DEMO/sim/pid" || fail "the simulator did not start (see $D
 run "smswake-modem-sim --ctl \"\$DEMO/sim\" list"
 for m in $GW $D1 $D2 $D3 $D4; do grep -q "^$m .*registered=1" "$OUT" || fail "modem $m is not on the network"; done
 sed -n 's/^\(+[0-9]*\) pty=\([^ ]*\) .*state=\([a-z]*\) registered=\([01]\).*/    \1 on \2: \3, registered \4/p' "$OUT"
+say "Like a real network it takes its time: what the gateway modem sends arrives 2 s later."
+run "smswake-modem-sim --ctl \"\$DEMO/sim\" set $GW delay 2000"
 
 bold "2. smswake-server: the embedded defaults but for these lines"
 cat >"$DEMO/smswake.conf" <<CONF
