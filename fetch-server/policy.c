@@ -19,6 +19,7 @@ static const char *reason_names[REASON_COUNT] = {
 	[REASON_NO_GATEWAY] = "no_gateway",
 	[REASON_SEND_FAILED] = "send_failed",
 	[REASON_NO_KEY] = "master_key_missing",
+	[REASON_COUNTER_EXHAUSTED] = "counter_exhausted",
 };
 
 const char *policy_reason_name(int reason)

@@ -55,9 +55,10 @@ enum wake_reason {
 	REASON_BUDGET,
 	REASON_UNREACHABLE,
 	REASON_RETRIES_SPENT,
-	REASON_NO_GATEWAY,  /* wait: the wake job has waited `grace` and no gateway took it */
-	REASON_SEND_FAILED, /* wait: the last job failed on every modem; a new one after a back-off */
-	REASON_NO_KEY,      /* not from the policy: the device's master key is not loaded (scheduler) */
+	REASON_NO_GATEWAY,        /* wait: the wake job has waited `grace` and no gateway took it */
+	REASON_SEND_FAILED,       /* wait: the last job failed on every modem; a new one after a back-off */
+	REASON_NO_KEY,            /* not from the policy: the device's master key is not loaded (scheduler) */
+	REASON_COUNTER_EXHAUSTED, /* not from the policy: the wake counter reached 2^64 - 1 (scheduler) */
 	REASON_COUNT
 };
 const char *policy_reason_name(int reason);

@@ -58,6 +58,7 @@ static int reason_counter(int reason)
 	case REASON_QUIET: return CTR_WAKE_SUPPRESSED_QUIET;
 	case REASON_UNREACHABLE: return CTR_WAKE_SUPPRESSED_UNREACHABLE;
 	case REASON_LOW_URGENCY: return CTR_WAKE_SUPPRESSED_URGENCY;
+	case REASON_COUNTER_EXHAUSTED: return CTR_WAKE_SUPPRESSED_COUNTER;
 	case REASON_NO_GATEWAY: return CTR_WAKE_DELAYED_NO_GATEWAY;
 	case REASON_SEND_FAILED: return CTR_WAKE_DELAYED_SEND_FAILED;
 	default: return -1;
@@ -81,9 +82,13 @@ static void note_reason(struct pass *p, int64_t device_id, int reason)
 		log_warnx("device %lld: its master key is not loaded (a key file removed too early?); no wakeup "
 			  "until it is back, polls still deliver",
 			  (long long)device_id);
+	else if (reason == REASON_COUNTER_EXHAUSTED)
+		log_warnx("device %lld: its wake counter reached 2^64 - 1; no wakeup any more, polls still deliver "
+			  "(register the device again for a new key and counter)",
+			  (long long)device_id);
 	else if (ctr < 0)
 		return; /* batching is not a suppression: the wake follows within the window */
-	else
+	if (ctr >= 0)
 		metrics_add(ctr, 1);
 	store_device_event(s->srv->store, device_id,
 			   reason == REASON_NO_GATEWAY || reason == REASON_SEND_FAILED ? "wake_delayed"
@@ -165,6 +170,7 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	struct pass *p = arg;
 	struct wake_input in;
 	struct wake_decision d;
+	int rc;
 
 	if (c->dev.last_seen_ms > p->now - CONTACT_SETTLE_MS) {
 		if (c->dev.last_seen_ms + CONTACT_SETTLE_MS < p->next)
@@ -200,9 +206,14 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 			note_reason(p, c->dev.id, REASON_NO_KEY);
 			break;
 		}
-		if (make_job(p, c, &d) == STORE_OK)
+		if (c->dev.wake_ctr == UINT64_MAX) {
+			note_reason(p, c->dev.id, REASON_COUNTER_EXHAUSTED);
+			break;
+		}
+		rc = make_job(p, c, &d);
+		if (rc == STORE_OK)
 			remember_in_flight(p->s, c->dev.id, p->now);
-		else
+		else if (rc != STORE_CONFLICT)
 			p->next = p->now + 1000; /* the store refused (disk full?): try again soon */
 		break;
 	case VERDICT_GIVE_UP:

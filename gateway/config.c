@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The gateway's INI file: a [gateway] section, a [modems] section of supervisor options, and one
  * [modem NAME] section per modem with Gammu's keys plus per_minute and per_day. */
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
+#include "inifile.h"
 #include "log.h"
 #include "util.h"
 
@@ -143,7 +143,7 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
 	 * supervisor's own default of 120 s. [modems] queue_timeout still overrides it. */
 	cfg->modems.opt.queue_timeout_ms = GW_QUEUE_TIMEOUT_MS;
 	nlimits = 0;
-	line = ini_parse(path, on_entry, &c);
+	line = inifile_parse(path, on_entry, &c);
 	if (line == -1) {
 		snprintf(err, errlen, "%s: cannot open", path);
 		return -1;

@@ -11,6 +11,7 @@
 #include "dispatch.h"
 #include "encode.h"
 #include "gateway.h"
+#include "json_u64.h"
 #include "log.h"
 #include "report.h"
 #include "util.h"
@@ -104,6 +105,16 @@ int lease_parse_job(json_t *o, struct dispatch_job *job, int64_t *id)
 	return modem_sms_check(&job->sms) == 0 ? 0 : -1;
 }
 
+json_t *lease_load(const char *body, size_t len)
+{
+	size_t lifted_len = 0;
+	char *lifted = json_u64_lift(body, len, &lifted_len);
+	json_t *j = lifted ? json_loadb(lifted, lifted_len, 0, NULL) : NULL;
+
+	free(lifted);
+	return j;
+}
+
 static void lease_done(void *arg, const struct conn_result *res)
 {
 	struct lease *l = arg;
@@ -128,7 +139,7 @@ static void lease_done(void *arg, const struct conn_result *res)
 	l->server_ok = 1;
 	l->backoff_ms = 0;
 	l->leases++;
-	j = json_loadb(res->body, res->len, 0, NULL);
+	j = lease_load(res->body, res->len);
 	jobs = json_object_get(j, "jobs");
 	json_array_foreach (jobs, i, o) {
 		struct dispatch_job job;

@@ -6,6 +6,7 @@
 #define SMSWAKE_GW_LEASE_H
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct gw_config;
@@ -19,6 +20,10 @@ void lease_free(struct lease *l);
 /* Starts a lease request when none is in flight, the back-off allows and the dispatcher has
  * room. now_ms is monotonic. stopping: start nothing new. */
 void lease_run(struct lease *l, int64_t now_ms, int stopping);
+/* Parses a lease answer. A job's counter may be above 2^63 - 1, which jansson cannot hold:
+ * such integers are read as strings (the gateway does not use the counter). NULL if it is no
+ * JSON. */
+json_t *lease_load(const char *body, size_t len);
 /* Turns one job of a lease answer into an SMS for the dispatcher. 0, or -1 when it is malformed
  * (*id is set when the job at least has an id, so it can be reported failed). */
 struct dispatch_job;

@@ -14,8 +14,7 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
 	if (st == NULL || job == NULL || job->device_id <= 0 ||
 	    (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
 	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) || job->port < 0 ||
-	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0 ||
-	    job->ctr > INT64_MAX)
+	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0)
 		return STORE_ERROR;
 	op.u.job_add.job = job;
 	return writer_submit(st, &op);
@@ -56,7 +55,7 @@ int op_job_add(struct store *st, struct store_op *op)
 		return STORE_CONFLICT;
 	s = wstmt(st, WS_DEVICE_WAKE);
 	sqlite3_bind_int64(s, 1, j->device_id);
-	sqlite3_bind_int64(s, 2, (int64_t)j->ctr);
+	sqlite3_bind_int64(s, 2, store_u64_bits(j->ctr));
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		if (j->msisdn[0] == '\0')
@@ -77,7 +76,7 @@ int op_job_add(struct store *st, struct store_op *op)
 	sqlite3_bind_text(s, 2, j->msisdn, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, j->sms_format);
 	sqlite3_bind_int(s, 4, j->port);
-	sqlite3_bind_int64(s, 5, (int64_t)j->ctr);
+	sqlite3_bind_int64(s, 5, store_u64_bits(j->ctr));
 	sqlite3_bind_blob(s, 6, j->payload, (int)j->payload_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, j->validity_s);
 	sqlite3_bind_int64(s, 8, j->due_ms);
@@ -151,15 +150,16 @@ static int lease_exhausted(struct store *st, int64_t now_ms)
 static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep, int64_t *validity_s)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_CONTENT);
-	int64_t dev_ctr = 0, job_ctr = 0, expiry = 0;
+	uint64_t dev_ctr = 0, job_ctr = 0; /* unsigned: stored with the same bits (sql.c) */
+	int64_t expiry = 0;
 	int rc, content = 0, unreachable = 0, same = 0;
 
 	sqlite3_bind_int64(s, 1, job_id);
 	sqlite3_bind_int64(s, 2, now_ms);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
-		dev_ctr = sqlite3_column_int64(s, 0);
-		job_ctr = sqlite3_column_int64(s, 1);
+		dev_ctr = (uint64_t)sqlite3_column_int64(s, 0);
+		job_ctr = (uint64_t)sqlite3_column_int64(s, 1);
 		unreachable = sqlite3_column_int(s, 2) == WAKE_UNREACHABLE;
 		same = sqlite3_column_int(s, 3);
 		content = sqlite3_column_type(s, 4) != SQLITE_NULL;
@@ -479,8 +479,11 @@ int op_counter_next(struct store *st, struct store_op *op)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOTFOUND;
+	if (rc == SQLITE_DONE) {
+		/* The device is gone, or its counter reached 2^64 - 1. */
+		rc = store_device_owned(st, 0, op->u.wake.device_id);
+		return rc == STORE_OK ? STORE_CONFLICT : rc;
+	}
 	store_log_sqlite(st->wdb, "wake counter", rc);
 	return store_rc_sqlite(rc);
 }

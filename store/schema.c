@@ -134,10 +134,15 @@ static const char schema_v1[] = "CREATE TABLE providers ("
 static const char schema_v2[] = "ALTER TABLE devices ADD COLUMN key_id INTEGER NOT NULL DEFAULT 1;"
 				"ALTER TABLE devices ADD COLUMN key_next INTEGER NOT NULL DEFAULT 0;";
 
-/* v3: events know the wake job they come from (the delivery report of a job reaches exactly the
+/* v3: wake counters hold all 64 bits, stored as signed integers with the same bits (sql.c). A
+ * counter that an earlier version pushed past 2^63 - 1 became a REAL; it is the bit pattern of
+ * 2^63 now, the counter that increment should have made. */
+static const char schema_v3[] = "UPDATE devices SET wake_ctr = -9223372036854775808 WHERE typeof(wake_ctr) = 'real';";
+
+/* v4: events know the wake job they come from (the delivery report of a job reaches exactly the
  * messages its SMS covered), and a job keeps the time its SMS left a modem (api.md, "Gateway
  * API"). */
-static const char schema_v3[] = "ALTER TABLE message_events ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0;"
+static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id INTEGER NOT NULL DEFAULT 0;"
 				"CREATE INDEX message_events_job ON message_events(job_id) WHERE job_id > 0;"
 				"ALTER TABLE wake_jobs ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;";
 
@@ -145,6 +150,7 @@ static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
 	schema_v3,
+	schema_v4,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

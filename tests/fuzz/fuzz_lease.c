@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		log_init("fuzz-lease", LOG_LEVEL_ERROR, 0);
 		quiet = 1;
 	}
-	j = json_loadb((const char *)data, size, 0, NULL);
+	j = lease_load((const char *)data, size);
 	if (j == NULL)
 		return 0;
 	reports = reports_new(NULL);
