@@ -343,11 +343,8 @@ void dispatch_on_event(void *arg, const struct gw_tevent *ev)
 			    ev->type == GW_TEV_DELIVERED ? "delivered" : "undeliverable", ev->reference, NULL,
 			    ev->at_ms);
 		return;
-	case GW_TEV_CHANNEL:
-		if (ev->ready)
-			log_info("%s: ready", ev->name);
-		else
-			log_warnx("%s: not ready: %s", ev->name, ev->reason ? ev->reason : "");
+	case GW_TEV_CHANNEL: /* the transport logs its channels' changes in its own words */
+		log_debug("%s: %s", ev->name, ev->ready ? "ready" : ev->reason ? ev->reason : "not ready");
 		return;
 	default: return;
 	}

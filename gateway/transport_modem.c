@@ -50,6 +50,12 @@ static void on_supervisor(const struct supervisor_event *ev, void *arg)
 		te.reference = ev->in ? ev->in->reference : -1;
 		break;
 	case SUPERVISOR_EV_MODEM:
+		/* The lines operators (and the demo) look for, as the gateway always wrote them. */
+		if (ev->healthy)
+			log_info("modem %s: %s, healthy", ev->modem_name, supervisor_state_name(ev->state));
+		else
+			log_warnx("modem %s: %s, not healthy: %s", ev->modem_name, supervisor_state_name(ev->state),
+				  ev->reason ? ev->reason : "");
 		te.type = GW_TEV_CHANNEL;
 		te.ready = ev->healthy && ev->state == SUPERVISOR_MODEM_READY;
 		te.reason = ev->reason ? ev->reason : supervisor_state_name(ev->state);
