@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pdu.h"
+
 /* Zero is success. Every value has a class (modem_err_class) that says what a caller should do. */
 enum modem_err {
 	MODEM_OK = 0,
@@ -66,7 +68,7 @@ void modem_config_init(struct modem_config *cfg);
 
 /* Limits of one SMS (TS 23.040 9.2.3.24): 140 octets of user data, header included. */
 #define MODEM_UD_MAX 140
-#define MODEM_PORT_UDH_LEN 7
+#define MODEM_PORT_UDH_LEN PDU_PORT_UDH_LEN
 #define MODEM_BINARY_MAX (MODEM_UD_MAX - MODEM_PORT_UDH_LEN) /* 133 */
 #define MODEM_TEXT7_MAX 160
 #define MODEM_TEXT_UCS2_MAX 70
@@ -88,13 +90,9 @@ struct modem_sms_out {
 /* Checks a message against the 140-octet limit and the number syntax, before any Gammu call.
  * Returns MODEM_OK, MODEM_E_TOO_LONG or MODEM_E_INVAL. */
 int modem_sms_check(const struct modem_sms_out *msg);
-/* Writes the 7-octet port header 06 05 04 DDDD SSSS. */
-void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port);
-/* Finds a 16-bit (IEI 5) or 8-bit (IEI 4) application-port element in a UDH that starts with its
- * length octet. Returns 0 and the ports, or -1. */
-int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port);
 /* TP-VP relative format (TS 23.040 9.2.3.12.1) for at most the given minutes, so the SMS never
- * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. */
+ * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. The rounding
+ * is common/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
 int modem_validity_octet(int minutes);
 /* Text coding needed by a UTF-8 string: 0 GSM 7-bit, 1 UCS-2. Sets *units to the septets or the
  * UTF-16 units it takes. Returns -1 on invalid UTF-8. */

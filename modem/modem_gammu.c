@@ -414,7 +414,7 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 	if (msg->binary) {
 		sms->Coding = SMS_Coding_8bit;
 		sms->UDH.Type = UDH_UserUDH;
-		modem_port_udh(sms->UDH.Text, msg->dst_port, msg->src_port);
+		pdu_port_udh(sms->UDH.Text, msg->dst_port, msg->src_port);
 		sms->UDH.Length = MODEM_PORT_UDH_LEN; /* counts the UDHL octet */
 		memcpy(sms->Text, msg->data, msg->data_len);
 		sms->Length = (int)msg->data_len;
@@ -504,7 +504,7 @@ static void modem_convert_in(const GSM_SMSMessage *s, struct modem_sms_in *in)
 	if (s->UDH.Type != UDH_NoUDH && s->UDH.Length > 0) {
 		in->udh_len = (size_t)s->UDH.Length <= sizeof(in->udh) ? (size_t)s->UDH.Length : sizeof(in->udh);
 		memcpy(in->udh, s->UDH.Text, in->udh_len);
-		if (modem_udh_ports(in->udh, in->udh_len, &in->dst_port, &in->src_port) == 0)
+		if (pdu_udh_ports(in->udh, in->udh_len, &in->dst_port, &in->src_port) == PDU_OK)
 			in->has_ports = 1;
 	}
 	if (s->Coding == SMS_Coding_8bit) {

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Gammu-free half of the modem library: error names and classes, +CMS cause mapping, and the
- * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem). */
+ * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem).
+ * Octets of the SMS itself (port header, validity) come from common/pdu.c. */
 #include "modem.h"
 
 #include <stdio.h>
@@ -224,66 +225,13 @@ int modem_sms_check(const struct modem_sms_out *msg)
 	return MODEM_OK;
 }
 
-void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port)
-{
-	out[0] = 0x06; /* UDHL: the octets after this one */
-	out[1] = 0x05; /* IEI: application port addressing, 16-bit */
-	out[2] = 0x04; /* IEDL */
-	out[3] = (uint8_t)(dst_port >> 8);
-	out[4] = (uint8_t)dst_port;
-	out[5] = (uint8_t)(src_port >> 8);
-	out[6] = (uint8_t)src_port;
-}
-
-int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port)
-{
-	size_t end, i;
-
-	if (len < 1)
-		return -1;
-	end = (size_t)udh[0] + 1;
-	if (end > len)
-		return -1;
-	for (i = 1; i + 2 <= end;) {
-		uint8_t iei = udh[i], iedl = udh[i + 1];
-		if (i + 2 + iedl > end)
-			return -1;
-		if (iei == 0x05 && iedl == 4) {
-			*dst_port = (uint16_t)(udh[i + 2] << 8 | udh[i + 3]);
-			*src_port = (uint16_t)(udh[i + 4] << 8 | udh[i + 5]);
-			return 0;
-		}
-		if (iei == 0x04 && iedl == 2) {
-			*dst_port = udh[i + 2];
-			*src_port = udh[i + 3];
-			return 0;
-		}
-		i += 2 + (size_t)iedl;
-	}
-	return -1;
-}
-
 int modem_validity_octet(int minutes)
 {
 	if (minutes <= 0)
 		return 0xff;
-	if (minutes < 10)
-		return 0; /* 5 minutes is the shortest the format can say */
-	if (minutes <= 720)
-		return minutes / 5 - 1;
-	if (minutes < 750)
-		return 143;
-	if (minutes <= 1440)
-		return 143 + (minutes - 720) / 30;
-	if (minutes < 2 * 1440)
-		return 167;
-	if (minutes <= 30 * 1440)
-		return 166 + minutes / 1440;
-	if (minutes < 5 * 10080)
-		return 196;
-	if (minutes <= 63 * 10080)
-		return 192 + minutes / 10080;
-	return 0xff;
+	if (minutes >= 63 * 10080)
+		return 255;
+	return pdu_vp_relative_encode((uint32_t)minutes * 60);
 }
 
 int modem_report_outcome(int tp_status)

@@ -34,43 +34,6 @@ static void text_msg(struct modem_sms_out *m, const char *text)
 	memcpy(m->text, text, n + 1);
 }
 
-static void test_port_udh(void **state)
-{
-	uint8_t udh[MODEM_PORT_UDH_LEN];
-	const uint8_t want[] = {0x06, 0x05, 0x04, 0x23, 0xf0, 0x12, 0x34};
-	uint16_t d, s;
-
-	(void)state;
-	modem_port_udh(udh, 0x23f0, 0x1234);
-	assert_memory_equal(udh, want, sizeof(want));
-	assert_int_equal(modem_udh_ports(udh, sizeof(udh), &d, &s), 0);
-	assert_int_equal(d, 0x23f0);
-	assert_int_equal(s, 0x1234);
-}
-
-static void test_udh_parse(void **state)
-{
-	/* Concatenation element first, then 16-bit ports. */
-	const uint8_t concat_ports[] = {0x0b, 0x00, 0x03, 0x42, 0x02, 0x01, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0};
-	const uint8_t ports8[] = {0x04, 0x04, 0x02, 0xf5, 0x00};
-	const uint8_t no_ports[] = {0x05, 0x00, 0x03, 0x42, 0x02, 0x01};
-	const uint8_t truncated[] = {0x06, 0x05, 0x04, 0x23, 0xf0};
-	const uint8_t bad_iedl[] = {0x03, 0x05, 0x09, 0x00};
-	uint16_t d = 0, s = 0;
-
-	(void)state;
-	assert_int_equal(modem_udh_ports(concat_ports, sizeof(concat_ports), &d, &s), 0);
-	assert_int_equal(d, 0x0b84);
-	assert_int_equal(s, 0x23f0);
-	assert_int_equal(modem_udh_ports(ports8, sizeof(ports8), &d, &s), 0);
-	assert_int_equal(d, 0xf5);
-	assert_int_equal(s, 0);
-	assert_int_equal(modem_udh_ports(no_ports, sizeof(no_ports), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(truncated, sizeof(truncated), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(bad_iedl, sizeof(bad_iedl), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(NULL, 0, &d, &s), -1);
-}
-
 static void test_binary_limit(void **state)
 {
 	struct modem_sms_out m;
@@ -195,10 +158,11 @@ static void test_validity(void **state)
 	assert_int_equal(modem_validity_octet(5 * 10080), 197);
 	assert_int_equal(modem_validity_octet(63 * 10080), 255);
 	assert_int_equal(modem_validity_octet(64 * 10080), 255);
-	/* Monotonic: more time asked never gives less. */
+	/* Monotonic: more time asked never gives less; and it is the PDU codec's octet exactly. */
 	for (int m = 1, last = 0; m < 64 * 10080; m += 7) {
 		int v = modem_validity_octet(m);
 		assert_true(v >= last);
+		assert_int_equal(v, pdu_vp_relative_encode((uint32_t)m * 60));
 		last = v;
 	}
 }
@@ -327,7 +291,6 @@ static void test_status_healthy(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_port_udh),       cmocka_unit_test(test_udh_parse),
 		cmocka_unit_test(test_binary_limit),   cmocka_unit_test(test_number_check),
 		cmocka_unit_test(test_text_limits),    cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_gammu_errors),   cmocka_unit_test(test_cms_errors),

@@ -103,7 +103,7 @@ static void test_events(void **state)
 	a.in.has_ports = 1;
 	a.in.dst_port = 0x23f0;
 	a.in.src_port = 0x1234;
-	modem_port_udh(a.in.udh, 0x23f0, 0x1234);
+	pdu_port_udh(a.in.udh, 0x23f0, 0x1234);
 	a.in.udh_len = MODEM_PORT_UDH_LEN;
 	for (size_t i = 0; i < sizeof(a.in.data); i++)
 		a.in.data[i] = (uint8_t)i;
