@@ -76,8 +76,17 @@ static int worker_reply(struct worker *w, struct wp_msg *msg)
 	return 0;
 }
 
+/* Whether the supervisor has handed over a job, without taking it. */
+static int worker_job_waiting(const struct worker *w)
+{
+	struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* Reads stored messages, reports each, and deletes it only once the report is written: a crash
- * in between means the message is reported twice, never lost. */
+ * in between means the message is reported twice, never lost. A job that arrives meanwhile is
+ * not kept waiting for the rest of the storage: the supervisor's deadline for it is already
+ * running, so the drain stops after the message at hand and resumes once the job is done. */
 static int worker_drain(struct worker *w)
 {
 	struct modem_sms_in *in = malloc(sizeof(*in));
@@ -106,6 +115,11 @@ static int worker_drain(struct worker *w)
 				break;
 			}
 			n++;
+		}
+		if (worker_job_waiting(w)) {
+			w->next_drain = 0;
+			rc = MODEM_E_EMPTY;
+			break;
 		}
 		rc = modem_read_next(w->m, in, 0);
 	}
@@ -238,10 +252,10 @@ static void worker_loop(struct worker *w)
 			/* Let Gammu see unsolicited +CMTI/+CDSI lines. */
 			modem_poll(w->m);
 		}
-		if (modem_incoming_signalled(w->m) || util_mono_ms() >= w->next_drain) {
+		if (!worker_job_waiting(w) && (modem_incoming_signalled(w->m) || util_mono_ms() >= w->next_drain)) {
+			w->next_drain = util_mono_ms() + w->poll_ms;
 			if (worker_drain(w) != 0)
 				break;
-			w->next_drain = util_mono_ms() + w->poll_ms;
 		}
 	}
 	free(job);
