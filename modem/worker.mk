@@ -1,6 +1,11 @@
 # modem/ worker library (libgammu) and supervisor: libmodem.a, smswake-modem-worker (one per
 # modem), smswake-modem (operator and test CLI), their unit tests and integration scripts.
-MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c modem/supervisor.c \
+# The supervisor, by role: public API and event loop, job queues, worker processes, deadlines and
+# the recovery ladder, health checks, incoming SMS and status reports.
+SUPERVISOR_SRCS := modem/supervisor.c modem/supervisor_queue.c modem/supervisor_worker.c \
+	modem/supervisor_ladder.c modem/supervisor_health.c modem/supervisor_reports.c
+SUPERVISOR_OBJS := $(SUPERVISOR_SRCS:%.c=$(O)/%.o)
+MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c $(SUPERVISOR_SRCS) \
 	modem/modem_ini.c
 MODEM_OBJS := $(MODEM_SRCS:%.c=$(O)/%.o)
 # Appended: the simulator's module.mk shares the "modem" folder key.
