@@ -31,9 +31,7 @@ void sim_defaults_init(struct sim_net *net)
 	net->retry_ms = 1000;
 	net->reset_ms = 1000;
 	memset(d, 0, sizeof(*d));
-	snprintf(d->manufacturer, sizeof(d->manufacturer), "smswake");
-	snprintf(d->model, sizeof(d->model), "smswake-modem-sim");
-	snprintf(d->revision, sizeof(d->revision), "1.0");
+	sim_profile_apply(d, sim_profile_default());
 	snprintf(d->operator_name, sizeof(d->operator_name), "SMSWAKE SIM");
 	snprintf(d->puk, sizeof(d->puk), "12345678");
 	d->csq = 20;
@@ -231,7 +229,17 @@ int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char 
 	int64_t v;
 	int b;
 
-	if (strcmp(key, "delay") == 0) {
+	if (strcmp(key, "profile") == 0) {
+		const struct sim_profile *p = sim_profile_find(value);
+		if (p == NULL) {
+			char names[256];
+			sim_profile_names(names, sizeof(names));
+			snprintf(why, whylen, "unknown profile \"%.40s\" (known: %s)", value, names);
+			return -1;
+		}
+		/* The identity follows; the AT settings change at the modem's next power-on. */
+		sim_profile_apply(m, p);
+	} else if (strcmp(key, "delay") == 0) {
 		char a[32];
 		const char *dash = strchr(value, '-');
 		int64_t lo, hi;
