@@ -93,12 +93,17 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 		} else if (ev->op == SUPERVISOR_OP_SEND) {
 			printf("sent modem=%s job=%u reference=%d\n", ev->modem_name, ev->job_id, ev->reference);
 		} else if (ev->op == SUPERVISOR_OP_IDENTIFY && ev->id != NULL) {
-			printf("modem=%s manufacturer=%s model=%s firmware=%s imei=%s\n", ev->modem_name,
-			       ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei);
+			char caps[256] = "";
+			if (ev->caps != NULL)
+				modem_caps_format(ev->caps, caps, sizeof(caps));
+			printf("modem=%s manufacturer=%s model=%s firmware=%s imei=%s imsi=%s%s%s\n", ev->modem_name,
+			       ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei, ev->id->imsi,
+			       caps[0] ? " " : "", caps);
 		} else if (ev->op == SUPERVISOR_OP_STATUS && ev->st != NULL) {
 			printf("modem=%s sim=%s registration=%s signal=%d%% storage=%d/%d network=%s\n", ev->modem_name,
 			       modem_sim_name(ev->st->sim), modem_reg_name(ev->st->reg), ev->st->signal_percent,
-			       ev->st->sms_used, ev->st->sms_size, ev->st->network_code);
+			       ev->st->sms_used, ev->st->sms_size,
+			       ev->st->network_code[0] ? ev->st->network_code : ev->st->network_name);
 		} else if (ev->op == SUPERVISOR_OP_RESET) {
 			printf("reset modem=%s\n", ev->modem_name);
 		}

@@ -143,7 +143,7 @@ enum modem_reg_state {
 
 struct modem_status {
 	int sim;                /* enum modem_sim_state */
-	int reg;                /* enum modem_reg_state */
+	int reg;                /* enum modem_reg_state; unknown when the modem cannot tell */
 	int signal_percent;     /* 0..100 or -1 */
 	int signal_dbm;         /* or -1 when unknown (Gammu's convention) */
 	int ber;                /* bit error rate in percent or -1 */
@@ -154,18 +154,50 @@ struct modem_status {
 	int error;
 };
 
+struct modem_caps;
+
 const char *modem_sim_name(int sim);
 const char *modem_reg_name(int reg);
 /* Whether the collected status means the modem can send: SIM ready, registered, storage not full
- * (signal is reported, not judged: some modems say 0 % while working). */
-int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen);
+ * (signal is reported, not judged: some modems say 0 % while working). A modem that cannot report
+ * its registration at all (caps says registration was probed and is lacking) passes on the SIM
+ * alone: its sends will tell. */
+int modem_status_healthy(const struct modem_status *st, const struct modem_caps *caps, char *why, size_t whylen);
 
 struct modem_ident {
 	char manufacturer[64];
 	char model[64];
 	char firmware[64];
 	char imei[32];
+	char imsi[32];
 };
+
+/* What a modem answers beyond what sending needs. Every optional query is tried once per
+ * connection; what the modem refuses (ERROR, "not supported") is not asked again until the
+ * connection is reopened, and never makes the modem unhealthy. */
+enum modem_cap {
+	MODEM_CAP_GPRS = 1 << 0,         /* +CGREG/+CGATT: Gammu's whole network-info query needs them */
+	MODEM_CAP_REGISTRATION = 1 << 1, /* +CREG?, through Gammu or asked directly */
+	MODEM_CAP_NETWORK_NAME = 1 << 2, /* +COPS? */
+	MODEM_CAP_SIGNAL = 1 << 3,       /* +CSQ */
+	MODEM_CAP_STORAGE = 1 << 4,      /* +CPMS? counts */
+	MODEM_CAP_SIM_STATUS = 1 << 5,   /* +CPIN? */
+	MODEM_CAP_IMSI = 1 << 6,         /* +CIMI */
+	MODEM_CAP_IMEI = 1 << 7,         /* +CGSN */
+	MODEM_CAP_FIRMWARE = 1 << 8,     /* +CGMR */
+	MODEM_CAP_SMS_NOTIFY = 1 << 9,   /* +CNMI: new messages announced (else storage is polled) */
+	MODEM_CAP__ALL = (1 << 10) - 1
+};
+
+struct modem_caps {
+	int probed;  /* MODEM_CAP_* bits asked on this connection */
+	int present; /* of those, the ones the modem answered */
+};
+
+/* Name of one MODEM_CAP_* bit ("gprs", "registration", ...), or NULL. */
+const char *modem_cap_name(int cap);
+/* "supports=registration,signal,... lacks=gprs": what was probed; "" when nothing was. */
+void modem_caps_format(const struct modem_caps *caps, char *out, size_t outlen);
 
 struct modem;
 
@@ -194,9 +226,13 @@ int modem_incoming_signalled(struct modem *m);
 int modem_read_next(struct modem *m, struct modem_sms_in *in, int start);
 int modem_delete(struct modem *m, const struct modem_sms_in *in);
 
-/* Each of these wraps one Gammu query. */
+/* Status: what sending needs (SIM, registration by +CREG) and what the modem also answers
+ * (signal, storage, network name); a query the modem lacks is skipped, not an error. */
 int modem_get_status(struct modem *m, struct modem_status *st);
+/* Identity; every part of it is optional (a modem without +CGSN still works). */
 int modem_identify(struct modem *m, struct modem_ident *id);
+/* What this connection found the modem answers so far. */
+void modem_get_caps(const struct modem *m, struct modem_caps *caps);
 /* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */
 int modem_reset(struct modem *m);
 /* Enters the configured PIN if the SIM asks for it; MODEM_OK if the SIM is ready. */

@@ -258,6 +258,58 @@ const char *modem_sim_name(int sim)
 	}
 }
 
+static const char *const modem_cap_names[] = {
+	"gprs",       "registration", "network-name", "signal",   "storage",
+	"sim-status", "imsi",         "imei",         "firmware", "sms-notify",
+};
+
+const char *modem_cap_name(int cap)
+{
+	for (size_t i = 0; i < sizeof(modem_cap_names) / sizeof(modem_cap_names[0]); i++)
+		if (cap == 1 << i)
+			return modem_cap_names[i];
+	return NULL;
+}
+
+/* Appends the names of the bits set in mask, comma-separated; returns the new length. */
+static size_t modem_caps_list(int mask, char *out, size_t o, size_t outlen)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < sizeof(modem_cap_names) / sizeof(modem_cap_names[0]); i++) {
+		int w;
+		if (!(mask & (1 << i)) || o >= outlen)
+			continue;
+		w = snprintf(out + o, outlen - o, "%s%s", first ? "" : ",", modem_cap_names[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w < outlen - o ? (size_t)w : outlen - o - 1;
+		first = 0;
+	}
+	return o;
+}
+
+void modem_caps_format(const struct modem_caps *caps, char *out, size_t outlen)
+{
+	int yes = caps->probed & caps->present & MODEM_CAP__ALL, no = caps->probed & ~caps->present & MODEM_CAP__ALL;
+	size_t o = 0;
+	int w;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (yes) {
+		w = snprintf(out, outlen, "supports=");
+		o = w > 0 && (size_t)w < outlen ? (size_t)w : 0;
+		o = modem_caps_list(yes, out, o, outlen);
+	}
+	if (no && o + 1 < outlen) {
+		w = snprintf(out + o, outlen - o, "%slacks=", o ? " " : "");
+		o += w > 0 && (size_t)w < outlen - o ? (size_t)w : 0;
+		modem_caps_list(no, out, o, outlen);
+	}
+}
+
 const char *modem_reg_name(int reg)
 {
 	switch (reg) {
@@ -270,13 +322,16 @@ const char *modem_reg_name(int reg)
 	}
 }
 
-int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen)
+int modem_status_healthy(const struct modem_status *st, const struct modem_caps *caps, char *why, size_t whylen)
 {
 	if (st->sim != MODEM_SIM_READY) {
 		snprintf(why, whylen, "SIM %s", modem_sim_name(st->sim));
 		return 0;
 	}
-	if (st->reg != MODEM_REG_HOME && st->reg != MODEM_REG_ROAMING) {
+	if (st->reg == MODEM_REG_UNKNOWN && caps != NULL && (caps->probed & MODEM_CAP_REGISTRATION) &&
+	    !(caps->present & MODEM_CAP_REGISTRATION)) {
+		/* Nothing to judge by: the sends will tell (a refused one climbs the ladder). */
+	} else if (st->reg != MODEM_REG_HOME && st->reg != MODEM_REG_ROAMING) {
 		snprintf(why, whylen, "network %s", modem_reg_name(st->reg));
 		return 0;
 	}

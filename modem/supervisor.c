@@ -453,5 +453,6 @@ int supervisor_modem_info(const struct supervisor *sv, int modem, struct supervi
 	info->failed = m->failed;
 	info->last_status = m->last_status;
 	info->ident = m->ident;
+	info->caps = m->caps;
 	return 0;
 }

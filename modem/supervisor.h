@@ -84,6 +84,7 @@ struct supervisor_event {
 	const char *error;             /* human-readable reason when status != 0 */
 	const struct modem_status *st; /* OP_STATUS */
 	const struct modem_ident *id;  /* OP_IDENTIFY */
+	const struct modem_caps *caps; /* what the modem answers, as far as its worker found out */
 	/* SUPERVISOR_EV_SMS and SUPERVISOR_EV_REPORT */
 	const struct modem_sms_in *in;
 	/* SUPERVISOR_EV_REPORT: the send it reports on, matched by modem, reference and recipient */
@@ -140,6 +141,7 @@ struct supervisor_modem_info {
 	uint64_t sent, failed;
 	struct modem_status last_status; /* from the last health check */
 	struct modem_ident ident;        /* as read when the modem opened */
+	struct modem_caps caps;          /* optional commands the modem answers (or lacks) */
 };
 
 int supervisor_modem_count(const struct supervisor *sv);

@@ -12,6 +12,7 @@ void sv_on_health(struct supervisor *sv, struct sv_modem *m, const struct wp_msg
 {
 	char why[128];
 
+	m->next_health = util_mono_ms() + sv->opt.health_interval_ms;
 	m->last_status = msg->st;
 	if (msg->status != MODEM_OK) {
 		snprintf(why, sizeof(why), "health check failed: %s", modem_strerror(msg->status));
@@ -20,7 +21,7 @@ void sv_on_health(struct supervisor *sv, struct sv_modem *m, const struct wp_msg
 			sv_trouble(sv, m, why, 1);
 		return;
 	}
-	if (modem_status_healthy(&msg->st, why, sizeof(why))) {
+	if (modem_status_healthy(&msg->st, &m->caps, why, sizeof(why))) {
 		if (!m->healthy)
 			log_info("modem %s: healthy (%s, signal %d%%)", m->cfg.name, modem_reg_name(msg->st.reg),
 				 msg->st.signal_percent);

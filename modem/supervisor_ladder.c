@@ -151,8 +151,10 @@ void sv_timers(struct supervisor *sv)
 				sv_trouble(sv, m, "cannot start a worker", 0);
 		}
 		if (m->state == SUPERVISOR_MODEM_READY && m->running == NULL && now >= m->next_health) {
-			m->next_health = now + sv->opt.health_interval_ms;
-			sv_internal(sv, m, WP_OP_STATUS);
+			/* The next one is due an interval after this one ends (sv_on_health): on a modem
+			 * slower than the interval, checks back to back would leave no turn for a send. */
+			m->next_health = INT64_MAX;
+			sv_health_check(sv, m);
 		}
 		/* Jobs that waited too long for a busy or restarting modem. */
 		while (m->head != NULL && now >= m->head->queued_at + sv->opt.queue_timeout_ms) {

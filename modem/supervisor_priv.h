@@ -62,6 +62,7 @@ struct sv_modem {
 	uint64_t sent, failed;
 	struct modem_status last_status;
 	struct modem_ident ident;
+	struct modem_caps caps;
 };
 
 struct supervisor {
@@ -87,6 +88,7 @@ void sv_push(struct sv_modem *m, struct sv_job *job, int front);
 struct sv_job *sv_pop(struct sv_modem *m);
 struct sv_job *sv_job_new(struct supervisor *sv, int wop, int internal, uint64_t cookie);
 void sv_internal(struct supervisor *sv, struct sv_modem *m, int wop);
+void sv_health_check(struct supervisor *sv, struct sv_modem *m);
 
 /* supervisor_worker.c */
 void sv_worker_kill(struct supervisor *sv, struct sv_modem *m);

@@ -39,6 +39,7 @@ void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, 
 	ev.error = error != NULL && error[0] != '\0' ? error : (status ? modem_strerror(status) : "");
 	ev.st = st;
 	ev.id = id;
+	ev.caps = &m->caps;
 	sv->cb(&ev, sv->arg);
 }
 
@@ -47,6 +48,8 @@ void sv_fail_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, 
 {
 	if (!job->internal && job->wop == WP_OP_SEND)
 		m->failed++;
+	if (job->internal && job->wop == WP_OP_STATUS)
+		m->next_health = util_mono_ms() + sv->opt.health_interval_ms; /* the check never ran */
 	sv_emit_job(sv, m, job, status, -1, error, NULL, NULL);
 	free(job);
 }
@@ -114,5 +117,13 @@ void sv_internal(struct supervisor *sv, struct sv_modem *m, int wop)
 {
 	struct sv_job *j = sv_job_new(sv, wop, 1, 0);
 	if (j != NULL)
-		sv_push(m, j, 1); /* recovery and health checks go before waiting messages */
+		sv_push(m, j, 1); /* recovery goes before waiting messages */
+}
+
+void sv_health_check(struct supervisor *sv, struct sv_modem *m)
+{
+	struct sv_job *j = sv_job_new(sv, WP_OP_STATUS, 1, 0);
+	/* Behind the messages already waiting: each of them tells the modem's health as well. */
+	if (j != NULL)
+		sv_push(m, j, 0);
 }

@@ -151,7 +151,12 @@ void sv_on_ready(struct supervisor *sv, struct sv_modem *m, const struct wp_msg 
 		return;
 	}
 	if (msg->status == MODEM_OK) {
+		char caps[256];
 		m->ident = msg->id;
+		m->caps = msg->caps;
+		modem_caps_format(&m->caps, caps, sizeof(caps));
+		if (caps[0] != '\0')
+			log_info("modem %s: %s", m->cfg.name, caps);
 		log_info("modem %s: open (%s %s)", m->cfg.name, m->ident.manufacturer, m->ident.model);
 		sv_set_state(m, SUPERVISOR_MODEM_READY, 0, "checking health");
 		m->next_health = 0; /* healthy only once a health check says so */
@@ -175,6 +180,12 @@ void sv_on_result(struct supervisor *sv, struct sv_modem *m, const struct wp_msg
 		return;
 	}
 	m->running = NULL;
+	if (msg->caps.probed != 0 && memcmp(&msg->caps, &m->caps, sizeof(m->caps)) != 0) {
+		char caps[256];
+		m->caps = msg->caps;
+		modem_caps_format(&m->caps, caps, sizeof(caps));
+		log_info("modem %s: %s", m->cfg.name, caps);
+	}
 
 	if (job->wop == WP_OP_STATUS && job->internal) {
 		sv_on_health(sv, m, msg);

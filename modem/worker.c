@@ -86,7 +86,8 @@ static int worker_job_waiting(const struct worker *w)
 /* Reads stored messages, reports each, and deletes it only once the report is written: a crash
  * in between means the message is reported twice, never lost. A job that arrives meanwhile is
  * not kept waiting for the rest of the storage: the supervisor's deadline for it is already
- * running, so the drain stops after the message at hand and resumes once the job is done. */
+ * running, so the drain stops after the message at hand (returning 1) and resumes once the job
+ * is done. Returns 0 when the storage was read to its end, -1 when the supervisor is gone. */
 static int worker_drain(struct worker *w)
 {
 	struct modem_sms_in *in = malloc(sizeof(*in));
@@ -117,7 +118,7 @@ static int worker_drain(struct worker *w)
 			n++;
 		}
 		if (worker_job_waiting(w)) {
-			w->next_drain = 0;
+			ret = 1;
 			rc = MODEM_E_EMPTY;
 			break;
 		}
@@ -172,6 +173,7 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 	res->status = rc;
 	if (rc != MODEM_OK && res->text[0] == '\0')
 		snprintf(res->text, sizeof(res->text), "%s", modem_strerror(rc));
+	modem_get_caps(w->m, &res->caps);
 	if (worker_reply(w, res) != 0)
 		exit_after = 1;
 	free(res);
@@ -211,6 +213,8 @@ static int worker_open(struct worker *w)
 	explicit_bzero(w->cfg.pin, sizeof(w->cfg.pin));
 	if (rc == MODEM_OK && modem_identify(w->m, &ready->id) != MODEM_OK)
 		memset(&ready->id, 0, sizeof(ready->id));
+	if (rc == MODEM_OK)
+		modem_get_caps(w->m, &ready->caps);
 	ready->status = rc;
 	if (rc != MODEM_OK && ready->text[0] == '\0')
 		snprintf(ready->text, sizeof(ready->text), "%s", modem_strerror(rc));
@@ -253,9 +257,12 @@ static void worker_loop(struct worker *w)
 			modem_poll(w->m);
 		}
 		if (!worker_job_waiting(w) && (modem_incoming_signalled(w->m) || util_mono_ms() >= w->next_drain)) {
-			w->next_drain = util_mono_ms() + w->poll_ms;
-			if (worker_drain(w) != 0)
+			int d = worker_drain(w);
+			if (d < 0)
 				break;
+			/* The poll interval runs from the end of a drain (a slow modem's can take seconds);
+			 * a drain cut short for a job goes on right after it. */
+			w->next_drain = d == 1 ? 0 : util_mono_ms() + w->poll_ms;
 		}
 	}
 	free(job);

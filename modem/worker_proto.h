@@ -57,6 +57,7 @@ struct wp_msg {
 	struct modem_sms_out out;
 	struct modem_status st;
 	struct modem_ident id;
+	struct modem_caps caps; /* READY and RESULT: what the connection found the modem answers */
 	struct modem_sms_in in;
 };
 

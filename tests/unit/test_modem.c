@@ -273,19 +273,62 @@ static void test_status_healthy(void **state)
 	st.reg = MODEM_REG_HOME;
 	st.sms_used = 3;
 	st.sms_size = 30;
-	assert_true(modem_status_healthy(&st, why, sizeof(why)));
+	assert_true(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.reg = MODEM_REG_ROAMING;
-	assert_true(modem_status_healthy(&st, why, sizeof(why)));
+	assert_true(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.reg = MODEM_REG_NONE;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	assert_non_null(strstr(why, "not-registered"));
 	st.reg = MODEM_REG_HOME;
 	st.sim = MODEM_SIM_PIN;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.sim = MODEM_SIM_READY;
 	st.sms_used = 30;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	assert_non_null(strstr(why, "full"));
+}
+
+/* Registration decides health when the modem can tell it; a modem that cannot (it lacks +CREG?
+ * altogether) is judged by its SIM, and a registration merely not read this time is not enough. */
+static void test_status_healthy_caps(void **state)
+{
+	struct modem_status st;
+	struct modem_caps caps;
+	char why[64];
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	memset(&caps, 0, sizeof(caps));
+	st.sim = MODEM_SIM_READY;
+	st.reg = MODEM_REG_UNKNOWN;
+	st.sms_used = st.sms_size = -1;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	caps.probed = MODEM_CAP_REGISTRATION;
+	assert_true(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	caps.present = MODEM_CAP_REGISTRATION;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	st.sim = MODEM_SIM_PIN;
+	caps.present = 0;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+}
+
+static void test_caps_format(void **state)
+{
+	struct modem_caps caps = {.probed = MODEM_CAP_GPRS | MODEM_CAP_REGISTRATION | MODEM_CAP_SIGNAL,
+				  .present = MODEM_CAP_REGISTRATION | MODEM_CAP_SIGNAL | MODEM_CAP_IMSI};
+	char out[128], tiny[8];
+
+	(void)state;
+	modem_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "supports=registration,signal lacks=gprs");
+	caps.probed = 0;
+	modem_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "");
+	caps.probed = caps.present = MODEM_CAP__ALL;
+	modem_caps_format(&caps, tiny, sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
+	assert_string_equal(modem_cap_name(MODEM_CAP_SMS_NOTIFY), "sms-notify");
+	assert_null(modem_cap_name(3));
 }
 
 int main(void)
@@ -295,7 +338,8 @@ int main(void)
 		cmocka_unit_test(test_text_limits),    cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_gammu_errors),   cmocka_unit_test(test_cms_errors),
 		cmocka_unit_test(test_classes),        cmocka_unit_test(test_report_outcome),
-		cmocka_unit_test(test_status_healthy),
+		cmocka_unit_test(test_status_healthy), cmocka_unit_test(test_status_healthy_caps),
+		cmocka_unit_test(test_caps_format),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
