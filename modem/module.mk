@@ -20,7 +20,7 @@ $(O)/tests/test_pdu: $(O)/tests/unit/test_pdu.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
 TEST_SCRIPTS += tests/integration/sim_gammu.sh tests/integration/sim_control.sh \
-	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh
+	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh tests/integration/sim_profiles.sh
 
 FUZZERS += $(O)/fuzz/fuzz-pdu
 $(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h common/encode.c

@@ -51,6 +51,7 @@ struct sim_faults {
 	int cms_error_count, cms_error_code; /* the next N sends fail with this code */
 	int hang;                            /* stop answering entirely */
 	int storage_full;
+	int64_t answer_delay_ms; /* between a command's echo and its answer; -1: the profile's */
 };
 
 /* --- modem profiles (sim_profile.c): where real modem families answer differently --- */

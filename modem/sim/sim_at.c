@@ -1440,13 +1440,15 @@ size_t sim_at_input(struct sim_modem *m, const uint8_t *buf, size_t len)
 			} else if (m->line[0] != '\0') {
 				if (log_getlevel() >= LOG_LEVEL_DEBUG)
 					at_log_line(m);
-				if (m->profile->answer_delay_ms > 0) {
+				int64_t delay = m->faults.answer_delay_ms >= 0 ? m->faults.answer_delay_ms
+									       : m->profile->answer_delay_ms;
+				if (delay > 0) {
 					/* A real modem takes its time; input waits meanwhile. */
 					memcpy(m->pending_line, m->line, sizeof(m->pending_line));
 					m->answering = 1;
 					m->answer_timer.fire = at_answer_fire;
 					m->answer_timer.arg = m;
-					sim_timer_arm(&m->answer_timer, m->profile->answer_delay_ms);
+					sim_timer_arm(&m->answer_timer, delay);
 				} else {
 					at_execute(m, m->line);
 				}

@@ -20,6 +20,7 @@ void sim_faults_clear(struct sim_faults *f)
 	f->registered = 1;
 	f->reorder_ms = 2000;
 	f->cms_error_code = 500;
+	f->answer_delay_ms = -1;
 }
 
 void sim_defaults_init(struct sim_net *net)
@@ -268,6 +269,11 @@ int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char 
 			goto bad;
 	} else if (strcmp(key, "reorder_delay") == 0) {
 		if (sim_parse_ms(value, &f->reorder_ms) != 0)
+			goto bad;
+	} else if (strcmp(key, "answer_delay") == 0) {
+		if (strcmp(value, "profile") == 0)
+			f->answer_delay_ms = -1;
+		else if (sim_parse_ms(value, &f->answer_delay_ms) != 0)
 			goto bad;
 	} else if (strcmp(key, "send_duration") == 0) {
 		if (sim_parse_ms(value, &f->send_duration_ms) != 0)
