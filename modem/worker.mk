@@ -39,6 +39,8 @@ TEST_PROGRAMS += $(MODEM_UNIT_TESTS:%=$(O)/tests/unit/%)
 $(O)/tests/unit/test_modem_supervisor: | $(O)/smswake-modem-worker
 
 TEST_SCRIPTS += $(filter-out %/modem_lib.sh,$(sort $(wildcard tests/integration/modem_*.sh)))
+# The gateway through every simulator modem profile (needs the server and gateway as well).
+TEST_SCRIPTS += tests/integration/chain_profiles.sh
 
 # Modem-layer benchmark (bench/bench-modem.sh): a bare GSM_SendSMS loop on one state machine
 # (modem-raw, here because only modem/ includes gammu.h) and the same sends through the
