@@ -32,6 +32,7 @@ enum modem_err {
 	MODEM_E_UNAVAILABLE,   /* no healthy modem / modem stopped or restarting: retryable elsewhere */
 	MODEM_E_QUEUE_FULL,    /* too many jobs waiting for this modem: retryable */
 	MODEM_E_UNKNOWN,       /* any other Gammu or modem error: retryable */
+	MODEM_E_MAYBE_SENT,    /* the SMS was handed to the modem, then no answer came: it may have gone out */
 	MODEM_E__COUNT
 };
 
@@ -40,6 +41,8 @@ enum modem_err_class {
 	MODEM_CLASS_RETRY,     /* try again, here later or on another modem */
 	MODEM_CLASS_PERMANENT, /* this request can never succeed as it is */
 	MODEM_CLASS_MODEM,     /* the modem itself is unusable until an operator acts */
+	MODEM_CLASS_UNKNOWN,   /* the outcome is unknown: do not send it again at once (a duplicate is as
+				* likely as a loss); the supervisor may resolve it later (SUPERVISOR_EV_OUTCOME) */
 };
 
 const char *modem_strerror(int err);
@@ -212,9 +215,15 @@ int modem_reconnect(struct modem *m, char *errtext, size_t errlen);
 
 /* Sends one SMS and waits at most timeout_ms for the modem's answer. On success *reference is the
  * TP message reference (0..255, -1 if the modem gave none). errtext gets the modem's own reason
- * (e.g. "+CMS ERROR: 500"). Sending is at-least-once: a timeout may hide a sent message. */
+ * (e.g. "+CMS ERROR: 500"). A failure before the SMS reached the modem (no prompt, say) is an
+ * ordinary error; once the PDU has been handed over, a missing answer is MODEM_E_MAYBE_SENT.
+ * modem_send is modem_send_start and modem_send_finish in one. */
 int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
 	       size_t errlen);
+/* Hands the SMS to the modem (AT+CMGS, the PDU, Ctrl-Z); MODEM_OK once it is the modem's. */
+int modem_send_start(struct modem *m, const struct modem_sms_out *msg, char *errtext, size_t errlen);
+/* Waits at most timeout_ms for the answer to the send modem_send_start handed over. */
+int modem_send_finish(struct modem *m, int timeout_ms, int *reference, char *errtext, size_t errlen);
 
 /* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long. */
 void modem_poll(struct modem *m);

@@ -585,17 +585,17 @@ int modem_unlock(struct modem *m, char *errtext, size_t errlen)
 	return MODEM_E_PIN_WRONG;
 }
 
-int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
-	       size_t errlen)
+int modem_send_start(struct modem *m, const struct modem_sms_out *msg, char *errtext, size_t errlen)
 {
 	GSM_SMSMessage *sms = &m->out;
-	int64_t deadline;
 	GSM_Error e;
 	int rc;
 
-	*reference = -1;
 	if (errlen > 0)
 		errtext[0] = '\0';
+	m->send_done = 0;
+	m->send_status = -1;
+	m->send_ref = -1;
 	rc = modem_sms_check(msg);
 	if (rc != MODEM_OK) {
 		snprintf(errtext, errlen, "%s", modem_strerror(rc));
@@ -632,23 +632,32 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 		sms->Length = (int)UnicodeLength(sms->Text);
 	}
 
-	m->send_done = 0;
-	m->send_status = -1;
-	m->send_ref = -1;
-	deadline = util_mono_ms() + timeout_ms;
+	/* Returns once the PDU and Ctrl-Z are written (the answer comes through the callback), or
+	 * with an error when the modem gave no prompt: then nothing was sent. */
 	e = GSM_SendSMS(m->sm, sms);
 	if (e != ERR_NONE && !m->send_done)
 		return modem_gammu_fail(e, "send", errtext, errlen);
-	/* The answer (+CMGS: <mr> or +CMS ERROR) arrives through the callback while we read. */
+	return MODEM_OK;
+}
+
+int modem_send_finish(struct modem *m, int timeout_ms, int *reference, char *errtext, size_t errlen)
+{
+	int64_t deadline = util_mono_ms() + timeout_ms;
+
+	*reference = -1;
+	if (errlen > 0)
+		errtext[0] = '\0';
+	/* The answer (+CMGS: <mr> or +CMS ERROR) arrives through the callback while we read. From
+	 * here on the SMS is the modem's: silence does not mean it stayed here. */
 	while (!m->send_done && util_mono_ms() < deadline) {
 		if (GSM_ReadDevice(m->sm, TRUE) < 0) {
-			snprintf(errtext, errlen, "connection lost while sending");
-			return MODEM_E_IO;
+			snprintf(errtext, errlen, "connection lost after the SMS was handed to the modem");
+			return MODEM_E_MAYBE_SENT;
 		}
 	}
 	if (!m->send_done) {
-		snprintf(errtext, errlen, "no answer to the send within %d ms", timeout_ms);
-		return MODEM_E_TIMEOUT;
+		snprintf(errtext, errlen, "no answer within %d ms after the SMS was handed to the modem", timeout_ms);
+		return MODEM_E_MAYBE_SENT;
 	}
 	if (m->send_status != 0) {
 		snprintf(errtext, errlen, "+CMS ERROR: %d", m->send_status);
@@ -656,6 +665,20 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 	}
 	*reference = m->send_ref >= 0 && m->send_ref <= 255 ? m->send_ref : -1;
 	return MODEM_OK;
+}
+
+int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
+	       size_t errlen)
+{
+	int64_t deadline = util_mono_ms() + timeout_ms;
+	int rc;
+
+	*reference = -1;
+	rc = modem_send_start(m, msg, errtext, errlen);
+	if (rc != MODEM_OK)
+		return rc;
+	return modem_send_finish(m, (int)(deadline > util_mono_ms() ? deadline - util_mono_ms() : 0), reference,
+				 errtext, errlen);
 }
 
 void modem_poll(struct modem *m)

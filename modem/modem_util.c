@@ -28,6 +28,7 @@ static const char *const modem_err_names[MODEM_E__COUNT] = {
 	[MODEM_E_UNAVAILABLE] = "no modem available",
 	[MODEM_E_QUEUE_FULL] = "too many jobs queued for the modem",
 	[MODEM_E_UNKNOWN] = "modem error",
+	[MODEM_E_MAYBE_SENT] = "no answer after the SMS was handed to the modem: it may have been sent",
 };
 
 const char *modem_strerror(int err)
@@ -50,6 +51,7 @@ enum modem_err_class modem_err_class(int err)
 	case MODEM_E_PIN_WRONG:
 	case MODEM_E_PUK_REQUIRED:
 	case MODEM_E_CONFIG: return MODEM_CLASS_MODEM;
+	case MODEM_E_MAYBE_SENT: return MODEM_CLASS_UNKNOWN;
 	default:
 		/* Unknown codes too: retrying is the safe default for a wakeup, which is idempotent. */
 		return MODEM_CLASS_RETRY;
@@ -62,6 +64,7 @@ int modem_err_is_modem_fault(int err)
 	case MODEM_E_TIMEOUT:
 	case MODEM_E_IO:
 	case MODEM_E_NETWORK:
+	case MODEM_E_MAYBE_SENT:
 	case MODEM_E_UNKNOWN: return 1;
 	default: return 0;
 	}

@@ -231,6 +231,7 @@ int supervisor_add_modem(struct supervisor *sv, const struct modem_config *cfg)
 	mm->index = sv->n;
 	mm->cfg = *cfg;
 	mm->fd = -1;
+	mm->last_ref = -1;
 	mm->state = SUPERVISOR_MODEM_BACKOFF;
 	mm->last_status.sim = MODEM_SIM_UNKNOWN;
 	return sv->n++;

@@ -68,6 +68,7 @@ enum supervisor_event_type {
 	SUPERVISOR_EV_SMS,     /* an SMS arrived on a modem; it has been deleted from the modem */
 	SUPERVISOR_EV_REPORT,  /* a status report arrived, matched to a send when possible */
 	SUPERVISOR_EV_MODEM,   /* a modem changed state or health */
+	SUPERVISOR_EV_OUTCOME, /* a send that ended MODEM_E_MAYBE_SENT turned out sent or not (below) */
 };
 
 /* Everything an event points to lives until the callback returns. */
@@ -75,7 +76,10 @@ struct supervisor_event {
 	int type;
 	int modem; /* index in the order modems were added */
 	const char *modem_name;
-	/* SUPERVISOR_EV_JOB */
+	/* SUPERVISOR_EV_JOB, and SUPERVISOR_EV_OUTCOME with the same job id and cookie: status MODEM_OK
+	 * and the reference the SMS went out with, or a retryable error when it did not go out (so
+	 * sending it again cannot duplicate it); error says what the supervisor concluded from. An
+	 * unknown send no evidence settles gets no OUTCOME: after report_keep it stays unknown. */
 	uint32_t job_id;
 	uint64_t cookie;               /* as given at submit */
 	int op;                        /* enum supervisor_op */

@@ -138,7 +138,7 @@ void sv_timers(struct supervisor *sv)
 			snprintf(why, sizeof(why), "%s missed its %d ms deadline; worker %d killed",
 				 wp_op_name(job->wop), timeout, (int)m->pid);
 			sv_trouble(sv, m, why, 0);
-			sv_fail_job(sv, m, job, MODEM_E_TIMEOUT, why);
+			sv_fail_job(sv, m, job, sv_lost_job_status(sv, m, job, MODEM_E_TIMEOUT), why);
 		}
 		if (m->state == SUPERVISOR_MODEM_STARTING && now >= m->state_deadline) {
 			m->kills++;

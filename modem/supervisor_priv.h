@@ -15,6 +15,7 @@
 
 #define SV_TIMER_TAG UINT32_MAX
 #define SV_SENT_MAX 1024
+#define SV_MAYBE_MAX 64
 
 struct sv_job {
 	struct sv_job *next;
@@ -22,8 +23,24 @@ struct sv_job {
 	uint64_t cookie;
 	int wop;      /* enum wp_op */
 	int internal; /* ours (health check, recovery): no event */
+	int handed;   /* send: the worker said the SMS is the modem's (WP_PROGRESS) */
 	int64_t queued_at;
 	struct modem_sms_out out;
+};
+
+/* A send whose outcome is unknown (MODEM_E_MAYBE_SENT), until evidence says whether it went out:
+ * the message reference the modem gives the next send, or a status report for its recipient. */
+struct sv_maybe {
+	int used;
+	int modem;
+	uint32_t job_id;
+	uint64_t cookie;
+	int ref_before; /* reference of the last successful send before it on that modem, or -1 */
+	unsigned epoch; /* the modem's reset count then: a reset may restart its references */
+	int report;     /* a status report was asked for */
+	uint64_t order; /* among the unknown sends of one modem */
+	int64_t at;
+	char digits[MODEM_NUMBER_MAX];
 };
 
 /* A sent message waiting for its status report. */
@@ -58,6 +75,8 @@ struct sv_modem {
 			 * clear the ladder while this is set, so a modem that answers queries but
 			 * cannot send still climbs to back-off */
 	int64_t next_health;
+	int last_ref;   /* reference of the last successful send on this modem, -1 unknown */
+	unsigned epoch; /* soft resets so far */
 	int starts, kills;
 	uint64_t sent, failed;
 	struct modem_status last_status;
@@ -76,6 +95,8 @@ struct supervisor {
 	uint32_t next_job_id;
 	struct sv_sent sent[SV_SENT_MAX];
 	size_t sent_next;
+	struct sv_maybe maybe[SV_MAYBE_MAX];
+	uint64_t maybe_order;
 	char worker_path[PATH_MAX];
 };
 
@@ -111,8 +132,27 @@ void sv_timers(struct supervisor *sv);
 void sv_on_health(struct supervisor *sv, struct sv_modem *m, const struct wp_msg *msg);
 
 /* supervisor_reports.c */
+int sv_digits(const char *number, char *out, size_t max);
+int sv_number_match(const char *a, const char *b);
 void sv_remember_sent(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int ref);
+void sv_remember_ref(struct supervisor *sv, int modem, int ref, uint32_t job_id, uint64_t cookie, const char *digits);
 void sv_on_report(struct supervisor *sv, struct sv_modem *m, const struct wp_msg *msg);
 void sv_on_sms(struct supervisor *sv, struct sv_modem *m, const struct wp_msg *msg);
+
+/* supervisor_outcome.c */
+/* The worker said a send's SMS is the modem's now. */
+void sv_on_progress(struct supervisor *sv, struct sv_modem *m, const struct wp_msg *msg);
+/* A send ended MODEM_E_MAYBE_SENT: remember it for the evidence to come. */
+void sv_maybe_add(struct supervisor *sv, struct sv_modem *m, const struct sv_job *job);
+/* A send on the modem ended: its reference (on success) may tell what became of unknown ones. */
+void sv_maybe_on_send(struct supervisor *sv, struct sv_modem *m, int status, int ref);
+/* A status report matched no send: it may be the one of an unknown send. Returns 1 when it was
+ * (the report can now be matched to it), else 0. */
+int sv_maybe_on_report(struct supervisor *sv, struct sv_modem *m, const char *digits, int ref);
+/* The status of a job whose worker died or missed its deadline: otherwise, or for a send the
+ * modem already had, MODEM_E_MAYBE_SENT (and it is remembered as unknown). */
+int sv_lost_job_status(struct supervisor *sv, struct sv_modem *m, const struct sv_job *job, int otherwise);
+/* The modem was reset: its references may start over. */
+void sv_maybe_reset(struct sv_modem *m);
 
 #endif

@@ -46,8 +46,8 @@ void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, 
 /* Finishes a job that never got (or lost) its answer. Frees the job. */
 void sv_fail_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int status, const char *error)
 {
-	if (!job->internal && job->wop == WP_OP_SEND)
-		m->failed++;
+	if (!job->internal && job->wop == WP_OP_SEND && status != MODEM_E_MAYBE_SENT)
+		m->failed++; /* an unknown outcome is not counted as a failure */
 	if (job->internal && job->wop == WP_OP_STATUS)
 		m->next_health = util_mono_ms() + sv->opt.health_interval_ms; /* the check never ran */
 	sv_emit_job(sv, m, job, status, -1, error, NULL, NULL);

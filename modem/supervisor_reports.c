@@ -9,7 +9,7 @@
 #include "log.h"
 #include "util.h"
 
-static int sv_digits(const char *number, char *out, size_t max)
+int sv_digits(const char *number, char *out, size_t max)
 {
 	size_t o = 0;
 	for (; *number != '\0'; number++) {
@@ -25,7 +25,7 @@ static int sv_digits(const char *number, char *out, size_t max)
 
 /* A report may give the recipient in national format where we sent international (or the other
  * way round): equal digits, or one a suffix of the other with at least 7 digits in common. */
-static int sv_number_match(const char *a, const char *b)
+int sv_number_match(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b), n = la < lb ? la : lb;
 	if (la == lb)
@@ -35,22 +35,30 @@ static int sv_number_match(const char *a, const char *b)
 	return strcmp(a + la - n, b + lb - n) == 0;
 }
 
-void sv_remember_sent(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int ref)
+void sv_remember_ref(struct supervisor *sv, int modem, int ref, uint32_t job_id, uint64_t cookie, const char *digits)
 {
 	struct sv_sent *s = &sv->sent[sv->sent_next];
 
-	if (ref < 0 || !job->out.status_report)
+	if (ref < 0)
 		return;
 	memset(s, 0, sizeof(*s));
-	if (sv_digits(job->out.number, s->digits, sizeof(s->digits)) != 0)
-		return;
+	snprintf(s->digits, sizeof(s->digits), "%s", digits);
 	s->used = 1;
-	s->modem = m->index;
+	s->modem = modem;
 	s->reference = ref;
-	s->job_id = job->id;
-	s->cookie = job->cookie;
+	s->job_id = job_id;
+	s->cookie = cookie;
 	s->at = util_mono_ms();
 	sv->sent_next = (sv->sent_next + 1) % SV_SENT_MAX;
+}
+
+void sv_remember_sent(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, int ref)
+{
+	char digits[MODEM_NUMBER_MAX];
+
+	if (ref < 0 || !job->out.status_report || sv_digits(job->out.number, digits, sizeof(digits)) != 0)
+		return;
+	sv_remember_ref(sv, m->index, ref, job->id, job->cookie, digits);
 }
 
 void sv_on_report(struct supervisor *sv, struct sv_modem *m, const struct wp_msg *msg)
@@ -67,6 +75,15 @@ void sv_on_report(struct supervisor *sv, struct sv_modem *m, const struct wp_msg
 	ev.reference = msg->in.reference;
 	ev.outcome = modem_report_outcome(msg->in.report_status);
 	if (sv_digits(msg->in.number, digits, sizeof(digits)) == 0) {
+		int known = 0;
+		for (size_t k = 0; k < SV_SENT_MAX && !known; k++) {
+			const struct sv_sent *s = &sv->sent[k];
+			known = s->used && s->modem == m->index && s->reference == msg->in.reference &&
+				sv_number_match(s->digits, digits);
+		}
+		/* A report for no send we know of may be the proof that an unknown one went out. */
+		if (!known)
+			(void)sv_maybe_on_report(sv, m, digits, msg->in.reference);
 		/* Newest first: references wrap at 256. */
 		for (size_t k = 0; k < SV_SENT_MAX; k++) {
 			struct sv_sent *s = &sv->sent[(sv->sent_next + SV_SENT_MAX - 1 - k) % SV_SENT_MAX];

@@ -197,13 +197,22 @@ void sv_on_result(struct supervisor *sv, struct sv_modem *m, const struct wp_msg
 			m->sent++;
 			m->send_fails = 0;
 			sv_remember_sent(sv, m, job, msg->reference);
+		} else if (msg->status == MODEM_E_MAYBE_SENT) {
+			m->send_fails++;
+			sv_maybe_add(sv, m, job);
 		} else {
 			m->failed++;
 			if (modem_err_is_modem_fault(msg->status))
 				m->send_fails++;
 			log_info("modem %s: send to job %u failed: %s", m->cfg.name, job->id, msg->text);
 		}
+		/* What reached the modem used a message reference, or may have: the references tell
+		 * what became of sends whose outcome is unknown. */
+		if (job->handed || msg->status == MODEM_OK)
+			sv_maybe_on_send(sv, m, msg->status, msg->reference);
 	}
+	if (job->wop == WP_OP_RESET)
+		sv_maybe_reset(m);
 	if (job->wop == WP_OP_STATUS)
 		m->last_status = msg->st;
 	if (msg->status == MODEM_OK && job->wop != WP_OP_RESET)
@@ -249,12 +258,12 @@ static void sv_on_worker_gone(struct supervisor *sv, struct sv_modem *m, const c
 	sv_worker_kill(sv, m);
 	if (m->state == SUPERVISOR_MODEM_STOPPED || m->state == SUPERVISOR_MODEM_BACKOFF) {
 		if (job != NULL)
-			sv_fail_job(sv, m, job, MODEM_E_UNAVAILABLE, why);
+			sv_fail_job(sv, m, job, sv_lost_job_status(sv, m, job, MODEM_E_UNAVAILABLE), why);
 		return;
 	}
 	sv_trouble(sv, m, why, 0);
 	if (job != NULL)
-		sv_fail_job(sv, m, job, MODEM_E_IO, why);
+		sv_fail_job(sv, m, job, sv_lost_job_status(sv, m, job, MODEM_E_IO), why);
 }
 
 void sv_read_worker(struct supervisor *sv, struct sv_modem *m)
@@ -278,6 +287,7 @@ void sv_read_worker(struct supervisor *sv, struct sv_modem *m)
 		case WP_RESULT: sv_on_result(sv, m, msg); break;
 		case WP_EV_SMS: sv_on_sms(sv, m, msg); break;
 		case WP_EV_REPORT: sv_on_report(sv, m, msg); break;
+		case WP_PROGRESS: sv_on_progress(sv, m, msg); break;
 		default: log_warnx("modem %s: unexpected frame type %d from the worker", m->cfg.name, msg->type); break;
 		}
 	}

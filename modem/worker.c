@@ -20,9 +20,10 @@
 #define WORKER_DRAIN_MAX 16
 
 /* Faults for the supervisor's tests, named in SMSWAKE_MODEM_TEST_FAULT as "NAME:FAULT,...":
- * hang-init, hang-send, hang-status, crash-send. Never set in production. */
+ * hang-init, hang-send (before the SMS reaches the modem), hang-after-handover (after it did),
+ * hang-status, crash-send. Never set in production. */
 struct worker_faults {
-	int hang_init, hang_send, hang_status, crash_send;
+	int hang_init, hang_send, hang_after_handover, hang_status, crash_send;
 };
 
 struct worker {
@@ -60,6 +61,8 @@ static void worker_read_faults(struct worker *w)
 			w->faults.hang_init = 1;
 		else if (strcmp(colon + 1, "hang-send") == 0)
 			w->faults.hang_send = 1;
+		else if (strcmp(colon + 1, "hang-after-handover") == 0)
+			w->faults.hang_after_handover = 1;
 		else if (strcmp(colon + 1, "hang-status") == 0)
 			w->faults.hang_status = 1;
 		else if (strcmp(colon + 1, "crash-send") == 0)
@@ -133,6 +136,30 @@ static int worker_drain(struct worker *w)
 	return ret;
 }
 
+/* A send in two steps, with the supervisor told in between that the SMS is the modem's now: if
+ * this worker dies before the modem answers, the send must not be called failed (it may have
+ * gone out). */
+static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg *res, int timeout)
+{
+	int64_t deadline = util_mono_ms() + timeout, left;
+	struct wp_msg *progress;
+	int rc;
+
+	rc = modem_send_start(w->m, &job->out, res->text, sizeof(res->text));
+	if (rc != MODEM_OK)
+		return rc;
+	progress = malloc(sizeof(*progress));
+	if (progress != NULL) {
+		wp_msg_init(progress, WP_PROGRESS, WP_OP_SEND, job->job_id);
+		(void)worker_reply(w, progress);
+		free(progress);
+	}
+	if (w->faults.hang_after_handover)
+		worker_hang("send, after the handover");
+	left = deadline - util_mono_ms();
+	return modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
+}
+
 /* Runs one job and answers it. Returns 1 when the worker must exit afterwards. */
 static int worker_job(struct worker *w, const struct wp_msg *job)
 {
@@ -149,7 +176,7 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 			abort();
 		if (w->faults.hang_send)
 			worker_hang("send");
-		rc = modem_send(w->m, &job->out, timeout, &res->reference, res->text, sizeof(res->text));
+		rc = worker_send(w, job, res, timeout);
 		break;
 	case WP_OP_STATUS:
 		if (w->faults.hang_status)

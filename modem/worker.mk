@@ -1,9 +1,10 @@
 # modem/ worker library (libgammu) and supervisor: libmodem.a, smswake-modem-worker (one per
 # modem), smswake-modem (operator and test CLI), their unit tests and integration scripts.
 # The supervisor, by role: public API and event loop, job queues, worker processes, deadlines and
-# the recovery ladder, health checks, incoming SMS and status reports.
+# the recovery ladder, health checks, incoming SMS and status reports, sends of unknown outcome.
 SUPERVISOR_SRCS := modem/supervisor.c modem/supervisor_queue.c modem/supervisor_worker.c \
-	modem/supervisor_ladder.c modem/supervisor_health.c modem/supervisor_reports.c
+	modem/supervisor_ladder.c modem/supervisor_health.c modem/supervisor_reports.c \
+	modem/supervisor_outcome.c
 SUPERVISOR_OBJS := $(SUPERVISOR_SRCS:%.c=$(O)/%.o)
 MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c $(SUPERVISOR_SRCS) \
 	modem/modem_ini.c

@@ -18,6 +18,7 @@ enum wp_kind { K_I32, K_I64, K_STR, K_BYTES, K_U16 };
 #define G_IDENT 0x10
 #define G_IN 0x20
 #define G_REPORT 0x40
+#define G_HEADER 0x80 /* frames that carry nothing but their header (no field is in this group) */
 
 struct wp_field {
 	uint8_t tag;
@@ -117,6 +118,7 @@ static unsigned wp_groups(int type)
 	case WP_RESULT: return G_RESULT | G_STATUS | G_IDENT;
 	case WP_EV_SMS: return G_IN;
 	case WP_EV_REPORT: return G_REPORT;
+	case WP_PROGRESS: return G_HEADER;
 	default: return 0;
 	}
 }

@@ -52,6 +52,11 @@ struct sim_faults {
 	int hang;                            /* stop answering entirely */
 	int storage_full;
 	int64_t answer_delay_ms; /* between a command's echo and its answer; -1: the profile's */
+	/* One send, the Nth from when it was set (0: none), goes wrong after the PDU was typed:
+	 * drop_answer: the network takes it, its +CMGS answer is lost; drop_submit: the PDU never
+	 * reaches the network and nothing answers; no_prompt: AT+CMGS gets no "> ", so no PDU is
+	 * ever typed. The modem answers what comes next as usual. */
+	int drop_answer, drop_submit, no_prompt;
 };
 
 /* --- modem profiles (sim_profile.c): where real modem families answer differently --- */

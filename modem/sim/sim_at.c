@@ -945,6 +945,10 @@ static int at_prompt(struct sim_modem *m, enum at_op op, char *args, int kind)
 		return AT_CMS(CMS_INVALID_PDU);
 	if (kind == PROMPT_CMGW && n == 2 && p[1][0] != '\0' && at_int(p[1], 0, 3, &stat) != 0)
 		return AT_CMS(CMS_NOT_ALLOWED);
+	if (kind == PROMPT_CMGS && m->faults.no_prompt > 0 && --m->faults.no_prompt == 0) {
+		log_info("modem %s: fault: AT+CMGS swallowed, no prompt", m->number);
+		return AT_DEFER;
+	}
 	m->pdu_mode_input = kind | stat << 4;
 	m->pdu_expect = len;
 	m->pdu_hex_len = 0;
@@ -1006,7 +1010,18 @@ static void at_pdu_done(struct sim_modem *m)
 	if (n > 0)
 		smsc = pdu_smsc_field_len(pdu, (size_t)n);
 	if (kind == PROMPT_CMGS) {
-		int rc = sim_net_submit(m, n > 0 ? pdu : NULL, n > 0 ? (size_t)n : 0, m->pdu_expect);
+		int drop_answer = m->faults.drop_answer > 0 && --m->faults.drop_answer == 0;
+		int rc;
+		if (m->faults.drop_submit > 0 && --m->faults.drop_submit == 0) {
+			log_info("modem %s: fault: this SMS never reaches the network, and nothing answers", m->number);
+			return;
+		}
+		rc = sim_net_submit(m, n > 0 ? pdu : NULL, n > 0 ? (size_t)n : 0, m->pdu_expect);
+		if (drop_answer && rc >= 0) {
+			log_info("modem %s: fault: the network took the SMS (reference %d); its answer is lost",
+				 m->number, rc);
+			return;
+		}
 		/* A malformed PDU is refused at once; everything else takes the send duration. */
 		if (rc == -CMS_INVALID_PDU) {
 			at_final(m, AT_CMS(CMS_INVALID_PDU));

@@ -270,6 +270,16 @@ int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char 
 	} else if (strcmp(key, "reorder_delay") == 0) {
 		if (sim_parse_ms(value, &f->reorder_ms) != 0)
 			goto bad;
+	} else if (strcmp(key, "drop_answer") == 0 || strcmp(key, "drop_submit") == 0 ||
+		   strcmp(key, "no_prompt") == 0) {
+		if (util_parse_i64(value, 0, 1000000, &v) != 0)
+			goto bad;
+		if (key[0] == 'n')
+			f->no_prompt = (int)v;
+		else if (key[5] == 'a')
+			f->drop_answer = (int)v;
+		else
+			f->drop_submit = (int)v;
 	} else if (strcmp(key, "answer_delay") == 0) {
 		if (strcmp(value, "profile") == 0)
 			f->answer_delay_ms = -1;

@@ -236,7 +236,8 @@ static void ctl_help(struct ctl_client *c)
 {
 	ctl_printf(c, "list | stats | sent N | received N | storage N | inject N PDUHEX | ring N [CALLER [COUNT]]");
 	ctl_printf(c, "set N|all KEY VALUE (delay loss dup reorder reorder_delay send_duration "
-		      "registered pin cms_error hang reset storage_full csq profile answer_delay)");
+		      "registered pin cms_error hang reset storage_full csq profile answer_delay drop_answer "
+		      "drop_submit no_prompt)");
 	ctl_printf(c, "clear N|all | forget N|all | help");
 }
 

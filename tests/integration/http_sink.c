@@ -124,11 +124,21 @@ int main(int argc, char **argv)
 	fd = sink_listen(&port);
 	if (log == NULL || fd < 0) {
 		perror("http-sink");
+		if (log != NULL)
+			fclose(log);
+		if (fd >= 0)
+			close(fd);
 		return 1;
 	}
 	pf = fopen(argv[1], "w");
-	if (pf == NULL || fprintf(pf, "%u\n", port) < 0 || fclose(pf) != 0) {
+	if (pf != NULL && fprintf(pf, "%u\n", port) < 0) {
+		fclose(pf);
+		pf = NULL;
+	}
+	if (pf == NULL || fclose(pf) != 0) {
 		perror(argv[1]);
+		fclose(log);
+		close(fd);
 		return 1;
 	}
 	while (!sink_stop) {

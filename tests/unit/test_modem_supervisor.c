@@ -351,6 +351,44 @@ static void test_hang_send(void **state)
 	assert_int_equal(after->status, MODEM_OK);
 }
 
+/* A send whose worker hangs after the SMS was handed to the modem: the deadline kills it as
+ * before, but the send is reported maybe-sent (class unknown), not failed: resending it could
+ * duplicate it. A hang before the handover stays a timeout (test_hang_send). */
+static void test_hang_after_handover(void **state)
+{
+	struct supervisor_options opt;
+	struct modem_config cfg;
+	struct modem_sms_out m;
+	struct job_seen *j;
+	uint32_t id;
+
+	(void)state;
+	fast_options(&opt);
+	opt.send_timeout_ms = 3000;
+	opt.health_interval_ms = 600000;
+	opt.incoming_poll_ms = 600000;
+	dummy_modem(&cfg, "hh");
+	setenv("SMSWAKE_MODEM_TEST_FAULT", "hh:hang-after-handover", 1);
+	start(&opt, &cfg, 1);
+	assert_true(WAIT_FOR(healthy(0), LONG_WAIT_MS));
+	unsetenv("SMSWAKE_MODEM_TEST_FAULT");
+	port_msg(&m, 5);
+	assert_int_equal(supervisor_send(C.sv, 0, &m, 9, &id), 0);
+	j = track(id);
+	assert_true(WAIT_FOR(j->done, LONG_WAIT_MS));
+	assert_int_equal(j->status, MODEM_E_MAYBE_SENT);
+	assert_int_equal(modem_err_class(j->status), MODEM_CLASS_UNKNOWN);
+	assert_true(j->cookie == 9);
+	assert_int_equal(info_of(0).kills, 1);
+	assert_true(info_of(0).failed == 0); /* unknown is not counted as failed */
+	/* The restarted worker sends again. */
+	assert_true(WAIT_FOR(healthy(0), LONG_WAIT_MS));
+	assert_int_equal(supervisor_send(C.sv, 0, &m, 10, &id), 0);
+	j = track(id);
+	assert_true(WAIT_FOR(j->done, LONG_WAIT_MS));
+	assert_int_equal(j->status, MODEM_OK);
+}
+
 /* A worker that dies in the middle of a send. */
 static void test_crash_send(void **state)
 {
@@ -469,6 +507,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_send_receive_report, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang_send, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hang_after_handover, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash_send, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hang_init, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_silent_pty, setup, teardown),
