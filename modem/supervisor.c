@@ -455,5 +455,23 @@ int supervisor_modem_info(const struct supervisor *sv, int modem, struct supervi
 	info->last_status = m->last_status;
 	info->ident = m->ident;
 	info->caps = m->caps;
+	info->retry_in_ms = supervisor_retry_after_ms(sv, modem);
 	return 0;
+}
+
+int supervisor_retry_after_ms(const struct supervisor *sv, int modem)
+{
+	const struct sv_modem *m;
+	int64_t left;
+
+	if (modem < 0 || modem >= sv->n)
+		return -1;
+	m = &sv->modems[modem];
+	switch (m->state) {
+	case SUPERVISOR_MODEM_STOPPED: return -1;
+	case SUPERVISOR_MODEM_BACKOFF:
+		left = m->state_deadline - util_mono_ms();
+		return left > 0 ? (int)left : 1;
+	default: return 0;
+	}
 }

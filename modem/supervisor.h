@@ -84,6 +84,9 @@ struct supervisor_event {
 	uint64_t cookie;               /* as given at submit */
 	int op;                        /* enum supervisor_op */
 	int status;                    /* enum modem_err; modem_err_class() says whether to retry */
+	int retry_after_ms;            /* a retryable failure: 0, another modem may take it now (or this
+					* one, once healthy); > 0, this modem takes nothing before then
+					* (back-off); -1, not before an operator acts */
 	int reference;                 /* send: TP-MR, or -1 */
 	const char *error;             /* human-readable reason when status != 0 */
 	const struct modem_status *st; /* OP_STATUS */
@@ -146,12 +149,18 @@ struct supervisor_modem_info {
 	struct modem_status last_status; /* from the last health check */
 	struct modem_ident ident;        /* as read when the modem opened */
 	struct modem_caps caps;          /* optional commands the modem answers (or lacks) */
+	int retry_in_ms;                 /* as supervisor_retry_after_ms() */
 };
 
 int supervisor_modem_count(const struct supervisor *sv);
 /* Index of the modem with that name, or -1. */
 int supervisor_modem_find(const struct supervisor *sv, const char *name);
 int supervisor_modem_info(const struct supervisor *sv, int modem, struct supervisor_modem_info *info);
+/* When a modem can take a job: 0 now (ready; healthy or about to be checked, or still opening),
+ * > 0 milliseconds until its back-off ends, -1 never without an operator (stopped). A caller with
+ * a job no modem takes now waits for the smallest of these rather than failing the job: an
+ * attempt that never reached a modem is not an attempt. */
+int supervisor_retry_after_ms(const struct supervisor *sv, int modem);
 const char *supervisor_state_name(int state);
 
 #endif

@@ -36,6 +36,7 @@ void sv_emit_job(struct supervisor *sv, struct sv_modem *m, struct sv_job *job, 
 	ev.op = sv_op_from_wp(job->wop);
 	ev.status = status;
 	ev.reference = reference;
+	ev.retry_after_ms = status == MODEM_OK ? 0 : supervisor_retry_after_ms(sv, m->index);
 	ev.error = error != NULL && error[0] != '\0' ? error : (status ? modem_strerror(status) : "");
 	ev.st = st;
 	ev.id = id;

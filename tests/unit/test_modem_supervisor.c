@@ -29,6 +29,7 @@ struct job_seen {
 	int status;
 	int reference;
 	uint64_t cookie;
+	int retry_after_ms;
 };
 
 struct ctx {
@@ -60,6 +61,7 @@ static void on_event(const struct supervisor_event *ev, void *arg)
 				c->jobs[i].status = ev->status;
 				c->jobs[i].reference = ev->reference;
 				c->jobs[i].cookie = ev->cookie;
+				c->jobs[i].retry_after_ms = ev->retry_after_ms;
 			}
 		}
 		break;
@@ -428,22 +430,35 @@ static void test_hang_init(void **state)
 	struct supervisor_options opt;
 	struct modem_config cfg;
 	struct modem_sms_out m;
+	struct job_seen *waiting;
 	uint32_t id;
 
 	(void)state;
 	fast_options(&opt);
 	opt.init_timeout_ms = 2000; /* missed on purpose while the fault lasts; ample without it */
+	opt.backoff_min_ms = 3000;
+	opt.backoff_max_ms = 3000;
 	dummy_modem(&cfg, "i");
 	setenv("SMSWAKE_MODEM_TEST_FAULT", "i:hang-init", 1);
 	start(&opt, &cfg, 1);
+	/* A job queued while the modem opens is failed when it goes into back-off, with the time
+	 * the modem will take nothing: a caller spaces its next attempt, never burns it at once. */
+	port_msg(&m, 5);
+	assert_int_equal(supervisor_send(C.sv, 0, &m, 1, &id), 0);
+	waiting = track(id);
 	assert_true(WAIT_FOR(info_of(0).state == SUPERVISOR_MODEM_BACKOFF, LONG_WAIT_MS));
 	assert_true(info_of(0).kills >= 3);
 	assert_false(healthy(0));
-	port_msg(&m, 5);
+	assert_true(waiting->done);
+	assert_int_equal(waiting->status, MODEM_E_UNAVAILABLE);
+	assert_true(waiting->retry_after_ms > 0 && waiting->retry_after_ms <= 3000);
+	assert_true(supervisor_retry_after_ms(C.sv, 0) > 0);
+	assert_true(info_of(0).retry_in_ms > 0);
 	assert_int_equal(supervisor_send(C.sv, 0, &m, 1, &id), MODEM_E_UNAVAILABLE);
 	assert_int_equal(supervisor_send(C.sv, SUPERVISOR_ANY, &m, 1, &id), MODEM_E_UNAVAILABLE);
 	unsetenv("SMSWAKE_MODEM_TEST_FAULT");
 	assert_true(WAIT_FOR(healthy(0), LONG_WAIT_MS));
+	assert_int_equal(supervisor_retry_after_ms(C.sv, 0), 0);
 }
 
 /* A real AT connection to a pseudo-terminal nobody answers. */
