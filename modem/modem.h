@@ -240,6 +240,12 @@ int modem_delete(struct modem *m, const struct modem_sms_in *in);
 int modem_get_status(struct modem *m, struct modem_status *st);
 /* Identity; every part of it is optional (a modem without +CGSN still works). */
 int modem_identify(struct modem *m, struct modem_ident *id);
+/* Parsers of the two answers the worker asks for directly (modem input: bounded, never trusted).
+ * "+CREG: <n>,<stat>[,<lac>,<ci>]" (or "+CREG: <stat>"): enum modem_reg_state, or -1 when the line
+ * is not one. "+COPS: <mode>,<format>,"<oper>"": the operator into st->network_code (numeric
+ * format) or st->network_name; nothing when it names none. */
+int modem_parse_creg(const char *line);
+void modem_parse_cops(const char *line, struct modem_status *st);
 /* What this connection found the modem answers so far. */
 void modem_get_caps(const struct modem *m, struct modem_caps *caps);
 /* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */

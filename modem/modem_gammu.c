@@ -403,48 +403,6 @@ static int modem_at_query(struct modem *m, const char *cmd, const char *prefix, 
 	}
 }
 
-/* "+CREG: <n>,<stat>[,...]" (the read form) to our registration state, or -1. */
-static int modem_parse_creg(const char *line)
-{
-	const char *p = line + 6;
-	char *end;
-	long a, b;
-
-	a = strtol(p, &end, 10);
-	if (end == p)
-		return -1;
-	if (*end == ',') {
-		p = end + 1;
-		b = strtol(p, &end, 10);
-		if (end == p)
-			return -1;
-		a = b;
-	}
-	switch (a) {
-	case 0: return MODEM_REG_NONE;
-	case 1:
-	case 6: /* registered for SMS only (E-UTRAN) */ return MODEM_REG_HOME;
-	case 2: return MODEM_REG_SEARCHING;
-	case 3: return MODEM_REG_DENIED;
-	case 5:
-	case 7: return MODEM_REG_ROAMING;
-	default: return MODEM_REG_UNKNOWN;
-	}
-}
-
-/* "+COPS: <mode>,<format>,"<oper>"[,<AcT>]": the operator, as a code (format 2) or a name. */
-static void modem_parse_cops(const char *line, struct modem_status *st)
-{
-	const char *q1 = strchr(line, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL, *comma = strchr(line, ',');
-
-	if (q1 == NULL || q2 == NULL)
-		return;
-	if (comma != NULL && comma[1] == '2')
-		snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
-	else
-		snprintf(st->network_name, sizeof(st->network_name), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
-}
-
 /* Connects, sets callbacks, unlocks the SIM, enables notifications and caches the SMSC. */
 static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 {

@@ -469,9 +469,7 @@ int supervisor_retry_after_ms(const struct supervisor *sv, int modem)
 	m = &sv->modems[modem];
 	switch (m->state) {
 	case SUPERVISOR_MODEM_STOPPED: return -1;
-	case SUPERVISOR_MODEM_BACKOFF:
-		left = m->state_deadline - util_mono_ms();
-		return left > 0 ? (int)left : 1;
+	case SUPERVISOR_MODEM_BACKOFF: left = m->state_deadline - util_mono_ms(); return left > 0 ? (int)left : 1;
 	default: return 0;
 	}
 }

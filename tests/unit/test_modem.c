@@ -312,6 +312,37 @@ static void test_status_healthy_caps(void **state)
 	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
 }
 
+/* The two answers the worker reads itself, from modems that may say anything. */
+static void test_parse_creg_cops(void **state)
+{
+	struct modem_status st;
+
+	(void)state;
+	assert_int_equal(modem_parse_creg("+CREG: 0,1"), MODEM_REG_HOME);
+	assert_int_equal(modem_parse_creg("+CREG: 2,5,\"00A1\",\"1001\""), MODEM_REG_ROAMING);
+	assert_int_equal(modem_parse_creg("+CREG: 1,2"), MODEM_REG_SEARCHING);
+	assert_int_equal(modem_parse_creg("+CREG: 0,3"), MODEM_REG_DENIED);
+	assert_int_equal(modem_parse_creg("+CREG: 0,0"), MODEM_REG_NONE);
+	assert_int_equal(modem_parse_creg("+CREG: 1"), MODEM_REG_HOME); /* unsolicited form */
+	assert_int_equal(modem_parse_creg("+CREG: 0,6"), MODEM_REG_HOME);
+	assert_int_equal(modem_parse_creg("+CREG: 0,99"), MODEM_REG_UNKNOWN);
+	assert_int_equal(modem_parse_creg("+CREG: x"), -1);
+	assert_int_equal(modem_parse_creg("+CREG: 0,"), -1);
+	assert_int_equal(modem_parse_creg("+CGREG: 0,1"), -1);
+	assert_int_equal(modem_parse_creg(""), -1);
+	memset(&st, 0, sizeof(st));
+	modem_parse_cops("+COPS: 0,0,\"SMSWAKE SIM\",0", &st);
+	assert_string_equal(st.network_name, "SMSWAKE SIM");
+	modem_parse_cops("+COPS: 0, 2, \"00101\"", &st);
+	assert_string_equal(st.network_code, "00101");
+	memset(&st, 0, sizeof(st));
+	modem_parse_cops("+COPS: 0", &st);
+	modem_parse_cops("+COPS: 0,0,\"unterminated", &st);
+	modem_parse_cops("RING", &st);
+	assert_string_equal(st.network_name, "");
+	assert_string_equal(st.network_code, "");
+}
+
 static void test_caps_format(void **state)
 {
 	struct modem_caps caps = {.probed = MODEM_CAP_GPRS | MODEM_CAP_REGISTRATION | MODEM_CAP_SIGNAL,
@@ -339,7 +370,7 @@ int main(void)
 		cmocka_unit_test(test_gammu_errors),   cmocka_unit_test(test_cms_errors),
 		cmocka_unit_test(test_classes),        cmocka_unit_test(test_report_outcome),
 		cmocka_unit_test(test_status_healthy), cmocka_unit_test(test_status_healthy_caps),
-		cmocka_unit_test(test_caps_format),
+		cmocka_unit_test(test_caps_format),    cmocka_unit_test(test_parse_creg_cops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
