@@ -5,11 +5,19 @@
 #                   every test (unit, integration, brief fuzzing); T=substring runs a subset
 #   make demo       install what is missing, build, run the system on its embedded defaults
 #   make bench      run the benchmarks and print one table
+#   make fuzz-report  run every fuzz target FUZZ_SECONDS (default 10) from its seed corpus and print
+#                   per target executions per second, coverage (cov, ft) and corpus size
 #   make deps       install the Debian packages that are missing (idempotent, no prompt)
+#   make help       every target and variable
 
 O ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
+# systemd's own directories under PREFIX: /usr/lib/... for PREFIX=/usr, /usr/local/lib/... for
+# the default; systemd searches both (docs/operations.md, "systemd units").
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERS_DIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILES_DIR ?= $(PREFIX)/lib/tmpfiles.d
 SANITIZE ?=
 T ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
@@ -40,9 +48,10 @@ TEST_SCRIPTS :=
 FUZZERS :=
 MANPAGES :=
 INSTALL_PC :=
+INSTALL_EXAMPLES :=
 BENCHES :=
 
-.PHONY: all check run-tests demo bench deps lint format install install-files clean fuzz asan
+.PHONY: all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help
 all:
 
 include common/module.mk
@@ -75,13 +84,16 @@ demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@O=$(O) sh tests/demo.sh
 
+demo-stop:
+	@sh tests/demo.sh stop
+
 bench: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@O=$(O) sh bench/run-bench.sh
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
-	libcmocka-dev curl wrk cppcheck clang-format openssl time procps
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 systemd
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -122,10 +134,53 @@ install-files:
 	for f in $(INSTALL_PC); do sed 's|@PREFIX@|$(PREFIX)|' $$f \
 	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/$$(basename $$f .in); done
 	for f in $(INSTALL_INCLUDE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/include/; done
+	install -d $(DESTDIR)$(PREFIX)/share/doc/smswake/examples $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
+	  $(DESTDIR)$(SYSUSERS_DIR) $(DESTDIR)$(TMPFILES_DIR)
+	for f in $(INSTALL_EXAMPLES); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/smswake/examples/; done
+	for f in contrib/systemd/*.service.in; do \
+	  sed -e 's|@bindir@|$(PREFIX)/bin|g' -e 's|@sbindir@|$(PREFIX)/sbin|g' $$f \
+	    >$(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename $$f .in) && chmod 0644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$(basename $$f .in); done
+	install -m 0644 contrib/systemd/smswake.sysusers $(DESTDIR)$(SYSUSERS_DIR)/smswake.conf
+	install -m 0644 contrib/systemd/smswake.tmpfiles $(DESTDIR)$(TMPFILES_DIR)/smswake.conf
 
 clean:
 	rm -rf $(O)
 
+help:
+	@echo 'Targets:'
+	@echo '  all (default)  build every program, library and test into O'
+	@echo '  check          build with ASan+UBSan into O/asan and run every test; logs in O/asan/test-logs/'
+	@echo '  run-tests      run the tests of the build in O as it is (check runs it on O/asan)'
+	@echo '  demo           install missing packages, build, run the whole system on loopback'
+	@echo '  demo-stop      stop a demo kept running with DEMO_KEEP=1'
+	@echo '  bench          run the benchmarks and print one table'
+	@echo '  fuzz           build the libFuzzer targets'
+	@echo '  fuzz-report    run each fuzz target FUZZ_SECONDS from its corpus; speed, coverage, corpus size'
+	@echo '  lint           clang-format --dry-run and cppcheck on the sources'
+	@echo '  format         clang-format the sources in place'
+	@echo '  install        build, then install into DESTDIR/PREFIX'
+	@echo '  install-files  install what is built, without building'
+	@echo '  deps           install the Debian packages that are missing'
+	@echo '  clean          remove O'
+	@echo 'Variables:'
+	@echo '  O=DIR          build directory (default build)'
+	@echo '  T=SUBSTRING    check/run-tests: only the tests whose file name contains it'
+	@echo '  TEST_JOBS=N    tests run at a time (default 2)'
+	@echo '  FUZZ_SECONDS=N how long each fuzz target runs (check: default 5, fuzz-report: 10)'
+	@echo '  JOBS=N         parallel compile jobs (default: number of CPUs)'
+	@echo '  SANITIZE=1     build with ASan+UBSan (check sets it)'
+	@echo '  PREFIX=DIR     install prefix (default /usr/local)'
+	@echo '  DESTDIR=DIR    stage the install under DIR (for packaging)'
+	@echo '  SYSTEMD_UNIT_DIR=, SYSUSERS_DIR=, TMPFILES_DIR='
+	@echo '                 default PREFIX/lib/systemd/system, PREFIX/lib/sysusers.d, PREFIX/lib/tmpfiles.d'
+	@echo '  DEMO_KEEP=1    demo: leave everything running (make demo-stop stops it)'
+	@echo '  DEMO_DIR=DIR   demo: where its data and logs go (default demo-data)'
+
 fuzz: $(FUZZERS)
 
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+# Built as for `make check` (a target that does not build is reported, not skipped).
+fuzz-report:
+	@$(MAKE) --no-print-directory -k -j$(JOBS) SANITIZE=1 O=$(O)/asan fuzz || true
+	@O=$(O)/asan FUZZ_SECONDS=$${FUZZ_SECONDS:-10} sh tests/fuzz/report.sh $(patsubst $(O)/%,$(O)/asan/%,$(FUZZERS))
+
+-include $(shell find $(O) -name '*.d' -type f 2>/dev/null)

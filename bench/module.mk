@@ -13,3 +13,8 @@ $(O)/bench/policy_sim: $(O)/bench/policy_sim.o $(O)/fetch-server/policy.o $(O)/f
 BENCHES += $(O)/bench/tcpcount
 $(O)/bench/tcpcount: $(O)/bench/tcpcount.o
 	$(CC) $(LDFLAGS) -o $@ $^
+
+# Many waiting device long-polls for bench/bench-longpoll.sh.
+BENCHES += $(O)/bench/longpolls
+$(O)/bench/longpolls: $(O)/bench/longpolls.o
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,libssl libcrypto)

@@ -16,7 +16,7 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
 # links libgammu; the worker process does.
 CLIENT_MODEM_OBJS := $(SUPERVISOR_OBJS) $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
-	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/pdu.o $(O)/common/encode.o
+	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/pdu.o $(O)/common/encode.o
 CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 
@@ -61,6 +61,7 @@ INSTALL_INCLUDE += client/include/smswake.h
 INSTALL_PC += client/smswake.pc.in
 MANPAGES += docs/man/smswake-client.1
 INSTALL_DOC += docs/client.md docs/protocol.md
+INSTALL_EXAMPLES += client/examples/minimal.c client/examples/handler.sh
 
 # --- tests ---
 # In-test HTTP server for the device API: libmicrohttpd.
@@ -86,7 +87,15 @@ $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMM
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
-TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http
+# The test vectors of docs/protocol.md, read out of the document (run from the source tree).
+$(O)/tests/unit/test-client-vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS)
+
+$(O)/tests/unit/test_client_vectors.o: EXTRA_CFLAGS_tests += -Iclient/lib
+
+TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http \
+	$(O)/tests/unit/test-client-vectors
 FUZZERS += $(O)/fuzz/fuzz-client
 
 # --- wakeup codec (common/wake.c) tests ---
@@ -104,5 +113,10 @@ TEST_PROGRAMS += $(O)/tests/unit/test-wake
 FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
+# The same vectors checked by an implementation written from the document alone (Python 3,
+# standard library only).
+TEST_SCRIPTS += tests/unit/test_protocol.py
+# make fuzz-report's script on the device side's fuzz targets (built by make check).
+TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
 	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh

@@ -14,9 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <ini.h>
-
 #include "cli.h"
+#include "inifile.h"
 #include "log.h"
 #include "smswake.h"
 
@@ -107,7 +106,7 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 	}
 	if (st.st_mode & 077)
 		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)", path);
-	rc = ini_parse(path, on_ini, &l);
+	rc = inifile_parse(path, on_ini, &l);
 	if (rc < 0) {
 		log_warnx("%s: cannot read", path);
 		return -1;
@@ -154,7 +153,10 @@ static void report(smswake_t *h, const char *what, smswake_err err)
 {
 	const char *detail = smswake_errmsg(h);
 
-	if (err == SMSWAKE_EREJECTED || err == SMSWAKE_ESTALE)
+	/* A stale wakeup is normal (late, duplicated); an exhausted counter needs the operator. */
+	if (err == SMSWAKE_ESTALE && strncmp(detail, "wake counter exhausted", 22) == 0)
+		log_warnx("%s: %s", what, detail);
+	else if (err == SMSWAKE_EREJECTED || err == SMSWAKE_ESTALE)
 		log_info("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);
 	else if (err != SMSWAKE_OK)
 		log_warnx("%s: %s%s%s", what, smswake_strerror(err), *detail ? ": " : "", detail);

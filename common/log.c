@@ -1,26 +1,59 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging module in the manner of OpenBSD's log.c: level check before formatting, one line per
- * call, stderr with a timestamp in the foreground or syslog when daemonized. */
+ * call, stderr with a timestamp in the foreground or syslog when daemonized. Under systemd, when
+ * stderr is the journal, each line starts with its syslog priority instead ("<3>", sd-daemon(3))
+ * so that `journalctl -p err` finds the errors; journald adds the time. */
 #include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static const char *log_progname = "smswake";
 static int log_level = LOG_LEVEL_INFO;
 static int log_syslog;
+static int log_journal;
+
+/* systemd sets JOURNAL_STREAM to "DEV:INO" of the stream it connected to stderr (systemd.exec(5)).
+ * It is inherited by children that may have redirected stderr elsewhere, so it counts only when
+ * stderr is still that very stream. */
+static int stderr_is_journal(void)
+{
+	const char *e = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (e == NULL || *e < '0' || *e > '9')
+		return 0;
+	errno = 0;
+	dev = strtoull(e, &end, 10);
+	if (errno != 0 || *end != ':' || end[1] < '0' || end[1] > '9')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return 0;
+	if (fstat(STDERR_FILENO, &st) != 0)
+		return 0;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void log_init(const char *progname, int level, int use_syslog)
 {
+	int saved = errno;
+
 	log_progname = progname;
 	log_level = level;
 	log_syslog = use_syslog;
+	log_journal = !use_syslog && stderr_is_journal();
 	if (use_syslog)
 		openlog(progname, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	errno = saved;
 }
 
 void log_setlevel(int level)
@@ -56,6 +89,8 @@ static void log_vwrite(int level, int with_errno, const char *fmt, va_list ap)
 	}
 	if (log_syslog) {
 		syslog(prio[level], "%s", msg);
+	} else if (log_journal) {
+		fprintf(stderr, "<%d>%s[%s] %s\n", prio[level], log_progname, tag[level], msg);
 	} else {
 		struct timespec ts;
 		struct tm tm;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Logging for smswake daemons and tools: stderr in the foreground, syslog when asked.
+/* Logging for smswake daemons and tools: stderr in the foreground (with syslog priorities when it
+ * is the journal), syslog when asked.
  * Never pass secrets (keys, tokens, PINs) to these functions. */
 #ifndef SMSWAKE_LOG_H
 #define SMSWAKE_LOG_H

@@ -1,7 +1,7 @@
 # common/: helpers shared by every part (logging, clocks, codecs, crypto wrappers).
 COMMON_SRCS := $(wildcard common/*.c)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(O)/%.o)
-EXTRA_CFLAGS_common := $(call pc_cflags,libcrypto)
+EXTRA_CFLAGS_common := $(call pc_cflags,libcrypto inih)
 
 $(O)/libcommon.a: $(COMMON_OBJS)
 	@mkdir -p $(dir $@)

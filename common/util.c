@@ -98,9 +98,12 @@ int util_write_file_atomic(const char *path, const void *data, size_t len, unsig
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return -1;
+	/* Exactly mode, whatever the umask (open only ever narrows it). */
+	if (fchmod(fd, mode) != 0)
+		goto fail;
 	while (len > 0) {
 		ssize_t w = write(fd, p, len);
 		if (w < 0) {

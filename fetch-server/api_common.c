@@ -117,3 +117,19 @@ int api_auth_gateway(struct request *r, struct store_principal *p)
 {
 	return auth_principal(r, store_gateway_auth, p, "gateway");
 }
+
+int api_authenticate(struct request *r, unsigned api)
+{
+	int64_t id;
+
+	switch (api) {
+	case API_PROVIDER: return api_auth_provider(r, &r->principal);
+	case API_GATEWAY: return api_auth_gateway(r, &r->principal);
+	case API_DEVICE:
+		if (api_auth_device(r, &id) != 0)
+			return -1;
+		r->principal.id = id;
+		return 0;
+	default: return 0;
+	}
+}

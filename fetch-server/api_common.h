@@ -18,5 +18,8 @@ int64_t api_next_poll(struct server *srv, const struct store_device *d);
 int api_auth_device(struct request *r, int64_t *device_id);
 int api_auth_provider(struct request *r, struct store_principal *p);
 int api_auth_gateway(struct request *r, struct store_principal *p);
+/* Authenticates a request of one API (API_PROVIDER, API_DEVICE or API_GATEWAY) before its body
+ * is read: fills r->principal and r->principal_id, or answers 401 and returns -1. */
+int api_authenticate(struct request *r, unsigned api);
 
 #endif

@@ -97,9 +97,7 @@ static enum MHD_Result fetch(struct request *r)
 	uint64_t gen;
 
 	if (!r->waited) {
-		int64_t device_id;
-		if (api_auth_device(r, &device_id) != 0)
-			return MHD_YES;
+		int64_t device_id = r->principal_id; /* authenticated before (http.c) */
 		if (query_u64(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
 		    query_u64(r, "max", 1, srv->cfg.max_fetch, srv->cfg.max_fetch, &max) != 0 ||
 		    query_u64(r, "wait", 0, srv->cfg.max_wait_s, 0, &wait) != 0)
@@ -121,9 +119,16 @@ static enum MHD_Result fetch(struct request *r)
 	if (!pending && moving_key(srv, &d))
 		return fetch_reply(r, &d, json_array(), 0, np); /* nothing queued, but a key to hand over */
 	if (!pending) {
-		if (r->wait_deadline_ms > util_mono_ms() && r->wake_flag != 2) {
+		if (r->wait_deadline_ms > util_mono_ms() && r->wake_flag != 2 && !srv->stopping) {
+			/* A waiting long-poll leaves its address's connection count (many devices share a
+			 * carrier's address) up to the address's long-poll limit; past it the poll is
+			 * answered now and the device polls again later. */
+			if (http_wait_begin(r) != 0)
+				return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 			rc = longpoll_wait(srv->device_waits, r->conn, r->principal_id, r->wait_deadline_ms, gen,
 					   &r->wake_flag);
+			if (rc != 0)
+				http_wait_end(r);
 			if (rc == 0) {
 				if (!r->waited)
 					metrics_add(CTR_LONGPOLL_WAITS, 1);
@@ -155,19 +160,18 @@ static enum MHD_Result ack(struct request *r)
 	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
 	struct server *srv = r->srv;
 	struct store_device d;
-	int64_t device_id, seq = 0, ctr = 0, kid = 0, now = util_now_ms();
+	int64_t device_id = r->principal_id, seq = 0, kid = 0, now = util_now_ms();
+	uint64_t ctr = 0;
 	json_t *body;
 	char np[24];
 	int rc, count = 0;
 
-	if (api_auth_device(r, &device_id) != 0)
-		return MHD_YES;
 	store_device_touch(srv->store, device_id, now);
 	body = http_json_body(r);
 	if (body == NULL)
 		return MHD_YES;
 	if (http_json_check_fields(r, body, allowed) != 0 || api_json_int(r, body, "seq", 0, INT64_MAX, &seq) < 0 ||
-	    api_json_int(r, body, "wake_ctr", 0, INT64_MAX, &ctr) < 0 ||
+	    http_json_get_u64(r, body, "wake_ctr", &ctr) < 0 ||
 	    api_json_int(r, body, "key_id", 1, MASTER_KEY_IDS, &kid) < 0) {
 		json_decref(body);
 		return MHD_YES;
@@ -186,7 +190,7 @@ static enum MHD_Result ack(struct request *r)
 			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
 						(long long)kid);
 	}
-	rc = store_ack(srv->store, device_id, (uint64_t)seq, (uint64_t)ctr, (int)kid, now, &count);
+	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	rc = store_device_get(srv->store, 0, device_id, &d);

@@ -19,9 +19,9 @@ static json_t *job_json(const struct store_wake_job *j, int status_report)
 	json_t *o;
 
 	http_time(j->lease_until_ms, until);
-	o = json_pack("{s:I, s:s, s:s, s:I, s:I, s:s, s:i}", "job", (json_int_t)j->id, "msisdn", j->msisdn, "format",
-		      j->sms_format == SMS_FORMAT_TEXT ? "text" : "binary", "counter", (json_int_t)j->ctr, "validity",
-		      (json_int_t)j->validity_s, "lease_expires_at", until, "attempt", j->attempts);
+	o = json_pack("{s:I, s:s, s:s, s:o, s:I, s:s, s:i}", "job", (json_int_t)j->id, "msisdn", j->msisdn, "format",
+		      j->sms_format == SMS_FORMAT_TEXT ? "text" : "binary", "counter", http_json_u64(j->ctr),
+		      "validity", (json_int_t)j->validity_s, "lease_expires_at", until, "attempt", j->attempts);
 	if (j->sms_format == SMS_FORMAT_TEXT) {
 		json_object_set_new(o, "text", json_stringn((const char *)j->payload, j->payload_len));
 	} else {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api_common.h"
+#include "conntrack.h"
 #include "longpoll.h"
 #include "metrics.h"
 
@@ -62,6 +63,27 @@ static enum MHD_Result metrics(struct request *r)
 			"# HELP smswake_longpoll_waiting Requests waiting now.\n# TYPE smswake_longpoll_waiting gauge\n"
 			"smswake_longpoll_waiting{api=\"device\"} %d\nsmswake_longpoll_waiting{api=\"gateway\"} %d\n",
 			longpoll_count(r->srv->device_waits), longpoll_count(r->srv->gateway_waits));
+	if (n < METRICS_MAX) {
+		struct conntrack_stats cs;
+		conntrack_get_stats(r->srv->conns, &cs);
+		n += (size_t)snprintf(
+			buf + n, METRICS_MAX - n,
+			"# HELP smswake_connections_open HTTP connections open now.\n# TYPE smswake_connections_open "
+			"gauge\n"
+			"smswake_connections_open %d\n"
+			"# HELP smswake_connections_refused_total Connections refused at accept, by reason.\n"
+			"# TYPE smswake_connections_refused_total counter\n"
+			"smswake_connections_refused_total{reason=\"server_full\"} %llu\n"
+			"smswake_connections_refused_total{reason=\"address_limit\"} %llu\n"
+			"# HELP smswake_requests_timed_out_total Connections closed because a request did not arrive "
+			"complete within request_timeout.\n# TYPE smswake_requests_timed_out_total counter\n"
+			"smswake_requests_timed_out_total %llu\n"
+			"# HELP smswake_longpoll_refused_total Long-polls answered at once: their address had "
+			"per_ip_longpoll_limit waiting.\n# TYPE smswake_longpoll_refused_total counter\n"
+			"smswake_longpoll_refused_total %llu\n",
+			cs.open, (unsigned long long)cs.refused_total, (unsigned long long)cs.refused_address,
+			(unsigned long long)cs.deadline_cut, (unsigned long long)cs.longpoll_refused);
+	}
 	if (n > METRICS_MAX)
 		n = METRICS_MAX;
 	ret = http_reply(r, 200, "text/plain; version=0.0.4", buf, n, NULL);

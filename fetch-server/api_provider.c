@@ -49,12 +49,12 @@ static json_t *device_json(const struct store_device *d)
 
 	http_time(d->created_ms, created);
 	http_time(d->last_seen_ms, seen);
-	j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:I, s:i}", "id", (json_int_t)d->id, "msisdn",
+	j = json_pack("{s:I, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:s, s:o, s:i}", "id", (json_int_t)d->id, "msisdn",
 		      d->msisdn, "name", d->name, "sms_format", d->sms_format == SMS_FORMAT_TEXT ? "text" : "binary",
 		      "poll_interval", (json_int_t)d->poll_interval_s, "created_at", created, "pending",
 		      (json_int_t)d->pending, "last_seq", (json_int_t)d->last_seq, "acked_seq",
 		      (json_int_t)d->acked_seq, "wake_state", store_wake_state_name(d->wake_state), "wake_counter",
-		      (json_int_t)d->wake_ctr, "wake_attempts", d->wake_attempts);
+		      http_json_u64(d->wake_ctr), "wake_attempts", d->wake_attempts);
 	json_object_set_new(j, "last_seen_at", d->last_seen_ms ? json_string(seen) : json_null());
 	/* Master key of its wake key, and the one it is being moved to (smswakectl key rotate). */
 	json_object_set_new(j, "key_id", json_integer(d->key_id));
@@ -319,6 +319,9 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	in.body = r->body;
 	in.body_len = r->body_len;
 	rc = store_message_put(srv->store, prov->id, &in, util_now_ms(), &m, &replayed);
+	if (rc == STORE_CONFLICT)
+		return http_reply_error(r, 422, "idempotency_key_reused",
+					"this Idempotency-Key was used for a message to another device");
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
@@ -366,21 +369,21 @@ static enum MHD_Result message_delete(struct request *r, const struct store_prin
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
+/* The request was authenticated before its body was read (http.c): r->principal is the
+ * provider. */
 enum MHD_Result api_provider(struct request *r)
 {
-	struct store_principal prov;
+	const struct store_principal *prov = &r->principal;
 
-	if (api_auth_provider(r, &prov) != 0)
-		return MHD_YES;
 	switch (r->route) {
-	case ROUTE_DEVICE_CREATE: return device_create(r, &prov);
-	case ROUTE_DEVICE_LIST: return device_list(r, &prov);
-	case ROUTE_DEVICE_GET: return device_get(r, &prov);
-	case ROUTE_DEVICE_PATCH: return device_patch(r, &prov);
-	case ROUTE_DEVICE_DELETE: return device_delete(r, &prov);
-	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, &prov);
-	case ROUTE_MESSAGE_GET: return message_get(r, &prov);
-	case ROUTE_MESSAGE_DELETE: return message_delete(r, &prov);
+	case ROUTE_DEVICE_CREATE: return device_create(r, prov);
+	case ROUTE_DEVICE_LIST: return device_list(r, prov);
+	case ROUTE_DEVICE_GET: return device_get(r, prov);
+	case ROUTE_DEVICE_PATCH: return device_patch(r, prov);
+	case ROUTE_DEVICE_DELETE: return device_delete(r, prov);
+	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, prov);
+	case ROUTE_MESSAGE_GET: return message_get(r, prov);
+	case ROUTE_MESSAGE_DELETE: return message_delete(r, prov);
 	default: return http_reply_error(r, 404, "not_found", "no such route");
 	}
 }

@@ -3,10 +3,10 @@
  * silently leaves a default in place. */
 #include "config.h"
 
-#include <ini.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "inifile.h"
 #include "log.h"
 #include "util.h"
 #include "wake.h"
@@ -25,8 +25,11 @@ void config_defaults(struct server_config *cfg)
 	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/smswake");
 	cfg->threads = 8;
 	cfg->connection_limit = 4096;
-	cfg->per_ip_connection_limit = 0;
+	cfg->per_ip_connection_limit = 128;
+	cfg->per_ip_longpoll_limit = 2048;
 	cfg->connection_timeout_s = 30;
+	cfg->request_timeout_s = 15;
+	cfg->shutdown_grace_s = 10;
 	cfg->log_level = LOG_LEVEL_INFO;
 	cfg->synchronous_full = 1;
 	cfg->default_ttl_s = 7 * 86400;
@@ -123,6 +126,14 @@ static int set_path(char *dst, const char *v)
 	return 0;
 }
 
+static int set_prio(struct listener_config *l, const char *v)
+{
+	if (strlen(v) == 0 || strlen(v) >= sizeof(l->tls_priorities))
+		return -1;
+	memcpy(l->tls_priorities, v, strlen(v) + 1);
+	return 0;
+}
+
 static int set_int(const char *v, int64_t min, int64_t max, int *out)
 {
 	int64_t x;
@@ -153,6 +164,7 @@ static struct listener_config *listener_for(struct parse_ctx *ctx, const char *n
 	memset(l, 0, sizeof(*l));
 	memcpy(l->name, name, strlen(name) + 1);
 	l->apis = API_ALL;
+	snprintf(l->tls_priorities, sizeof(l->tls_priorities), "%s", CONFIG_TLS_PRIORITIES);
 	l->port = -1;
 	return l;
 }
@@ -182,8 +194,16 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 		return set_int(v, 1, 1000000, &cfg->connection_limit);
 	if (strcmp(key, "per_ip_connection_limit") == 0)
 		return set_int(v, 0, 1000000, &cfg->per_ip_connection_limit);
+	if (strcmp(key, "per_ip_longpoll_limit") == 0)
+		return set_int(v, 0, 1000000, &cfg->per_ip_longpoll_limit);
 	if (strcmp(key, "connection_timeout") == 0)
 		return set_dur(v, 1, 3600, &cfg->connection_timeout_s);
+	if (strcmp(key, "request_timeout") == 0)
+		return set_dur(v, 0, 3600, &cfg->request_timeout_s);
+	if (strcmp(key, "shutdown_grace") == 0)
+		return set_dur(v, 0, 600, &cfg->shutdown_grace_s);
+	if (strcmp(key, "tls_priorities") == 0)
+		return listener_for(ctx, "main") ? set_prio(listener_for(ctx, "main"), v) : -1;
 	if (strcmp(key, "log_level") == 0)
 		return (cfg->log_level = log_level_parse(v)) < 0 ? -1 : 0;
 	if (strcmp(key, "synchronous") == 0) {
@@ -266,6 +286,8 @@ static int listener_key(struct parse_ctx *ctx, const char *name, const char *key
 		return set_path(l->tls_cert, v);
 	if (strcmp(key, "tls_key") == 0)
 		return set_path(l->tls_key, v);
+	if (strcmp(key, "tls_priorities") == 0)
+		return set_prio(l, v);
 	return -2;
 }
 
@@ -312,7 +334,7 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 	memcpy(cfg->path, path, strlen(path) + 1);
 	ctx.err = msg;
 	ctx.errlen = sizeof(msg);
-	line = ini_parse(path, on_entry, &ctx);
+	line = inifile_parse(path, on_entry, &ctx);
 	if (line == -1) {
 		snprintf(err, errlen, "%s: cannot open", path);
 		return -1;

@@ -22,7 +22,13 @@ struct listener_config {
 	unsigned apis;
 	char tls_cert[CONFIG_PATH_MAX];
 	char tls_key[CONFIG_PATH_MAX];
+	char tls_priorities[256]; /* GnuTLS priority string */
 };
+
+/* TLS 1.2 and 1.3 only, forward-secret key exchange (ECDHE; TLS 1.3's own), AEAD ciphers only. */
+#define CONFIG_TLS_PRIORITIES                                                                                          \
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-CIPHER-ALL:+AES-256-GCM:"         \
+	"+AES-128-GCM:+CHACHA20-POLY1305:-MAC-ALL:+AEAD:%SERVER_PRECEDENCE"
 
 struct scheduler_config {
 	int enabled;
@@ -49,8 +55,11 @@ struct server_config {
 	struct listener_config listeners[CONFIG_MAX_LISTENERS];
 	int threads;
 	int connection_limit;
-	int per_ip_connection_limit;
+	int per_ip_connection_limit; /* connections from one address that are not waiting long-polls */
+	int per_ip_longpoll_limit;   /* long-polls one address may have waiting */
 	int64_t connection_timeout_s;
+	int64_t request_timeout_s; /* a request must arrive complete this long after it may start */
+	int64_t shutdown_grace_s;  /* at a stop, requests in progress get this long to finish */
 	int log_level;
 	int synchronous_full;
 	int64_t default_ttl_s;

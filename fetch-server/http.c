@@ -15,12 +15,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api_common.h"
+#include "conntrack.h"
+#include "json_u64.h"
 #include "log.h"
 #include "longpoll.h"
 #include "metrics.h"
 #include "util.h"
 
 #define DISCARD_MAX (64 * 1024)
+
+/* Requests whose handler has been called and whose response has not ended: a graceful stop
+ * waits for them. */
+static int active_requests;
 
 enum {
 	M_GET = 1,
@@ -65,11 +72,14 @@ static int method_bit(const char *m)
 	return 0;
 }
 
-/* Parses a decimal id path segment of at most 18 digits; returns its length or -1. */
+/* Parses a decimal id path segment of at most 18 digits, without a leading zero (one spelling
+ * per id); returns its length or -1. */
 static int parse_id(const char *s, int64_t *id)
 {
 	int64_t v = 0;
 	int n = 0;
+	if (s[0] == '0')
+		return -1;
 	while (s[n] >= '0' && s[n] <= '9' && n < 18) {
 		v = v * 10 + (s[n] - '0');
 		n++;
@@ -190,6 +200,8 @@ enum MHD_Result http_reply(struct request *r, int status, const char *ctype, con
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
 	for (const char *const *h = headers; h && h[0]; h += 2)
 		MHD_add_response_header(resp, h[0], h[1]);
+	if (r->srv->stopping && MHD_get_response_header(resp, MHD_HTTP_HEADER_CONNECTION) == NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r->status = status;
 	ret = MHD_queue_response(r->conn, (unsigned)status, resp);
 	MHD_destroy_response(resp);
@@ -198,7 +210,7 @@ enum MHD_Result http_reply(struct request *r, int status, const char *ctype, con
 
 enum MHD_Result http_reply_json(struct request *r, int status, json_t *j, const char *const *headers)
 {
-	char *s = json_dumps(j, JSON_COMPACT);
+	char *s = json_u64_dumps(j, JSON_COMPACT);
 	enum MHD_Result ret;
 
 	json_decref(j);
@@ -249,11 +261,32 @@ const char *http_bearer(struct request *r)
 	return a + 7;
 }
 
+json_t *http_json_u64(uint64_t v)
+{
+	return json_u64_new(v);
+}
+
+int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t *out)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (v == NULL)
+		return 0;
+	if (json_u64_value(v, out) != 0) {
+		http_reply_error(r, 400, "invalid_field", "'%s' must be an integer from 0 to 18446744073709551615",
+				 key);
+		return -1;
+	}
+	return 1;
+}
+
 json_t *http_json_body(struct request *r)
 {
 	const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
 	json_error_t jerr;
 	json_t *j;
+	char *text;
+	size_t len;
 
 	if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0) {
 		http_reply_error(r, 415, "unsupported_media_type", "expected Content-Type: application/json");
@@ -263,7 +296,14 @@ json_t *http_json_body(struct request *r)
 		http_reply_error(r, 400, "bad_request", "a JSON object body is required");
 		return NULL;
 	}
-	j = json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	/* Integers up to 2^64 - 1 (wake counters) get through jansson as strings of digits. */
+	text = json_u64_lift((const char *)r->body, r->body_len, &len);
+	if (text == NULL) {
+		http_reply_error(r, 500, "internal", "out of memory");
+		return NULL;
+	}
+	j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	free(text);
 	if (j == NULL) {
 		http_reply_error(r, 400, "bad_json", "malformed JSON at line %d column %d: %s", jerr.line, jerr.column,
 				 jerr.text);
@@ -294,39 +334,139 @@ int http_json_check_fields(struct request *r, json_t *obj, const char *const *al
 	return 0;
 }
 
-struct header_scan {
-	int content_length;
-	int transfer_encoding;
+/* RFC 9110 token characters: what a header name may be made of. */
+static int is_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Walks the request head as libmicrohttpd 0.9.75 leaves it in its read buffer: it parses the
+ * head in place, turning each CR and LF of a line end and the colon after a name into NUL, and
+ * points method, version, names and values into that buffer. A head sent with CRLF line ends
+ * and no folded line is then, exactly: version, NUL NUL, and for each field its name, NUL,
+ * optional blanks, its value, NUL NUL; then NUL NUL for the empty line. A bare LF leaves one
+ * NUL where two belong; a folded line makes libmicrohttpd copy the field elsewhere, so its name
+ * is not where the walk expects it. Either way the walk fails. */
+struct head_walk {
+	const char *cur, *end;
+	int bad;
+	int content_length, transfer_encoding;
 };
 
-static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static int two_nuls(const struct head_walk *w)
 {
-	struct header_scan *hs = cls;
+	return w->end - w->cur >= 2 && w->cur[0] == '\0' && w->cur[1] == '\0';
+}
+
+static enum MHD_Result walk_field(void *cls, enum MHD_ValueKind kind, const char *key, size_t klen, const char *value,
+				  size_t vlen)
+{
+	struct head_walk *w = cls;
 	(void)kind;
-	(void)value;
-	if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) == 0)
-		hs->content_length++;
-	else if (strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING) == 0)
-		hs->transfer_encoding++;
+
+	if (w->bad)
+		return MHD_NO;
+	/* A name is a token (no blank before the colon, none inside); a value has no control
+	 * character but HTAB. */
+	if (klen == 0)
+		w->bad = 1;
+	for (size_t i = 0; i < klen && !w->bad; i++)
+		if (!is_tchar((unsigned char)key[i]))
+			w->bad = 1;
+	for (size_t i = 0; i < vlen && !w->bad; i++)
+		if (((unsigned char)value[i] < 0x20 && value[i] != '\t') || value[i] == 0x7f)
+			w->bad = 1;
+	if (w->bad)
+		return MHD_NO;
+	if (klen == 14 && strncasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH, 14) == 0)
+		w->content_length++;
+	else if (klen == 17 && strncasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING, 17) == 0)
+		w->transfer_encoding++;
+#if MHD_VERSION == 0x00097500
+	if (key != w->cur || w->end - w->cur < (ptrdiff_t)klen + 1 || w->cur[klen] != '\0') {
+		w->bad = 1;
+		return MHD_NO;
+	}
+	w->cur += klen + 1;
+	while (w->cur < w->end && (*w->cur == ' ' || *w->cur == '\t'))
+		w->cur++;
+	if (value != w->cur || w->end - w->cur < (ptrdiff_t)vlen) {
+		w->bad = 1;
+		return MHD_NO;
+	}
+	w->cur += vlen;
+	if (!two_nuls(w)) {
+		w->bad = 1;
+		return MHD_NO;
+	}
+	w->cur += 2;
+#endif
 	return MHD_YES;
 }
 
-/* First call for a request: route it and refuse what can be refused before reading a body. */
-static enum MHD_Result first_call(struct request *r, const char *url)
+/* 0 when the head is well formed (docs/security.md, "Request smuggling"), else -1. */
+static int check_head(struct request *r, const char *method, const char *version, struct head_walk *w)
 {
-	struct header_scan hs = {0, 0};
+	memset(w, 0, sizeof(*w));
+#if MHD_VERSION == 0x00097500
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+	size_t vlen = strlen(version);
+
+	if (ci == NULL || ci->header_size == 0 || version < method || version + vlen > method + ci->header_size)
+		return -1;
+	w->end = method + ci->header_size;
+	w->cur = version + vlen;
+	if (!two_nuls(w))
+		return -1;
+	w->cur += 2;
+#else
+	(void)method;
+	(void)version;
+#endif
+	MHD_get_connection_values_n(r->conn, MHD_HEADER_KIND, walk_field, w);
+	if (w->bad)
+		return -1;
+#if MHD_VERSION == 0x00097500
+	if (!two_nuls(w) || w->cur + 2 != w->end)
+		return -1;
+#endif
+	return 0;
+}
+
+/* An early error that also ends the connection: what follows the head cannot be trusted. */
+static enum MHD_Result reply_close(struct request *r, int status, const char *code, const char *msg)
+{
+	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg),
+			       (const char *const[]){MHD_HTTP_HEADER_CONNECTION, "close", NULL});
+}
+
+/* First call for a request: check the head, route it, authenticate it and refuse what can be
+ * refused before a body is read, so that "Expect: 100-continue" gets its 100 only when the body
+ * would be taken. */
+static enum MHD_Result first_call(struct request *r, const char *method, const char *version)
+{
+	struct head_walk hw;
 	struct route_info ri;
 	unsigned allowed;
 	char allow[64];
-	int m = method_bit(r->method);
+	int m = method_bit(method);
 	const char *cl;
 
-	MHD_get_connection_values(r->conn, MHD_HEADER_KIND, scan_header, &hs);
-	if (hs.content_length > 1)
-		return http_reply_error(r, 400, "bad_request", "more than one Content-Length header");
-	if (hs.content_length && hs.transfer_encoding)
-		return http_reply_error(r, 400, "bad_request", "Content-Length together with Transfer-Encoding");
-	if (!route_lookup(url, m, &r->id, &allowed, &ri) || (ri.api && !(ri.api & r->lst->cfg->apis))) {
+	r->called = 1;
+	__atomic_add_fetch(&active_requests, 1, __ATOMIC_RELAXED);
+	if (r->reject == 414)
+		return reply_close(r, 414, "uri_too_long",
+				   "the path or the query is too long, or has too many parameters");
+	if (check_head(r, method, version, &hw) != 0)
+		return reply_close(r, 400, "bad_request",
+				   "malformed request head (blank or control character in a header, folded line or "
+				   "bare LF)");
+	if (hw.content_length > 1)
+		return reply_close(r, 400, "bad_request", "more than one Content-Length header");
+	if (hw.content_length && hw.transfer_encoding)
+		return reply_close(r, 400, "bad_request", "Content-Length together with Transfer-Encoding");
+	if (!route_lookup(r->path, m, &r->id, &allowed, &ri) || (ri.api && !(ri.api & r->lst->cfg->apis))) {
 		r->route = ROUTE_UNKNOWN;
 		return http_reply_error(r, 404, "not_found", "no such route");
 	}
@@ -342,16 +482,19 @@ static enum MHD_Result first_call(struct request *r, const char *url)
 	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		int64_t n;
-		if (util_parse_i64(cl, 0, INT64_MAX, &n) != 0)
-			return http_reply_error(r, 400, "bad_request", "invalid Content-Length");
+		if (util_parse_i64(cl, 0, INT64_MAX, &n) != 0 || cl[0] == '-')
+			return reply_close(r, 400, "bad_request", "invalid Content-Length");
 		if ((uint64_t)n > r->body_cap)
 			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
 	}
+	if (ri.api != 0 && api_authenticate(r, ri.api) != 0)
+		return MHD_YES; /* 401 answered */
 	return MHD_YES;
 }
 
 static enum MHD_Result dispatch(struct request *r)
 {
+	conntrack_request_done(r->srv->conns, r->ct);
 	switch (r->route) {
 	case ROUTE_HEALTHZ:
 	case ROUTE_METRICS: return api_ops(r);
@@ -363,27 +506,75 @@ static enum MHD_Result dispatch(struct request *r)
 	}
 }
 
+static struct request *request_new(struct listener *lst, struct MHD_Connection *conn)
+{
+	struct request *r = calloc(1, sizeof(*r));
+	const union MHD_ConnectionInfo *ci;
+
+	if (r == NULL)
+		return NULL;
+	r->srv = lst->srv;
+	r->lst = lst;
+	r->conn = conn;
+	r->start_us = now_us();
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	r->ct = ci ? ci->socket_context : NULL;
+	return r;
+}
+
+/* Called by libmicrohttpd with the request target exactly as sent, once the request line is in
+ * and before it decodes or parses anything of it; what it returns becomes the request's state.
+ * The path is kept as sent, so that routing matches it exactly ("/v1/devices/2%00x" is no
+ * device 2). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct request *r = request_new(cls, conn);
+	const char *q;
+	size_t plen;
+
+	if (r == NULL)
+		return NULL;
+	q = strchr(uri, '?');
+	plen = q ? (size_t)(q - uri) : strlen(uri);
+	if (plen > HTTP_PATH_MAX)
+		r->reject = 414;
+	else
+		memcpy(r->path, uri, plen);
+	if (q != NULL) {
+		size_t params = q[1] != '\0';
+		for (const char *p = q + 1; *p; p++)
+			params += *p == '&';
+		if (params > HTTP_QUERY_PARAMS_MAX || strlen(q + 1) > HTTP_QUERY_MAX) {
+			/* libmicrohttpd 0.9.75 stores every parameter in the connection's memory pool and,
+			 * when the pool runs out half way, leaves the connection without an answer until
+			 * its timeout. The request is refused anyway: end the query before it is parsed
+			 * (uri points into libmicrohttpd's writable read buffer). */
+			r->reject = 414;
+			((char *)q)[1] = '\0';
+		}
+	}
+	return r;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_data_size,
 				  void **req_cls)
 {
-	struct listener *lst = cls;
 	struct request *r = *req_cls;
-	(void)version;
+	(void)cls;
+	(void)conn;
+	(void)url;
 
 	if (r == NULL) {
-		r = calloc(1, sizeof(*r));
-		if (r == NULL)
-			return MHD_NO;
-		r->srv = lst->srv;
-		r->lst = lst;
-		r->conn = conn;
-		r->method = method;
-		r->start_us = now_us();
-		r->status = 0;
-		*req_cls = r;
-		return first_call(r, url);
+		/* on_uri could not allocate: refuse rather than route an unchecked path. */
+		return MHD_NO;
 	}
+	if (!r->called) {
+		r->method = method;
+		return first_call(r, method, version);
+	}
+	if (r->waiting)
+		http_wait_end(r);
 	if (r->status != 0) {
 		/* Already answered (early error): swallow whatever body still arrives. */
 		*upload_data_size = 0;
@@ -413,18 +604,61 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return dispatch(r);
 }
 
+int http_wait_begin(struct request *r)
+{
+	if (conntrack_wait_begin(r->srv->conns, r->ct) != 0)
+		return -1;
+	r->waiting = 1;
+	return 0;
+}
+
+void http_wait_end(struct request *r)
+{
+	if (!r->waiting)
+		return;
+	conntrack_wait_end(r->srv->conns, r->ct);
+	r->waiting = 0;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *req_cls;
 	(void)cls;
 	(void)conn;
-	(void)toe;
 	if (r == NULL)
 		return;
-	metrics_request(r->route, r->status, now_us() - r->start_us);
+	http_wait_end(r);
+	if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		conntrack_response_done(r->srv->conns, r->ct);
+	if (r->called) {
+		metrics_request(r->route, r->status, now_us() - r->start_us);
+		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_RELAXED);
+	}
 	free(r->body);
 	free(r);
 	*req_cls = NULL;
+}
+
+/* Accept policy: the connection limits (conntrack.c) decide before anything is read. */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct listener *l = cls;
+	return conntrack_admit(l->srv->conns, addr, addrlen) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode toe)
+{
+	struct listener *l = cls;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *fd = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		const union MHD_ConnectionInfo *ad = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		*socket_context = conntrack_open(l->srv->conns, ad ? ad->client_addr : NULL, fd ? fd->connect_fd : -1);
+	} else {
+		conntrack_close(l->srv->conns, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -497,18 +731,29 @@ static void write_ports(struct server *srv)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %d\n", srv->listeners[i].cfg->name,
 				      srv->listeners[i].port);
 	snprintf(path, sizeof(path), "%s/ports", srv->cfg.data_dir);
-	if (util_write_file_atomic(path, buf, n, 0644) != 0)
+	if (util_write_file_atomic(path, buf, n, 0600) != 0)
 		log_warn("%s", path);
 }
 
 int http_start(struct server *srv, char *err, size_t errlen)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+	struct conntrack_limits lim = {
+		.total = srv->cfg.connection_limit,
+		.per_address = srv->cfg.per_ip_connection_limit,
+		.longpolls_per_address = srv->cfg.per_ip_longpoll_limit,
+		.request_ms = srv->cfg.request_timeout_s * 1000,
+	};
 
+	srv->conns = conntrack_new(&lim);
+	if (srv->conns == NULL) {
+		snprintf(err, errlen, "cannot start the connection reaper");
+		return -1;
+	}
 	for (int i = 0; i < srv->cfg.nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 		const struct listener_config *lc = &srv->cfg.listeners[i];
-		struct MHD_OptionItem opts[16];
+		struct MHD_OptionItem opts[20];
 		int o = 0, fd;
 		unsigned f = flags;
 
@@ -526,6 +771,7 @@ int http_start(struct server *srv, char *err, size_t errlen)
 			f |= MHD_USE_TLS;
 			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->tls_cert_pem};
 			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->tls_key_pem};
+			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)lc->tls_priorities};
 		}
 		fd = bind_socket(lc, err, errlen);
 		if (fd < 0)
@@ -533,20 +779,25 @@ int http_start(struct server *srv, char *err, size_t errlen)
 		l->port = bound_port(fd);
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)srv->cfg.threads, NULL};
-		opts[o++] =
-			(struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->cfg.connection_limit, NULL};
+		/* libmicrohttpd stops accepting at its own limit and leaves connections in the listen
+		 * backlog; ours (the accept policy) refuses them at once, so its limit stays above. */
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,
+						    (intptr_t)srv->cfg.connection_limit * 2 + 64, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT,
 						    (intptr_t)srv->cfg.connection_timeout_s, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL};
-		if (srv->cfg.per_ip_connection_limit > 0)
-			opts[o++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-							    (intptr_t)srv->cfg.per_ip_connection_limit, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, l};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, l};
+		/* Spaces in the request target and HTTP/1.1 without Host are refused. */
+		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL};
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-		l->daemon = MHD_start_daemon(f, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+		l->daemon = MHD_start_daemon(f, 0, on_accept, l, on_request, l, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 		if (l->daemon == NULL) {
 			close(fd);
-			snprintf(err, errlen, "listener '%s': libmicrohttpd refused to start (TLS files valid?)",
+			snprintf(err, errlen,
+				 "listener '%s': libmicrohttpd refused to start (TLS files valid? tls_priorities "
+				 "a valid GnuTLS priority string?)",
 				 lc->name);
 			return -1;
 		}
@@ -560,19 +811,37 @@ int http_start(struct server *srv, char *err, size_t errlen)
 
 void http_stop(struct server *srv)
 {
-	/* Suspended long-polls must be resumed before a daemon stops; after this no request
-	 * suspends again. */
+	int64_t until = util_mono_ms() + srv->cfg.shutdown_grace_s * 1000;
+	MHD_socket quiet[CONFIG_MAX_LISTENERS];
+
+	/* No new connections (those still queued are reset when the socket closes after the daemon
+	 * stops); the open ones are served to the end of what they asked. */
+	for (int i = 0; i < srv->nlisteners; i++)
+		quiet[i] = srv->listeners[i].daemon ? MHD_quiesce_daemon(srv->listeners[i].daemon) : MHD_INVALID_SOCKET;
+	/* Every waiting long-poll answers now (204, or what came for it), and no request waits again;
+	 * a daemon may stop only with no connection suspended. */
 	if (srv->device_waits)
 		longpoll_wake_all(srv->device_waits);
 	if (srv->gateway_waits)
 		longpoll_wake_all(srv->gateway_waits);
+	while (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0 && util_mono_ms() < until) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
+	if (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0)
+		log_warnx("%d requests still unanswered after %llds; closing them",
+			  __atomic_load_n(&active_requests, __ATOMIC_RELAXED), (long long)srv->cfg.shutdown_grace_s);
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->daemon)
 			MHD_stop_daemon(l->daemon);
 		l->daemon = NULL;
+		if (quiet[i] != MHD_INVALID_SOCKET)
+			close(quiet[i]);
 		free(l->tls_cert_pem);
 		free(l->tls_key_pem);
 		l->tls_cert_pem = l->tls_key_pem = NULL;
 	}
+	conntrack_free(srv->conns);
+	srv->conns = NULL;
 }

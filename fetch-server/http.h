@@ -9,15 +9,25 @@
 
 #include "server.h"
 
-#define HTTP_JSON_MAX 16384 /* cap on JSON request bodies */
+#define HTTP_JSON_MAX 16384      /* cap on JSON request bodies */
+#define HTTP_PATH_MAX 256        /* longest path (without the query) a route can have */
+#define HTTP_QUERY_MAX 512       /* longest query string */
+#define HTTP_QUERY_PARAMS_MAX 16 /* most query parameters; routes take at most three */
 /* A string literal and its length, for http_reply's body arguments. */
 #define HTTP_LIT(s) s, sizeof(s) - 1
+
+struct conn;
 
 struct request {
 	struct server *srv;
 	struct listener *lst;
 	struct MHD_Connection *conn;
+	struct conn *ct; /* the connection's accounting (conntrack.c); may be NULL */
 	const char *method;
+	char path[HTTP_PATH_MAX + 1]; /* the path exactly as sent: no percent-decoding */
+	int reject;                   /* refused before routing: 414 (URI too large) */
+	int called;                   /* the handler has been called for this request */
+	int waiting;                  /* suspended in a long-poll and counted so (conntrack.c) */
 	int route;
 	int64_t id; /* {id} from the path */
 	int64_t start_us;
@@ -29,8 +39,9 @@ struct request {
 	volatile int wake_flag; /* long-poll: 1 notified, 2 timed out */
 	int waited;             /* long-poll: suspended at least once */
 	int64_t wait_deadline_ms;
-	int64_t principal_id; /* provider, device or gateway id after authentication */
-	uint64_t after;       /* device fetch parameters kept across a long-poll */
+	int64_t principal_id;             /* provider, device or gateway id after authentication */
+	struct store_principal principal; /* the provider or gateway, after authentication */
+	uint64_t after;                   /* device fetch parameters kept across a long-poll */
 	int max;
 };
 
@@ -53,6 +64,19 @@ const char *http_header(struct request *r, const char *name);
 const char *http_query(struct request *r, const char *name);
 /* Extracts the bearer token; answers 401 and returns NULL when missing or malformed. */
 const char *http_bearer(struct request *r);
+
+/* A long-poll is about to wait: 0, or -1 when its address already has its most waiting
+ * long-polls (the caller answers at once instead). After 0, a wait that did not start must be
+ * ended with http_wait_end; a resumed request is ended by the HTTP layer. */
+int http_wait_begin(struct request *r);
+void http_wait_end(struct request *r);
+
+/* jansson's integers are signed 64-bit; wake counters are unsigned 64-bit. A value made by
+ * http_json_u64 is written by http_reply_json as a bare unsigned decimal. */
+json_t *http_json_u64(uint64_t v);
+/* Reads an unsigned 64-bit integer field of a body read by http_json_body (which lets integers
+ * up to 2^64 - 1 through): 0 absent, 1 present (in *out), -1 answered 400. */
+int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t *out);
 
 /* api_*.c */
 enum MHD_Result api_provider(struct request *r);

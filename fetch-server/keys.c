@@ -34,8 +34,16 @@ static int read_key(const char *path, uint8_t key[MASTER_KEY_LEN], char *err, si
 	memcpy(key, data, MASTER_KEY_LEN);
 	explicit_bzero(data, len);
 	free(data);
-	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0)
-		snprintf(err, errlen, "%s: readable by group or others; run chmod 600", path);
+	/* A key others can read may already be theirs: refuse it rather than go on signing with it. */
+	if (stat(path, &sb) == 0 && (sb.st_mode & 077) != 0) {
+		explicit_bzero(key, MASTER_KEY_LEN);
+		snprintf(err, errlen,
+			 "%s: master key is readable by group or others (mode %04o); refusing it. If nobody else "
+			 "could have read it, run chmod 600 %s; otherwise rotate it (docs/operations.md, \"Keys\")",
+			 path, (unsigned)(sb.st_mode & 07777), path);
+		errno = EPERM;
+		return -1;
+	}
 	return 0;
 }
 

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +42,29 @@ static void on_wake_job_added(void *arg)
 {
 	struct server *srv = arg;
 	longpoll_notify(srv->gateway_waits, 0);
+}
+
+/* Each connection is a descriptor: take the hard limit, and hold connection_limit to what it
+ * allows next to the store, logs and listeners. */
+static void raise_nofile(struct server_config *cfg)
+{
+	struct rlimit rl;
+	const int reserve = 256;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && (rlim_t)cfg->connection_limit + reserve > rl.rlim_cur) {
+		int limit = rl.rlim_cur > (rlim_t)reserve * 2 ? (int)(rl.rlim_cur - reserve) : (int)rl.rlim_cur / 2;
+		log_warnx("connection_limit %d is more than the open file limit (%llu) allows; using %d (raise "
+			  "LimitNOFILE)",
+			  cfg->connection_limit, (unsigned long long)rl.rlim_cur, limit);
+		cfg->connection_limit = limit;
+	}
 }
 
 /* Expiry every sweep_interval, purge of finished rows every hour. */
@@ -91,6 +116,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	log_setlevel(debug ? LOG_LEVEL_DEBUG : srv.cfg.log_level);
+	/* Whatever the server creates (database, -wal, -shm, keys, ports file) is the owner's alone. */
+	umask(077);
+	raise_nofile(&srv.cfg);
 
 	/* Signals are taken synchronously by the main thread; every other thread inherits the mask. */
 	sigemptyset(&sigs);

@@ -47,6 +47,7 @@ static const struct {
 	[CTR_WAKE_SUPPRESSED_QUIET] = {"smswake_wake_suppressed_total{reason=\"quiet_hours\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_UNREACHABLE] = {"smswake_wake_suppressed_total{reason=\"unreachable\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_URGENCY] = {"smswake_wake_suppressed_total{reason=\"low_urgency\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_COUNTER] = {"smswake_wake_suppressed_total{reason=\"counter_exhausted\"}", NULL},
 	[CTR_WAKE_RETRIES] = {"smswake_wake_retries_total", "Wakeups sent again after no fetch followed."},
 	[CTR_WAKE_GAVE_UP] = {"smswake_wake_unreachable_total", "Devices marked unreachable by SMS."},
 	[CTR_MESSAGES_EXPIRED] = {"smswake_messages_expired_total", "Messages whose TTL ran out."},

@@ -11,8 +11,7 @@ PROGRAMS += $(O)/smswake-server $(O)/smswakectl
 INSTALL_SBIN += smswake-server smswakectl
 MANPAGES += docs/man/smswake-server.8 docs/man/smswake.conf.5 docs/man/smswakectl.8
 INSTALL_DOC += docs/smswake.conf.example docs/gateway.conf.example docs/api.md docs/operations.md \
-	docs/architecture.md docs/modems.md contrib/systemd/smswake-server.service \
-	contrib/systemd/smswake-gateway.service contrib/systemd/smswake-client.service contrib/systemd/smswake.sysusers
+	docs/architecture.md docs/security.md docs/modems.md
 
 $(O)/smswake-server: $(SERVER_OBJS) $(O)/libstore.a $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS)

@@ -17,6 +17,7 @@ static const char *reason_names[REASON_COUNT] = {
 	[REASON_UNREACHABLE] = "unreachable",
 	[REASON_RETRIES_SPENT] = "retries_spent",
 	[REASON_NO_KEY] = "master_key_missing",
+	[REASON_COUNTER_EXHAUSTED] = "counter_exhausted",
 };
 
 const char *policy_reason_name(int reason)

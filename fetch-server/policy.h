@@ -51,7 +51,8 @@ enum wake_reason {
 	REASON_BUDGET,
 	REASON_UNREACHABLE,
 	REASON_RETRIES_SPENT,
-	REASON_NO_KEY, /* not from the policy: the device's master key is not loaded (scheduler) */
+	REASON_NO_KEY,            /* not from the policy: the device's master key is not loaded (scheduler) */
+	REASON_COUNTER_EXHAUSTED, /* not from the policy: the wake counter reached 2^64 - 1 (scheduler) */
 	REASON_COUNT
 };
 const char *policy_reason_name(int reason);

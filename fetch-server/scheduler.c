@@ -50,6 +50,7 @@ static int reason_counter(int reason)
 	case REASON_QUIET: return CTR_WAKE_SUPPRESSED_QUIET;
 	case REASON_UNREACHABLE: return CTR_WAKE_SUPPRESSED_UNREACHABLE;
 	case REASON_LOW_URGENCY: return CTR_WAKE_SUPPRESSED_URGENCY;
+	case REASON_COUNTER_EXHAUSTED: return CTR_WAKE_SUPPRESSED_COUNTER;
 	default: return -1;
 	}
 }
@@ -70,9 +71,13 @@ static void note_reason(struct pass *p, int64_t device_id, int reason)
 		log_warnx("device %lld: its master key is not loaded (a key file removed too early?); no wakeup "
 			  "until it is back, polls still deliver",
 			  (long long)device_id);
+	else if (reason == REASON_COUNTER_EXHAUSTED)
+		log_warnx("device %lld: its wake counter reached 2^64 - 1; no wakeup any more, polls still deliver "
+			  "(register the device again for a new key and counter)",
+			  (long long)device_id);
 	else if (ctr < 0)
 		return; /* batching is not a suppression: the wake follows within the window */
-	else
+	if (ctr >= 0)
 		metrics_add(ctr, 1);
 	store_device_event(s->srv->store, device_id, "wake_suppressed", policy_reason_name(reason), p->now);
 }
@@ -145,6 +150,7 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	struct pass *p = arg;
 	struct wake_input in;
 	struct wake_decision d;
+	int rc;
 
 	memset(&in, 0, sizeof(in));
 	in.now_ms = p->now;
@@ -171,9 +177,14 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 			note_reason(p, c->dev.id, REASON_NO_KEY);
 			break;
 		}
-		if (make_job(p, c, &d) == STORE_OK)
+		if (c->dev.wake_ctr == UINT64_MAX) {
+			note_reason(p, c->dev.id, REASON_COUNTER_EXHAUSTED);
+			break;
+		}
+		rc = make_job(p, c, &d);
+		if (rc == STORE_OK)
 			remember_in_flight(p->s, c->dev.id, p->now);
-		else
+		else if (rc != STORE_CONFLICT)
 			p->next = p->now + 1000; /* the store refused (disk full?): try again soon */
 		break;
 	case VERDICT_GIVE_UP:

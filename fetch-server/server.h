@@ -20,6 +20,7 @@ struct master_keys {
 	int current; /* the highest id loaded */
 };
 
+struct conntrack;
 struct longpoll;
 struct scheduler;
 struct MHD_Daemon;
@@ -44,6 +45,7 @@ struct server {
 	struct longpoll *device_waits;  /* long-polling device fetches, keyed by device id */
 	struct longpoll *gateway_waits; /* long-polling gateway leases, one key (0) */
 	struct scheduler *scheduler;
+	struct conntrack *conns; /* connection limits and request deadlines (conntrack.c) */
 	volatile int stopping;
 };
 

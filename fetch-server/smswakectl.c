@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -204,6 +205,7 @@ int main(int argc, char **argv)
 	if (argc < 1)
 		usage();
 	log_init("smswakectl", LOG_LEVEL_WARN, 0);
+	umask(077); /* the database and keys it may create are the owner's alone */
 	if (config_load(&cfg, cfgpath, err, sizeof(err)) != 0) {
 		fprintf(stderr, "smswakectl: %s\n", err);
 		return 1;

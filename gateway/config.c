@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The gateway's INI file: a [gateway] section, a [modems] section of supervisor options, and one
  * [modem NAME] section per modem with Gammu's keys plus per_minute and per_day. */
-#include <ini.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "gateway.h"
+#include "inifile.h"
 #include "log.h"
 #include "util.h"
 
@@ -139,7 +139,7 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
 	cfg->log_level = LOG_LEVEL_INFO;
 	modem_ini_init(&cfg->modems);
 	nlimits = 0;
-	line = ini_parse(path, on_entry, &c);
+	line = inifile_parse(path, on_entry, &c);
 	if (line == -1) {
 		snprintf(err, errlen, "%s: cannot open", path);
 		return -1;

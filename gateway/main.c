@@ -19,6 +19,7 @@
 #include "encode.h"
 #include "gateway.h"
 #include "gw_metrics.h"
+#include "json_u64.h"
 #include "log.h"
 #include "util.h"
 
@@ -332,7 +333,8 @@ static void lease_done(struct gw *g, CURLcode rc)
 {
 	long status = 0;
 	json_t *j, *jobs, *o;
-	size_t i;
+	size_t i, lifted_len = 0;
+	char *lifted;
 
 	curl_easy_getinfo(g->lease, CURLINFO_RESPONSE_CODE, &status);
 	curl_multi_remove_handle(g->multi, g->lease);
@@ -353,7 +355,11 @@ static void lease_done(struct gw *g, CURLcode rc)
 	g->server_ok = 1;
 	g->lease_backoff_ms = 0;
 	g->leases++;
-	j = json_loadb(g->lease_resp, g->lease_len, 0, NULL);
+	/* A job's counter may be above 2^63 - 1, which jansson cannot hold: such integers are
+	 * read as strings (the gateway does not use the counter). */
+	lifted = json_u64_lift(g->lease_resp, g->lease_len, &lifted_len);
+	j = lifted ? json_loadb(lifted, lifted_len, 0, NULL) : NULL;
+	free(lifted);
 	jobs = json_object_get(j, "jobs");
 	json_array_foreach (jobs, i, o) {
 		struct gw_job *job = take_job(g, o);

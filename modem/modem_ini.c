@@ -2,11 +2,11 @@
 /* Reads [modems] and [modem NAME] sections (see modem_ini.h) with libinih. */
 #include "modem_ini.h"
 
-#include <ini.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "inifile.h"
 #include "util.h"
 
 void modem_ini_init(struct modem_ini *ini)
@@ -119,7 +119,7 @@ int modem_ini_finish(struct modem_ini *ini)
 
 int modem_ini_load(struct modem_ini *ini, const char *path)
 {
-	int r = ini_parse(path, modem_ini_handler, ini);
+	int r = inifile_parse(path, modem_ini_handler, ini);
 
 	if (r < 0) {
 		snprintf(ini->error, sizeof(ini->error), "%s: cannot read", path);

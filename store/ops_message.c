@@ -131,9 +131,19 @@ int op_message_put(struct store *st, struct store_op *op)
 
 	*op->u.put.replayed = 0;
 	if (in->idempotency_key != NULL) {
+		/* A key is the provider's and names one message to one device: another provider's
+		 * device is not found whatever the key, and the key reused for another device of the
+		 * provider is a conflict, never a replay of a message to somebody else. */
+		rc = store_device_owned(st, op->u.put.provider_id, in->device_id);
+		if (rc != STORE_OK)
+			return rc;
 		rc = idempotency_lookup(st, op, &found);
 		if (rc != STORE_OK)
 			return rc;
+		if (found && out->device_id != in->device_id) {
+			memset(out, 0, sizeof(*out));
+			return STORE_CONFLICT;
+		}
 		if (found) {
 			*op->u.put.replayed = 1;
 			return STORE_OK;
@@ -404,11 +414,11 @@ int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_c
 
 	if (count != NULL)
 		*count = 0;
-	if (st == NULL || wake_ctr > INT64_MAX || key_id < 0 || key_id > 255)
+	if (st == NULL || key_id < 0 || key_id > 255)
 		return STORE_ERROR;
 	op.u.ack.device_id = device_id;
 	op.u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
-	op.u.ack.wake_ctr = (int64_t)wake_ctr;
+	op.u.ack.wake_ctr = store_u64_bits(wake_ctr);
 	op.u.ack.key_id = key_id;
 	rc = writer_submit(st, &op);
 	if (rc == STORE_OK && count != NULL)

@@ -13,8 +13,7 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
 	if (st == NULL || job == NULL || job->device_id <= 0 ||
 	    (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
 	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) || job->port < 0 ||
-	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0 ||
-	    job->ctr > INT64_MAX)
+	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0)
 		return STORE_ERROR;
 	op.u.job_add.job = job;
 	return writer_submit(st, &op);
@@ -33,7 +32,7 @@ int op_job_add(struct store *st, struct store_op *op)
 
 	sqlite3_bind_int64(s, 1, j->device_id);
 	sqlite3_bind_int64(s, 2, op->now_ms);
-	sqlite3_bind_int64(s, 3, (int64_t)j->ctr);
+	sqlite3_bind_int64(s, 3, store_u64_bits(j->ctr));
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		if (j->msisdn[0] == '\0')
@@ -54,7 +53,7 @@ int op_job_add(struct store *st, struct store_op *op)
 	sqlite3_bind_text(s, 2, j->msisdn, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 3, j->sms_format);
 	sqlite3_bind_int(s, 4, j->port);
-	sqlite3_bind_int64(s, 5, (int64_t)j->ctr);
+	sqlite3_bind_int64(s, 5, store_u64_bits(j->ctr));
 	sqlite3_bind_blob(s, 6, j->payload, (int)j->payload_len, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 7, j->validity_s);
 	sqlite3_bind_int64(s, 8, j->due_ms);
@@ -340,8 +339,11 @@ int op_counter_next(struct store *st, struct store_op *op)
 	sqlite3_reset(s);
 	if (rc == SQLITE_ROW)
 		return STORE_OK;
-	if (rc == SQLITE_DONE)
-		return STORE_NOTFOUND;
+	if (rc == SQLITE_DONE) {
+		/* The device is gone, or its counter reached 2^64 - 1. */
+		rc = store_device_owned(st, 0, op->u.wake.device_id);
+		return rc == STORE_OK ? STORE_CONFLICT : rc;
+	}
 	store_log_sqlite(st->wdb, "wake counter", rc);
 	return store_rc_sqlite(rc);
 }

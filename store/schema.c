@@ -134,9 +134,15 @@ static const char schema_v1[] = "CREATE TABLE providers ("
 static const char schema_v2[] = "ALTER TABLE devices ADD COLUMN key_id INTEGER NOT NULL DEFAULT 1;"
 				"ALTER TABLE devices ADD COLUMN key_next INTEGER NOT NULL DEFAULT 0;";
 
+/* v3: wake counters hold all 64 bits, stored as signed integers with the same bits (sql.c). A
+ * counter that an earlier version pushed past 2^63 - 1 became a REAL; it is the bit pattern of
+ * 2^63 now, the counter that increment should have made. */
+static const char schema_v3[] = "UPDATE devices SET wake_ctr = -9223372036854775808 WHERE typeof(wake_ctr) = 'real';";
+
 static const char *const migrations[] = {
 	schema_v1,
 	schema_v2,
+	schema_v3,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -19,6 +19,10 @@
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
+/* Wake counters are unsigned 64-bit, stored as the signed 64-bit integer with the same bits
+ * (SQLite has no unsigned type): values from 2^63 are negative in the table. U_GT compares two
+ * such columns or parameters as unsigned: a > b. */
+#define U_GT(a, b) "(CASE WHEN (" a " < 0) = (" b " < 0) THEN " a " > " b " ELSE " a " < 0 END)"
 
 const char *const store_wsql[WS_COUNT] = {
 	[WS_BEGIN] = "BEGIN IMMEDIATE",
@@ -64,17 +68,26 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 "
 			       "WHERE id = ?1 AND provider_id = ?2 RETURNING last_seq",
 	/* ?4: the key the device says it holds; it completes a move to that key. */
-	[WS_DEVICE_ACK] = "UPDATE devices SET acked_seq = max(acked_seq, min(?2, last_seq)), "
-			  "wake_ctr = max(wake_ctr, ?3), "
-			  "key_id = CASE WHEN ?4 != 0 AND ?4 = key_next THEN ?4 ELSE key_id END, "
-			  "key_next = CASE WHEN ?4 != 0 AND ?4 = key_next THEN 0 ELSE key_next END "
-			  "WHERE id = ?1",
+	[WS_DEVICE_ACK] =
+		"UPDATE devices SET acked_seq = max(acked_seq, min(?2, last_seq)), "
+		"wake_ctr = CASE WHEN " U_GT(
+			"?3", "wake_ctr") " THEN ?3 ELSE wake_ctr END, "
+					  "key_id = CASE WHEN ?4 != 0 AND ?4 = key_next THEN ?4 ELSE key_id END, "
+					  "key_next = CASE WHEN ?4 != 0 AND ?4 = key_next THEN 0 ELSE key_next END "
+					  "WHERE id = ?1",
 	[WS_KEY_ROLL] = "UPDATE devices SET key_next = CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END "
 			"WHERE key_next != CASE WHEN key_id = ?1 THEN 0 ELSE ?1 END",
 	[WS_DEVICE_WAKE] = "UPDATE devices SET wake_state = 1, wake_sent_ms = ?2, "
-			   "wake_attempts = wake_attempts + 1, wake_ctr = max(wake_ctr, ?3) "
-			   "WHERE id = ?1 AND (?3 = 0 OR wake_ctr <= ?3) RETURNING msisdn, provider_id",
-	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = wake_ctr + 1 WHERE id = ?1 RETURNING wake_ctr",
+			   "wake_attempts = wake_attempts + 1, "
+			   "wake_ctr = CASE WHEN " U_GT(
+				   "?3", "wake_ctr") " THEN ?3 ELSE wake_ctr END "
+						     "WHERE id = ?1 AND (?3 = 0 OR NOT " U_GT(
+							     "wake_ctr", "?3") ") RETURNING msisdn, provider_id",
+	/* The next counter, unsigned: 2^63 - 1 is followed by 2^63 (stored as the smallest signed
+	 * value); 2^64 - 1 (stored as -1) is the last, and then no row changes. */
+	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = CASE WHEN wake_ctr = 9223372036854775807 "
+			       "THEN -9223372036854775808 ELSE wake_ctr + 1 END "
+			       "WHERE id = ?1 AND wake_ctr <> -1 RETURNING wake_ctr",
 	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
 			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
 			       "wake_sent_ms = CASE ?2 WHEN 0 THEN 0 WHEN 1 THEN ?3 ELSE wake_sent_ms END "

@@ -217,8 +217,9 @@ typedef int (*store_event_cb)(void *arg, const struct store_event *e);
 
 /* Queues a message for a device of this provider, durably, before returning.
  * - STORE_NOTFOUND if the device does not exist or belongs to another provider.
- * - With an idempotency key seen before for this provider: fills out with the first message
- *   and sets *replayed = 1; nothing new is stored.
+ * - With an idempotency key seen before for this provider and this device: fills out with the
+ *   first message and sets *replayed = 1; nothing new is stored. The key seen before for
+ *   another device of the provider: STORE_CONFLICT, nothing stored.
  * - With a topic: pending (not yet fetched) messages of the device with the same topic become
  *   MSG_REPLACED, with an event.
  * - Assigns the device's next sequence number (gap-free) and records a "queued" event.
@@ -246,7 +247,8 @@ int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		       store_message_cb cb, void *arg, int *count);
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
- * wake_ctr (0 = not reported) resynchronises the device's counter: wake_ctr = max(both).
+ * wake_ctr (0 = not reported; any value up to 2^64 - 1) resynchronises the device's counter:
+ * wake_ctr = max(both).
  * *count is the number acknowledged. */
 /* key_id: the master key id of the wake key the device holds (0: not said); equal to the
  * device's key_next, it completes the device's move to that key. */
@@ -317,7 +319,8 @@ typedef int (*store_wake_candidate_cb)(void *arg, const struct store_wake_candid
  * open while cb runs, so cb may call other store functions (create jobs, add events). */
 int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg);
 /* Increments the device's wake counter and returns the new value, durably, so the payload built
- * with it is never repeated even across a crash. store_wake_job_add then takes that counter. */
+ * with it is never repeated even across a crash. store_wake_job_add then takes that counter.
+ * Counters are unsigned 64-bit: after 2^64 - 1 there is none, and this is STORE_CONFLICT. */
 int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr);
 /* Sets the device's wake state (the scheduler gives up: WAKE_UNREACHABLE). WAKE_IDLE also clears
  * wake_attempts and wake_sent_ms; WAKE_IN_FLIGHT sets wake_sent_ms to now_ms. */

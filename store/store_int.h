@@ -317,6 +317,12 @@ sqlite3_stmt *wstmt(struct store *st, enum wsql id);
 /* Write operations, run by the writer inside the group's transaction and the op's savepoint. */
 /* STORE_OK if the device exists and belongs to provider_id (0: any provider). */
 int store_device_owned(struct store *st, int64_t provider_id, int64_t id);
+/* An unsigned 64-bit value as the signed 64-bit integer with the same bits, as wake counters are
+ * stored (sql.c); reading back, (uint64_t) of the column gives the value. */
+static inline int64_t store_u64_bits(uint64_t v)
+{
+	return v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
+}
 int op_principal_add(struct store *st, struct store_op *op);
 int op_principal_revoke(struct store *st, struct store_op *op);
 int op_provider_budget(struct store *st, struct store_op *op);

@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The SQLite store's life cycle (open, close, fork safety), error mapping, names of enum values
  * and the small maintenance entry points (ping, backup, stats, notify). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +21,39 @@ static pthread_once_t store_init_once = PTHREAD_ONCE_INIT;
 static void store_atfork_child(void)
 {
 	store_fork_gen++;
+}
+
+/* The database holds message bodies and token hashes: owner only, whatever the umask or the
+ * directory's mode. SQLite creates the -wal and -shm files with the mode of the database file,
+ * so the database file is created 0600 before SQLite opens it; files an older version left
+ * readable by others are tightened by path (never opened and closed here: that would drop the
+ * POSIX locks of a connection this process may already hold on them). */
+static int private_files(const char *path)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm", "-journal"};
+	char p[4096];
+	struct stat sb;
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd >= 0) {
+		(void)fchmod(fd, 0600); /* exact, whatever the umask */
+		close(fd);
+	} else if (errno != EEXIST) {
+		log_warn("store: cannot create %s", path);
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		if (snprintf(p, sizeof(p), "%s%s", path, suffix[i]) >= (int)sizeof(p))
+			return -1;
+		if (stat(p, &sb) != 0 || (sb.st_mode & 077) == 0 || !S_ISREG(sb.st_mode))
+			continue;
+		if (chmod(p, 0600) != 0) {
+			log_warn("store: %s is readable by others and cannot be made private", p);
+			return -1;
+		}
+		log_info("store: %s was readable by group or others; made private (0600)", p);
+	}
+	return 0;
 }
 
 /* Once per process, before the first connection: fork safety, and no global memory statistics
@@ -210,6 +247,10 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 	pthread_condattr_destroy(&ca);
 	touch_init(&st->touch);
 
+	if (private_files(st->path) != 0) {
+		*err = "cannot create the database file with owner-only access";
+		goto fail;
+	}
 	rc = sqlite3_open_v2(st->path, &st->wdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
 			     NULL);
 	if (rc != SQLITE_OK) {

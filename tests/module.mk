@@ -28,4 +28,19 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/server_tls.sh
+TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh
+
+TEST_PROGRAMS += $(O)/tests/test_hostile
+$(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
+	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
+
+# What a user is shown works as typed: the build's help and test selection, journald priorities.
+TEST_SCRIPTS += tests/integration/make_help.sh
+TEST_SCRIPTS += tests/integration/log_journal.sh
+TEST_SCRIPTS += tests/integration/config_examples.sh
+# make demo with DEMO_KEEP=1: every command it shows pastes and works (about 90 s).
+TEST_SCRIPTS += tests/integration/demo_paste.sh
+# The marked examples of docs/api.md, client.md and operations.md run against a live server.
+TEST_SCRIPTS += tests/integration/doc_examples.sh

@@ -4,7 +4,8 @@
 # each of their cases; anything else counts as one case decided by its exit status.
 # T=substring runs only the tests whose file name contains it. TEST_JOBS (default 2) tests run
 # at a time: most integration tests spend their time waiting on timers, and every test uses
-# its own directories and ephemeral ports. Exits non-zero on any failure.
+# its own directories and ephemeral ports. Exits non-zero on any failure, and when T matches no
+# test. Each test's output goes to $O/test-logs/NAME.log.
 set -u
 passed=0
 failed=0
@@ -61,6 +62,13 @@ for t in "$@"; do
 	done
 done
 wait
+
+# A T= that matches nothing is a mistake (a typo, an old name): say so and list the names.
+if [ -z "$selected" ]; then
+	echo "no test name contains '${T:-}'; the tests are:"
+	for t in "$@"; do basename "$t"; done | sort | sed 's/^/  /'
+	exit 1
+fi
 
 for t in $selected; do
 	name=$(basename "$t")

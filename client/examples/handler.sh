@@ -5,7 +5,9 @@
 # for the next round. Set `handler = /path/to/handler.sh` in client.conf.
 set -eu
 
-spool=${SMSWAKE_SPOOL:-/var/spool/smswake}
+# The spool directory: SPOOL_DIR from the client's environment (smswake-client passes its
+# environment on, but for SMSWAKE_* names, which are its own), or /var/spool/smswake.
+spool=${SPOOL_DIR:-/var/spool/smswake}
 mkdir -p "$spool"
 
 # SMSWAKE_REDELIVERED=1: a crash may have interrupted an earlier run of this handler for the same

@@ -71,7 +71,9 @@ void smswake_free(smswake_t *h);
  *   poll_interval    seconds between polls when the server does not advise (default 900;
  *                    0: no timed polls, as the server's poll_interval 0)
  *   connect_timeout  seconds (default 15)
- *   timeout          seconds for one HTTP request (default 60; the long-poll wait is added)
+ *   timeout          seconds for one attempt of an HTTP request, an absolute bound from
+ *                    connecting to the last octet of the answer (default 60; the long-poll wait
+ *                    is added); an attempt that runs out is retried as a network error
  *   wait             long-poll seconds the server may hold a fetch (default 0)
  *   batch            messages per page, 1-1000 (default 50)
  *   retries          attempts after the first on network errors, 429 and 5xx (default 4)
@@ -105,14 +107,15 @@ struct smswake_wakeup {
  * SMSWAKE_ESTALE mean: drop the SMS silently. Makes no network request. out may be NULL. */
 smswake_err smswake_handle_sms(smswake_t *h, const uint8_t *udh, size_t udh_len, const uint8_t *ud, size_t ud_len,
 			       struct smswake_wakeup *out);
-/* Same for the text form ("SMSWAKE:" and 48 base64url characters; one trailing CR/LF ignored). */
+/* Same for the text form: "SMSWAKE:" and 48 base64url characters, optionally followed by exactly
+ * one line end (CR LF, LF or CR); any other white space before, inside or after it rejects it. */
 smswake_err smswake_handle_text(smswake_t *h, const char *text, size_t len, struct smswake_wakeup *out);
 /* Same for a binary SMS-DELIVER TPDU, with or without the leading SMSC address field (as
  * AT+CMGR and +CMT in PDU mode give it). 8-bit with a port header, or 7-bit/UCS2 text form. */
 smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, struct smswake_wakeup *out);
 /* Same for a line of input in any of these forms, auto-detected: the text form; hex of an
- * SMS-DELIVER (with or without SMSC); hex of user data that starts with its header. Surrounding
- * white space is ignored. */
+ * SMS-DELIVER (with or without SMSC); hex of user data that starts with its header. As for the
+ * text form, one line end (CR LF, LF or CR) may follow the line; nothing else may surround it. */
 smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, struct smswake_wakeup *out);
 /* Same for the contents of a gammu-smsd inbox file (files backend, InboxFormat = detail: Gammu's
  * SMS backup format with UDH, Text00... and Coding). */

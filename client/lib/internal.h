@@ -97,7 +97,7 @@ int sw_parse_deliver(const uint8_t *pdu, size_t len, int with_smsc, struct sw_sm
 /* Parses a gammu-smsd backup file. 0 or -1. */
 int sw_parse_smsd(const char *data, size_t len, struct sw_sms *out);
 
-/* http.c */
+/* http*.c (http_internal.h says which file does what) */
 struct sw_response {
 	long status;
 	char *body; /* NUL-terminated, malloc'ed, owned by the response */
@@ -118,6 +118,10 @@ struct sw_head_info {
 /* Parses a response head: status line and header lines each ending in CRLF, without the empty
  * line. 0, or -1 with why set. Exposed for tests and the fuzz target. */
 int sw_http_parse_head(const char *head, size_t len, struct sw_head_info *info, char *why, size_t whymax);
+/* Parses a chunk-size line of the chunked transfer coding (without its CRLF, NUL-terminated):
+ * hexadecimal digits, optional white space, optional extensions after ';' (ignored). 0, or -1
+ * with why set. Exposed for tests and the fuzz target. */
+int sw_http_parse_chunk_size(const char *line, uint64_t *size, char *why, size_t whymax);
 /* Splits a server base URL: scheme, host (IPv6 without brackets), port (default filled in), path
  * prefix. 0 or -1 (anything but http:// or https:// with a host, optional port and path). */
 int sw_http_parse_url(const char *url, int *tls, char **host, char *port, size_t portmax, char **prefix,

@@ -2,6 +2,7 @@
 /* Wakeup intake: turns a received SMS, in whichever form the device's stack delivers it, into a
  * verified wakeup, and stores its counter before telling the caller to fetch (docs/protocol.md,
  * section 6). Nothing here touches the network. */
+#include <inttypes.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -94,14 +95,21 @@ static enum wake_err verify_binary(const struct keys *k, const uint8_t *udh, siz
 	return decode_any(k, ud, ud_len, NULL, 0, m);
 }
 
+/* The one allowance of docs/protocol.md, section 5: a single line end after the input, CR LF, LF
+ * or CR, as a modem stack or a shell's echo adds it. Anything else around it (white space, a
+ * second line end, a byte-order mark) stays and makes the input fail to decode. */
+static size_t without_line_end(const char *s, size_t len)
+{
+	if (len >= 2 && s[len - 2] == '\r' && s[len - 1] == '\n')
+		return len - 2;
+	if (len >= 1 && (s[len - 1] == '\n' || s[len - 1] == '\r'))
+		return len - 1;
+	return len;
+}
+
 static enum wake_err verify_text(const struct keys *k, const char *text, size_t len, struct wake_msg *m)
 {
-	/* Some stacks append a line end; allow exactly one. */
-	if (len > 0 && text[len - 1] == '\n')
-		len--;
-	if (len > 0 && text[len - 1] == '\r')
-		len--;
-	return decode_any(k, NULL, 0, text, len, m);
+	return decode_any(k, NULL, 0, text, without_line_end(text, len), m);
 }
 
 static enum wake_err verify_sms(const struct keys *k, const struct sw_sms *sms, struct wake_msg *m, int *text_form)
@@ -131,12 +139,23 @@ static smswake_err accept(smswake_t *h, const struct wake_msg *m, int text_form,
 
 	if (err != SMSWAKE_OK)
 		return err;
+	if (st.counter == UINT64_MAX) {
+		/* 2^64-1 is the last counter (docs/protocol.md, section 3): no wakeup can follow it.
+		 * Polls still deliver; registering the device again starts a new counter. */
+		sw_state_end(h);
+		if (out != NULL)
+			out->reason = "wake counter exhausted";
+		return sw_fail(h, SMSWAKE_ESTALE,
+			       "wake counter exhausted: %" PRIu64 " was accepted and is the last one; no wakeup "
+			       "can follow until the device is registered again (polls still deliver)",
+			       st.counter);
+	}
 	if (m->counter <= st.counter) {
 		sw_state_end(h);
 		if (out != NULL)
 			out->reason = m->counter == st.counter ? "already seen" : "older than the last one";
-		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %llu not above %llu", (unsigned long long)m->counter,
-			       (unsigned long long)st.counter);
+		return sw_fail(h, SMSWAKE_ESTALE, "wake counter %" PRIu64 " not above %" PRIu64, m->counter,
+			       st.counter);
 	}
 	st.counter = m->counter;
 	err = sw_state_store(h, &st);
@@ -241,11 +260,6 @@ smswake_err smswake_handle_pdu(smswake_t *h, const uint8_t *pdu, size_t len, str
 	return accept(h, &m, text_form, out);
 }
 
-static int is_space(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, struct smswake_wakeup *out)
 {
 	uint8_t buf[12 + 176];
@@ -260,12 +274,12 @@ smswake_err smswake_handle_input(smswake_t *h, const char *input, size_t len, st
 		return err;
 	if (input == NULL && len > 0)
 		return SMSWAKE_EINVAL;
-	while (len > 0 && is_space(input[0]))
-		input++, len--;
-	while (len > 0 && is_space(input[len - 1]))
-		len--;
-	if (len >= WAKE_TEXT_PREFIX_LEN && memcmp(input, WAKE_TEXT_PREFIX, WAKE_TEXT_PREFIX_LEN) == 0)
-		return smswake_handle_text(h, input, len, out);
+	/* One rule for every form of the line: at most one line end after it, nothing else. */
+	len = without_line_end(input, len);
+	if (len >= WAKE_TEXT_PREFIX_LEN && memcmp(input, WAKE_TEXT_PREFIX, WAKE_TEXT_PREFIX_LEN) == 0) {
+		e = decode_any(&k, NULL, 0, input, len, &m);
+		return e == WAKE_OK ? accept(h, &m, 1, out) : rejected(h, e, out);
+	}
 
 	n = enc_unhex(input, len, buf, sizeof(buf));
 	if (n <= 0)

@@ -9,8 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <ini.h>
-
+#include "inifile.h"
 #include "log.h"
 #include "util.h"
 
@@ -480,7 +479,7 @@ int sim_config_load(struct sim_net *net, const char *path)
 
 	memset(&c, 0, sizeof(c));
 	c.net = net;
-	rc = ini_parse(path, sim_ini_handler, &c);
+	rc = inifile_parse(path, sim_ini_handler, &c);
 	if (rc < 0) {
 		log_warn("%s", path);
 		return -1;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for everything in the client that parses outside input: SMS in each form
  * (line, PDU, text, gammu-smsd file), the server's message pages, the state file, the
- * registration JSON, and the HTTP layer (a server's response stream; response heads and server
- * URLs). The first octet picks the parser. */
+ * registration JSON, and the HTTP layer (a server's response stream read through the framing of
+ * http_response.c; and on their own the server URL, response head and chunk-size line parsers).
+ * The first octet picks the parser. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -102,12 +103,10 @@ static void http_stream(const char *s, size_t size)
 	close(p[0]);
 }
 
-/* A server URL (NUL-terminated, as the option arrives) and a response head (the exact octets, so
- * a read past their end is caught). */
-static void http_parsers(const char *s, size_t size)
+/* A server URL, NUL-terminated as the option arrives (client/lib/http_url.c). */
+static void http_url(const char *s, size_t size)
 {
-	char *z = malloc(size + 1), port[8], *host, *prefix, why[128] = "";
-	struct sw_head_info hd;
+	char *z = malloc(size + 1), port[8], *host, *prefix;
 	int tls, ip;
 
 	if (z == NULL)
@@ -118,7 +117,7 @@ static void http_parsers(const char *s, size_t size)
 		size_t hl = strlen(host);
 
 		if (hl == 0 || hl > 253 || (prefix[0] != '\0' && prefix[0] != '/') || port[0] < '1' || port[0] > '9' ||
-		    strpbrk(host, "/?#@[] ") != NULL || strpbrk(prefix, "?# ") != NULL)
+		    strpbrk(host, "/?#@[] ") != NULL || strpbrk(prefix, "?# ") != NULL || (tls != 0 && tls != 1))
 			abort();
 		free(host);
 		free(prefix);
@@ -126,6 +125,14 @@ static void http_parsers(const char *s, size_t size)
 		abort();
 	}
 	free(z);
+}
+
+/* A response head, the exact octets so a read past their end is caught (http_parse.c). */
+static void http_head(const char *s, size_t size)
+{
+	struct sw_head_info hd;
+	char why[128] = "";
+
 	if (sw_http_parse_head(s, size, &hd, why, sizeof(why)) == 0) {
 		if (hd.status < 100 || hd.status > 599 || (hd.chunked && hd.length >= 0) || hd.length < -1 ||
 		    hd.next_poll < -1 || hd.retry_after < -1)
@@ -133,6 +140,21 @@ static void http_parsers(const char *s, size_t size)
 	} else if (why[0] == '\0') {
 		abort();
 	}
+}
+
+/* A chunk-size line, NUL-terminated as the reader hands it over (http_parse.c). */
+static void http_chunk_line(const char *s, size_t size)
+{
+	char *z = malloc(size + 1), why[128] = "";
+	uint64_t n = 0;
+
+	if (z == NULL)
+		return;
+	memcpy(z, s, size);
+	z[size] = '\0';
+	if (sw_http_parse_chunk_size(z, &n, why, sizeof(why)) != 0 && why[0] == '\0')
+		abort();
+	free(z);
 }
 
 static smswake_err count(const struct smswake_message *m, void *ctx)
@@ -164,9 +186,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(copy, data + 1, size - 1);
 	s = copy;
 	size--;
-	/* 7 and 8 pick the HTTP layer; every other octet keeps the choice it has always made
-	 * (tests/fuzz/corpus/client relies on it). */
-	switch (data[0] == 7 || data[0] == 8 ? data[0] : data[0] % 7) {
+	/* 7 to 10 pick the HTTP layer, each of its parsers on its own; every other octet keeps the
+	 * choice it has always made (tests/fuzz/corpus/client relies on it). */
+	switch (data[0] >= 7 && data[0] <= 10 ? data[0] : data[0] % 7) {
 	case 0: (void)smswake_handle_input(h, s, size, NULL); break;
 	case 1: (void)smswake_handle_pdu(h, (const uint8_t *)s, size, NULL); break;
 	case 2: (void)smswake_handle_smsd_file(h, s, size, NULL); break;
@@ -178,7 +200,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			free(out);
 		break;
 	case 7: http_stream(s, size); break;
-	case 8: http_parsers(s, size); break;
+	case 8: http_url(s, size); break;
+	case 9: http_head(s, size); break;
+	case 10: http_chunk_line(s, size); break;
 	}
 	free(copy);
 	return 0;

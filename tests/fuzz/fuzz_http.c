@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* libFuzzer target for the server's request handling: the real HTTP layer, routing, header and
- * JSON validation and the store behind them, in process on a loopback port. Each input becomes
- * one authenticated request (route, method, TTL/Urgency/Topic/Idempotency-Key headers, query and
- * body taken from the input), or is sent raw to exercise the HTTP parser. Any 500 answer, crash
+/* libFuzzer target for the server's request handling: the real HTTP layer (libmicrohttpd with
+ * smswake's head checks, limits and routing), the API handlers, JSON validation and the store
+ * behind them. One server runs in process for the whole run; each input is handed to it as a
+ * new connection over a socket pair (MHD_add_connection), so no TCP handshake, no port and no
+ * TIME_WAIT cost anything. An input is one authenticated request (route, method, the
+ * TTL/Urgency/Topic/Idempotency-Key headers, query and body taken from it), or raw bytes for the
+ * HTTP parser (tests/fuzz/corpus/http has real requests for every route). Any 500 answer, crash
  * or sanitizer report is a finding. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,7 +26,8 @@
 
 static struct server srv;
 static char provider_token[96], device_token[96], gateway_token[96];
-static int64_t device_id;
+static uint8_t device_hash[STORE_HASH_LEN];
+static int64_t provider_id, device_id;
 
 static char dir[] = "/tmp/smswake-fuzz-XXXXXX";
 
@@ -43,14 +47,30 @@ static void teardown(void)
 	nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The device the device-API inputs speak as; made again when an input deleted it. */
+static void ensure_device(void)
+{
+	struct store_device d = {0};
+
+	if (device_id > 0 && store_device_get(srv.store, 0, device_id, &d) == STORE_OK)
+		return;
+	memset(&d, 0, sizeof(d));
+	d.provider_id = provider_id;
+	snprintf(d.msisdn, sizeof(d.msisdn), "+15550001234");
+	d.poll_interval_s = 60;
+	d.quiet_start_min = d.quiet_end_min = -1;
+	if (store_device_add(srv.store, &d, device_hash, util_now_ms()) != STORE_OK)
+		abort();
+	device_id = d.id;
+}
+
 static void setup(void)
 {
 	char err[256];
 	struct store_options so = {0};
-	struct store_device d = {0};
 	uint8_t h[STORE_HASH_LEN];
 	const char *serr;
-	int64_t pid, gid;
+	int64_t gid;
 
 	log_init("fuzz-http", LOG_LEVEL_ERROR, 0);
 	if (mkdtemp(dir) == NULL)
@@ -59,7 +79,12 @@ static void setup(void)
 	snprintf(srv.cfg.data_dir, sizeof(srv.cfg.data_dir), "%s", dir);
 	snprintf(srv.cfg.database, sizeof(srv.cfg.database), "%s/fuzz.db", dir);
 	srv.cfg.synchronous_full = 0;
-	srv.cfg.max_wait_s = 0; /* no long-polls: every request answers at once */
+	srv.cfg.max_wait_s = 0;        /* no long-polls: every request answers at once */
+	srv.cfg.request_timeout_s = 2; /* an input that never completes a request is cut */
+	srv.cfg.threads = 2;
+	/* Every input comes from one address, and an input that never completes its request lingers
+	 * until the deadline: no per-address limit here. */
+	srv.cfg.per_ip_connection_limit = 0;
 	srv.cfg.nlisteners = 1;
 	snprintf(srv.cfg.listeners[0].name, sizeof(srv.cfg.listeners[0].name), "main");
 	snprintf(srv.cfg.listeners[0].host, sizeof(srv.cfg.listeners[0].host), "127.0.0.1");
@@ -73,17 +98,11 @@ static void setup(void)
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
 	keys_new_token("swp", provider_token, sizeof(provider_token), h);
-	store_provider_add(srv.store, "fuzz", h, util_now_ms(), &pid);
+	store_provider_add(srv.store, "fuzz", h, util_now_ms(), &provider_id);
 	keys_new_token("swg", gateway_token, sizeof(gateway_token), h);
 	store_gateway_add(srv.store, "fuzz", h, util_now_ms(), &gid);
-	keys_new_token("swd", device_token, sizeof(device_token), h);
-	d.provider_id = pid;
-	snprintf(d.msisdn, sizeof(d.msisdn), "+15550001234");
-	d.poll_interval_s = 60;
-	d.quiet_start_min = d.quiet_end_min = -1;
-	if (store_device_add(srv.store, &d, h, util_now_ms()) != STORE_OK)
-		abort();
-	device_id = d.id;
+	keys_new_token("swd", device_token, sizeof(device_token), device_hash);
+	ensure_device();
 	if (http_start(&srv, err, sizeof(err)) != 0)
 		abort();
 	atexit(teardown);
@@ -103,33 +122,64 @@ static void field(const uint8_t **p, const uint8_t *end, char *out, size_t max)
 	out[n] = '\0';
 }
 
+/* Hands one connection carrying req to the server and reads its answer until it closes; returns
+ * the status of the first response (0 if none).
+ *
+ * The end of the input is signalled by shutting down the writing side, but only once the server
+ * has answered or had a moment to read: libmicrohttpd 0.9.75 under epoll takes a short read for
+ * "no more data", so an end of stream that arrives together with the data goes unseen, and the
+ * connection would wait for its request deadline. */
 static int exchange(const char *req, size_t len)
 {
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)srv.listeners[0].port)};
+	struct sockaddr_in peer = {.sin_family = AF_INET, .sin_port = htons(40000)};
 	char buf[8192];
-	size_t got = 0;
-	int fd = socket(AF_INET, SOCK_STREAM, 0), status = 0;
+	size_t got = 0, off = 0;
+	int sv[2], status = 0, shut = 0;
 
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+	inet_pton(AF_INET, "127.0.0.9", &peer.sin_addr);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		abort();
-	(void)!send(fd, req, len, MSG_NOSIGNAL);
-	shutdown(fd, SHUT_WR);
-	for (;;) {
-		struct pollfd pfd = {fd, POLLIN, 0};
-		if (poll(&pfd, 1, 2000) <= 0)
-			break;
-		ssize_t n = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (got >= sizeof(buf) - 1)
-			break;
+	if (MHD_add_connection(srv.listeners[0].daemon, sv[1], (struct sockaddr *)&peer, sizeof(peer)) != MHD_YES) {
+		close(sv[0]);
+		return 0; /* refused (and closed) by the accept policy */
 	}
-	buf[got] = '\0';
-	close(fd);
-	if (sscanf(buf, "HTTP/1.%*d %d", &status) != 1)
-		status = 0;
+	for (;;) {
+		struct pollfd pfd = {sv[0], POLLIN | (off < len ? POLLOUT : 0), 0};
+		int r = poll(&pfd, 1, off < len ? 3000 : shut ? 3000 : 5);
+		if (r < 0)
+			break;
+		if (r == 0) {
+			if (shut)
+				break; /* no end in sight: leave it to the request deadline */
+			shutdown(sv[0], SHUT_WR);
+			shut = 1;
+			continue;
+		}
+		if (pfd.revents & POLLOUT) {
+			ssize_t w = send(sv[0], req + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w > 0)
+				off += (size_t)w;
+			else if (w < 0)
+				off = len; /* the server closed: read what it said */
+		}
+		if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = recv(sv[0], buf + got, sizeof(buf) - 1 - got, MSG_DONTWAIT);
+			if (n == 0 || (n < 0 && !(pfd.revents & POLLIN)))
+				break;
+			if (n > 0)
+				got += (size_t)n;
+			buf[got] = '\0';
+			if (status == 0)
+				sscanf(buf, "HTTP/1.%*d %d", &status);
+			if (got >= sizeof(buf) - 1)
+				got = 0; /* only the first status line matters; keep reading to the end */
+			if (!shut && off == len && n > 0) {
+				shutdown(sv[0], SHUT_WR); /* an answer came: the server has read the input */
+				shut = 1;
+			}
+		}
+	}
+	close(sv[0]);
 	return status;
 }
 
@@ -149,13 +199,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	if (size < 2)
 		return 0;
+	ensure_device();
 	route = p[0] % 12;
 	const char *method = methods[p[1] % 6];
 	p += 2;
 	if (route == 11) {
 		/* Raw bytes straight to the HTTP parser. */
 		n = size - 2 < 16000 ? size - 2 : 16000;
-		exchange((const char *)p, n);
+		status = exchange((const char *)p, n);
+		if (status == 500)
+			abort();
 		return 0;
 	}
 	field(&p, end, ttl, sizeof(ttl));

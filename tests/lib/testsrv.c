@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -327,4 +328,102 @@ int testsrv_device(struct testsrv *ts, const char *msisdn, int64_t *id, char *to
 	json_decref(j);
 	http_resp_free(&r);
 	return rc;
+}
+
+int raw_connect_from(int port, const char *src, int nonblock)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct sockaddr_in la = {.sin_family = AF_INET, .sin_port = 0};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | (nonblock ? SOCK_NONBLOCK : 0), 0);
+	if (fd < 0)
+		return -1;
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	inet_pton(AF_INET, src, &la.sin_addr);
+	if (bind(fd, (struct sockaddr *)&la, sizeof(la)) != 0 ||
+	    (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 && !(nonblock && errno == EINPROGRESS))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int raw_exchange(int port, const char *req, size_t len, int timeout_ms, char *reply, size_t replylen, int *closed)
+{
+	int fd = raw_connect(port);
+	size_t got = 0;
+	struct timespec t0, t1;
+
+	*closed = 0;
+	if (fd < 0)
+		return -1;
+	if (send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		close(fd);
+		return -1;
+	}
+	reply[0] = '\0';
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		struct pollfd pfd = {fd, POLLIN, 0};
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		long left = timeout_ms - ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
+			break;
+		ssize_t n = recv(fd, reply + got, replylen - 1 - got, 0);
+		if (n <= 0) {
+			*closed = 1;
+			break;
+		}
+		got += (size_t)n;
+		reply[got] = '\0';
+		if (got >= replylen - 1)
+			break;
+	}
+	close(fd);
+	return (int)got;
+}
+
+int raw_status_lines(const char *reply)
+{
+	int n = 0;
+	for (const char *p = reply; (p = strstr(p, "HTTP/1.")) != NULL; p += 7)
+		if (p[7] != '\0' && p[8] == ' ' && p[9] >= '1' && p[9] <= '5')
+			n++;
+	return n;
+}
+
+long testsrv_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		return -1;
+	rl.rlim_cur = rl.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &rl);
+	getrlimit(RLIMIT_NOFILE, &rl);
+	return (long)rl.rlim_cur;
+}
+
+double testsrv_metric(struct testsrv *ts, const char *name)
+{
+	struct http_resp r;
+	double v = -1;
+	size_t n = strlen(name);
+
+	if (http_do(ts, "GET", "/metrics", NULL, NULL, NULL, 0, &r) != 0) {
+		http_resp_free(&r);
+		return -1;
+	}
+	for (const char *p = r.body; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+			v = strtod(p + n + 1, NULL);
+			break;
+		}
+	http_resp_free(&r);
+	return v;
+}
+
+int testsrv_launch(struct testsrv *ts, const char *extra)
+{
+	if (testsrv_init(ts, extra) != 0)
+		return -1;
+	return testsrv_start(ts);
 }

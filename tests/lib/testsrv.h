@@ -53,6 +53,23 @@ int http_resp_header(const struct http_resp *resp, const char *name, char *out, 
  * without an answer, -1 on error. */
 int raw_http(int port, const char *req, size_t len, int timeout_ms, char *reply, size_t replylen);
 int raw_connect(int port);
+/* Connects from the local address src (any 127.0.0.0/8 address plays another client); with
+ * nonblock the connect is started and the socket returned at once. -1 on error. */
+int raw_connect_from(int port, const char *src, int nonblock);
+/* Sends all of req, then reads until the peer closes or timeout_ms passes; returns the number of
+ * octets read into reply (NUL-terminated), -1 on error. *closed is set to 1 when the peer closed. */
+int raw_exchange(int port, const char *req, size_t len, int timeout_ms, char *reply, size_t replylen, int *closed);
+/* Counts the HTTP status lines ("HTTP/1.x NNN") in a reply, wherever they start (a response
+ * may follow the previous one's body directly). */
+int raw_status_lines(const char *reply);
+
+/* Raises this process's open file limit to its hard limit (children inherit it); returns it. */
+long testsrv_raise_nofile(void);
+/* The value of a /metrics line that starts with name (labels included), or -1. */
+double testsrv_metric(struct testsrv *ts, const char *name);
+/* Starts a server whose configuration has extra lines appended to [server] (a fresh directory
+ * each time): testsrv_init + testsrv_start. */
+int testsrv_launch(struct testsrv *ts, const char *extra_server_conf);
 
 /* Creates a device for the provider and fills id and token; returns 0. */
 int testsrv_device(struct testsrv *ts, const char *msisdn, int64_t *id, char *token, size_t toklen);

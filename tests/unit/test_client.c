@@ -87,6 +87,18 @@ static uint64_t stored_counter(smswake_t *h)
 	return c;
 }
 
+/* The whole of a small file as a string. */
+static void read_file(const char *path, char *buf, size_t max)
+{
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, max - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+}
+
 static void test_valid_binary(void **state)
 {
 	struct fixture *f = *state;
@@ -185,6 +197,52 @@ static void test_replay_and_stale(void **state)
 	}
 }
 
+/* The counter is 8 octets unsigned (docs/protocol.md, section 3): values with the top bit set are
+ * ordinary, and 2^64-1 is the last one. The device accepts it once; after it no wakeup can pass
+ * the counter rule, and the reason says so. */
+static void test_counter_range(void **state)
+{
+	static const uint64_t counters[] = {
+		INT64_MAX - 1, INT64_MAX, (uint64_t)INT64_MAX + 1, 0x8000000000000005ULL, UINT64_MAX - 1, UINT64_MAX,
+	};
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = UINT64_MAX};
+	char text[WAKE_TEXT_LEN + 1], file[1100];
+	struct smswake_wakeup w;
+	smswake_t *h2;
+
+	wake_udh(PORT, udh);
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		payload(f->key, PORT, counters[i], p);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_OK);
+		assert_true(w.counter == counters[i]);
+		assert_true(stored_counter(f->h) == counters[i]);
+		/* A lower value with the top bit clear is older, not larger. */
+		payload(f->key, PORT, 1, p);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_ESTALE);
+	}
+	/* In the state file as unsigned decimal, and read back by another handle. */
+	read_file(f->state, file, sizeof(file));
+	assert_non_null(strstr(file, "\ncounter 18446744073709551615\n"));
+	assert_int_equal(smswake_new(&h2), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h2, "device_id", "12"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h2, "state_file", f->state), SMSWAKE_OK);
+	assert_true(stored_counter(h2) == UINT64_MAX);
+	smswake_free(h2);
+
+	/* Exhausted: the same wakeup again, in the other form, and anything lower are stale, with
+	 * a reason an operator can act on. */
+	assert_int_equal(wake_encode_text(f->key, PORT, &m, text, sizeof(text), NULL), WAKE_OK);
+	assert_int_equal(smswake_handle_text(f->h, text, WAKE_TEXT_LEN, &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "wake counter exhausted");
+	assert_non_null(strstr(smswake_errmsg(f->h), "18446744073709551615"));
+	payload(f->key, PORT, UINT64_MAX - 1, p);
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), &w), SMSWAKE_ESTALE);
+	assert_string_equal(w.reason, "wake counter exhausted");
+	assert_true(stored_counter(f->h) == UINT64_MAX);
+}
+
 static void test_text_form(void **state)
 {
 	struct fixture *f = *state;
@@ -205,6 +263,76 @@ static void test_text_form(void **state)
 	assert_int_equal(smswake_handle_text(f->h, "Hello, are you there?", 21, &w), SMSWAKE_EREJECTED);
 	assert_int_equal(smswake_handle_text(f->h, "", 0, &w), SMSWAKE_EREJECTED);
 	assert_true(stored_counter(f->h) == 9);
+}
+
+/* Octets with their length, so they may hold a NUL. */
+struct around {
+	const char *before, *after;
+	size_t before_len, after_len;
+};
+/* clang-format off */
+#define AROUND(b, a) {b, a, sizeof(b) - 1, sizeof(a) - 1}
+/* clang-format on */
+
+/* One wakeup (counter c) in form 0 (text, smswake_handle_text), 1 (text, smswake_handle_input) or
+ * 2 (hex user data, smswake_handle_input), with octets before and after it. */
+static smswake_err input_around(struct fixture *f, int form, uint64_t c, const struct around *ar)
+{
+	struct wake_msg m = {.version = 1, .key_id = 1, .counter = c};
+	uint8_t ud[WAKE_UDH_LEN + WAKE_PAYLOAD_LEN];
+	char core[ENC_HEX_LEN(sizeof(ud))], line[200];
+	size_t n = 0, cl;
+
+	if (form == 2) {
+		wake_udh(PORT, ud);
+		payload(f->key, PORT, c, ud + WAKE_UDH_LEN);
+		enc_hex(ud, sizeof(ud), core);
+	} else {
+		assert_int_equal(wake_encode_text(f->key, PORT, &m, core, sizeof(core), NULL), WAKE_OK);
+	}
+	cl = strlen(core);
+	memcpy(line + n, ar->before, ar->before_len);
+	n += ar->before_len;
+	memcpy(line + n, core, cl);
+	n += cl;
+	memcpy(line + n, ar->after, ar->after_len);
+	n += ar->after_len;
+	return form == 0 ? smswake_handle_text(f->h, line, n, NULL) : smswake_handle_input(f->h, line, n, NULL);
+}
+
+/* The text form's one allowance (docs/protocol.md, section 5): exactly one line end after the 56
+ * characters, CR LF, LF or CR, as a stack or the CLI's stdin adds it. Nothing else around it, and
+ * the same rule for every form smswake_handle_input takes. */
+static void test_text_whitespace(void **state)
+{
+	static const struct around ok[] = {AROUND("", ""), AROUND("", "\n"), AROUND("", "\r\n"), AROUND("", "\r")};
+	static const struct around bad[] = {
+		AROUND(" ", ""),      AROUND("\t", ""),     AROUND("\n", ""),   AROUND("\r\n", ""),
+		AROUND("", " "),      AROUND("", "\t"),     AROUND("", "\v"),   AROUND("", "\f"),
+		AROUND("", "\n\n"),   AROUND("", "\r\r"),   AROUND("", "\n\r"), AROUND("", "\r\n\r\n"),
+		AROUND("", " \n"),    AROUND("", "\t\r\n"), AROUND("", "\n "),  AROUND(" ", "\n"),
+		AROUND("", "\r\n\n"), AROUND("", "\0"),     AROUND("", "\n\0"), AROUND("\xef\xbb\xbf", ""),
+	};
+	static const char *const form_name[] = {"smswake_handle_text", "smswake_handle_input, text",
+						"smswake_handle_input, hex"};
+	struct fixture *f = *state;
+	uint64_t c = 100;
+	unsigned wrong = 0;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+		for (int form = 0; form < 3; form++)
+			if (input_around(f, form, ++c, &ok[i]) != SMSWAKE_OK) {
+				print_message("%s, accepted form %zu refused: %s\n", form_name[form], i,
+					      smswake_errmsg(f->h));
+				wrong++;
+			}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		for (int form = 0; form < 3; form++)
+			if (input_around(f, form, ++c, &bad[i]) != SMSWAKE_EREJECTED) {
+				print_message("%s, white space case %zu not rejected\n", form_name[form], i);
+				wrong++;
+			}
+	assert_int_equal(wrong, 0);
 }
 
 /* --- PDUs --- */
@@ -337,11 +465,11 @@ static void test_input_line(void **state)
 	struct wake_msg m = {.version = 1, .key_id = 1, .counter = 20};
 	struct smswake_wakeup w;
 
-	/* Hex user data that starts with its header, upper case, surrounded by white space. */
+	/* Hex user data that starts with its header, upper case, with a line end (what else may
+	 * surround a line is test_text_whitespace's business). */
 	wake_udh(PORT, ud);
 	payload(f->key, PORT, 11, ud + WAKE_UDH_LEN);
-	hex[0] = ' ';
-	enc_hex(ud, sizeof(ud), hex + 1);
+	enc_hex(ud, sizeof(ud), hex);
 	for (char *p = hex; *p; p++)
 		if (*p >= 'a' && *p <= 'f')
 			*p = (char)(*p - 'a' + 'A');
@@ -671,7 +799,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_forged_and_damaged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrong_port, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_replay_and_stale, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counter_range, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_text_form, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_text_whitespace, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pdu_forms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_input_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_smsd_file, setup, teardown),

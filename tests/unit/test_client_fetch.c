@@ -380,6 +380,49 @@ static void test_wakeup_then_fetch(void **state)
 	assert_string_equal(ts_request(f->ts, 4), "POST /v1/device/ack {\"seq\":1,\"wake_ctr\":6}");
 }
 
+/* Counters with the top bit set, up to the last one, travel in the ack as unsigned decimal JSON
+ * numbers (docs/api.md; JSON has no integer range, only some parsers do). */
+static void test_ack_counter_range(void **state)
+{
+	static const struct {
+		uint64_t counter;
+		const char *ack;
+	} steps[] = {
+		{9223372036854775808ULL, "POST /v1/device/ack {\"seq\":1,\"wake_ctr\":9223372036854775808}"},
+		{18446744073709551614ULL, "POST /v1/device/ack {\"seq\":2,\"wake_ctr\":18446744073709551614}"},
+		{18446744073709551615ULL, "POST /v1/device/ack {\"seq\":3,\"wake_ctr\":18446744073709551615}"},
+	};
+	struct fixture *f = *state;
+	uint8_t udh[WAKE_UDH_LEN], p[WAKE_PAYLOAD_LEN];
+	struct wake_msg m = {.version = 1, .key_id = 1};
+	struct smswake_fetch_result r;
+	size_t req = 0;
+
+	wake_udh(PORT, udh);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		char body[8];
+
+		m.counter = steps[i].counter;
+		assert_int_equal(wake_encode(f->key, PORT, &m, p, sizeof(p), NULL), WAKE_OK);
+		assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_OK);
+		snprintf(body, sizeof(body), "m%zu", i + 1);
+		ts_add_message(f->ts, i + 1, body, NULL);
+		assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_OK);
+		req += 2;
+		assert_int_equal(ts_nrequests(f->ts), req);
+		assert_string_equal(ts_request(f->ts, req - 1), steps[i].ack);
+		assert_true(ts_wake_ctr(f->ts) == steps[i].counter);
+	}
+	/* Exhausted: no wakeup passes any more, and fetching goes on; every ack repeats the last
+	 * counter (the server keeps the largest it has seen). */
+	assert_int_equal(smswake_handle_sms(f->h, udh, sizeof(udh), p, sizeof(p), NULL), SMSWAKE_ESTALE);
+	ts_add_message(f->ts, 4, "m4", NULL);
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, &r), SMSWAKE_OK);
+	assert_int_equal(r.delivered, 1);
+	assert_string_equal(ts_request(f->ts, req + 1),
+			    "POST /v1/device/ack {\"seq\":4,\"wake_ctr\":18446744073709551615}");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +435,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_then_fetch, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ack_counter_range, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("client-fetch", tests, NULL, NULL);
 }

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-/* libsmswake's own HTTP client (client/lib/http.c) against odd but legal and plainly illegal
- * servers: the server URL and response head parsers, response framing read from a socket the test
- * fills (sw_http_read_fd), and connection handling against a scripted raw TCP server
- * (sw_http_request). The well-behaved server is test_client_fetch.c's business. */
+/* libsmswake's own HTTP client (client/lib/http*.c) against odd but legal and plainly illegal
+ * servers: the server URL, chunk-size line and response head parsers, response framing read from a
+ * socket the test fills (sw_http_read_fd), connection handling against a scripted raw TCP server
+ * (sw_http_request), and the request deadline against servers that never finish an answer. The
+ * well-behaved server is test_client_fetch.c's business. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
@@ -16,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -173,6 +178,46 @@ static void test_url_rejected(void **state)
 		assert_int_equal(strlen(host), 253);
 		free(host);
 		free(prefix);
+	}
+}
+
+/* --- chunk-size lines (http_parse.c) --- */
+
+static void test_chunk_size_line(void **state)
+{
+	static const struct {
+		const char *line;
+		uint64_t size;
+	} ok[] = {
+		{"0", 0},
+		{"00", 0},
+		{"5", 5},
+		{"1a2B", 0x1a2b},
+		{"5;name=value", 5},
+		{"5 \t;x", 5},
+		{"5 ", 5},
+		{"fffffffffffffff", 0xfffffffffffffffULL},
+	};
+	static const char *const bad[] = {
+		"", " 5", ";5", "x", "5x", "5 x", "-1", "+5", "0x5", "5\r", "ffffffffffffffff", "fffffffffffffffff",
+	};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		char why[64] = "";
+		uint64_t n = 1234;
+
+		if (sw_http_parse_chunk_size(ok[i].line, &n, why, sizeof(why)) != 0 || n != ok[i].size)
+			fail_msg("\"%s\": %s, size %llu", ok[i].line, why, (unsigned long long)n);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char why[64] = "";
+		uint64_t n = 1234;
+
+		if (sw_http_parse_chunk_size(bad[i], &n, why, sizeof(why)) == 0)
+			fail_msg("\"%s\": accepted as %llu", bad[i], (unsigned long long)n);
+		assert_true(why[0] != '\0');
+		assert_true(n == 1234);
 	}
 }
 
@@ -1598,6 +1643,374 @@ static void test_closed_port(void **state)
 	assert_non_null(strstr(smswake_errmsg(h), "127.0.0.1"));
 }
 
+/* --- the request deadline against servers that never finish --- */
+
+/* How a hostile server answers (after reading the request head, except STALL_READ). */
+enum evil_mode {
+	EVIL_FLOOD_1XX,  /* "100 Continue" heads, as fast as the socket takes them */
+	EVIL_SLOW_1XX,   /* one "100 Continue" head every 200 ms */
+	EVIL_DRIP_HEAD,  /* a final response head, one octet per second */
+	EVIL_DRIP_BODY,  /* a whole head with Content-Length: 1000, then one body octet per second */
+	EVIL_DRIP_CHUNK, /* a chunked head, then a chunked body one octet per second */
+	EVIL_STALL_READ, /* never reads: a large request stops in the socket buffers */
+};
+
+#define EVIL_CAP_MS 20000 /* the server gives up on its own after this */
+
+struct evil {
+	int lfd;
+	unsigned port;
+	pthread_t thread;
+	enum evil_mode mode;
+	unsigned connections;
+	size_t sent; /* octets of the answer sent */
+};
+
+/* 1 when the client has closed its end (or reset it). */
+static int client_gone(int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char buf[4096];
+	ssize_t n;
+
+	while (poll(&p, 1, 0) == 1) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return 1;
+		if (n < 0)
+			return 0;
+	}
+	return 0;
+}
+
+/* Sends within the server's own time cap; -1 once the client has gone or the cap passed. */
+static int evil_send(int fd, const char *p, size_t len, int64_t end)
+{
+	while (len > 0) {
+		ssize_t n;
+
+		if (mono_ms() >= end)
+			return -1;
+		n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Sends s one octet a second, stopping when the client goes. */
+static int evil_drip(struct evil *e, int fd, const char *s, int64_t end)
+{
+	for (; *s; s++) {
+		if (evil_send(fd, s, 1, end) != 0)
+			return -1;
+		e->sent++;
+		for (int64_t t = mono_ms() + 1000; mono_ms() < t;) {
+			if (client_gone(fd) || mono_ms() >= end)
+				return -1;
+			usleep(20 * 1000);
+		}
+	}
+	return 0;
+}
+
+static void *evil_main(void *arg)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	struct evil *e = arg;
+	int64_t end = mono_ms() + EVIL_CAP_MS;
+	struct timeval tv = {.tv_sec = 0, .tv_usec = 200 * 1000};
+	char req[8192], flood[10000 * (sizeof(cont) - 1)];
+	size_t rl = 0;
+	int fd;
+
+	if (srv_wait(e->lfd) != 0 || (fd = accept4(e->lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return NULL;
+	e->connections++;
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (e->mode == EVIL_STALL_READ) {
+		/* Notices the client's end without reading a single octet. */
+		struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+
+		while (mono_ms() < end && !(poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))))
+			usleep(50 * 1000);
+		close(fd);
+		return NULL;
+	}
+	/* The request head. */
+	while (rl < sizeof(req) - 1 && mono_ms() < end) {
+		ssize_t n = recv(fd, req + rl, sizeof(req) - 1 - rl, 0);
+
+		if (n == 0)
+			break;
+		if (n > 0) {
+			rl += (size_t)n;
+			req[rl] = '\0';
+			if (strstr(req, "\r\n\r\n") != NULL)
+				break;
+		}
+	}
+	switch (e->mode) {
+	case EVIL_FLOOD_1XX:
+		for (size_t i = 0; i < sizeof(flood); i += sizeof(cont) - 1)
+			memcpy(flood + i, cont, sizeof(cont) - 1);
+		while (!client_gone(fd) && evil_send(fd, flood, sizeof(flood), end) == 0)
+			e->sent += sizeof(flood);
+		break;
+	case EVIL_SLOW_1XX:
+		while (!client_gone(fd) && evil_send(fd, cont, sizeof(cont) - 1, end) == 0) {
+			e->sent += sizeof(cont) - 1;
+			usleep(200 * 1000);
+		}
+		break;
+	case EVIL_DRIP_HEAD: (void)evil_drip(e, fd, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", end); break;
+	case EVIL_DRIP_BODY: {
+		static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n";
+		char body[1001];
+
+		memset(body, 'b', 1000);
+		body[1000] = '\0';
+		if (evil_send(fd, head, sizeof(head) - 1, end) == 0)
+			(void)evil_drip(e, fd, body, end);
+		break;
+	}
+	case EVIL_DRIP_CHUNK: {
+		static const char head[] = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+
+		if (evil_send(fd, head, sizeof(head) - 1, end) == 0)
+			(void)evil_drip(e, fd, "1\r\na\r\n1\r\nb\r\n1\r\nc\r\n1\r\nd\r\n1\r\ne\r\n1\r\nf\r\n0\r\n\r\n",
+					end);
+		break;
+	}
+	case EVIL_STALL_READ: break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void evil_start(struct evil *e, enum evil_mode mode)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t al = sizeof(a);
+
+	memset(e, 0, sizeof(*e));
+	e->mode = mode;
+	e->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(e->lfd >= 0);
+	assert_int_equal(bind(e->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(e->lfd, 8), 0);
+	assert_int_equal(getsockname(e->lfd, (struct sockaddr *)&a, &al), 0);
+	e->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&e->thread, NULL, evil_main, e), 0);
+}
+
+static void evil_stop(struct evil *e)
+{
+	pthread_join(e->thread, NULL);
+	close(e->lfd);
+}
+
+#define DEADLINE_TIMEOUT_S 2
+#define DEADLINE_MARGIN_MS 3000 /* room for a loaded machine under the sanitizers */
+
+/* One request against a hostile server, with timeout 2 s and no retries: it must end with a
+ * network error (a timeout) within the timeout and a margin, whatever the server keeps sending.
+ * Returns the time it took in milliseconds. */
+static int64_t hostile_request(struct net *n, enum evil_mode mode, const char *what)
+{
+	struct evil e;
+	struct sw_response r;
+	char url[64], num[16];
+	smswake_t *h;
+	smswake_err err;
+	int64_t t0, took;
+	size_t bl = 32 * 1024 * 1024;
+	char *big = NULL;
+
+	evil_start(&e, mode);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u", e.port);
+	snprintf(num, sizeof(num), "%d", DEADLINE_TIMEOUT_S);
+	assert_int_equal(smswake_new(&h), SMSWAKE_OK);
+	n->h = h;
+	assert_int_equal(smswake_setopt(h, "server", url), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h, "token", "t"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h, "retries", "0"), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h, "timeout", num), SMSWAKE_OK);
+	assert_int_equal(smswake_setopt(h, "connect_timeout", num), SMSWAKE_OK);
+	if (mode == EVIL_STALL_READ) {
+		/* More than the socket buffers on both sides hold. */
+		big = malloc(bl + 1);
+		assert_non_null(big);
+		memset(big, 'x', bl);
+		big[bl] = '\0';
+	}
+	t0 = mono_ms();
+	err = sw_http_request(h, "/v1/device/messages", big, &r);
+	took = mono_ms() - t0;
+	free(big);
+	evil_stop(&e);
+	print_message("%-46s %s after %lld ms (%s); the server sent %zu octets\n", what, smswake_strerror(err),
+		      (long long)took, smswake_errmsg(h), e.sent);
+	smswake_free(h);
+	n->h = NULL;
+	assert_int_equal(err, SMSWAKE_ENETWORK);
+	assert_null(r.body);
+	assert_true(took < DEADLINE_TIMEOUT_S * 1000 + DEADLINE_MARGIN_MS);
+	assert_int_equal(e.connections, 1);
+	return took;
+}
+
+static void test_deadline_flood_1xx(void **state)
+{
+	hostile_request(*state, EVIL_FLOOD_1XX, "endless 100 Continue heads, flooded:");
+}
+
+static void test_deadline_slow_1xx(void **state)
+{
+	hostile_request(*state, EVIL_SLOW_1XX, "a 100 Continue head every 200 ms:");
+}
+
+static void test_deadline_drip_head(void **state)
+{
+	hostile_request(*state, EVIL_DRIP_HEAD, "response head, one octet a second:");
+}
+
+static void test_deadline_drip_body(void **state)
+{
+	hostile_request(*state, EVIL_DRIP_BODY, "Content-Length body, one octet a second:");
+}
+
+static void test_deadline_drip_chunked(void **state)
+{
+	hostile_request(*state, EVIL_DRIP_CHUNK, "chunked body, one octet a second:");
+}
+
+static void test_deadline_stalled_send(void **state)
+{
+	hostile_request(*state, EVIL_STALL_READ, "32 MiB request to a server that never reads:");
+}
+
+/* The process state letter of /proc/PID/stat ('S' sleeping, 'T' stopped), or '?'. */
+static char proc_state(pid_t pid)
+{
+	char path[64], buf[256], *rp;
+	FILE *fp;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fp = fopen(path, "r");
+	if (fp == NULL)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	rp = strrchr(buf, ')');
+	return rp != NULL && rp[1] == ' ' ? rp[2] : '?';
+}
+
+/* Deterministic form of the flood: the client is stopped (SIGSTOP) while it waits for more of a
+ * response, its deadline passes, the rest of the response (a hundred more interim heads and a
+ * final 200) is queued, and then it continues. Everything it reads from then on is ready at once,
+ * so a deadline looked at only when there is nothing to read is never looked at again: the
+ * response was accepted 1.5 s after the deadline. It must end in a timeout instead. */
+/* Ends a test_deadline_after_stop that cannot go on: the child is killed and reaped. */
+static void child_gone(pid_t pid, int fd)
+{
+	int st;
+
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	close(fd);
+}
+
+static void test_deadline_after_stop(void **state)
+{
+	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+	static const char final[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+	int sv[2], ready[2], st = 0, queued = 1;
+	pid_t pid;
+	int64_t t0;
+	char c;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* The client: 0 for a network error (the timeout), 1 for a response taken after its
+		 * deadline, 2 for anything else. */
+		smswake_t *h;
+		struct sw_response r;
+		int ka, rc = 2;
+
+		close(sv[1]);
+		close(ready[0]);
+		if (smswake_new(&h) == SMSWAKE_OK && smswake_setopt(h, "timeout", "1") == SMSWAKE_OK &&
+		    write(ready[1], "r", 1) == 1) {
+			smswake_err err = sw_http_read_fd(h, sv[0], &r, &ka);
+
+			rc = err == SMSWAKE_ENETWORK ? 0 : err == SMSWAKE_OK ? 1 : 2;
+			if (err == SMSWAKE_OK)
+				sw_response_free(&r);
+		}
+		smswake_free(h);
+		close(sv[0]);
+		close(ready[1]);
+		_exit(rc);
+	}
+	close(sv[0]);
+	close(ready[1]);
+	/* The client's deadline starts now; one interim head, then wait until the client has read
+	 * it (nothing left in this end's send queue) and sleeps waiting for more. */
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	t0 = mono_ms();
+	assert_int_equal(send(sv[1], cont, sizeof(cont) - 1, MSG_NOSIGNAL), (ssize_t)(sizeof(cont) - 1));
+	for (;;) {
+		int unsent = -1;
+
+		if (ioctl(sv[1], TIOCOUTQ, &unsent) == 0 && unsent == 0 && proc_state(pid) == 'S')
+			break;
+		if (mono_ms() - t0 > 700) {
+			/* The machine is so busy that the client may be past its deadline before it
+			 * can be stopped inside it: this run proves nothing. */
+			child_gone(pid, sv[1]);
+			skip();
+		}
+		usleep(2 * 1000);
+	}
+	assert_int_equal(kill(pid, SIGSTOP), 0);
+	for (;;) {
+		char ps = proc_state(pid);
+
+		if (ps == 'T')
+			break;
+		if (ps == 'Z' || ps == '?' || mono_ms() - t0 > 20000) {
+			child_gone(pid, sv[1]);
+			fail_msg("the client did not stop (state %c)", ps);
+		}
+		usleep(1000);
+	}
+	usleep(1500 * 1000); /* its deadline (1 s) passes while it is stopped */
+	for (int i = 0; i < 100; i++)
+		queued &= send(sv[1], cont, sizeof(cont) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(cont) - 1);
+	queued &= send(sv[1], final, sizeof(final) - 1, MSG_NOSIGNAL) == (ssize_t)(sizeof(final) - 1);
+	assert_int_equal(kill(pid, SIGCONT), 0);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	close(sv[1]);
+	assert_true(queued);
+	assert_true(WIFEXITED(st));
+	if (WEXITSTATUS(st) == 1)
+		print_message("a response completed 1.5 s after the deadline was accepted\n");
+	assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 /* --- found by this suite, fixed --- */
 
 /* A NUL octet is not a token character, and a line holding one is neither an empty line nor a
@@ -1655,6 +2068,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_url_accepted),
 		cmocka_unit_test(test_url_rejected),
+		cmocka_unit_test(test_chunk_size_line),
 		cmocka_unit_test(test_head_accepted),
 		cmocka_unit_test(test_head_retry_after_date),
 		cmocka_unit_test(test_head_rejected),
@@ -1678,6 +2092,13 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_protocol_error_not_retried, setup_net, teardown_net),
 		cmocka_unit_test_setup_teardown(test_no_sigpipe, setup_net, teardown_net),
 		cmocka_unit_test_setup_teardown(test_closed_port, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_flood_1xx, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_slow_1xx, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_drip_head, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_drip_body, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_drip_chunked, setup_net, teardown_net),
+		cmocka_unit_test_setup_teardown(test_deadline_stalled_send, setup_net, teardown_net),
+		cmocka_unit_test(test_deadline_after_stop),
 		cmocka_unit_test_setup_teardown(test_nul_octets, setup_reader, teardown_reader),
 		cmocka_unit_test_setup_teardown(test_user_agent_injection, setup_net, teardown_net),
 	};

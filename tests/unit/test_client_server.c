@@ -150,20 +150,48 @@ static enum MHD_Result model_get(struct ts_server *ts, struct MHD_Connection *c)
 	return ret;
 }
 
+/* The value of "wake_ctr" as an unsigned 64-bit decimal, read from the text: jansson's integers
+ * are signed and refuse the upper half of the counter's range. The digits are then replaced by a
+ * 0 in the copy jansson parses. 0 if absent or not a plain number. */
+static uint64_t ack_wake_ctr(char *body)
+{
+	char *p = strstr(body, "\"wake_ctr\":");
+	uint64_t v = 0;
+
+	if (p == NULL)
+		return 0;
+	p += 11;
+	for (char *q = p; *q >= '0' && *q <= '9'; q++) {
+		if (v > (UINT64_MAX - (uint64_t)(*q - '0')) / 10)
+			return 0;
+		v = v * 10 + (uint64_t)(*q - '0');
+		*q = q == p ? '0' : ' ';
+	}
+	return v;
+}
+
 static enum MHD_Result model_ack(struct ts_server *ts, struct MHD_Connection *c, const char *body, size_t len)
 {
-	json_t *root = json_loadb(body, len, 0, NULL), *seq, *ctr;
+	char *copy = malloc(len + 1);
+	json_t *root = NULL, *seq;
+	uint64_t ctr = 0;
 
+	if (copy != NULL) {
+		memcpy(copy, body, len);
+		copy[len] = '\0';
+		ctr = ack_wake_ctr(copy);
+		root = json_loadb(copy, len, 0, NULL);
+		free(copy);
+	}
 	seq = json_object_get(root, "seq");
-	ctr = json_object_get(root, "wake_ctr");
 	if (!json_is_integer(seq)) {
 		json_decref(root);
 		return reply(c, 400, "{\"error\":\"bad ack\"}", NULL, -1);
 	}
 	if ((uint64_t)json_integer_value(seq) > ts->acked)
 		ts->acked = (uint64_t)json_integer_value(seq);
-	if (json_is_integer(ctr) && (uint64_t)json_integer_value(ctr) > ts->wake_ctr)
-		ts->wake_ctr = (uint64_t)json_integer_value(ctr);
+	if (ctr > ts->wake_ctr)
+		ts->wake_ctr = ctr;
 	json_decref(root);
 	return reply(c, 204, NULL, NULL, ts->next_poll);
 }

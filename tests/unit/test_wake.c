@@ -28,7 +28,8 @@ struct vector {
 	const char *text;
 };
 
-/* Same values as docs/protocol.md, section "Test vectors"; computed independently of this code. */
+/* Same values as docs/protocol.md, section "Test vectors" (test_client_vectors.c reads them out of
+ * the document and test_protocol.py recomputes them with an implementation of its own). */
 static const struct vector vectors[] = {
 	{
 		.master = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
@@ -71,6 +72,21 @@ static const struct vector vectors[] = {
 		.device_tag = "2f8ccd3e",
 		.payload = "0100012f8ccd3e00000000000000016553f1000383871d519279e00ead8971ec72af3ad7",
 		.text = "SMSWAKE:AQABL4zNPgAAAAAAAAABZVPxAAODhx1RknngDq2JcexyrzrX",
+	},
+	{
+		/* device id and counter with the top bit set, the last counter, key id 255 */
+		.master = "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff",
+		.device_id = 0xfedcba9876543210ULL,
+		.key_id = 255,
+		.port = 16999,
+		.flags = WAKE_F_URGENT,
+		.counter = UINT64_MAX,
+		.time = 0,
+		.pending = 0,
+		.k_dev = "3384aa3145ff6d7fa72693e21ba696011b7df6c4152b73b4b76fa1122d26e763",
+		.device_tag = "f90e04c0",
+		.payload = "0101fff90e04c0ffffffffffffffff0000000000d0a91b5ccaacf4a51533f07224bfc639",
+		.text = "SMSWAKE:AQH_-Q4EwP__________AAAAAADQqRtcyqz0pRUz8HIkv8Y5",
 	},
 };
 
