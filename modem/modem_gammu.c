@@ -31,6 +31,7 @@ struct modem {
 	GSM_MultiSMSMessage *multi;
 	GSM_SMSMessage out;
 	struct modem_caps caps;
+	int cap_strikes; /* MODEM_CAP_* refused once: one more refusal and the modem lacks it */
 	/* Gammu's own descriptor of the device, found after it opened it, for the two queries
 	 * libgammu 1.42 cannot make on their own (a direct AT+CREG? and AT+COPS?); -1 if none. */
 	int raw_fd;
@@ -273,8 +274,17 @@ static int modem_cap_try(const struct modem *m, int cap)
 	return !(m->caps.probed & cap) || (m->caps.present & cap);
 }
 
+/* A modem lacks a command once it refused it twice in a row: one refusal may be an answer that
+ * came late and was taken for the next command's (a slow modem, a busy host), and a modem wrongly
+ * taken to lack GPRS or signal would stay so for the whole connection. */
 static void modem_cap_set(struct modem *m, int cap, int present)
 {
+	if (!present && !(m->cap_strikes & cap) && !(m->caps.probed & cap)) {
+		m->cap_strikes |= cap;
+		log_debug("modem %s: %s refused once", m->cfg.name, modem_cap_name(cap));
+		return;
+	}
+	m->cap_strikes &= ~cap;
 	if (!(m->caps.probed & cap) || ((m->caps.present & cap) != 0) != present)
 		log_debug("modem %s: %s %s", m->cfg.name, present ? "answers" : "lacks", modem_cap_name(cap));
 	m->caps.probed |= cap;
@@ -411,6 +421,7 @@ static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 
 	/* What the modem answers is learnt again on every connection (it may be another modem). */
 	memset(&m->caps, 0, sizeof(m->caps));
+	m->cap_strikes = 0;
 	m->raw_fd = -1;
 	/* One reply attempt: the supervisor retries, with its own deadlines and back-off. */
 	e = GSM_InitConnection(m->sm, 1);
@@ -948,6 +959,12 @@ int modem_identify(struct modem *m, struct modem_ident *id)
 		e = GSM_GetSIMIMSI(m->sm, buf);
 		if ((rc = modem_ident_part(m, MODEM_CAP_IMSI, e, buf, id->imsi, sizeof(id->imsi))) != MODEM_OK)
 			return rc;
+	}
+	/* What the modem is includes what it answers: the status queries are tried here as well, so
+	 * that identify tells what the modem lacks without waiting for health checks. */
+	{
+		struct modem_status st;
+		(void)modem_get_status(m, &st);
 	}
 	return MODEM_OK;
 }

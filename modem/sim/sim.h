@@ -18,6 +18,7 @@
 #define SIM_IN_MAX 1024                  /* input read ahead while a modem is busy */
 #define SIM_OUT_MAX 65536                /* output the slave side has not read yet */
 #define SIM_URC_MAX 4096                 /* unsolicited results waiting for an idle line */
+#define SIM_URC_UNREAD_MAX 2048          /* output nobody has read: unsolicited results are dropped */
 #define SIM_RECORDS_MAX 512              /* sent/received history per modem */
 #define SIM_STORE_MAX 255                /* slots per message storage */
 #define SIM_INFLIGHT_MAX 10000           /* messages the network holds at once */

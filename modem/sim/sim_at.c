@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -150,6 +151,14 @@ void sim_at_urc(struct sim_modem *m, const char *fmt, ...)
 	/* A hung or absent modem loses its indications, as a wedged firmware would. */
 	if (m->faults.hang || m->resetting || m->master < 0)
 		return;
+	/* So does a port nobody reads: a real one drops what arrives while it is closed. (Here the
+	 * simulator holds the port open itself, so unread output would pile up for the next
+	 * client to wade through.) */
+	{
+		int unread = 0;
+		if (m->slave >= 0 && ioctl(m->slave, FIONREAD, &unread) == 0 && unread > SIM_URC_UNREAD_MAX)
+			return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
