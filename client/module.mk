@@ -15,8 +15,8 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # modem (client/cli_source_modem.c) the modem supervisor, which runs smswake-modem-worker per
 # modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
 # links libgammu; the worker process does.
-CLIENT_MODEM_OBJS := $(O)/modem/supervisor.o $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
-	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o
+CLIENT_MODEM_OBJS := $(SUPERVISOR_OBJS) $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
+	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/pdu.o $(O)/common/encode.o
 CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 

@@ -43,6 +43,7 @@ static const char *const pdu_errors[PDU_E_COUNT] = {
 	[PDU_E_TOO_LONG] = "user data too long",
 	[PDU_E_CHARSET] = "character not in the GSM 7-bit alphabet",
 	[PDU_E_HEX] = "bad hex",
+	[PDU_E_NO_PORTS] = "no application-port element in the header",
 };
 
 const char *pdu_strerror(int err)
@@ -417,16 +418,18 @@ uint32_t pdu_vp_relative_seconds(uint8_t vp)
 
 uint8_t pdu_vp_relative_encode(uint32_t s)
 {
-	if (s <= 300)
-		return 0;
-	if (s <= 43200)
-		return (uint8_t)((s + 299) / 300 - 1);
-	if (s <= 86400)
-		return (uint8_t)(143 + (s - 43200 + 1799) / 1800);
-	if (s <= 30 * 86400)
-		return (uint8_t)(166 + (s + 86399) / 86400);
-	if (s <= 63u * 604800)
-		return (uint8_t)(192 + (s + 604799) / 604800);
+	/* Each range runs up to the first period of the next range: below it, the longest period of
+	 * this range is the longest one not exceeding s. */
+	if (s < 600)
+		return 0; /* 5 minutes, also for less: the shortest the octet can say */
+	if (s < 45000)
+		return (uint8_t)(s / 300 < 144 ? s / 300 - 1 : 143); /* 5-minute steps up to 12 hours */
+	if (s < 2 * 86400)
+		return (uint8_t)(143 + (s - 43200) / 1800 < 167 ? 143 + (s - 43200) / 1800 : 167); /* to a day */
+	if (s < 5 * 604800)
+		return (uint8_t)(166 + s / 86400 < 196 ? 166 + s / 86400 : 196); /* days, to 30 */
+	if (s < 63u * 604800)
+		return (uint8_t)(192 + s / 604800); /* weeks */
 	return 255;
 }
 
@@ -860,6 +863,39 @@ int pdu_udh_add_ports(struct pdu_sms *sms, uint16_t dst_port, uint16_t src_port)
 {
 	uint8_t d[4] = {(uint8_t)(dst_port >> 8), (uint8_t)dst_port, (uint8_t)(src_port >> 8), (uint8_t)src_port};
 	return pdu_udh_add_ie(sms, PDU_IEI_PORTS16, d, sizeof(d));
+}
+
+void pdu_port_udh(uint8_t out[PDU_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port)
+{
+	out[0] = 0x06; /* UDHL: the octets after this one */
+	out[1] = PDU_IEI_PORTS16;
+	out[2] = 0x04; /* IEDL */
+	out[3] = (uint8_t)(dst_port >> 8);
+	out[4] = (uint8_t)dst_port;
+	out[5] = (uint8_t)(src_port >> 8);
+	out[6] = (uint8_t)src_port;
+}
+
+int pdu_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port)
+{
+	struct pdu_sms s;
+	int rc;
+
+	if (udh == NULL || len < 1 || dst_port == NULL || src_port == NULL)
+		return PDU_E_ARG;
+	if ((size_t)udh[0] + 1 > len || udh[0] > PDU_UD_MAX_OCTETS - 1)
+		return PDU_E_UDH_LEN;
+	memset(&s, 0, sizeof(s));
+	s.udh_len = udh[0];
+	memcpy(s.udh, udh + 1, s.udh_len);
+	rc = pdu_udh_parse(&s);
+	if (rc != PDU_OK)
+		return rc;
+	if (!s.has_ports)
+		return PDU_E_NO_PORTS;
+	*dst_port = s.dst_port;
+	*src_port = s.src_port;
+	return PDU_OK;
 }
 
 /* --- user data --- */

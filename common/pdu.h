@@ -46,6 +46,7 @@ enum pdu_error {
 	PDU_E_TOO_LONG,   /* user data too long to encode */
 	PDU_E_CHARSET,    /* character outside the GSM 7-bit default alphabet, or bad UTF-8 */
 	PDU_E_HEX,        /* odd length or non-hex digit */
+	PDU_E_NO_PORTS,   /* a well-formed header without an application-port element */
 	PDU_E_COUNT
 };
 
@@ -174,6 +175,14 @@ int pdu_udh_add_ie(struct pdu_sms *sms, uint8_t iei, const uint8_t *data, uint8_
 /* Appends IEI 0x05: 16-bit destination and source application ports. */
 int pdu_udh_add_ports(struct pdu_sms *sms, uint16_t dst_port, uint16_t src_port);
 
+/* The whole user data header of a port-addressed SMS, UDHL octet included: 06 05 04 DDDD SSSS. */
+#define PDU_PORT_UDH_LEN 7
+void pdu_port_udh(uint8_t out[PDU_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port);
+/* Reads the application ports (IEI 0x05, or 0x04 for 8-bit ports) of a whole user data header that
+ * starts with its UDHL octet, with the decoder's rules (a malformed element is an error; of
+ * repeated elements the last wins). Returns PDU_OK, PDU_E_NO_PORTS, or the header's error. */
+int pdu_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port);
+
 /* Sets dcs, coding and ud from UTF-8: the GSM 7-bit alphabet when every character is in it,
  * UCS2 otherwise. Fails with PDU_E_TOO_LONG when the text (with the existing UDH) does not fit. */
 int pdu_set_text(struct pdu_sms *sms, const char *utf8);
@@ -198,8 +207,9 @@ int pdu_utf8_to_ucs2(const char *utf8, uint8_t *out, size_t max, size_t *len);
 /* Timestamps: seconds since the Unix epoch <-> local time in the given zone (quarters of an hour). */
 int pdu_time_from_unix(int64_t t, int tz_quarters, struct pdu_time *out);
 int64_t pdu_time_to_unix(const struct pdu_time *t);
-/* Relative validity period octet (TS 23.040 9.2.3.12.1) <-> seconds. Encoding rounds up to the
- * next representable period and clamps at 63 weeks. */
+/* Relative validity period octet (TS 23.040 9.2.3.12.1) <-> seconds. Encoding rounds down to the
+ * longest representable period not longer than asked, so an SMS never outlives what it announces;
+ * below 5 minutes, the shortest the octet can say, it gives 5 minutes. It clamps at 63 weeks. */
 uint32_t pdu_vp_relative_seconds(uint8_t vp);
 uint8_t pdu_vp_relative_encode(uint32_t seconds);
 

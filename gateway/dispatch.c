@@ -380,6 +380,8 @@ int dispatch_channel_stats(const struct dispatch *d, int c, struct dispatch_chan
 		out->queued = info.queued;
 		out->signal = info.signal;
 		out->restarts = info.restarts;
+		out->caps_probed = info.caps_probed;
+		out->caps_present = info.caps_present;
 	} else {
 		out->signal = -1;
 	}

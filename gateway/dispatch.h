@@ -57,6 +57,7 @@ struct dispatch_channel_stats {
 	int queued;
 	int signal;
 	int restarts;
+	int caps_probed, caps_present; /* MODEM_CAP_* bits, as struct gw_channel_info */
 	uint64_t sent, failed, delivered, undeliverable;
 };
 /* 0, or -1 past the last channel. */

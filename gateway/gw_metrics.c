@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "modem.h"
 #include "util.h"
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
@@ -47,7 +48,7 @@ void gw_metrics_publish(const struct gw_metrics_modem *m, int nm, int server_ok,
 	    (unsigned long long)report_failures);
 	add(&n, "# TYPE smswake_modem_healthy gauge\n# TYPE smswake_modem_signal_percent gauge\n"
 		"# TYPE smswake_modem_queue gauge\n# TYPE smswake_modem_restarts_total counter\n"
-		"# TYPE smswake_modem_sms_total counter\n");
+		"# TYPE smswake_modem_sms_total counter\n# TYPE smswake_modem_capability gauge\n");
 	for (int i = 0; i < nm; i++) {
 		const char *q = m[i].name;
 		add(&n, "smswake_modem_healthy{modem=\"%s\"} %d\n", q, m[i].healthy);
@@ -62,6 +63,11 @@ void gw_metrics_publish(const struct gw_metrics_modem *m, int nm, int server_ok,
 		    (unsigned long long)m[i].delivered);
 		add(&n, "smswake_modem_sms_total{modem=\"%s\",outcome=\"undeliverable\"} %llu\n", q,
 		    (unsigned long long)m[i].undeliverable);
+		/* What the modem answers beyond sending (1) or lacks (0), once its worker asked. */
+		for (int cap = 1; cap & MODEM_CAP__ALL; cap <<= 1)
+			if (m[i].caps_probed & cap)
+				add(&n, "smswake_modem_capability{modem=\"%s\",capability=\"%s\"} %d\n", q,
+				    modem_cap_name(cap), (m[i].caps_present & cap) ? 1 : 0);
 	}
 	text_len = n;
 	pthread_mutex_unlock(&mu);

@@ -14,6 +14,9 @@ struct gw_metrics_modem {
 	int queued;
 	int restarts;
 	uint64_t sent, failed, delivered, undeliverable;
+	/* The modem's capabilities (struct modem_caps of supervisor_modem_info): one
+	 * smswake_modem_capability line per probed MODEM_CAP_* bit. Zero: none shown. */
+	int caps_probed, caps_present;
 };
 
 /* listen is "host:port" (port 0: any; the bound port is logged). */

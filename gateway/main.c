@@ -63,6 +63,8 @@ static void publish_metrics(struct dispatch *d, struct lease *l, struct reports 
 		mm[c].signal = st.signal;
 		mm[c].queued = st.queued;
 		mm[c].restarts = st.restarts;
+		mm[c].caps_probed = st.caps_probed;
+		mm[c].caps_present = st.caps_present;
 		mm[c].sent = st.sent;
 		mm[c].failed = st.failed;
 		mm[c].delivered = st.delivered;

@@ -51,6 +51,9 @@ struct gw_channel_info {
 	int queued;   /* sends it holds, the running one included */
 	int signal;   /* percent, -1 unknown */
 	int restarts; /* reconnections or worker restarts so far */
+	/* Optional commands a modem was asked (probed) and answers (present): MODEM_CAP_* bits;
+	 * zero for a transport without such things. */
+	int caps_probed, caps_present;
 };
 
 /* ops->send's answer when it does not take the SMS. */

@@ -35,12 +35,29 @@ static void on_supervisor(const struct supervisor_event *ev, void *arg)
 		if (ev->status == 0) {
 			te.type = GW_TEV_SENT;
 			te.reference = ev->reference;
+		} else if (ev->status == MODEM_E_MAYBE_SENT) {
+			/* The SMS was handed to the modem and no answer came: it most likely went out.
+			 * Taken as sent: sending it again could cost a second SMS for one wakeup, and a
+			 * wakeup that was in fact lost is made good by the device's next poll. The
+			 * supervisor may settle it later (SUPERVISOR_EV_OUTCOME, logged below). */
+			log_warnx("modem %s: job %llu outcome unknown (%s); counted as sent", ev->modem_name,
+				  (unsigned long long)ev->cookie, ev->error ? ev->error : modem_strerror(ev->status));
+			te.type = GW_TEV_SENT;
 		} else {
 			te.type = GW_TEV_SEND_FAILED;
 			te.permanent = modem_err_class(ev->status) == MODEM_CLASS_PERMANENT;
 			te.error = ev->error ? ev->error : modem_strerror(ev->status);
 		}
 		break;
+	case SUPERVISOR_EV_OUTCOME:
+		if (ev->status == 0)
+			log_info("modem %s: job %llu of unknown outcome was sent (reference %d)", ev->modem_name,
+				 (unsigned long long)ev->cookie, ev->reference);
+		else
+			log_warnx("modem %s: job %llu of unknown outcome was not sent (%s); the device's next poll "
+				  "brings its messages", ev->modem_name, (unsigned long long)ev->cookie,
+				  ev->error ? ev->error : modem_strerror(ev->status));
+		return;
 	case SUPERVISOR_EV_REPORT:
 		/* Intermediate reports (the SMSC still trying) change nothing. */
 		if (!ev->matched || ev->outcome == 1)
@@ -117,6 +134,8 @@ static int tm_channel_info(const struct gw_transport *t, int ch, struct gw_chann
 	out->queued = info.queued;
 	out->signal = info.last_status.signal_percent;
 	out->restarts = info.restarts;
+	out->caps_probed = info.caps.probed;
+	out->caps_present = info.caps.present;
 	return 0;
 }
 

@@ -101,7 +101,7 @@ static void raw_build(GSM_SMSMessage *sms, const unsigned char *number, const un
 	sms->SMSC.Validity.Relative = (GSM_ValidityPeriod)modem_validity_octet(0);
 	sms->Coding = SMS_Coding_8bit;
 	sms->UDH.Type = UDH_UserUDH;
-	modem_port_udh(sms->UDH.Text, port, port);
+	pdu_port_udh(sms->UDH.Text, port, port);
 	sms->UDH.Length = MODEM_PORT_UDH_LEN; /* counts the UDHL octet */
 	for (size_t i = 0; i < sizeof(data); i++)
 		data[i] = (uint8_t)(0xa5 ^ i);

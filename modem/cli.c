@@ -15,7 +15,8 @@
 #include "supervisor.h"
 #include "util.h"
 
-#define EXIT_RETRY 75 /* EX_TEMPFAIL: the failure is worth retrying */
+#define EXIT_RETRY 75  /* EX_TEMPFAIL: the failure is worth retrying */
+#define EXIT_UNKNOWN 3 /* the SMS may have been sent: sending it again may duplicate it */
 
 struct cli {
 	struct supervisor *sv;
@@ -24,6 +25,7 @@ struct cli {
 	uint32_t job;
 	int job_done, job_status, job_ref;
 	int reports_wanted, reports_seen;
+	int not_sent; /* the job's outcome, unknown at first, turned out "not sent" */
 	int sms_wanted, sms_seen;
 	int report_status;
 	const char *cmd;
@@ -83,7 +85,10 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 		c->job_done = 1;
 		c->job_status = ev->status;
 		c->job_ref = ev->reference;
-		if (ev->status != MODEM_OK) {
+		if (ev->status == MODEM_E_MAYBE_SENT) {
+			printf("maybe-sent modem=%s job=%u class=unknown error=%s\n", ev->modem_name, ev->job_id,
+			       ev->error);
+		} else if (ev->status != MODEM_OK) {
 			printf("failed modem=%s status=%s class=%s error=%s\n", ev->modem_name,
 			       modem_strerror(ev->status),
 			       modem_err_class(ev->status) == MODEM_CLASS_RETRY       ? "retry"
@@ -93,12 +98,17 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 		} else if (ev->op == SUPERVISOR_OP_SEND) {
 			printf("sent modem=%s job=%u reference=%d\n", ev->modem_name, ev->job_id, ev->reference);
 		} else if (ev->op == SUPERVISOR_OP_IDENTIFY && ev->id != NULL) {
-			printf("modem=%s manufacturer=%s model=%s firmware=%s imei=%s\n", ev->modem_name,
-			       ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei);
+			char caps[256] = "";
+			if (ev->caps != NULL)
+				modem_caps_format(ev->caps, caps, sizeof(caps));
+			printf("modem=%s manufacturer=%s model=%s firmware=%s imei=%s imsi=%s%s%s\n", ev->modem_name,
+			       ev->id->manufacturer, ev->id->model, ev->id->firmware, ev->id->imei, ev->id->imsi,
+			       caps[0] ? " " : "", caps);
 		} else if (ev->op == SUPERVISOR_OP_STATUS && ev->st != NULL) {
 			printf("modem=%s sim=%s registration=%s signal=%d%% storage=%d/%d network=%s\n", ev->modem_name,
 			       modem_sim_name(ev->st->sim), modem_reg_name(ev->st->reg), ev->st->signal_percent,
-			       ev->st->sms_used, ev->st->sms_size, ev->st->network_code);
+			       ev->st->sms_used, ev->st->sms_size,
+			       ev->st->network_code[0] ? ev->st->network_code : ev->st->network_name);
 		} else if (ev->op == SUPERVISOR_OP_RESET) {
 			printf("reset modem=%s\n", ev->modem_name);
 		}
@@ -116,6 +126,13 @@ static void cli_event(const struct supervisor_event *ev, void *arg)
 	case SUPERVISOR_EV_SMS:
 		cli_print_in(ev);
 		c->sms_seen++;
+		break;
+	case SUPERVISOR_EV_OUTCOME:
+		if (ev->job_id == c->job && ev->status != MODEM_OK)
+			c->not_sent = 1;
+		printf("outcome modem=%s job=%u sent=%s reference=%d reason=%s\n", ev->modem_name, ev->job_id,
+		       ev->status == MODEM_OK ? "yes" : "no", ev->reference, ev->error ? ev->error : "");
+		fflush(stdout);
 		break;
 	case SUPERVISOR_EV_MODEM:
 		log_info("modem %s: %s%s%s%s", ev->modem_name, supervisor_state_name(ev->state),
@@ -176,7 +193,7 @@ static int cli_job_done(struct cli *c)
 
 static int cli_reports_done(struct cli *c)
 {
-	return c->reports_seen >= c->reports_wanted;
+	return c->reports_seen >= c->reports_wanted || c->not_sent;
 }
 
 static int cli_listen_done(struct cli *c)
@@ -194,6 +211,8 @@ static int cli_exit_for(int status)
 {
 	if (status == MODEM_OK)
 		return 0;
+	if (modem_err_class(status) == MODEM_CLASS_UNKNOWN)
+		return EXIT_UNKNOWN;
 	return modem_err_class(status) == MODEM_CLASS_RETRY ? EXIT_RETRY : 1;
 }
 
@@ -223,6 +242,7 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 		int rc;
 		c->job_done = 0;
 		c->reports_seen = 0;
+		c->not_sent = 0;
 		rc = supervisor_send(c->sv, c->want, msg, (uint64_t)i, &c->job);
 		if (rc != MODEM_OK) {
 			printf("failed status=%s class=%s\n", modem_strerror(rc),
@@ -235,19 +255,22 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 			rc = EXIT_RETRY;
 		} else {
 			rc = cli_exit_for(c->job_status);
-			if (rc == 0 && wait_report) {
+			/* An unknown outcome waits too: the report, if it comes, says the SMS went out. */
+			if ((rc == 0 || rc == EXIT_UNKNOWN) && wait_report) {
 				c->reports_wanted = 1;
 				if (cli_wait(c, deadline, cli_reports_done) != 0) {
 					printf("failed status=timeout error=no status report within %lld s\n",
 					       (long long)timeout_s);
+					rc = rc == 0 ? EXIT_RETRY : rc;
+				} else if (c->not_sent) {
 					rc = EXIT_RETRY;
 				} else {
 					rc = modem_report_outcome(c->report_status) == 0 ? 0 : 1;
 				}
 			}
 		}
-		/* Permanent (1) outranks retryable (75) for the exit status. */
-		if (rc == 1 || (rc != 0 && worst == 0))
+		/* Permanent (1) outranks unknown (3), which outranks retryable (75). */
+		if (rc == 1 || (rc == EXIT_UNKNOWN && worst != 1) || (rc != 0 && worst == 0))
 			worst = rc;
 		if (i + 1 < repeat)
 			cli_wait(c, next, cli_never);
@@ -267,7 +290,8 @@ static void usage(void)
 			"  listen [--count N]             print incoming SMS and status reports\n"
 			"  reset                          soft reset\n"
 			"  workers                        start, wait, print each modem's state\n"
-			"exit status: 0 success, 1 permanent failure, 2 usage or configuration, 75 retryable\n");
+			"exit status: 0 success, 1 permanent failure, 2 usage or configuration, 3 outcome unknown\n"
+			"             (the SMS may have gone out: do not resend blindly), 75 retryable\n");
 }
 
 int main(int argc, char **argv)

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pdu.h"
+
 /* Zero is success. Every value has a class (modem_err_class) that says what a caller should do. */
 enum modem_err {
 	MODEM_OK = 0,
@@ -30,6 +32,7 @@ enum modem_err {
 	MODEM_E_UNAVAILABLE,   /* no healthy modem / modem stopped or restarting: retryable elsewhere */
 	MODEM_E_QUEUE_FULL,    /* too many jobs waiting for this modem: retryable */
 	MODEM_E_UNKNOWN,       /* any other Gammu or modem error: retryable */
+	MODEM_E_MAYBE_SENT,    /* the SMS was handed to the modem, then no answer came: it may have gone out */
 	MODEM_E__COUNT
 };
 
@@ -38,6 +41,8 @@ enum modem_err_class {
 	MODEM_CLASS_RETRY,     /* try again, here later or on another modem */
 	MODEM_CLASS_PERMANENT, /* this request can never succeed as it is */
 	MODEM_CLASS_MODEM,     /* the modem itself is unusable until an operator acts */
+	MODEM_CLASS_UNKNOWN,   /* the outcome is unknown: do not send it again at once (a duplicate is as
+				* likely as a loss); the supervisor may resolve it later (SUPERVISOR_EV_OUTCOME) */
 };
 
 const char *modem_strerror(int err);
@@ -66,7 +71,7 @@ void modem_config_init(struct modem_config *cfg);
 
 /* Limits of one SMS (TS 23.040 9.2.3.24): 140 octets of user data, header included. */
 #define MODEM_UD_MAX 140
-#define MODEM_PORT_UDH_LEN 7
+#define MODEM_PORT_UDH_LEN PDU_PORT_UDH_LEN
 #define MODEM_BINARY_MAX (MODEM_UD_MAX - MODEM_PORT_UDH_LEN) /* 133 */
 #define MODEM_TEXT7_MAX 160
 #define MODEM_TEXT_UCS2_MAX 70
@@ -88,13 +93,9 @@ struct modem_sms_out {
 /* Checks a message against the 140-octet limit and the number syntax, before any Gammu call.
  * Returns MODEM_OK, MODEM_E_TOO_LONG or MODEM_E_INVAL. */
 int modem_sms_check(const struct modem_sms_out *msg);
-/* Writes the 7-octet port header 06 05 04 DDDD SSSS. */
-void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port);
-/* Finds a 16-bit (IEI 5) or 8-bit (IEI 4) application-port element in a UDH that starts with its
- * length octet. Returns 0 and the ports, or -1. */
-int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port);
 /* TP-VP relative format (TS 23.040 9.2.3.12.1) for at most the given minutes, so the SMS never
- * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. */
+ * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. The rounding
+ * is common/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
 int modem_validity_octet(int minutes);
 /* Text coding needed by a UTF-8 string: 0 GSM 7-bit, 1 UCS-2. Sets *units to the septets or the
  * UTF-16 units it takes. Returns -1 on invalid UTF-8. */
@@ -145,7 +146,7 @@ enum modem_reg_state {
 
 struct modem_status {
 	int sim;                /* enum modem_sim_state */
-	int reg;                /* enum modem_reg_state */
+	int reg;                /* enum modem_reg_state; unknown when the modem cannot tell */
 	int signal_percent;     /* 0..100 or -1 */
 	int signal_dbm;         /* or -1 when unknown (Gammu's convention) */
 	int ber;                /* bit error rate in percent or -1 */
@@ -156,18 +157,50 @@ struct modem_status {
 	int error;
 };
 
+struct modem_caps;
+
 const char *modem_sim_name(int sim);
 const char *modem_reg_name(int reg);
 /* Whether the collected status means the modem can send: SIM ready, registered, storage not full
- * (signal is reported, not judged: some modems say 0 % while working). */
-int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen);
+ * (signal is reported, not judged: some modems say 0 % while working). A modem that cannot report
+ * its registration at all (caps says registration was probed and is lacking) passes on the SIM
+ * alone: its sends will tell. */
+int modem_status_healthy(const struct modem_status *st, const struct modem_caps *caps, char *why, size_t whylen);
 
 struct modem_ident {
 	char manufacturer[64];
 	char model[64];
 	char firmware[64];
 	char imei[32];
+	char imsi[32];
 };
+
+/* What a modem answers beyond what sending needs. Every optional query is tried once per
+ * connection; what the modem refuses (ERROR, "not supported") is not asked again until the
+ * connection is reopened, and never makes the modem unhealthy. */
+enum modem_cap {
+	MODEM_CAP_GPRS = 1 << 0,         /* +CGREG/+CGATT: Gammu's whole network-info query needs them */
+	MODEM_CAP_REGISTRATION = 1 << 1, /* +CREG?, through Gammu or asked directly */
+	MODEM_CAP_NETWORK_NAME = 1 << 2, /* +COPS? */
+	MODEM_CAP_SIGNAL = 1 << 3,       /* +CSQ */
+	MODEM_CAP_STORAGE = 1 << 4,      /* +CPMS? counts */
+	MODEM_CAP_SIM_STATUS = 1 << 5,   /* +CPIN? */
+	MODEM_CAP_IMSI = 1 << 6,         /* +CIMI */
+	MODEM_CAP_IMEI = 1 << 7,         /* +CGSN */
+	MODEM_CAP_FIRMWARE = 1 << 8,     /* +CGMR */
+	MODEM_CAP_SMS_NOTIFY = 1 << 9,   /* +CNMI: new messages announced (else storage is polled) */
+	MODEM_CAP__ALL = (1 << 10) - 1
+};
+
+struct modem_caps {
+	int probed;  /* MODEM_CAP_* bits asked on this connection */
+	int present; /* of those, the ones the modem answered */
+};
+
+/* Name of one MODEM_CAP_* bit ("gprs", "registration", ...), or NULL. */
+const char *modem_cap_name(int cap);
+/* "supports=registration,signal,... lacks=gprs": what was probed; "" when nothing was. */
+void modem_caps_format(const struct modem_caps *caps, char *out, size_t outlen);
 
 struct modem;
 
@@ -182,9 +215,15 @@ int modem_reconnect(struct modem *m, char *errtext, size_t errlen);
 
 /* Sends one SMS and waits at most timeout_ms for the modem's answer. On success *reference is the
  * TP message reference (0..255, -1 if the modem gave none). errtext gets the modem's own reason
- * (e.g. "+CMS ERROR: 500"). Sending is at-least-once: a timeout may hide a sent message. */
+ * (e.g. "+CMS ERROR: 500"). A failure before the SMS reached the modem (no prompt, say) is an
+ * ordinary error; once the PDU has been handed over, a missing answer is MODEM_E_MAYBE_SENT.
+ * modem_send is modem_send_start and modem_send_finish in one. */
 int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
 	       size_t errlen);
+/* Hands the SMS to the modem (AT+CMGS, the PDU, Ctrl-Z); MODEM_OK once it is the modem's. */
+int modem_send_start(struct modem *m, const struct modem_sms_out *msg, char *errtext, size_t errlen);
+/* Waits at most timeout_ms for the answer to the send modem_send_start handed over. */
+int modem_send_finish(struct modem *m, int timeout_ms, int *reference, char *errtext, size_t errlen);
 
 /* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long. */
 void modem_poll(struct modem *m);
@@ -196,9 +235,19 @@ int modem_incoming_signalled(struct modem *m);
 int modem_read_next(struct modem *m, struct modem_sms_in *in, int start);
 int modem_delete(struct modem *m, const struct modem_sms_in *in);
 
-/* Each of these wraps one Gammu query. */
+/* Status: what sending needs (SIM, registration by +CREG) and what the modem also answers
+ * (signal, storage, network name); a query the modem lacks is skipped, not an error. */
 int modem_get_status(struct modem *m, struct modem_status *st);
+/* Identity; every part of it is optional (a modem without +CGSN still works). */
 int modem_identify(struct modem *m, struct modem_ident *id);
+/* Parsers of the two answers the worker asks for directly (modem input: bounded, never trusted).
+ * "+CREG: <n>,<stat>[,<lac>,<ci>]" (or "+CREG: <stat>"): enum modem_reg_state, or -1 when the line
+ * is not one. "+COPS: <mode>,<format>,"<oper>"": the operator into st->network_code (numeric
+ * format) or st->network_name; nothing when it names none. */
+int modem_parse_creg(const char *line);
+void modem_parse_cops(const char *line, struct modem_status *st);
+/* What this connection found the modem answers so far. */
+void modem_get_caps(const struct modem *m, struct modem_caps *caps);
 /* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */
 int modem_reset(struct modem *m);
 /* Enters the configured PIN if the SIM asks for it; MODEM_OK if the SIM is ready. */

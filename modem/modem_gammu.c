@@ -4,10 +4,15 @@
  * must never be re-entered from inside one. */
 #include "modem.h"
 
+#include <dirent.h>
+#include <errno.h>
 #include <gammu.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -25,7 +30,14 @@ struct modem {
 	 * the position GSM_GetNextSMS continues from. */
 	GSM_MultiSMSMessage *multi;
 	GSM_SMSMessage out;
+	struct modem_caps caps;
+	int cap_strikes; /* MODEM_CAP_* refused once: one more refusal and the modem lacks it */
+	/* Gammu's own descriptor of the device, found after it opened it, for the two queries
+	 * libgammu 1.42 cannot make on their own (a direct AT+CREG? and AT+COPS?); -1 if none. */
+	int raw_fd;
 };
+
+#define MODEM_RAW_TIMEOUT_MS 4000
 
 int modem_error_from_gammu(int gsm_error)
 {
@@ -247,23 +259,187 @@ static int modem_configure(struct modem *m)
 	return MODEM_OK;
 }
 
+/* --- capabilities and the direct AT queries --- */
+
+/* An answer that says the modem lacks the command (ERROR, "not supported"), as opposed to a
+ * modem that did not answer or broke the connection. */
+static int modem_gammu_unsupported(GSM_Error e)
+{
+	return e == ERR_NOTSUPPORTED || e == ERR_NOTIMPLEMENTED || e == ERR_UNKNOWN;
+}
+
+/* Whether an optional query is worth asking: not yet tried on this connection, or answered. */
+static int modem_cap_try(const struct modem *m, int cap)
+{
+	return !(m->caps.probed & cap) || (m->caps.present & cap);
+}
+
+/* A modem lacks a command once it refused it twice in a row: one refusal may be an answer that
+ * came late and was taken for the next command's (a slow modem, a busy host), and a modem wrongly
+ * taken to lack GPRS or signal would stay so for the whole connection. */
+static void modem_cap_set(struct modem *m, int cap, int present)
+{
+	if (!present && !(m->cap_strikes & cap) && !(m->caps.probed & cap)) {
+		m->cap_strikes |= cap;
+		log_debug("modem %s: %s refused once", m->cfg.name, modem_cap_name(cap));
+		return;
+	}
+	m->cap_strikes &= ~cap;
+	if (!(m->caps.probed & cap) || ((m->caps.present & cap) != 0) != present)
+		log_debug("modem %s: %s %s", m->cfg.name, present ? "answers" : "lacks", modem_cap_name(cap));
+	m->caps.probed |= cap;
+	if (present)
+		m->caps.present |= cap;
+	else
+		m->caps.present &= ~cap;
+}
+
+void modem_get_caps(const struct modem *m, struct modem_caps *caps)
+{
+	*caps = m->caps;
+}
+
+/* The descriptor Gammu opened the device with: the one of ours that is the same character
+ * device. Only serial connections have one. */
+static int modem_find_raw_fd(const struct modem *m)
+{
+	struct stat dev, st;
+	struct dirent *e;
+	DIR *d;
+	int found = -1;
+
+	if (strncmp(m->cfg.connection, "at", 2) != 0 || stat(m->cfg.device, &dev) != 0 || !S_ISCHR(dev.st_mode))
+		return -1;
+	d = opendir("/proc/self/fd");
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		int64_t v;
+		if (util_parse_i64(e->d_name, 0, 1 << 20, &v) != 0 || (int)v == dirfd(d))
+			continue;
+		if (fstat((int)v, &st) == 0 && S_ISCHR(st.st_mode) && st.st_rdev == dev.st_rdev) {
+			found = (int)v;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/* One line of a direct query: the answer we want, a final result, or something to pass on. */
+static int modem_raw_line(struct modem *m, const char *line, const char *cmd, const char *prefix, char *ans,
+			  size_t anslen)
+{
+	if (line[0] == '\0' || strcmp(line, cmd) == 0)
+		return -1; /* blank, or our echo */
+	if (strcmp(line, "OK") == 0)
+		return MODEM_OK;
+	if (strcmp(line, "ERROR") == 0 || strncmp(line, "+CME ERROR", 10) == 0 ||
+	    strncmp(line, "+CMS ERROR", 10) == 0 || strncmp(line, "COMMAND NOT SUPPORT", 19) == 0)
+		return MODEM_E_NOT_SUPPORTED;
+	if (strncmp(line, "+CMTI:", 6) == 0 || strncmp(line, "+CDSI:", 6) == 0)
+		m->incoming = 1; /* an indication that came in the middle: read the storage soon */
+	else if (prefix != NULL && ans[0] == '\0' && strncmp(line, prefix, strlen(prefix)) == 0 && anslen > 0) {
+		/* An over-long answer is cut: the parsers read only its first fields. */
+		size_t n = strnlen(line, anslen - 1);
+		memcpy(ans, line, n);
+		ans[n] = '\0';
+	}
+	return -1;
+}
+
+/* Sends one AT command on Gammu's descriptor while Gammu is idle and reads its answer up to the
+ * final result; ans gets the first line starting with prefix. Unsolicited lines in between are
+ * skipped (an incoming-message indication among them still leads to a storage read). Gammu is
+ * given whatever was already waiting first, so nothing it should see is taken from it. Returns
+ * MODEM_OK, MODEM_E_NOT_SUPPORTED (ERROR or no descriptor), MODEM_E_TIMEOUT or MODEM_E_IO. */
+static int modem_at_query(struct modem *m, const char *cmd, const char *prefix, char *ans, size_t anslen)
+{
+	char buf[1024], line[sizeof(buf)];
+	size_t len = 0, n = strlen(cmd);
+	int64_t deadline = util_mono_ms() + MODEM_RAW_TIMEOUT_MS;
+
+	if (anslen > 0)
+		ans[0] = '\0';
+	if (m->raw_fd < 0 || n + 1 >= sizeof(buf))
+		return MODEM_E_NOT_SUPPORTED;
+	for (int i = 0; i < 16 && GSM_ReadDevice(m->sm, FALSE) > 0; i++)
+		;
+	memcpy(buf, cmd, n);
+	buf[n] = '\r';
+	for (size_t off = 0; off < n + 1;) {
+		ssize_t w = write(m->raw_fd, buf + off, n + 1 - off);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN)) {
+			struct pollfd p = {.fd = m->raw_fd, .events = POLLOUT};
+			if (util_mono_ms() >= deadline)
+				return MODEM_E_TIMEOUT;
+			(void)poll(&p, 1, 100);
+			continue;
+		}
+		if (w <= 0)
+			return MODEM_E_IO;
+		off += (size_t)w;
+	}
+	for (;;) {
+		struct pollfd p = {.fd = m->raw_fd, .events = POLLIN};
+		int64_t left = deadline - util_mono_ms();
+		char *end;
+		ssize_t r;
+
+		/* Complete lines first: the answer may already be in the buffer. */
+		while ((end = memchr(buf, '\n', len)) != NULL || (end = memchr(buf, '\r', len)) != NULL) {
+			size_t l = (size_t)(end - buf);
+			int rc;
+			memcpy(line, buf, l);
+			line[l] = '\0';
+			if (l > 0 && line[l - 1] == '\r')
+				line[l - 1] = '\0';
+			memmove(buf, end + 1, len - l - 1);
+			len -= l + 1;
+			rc = modem_raw_line(m, line, cmd, prefix, ans, anslen);
+			if (rc >= 0)
+				return rc;
+		}
+		if (len >= sizeof(buf) - 1)
+			len = 0; /* a line this long is noise */
+		if (left <= 0)
+			return MODEM_E_TIMEOUT;
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+			return MODEM_E_IO;
+		if (!(p.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		r = read(m->raw_fd, buf + len, sizeof(buf) - 1 - len);
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (r <= 0)
+			return MODEM_E_IO;
+		len += (size_t)r;
+	}
+}
+
 /* Connects, sets callbacks, unlocks the SIM, enables notifications and caches the SMSC. */
 static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 {
 	GSM_Error e;
 	int rc;
 
+	/* What the modem answers is learnt again on every connection (it may be another modem). */
+	memset(&m->caps, 0, sizeof(m->caps));
+	m->cap_strikes = 0;
+	m->raw_fd = -1;
 	/* One reply attempt: the supervisor retries, with its own deadlines and back-off. */
 	e = GSM_InitConnection(m->sm, 1);
 	if (e != ERR_NONE)
 		return modem_gammu_fail(e, "init", errtext, errlen);
 	modem_set_callbacks(m);
+	m->raw_fd = modem_find_raw_fd(m);
 
 	rc = modem_unlock(m, errtext, errlen);
 	if (rc != MODEM_OK)
 		return rc;
 
 	e = GSM_SetIncomingSMS(m->sm, TRUE);
+	modem_cap_set(m, MODEM_CAP_SMS_NOTIFY, e == ERR_NONE);
 	if (e != ERR_NONE)
 		log_info("modem %s: no new-message notification (%s); polling storage only", m->cfg.name,
 			 GSM_ErrorString(e));
@@ -303,6 +479,7 @@ int modem_open(struct modem **out, const struct modem_config *cfg, char *errtext
 	if (m == NULL)
 		return MODEM_E_NOMEM;
 	m->cfg = *cfg;
+	m->raw_fd = -1;
 	m->multi = calloc(1, sizeof(*m->multi));
 	m->sm = GSM_AllocStateMachine();
 	if (m->multi == NULL || m->sm == NULL) {
@@ -381,17 +558,17 @@ int modem_unlock(struct modem *m, char *errtext, size_t errlen)
 	return MODEM_E_PIN_WRONG;
 }
 
-int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
-	       size_t errlen)
+int modem_send_start(struct modem *m, const struct modem_sms_out *msg, char *errtext, size_t errlen)
 {
 	GSM_SMSMessage *sms = &m->out;
-	int64_t deadline;
 	GSM_Error e;
 	int rc;
 
-	*reference = -1;
 	if (errlen > 0)
 		errtext[0] = '\0';
+	m->send_done = 0;
+	m->send_status = -1;
+	m->send_ref = -1;
 	rc = modem_sms_check(msg);
 	if (rc != MODEM_OK) {
 		snprintf(errtext, errlen, "%s", modem_strerror(rc));
@@ -414,7 +591,7 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 	if (msg->binary) {
 		sms->Coding = SMS_Coding_8bit;
 		sms->UDH.Type = UDH_UserUDH;
-		modem_port_udh(sms->UDH.Text, msg->dst_port, msg->src_port);
+		pdu_port_udh(sms->UDH.Text, msg->dst_port, msg->src_port);
 		sms->UDH.Length = MODEM_PORT_UDH_LEN; /* counts the UDHL octet */
 		memcpy(sms->Text, msg->data, msg->data_len);
 		sms->Length = (int)msg->data_len;
@@ -428,23 +605,32 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 		sms->Length = (int)UnicodeLength(sms->Text);
 	}
 
-	m->send_done = 0;
-	m->send_status = -1;
-	m->send_ref = -1;
-	deadline = util_mono_ms() + timeout_ms;
+	/* Returns once the PDU and Ctrl-Z are written (the answer comes through the callback), or
+	 * with an error when the modem gave no prompt: then nothing was sent. */
 	e = GSM_SendSMS(m->sm, sms);
 	if (e != ERR_NONE && !m->send_done)
 		return modem_gammu_fail(e, "send", errtext, errlen);
-	/* The answer (+CMGS: <mr> or +CMS ERROR) arrives through the callback while we read. */
+	return MODEM_OK;
+}
+
+int modem_send_finish(struct modem *m, int timeout_ms, int *reference, char *errtext, size_t errlen)
+{
+	int64_t deadline = util_mono_ms() + timeout_ms;
+
+	*reference = -1;
+	if (errlen > 0)
+		errtext[0] = '\0';
+	/* The answer (+CMGS: <mr> or +CMS ERROR) arrives through the callback while we read. From
+	 * here on the SMS is the modem's: silence does not mean it stayed here. */
 	while (!m->send_done && util_mono_ms() < deadline) {
 		if (GSM_ReadDevice(m->sm, TRUE) < 0) {
-			snprintf(errtext, errlen, "connection lost while sending");
-			return MODEM_E_IO;
+			snprintf(errtext, errlen, "connection lost after the SMS was handed to the modem");
+			return MODEM_E_MAYBE_SENT;
 		}
 	}
 	if (!m->send_done) {
-		snprintf(errtext, errlen, "no answer to the send within %d ms", timeout_ms);
-		return MODEM_E_TIMEOUT;
+		snprintf(errtext, errlen, "no answer within %d ms after the SMS was handed to the modem", timeout_ms);
+		return MODEM_E_MAYBE_SENT;
 	}
 	if (m->send_status != 0) {
 		snprintf(errtext, errlen, "+CMS ERROR: %d", m->send_status);
@@ -452,6 +638,20 @@ int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms,
 	}
 	*reference = m->send_ref >= 0 && m->send_ref <= 255 ? m->send_ref : -1;
 	return MODEM_OK;
+}
+
+int modem_send(struct modem *m, const struct modem_sms_out *msg, int timeout_ms, int *reference, char *errtext,
+	       size_t errlen)
+{
+	int64_t deadline = util_mono_ms() + timeout_ms;
+	int rc;
+
+	*reference = -1;
+	rc = modem_send_start(m, msg, errtext, errlen);
+	if (rc != MODEM_OK)
+		return rc;
+	return modem_send_finish(m, (int)(deadline > util_mono_ms() ? deadline - util_mono_ms() : 0), reference,
+				 errtext, errlen);
 }
 
 void modem_poll(struct modem *m)
@@ -504,7 +704,7 @@ static void modem_convert_in(const GSM_SMSMessage *s, struct modem_sms_in *in)
 	if (s->UDH.Type != UDH_NoUDH && s->UDH.Length > 0) {
 		in->udh_len = (size_t)s->UDH.Length <= sizeof(in->udh) ? (size_t)s->UDH.Length : sizeof(in->udh);
 		memcpy(in->udh, s->UDH.Text, in->udh_len);
-		if (modem_udh_ports(in->udh, in->udh_len, &in->dst_port, &in->src_port) == 0)
+		if (pdu_udh_ports(in->udh, in->udh_len, &in->dst_port, &in->src_port) == PDU_OK)
 			in->has_ports = 1;
 	}
 	if (s->Coding == SMS_Coding_8bit) {
@@ -560,10 +760,85 @@ static void modem_note(struct modem_status *st, GSM_Error e)
 		st->error = rc;
 }
 
+/* Registration through Gammu's network-info query, which also wants +CGREG and +CGATT. Returns
+ * 1 when st->reg was filled, 0 when the direct +CREG? should tell instead. */
+static int modem_status_netinfo(struct modem *m, struct modem_status *st)
+{
+	GSM_NetworkInfo ni;
+	GSM_Error e;
+
+	if (!modem_cap_try(m, MODEM_CAP_GPRS))
+		return 0;
+	memset(&ni, 0, sizeof(ni));
+	e = GSM_GetNetworkInfo(m->sm, &ni);
+	if (e == ERR_UNKNOWNRESPONSE)
+		return 0; /* an unsolicited line in the middle of the answer: ask directly this time */
+	if (modem_gammu_unsupported(e)) {
+		/* A modem without the packet-domain commands (GSM-only, older modems): Gammu's query
+		 * cannot work on it, so registration is read by +CREG? from now on. */
+		modem_cap_set(m, MODEM_CAP_GPRS, 0);
+		return 0;
+	}
+	if (e != ERR_NONE) {
+		modem_note(st, e);
+		return 1;
+	}
+	modem_cap_set(m, MODEM_CAP_GPRS, 1);
+	modem_cap_set(m, MODEM_CAP_REGISTRATION, 1);
+	switch (ni.State) {
+	case GSM_HomeNetwork: st->reg = MODEM_REG_HOME; break;
+	case GSM_RoamingNetwork: st->reg = MODEM_REG_ROAMING; break;
+	case GSM_NoNetwork: st->reg = MODEM_REG_NONE; break;
+	case GSM_RegistrationDenied: st->reg = MODEM_REG_DENIED; break;
+	case GSM_RequestingNetwork: st->reg = MODEM_REG_SEARCHING; break;
+	default: st->reg = MODEM_REG_UNKNOWN; break;
+	}
+	snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)sizeof(ni.NetworkCode), ni.NetworkCode);
+	modem_gammu_to_utf8(ni.NetworkName, sizeof(ni.NetworkName) / 2, st->network_name, sizeof(st->network_name));
+	if (st->reg == MODEM_REG_HOME || st->reg == MODEM_REG_ROAMING)
+		modem_cap_set(m, MODEM_CAP_NETWORK_NAME, st->network_code[0] != '\0' || st->network_name[0] != '\0');
+	return 1;
+}
+
+/* Registration (and the operator) asked directly, for modems Gammu's query does not work on. */
+static void modem_status_creg(struct modem *m, struct modem_status *st)
+{
+	char line[256];
+	int rc, reg;
+
+	if (!modem_cap_try(m, MODEM_CAP_REGISTRATION))
+		return;
+	rc = modem_at_query(m, "AT+CREG?", "+CREG:", line, sizeof(line));
+	if (rc == MODEM_E_NOT_SUPPORTED) {
+		modem_cap_set(m, MODEM_CAP_REGISTRATION, 0);
+		return;
+	}
+	if (rc != MODEM_OK) {
+		if (st->error == MODEM_OK)
+			st->error = rc;
+		return;
+	}
+	reg = modem_parse_creg(line);
+	if (reg < 0) {
+		log_debug("modem %s: unreadable registration \"%.60s\"", m->cfg.name, line);
+		return;
+	}
+	modem_cap_set(m, MODEM_CAP_REGISTRATION, 1);
+	st->reg = reg;
+	if ((reg == MODEM_REG_HOME || reg == MODEM_REG_ROAMING) && modem_cap_try(m, MODEM_CAP_NETWORK_NAME)) {
+		rc = modem_at_query(m, "AT+COPS?", "+COPS:", line, sizeof(line));
+		if (rc == MODEM_OK || rc == MODEM_E_NOT_SUPPORTED) {
+			if (rc == MODEM_OK)
+				modem_parse_cops(line, st);
+			modem_cap_set(m, MODEM_CAP_NETWORK_NAME,
+				      st->network_name[0] != '\0' || st->network_code[0] != '\0');
+		}
+	}
+}
+
 int modem_get_status(struct modem *m, struct modem_status *st)
 {
 	GSM_SecurityCodeType sec = SEC_None;
-	GSM_NetworkInfo ni;
 	GSM_SignalQuality sq;
 	GSM_SMSMemoryStatus ms;
 	GSM_Error e;
@@ -572,60 +847,85 @@ int modem_get_status(struct modem *m, struct modem_status *st)
 	st->signal_percent = st->signal_dbm = st->ber = -1;
 	st->sms_used = st->sms_size = -1;
 
-	e = GSM_GetSecurityStatus(m->sm, &sec);
-	if (e == ERR_NONE) {
-		switch (sec) {
-		case SEC_None: st->sim = MODEM_SIM_READY; break;
-		case SEC_Pin: st->sim = MODEM_SIM_PIN; break;
-		case SEC_Puk: st->sim = MODEM_SIM_PUK; break;
-		default: st->sim = MODEM_SIM_OTHER; break;
+	/* What sending needs: the SIM... */
+	st->sim = MODEM_SIM_READY; /* a modem that cannot say is assumed ready: sends will tell */
+	if (modem_cap_try(m, MODEM_CAP_SIM_STATUS)) {
+		e = GSM_GetSecurityStatus(m->sm, &sec);
+		if (e == ERR_NONE) {
+			modem_cap_set(m, MODEM_CAP_SIM_STATUS, 1);
+			switch (sec) {
+			case SEC_None: st->sim = MODEM_SIM_READY; break;
+			case SEC_Pin: st->sim = MODEM_SIM_PIN; break;
+			case SEC_Puk: st->sim = MODEM_SIM_PUK; break;
+			default: st->sim = MODEM_SIM_OTHER; break;
+			}
+		} else if (e == ERR_NOSIM) {
+			modem_cap_set(m, MODEM_CAP_SIM_STATUS, 1);
+			st->sim = MODEM_SIM_ABSENT;
+		} else if (modem_gammu_unsupported(e)) {
+			modem_cap_set(m, MODEM_CAP_SIM_STATUS, 0);
+		} else {
+			st->sim = MODEM_SIM_UNKNOWN;
+			modem_note(st, e);
 		}
-	} else if (e == ERR_NOSIM) {
-		st->sim = MODEM_SIM_ABSENT;
-	} else if (e == ERR_NOTSUPPORTED || e == ERR_NOTIMPLEMENTED) {
-		st->sim = MODEM_SIM_READY;
-	} else {
-		modem_note(st, e);
 	}
 
-	memset(&ni, 0, sizeof(ni));
-	e = GSM_GetNetworkInfo(m->sm, &ni);
-	if (e == ERR_NONE) {
-		switch (ni.State) {
-		case GSM_HomeNetwork: st->reg = MODEM_REG_HOME; break;
-		case GSM_RoamingNetwork: st->reg = MODEM_REG_ROAMING; break;
-		case GSM_NoNetwork: st->reg = MODEM_REG_NONE; break;
-		case GSM_RegistrationDenied: st->reg = MODEM_REG_DENIED; break;
-		case GSM_RequestingNetwork: st->reg = MODEM_REG_SEARCHING; break;
-		default: st->reg = MODEM_REG_UNKNOWN; break;
+	/* ... and registration, through Gammu when the modem has what its query asks for, else
+	 * by +CREG? directly. */
+	if (!modem_status_netinfo(m, st))
+		modem_status_creg(m, st);
+	if (m->raw_fd >= 0 && (m->caps.present & MODEM_CAP_GPRS))
+		/* Gammu's query left +CREG: lines switched on: they would come in the middle of
+		 * other answers at every cell change. */
+		(void)modem_at_query(m, "AT+CREG=0", NULL, NULL, 0);
+
+	/* What the modem tells besides, where it can. */
+	if (modem_cap_try(m, MODEM_CAP_SIGNAL)) {
+		memset(&sq, 0, sizeof(sq));
+		e = GSM_GetSignalQuality(m->sm, &sq);
+		if (e == ERR_NONE) {
+			modem_cap_set(m, MODEM_CAP_SIGNAL, 1);
+			st->signal_percent = sq.SignalPercent;
+			st->signal_dbm = sq.SignalStrength;
+			st->ber = sq.BitErrorRate;
+		} else if (modem_gammu_unsupported(e)) {
+			modem_cap_set(m, MODEM_CAP_SIGNAL, 0);
+		} else {
+			modem_note(st, e);
 		}
-		snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)sizeof(ni.NetworkCode),
-			 ni.NetworkCode);
-		modem_gammu_to_utf8(ni.NetworkName, sizeof(ni.NetworkName) / 2, st->network_name,
-				    sizeof(st->network_name));
-	} else {
-		modem_note(st, e);
 	}
-
-	memset(&sq, 0, sizeof(sq));
-	e = GSM_GetSignalQuality(m->sm, &sq);
-	if (e == ERR_NONE) {
-		st->signal_percent = sq.SignalPercent;
-		st->signal_dbm = sq.SignalStrength;
-		st->ber = sq.BitErrorRate;
-	} else {
-		modem_note(st, e);
-	}
-
-	memset(&ms, 0, sizeof(ms));
-	e = GSM_GetSMSStatus(m->sm, &ms);
-	if (e == ERR_NONE) {
-		st->sms_used = ms.SIMUsed + ms.PhoneUsed;
-		st->sms_size = ms.SIMSize + ms.PhoneSize;
-	} else {
-		modem_note(st, e);
+	if (modem_cap_try(m, MODEM_CAP_STORAGE)) {
+		memset(&ms, 0, sizeof(ms));
+		e = GSM_GetSMSStatus(m->sm, &ms);
+		if (e == ERR_NONE) {
+			modem_cap_set(m, MODEM_CAP_STORAGE, 1);
+			st->sms_used = ms.SIMUsed + ms.PhoneUsed;
+			st->sms_size = ms.SIMSize + ms.PhoneSize;
+		} else if (modem_gammu_unsupported(e)) {
+			modem_cap_set(m, MODEM_CAP_STORAGE, 0);
+		} else {
+			modem_note(st, e);
+		}
 	}
 	return st->error;
+}
+
+/* One optional identity string: copied when the modem answers, remembered as lacking when it
+ * refuses. Returns a modem error only for a modem that did not answer at all. */
+static int modem_ident_part(struct modem *m, int cap, GSM_Error e, const char *value, char *dst, size_t dstsize)
+{
+	if (e == ERR_NONE) {
+		if (cap)
+			modem_cap_set(m, cap, value[0] != '\0');
+		modem_copy_str(dst, dstsize, value);
+		return MODEM_OK;
+	}
+	if (modem_gammu_unsupported(e) || e == ERR_EMPTY || e == ERR_SECURITYERROR || e == ERR_NOSIM) {
+		if (cap)
+			modem_cap_set(m, cap, 0);
+		return MODEM_OK;
+	}
+	return modem_error_from_gammu(e);
 }
 
 int modem_identify(struct modem *m, struct modem_ident *id)
@@ -633,27 +933,43 @@ int modem_identify(struct modem *m, struct modem_ident *id)
 	char buf[GSM_MAX_VERSION_LENGTH + 1], date[GSM_MAX_VERSION_DATE_LENGTH + 1];
 	double num = 0;
 	GSM_Error e;
+	int rc;
 
-	memset(id, 0, sizeof(*id));
+	memset(id, 0, sizeof(id[0]));
 	memset(buf, 0, sizeof(buf));
 	e = GSM_GetManufacturer(m->sm, buf);
-	if (e != ERR_NONE)
-		return modem_error_from_gammu(e);
-	modem_copy_str(id->manufacturer, sizeof(id->manufacturer), buf);
+	if ((rc = modem_ident_part(m, 0, e, buf, id->manufacturer, sizeof(id->manufacturer))) != MODEM_OK)
+		return rc;
 	memset(buf, 0, sizeof(buf));
 	e = GSM_GetModel(m->sm, buf);
-	if (e != ERR_NONE)
-		return modem_error_from_gammu(e);
-	modem_copy_str(id->model, sizeof(id->model), buf);
-	memset(buf, 0, sizeof(buf));
-	memset(date, 0, sizeof(date));
-	e = GSM_GetFirmware(m->sm, buf, date, &num);
-	if (e == ERR_NONE)
-		modem_copy_str(id->firmware, sizeof(id->firmware), buf);
-	memset(buf, 0, sizeof(buf));
-	e = GSM_GetIMEI(m->sm, buf);
-	if (e == ERR_NONE)
-		modem_copy_str(id->imei, sizeof(id->imei), buf);
+	if ((rc = modem_ident_part(m, 0, e, buf, id->model, sizeof(id->model))) != MODEM_OK)
+		return rc;
+	if (modem_cap_try(m, MODEM_CAP_FIRMWARE)) {
+		memset(buf, 0, sizeof(buf));
+		memset(date, 0, sizeof(date));
+		e = GSM_GetFirmware(m->sm, buf, date, &num);
+		if ((rc = modem_ident_part(m, MODEM_CAP_FIRMWARE, e, buf, id->firmware, sizeof(id->firmware))) !=
+		    MODEM_OK)
+			return rc;
+	}
+	if (modem_cap_try(m, MODEM_CAP_IMEI)) {
+		memset(buf, 0, sizeof(buf));
+		e = GSM_GetIMEI(m->sm, buf);
+		if ((rc = modem_ident_part(m, MODEM_CAP_IMEI, e, buf, id->imei, sizeof(id->imei))) != MODEM_OK)
+			return rc;
+	}
+	if (modem_cap_try(m, MODEM_CAP_IMSI)) {
+		memset(buf, 0, sizeof(buf));
+		e = GSM_GetSIMIMSI(m->sm, buf);
+		if ((rc = modem_ident_part(m, MODEM_CAP_IMSI, e, buf, id->imsi, sizeof(id->imsi))) != MODEM_OK)
+			return rc;
+	}
+	/* What the modem is includes what it answers: the status queries are tried here as well, so
+	 * that identify tells what the modem lacks without waiting for health checks. */
+	{
+		struct modem_status st;
+		(void)modem_get_status(m, &st);
+	}
 	return MODEM_OK;
 }
 

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Gammu-free half of the modem library: error names and classes, +CMS cause mapping, and the
- * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem). */
+ * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem).
+ * Octets of the SMS itself (port header, validity) come from common/pdu.c. */
 #include "modem.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *const modem_err_names[MODEM_E__COUNT] = {
@@ -27,6 +29,7 @@ static const char *const modem_err_names[MODEM_E__COUNT] = {
 	[MODEM_E_UNAVAILABLE] = "no modem available",
 	[MODEM_E_QUEUE_FULL] = "too many jobs queued for the modem",
 	[MODEM_E_UNKNOWN] = "modem error",
+	[MODEM_E_MAYBE_SENT] = "no answer after the SMS was handed to the modem: it may have been sent",
 };
 
 const char *modem_strerror(int err)
@@ -49,6 +52,7 @@ enum modem_err_class modem_err_class(int err)
 	case MODEM_E_PIN_WRONG:
 	case MODEM_E_PUK_REQUIRED:
 	case MODEM_E_CONFIG: return MODEM_CLASS_MODEM;
+	case MODEM_E_MAYBE_SENT: return MODEM_CLASS_UNKNOWN;
 	default:
 		/* Unknown codes too: retrying is the safe default for a wakeup, which is idempotent. */
 		return MODEM_CLASS_RETRY;
@@ -61,6 +65,7 @@ int modem_err_is_modem_fault(int err)
 	case MODEM_E_TIMEOUT:
 	case MODEM_E_IO:
 	case MODEM_E_NETWORK:
+	case MODEM_E_MAYBE_SENT:
 	case MODEM_E_UNKNOWN: return 1;
 	default: return 0;
 	}
@@ -224,66 +229,13 @@ int modem_sms_check(const struct modem_sms_out *msg)
 	return MODEM_OK;
 }
 
-void modem_port_udh(uint8_t out[MODEM_PORT_UDH_LEN], uint16_t dst_port, uint16_t src_port)
-{
-	out[0] = 0x06; /* UDHL: the octets after this one */
-	out[1] = 0x05; /* IEI: application port addressing, 16-bit */
-	out[2] = 0x04; /* IEDL */
-	out[3] = (uint8_t)(dst_port >> 8);
-	out[4] = (uint8_t)dst_port;
-	out[5] = (uint8_t)(src_port >> 8);
-	out[6] = (uint8_t)src_port;
-}
-
-int modem_udh_ports(const uint8_t *udh, size_t len, uint16_t *dst_port, uint16_t *src_port)
-{
-	size_t end, i;
-
-	if (len < 1)
-		return -1;
-	end = (size_t)udh[0] + 1;
-	if (end > len)
-		return -1;
-	for (i = 1; i + 2 <= end;) {
-		uint8_t iei = udh[i], iedl = udh[i + 1];
-		if (i + 2 + iedl > end)
-			return -1;
-		if (iei == 0x05 && iedl == 4) {
-			*dst_port = (uint16_t)(udh[i + 2] << 8 | udh[i + 3]);
-			*src_port = (uint16_t)(udh[i + 4] << 8 | udh[i + 5]);
-			return 0;
-		}
-		if (iei == 0x04 && iedl == 2) {
-			*dst_port = udh[i + 2];
-			*src_port = udh[i + 3];
-			return 0;
-		}
-		i += 2 + (size_t)iedl;
-	}
-	return -1;
-}
-
 int modem_validity_octet(int minutes)
 {
 	if (minutes <= 0)
 		return 0xff;
-	if (minutes < 10)
-		return 0; /* 5 minutes is the shortest the format can say */
-	if (minutes <= 720)
-		return minutes / 5 - 1;
-	if (minutes < 750)
-		return 143;
-	if (minutes <= 1440)
-		return 143 + (minutes - 720) / 30;
-	if (minutes < 2 * 1440)
-		return 167;
-	if (minutes <= 30 * 1440)
-		return 166 + minutes / 1440;
-	if (minutes < 5 * 10080)
-		return 196;
-	if (minutes <= 63 * 10080)
-		return 192 + minutes / 10080;
-	return 0xff;
+	if (minutes >= 63 * 10080)
+		return 255;
+	return pdu_vp_relative_encode((uint32_t)minutes * 60);
 }
 
 int modem_report_outcome(int tp_status)
@@ -310,6 +262,58 @@ const char *modem_sim_name(int sim)
 	}
 }
 
+static const char *const modem_cap_names[] = {
+	"gprs",       "registration", "network-name", "signal",   "storage",
+	"sim-status", "imsi",         "imei",         "firmware", "sms-notify",
+};
+
+const char *modem_cap_name(int cap)
+{
+	for (size_t i = 0; i < sizeof(modem_cap_names) / sizeof(modem_cap_names[0]); i++)
+		if (cap == 1 << i)
+			return modem_cap_names[i];
+	return NULL;
+}
+
+/* Appends the names of the bits set in mask, comma-separated; returns the new length. */
+static size_t modem_caps_list(int mask, char *out, size_t o, size_t outlen)
+{
+	int first = 1;
+
+	for (size_t i = 0; i < sizeof(modem_cap_names) / sizeof(modem_cap_names[0]); i++) {
+		int w;
+		if (!(mask & (1 << i)) || o >= outlen)
+			continue;
+		w = snprintf(out + o, outlen - o, "%s%s", first ? "" : ",", modem_cap_names[i]);
+		if (w < 0)
+			break;
+		o += (size_t)w < outlen - o ? (size_t)w : outlen - o - 1;
+		first = 0;
+	}
+	return o;
+}
+
+void modem_caps_format(const struct modem_caps *caps, char *out, size_t outlen)
+{
+	int yes = caps->probed & caps->present & MODEM_CAP__ALL, no = caps->probed & ~caps->present & MODEM_CAP__ALL;
+	size_t o = 0;
+	int w;
+
+	if (outlen == 0)
+		return;
+	out[0] = '\0';
+	if (yes) {
+		w = snprintf(out, outlen, "supports=");
+		o = w > 0 && (size_t)w < outlen ? (size_t)w : 0;
+		o = modem_caps_list(yes, out, o, outlen);
+	}
+	if (no && o + 1 < outlen) {
+		w = snprintf(out + o, outlen - o, "%slacks=", o ? " " : "");
+		o += w > 0 && (size_t)w < outlen - o ? (size_t)w : 0;
+		modem_caps_list(no, out, o, outlen);
+	}
+}
+
 const char *modem_reg_name(int reg)
 {
 	switch (reg) {
@@ -322,13 +326,16 @@ const char *modem_reg_name(int reg)
 	}
 }
 
-int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen)
+int modem_status_healthy(const struct modem_status *st, const struct modem_caps *caps, char *why, size_t whylen)
 {
 	if (st->sim != MODEM_SIM_READY) {
 		snprintf(why, whylen, "SIM %s", modem_sim_name(st->sim));
 		return 0;
 	}
-	if (st->reg != MODEM_REG_HOME && st->reg != MODEM_REG_ROAMING) {
+	if (st->reg == MODEM_REG_UNKNOWN && caps != NULL && (caps->probed & MODEM_CAP_REGISTRATION) &&
+	    !(caps->present & MODEM_CAP_REGISTRATION)) {
+		/* Nothing to judge by: the sends will tell (a refused one climbs the ladder). */
+	} else if (st->reg != MODEM_REG_HOME && st->reg != MODEM_REG_ROAMING) {
 		snprintf(why, whylen, "network %s", modem_reg_name(st->reg));
 		return 0;
 	}
@@ -339,4 +346,50 @@ int modem_status_healthy(const struct modem_status *st, char *why, size_t whylen
 	if (whylen > 0)
 		why[0] = '\0';
 	return 1;
+}
+
+/* "+CREG: <n>,<stat>[,...]" (the read form) to our registration state, or -1. */
+int modem_parse_creg(const char *line)
+{
+	const char *p = line + 6;
+	char *end;
+	long a, b;
+
+	if (strncmp(line, "+CREG:", 6) != 0)
+		return -1;
+	a = strtol(p, &end, 10);
+	if (end == p)
+		return -1;
+	if (*end == ',') {
+		p = end + 1;
+		b = strtol(p, &end, 10);
+		if (end == p)
+			return -1;
+		a = b;
+	}
+	switch (a) {
+	case 0: return MODEM_REG_NONE;
+	case 1:
+	case 6: /* registered for SMS only (E-UTRAN) */ return MODEM_REG_HOME;
+	case 2: return MODEM_REG_SEARCHING;
+	case 3: return MODEM_REG_DENIED;
+	case 5:
+	case 7: return MODEM_REG_ROAMING;
+	default: return MODEM_REG_UNKNOWN;
+	}
+}
+
+/* "+COPS: <mode>,<format>,"<oper>"[,<AcT>]": the operator, as a code (format 2) or a name. */
+void modem_parse_cops(const char *line, struct modem_status *st)
+{
+	const char *q1 = strchr(line, '"'), *q2 = q1 ? strchr(q1 + 1, '"') : NULL, *comma = strchr(line, ',');
+
+	if (strncmp(line, "+COPS:", 6) != 0 || q1 == NULL || q2 == NULL)
+		return;
+	while (comma != NULL && comma[1] == ' ')
+		comma++;
+	if (comma != NULL && comma < q1 && comma[1] == '2')
+		snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+	else
+		snprintf(st->network_name, sizeof(st->network_name), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
 }

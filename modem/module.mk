@@ -20,7 +20,16 @@ $(O)/tests/test_pdu: $(O)/tests/unit/test_pdu.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
 TEST_SCRIPTS += tests/integration/sim_gammu.sh tests/integration/sim_control.sh \
-	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh
+	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh tests/integration/sim_profiles.sh
+
+# A loopback HTTP listener that logs the callbacks of programs under test (kannel_at.sh: Kannel's
+# get-url and dlr-url), and finds free ports for their configuration files. Not installed.
+PROGRAMS += $(O)/tests/http-sink
+$(O)/tests/http-sink: tests/integration/http_sink.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+TEST_SCRIPTS += tests/integration/kannel_at.sh
 
 FUZZERS += $(O)/fuzz/fuzz-pdu
 $(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h common/encode.c

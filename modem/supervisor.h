@@ -68,6 +68,7 @@ enum supervisor_event_type {
 	SUPERVISOR_EV_SMS,     /* an SMS arrived on a modem; it has been deleted from the modem */
 	SUPERVISOR_EV_REPORT,  /* a status report arrived, matched to a send when possible */
 	SUPERVISOR_EV_MODEM,   /* a modem changed state or health */
+	SUPERVISOR_EV_OUTCOME, /* a send that ended MODEM_E_MAYBE_SENT turned out sent or not (below) */
 };
 
 /* Everything an event points to lives until the callback returns. */
@@ -75,15 +76,22 @@ struct supervisor_event {
 	int type;
 	int modem; /* index in the order modems were added */
 	const char *modem_name;
-	/* SUPERVISOR_EV_JOB */
+	/* SUPERVISOR_EV_JOB, and SUPERVISOR_EV_OUTCOME with the same job id and cookie: status MODEM_OK
+	 * and the reference the SMS went out with, or a retryable error when it did not go out (so
+	 * sending it again cannot duplicate it); error says what the supervisor concluded from. An
+	 * unknown send no evidence settles gets no OUTCOME: after report_keep it stays unknown. */
 	uint32_t job_id;
 	uint64_t cookie;               /* as given at submit */
 	int op;                        /* enum supervisor_op */
 	int status;                    /* enum modem_err; modem_err_class() says whether to retry */
+	int retry_after_ms;            /* a retryable failure: 0, another modem may take it now (or this
+					* one, once healthy); > 0, this modem takes nothing before then
+					* (back-off); -1, not before an operator acts */
 	int reference;                 /* send: TP-MR, or -1 */
 	const char *error;             /* human-readable reason when status != 0 */
 	const struct modem_status *st; /* OP_STATUS */
 	const struct modem_ident *id;  /* OP_IDENTIFY */
+	const struct modem_caps *caps; /* what the modem answers, as far as its worker found out */
 	/* SUPERVISOR_EV_SMS and SUPERVISOR_EV_REPORT */
 	const struct modem_sms_in *in;
 	/* SUPERVISOR_EV_REPORT: the send it reports on, matched by modem, reference and recipient */
@@ -140,12 +148,19 @@ struct supervisor_modem_info {
 	uint64_t sent, failed;
 	struct modem_status last_status; /* from the last health check */
 	struct modem_ident ident;        /* as read when the modem opened */
+	struct modem_caps caps;          /* optional commands the modem answers (or lacks) */
+	int retry_in_ms;                 /* as supervisor_retry_after_ms() */
 };
 
 int supervisor_modem_count(const struct supervisor *sv);
 /* Index of the modem with that name, or -1. */
 int supervisor_modem_find(const struct supervisor *sv, const char *name);
 int supervisor_modem_info(const struct supervisor *sv, int modem, struct supervisor_modem_info *info);
+/* When a modem can take a job: 0 now (ready; healthy or about to be checked, or still opening),
+ * > 0 milliseconds until its back-off ends, -1 never without an operator (stopped). A caller with
+ * a job no modem takes now waits for the smallest of these rather than failing the job: an
+ * attempt that never reached a modem is not an attempt. */
+int supervisor_retry_after_ms(const struct supervisor *sv, int modem);
 const char *supervisor_state_name(int state);
 
 #endif

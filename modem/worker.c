@@ -20,9 +20,10 @@
 #define WORKER_DRAIN_MAX 16
 
 /* Faults for the supervisor's tests, named in SMSWAKE_MODEM_TEST_FAULT as "NAME:FAULT,...":
- * hang-init, hang-send, hang-status, crash-send. Never set in production. */
+ * hang-init, hang-send (before the SMS reaches the modem), hang-after-handover (after it did),
+ * hang-status, crash-send. Never set in production. */
 struct worker_faults {
-	int hang_init, hang_send, hang_status, crash_send;
+	int hang_init, hang_send, hang_after_handover, hang_status, crash_send;
 };
 
 struct worker {
@@ -60,6 +61,8 @@ static void worker_read_faults(struct worker *w)
 			w->faults.hang_init = 1;
 		else if (strcmp(colon + 1, "hang-send") == 0)
 			w->faults.hang_send = 1;
+		else if (strcmp(colon + 1, "hang-after-handover") == 0)
+			w->faults.hang_after_handover = 1;
 		else if (strcmp(colon + 1, "hang-status") == 0)
 			w->faults.hang_status = 1;
 		else if (strcmp(colon + 1, "crash-send") == 0)
@@ -76,8 +79,18 @@ static int worker_reply(struct worker *w, struct wp_msg *msg)
 	return 0;
 }
 
+/* Whether the supervisor has handed over a job, without taking it. */
+static int worker_job_waiting(const struct worker *w)
+{
+	struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
+	return poll(&pfd, 1, 0) > 0;
+}
+
 /* Reads stored messages, reports each, and deletes it only once the report is written: a crash
- * in between means the message is reported twice, never lost. */
+ * in between means the message is reported twice, never lost. A job that arrives meanwhile is
+ * not kept waiting for the rest of the storage: the supervisor's deadline for it is already
+ * running, so the drain stops after the message at hand (returning 1) and resumes once the job
+ * is done. Returns 0 when the storage was read to its end, -1 when the supervisor is gone. */
 static int worker_drain(struct worker *w)
 {
 	struct modem_sms_in *in = malloc(sizeof(*in));
@@ -107,6 +120,11 @@ static int worker_drain(struct worker *w)
 			}
 			n++;
 		}
+		if (worker_job_waiting(w)) {
+			ret = 1;
+			rc = MODEM_E_EMPTY;
+			break;
+		}
 		rc = modem_read_next(w->m, in, 0);
 	}
 	if (rc != MODEM_OK && rc != MODEM_E_EMPTY && rc != MODEM_E_NOT_SUPPORTED)
@@ -116,6 +134,30 @@ static int worker_drain(struct worker *w)
 	free(in);
 	free(ev);
 	return ret;
+}
+
+/* A send in two steps, with the supervisor told in between that the SMS is the modem's now: if
+ * this worker dies before the modem answers, the send must not be called failed (it may have
+ * gone out). */
+static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg *res, int timeout)
+{
+	int64_t deadline = util_mono_ms() + timeout, left;
+	struct wp_msg *progress;
+	int rc;
+
+	rc = modem_send_start(w->m, &job->out, res->text, sizeof(res->text));
+	if (rc != MODEM_OK)
+		return rc;
+	progress = malloc(sizeof(*progress));
+	if (progress != NULL) {
+		wp_msg_init(progress, WP_PROGRESS, WP_OP_SEND, job->job_id);
+		(void)worker_reply(w, progress);
+		free(progress);
+	}
+	if (w->faults.hang_after_handover)
+		worker_hang("send, after the handover");
+	left = deadline - util_mono_ms();
+	return modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
 }
 
 /* Runs one job and answers it. Returns 1 when the worker must exit afterwards. */
@@ -134,7 +176,7 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 			abort();
 		if (w->faults.hang_send)
 			worker_hang("send");
-		rc = modem_send(w->m, &job->out, timeout, &res->reference, res->text, sizeof(res->text));
+		rc = worker_send(w, job, res, timeout);
 		break;
 	case WP_OP_STATUS:
 		if (w->faults.hang_status)
@@ -158,6 +200,7 @@ static int worker_job(struct worker *w, const struct wp_msg *job)
 	res->status = rc;
 	if (rc != MODEM_OK && res->text[0] == '\0')
 		snprintf(res->text, sizeof(res->text), "%s", modem_strerror(rc));
+	modem_get_caps(w->m, &res->caps);
 	if (worker_reply(w, res) != 0)
 		exit_after = 1;
 	free(res);
@@ -197,6 +240,8 @@ static int worker_open(struct worker *w)
 	explicit_bzero(w->cfg.pin, sizeof(w->cfg.pin));
 	if (rc == MODEM_OK && modem_identify(w->m, &ready->id) != MODEM_OK)
 		memset(&ready->id, 0, sizeof(ready->id));
+	if (rc == MODEM_OK)
+		modem_get_caps(w->m, &ready->caps);
 	ready->status = rc;
 	if (rc != MODEM_OK && ready->text[0] == '\0')
 		snprintf(ready->text, sizeof(ready->text), "%s", modem_strerror(rc));
@@ -238,10 +283,13 @@ static void worker_loop(struct worker *w)
 			/* Let Gammu see unsolicited +CMTI/+CDSI lines. */
 			modem_poll(w->m);
 		}
-		if (modem_incoming_signalled(w->m) || util_mono_ms() >= w->next_drain) {
-			if (worker_drain(w) != 0)
+		if (!worker_job_waiting(w) && (modem_incoming_signalled(w->m) || util_mono_ms() >= w->next_drain)) {
+			int d = worker_drain(w);
+			if (d < 0)
 				break;
-			w->next_drain = util_mono_ms() + w->poll_ms;
+			/* The poll interval runs from the end of a drain (a slow modem's can take seconds);
+			 * a drain cut short for a job goes on right after it. */
+			w->next_drain = d == 1 ? 0 : util_mono_ms() + w->poll_ms;
 		}
 	}
 	free(job);

@@ -1,6 +1,12 @@
 # modem/ worker library (libgammu) and supervisor: libmodem.a, smswake-modem-worker (one per
 # modem), smswake-modem (operator and test CLI), their unit tests and integration scripts.
-MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c modem/supervisor.c \
+# The supervisor, by role: public API and event loop, job queues, worker processes, deadlines and
+# the recovery ladder, health checks, incoming SMS and status reports, sends of unknown outcome.
+SUPERVISOR_SRCS := modem/supervisor.c modem/supervisor_queue.c modem/supervisor_worker.c \
+	modem/supervisor_ladder.c modem/supervisor_health.c modem/supervisor_reports.c \
+	modem/supervisor_outcome.c
+SUPERVISOR_OBJS := $(SUPERVISOR_SRCS:%.c=$(O)/%.o)
+MODEM_SRCS := modem/modem_util.c modem/modem_gammu.c modem/worker_proto.c $(SUPERVISOR_SRCS) \
 	modem/modem_ini.c
 MODEM_OBJS := $(MODEM_SRCS:%.c=$(O)/%.o)
 # Appended: the simulator's module.mk shares the "modem" folder key.
@@ -34,6 +40,8 @@ TEST_PROGRAMS += $(MODEM_UNIT_TESTS:%=$(O)/tests/unit/%)
 $(O)/tests/unit/test_modem_supervisor: | $(O)/smswake-modem-worker
 
 TEST_SCRIPTS += $(filter-out %/modem_lib.sh,$(sort $(wildcard tests/integration/modem_*.sh)))
+# The gateway through every simulator modem profile (needs the server and gateway as well).
+TEST_SCRIPTS += tests/integration/chain_profiles.sh
 
 # Modem-layer benchmark (bench/bench-modem.sh): a bare GSM_SendSMS loop on one state machine
 # (modem-raw, here because only modem/ includes gammu.h) and the same sends through the
@@ -47,3 +55,9 @@ $(O)/bench/modem-layer: $(O)/modem/bench_layer.o $(O)/libmodem.a $(O)/libcommon.
 	$(CC) $(LDFLAGS) -o $@ $^ $(MODEM_LIBS)
 
 BENCHES += $(O)/bench/modem-raw $(O)/bench/modem-layer
+
+# The worker's own parsers of modem answers (modem_util.c has no Gammu in it).
+FUZZERS += $(O)/fuzz/fuzz-modem-at
+$(O)/fuzz/fuzz-modem-at: tests/fuzz/fuzz_modem_at.c modem/modem_util.c modem/modem.h common/pdu.c common/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Imodem -o $@ tests/fuzz/fuzz_modem_at.c modem/modem_util.c common/pdu.c common/encode.c

@@ -18,6 +18,7 @@ enum wp_kind { K_I32, K_I64, K_STR, K_BYTES, K_U16 };
 #define G_IDENT 0x10
 #define G_IN 0x20
 #define G_REPORT 0x40
+#define G_HEADER 0x80 /* frames that carry nothing but their header (no field is in this group) */
 
 struct wp_field {
 	uint8_t tag;
@@ -59,6 +60,8 @@ static const struct wp_field wp_fields[] = {
 	F_I32(1, G_RESULT, status),
 	F_I32(2, G_RESULT, reference),
 	F_STR(3, G_RESULT, text),
+	F_INT(6, G_RESULT, caps.probed),
+	F_INT(7, G_RESULT, caps.present),
 	F_I32(4, G_SEND | G_CONFIG, timeout_ms),
 	F_I32(5, G_CONFIG, poll_ms),
 	F_STR(10, G_CONFIG, config.name),
@@ -90,6 +93,7 @@ static const struct wp_field wp_fields[] = {
 	F_STR(41, G_IDENT, id.model),
 	F_STR(42, G_IDENT, id.firmware),
 	F_STR(43, G_IDENT, id.imei),
+	F_STR(44, G_IDENT, id.imsi),
 	F_INT(50, G_IN | G_REPORT, in.type),
 	F_STR(51, G_IN | G_REPORT, in.number),
 	F_I64(52, G_IN | G_REPORT, in.time_ms),
@@ -114,6 +118,7 @@ static unsigned wp_groups(int type)
 	case WP_RESULT: return G_RESULT | G_STATUS | G_IDENT;
 	case WP_EV_SMS: return G_IN;
 	case WP_EV_REPORT: return G_REPORT;
+	case WP_PROGRESS: return G_HEADER;
 	default: return 0;
 	}
 }

@@ -13,6 +13,8 @@
  *   worker -> parent  READY (status MODEM_OK and the modem's identity, or the open error; after
  *                     an error the worker exits)
  *   parent -> worker  JOB (job id, op, arguments); one at a time per worker
+ *   worker -> parent  PROGRESS (job id) of a send, once the SMS has been handed to the modem: a
+ *                     send that dies after this may have gone out
  *   worker -> parent  RESULT (job id, status, reference, error text, op-specific fields)
  *   worker -> parent  SMS / REPORT events whenever the worker drained stored messages; the
  *                     worker deletes a message only after its event was written
@@ -30,7 +32,7 @@
 #define WP_HEADER_LEN 9
 #define WP_TEXT_MAX 256
 
-enum wp_type { WP_CONFIG = 1, WP_READY, WP_JOB, WP_RESULT, WP_EV_SMS, WP_EV_REPORT, WP_TYPE__MAX };
+enum wp_type { WP_CONFIG = 1, WP_READY, WP_JOB, WP_RESULT, WP_EV_SMS, WP_EV_REPORT, WP_PROGRESS, WP_TYPE__MAX };
 
 enum wp_op {
 	WP_OP_NONE = 0,
@@ -57,6 +59,7 @@ struct wp_msg {
 	struct modem_sms_out out;
 	struct modem_status st;
 	struct modem_ident id;
+	struct modem_caps caps; /* READY and RESULT: what the connection found the modem answers */
 	struct modem_sms_in in;
 };
 

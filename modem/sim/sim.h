@@ -18,6 +18,7 @@
 #define SIM_IN_MAX 1024                  /* input read ahead while a modem is busy */
 #define SIM_OUT_MAX 65536                /* output the slave side has not read yet */
 #define SIM_URC_MAX 4096                 /* unsolicited results waiting for an idle line */
+#define SIM_URC_UNREAD_MAX 2048          /* output nobody has read: unsolicited results are dropped */
 #define SIM_RECORDS_MAX 512              /* sent/received history per modem */
 #define SIM_STORE_MAX 255                /* slots per message storage */
 #define SIM_INFLIGHT_MAX 10000           /* messages the network holds at once */
@@ -51,7 +52,60 @@ struct sim_faults {
 	int cms_error_count, cms_error_code; /* the next N sends fail with this code */
 	int hang;                            /* stop answering entirely */
 	int storage_full;
+	int64_t answer_delay_ms; /* between a command's echo and its answer; -1: the profile's */
+	/* One send, the Nth from when it was set (0: none), goes wrong after the PDU was typed:
+	 * drop_answer: the network takes it, its +CMGS answer is lost; drop_submit: the PDU never
+	 * reaches the network and nothing answers; no_prompt: AT+CMGS gets no "> ", so no PDU is
+	 * ever typed. The modem answers what comes next as usual. */
+	int drop_answer, drop_submit, no_prompt;
 };
+
+/* --- modem profiles (sim_profile.c): where real modem families answer differently --- */
+
+enum sim_ati_style {
+	SIM_ATI_PLAIN = 0, /* manufacturer, model, "Revision: <revision>" */
+	SIM_ATI_PLAIN_REV, /* manufacturer, model, revision as it is */
+	SIM_ATI_PRODUCT,   /* one product line (ati_product) */
+	SIM_ATI_LABELLED,  /* "Manufacturer: ...", "Model: ...", "Revision: ...", "IMEI: ...", "+GCAP: ..." */
+};
+enum sim_unknown_reply {
+	SIM_UNKNOWN_ERROR = 0,   /* ERROR */
+	SIM_UNKNOWN_NOT_SUPPORT, /* COMMAND NOT SUPPORT, as older Huawei firmware says */
+};
+enum sim_prompt {
+	SIM_PROMPT_CRLF = 0, /* "\r\n> " */
+	SIM_PROMPT_BARE,     /* "> " straight after the echoed command */
+};
+
+struct sim_profile {
+	const char *name, *summary;
+	const char *manufacturer, *model, *revision; /* AT+CGMI, AT+CGMM, AT+CGMR */
+	enum sim_ati_style ati;
+	const char *ati_product;
+	int gprs;         /* AT+CGREG, AT+CGATT exist */
+	int cnma;         /* AT+CNMA exists */
+	int clip_crc;     /* AT+CLIP, AT+CRC exist */
+	int ifc;          /* AT+IFC exists */
+	int siemens_q;    /* AT\Q<n> (Siemens flow control) exists */
+	int cmee_default; /* AT+CMEE at power-on and after ATZ/AT&F */
+	enum sim_unknown_reply unknown;
+	enum sim_prompt prompt;
+	int answer_delay_ms;      /* between a command's echo and its answer */
+	int64_t send_duration_ms; /* AT+CMGS, unless the send_duration fault says otherwise */
+	int urc_in_command;       /* unsolicited lines may come between the echo and the answer */
+	int index_base;           /* first message storage index: 1, or 0 */
+	int huawei_urcs;          /* ^RSSI, ^HCSQ, ^MODE now and then until AT^CURC=0 */
+	int cell_urcs;            /* +CREG: with a new cell now and then while AT+CREG=2 */
+	const char *const *boot;  /* lines after power-on, NULL-terminated */
+};
+
+const struct sim_profile *sim_profile_default(void);
+const struct sim_profile *sim_profile_find(const char *name);
+/* The names, space-separated. */
+void sim_profile_names(char *out, size_t outmax);
+struct sim_modem;
+/* Sets the profile and the identity it answers with (settings given later override it). */
+void sim_profile_apply(struct sim_modem *m, const struct sim_profile *p);
 
 enum sim_mem { SIM_MEM_SM = 0, SIM_MEM_ME, SIM_MEM_SR, SIM_MEM_COUNT };
 
@@ -107,6 +161,7 @@ struct sim_modem {
 	char number[SIM_NUMBER_MAX];
 
 	/* Identity and static settings. */
+	const struct sim_profile *profile;
 	char imsi[SIM_STR_MAX], imei[SIM_STR_MAX];
 	char manufacturer[SIM_STR_MAX], model[SIM_STR_MAX], revision[SIM_STR_MAX];
 	char operator_name[SIM_STR_MAX], smsc[SIM_NUMBER_MAX];
@@ -144,6 +199,17 @@ struct sim_modem {
 	int busy; /* AT+CMGS is "sending": input waits */
 	struct sim_timer busy_timer;
 	int busy_mr, busy_cms; /* what the send answers when the duration is over */
+	int answering;         /* a command line waits out the profile's answer delay: input waits */
+	char pending_line[SIM_AT_LINE_MAX + 1];
+	struct sim_timer answer_timer;
+	struct sim_timer noise_timer; /* the profile's unsolicited lines now and then */
+	struct sim_timer ring_timer;  /* an incoming call ("ring" control command) */
+	int rings_left;
+	char caller[SIM_NUMBER_MAX];
+	int cell; /* cell id shown by +CREG: with AT+CREG=2 */
+	uint64_t noise_rng;
+	int cnma_due; /* +CMT/+CDS shown with AT+CSMS=1 and not yet acknowledged */
+	int csms, clip, crc, curc, ifc_dce, ifc_dte;
 	int echo, cmee, cscs, cmgf, creg_n, cgreg_n, cmms, cfun;
 	int cnmi[5];
 	enum sim_mem mem[3];
@@ -205,6 +271,12 @@ size_t sim_at_input(struct sim_modem *m, const uint8_t *buf, size_t len);
 void sim_at_urc(struct sim_modem *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_at_flush_urc(struct sim_modem *m);
 int sim_at_idle(const struct sim_modem *m);
+/* The storage index the modem shows for a slot (1-based inside; 0-based on some profiles). */
+int sim_at_index(const struct sim_modem *m, int slot);
+/* Rings count times (RING or +CRING, with +CLIP when enabled) until the call is answered. */
+void sim_at_ring(struct sim_modem *m, const char *caller, int count);
+/* A +CMT or +CDS went out: with AT+CSMS=1 the client owes an AT+CNMA. */
+void sim_at_direct_shown(struct sim_modem *m);
 
 /* sim_net.c */
 void sim_net_seed(struct sim_net *net, uint64_t seed);

@@ -5,6 +5,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -15,7 +16,8 @@
 /* Handler results. CME/CMS errors turn into plain ERROR unless AT+CMEE is 1 or 2. */
 #define AT_OK 0
 #define AT_ERROR 1
-#define AT_DEFER 2 /* the command answers later: SMS prompt, send duration, reset */
+#define AT_DEFER 2   /* the command answers later: SMS prompt, send duration, reset */
+#define AT_UNKNOWN 3 /* a command this modem does not have: answered as its profile says */
 #define AT_CME(n) (0x10000 | (n))
 #define AT_CMS(n) (0x20000 | (n))
 
@@ -38,6 +40,7 @@
 #define CMS_MEM_FULL 322
 #define CMS_NO_NETWORK 331
 #define CMS_NOT_ALLOWED 302
+#define CMS_NO_CNMA 340
 
 #define CTRL_Z 0x1A
 #define ESC 0x1B
@@ -98,6 +101,8 @@ static void at_final(struct sim_modem *m, int result)
 	m->resp_started = 0;
 	if (result == AT_OK) {
 		at_out(m, "\r\nOK\r\n");
+	} else if (result == AT_UNKNOWN && m->profile->unknown == SIM_UNKNOWN_NOT_SUPPORT) {
+		at_out(m, "\r\nCOMMAND NOT SUPPORT\r\n");
 	} else if ((result & 0x10000) && m->cmee == 1) {
 		snprintf(buf, sizeof(buf), "\r\n+CME ERROR: %d\r\n", result & 0xFFFF);
 		at_out(m, buf);
@@ -115,12 +120,23 @@ static void at_final(struct sim_modem *m, int result)
 
 int sim_at_idle(const struct sim_modem *m)
 {
-	return !m->busy && !m->pdu_mode_input && m->line_len == 0 && !m->resetting && !m->faults.hang && m->master >= 0;
+	return !m->busy && !m->answering && !m->pdu_mode_input && m->line_len == 0 && !m->resetting &&
+	       !m->faults.hang && m->master >= 0;
+}
+
+/* Real modems put unsolicited lines between responses; some also between a command's echo and
+ * its answer, which is where the profile's answer delay leaves room for them. */
+static int at_urc_may_go(const struct sim_modem *m)
+{
+	if (sim_at_idle(m))
+		return 1;
+	return m->answering && m->profile->urc_in_command && !m->busy && !m->pdu_mode_input && !m->resetting &&
+	       !m->faults.hang && m->master >= 0;
 }
 
 void sim_at_flush_urc(struct sim_modem *m)
 {
-	if (m->urc_len == 0 || !sim_at_idle(m))
+	if (m->urc_len == 0 || !at_urc_may_go(m))
 		return;
 	sim_modem_write(m, m->urc, m->urc_len);
 	m->urc_len = 0;
@@ -135,6 +151,14 @@ void sim_at_urc(struct sim_modem *m, const char *fmt, ...)
 	/* A hung or absent modem loses its indications, as a wedged firmware would. */
 	if (m->faults.hang || m->resetting || m->master < 0)
 		return;
+	/* So does a port nobody reads: a real one drops what arrives while it is closed. (Here the
+	 * simulator holds the port open itself, so unread output would pile up for the next
+	 * client to wade through.) */
+	{
+		int unread = 0;
+		if (m->slave >= 0 && ioctl(m->slave, FIONREAD, &unread) == 0 && unread > SIM_URC_UNREAD_MAX)
+			return;
+	}
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -151,33 +175,138 @@ void sim_at_urc(struct sim_modem *m, const char *fmt, ...)
 	sim_at_flush_urc(m);
 }
 
+/* The settings ATZ and AT&F restore (no AT&W here: the user profile is the factory one). The
+ * SIM's PIN state and the radio are not settings: they survive both. */
+static void at_defaults(struct sim_modem *m)
+{
+	m->echo = 1;
+	m->cmee = m->profile->cmee_default;
+	m->cscs = CSCS_GSM;
+	m->cmgf = 0;
+	m->creg_n = 0;
+	m->cgreg_n = 0;
+	m->cmms = 0;
+	m->csms = 0;
+	m->clip = 0;
+	m->crc = 0;
+	m->curc = 1;
+	m->ifc_dce = 2;
+	m->ifc_dte = 2;
+	m->cnmi[0] = 1;
+	m->cnmi[1] = 1;
+	m->cnmi[2] = 0;
+	m->cnmi[3] = 0;
+	m->cnmi[4] = 0;
+	m->cnma_due = 0;
+}
+
+/* A splitmix64 of the modem's own, so the profile's chatter never shifts the network's seeded
+ * losses and delays. */
+static uint64_t at_noise_rand(struct sim_modem *m)
+{
+	uint64_t z = (m->noise_rng += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+static void at_noise_fire(struct sim_timer *t)
+{
+	struct sim_modem *m = t->arg;
+	const struct sim_profile *p = m->profile;
+	int reg = m->faults.registered && m->cfun == 1 && m->pin_state == SIM_PIN_READY;
+
+	if (p->huawei_urcs && m->curc) {
+		switch (at_noise_rand(m) % 3) {
+		case 0: sim_at_urc(m, "^RSSI: %d", reg ? m->csq : 99); break;
+		case 1: sim_at_urc(m, "^HCSQ: \"LTE\",%d,%d,%d,%d", 40 + m->csq / 2, 30 + m->csq, 160, 24); break;
+		default: sim_at_urc(m, "^MODE: %d,%d", reg ? 7 : 0, reg ? 17 : 0); break;
+		}
+	}
+	if (p->cell_urcs && m->creg_n == 2 && reg) {
+		m->cell = (m->cell + 1) & 0xFFFF;
+		sim_at_urc(m, "+CREG: 1,\"00A1\",\"%04X\"", m->cell);
+	}
+	sim_timer_arm(&m->noise_timer, 1500 + (int64_t)(at_noise_rand(m) % 2500));
+}
+
 /* Power-on state (also after AT+CFUN=1,1 and the control socket's "reset"). */
 void sim_at_power_on(struct sim_modem *m)
 {
+	if (m->profile == NULL)
+		m->profile = sim_profile_default();
+	sim_timer_cancel(&m->answer_timer);
+	sim_timer_cancel(&m->ring_timer);
 	m->line_len = 0;
 	m->line_overflow = 0;
 	m->pdu_mode_input = 0;
 	m->pdu_hex_len = 0;
 	m->resp_started = 0;
 	m->busy = 0;
-	m->echo = 1;
-	m->cmee = 0;
-	m->cscs = CSCS_GSM;
-	m->cmgf = 0;
-	m->creg_n = 0;
-	m->cgreg_n = 0;
-	m->cmms = 0;
+	m->answering = 0;
+	m->rings_left = 0;
+	at_defaults(m);
 	m->cfun = 1;
-	m->cnmi[0] = 1;
-	m->cnmi[1] = 1;
-	m->cnmi[2] = 0;
-	m->cnmi[3] = 0;
-	m->cnmi[4] = 0;
+	m->cell = 0x1000 + m->index;
+	m->noise_rng = 0x5157u + (uint64_t)m->index * 7919u;
 	m->mem[0] = m->mem[1] = m->mem[2] = SIM_MEM_SM;
 	m->pin_state = m->pin[0] ? SIM_PIN_SIM_PIN : SIM_PIN_READY;
 	m->pin_attempts = 3;
 	m->puk_attempts = 10;
 	m->urc_len = 0;
+	for (const char *const *b = m->profile->boot; b != NULL && *b != NULL; b++) {
+		/* A SIM that wants its PIN does not say it is ready. */
+		if (m->pin_state != SIM_PIN_READY && strstr(*b, "READY") != NULL)
+			continue;
+		sim_at_urc(m, "%s", *b);
+	}
+	m->noise_timer.fire = at_noise_fire;
+	m->noise_timer.arg = m;
+	if (m->profile->huawei_urcs || m->profile->cell_urcs)
+		sim_timer_arm(&m->noise_timer, 1000);
+	else
+		sim_timer_cancel(&m->noise_timer);
+}
+
+int sim_at_index(const struct sim_modem *m, int slot)
+{
+	return slot - 1 + m->profile->index_base;
+}
+
+/* The slot of an index as the modem shows it, or -1 if no index can be that. */
+static int at_slot(const struct sim_modem *m, int index)
+{
+	return index + 1 - m->profile->index_base;
+}
+
+static void at_ring_fire(struct sim_timer *t)
+{
+	struct sim_modem *m = t->arg;
+
+	if (m->rings_left <= 0)
+		return;
+	m->rings_left--;
+	sim_at_urc(m, "%s", m->crc ? "+CRING: VOICE" : "RING");
+	if (m->clip)
+		sim_at_urc(m, "+CLIP: \"%s\",%d,,,,0", m->caller, m->caller[0] == '+' ? 145 : 129);
+	if (m->rings_left > 0)
+		sim_timer_arm(&m->ring_timer, 2000);
+}
+
+void sim_at_ring(struct sim_modem *m, const char *caller, int count)
+{
+	snprintf(m->caller, sizeof(m->caller), "%s", caller);
+	m->rings_left = count;
+	m->ring_timer.fire = at_ring_fire;
+	m->ring_timer.arg = m;
+	sim_timer_arm(&m->ring_timer, 0);
+}
+
+void sim_at_direct_shown(struct sim_modem *m)
+{
+	if (m->csms == 1)
+		m->cnma_due++;
 }
 
 /* --- parameters --- */
@@ -469,7 +598,7 @@ static int at_reg(struct sim_modem *m, enum at_op op, char *args, const char *na
 	switch (op) {
 	case AT_READ:
 		if (*n == 2 && reg)
-			at_info(m, "%s: 2,1,\"00A1\",\"%04X\"", name, 0x1000 + m->index);
+			at_info(m, "%s: 2,1,\"00A1\",\"%04X\"", name, m->cell);
 		else
 			at_info(m, "%s: %d,%d", name, *n, reg ? 1 : 0);
 		return AT_OK;
@@ -490,6 +619,8 @@ static int at_creg(struct sim_modem *m, enum at_op op, char *args)
 
 static int at_cgreg(struct sim_modem *m, enum at_op op, char *args)
 {
+	if (!m->profile->gprs)
+		return AT_UNKNOWN;
 	return at_reg(m, op, args, "+CGREG", &m->cgreg_n);
 }
 
@@ -497,6 +628,8 @@ static int at_cgatt(struct sim_modem *m, enum at_op op, char *args)
 {
 	int v;
 
+	if (!m->profile->gprs)
+		return AT_UNKNOWN;
 	switch (op) {
 	case AT_READ: at_info(m, "+CGATT: %d", at_registered(m) ? 1 : 0); return AT_OK;
 	case AT_TEST: at_info(m, "+CGATT: (0,1)"); return AT_OK;
@@ -586,11 +719,13 @@ static int at_csms(struct sim_modem *m, enum at_op op, char *args)
 	int v;
 
 	switch (op) {
-	case AT_READ: at_info(m, "+CSMS: 0,1,1,1"); return AT_OK;
+	case AT_READ: at_info(m, "+CSMS: %d,1,1,1", m->csms); return AT_OK;
 	case AT_TEST: at_info(m, "+CSMS: (0,1)"); return AT_OK;
 	case AT_SET:
 		if (at_int(args, 0, 1, &v) != 0)
 			return AT_CMS(CMS_NOT_SUPPORTED);
+		m->csms = v;
+		m->cnma_due = 0;
 		at_info(m, "+CSMS: 1,1,1");
 		return AT_OK;
 	default: return AT_ERROR;
@@ -703,7 +838,7 @@ static void at_show_slot(struct sim_modem *m, const char *prefix, int index, str
 
 	pdu_hex(s->pdu, s->len, hex);
 	if (index > 0)
-		at_info(m, "%s: %d,%d,,%zu", prefix, index, (int)s->stat, s->tpdu_len);
+		at_info(m, "%s: %d,%d,,%zu", prefix, sim_at_index(m, index), (int)s->stat, s->tpdu_len);
 	else
 		at_info(m, "%s: %d,,%zu", prefix, (int)s->stat, s->tpdu_len);
 	at_info(m, "%s", hex);
@@ -724,7 +859,7 @@ static int at_cmgr(struct sim_modem *m, enum at_op op, char *args)
 		return rc;
 	if (at_int(args, 0, SIM_STORE_MAX, &idx) != 0)
 		return AT_CMS(CMS_INVALID_INDEX);
-	s = sim_store_get(&m->store[m->mem[0]], idx);
+	s = sim_store_get(&m->store[m->mem[0]], at_slot(m, idx));
 	if (s == NULL)
 		return AT_CMS(CMS_INVALID_INDEX);
 	at_show_slot(m, "+CMGR", 0, s);
@@ -766,7 +901,8 @@ static int at_cmgd(struct sim_modem *m, enum at_op op, char *args)
 		buf[0] = '\0';
 		for (int i = 1; i <= st->size && k + 6 < sizeof(buf); i++)
 			if (sim_store_get(st, i) != NULL)
-				k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%d", k ? "," : "", i);
+				k += (size_t)snprintf(buf + k, sizeof(buf) - k, "%s%d", k ? "," : "",
+						      sim_at_index(m, i));
 		at_info(m, "+CMGD: (%s),(0-4)", buf);
 		return AT_OK;
 	}
@@ -780,6 +916,7 @@ static int at_cmgd(struct sim_modem *m, enum at_op op, char *args)
 	if (n == 2 && p[1][0] != '\0' && at_int(p[1], 0, 4, &flag) != 0)
 		return AT_CMS(CMS_NOT_ALLOWED);
 	if (flag == 0) {
+		idx = at_slot(m, idx);
 		if (idx < 1 || idx > st->size)
 			return AT_CMS(CMS_INVALID_INDEX);
 		st->slot[idx - 1].used = 0;
@@ -817,11 +954,15 @@ static int at_prompt(struct sim_modem *m, enum at_op op, char *args, int kind)
 		return AT_CMS(CMS_INVALID_PDU);
 	if (kind == PROMPT_CMGW && n == 2 && p[1][0] != '\0' && at_int(p[1], 0, 3, &stat) != 0)
 		return AT_CMS(CMS_NOT_ALLOWED);
+	if (kind == PROMPT_CMGS && m->faults.no_prompt > 0 && --m->faults.no_prompt == 0) {
+		log_info("modem %s: fault: AT+CMGS swallowed, no prompt", m->number);
+		return AT_DEFER;
+	}
 	m->pdu_mode_input = kind | stat << 4;
 	m->pdu_expect = len;
 	m->pdu_hex_len = 0;
 	m->pdu_overflow = 0;
-	at_out(m, "\r\n> ");
+	at_out(m, m->profile->prompt == SIM_PROMPT_BARE ? "> " : "\r\n> ");
 	return AT_DEFER;
 }
 
@@ -878,13 +1019,26 @@ static void at_pdu_done(struct sim_modem *m)
 	if (n > 0)
 		smsc = pdu_smsc_field_len(pdu, (size_t)n);
 	if (kind == PROMPT_CMGS) {
-		int rc = sim_net_submit(m, n > 0 ? pdu : NULL, n > 0 ? (size_t)n : 0, m->pdu_expect);
+		int drop_answer = m->faults.drop_answer > 0 && --m->faults.drop_answer == 0;
+		int rc;
+		if (m->faults.drop_submit > 0 && --m->faults.drop_submit == 0) {
+			log_info("modem %s: fault: this SMS never reaches the network, and nothing answers", m->number);
+			return;
+		}
+		rc = sim_net_submit(m, n > 0 ? pdu : NULL, n > 0 ? (size_t)n : 0, m->pdu_expect);
+		if (drop_answer && rc >= 0) {
+			log_info("modem %s: fault: the network took the SMS (reference %d); its answer is lost",
+				 m->number, rc);
+			return;
+		}
 		/* A malformed PDU is refused at once; everything else takes the send duration. */
 		if (rc == -CMS_INVALID_PDU) {
 			at_final(m, AT_CMS(CMS_INVALID_PDU));
 			return;
 		}
-		at_send_result(m, rc, m->faults.send_duration_ms);
+		at_send_result(m, rc,
+			       m->faults.send_duration_ms > 0 ? m->faults.send_duration_ms
+							      : m->profile->send_duration_ms);
 		return;
 	}
 	/* AT+CMGW: store a SUBMIT or a DELIVER in the write memory. */
@@ -906,7 +1060,7 @@ static void at_pdu_done(struct sim_modem *m)
 			at_final(m, AT_CMS(CMS_MEM_FULL));
 			return;
 		}
-		at_info(m, "+CMGW: %d", idx);
+		at_info(m, "+CMGW: %d", sim_at_index(m, idx));
 		at_final(m, AT_OK);
 	}
 }
@@ -918,6 +1072,131 @@ static int at_cusd(struct sim_modem *m, enum at_op op, char *args)
 	(void)args;
 	/* No USSD on this network; gammu-smsd only tries to switch it on. */
 	return AT_CME(CME_NOT_SUPPORTED);
+}
+
+/* --- settings a client sets at start-up and a strict modem accepts --- */
+
+static int at_ifc(struct sim_modem *m, enum at_op op, char *args)
+{
+	char *p[2];
+	int n, dce = 2, dte = 2;
+
+	if (!m->profile->ifc)
+		return AT_UNKNOWN;
+	switch (op) {
+	case AT_READ: at_info(m, "+IFC: %d,%d", m->ifc_dce, m->ifc_dte); return AT_OK;
+	case AT_TEST: at_info(m, "+IFC: (0-3),(0-2)"); return AT_OK;
+	case AT_SET:
+		/* Accepted and shown, not simulated: a pseudo-terminal has no RTS/CTS lines. */
+		n = at_params(args, p, 2);
+		if (n < 1 || at_int(p[0], 0, 3, &dce) != 0 || (n == 2 && at_int(p[1], 0, 2, &dte) != 0))
+			return AT_CME(CME_NOT_SUPPORTED);
+		m->ifc_dce = dce;
+		m->ifc_dte = n == 2 ? dte : m->ifc_dte;
+		return AT_OK;
+	default: return AT_ERROR;
+	}
+}
+
+/* AT+CNMA acknowledges a +CMT or +CDS shown while AT+CSMS=1 (TS 27.005 3.4.4); with nothing to
+ * acknowledge it answers +CMS ERROR: 340. */
+static int at_cnma(struct sim_modem *m, enum at_op op, char *args)
+{
+	int v = 0;
+
+	if (!m->profile->cnma)
+		return AT_UNKNOWN;
+	if (op == AT_TEST) {
+		at_info(m, "+CNMA: (0-2)");
+		return AT_OK;
+	}
+	if (op == AT_READ)
+		return AT_ERROR;
+	if (op == AT_SET && at_int(args, 0, 2, &v) != 0)
+		return AT_CMS(CMS_NOT_ALLOWED);
+	if (m->csms != 1 || m->cnma_due == 0)
+		return AT_CMS(CMS_NO_CNMA);
+	m->cnma_due--;
+	return AT_OK;
+}
+
+/* AT+CLIP and AT+CRC: how an incoming call is announced (+CLIP lines, +CRING instead of RING). */
+static int at_flag(struct sim_modem *m, enum at_op op, char *args, const char *name, int *flag, int read_extra)
+{
+	int v;
+
+	if (!m->profile->clip_crc)
+		return AT_UNKNOWN;
+	switch (op) {
+	case AT_READ:
+		if (read_extra)
+			at_info(m, "%s: %d,1", name, *flag);
+		else
+			at_info(m, "%s: %d", name, *flag);
+		return AT_OK;
+	case AT_TEST: at_info(m, "%s: (0,1)", name); return AT_OK;
+	case AT_SET:
+		if (at_int(args, 0, 1, &v) != 0)
+			return AT_CME(CME_NOT_SUPPORTED);
+		*flag = v;
+		return AT_OK;
+	default: return AT_ERROR;
+	}
+}
+
+static int at_clip(struct sim_modem *m, enum at_op op, char *args)
+{
+	return at_flag(m, op, args, "+CLIP", &m->clip, 1);
+}
+
+static int at_crc(struct sim_modem *m, enum at_op op, char *args)
+{
+	return at_flag(m, op, args, "+CRC", &m->crc, 0);
+}
+
+/* Huawei: AT^CURC switches the periodic ^RSSI/^HCSQ/^MODE lines; AT^PORTSEL picks the port the
+ * unsolicited lines go to (Gammu sends both for the sticks it knows). */
+static int at_curc(struct sim_modem *m, enum at_op op, char *args)
+{
+	int v;
+
+	if (!m->profile->huawei_urcs)
+		return AT_UNKNOWN;
+	switch (op) {
+	case AT_READ: at_info(m, "^CURC: %d", m->curc); return AT_OK;
+	case AT_TEST: at_info(m, "^CURC: (0-1)"); return AT_OK;
+	case AT_SET:
+		if (at_int(args, 0, 1, &v) != 0)
+			return AT_CME(CME_NOT_SUPPORTED);
+		m->curc = v;
+		return AT_OK;
+	default: return AT_ERROR;
+	}
+}
+
+static int at_portsel(struct sim_modem *m, enum at_op op, char *args)
+{
+	int v;
+
+	if (!m->profile->huawei_urcs)
+		return AT_UNKNOWN;
+	if (op == AT_SET)
+		return at_int(args, 0, 1, &v) == 0 ? AT_OK : AT_CME(CME_NOT_SUPPORTED);
+	if (op == AT_READ)
+		at_info(m, "^PORTSEL: 1");
+	return AT_OK;
+}
+
+static int at_chup(struct sim_modem *m, enum at_op op, char *args)
+{
+	(void)args;
+	if (op != AT_EXEC && op != AT_TEST)
+		return AT_ERROR;
+	if (op == AT_EXEC) {
+		m->rings_left = 0;
+		sim_timer_cancel(&m->ring_timer);
+	}
+	return AT_OK;
 }
 
 /* --- dispatch --- */
@@ -938,6 +1217,9 @@ static const struct at_cmd at_cmds[] = {
 	{.name = "+CMMS", .fn = at_cmms},   {.name = "+CNMI", .fn = at_cnmi},   {.name = "+CPMS", .fn = at_cpms},
 	{.name = "+CMGR", .fn = at_cmgr},   {.name = "+CMGL", .fn = at_cmgl},   {.name = "+CMGD", .fn = at_cmgd},
 	{.name = "+CMGS", .fn = at_cmgs},   {.name = "+CMGW", .fn = at_cmgw},   {.name = "+CUSD", .fn = at_cusd},
+	{.name = "+IFC", .fn = at_ifc},     {.name = "+CNMA", .fn = at_cnma},   {.name = "+CLIP", .fn = at_clip},
+	{.name = "+CRC", .fn = at_crc},     {.name = "^CURC", .fn = at_curc},   {.name = "^PORTSEL", .fn = at_portsel},
+	{.name = "+CHUP", .fn = at_chup},
 };
 
 static int at_extended(struct sim_modem *m, const char **pp)
@@ -975,9 +1257,33 @@ static int at_extended(struct sim_modem *m, const char **pp)
 	for (size_t i = 0; i < sizeof(at_cmds) / sizeof(at_cmds[0]); i++)
 		if (strcmp(name, at_cmds[i].name) == 0)
 			return at_cmds[i].fn(m, op, args);
-	/* Unknown: plain ERROR. Gammu probes with commands such as AT+CPROT=? and must not be
-	 * told they exist. */
-	return AT_ERROR;
+	/* Unknown: ERROR (or the profile's own words). Gammu probes with commands such as
+	 * AT+CPROT=? and must not be told they exist. */
+	return AT_UNKNOWN;
+}
+
+static void at_ati(struct sim_modem *m)
+{
+	switch (m->profile->ati) {
+	case SIM_ATI_PRODUCT: at_info(m, "%s", m->profile->ati_product); break;
+	case SIM_ATI_LABELLED:
+		at_info(m, "Manufacturer: %s", m->manufacturer);
+		at_info(m, "Model: %s", m->model);
+		at_info(m, "Revision: %s", m->revision);
+		at_info(m, "IMEI: %s", m->imei);
+		at_info(m, "+GCAP: +CGSM,+DS,+ES");
+		break;
+	case SIM_ATI_PLAIN_REV:
+		at_info(m, "%s", m->manufacturer);
+		at_info(m, "%s", m->model);
+		at_info(m, "%s", m->revision);
+		break;
+	default:
+		at_info(m, "%s", m->manufacturer);
+		at_info(m, "%s", m->model);
+		at_info(m, "Revision: %s", m->revision);
+		break;
+	}
 }
 
 /* Basic (V.250) commands: a letter or &letter and an optional number. */
@@ -1015,7 +1321,7 @@ static int at_basic(struct sim_modem *m, const char **pp)
 	*pp = p;
 	if (amp) {
 		if (c == 'F') {
-			sim_at_power_on(m);
+			at_defaults(m); /* factory settings: echo on again, as ATZ */
 			return AT_OK;
 		}
 		return strchr("CDKW", c) ? AT_OK : AT_ERROR;
@@ -1030,22 +1336,29 @@ static int at_basic(struct sim_modem *m, const char **pp)
 		/* Numeric result codes are not simulated. */
 		return (has && v == 0) ? AT_ERROR : AT_OK;
 	case 'Q': return v == 0 ? AT_OK : AT_ERROR;
-	case 'Z': {
-		int echo = m->echo;
-		sim_at_power_on(m);
-		m->echo = echo;
+	case 'Z':
+		/* The stored user profile, which is the factory one here: echo is on again. */
+		at_defaults(m);
 		return AT_OK;
-	}
-	case 'I':
-		at_info(m, "%s", m->manufacturer);
-		at_info(m, "%s", m->model);
-		at_info(m, "Revision: %s", m->revision);
+	case 'I': at_ati(m); return AT_OK;
+	case 'H':
+		m->rings_left = 0;
+		sim_timer_cancel(&m->ring_timer);
 		return AT_OK;
 	case 'L':
 	case 'M':
-	case 'X':
-	case 'H': return AT_OK;
-	default: return AT_ERROR;
+	case 'X': return AT_OK;
+	case '\\': {
+		/* Siemens AT\Q<n>: flow control, accepted as AT+IFC is. */
+		char q = (char)toupper((unsigned char)**pp);
+		if (!m->profile->siemens_q || q != 'Q')
+			return AT_UNKNOWN;
+		(*pp)++;
+		while (isdigit((unsigned char)**pp))
+			(*pp)++;
+		return AT_OK;
+	}
+	default: return AT_UNKNOWN;
 	}
 }
 
@@ -1090,13 +1403,28 @@ static void at_log_line(const struct sim_modem *m)
 	log_debug("modem %s: <- %s", m->number, buf);
 }
 
+/* The profile's answer delay is over: the command line runs now. */
+static void at_answer_fire(struct sim_timer *t)
+{
+	struct sim_modem *m = t->arg;
+
+	m->answering = 0;
+	if (m->faults.hang || m->resetting)
+		return;
+	at_execute(m, m->pending_line);
+	sim_at_flush_urc(m);
+	/* Commands typed meanwhile are served now. */
+	sim_modem_process(m);
+	sim_at_flush_urc(m);
+}
+
 /* Feeds bytes through the line editor. A command line ends at CR; after the "> " prompt, hex
  * digits collect until Ctrl-Z sends and ESC cancels. */
 size_t sim_at_input(struct sim_modem *m, const uint8_t *buf, size_t len)
 {
 	size_t i;
 
-	for (i = 0; i < len && !m->busy && !m->resetting; i++) {
+	for (i = 0; i < len && !m->busy && !m->answering && !m->resetting; i++) {
 		uint8_t c = buf[i];
 
 		if (m->faults.hang)
@@ -1136,7 +1464,18 @@ size_t sim_at_input(struct sim_modem *m, const uint8_t *buf, size_t len)
 			} else if (m->line[0] != '\0') {
 				if (log_getlevel() >= LOG_LEVEL_DEBUG)
 					at_log_line(m);
-				at_execute(m, m->line);
+				int64_t delay = m->faults.answer_delay_ms >= 0 ? m->faults.answer_delay_ms
+									       : m->profile->answer_delay_ms;
+				if (delay > 0) {
+					/* A real modem takes its time; input waits meanwhile. */
+					memcpy(m->pending_line, m->line, sizeof(m->pending_line));
+					m->answering = 1;
+					m->answer_timer.fire = at_answer_fire;
+					m->answer_timer.arg = m;
+					sim_timer_arm(&m->answer_timer, delay);
+				} else {
+					at_execute(m, m->line);
+				}
 			}
 			sim_at_flush_urc(m);
 			continue;

@@ -19,6 +19,7 @@ void sim_faults_clear(struct sim_faults *f)
 	f->registered = 1;
 	f->reorder_ms = 2000;
 	f->cms_error_code = 500;
+	f->answer_delay_ms = -1;
 }
 
 void sim_defaults_init(struct sim_net *net)
@@ -30,9 +31,7 @@ void sim_defaults_init(struct sim_net *net)
 	net->retry_ms = 1000;
 	net->reset_ms = 1000;
 	memset(d, 0, sizeof(*d));
-	snprintf(d->manufacturer, sizeof(d->manufacturer), "smswake");
-	snprintf(d->model, sizeof(d->model), "smswake-modem-sim");
-	snprintf(d->revision, sizeof(d->revision), "1.0");
+	sim_profile_apply(d, sim_profile_default());
 	snprintf(d->operator_name, sizeof(d->operator_name), "SMSWAKE SIM");
 	snprintf(d->puk, sizeof(d->puk), "12345678");
 	d->csq = 20;
@@ -230,7 +229,17 @@ int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char 
 	int64_t v;
 	int b;
 
-	if (strcmp(key, "delay") == 0) {
+	if (strcmp(key, "profile") == 0) {
+		const struct sim_profile *p = sim_profile_find(value);
+		if (p == NULL) {
+			char names[256];
+			sim_profile_names(names, sizeof(names));
+			snprintf(why, whylen, "unknown profile \"%.40s\" (known: %s)", value, names);
+			return -1;
+		}
+		/* The identity follows; the AT settings change at the modem's next power-on. */
+		sim_profile_apply(m, p);
+	} else if (strcmp(key, "delay") == 0) {
 		char a[32];
 		const char *dash = strchr(value, '-');
 		int64_t lo, hi;
@@ -259,6 +268,21 @@ int sim_modem_set(struct sim_modem *m, const char *key, const char *value, char 
 			goto bad;
 	} else if (strcmp(key, "reorder_delay") == 0) {
 		if (sim_parse_ms(value, &f->reorder_ms) != 0)
+			goto bad;
+	} else if (strcmp(key, "drop_answer") == 0 || strcmp(key, "drop_submit") == 0 ||
+		   strcmp(key, "no_prompt") == 0) {
+		if (util_parse_i64(value, 0, 1000000, &v) != 0)
+			goto bad;
+		if (key[0] == 'n')
+			f->no_prompt = (int)v;
+		else if (key[5] == 'a')
+			f->drop_answer = (int)v;
+		else
+			f->drop_submit = (int)v;
+	} else if (strcmp(key, "answer_delay") == 0) {
+		if (strcmp(value, "profile") == 0)
+			f->answer_delay_ms = -1;
+		else if (sim_parse_ms(value, &f->answer_delay_ms) != 0)
 			goto bad;
 	} else if (strcmp(key, "send_duration") == 0) {
 		if (sim_parse_ms(value, &f->send_duration_ms) != 0)

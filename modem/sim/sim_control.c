@@ -179,9 +179,9 @@ static void ctl_list(struct ctl_client *c, struct sim_net *net)
 	for (int i = 0; i < net->n_modems; i++) {
 		struct sim_modem *m = net->modem[i];
 		ctl_printf(c,
-			   "%s pty=%s link=%s state=%s registered=%d pin=%s cfun=%d "
+			   "%s pty=%s link=%s profile=%s state=%s registered=%d pin=%s cfun=%d "
 			   "storage=SM:%d/%d,ME:%d/%d,SR:%d/%d",
-			   m->number, m->master >= 0 ? m->pty_path : "-", m->link_path, ctl_state(m),
+			   m->number, m->master >= 0 ? m->pty_path : "-", m->link_path, m->profile->name, ctl_state(m),
 			   m->faults.registered, pin[m->pin_state], m->cfun, sim_store_used(&m->store[SIM_MEM_SM]),
 			   m->store[SIM_MEM_SM].size, sim_store_used(&m->store[SIM_MEM_ME]), m->store[SIM_MEM_ME].size,
 			   sim_store_used(&m->store[SIM_MEM_SR]), m->store[SIM_MEM_SR].size);
@@ -234,9 +234,10 @@ static void ctl_stats(struct ctl_client *c, struct sim_net *net)
 
 static void ctl_help(struct ctl_client *c)
 {
-	ctl_printf(c, "list | stats | sent N | received N | storage N | inject N PDUHEX");
+	ctl_printf(c, "list | stats | sent N | received N | storage N | inject N PDUHEX | ring N [CALLER [COUNT]]");
 	ctl_printf(c, "set N|all KEY VALUE (delay loss dup reorder reorder_delay send_duration "
-		      "registered pin cms_error hang reset storage_full csq)");
+		      "registered pin cms_error hang reset storage_full csq profile answer_delay drop_answer "
+		      "drop_submit no_prompt)");
 	ctl_printf(c, "clear N|all | forget N|all | help");
 }
 
@@ -327,6 +328,23 @@ static void ctl_command(struct ctl_client *c, struct sim_net *net, char *line)
 			return;
 		}
 		ctl_printf(c, "%s", where);
+		ctl_printf(c, "OK");
+		return;
+	}
+	if (strcmp(cmd, "ring") == 0) {
+		char *caller, *count, *save2 = NULL;
+		int64_t k = 2;
+		if (ctl_each(c, net, who, ms, &n) != 0)
+			return;
+		caller = rest ? strtok_r(rest, " \t", &save2) : NULL;
+		count = caller ? strtok_r(NULL, " \t", &save2) : NULL;
+		if ((caller != NULL && !sim_number_valid(caller)) ||
+		    (count != NULL && util_parse_i64(count, 1, 100, &k) != 0)) {
+			ctl_printf(c, "ERROR usage: ring NUMBER [CALLER [COUNT]]");
+			return;
+		}
+		for (int i = 0; i < n; i++)
+			sim_at_ring(ms[i], caller ? caller : "+15557770000", (int)k);
 		ctl_printf(c, "OK");
 		return;
 	}

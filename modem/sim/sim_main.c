@@ -24,16 +24,22 @@ static void sim_on_signal(int sig)
 
 static void sim_usage(FILE *f)
 {
-	fprintf(f, "usage: smswake-modem-sim -d RUNDIR [-m NUMBER]... [-c FILE] [-s SEED] [-v] [-n] [-f]\n"
-		   "       smswake-modem-sim --ctl RUNDIR COMMAND [ARG]...\n"
-		   "  -d RUNDIR   where modem-NUMBER links, the control socket and the pid file go\n"
-		   "  -m NUMBER   add a modem with this MSISDN (repeatable)\n"
-		   "  -c FILE     INI configuration ([network], [defaults], [modem NUMBER])\n"
-		   "  -s SEED     seed of the fault generator (default 1)\n"
-		   "  -v          log AT traffic and deliveries (debug level)\n"
-		   "  -n          check the configuration and exit\n"
-		   "  -f          stay in the foreground (always the case)\n"
-		   "  --ctl       send one control command, print the reply, exit 0 on OK\n");
+	char names[256];
+
+	sim_profile_names(names, sizeof(names));
+	fprintf(f,
+		"usage: smswake-modem-sim -d RUNDIR [[-p PROFILE] -m NUMBER]... [-c FILE] [-s SEED] [-v] [-n] [-f]\n"
+		"       smswake-modem-sim --ctl RUNDIR COMMAND [ARG]...\n"
+		"  -d RUNDIR   where modem-NUMBER links, the control socket and the pid file go\n"
+		"  -m NUMBER   add a modem with this MSISDN (repeatable)\n"
+		"  -p PROFILE  modem profile of the -m modems that follow (%s; default 3gpp)\n"
+		"  -c FILE     INI configuration ([network], [defaults], [modem NUMBER])\n"
+		"  -s SEED     seed of the fault generator (default 1)\n"
+		"  -v          log AT traffic and deliveries (debug level)\n"
+		"  -n          check the configuration and exit\n"
+		"  -f          stay in the foreground (always the case)\n"
+		"  --ctl       send one control command, print the reply, exit 0 on OK\n",
+		names);
 }
 
 static void sim_cleanup(struct sim_net *net)
@@ -65,7 +71,7 @@ static void sim_loop(struct sim_net *net)
 			pfd[n].events = 0;
 			pfd[n].revents = 0;
 			if (m->master >= 0) {
-				if (!m->busy && !m->resetting && m->in_len < sizeof(m->in))
+				if (!m->busy && !m->answering && !m->resetting && m->in_len < sizeof(m->in))
 					pfd[n].events |= POLLIN;
 				if (m->out_len > 0)
 					pfd[n].events |= POLLOUT;
@@ -114,11 +120,12 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"ctl", required_argument, NULL, 'C'},
+		{"profile", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *rundir = NULL, *config = NULL, *ctl = NULL;
-	const char *numbers[SIM_MODEMS_MAX];
+	const char *numbers[SIM_MODEMS_MAX], *profiles[SIM_MODEMS_MAX], *profile = NULL;
 	int n_numbers = 0, check = 0, verbose = 0, seeded = 0, opt;
 	int64_t seed = 1;
 	struct sim_net *net;
@@ -126,13 +133,22 @@ int main(int argc, char **argv)
 	sigset_t block;
 	char pidfile[PATH_MAX], pidtext[32];
 
-	while ((opt = getopt_long(argc, argv, "+d:m:c:s:vnfh", longopts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+d:m:p:c:s:vnfh", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 'd': rundir = optarg; break;
 		case 'm':
 			if (n_numbers >= SIM_MODEMS_MAX)
 				fatalx("too many modems (at most %d)", SIM_MODEMS_MAX);
+			profiles[n_numbers] = profile;
 			numbers[n_numbers++] = optarg;
+			break;
+		case 'p':
+			if (sim_profile_find(optarg) == NULL) {
+				char names[256];
+				sim_profile_names(names, sizeof(names));
+				fatalx("unknown profile \"%s\" (known: %s)", optarg, names);
+			}
+			profile = optarg;
 			break;
 		case 'c': config = optarg; break;
 		case 's':
@@ -187,9 +203,14 @@ int main(int argc, char **argv)
 		fatalx("configuration %s not loaded", config);
 	if (seeded)
 		sim_net_seed(net, (uint64_t)seed);
-	for (int i = 0; i < n_numbers; i++)
-		if (sim_modem_find(net, numbers[i]) == NULL && sim_modem_add(net, numbers[i]) == NULL)
+	for (int i = 0; i < n_numbers; i++) {
+		struct sim_modem *m = sim_modem_find(net, numbers[i]);
+		char why[256];
+		if (m == NULL && (m = sim_modem_add(net, numbers[i])) == NULL)
 			fatalx("cannot add modem %s", numbers[i]);
+		if (profiles[i] != NULL && sim_modem_set(m, "profile", profiles[i], why, sizeof(why)) != 0)
+			fatalx("modem %s: %s", numbers[i], why);
+	}
 	if (net->n_modems == 0)
 		fatalx("no modems: give -m NUMBER or [modem NUMBER] sections");
 	if (check) {

@@ -144,6 +144,7 @@ static int sim_deliver_to(struct sim_modem *m, const uint8_t *tpdu, size_t len, 
 			sim_at_urc(m, "+CDS: %zu\r\n%s", len, hex);
 		else
 			sim_at_urc(m, "+CMT: ,%zu\r\n%s", len, hex);
+		sim_at_direct_shown(m);
 		snprintf(where, wherelen, "direct");
 	} else {
 		if (m->faults.storage_full)
@@ -153,6 +154,7 @@ static int sim_deliver_to(struct sim_modem *m, const uint8_t *tpdu, size_t len, 
 			return -1;
 		/* Status reports share the receive memory so that Gammu, which reads SM and ME
 		 * only, sees them; +CDSI names that memory. */
+		idx = sim_at_index(m, idx);
 		if (is_report && m->cnmi[3] == 2 && m->cnmi[0] != 0)
 			sim_at_urc(m, "+CDSI: \"%s\",%d", sim_mem_name(mem), idx);
 		else if (!is_report && m->cnmi[1] == 1 && m->cnmi[0] != 0)

@@ -125,7 +125,7 @@ void sim_modem_read(struct sim_modem *m)
 	for (;;) {
 		ssize_t r;
 
-		if (m->master < 0 || m->busy || m->resetting || m->in_len >= sizeof(m->in))
+		if (m->master < 0 || m->busy || m->answering || m->resetting || m->in_len >= sizeof(m->in))
 			return;
 		r = read(m->master, m->in + m->in_len, sizeof(m->in) - m->in_len);
 		if (r < 0) {
@@ -165,9 +165,13 @@ void sim_modem_reset(struct sim_modem *m)
 	log_info("modem %s: reset, link down for %lld ms", m->number, (long long)m->net->reset_ms);
 	m->stats.resets++;
 	sim_timer_cancel(&m->busy_timer);
+	sim_timer_cancel(&m->answer_timer);
+	sim_timer_cancel(&m->noise_timer);
+	sim_timer_cancel(&m->ring_timer);
 	sim_pty_close(m);
 	m->resetting = 1;
 	m->busy = 0;
+	m->answering = 0;
 	m->in_len = m->out_len = m->urc_len = 0;
 	m->line_len = 0;
 	m->pdu_mode_input = 0;
@@ -179,6 +183,9 @@ void sim_modem_reset(struct sim_modem *m)
 void sim_modem_free(struct sim_modem *m)
 {
 	sim_timer_cancel(&m->busy_timer);
+	sim_timer_cancel(&m->answer_timer);
+	sim_timer_cancel(&m->noise_timer);
+	sim_timer_cancel(&m->ring_timer);
 	sim_timer_cancel(&m->reset_timer);
 	sim_pty_close(m);
 	free(m->sent.rec);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libFuzzer target for the SMS PDU decoders: every decoder, with and without the SMSC field,
- * and a re-encode of whatever decodes, which must decode again to the same message. */
+ * and a re-encode of whatever decodes, which must decode again to the same message; and the
+ * application-port reader of a whole user data header. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fuzz_roundtrip(&s);
 	}
 	pdu_smsc_field_len(data, size);
+	{
+		/* A whole user data header as a modem reports it (UDHL octet first). */
+		uint16_t dport, sport;
+		if (size > 0 && pdu_udh_ports(data, size, &dport, &sport) == PDU_OK && size < 5)
+			abort();
+	}
 	/* The text helpers take outside input too. */
 	{
 		char text[4 * 256 + 1];

@@ -34,43 +34,6 @@ static void text_msg(struct modem_sms_out *m, const char *text)
 	memcpy(m->text, text, n + 1);
 }
 
-static void test_port_udh(void **state)
-{
-	uint8_t udh[MODEM_PORT_UDH_LEN];
-	const uint8_t want[] = {0x06, 0x05, 0x04, 0x23, 0xf0, 0x12, 0x34};
-	uint16_t d, s;
-
-	(void)state;
-	modem_port_udh(udh, 0x23f0, 0x1234);
-	assert_memory_equal(udh, want, sizeof(want));
-	assert_int_equal(modem_udh_ports(udh, sizeof(udh), &d, &s), 0);
-	assert_int_equal(d, 0x23f0);
-	assert_int_equal(s, 0x1234);
-}
-
-static void test_udh_parse(void **state)
-{
-	/* Concatenation element first, then 16-bit ports. */
-	const uint8_t concat_ports[] = {0x0b, 0x00, 0x03, 0x42, 0x02, 0x01, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0};
-	const uint8_t ports8[] = {0x04, 0x04, 0x02, 0xf5, 0x00};
-	const uint8_t no_ports[] = {0x05, 0x00, 0x03, 0x42, 0x02, 0x01};
-	const uint8_t truncated[] = {0x06, 0x05, 0x04, 0x23, 0xf0};
-	const uint8_t bad_iedl[] = {0x03, 0x05, 0x09, 0x00};
-	uint16_t d = 0, s = 0;
-
-	(void)state;
-	assert_int_equal(modem_udh_ports(concat_ports, sizeof(concat_ports), &d, &s), 0);
-	assert_int_equal(d, 0x0b84);
-	assert_int_equal(s, 0x23f0);
-	assert_int_equal(modem_udh_ports(ports8, sizeof(ports8), &d, &s), 0);
-	assert_int_equal(d, 0xf5);
-	assert_int_equal(s, 0);
-	assert_int_equal(modem_udh_ports(no_ports, sizeof(no_ports), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(truncated, sizeof(truncated), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(bad_iedl, sizeof(bad_iedl), &d, &s), -1);
-	assert_int_equal(modem_udh_ports(NULL, 0, &d, &s), -1);
-}
-
 static void test_binary_limit(void **state)
 {
 	struct modem_sms_out m;
@@ -195,10 +158,11 @@ static void test_validity(void **state)
 	assert_int_equal(modem_validity_octet(5 * 10080), 197);
 	assert_int_equal(modem_validity_octet(63 * 10080), 255);
 	assert_int_equal(modem_validity_octet(64 * 10080), 255);
-	/* Monotonic: more time asked never gives less. */
+	/* Monotonic: more time asked never gives less; and it is the PDU codec's octet exactly. */
 	for (int m = 1, last = 0; m < 64 * 10080; m += 7) {
 		int v = modem_validity_octet(m);
 		assert_true(v >= last);
+		assert_int_equal(v, pdu_vp_relative_encode((uint32_t)m * 60));
 		last = v;
 	}
 }
@@ -309,30 +273,104 @@ static void test_status_healthy(void **state)
 	st.reg = MODEM_REG_HOME;
 	st.sms_used = 3;
 	st.sms_size = 30;
-	assert_true(modem_status_healthy(&st, why, sizeof(why)));
+	assert_true(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.reg = MODEM_REG_ROAMING;
-	assert_true(modem_status_healthy(&st, why, sizeof(why)));
+	assert_true(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.reg = MODEM_REG_NONE;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	assert_non_null(strstr(why, "not-registered"));
 	st.reg = MODEM_REG_HOME;
 	st.sim = MODEM_SIM_PIN;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	st.sim = MODEM_SIM_READY;
 	st.sms_used = 30;
-	assert_false(modem_status_healthy(&st, why, sizeof(why)));
+	assert_false(modem_status_healthy(&st, NULL, why, sizeof(why)));
 	assert_non_null(strstr(why, "full"));
+}
+
+/* Registration decides health when the modem can tell it; a modem that cannot (it lacks +CREG?
+ * altogether) is judged by its SIM, and a registration merely not read this time is not enough. */
+static void test_status_healthy_caps(void **state)
+{
+	struct modem_status st;
+	struct modem_caps caps;
+	char why[64];
+
+	(void)state;
+	memset(&st, 0, sizeof(st));
+	memset(&caps, 0, sizeof(caps));
+	st.sim = MODEM_SIM_READY;
+	st.reg = MODEM_REG_UNKNOWN;
+	st.sms_used = st.sms_size = -1;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	caps.probed = MODEM_CAP_REGISTRATION;
+	assert_true(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	caps.present = MODEM_CAP_REGISTRATION;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+	st.sim = MODEM_SIM_PIN;
+	caps.present = 0;
+	assert_false(modem_status_healthy(&st, &caps, why, sizeof(why)));
+}
+
+/* The two answers the worker reads itself, from modems that may say anything. */
+static void test_parse_creg_cops(void **state)
+{
+	struct modem_status st;
+
+	(void)state;
+	assert_int_equal(modem_parse_creg("+CREG: 0,1"), MODEM_REG_HOME);
+	assert_int_equal(modem_parse_creg("+CREG: 2,5,\"00A1\",\"1001\""), MODEM_REG_ROAMING);
+	assert_int_equal(modem_parse_creg("+CREG: 1,2"), MODEM_REG_SEARCHING);
+	assert_int_equal(modem_parse_creg("+CREG: 0,3"), MODEM_REG_DENIED);
+	assert_int_equal(modem_parse_creg("+CREG: 0,0"), MODEM_REG_NONE);
+	assert_int_equal(modem_parse_creg("+CREG: 1"), MODEM_REG_HOME); /* unsolicited form */
+	assert_int_equal(modem_parse_creg("+CREG: 0,6"), MODEM_REG_HOME);
+	assert_int_equal(modem_parse_creg("+CREG: 0,99"), MODEM_REG_UNKNOWN);
+	assert_int_equal(modem_parse_creg("+CREG: x"), -1);
+	assert_int_equal(modem_parse_creg("+CREG: 0,"), -1);
+	assert_int_equal(modem_parse_creg("+CGREG: 0,1"), -1);
+	assert_int_equal(modem_parse_creg(""), -1);
+	memset(&st, 0, sizeof(st));
+	modem_parse_cops("+COPS: 0,0,\"SMSWAKE SIM\",0", &st);
+	assert_string_equal(st.network_name, "SMSWAKE SIM");
+	modem_parse_cops("+COPS: 0, 2, \"00101\"", &st);
+	assert_string_equal(st.network_code, "00101");
+	memset(&st, 0, sizeof(st));
+	modem_parse_cops("+COPS: 0", &st);
+	modem_parse_cops("+COPS: 0,0,\"unterminated", &st);
+	modem_parse_cops("RING", &st);
+	assert_string_equal(st.network_name, "");
+	assert_string_equal(st.network_code, "");
+}
+
+static void test_caps_format(void **state)
+{
+	struct modem_caps caps = {.probed = MODEM_CAP_GPRS | MODEM_CAP_REGISTRATION | MODEM_CAP_SIGNAL,
+				  .present = MODEM_CAP_REGISTRATION | MODEM_CAP_SIGNAL | MODEM_CAP_IMSI};
+	char out[128], tiny[8];
+
+	(void)state;
+	modem_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "supports=registration,signal lacks=gprs");
+	caps.probed = 0;
+	modem_caps_format(&caps, out, sizeof(out));
+	assert_string_equal(out, "");
+	caps.probed = caps.present = MODEM_CAP__ALL;
+	modem_caps_format(&caps, tiny, sizeof(tiny));
+	assert_true(strlen(tiny) < sizeof(tiny));
+	assert_string_equal(modem_cap_name(MODEM_CAP_SMS_NOTIFY), "sms-notify");
+	assert_null(modem_cap_name(3));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_port_udh),       cmocka_unit_test(test_udh_parse),
 		cmocka_unit_test(test_binary_limit),   cmocka_unit_test(test_number_check),
 		cmocka_unit_test(test_text_limits),    cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_gammu_errors),   cmocka_unit_test(test_cms_errors),
 		cmocka_unit_test(test_classes),        cmocka_unit_test(test_report_outcome),
-		cmocka_unit_test(test_status_healthy),
+		cmocka_unit_test(test_status_healthy), cmocka_unit_test(test_status_healthy_caps),
+		cmocka_unit_test(test_caps_format),    cmocka_unit_test(test_parse_creg_cops),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

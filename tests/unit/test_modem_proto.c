@@ -103,7 +103,7 @@ static void test_events(void **state)
 	a.in.has_ports = 1;
 	a.in.dst_port = 0x23f0;
 	a.in.src_port = 0x1234;
-	modem_port_udh(a.in.udh, 0x23f0, 0x1234);
+	pdu_port_udh(a.in.udh, 0x23f0, 0x1234);
 	a.in.udh_len = MODEM_PORT_UDH_LEN;
 	for (size_t i = 0; i < sizeof(a.in.data); i++)
 		a.in.data[i] = (uint8_t)i;
@@ -234,6 +234,24 @@ static void test_mutations(void **state)
 	}
 }
 
+/* The worker's word that a send's SMS is the modem's: a header and nothing else. Capabilities ride
+ * on results and READY. */
+static void test_progress_and_caps(void **state)
+{
+	(void)state;
+	wp_msg_init(&a, WP_PROGRESS, WP_OP_SEND, 77);
+	roundtrip();
+	assert_int_equal(wp_encode(&a, buf, sizeof(buf)), WP_HEADER_LEN);
+	wp_msg_init(&a, WP_RESULT, WP_OP_STATUS, 78);
+	a.caps.probed = MODEM_CAP__ALL;
+	a.caps.present = MODEM_CAP__ALL & ~MODEM_CAP_GPRS;
+	snprintf(a.id.imsi, sizeof(a.id.imsi), "%s", "001015550000001");
+	roundtrip();
+	assert_int_equal(b.caps.probed, MODEM_CAP__ALL);
+	assert_int_equal(b.caps.present, MODEM_CAP__ALL & ~MODEM_CAP_GPRS);
+	assert_string_equal(b.id.imsi, "001015550000001");
+}
+
 static void test_socket(void **state)
 {
 	int sp[2];
@@ -267,9 +285,10 @@ static void test_socket(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_config), cmocka_unit_test(test_job_send), cmocka_unit_test(test_result),
-		cmocka_unit_test(test_events), cmocka_unit_test(test_reject),   cmocka_unit_test(test_mutations),
-		cmocka_unit_test(test_socket),
+		cmocka_unit_test(test_config), cmocka_unit_test(test_job_send),
+		cmocka_unit_test(test_result), cmocka_unit_test(test_events),
+		cmocka_unit_test(test_reject), cmocka_unit_test(test_mutations),
+		cmocka_unit_test(test_socket), cmocka_unit_test(test_progress_and_caps),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

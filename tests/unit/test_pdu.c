@@ -472,10 +472,66 @@ static void test_vp_relative_table(void **state)
 	assert_int_equal(pdu_vp_relative_seconds(255), 63 * 604800);
 	for (int v = 0; v < 256; v++)
 		assert_int_equal(pdu_vp_relative_encode(pdu_vp_relative_seconds((uint8_t)v)), v);
+}
+
+/* The SMS must never outlive what it announces: a validity period is rounded down to the longest
+ * period the octet can say that does not exceed the one asked for. Only below the shortest one (5
+ * minutes) is it longer, because the format cannot say less. */
+static void test_vp_relative_rounds_down(void **state)
+{
+	(void)state;
 	assert_int_equal(pdu_vp_relative_encode(0), 0);
-	assert_int_equal(pdu_vp_relative_encode(301), 1);
-	assert_int_equal(pdu_vp_relative_encode(86401), 168);
+	assert_int_equal(pdu_vp_relative_encode(299), 0);
+	assert_int_equal(pdu_vp_relative_encode(301), 0);
+	assert_int_equal(pdu_vp_relative_encode(599), 0);
+	assert_int_equal(pdu_vp_relative_encode(600), 1);
+	assert_int_equal(pdu_vp_relative_encode(3599), 10);   /* 55 minutes, not an hour */
+	assert_int_equal(pdu_vp_relative_encode(44999), 143); /* 12 hours */
+	assert_int_equal(pdu_vp_relative_encode(86401), 167); /* a day */
+	assert_int_equal(pdu_vp_relative_encode(172799), 167);
+	assert_int_equal(pdu_vp_relative_encode(5 * 604800 - 1), 196); /* 30 days */
+	assert_int_equal(pdu_vp_relative_encode(63 * 604800 - 1), 254);
 	assert_int_equal(pdu_vp_relative_encode(UINT32_MAX), 255);
+	/* Every value from 5 minutes to 64 weeks: the largest octet not longer than asked. */
+	for (uint32_t s = 300; s < 64u * 604800; s += 17) {
+		uint8_t v = pdu_vp_relative_encode(s);
+		assert_true(pdu_vp_relative_seconds(v) <= s);
+		if (v < 255)
+			assert_true(pdu_vp_relative_seconds((uint8_t)(v + 1)) > s);
+	}
+}
+
+/* The port header every wakeup carries, and the parser both the modem layer and the client use. */
+static void test_port_udh(void **state)
+{
+	uint8_t udh[PDU_PORT_UDH_LEN];
+	const uint8_t want[] = {0x06, 0x05, 0x04, 0x23, 0xf0, 0x12, 0x34};
+	/* Concatenation element first, then 16-bit ports. */
+	const uint8_t concat_ports[] = {0x0b, 0x00, 0x03, 0x42, 0x02, 0x01, 0x05, 0x04, 0x0b, 0x84, 0x23, 0xf0};
+	const uint8_t ports8[] = {0x04, 0x04, 0x02, 0xf5, 0x00};
+	const uint8_t no_ports[] = {0x05, 0x00, 0x03, 0x42, 0x02, 0x01};
+	const uint8_t truncated[] = {0x06, 0x05, 0x04, 0x23, 0xf0};
+	const uint8_t bad_iedl[] = {0x03, 0x05, 0x09, 0x00};
+	const uint8_t bad_ports_len[] = {0x05, 0x05, 0x03, 0x01, 0x02, 0x03};
+	uint16_t d = 0, s = 0;
+
+	(void)state;
+	pdu_port_udh(udh, 0x23f0, 0x1234);
+	assert_memory_equal(udh, want, sizeof(want));
+	assert_int_equal(pdu_udh_ports(udh, sizeof(udh), &d, &s), PDU_OK);
+	assert_int_equal(d, 0x23f0);
+	assert_int_equal(s, 0x1234);
+	assert_int_equal(pdu_udh_ports(concat_ports, sizeof(concat_ports), &d, &s), PDU_OK);
+	assert_int_equal(d, 0x0b84);
+	assert_int_equal(s, 0x23f0);
+	assert_int_equal(pdu_udh_ports(ports8, sizeof(ports8), &d, &s), PDU_OK);
+	assert_int_equal(d, 0xf5);
+	assert_int_equal(s, 0);
+	assert_int_equal(pdu_udh_ports(no_ports, sizeof(no_ports), &d, &s), PDU_E_NO_PORTS);
+	assert_int_equal(pdu_udh_ports(truncated, sizeof(truncated), &d, &s), PDU_E_UDH_LEN);
+	assert_int_equal(pdu_udh_ports(bad_iedl, sizeof(bad_iedl), &d, &s), PDU_E_IE_LEN);
+	assert_int_equal(pdu_udh_ports(bad_ports_len, sizeof(bad_ports_len), &d, &s), PDU_E_IE_VALUE);
+	assert_int_equal(pdu_udh_ports(NULL, 0, &d, &s), PDU_E_ARG);
 }
 
 static void test_vp_forms(void **state)
@@ -849,6 +905,8 @@ int main(void)
 		cmocka_unit_test(test_ports_8bit_and_concat16),
 		cmocka_unit_test(test_alphanumeric_address),
 		cmocka_unit_test(test_vp_relative_table),
+		cmocka_unit_test(test_vp_relative_rounds_down),
+		cmocka_unit_test(test_port_udh),
 		cmocka_unit_test(test_vp_forms),
 		cmocka_unit_test(test_time),
 		cmocka_unit_test(test_malformed_submit),
