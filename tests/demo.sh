@@ -173,7 +173,7 @@ listen = 127.0.0.1:0       # a free port, written to data_dir/ports
 data_dir = $DEMO/data
 [scheduler]
 tick_ms = 100              # look for due wakeups every 100 ms (default 200)
-status_report = yes        # ask the network for SMS status reports (default no): sms_delivered
+status_report = yes        # ask the network for SMS status reports (the default): sms_delivered
 CONF
 run "cat \"\$DEMO/smswake.conf\""
 show
