@@ -775,7 +775,17 @@ static int modem_status_netinfo(struct modem *m, struct modem_status *st)
 		return 0; /* an unsolicited line in the middle of the answer: ask directly this time */
 	if (modem_gammu_unsupported(e)) {
 		/* A modem without the packet-domain commands (GSM-only, older modems): Gammu's query
-		 * cannot work on it, so registration is read by +CREG? from now on. */
+		 * cannot work on it, so registration is read by +CREG? from now on. Gammu also says
+		 * so when an unsolicited line (a Huawei's ^RSSI) broke into one of the answers, so
+		 * +CGATT? asked directly, which skips such lines, decides where it can. */
+		char ans[64];
+		int rc = modem_at_query(m, "AT+CGATT?", "+CGATT:", ans, sizeof(ans));
+		log_debug("modem %s: network query refused (%s), +CGATT? %s", m->cfg.name, GSM_ErrorName(e),
+			  rc == MODEM_OK && ans[0] ? "answers" : modem_strerror(rc));
+		if (rc == MODEM_OK && ans[0] != '\0')
+			return 0; /* it has GPRS: read registration by +CREG? this once */
+		if (rc == MODEM_E_NOT_SUPPORTED && m->raw_fd >= 0)
+			modem_cap_set(m, MODEM_CAP_GPRS, 0); /* a first refusal counts once more */
 		modem_cap_set(m, MODEM_CAP_GPRS, 0);
 		return 0;
 	}
