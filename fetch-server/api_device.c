@@ -155,17 +155,32 @@ static enum MHD_Result fetch(struct request *r)
 	return fetch_reply(r, &d, fc.arr, more, np);
 }
 
+/* An acknowledgement across its group commit (r->write_ctx). */
+struct ack_ctx {
+	int count;
+	int64_t next_poll;
+};
+
 static enum MHD_Result ack(struct request *r)
 {
 	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
 	struct server *srv = r->srv;
 	struct store_device d;
+	struct ack_ctx *ac;
 	int64_t device_id = r->principal_id, seq = 0, kid = 0, now = util_now_ms();
 	uint64_t ctr = 0;
 	json_t *body;
 	char np[24];
-	int rc, count = 0;
+	int rc;
 
+	if (http_write_finished(r, &rc)) {
+		/* Answered only now that the acknowledgement is durable. */
+		if (rc != STORE_OK)
+			return api_store_error(r, rc, "device");
+		ac = r->write_ctx;
+		snprintf(np, sizeof(np), "%lld", (long long)ac->next_poll);
+		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	}
 	store_device_touch(srv->store, device_id, now);
 	body = http_json_body(r);
 	if (body == NULL)
@@ -181,23 +196,24 @@ static enum MHD_Result ack(struct request *r)
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
 	json_decref(body);
-	if (kid != 0) {
-		/* The key it holds must be its current one or the one it is moving to. */
-		rc = store_device_get(srv->store, 0, device_id, &d);
-		if (rc != STORE_OK)
-			return api_store_error(r, rc, "device");
-		if (kid != d.key_id && kid != d.key_next)
-			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
-						(long long)kid);
-	}
-	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);
-	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
+	/* One read of the device: the key it holds must be its current one or the one it is moving
+	 * to, and its poll interval is the answer's Next-Poll (an ack changes neither). */
 	rc = store_device_get(srv->store, 0, device_id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
-	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	if (kid != 0 && kid != d.key_id && kid != d.key_next)
+		return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
+					(long long)kid);
+	ac = calloc(1, sizeof(*ac));
+	if (ac == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	ac->next_poll = api_next_poll(srv, &d);
+	r->write_ctx = ac;
+	http_write_begin(r);
+	rc = store_ack_async(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &ac->count, http_write_done, r);
+	if (rc != STORE_OK)
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
 enum MHD_Result api_device(struct request *r)

@@ -575,6 +575,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->waiting)
 		http_wait_end(r);
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) == 1)
+		return MHD_YES; /* still waiting for its commit (not called while suspended) */
 	if (r->status != 0) {
 		/* Already answered (early error): swallow whatever body still arrives. */
 		*upload_data_size = 0;
@@ -620,6 +622,31 @@ void http_wait_end(struct request *r)
 	r->waiting = 0;
 }
 
+void http_write_begin(struct request *r)
+{
+	r->write_state = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+void http_write_done(void *arg, int rc)
+{
+	struct request *r = arg;
+	struct MHD_Connection *conn = r->conn;
+
+	r->write_rc = rc;
+	__atomic_store_n(&r->write_state, 2, __ATOMIC_RELEASE);
+	/* r may be gone once the connection runs again: nothing of it is touched after this. */
+	MHD_resume_connection(conn);
+}
+
+int http_write_finished(struct request *r, int *rc)
+{
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) != 2)
+		return 0;
+	*rc = r->write_rc;
+	return 1;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *req_cls;
@@ -635,6 +662,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_RELAXED);
 	}
 	free(r->body);
+	free(r->write_ctx);
 	free(r);
 	*req_cls = NULL;
 }

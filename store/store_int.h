@@ -161,6 +161,10 @@ struct store_op {
 	int rc;
 	int done;
 	pthread_cond_t cond;
+	/* Asynchronous ops (writer_submit_async): heap copies, freed by the writer after it called
+	 * done_cb once the group committed or failed. NULL for a caller waiting on cond. */
+	store_done_cb done_cb;
+	void *done_arg;
 	int64_t now_ms;
 	union {
 		struct {
@@ -210,6 +214,7 @@ struct store_op {
 			int64_t wake_ctr;
 			int key_id;
 			int count;
+			int *count_out; /* asynchronous acks: count copied here before done_cb */
 		} ack;
 		struct {
 			int key_id;
@@ -321,6 +326,9 @@ int writer_start(struct store *st, const char **err);
 void writer_stop(struct store *st);
 /* Queues op and waits for its group's commit; returns op->rc. */
 int writer_submit(struct store *st, struct store_op *op);
+/* Queues a copy of op and returns STORE_OK at once, or an error without queuing (done is then
+ * never called). done(arg, rc) runs on the writer thread after the group's COMMIT. */
+int writer_submit_async(struct store *st, const struct store_op *op, store_done_cb done, void *arg);
 /* The writer's cached statement, reset and ready for binding. */
 sqlite3_stmt *wstmt(struct store *st, enum wsql id);
 
