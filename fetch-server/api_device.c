@@ -15,7 +15,6 @@
 
 struct fetch_ctx {
 	json_t *arr;
-	uint64_t last_seq;
 };
 
 static int fetch_one(void *arg, const struct store_message *m)
@@ -33,7 +32,6 @@ static int fetch_one(void *arg, const struct store_message *m)
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
 	json_array_append_new(fc->arr, j);
-	fc->last_seq = m->seq;
 	return 0;
 }
 
@@ -93,7 +91,7 @@ static enum MHD_Result fetch(struct request *r)
 	struct fetch_ctx fc = {0};
 	char np[24];
 	int64_t after, max, wait, now = util_now_ms();
-	int rc, count = 0, pending;
+	int rc, count = 0, pending = 0, more = 0;
 	uint64_t gen;
 
 	if (!r->waited) {
@@ -108,10 +106,8 @@ static enum MHD_Result fetch(struct request *r)
 		store_device_touch(srv->store, device_id, now);
 	}
 	gen = longpoll_generation(srv->device_waits);
-	pending = store_device_has_pending(srv->store, r->principal_id, r->after, now);
-	if (pending < 0)
-		return api_store_error(r, STORE_UNAVAILABLE, "device");
-	rc = store_device_get(srv->store, 0, r->principal_id, &d);
+	/* One read: the device and whether anything waits for it. */
+	rc = store_device_poll(srv->store, r->principal_id, r->after, now, &d, &pending);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
@@ -141,7 +137,7 @@ static enum MHD_Result fetch(struct request *r)
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
 	fc.arr = json_array();
-	rc = store_device_fetch(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count);
+	rc = store_device_fetch_more(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count, &more);
 	if (rc != STORE_OK) {
 		json_decref(fc.arr);
 		return api_store_error(r, rc, "device");
@@ -151,7 +147,6 @@ static enum MHD_Result fetch(struct request *r)
 		json_decref(fc.arr);
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
-	int more = count >= r->max && store_device_has_pending(srv->store, r->principal_id, fc.last_seq, now) > 0;
 	return fetch_reply(r, &d, fc.arr, more, np);
 }
 

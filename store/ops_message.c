@@ -323,21 +323,25 @@ void fetched_free(struct fetched *f)
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
  * after the commit: a slow callback never holds up the writer, and a message is handed over
  * only once its "fetched" state is durable. An empty poll never reaches the writer. */
-int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		       store_message_cb cb, void *arg, int *count)
+static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			store_message_cb cb, void *arg, int *count, int *more, int precheck)
 {
 	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
-	int rc, pending = 0, handed = 0;
+	int rc, pending = 1, handed = 0;
 
 	if (count != NULL)
 		*count = 0;
+	if (more != NULL)
+		*more = 0;
 	if (st == NULL || cb == NULL || max <= 0)
 		return STORE_ERROR;
 	if (after > INT64_MAX)
 		after = INT64_MAX;
-	rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
-	if (rc != STORE_OK || !pending)
-		return rc;
+	if (precheck) {
+		rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
+		if (rc != STORE_OK || !pending)
+			return rc;
+	}
 	op.u.fetch.device_id = device_id;
 	op.u.fetch.after = (int64_t)after;
 	op.u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
@@ -350,9 +354,23 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 		}
 		if (count != NULL)
 			*count = handed;
+		if (more != NULL)
+			*more = op.u.fetch.more || handed < op.u.fetch.count;
 	}
 	fetched_free(op.u.fetch.head);
 	return rc;
+}
+
+int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL, 1);
+}
+
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
 
 int op_fetch(struct store *st, struct store_op *op)
@@ -364,14 +382,20 @@ int op_fetch(struct store *st, struct store_op *op)
 
 	op->u.fetch.head = NULL;
 	op->u.fetch.count = 0;
+	op->u.fetch.more = 0;
 	if (rc != STORE_OK)
 		return rc;
 	s = wstmt(st, WS_FETCH_SELECT);
 	sqlite3_bind_int64(s, 1, op->u.fetch.device_id);
 	sqlite3_bind_int64(s, 2, op->u.fetch.after);
 	sqlite3_bind_int64(s, 3, op->now_ms);
-	sqlite3_bind_int(s, 4, op->u.fetch.max);
+	/* One row past max says whether more remain; it is neither copied nor marked. */
+	sqlite3_bind_int(s, 4, op->u.fetch.max + 1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (op->u.fetch.count == op->u.fetch.max) {
+			op->u.fetch.more = 1;
+			continue;
+		}
 		size_t n = (size_t)sqlite3_column_bytes(s, 12);
 		const void *body = sqlite3_column_blob(s, 12);
 		struct fetched *f = malloc(sizeof(*f) + n);

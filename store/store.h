@@ -257,11 +257,20 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 /* Cheap read-only check: 1 if the device has a deliverable message with seq > after, else 0
  * (or a negative value on error). Used for empty polls and long-poll wake-ups. */
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+/* A poll's one read: the device (out->pending is 1 when it has a deliverable message with
+ * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device. */
+int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending);
 /* Hands deliverable (queued, wake_sent, sms_delivered or fetched; unexpired) messages with
  * seq > after to cb, oldest first, at most max, and marks them MSG_FETCHED with an event.
  * *count is the number handed over. */
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		       store_message_cb cb, void *arg, int *count);
+/* store_device_fetch for a caller that has just seen a deliverable message (store_device_poll):
+ * no read before the write, and *more is 1 when deliverable messages remain after the ones
+ * handed over. */
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more);
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported; any value up to 2^64 - 1) resynchronises the device's counter:
  * wake_ctr = max(both).
@@ -386,6 +395,7 @@ struct store_stats {
 	uint64_t committed_ops; /* operations in those groups */
 	uint64_t largest_group;
 	uint64_t commit_failures;
+	uint64_t reads; /* queries run on read connections, store_stats' own included */
 };
 int store_stats(struct store *st, struct store_stats *out);
 

@@ -106,6 +106,7 @@ enum rsql {
 	RS_DEVICE_LIST,
 	RS_DEVICE_LIST_ALL,
 	RS_HAS_PENDING,
+	RS_DEVICE_POLL,
 	RS_FETCH_PRECHECK,
 	RS_MSG_GET,
 	RS_MSG_EVENTS,
@@ -206,6 +207,7 @@ struct store_op {
 			int64_t after;
 			int max;
 			int count;
+			int more; /* a deliverable message remains past the last one handed over */
 			struct fetched *head;
 		} fetch;
 		struct {
@@ -300,6 +302,7 @@ struct store {
 	struct store_notify notify;
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
+	uint64_t reads; /* statements run on read connections (atomic) */
 
 	struct touch_map touch;
 
