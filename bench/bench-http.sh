@@ -83,6 +83,8 @@ cat >"$dir/smswake.conf" <<CONF
 listen = 127.0.0.1:0
 data_dir = $dir/data
 log_level = warn
+# Every client of this benchmark is 127.0.0.1: room for wrk's 256 connections.
+per_ip_connection_limit = 1024
 [scheduler]
 enabled = no
 CONF
@@ -117,6 +119,41 @@ keepalive_check "durable submit" "$post_url" -H "Authorization: Bearer $key" -H 
 keepalive_check "empty poll" "$poll_url" -H "Authorization: Bearer $tok2"
 wrk_checked "durable submits" "$dir/post.txt" -t2 -c64 -d"${DUR}s" --latency -s "$dir/post.lua" "$post_url"
 wrk_checked "empty polls" "$dir/poll.txt" -t2 -c64 -d"${DUR}s" --latency -s "$dir/poll.lua" "$poll_url"
+# Submits at 1, 8, 64 and 256 connections: throughput and p99 (wrk's latency distribution).
+for c in 1 8 64 256; do
+	t=2
+	[ "$c" -ge 2 ] || t=1
+	wrk_checked "durable submits, $c connections" "$dir/post$c.txt" -t$t -c$c -d"${SCALE_SECONDS:-3}s" --latency -s "$dir/post.lua" "$post_url"
+done
+
+# Bytes this server process caused to be written to disk per accepted message (/proc/PID/io
+# write_bytes: what reaches the block layer, WAL and checkpoints included), and what it passed
+# to write(2) (wchar), over a 64-connection run.
+spid=$(echo $pids | awk '{print $1}')
+io() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$spid/io"; }
+wb0=$(io write_bytes) wc0=$(io wchar)
+wrk_checked "durable submits (I/O)" "$dir/postio.txt" -t2 -c64 -d"${SCALE_SECONDS:-3}s" -s "$dir/post.lua" "$post_url"
+sleep 1 # let the last group's pages reach the block layer
+wb1=$(io write_bytes) wc1=$(io wchar)
+io_reqs=$(reqs "$dir/postio.txt")
+
+# fsync(2) and fdatasync(2) per accepted message, counted by strace over a short 64-connection
+# run (strace slows the server down: this run's rate is not a throughput figure).
+fsyncs=-
+if command -v strace >/dev/null 2>&1; then
+	strace -f -c -o "$dir/strace.txt" -e trace=fsync,fdatasync -p "$spid" 2>/dev/null &
+	stpid=$!
+	pids="$pids $stpid"
+	sleep 1
+	wrk_checked "durable submits (strace)" "$dir/poststrace.txt" -t2 -c64 -d2s -s "$dir/post.lua" "$post_url"
+	kill -INT "$stpid"
+	wait "$stpid" 2>/dev/null || true
+	pids=$(echo "$pids" | sed "s/ $stpid\$//")
+	nsync=$(awk '$NF == "fsync" || $NF == "fdatasync" {n += $4} END {print n + 0}' "$dir/strace.txt")
+	fsyncs=$(awk -v a="$nsync" -v b="$(reqs "$dir/poststrace.txt")" 'BEGIN{printf "%.3f", a/b}')
+fi
+groups=$(curl -fs "$base/metrics" | awk '$1 == "smswake_store_commits_total" {c = $2} $1 == "smswake_store_committed_ops_total" {o = $2} END {printf "%.1f", o / c}')
+
 conns_per_request "durable submits" "$port" "/v1/devices/$dev/messages" "$dir/post.lua"
 post_conns=$cpr_conns post_reqs=$cpr_reqs
 conns_per_request "empty polls" "$port" "/v1/device/messages" "$dir/poll.lua"
@@ -157,6 +194,13 @@ out "$(printf 'durable submits POST /v1/devices/{id}/messages (p99 %s)\t%.0f\tre
 out "$(printf 'durable submits / keep-alive hello-world\t%s\tratio\t>= 0.35 (aim 0.5)\t%s' "$r_post" "$(met "$r_post" 0.35)")"
 out "$(printf 'empty device polls 204 (p99 %s)\t%.0f\treq/s\t-\t-' "$(p99 "$dir/poll.txt")" "$poll")"
 out "$(printf 'empty polls / keep-alive hello-world\t%s\tratio\t>= 0.7 (aim 0.8)\t%s' "$r_poll" "$(met "$r_poll" 0.7)")"
+for c in 1 8 64 256; do
+	out "$(printf 'durable submits at %d connections (p99 %s)\t%.0f\treq/s\t-\t-' "$c" "$(p99 "$dir/post$c.txt")" "$(rps "$dir/post$c.txt")")"
+done
+out "$(printf 'disk writes per accepted message (/proc/PID/io write_bytes)\t%.0f\toctets\t-\t-' "$(awk -v a="$wb0" -v b="$wb1" -v n="$io_reqs" 'BEGIN{print (b-a)/n}')")"
+out "$(printf 'write(2) octets per accepted message (/proc/PID/io wchar)\t%.0f\toctets\t-\t-' "$(awk -v a="$wc0" -v b="$wc1" -v n="$io_reqs" 'BEGIN{print (b-a)/n}')")"
+out "$(printf 'fsync+fdatasync calls per accepted message (strace, 64 conns)\t%s\tcalls\t-\t-' "$fsyncs")"
+out "$(printf 'mean operations per group commit (whole run)\t%s\tops\t-\t-' "$groups")"
 out "$(printf 'TCP connections opened / requests, hello-world (wrk -c16)\t%s\tconn/req\t<= 17/N\t%s' "$(cpr "$hello_conns" "$hello_reqs")" "$([ "$hello_conns" -le 17 ] && echo yes || echo no)")"
 out "$(printf 'TCP connections opened / requests, submits (wrk -c16)\t%s\tconn/req\t<= 17/N\t%s' "$(cpr "$post_conns" "$post_reqs")" "$([ "$post_conns" -le 17 ] && echo yes || echo no)")"
 out "$(printf 'TCP connections opened / requests, empty polls (wrk -c16)\t%s\tconn/req\t<= 17/N\t%s' "$(cpr "$poll_conns" "$poll_reqs")" "$([ "$poll_conns" -le 17 ] && echo yes || echo no)")"
