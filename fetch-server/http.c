@@ -28,6 +28,8 @@
 /* Requests whose handler has been called and whose response has not ended: a graceful stop
  * waits for them. */
 static int active_requests;
+/* Writes queued by suspended requests whose store callback has not finished resuming them. */
+static int pending_writes;
 
 enum {
 	M_GET = 1,
@@ -624,6 +626,7 @@ void http_wait_end(struct request *r)
 
 void http_write_begin(struct request *r)
 {
+	__atomic_add_fetch(&pending_writes, 1, __ATOMIC_RELAXED);
 	r->write_state = 1;
 	MHD_suspend_connection(r->conn);
 }
@@ -637,6 +640,7 @@ void http_write_done(void *arg, int rc)
 	__atomic_store_n(&r->write_state, 2, __ATOMIC_RELEASE);
 	/* r may be gone once the connection runs again: nothing of it is touched after this. */
 	MHD_resume_connection(conn);
+	__atomic_sub_fetch(&pending_writes, 1, __ATOMIC_RELEASE);
 }
 
 int http_write_finished(struct request *r, int *rc)
@@ -859,6 +863,15 @@ void http_stop(struct server *srv)
 	if (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0)
 		log_warnx("%d requests still unanswered after %llds; closing them",
 			  __atomic_load_n(&active_requests, __ATOMIC_RELAXED), (long long)srv->cfg.shutdown_grace_s);
+	/* A write the store accepted is answered once it commits (the writer runs until the store
+	 * closes, after this): a daemon may not stop with its connection suspended, nor be resumed
+	 * once stopped. Only a store that cannot write at all keeps this waiting. */
+	if (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0)
+		log_warnx("waiting for %d writes to commit", __atomic_load_n(&pending_writes, __ATOMIC_RELAXED));
+	while (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->daemon)
