@@ -15,7 +15,6 @@
 
 struct fetch_ctx {
 	json_t *arr;
-	uint64_t last_seq;
 };
 
 static int fetch_one(void *arg, const struct store_message *m)
@@ -33,7 +32,6 @@ static int fetch_one(void *arg, const struct store_message *m)
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
 	json_array_append_new(fc->arr, j);
-	fc->last_seq = m->seq;
 	return 0;
 }
 
@@ -93,7 +91,7 @@ static enum MHD_Result fetch(struct request *r)
 	struct fetch_ctx fc = {0};
 	char np[24];
 	int64_t after, max, wait, now = util_now_ms();
-	int rc, count = 0, pending;
+	int rc, count = 0, pending = 0, more = 0;
 	uint64_t gen;
 
 	if (!r->waited) {
@@ -108,10 +106,8 @@ static enum MHD_Result fetch(struct request *r)
 		store_device_touch(srv->store, device_id, now);
 	}
 	gen = longpoll_generation(srv->device_waits);
-	pending = store_device_has_pending(srv->store, r->principal_id, r->after, now);
-	if (pending < 0)
-		return api_store_error(r, STORE_UNAVAILABLE, "device");
-	rc = store_device_get(srv->store, 0, r->principal_id, &d);
+	/* One read: the device and whether anything waits for it. */
+	rc = store_device_poll(srv->store, r->principal_id, r->after, now, &d, &pending);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
@@ -141,7 +137,7 @@ static enum MHD_Result fetch(struct request *r)
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
 	fc.arr = json_array();
-	rc = store_device_fetch(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count);
+	rc = store_device_fetch_more(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count, &more);
 	if (rc != STORE_OK) {
 		json_decref(fc.arr);
 		return api_store_error(r, rc, "device");
@@ -151,21 +147,35 @@ static enum MHD_Result fetch(struct request *r)
 		json_decref(fc.arr);
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
-	int more = count >= r->max && store_device_has_pending(srv->store, r->principal_id, fc.last_seq, now) > 0;
 	return fetch_reply(r, &d, fc.arr, more, np);
 }
+
+/* An acknowledgement across its group commit (r->write_ctx). */
+struct ack_ctx {
+	int count;
+	int64_t next_poll;
+};
 
 static enum MHD_Result ack(struct request *r)
 {
 	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
 	struct server *srv = r->srv;
 	struct store_device d;
+	struct ack_ctx *ac;
 	int64_t device_id = r->principal_id, seq = 0, kid = 0, now = util_now_ms();
 	uint64_t ctr = 0;
 	json_t *body;
 	char np[24];
-	int rc, count = 0;
+	int rc;
 
+	if (http_write_finished(r, &rc)) {
+		/* Answered only now that the acknowledgement is durable. */
+		if (rc != STORE_OK)
+			return api_store_error(r, rc, "device");
+		ac = r->write_ctx;
+		snprintf(np, sizeof(np), "%lld", (long long)ac->next_poll);
+		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	}
 	store_device_touch(srv->store, device_id, now);
 	body = http_json_body(r);
 	if (body == NULL)
@@ -181,23 +191,24 @@ static enum MHD_Result ack(struct request *r)
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
 	json_decref(body);
-	if (kid != 0) {
-		/* The key it holds must be its current one or the one it is moving to. */
-		rc = store_device_get(srv->store, 0, device_id, &d);
-		if (rc != STORE_OK)
-			return api_store_error(r, rc, "device");
-		if (kid != d.key_id && kid != d.key_next)
-			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
-						(long long)kid);
-	}
-	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);
-	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
+	/* One read of the device: the key it holds must be its current one or the one it is moving
+	 * to, and its poll interval is the answer's Next-Poll (an ack changes neither). */
 	rc = store_device_get(srv->store, 0, device_id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
-	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	if (kid != 0 && kid != d.key_id && kid != d.key_next)
+		return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
+					(long long)kid);
+	ac = calloc(1, sizeof(*ac));
+	if (ac == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	ac->next_poll = api_next_poll(srv, &d);
+	r->write_ctx = ac;
+	http_write_begin(r);
+	rc = store_ack_async(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &ac->count, http_write_done, r);
+	if (rc != STORE_OK)
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
 enum MHD_Result api_device(struct request *r)

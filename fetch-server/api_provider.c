@@ -2,6 +2,7 @@
 /* Provider API: devices (register, list, read, change, delete) and messages (submit, read,
  * recall). A provider sees only its own devices and messages: anything else is 404. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_common.h"
@@ -140,15 +141,59 @@ static int device_fields(struct request *r, json_t *body, struct store_device_pa
 	return 0;
 }
 
+/* A registration across its group commit (r->write_ctx); the token is wiped when answered. */
+struct create_ctx {
+	struct store_device d;
+	uint8_t hash[STORE_HASH_LEN];
+	char token[96];
+};
+
+/* Called again once the device's group committed: 201 only now, when it is durable. */
+static enum MHD_Result device_created(struct request *r, const struct store_principal *prov, int rc)
+{
+	struct create_ctx *cc = r->write_ctx;
+	struct store_device d;
+	uint8_t key[WAKE_KEY_LEN];
+	char keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
+	enum MHD_Result ret;
+	json_t *out;
+
+	if (rc == STORE_CONFLICT)
+		ret = http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
+				       cc->d.msisdn);
+	else if (rc != STORE_OK)
+		ret = api_store_error(r, rc, "device");
+	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK ||
+		 wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id,
+				 (uint64_t)d.id, key) != 0)
+		ret = http_reply_error(r, 500, "internal", "cannot read back the device");
+	else {
+		enc_b64(key, sizeof(key), keyb64, 0);
+		explicit_bzero(key, sizeof(key));
+		out = device_json(&d);
+		json_object_set_new(out, "token", json_string(cc->token));
+		json_object_set_new(out, "wake_key", json_string(keyb64));
+		json_object_set_new(out, "key_id", json_integer(d.key_id));
+		json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
+		explicit_bzero(keyb64, sizeof(keyb64));
+		snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
+		ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+	}
+	explicit_bzero(cc->token, sizeof(cc->token));
+	return ret;
+}
+
 static enum MHD_Result device_create(struct request *r, const struct store_principal *prov)
 {
 	struct store_device_patch p = {0};
-	struct store_device d = {0};
-	uint8_t hash[STORE_HASH_LEN], key[WAKE_KEY_LEN];
-	char token[96], keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
-	json_t *body = http_json_body(r), *out;
+	struct create_ctx *cc;
+	struct store_device *d;
+	json_t *body;
 	int rc;
 
+	if (http_write_finished(r, &rc))
+		return device_created(r, prov, rc);
+	body = http_json_body(r);
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
@@ -157,37 +202,26 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 		return MHD_YES;
 	if (!(p.set & STORE_PATCH_MSISDN))
 		return http_reply_error(r, 400, "missing_field", "'msisdn' is required");
-	d.provider_id = prov->id;
-	memcpy(d.msisdn, p.msisdn, sizeof(d.msisdn));
-	memcpy(d.name, p.name, sizeof(d.name));
-	d.sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
-	d.poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
-	d.quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
-	d.quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
-	if (keys_new_token("swd", token, sizeof(token), hash) != 0)
+	cc = calloc(1, sizeof(*cc));
+	if (cc == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	r->write_ctx = cc;
+	d = &cc->d;
+	d->provider_id = prov->id;
+	memcpy(d->msisdn, p.msisdn, sizeof(d->msisdn));
+	memcpy(d->name, p.name, sizeof(d->name));
+	d->sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
+	d->poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
+	d->quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
+	d->quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
+	if (keys_new_token("swd", cc->token, sizeof(cc->token), cc->hash) != 0)
 		return http_reply_error(r, 500, "internal", "cannot create a token");
-	d.key_id = r->srv->keys.current;
-	rc = store_device_add(r->srv->store, &d, hash, util_now_ms());
-	if (rc == STORE_CONFLICT)
-		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
-					d.msisdn);
+	d->key_id = r->srv->keys.current;
+	http_write_begin(r);
+	rc = store_device_add_async(r->srv->store, d, cc->hash, util_now_ms(), http_write_done, r);
 	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
-	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
-	    wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id, (uint64_t)d.id,
-			    key) != 0)
-		return http_reply_error(r, 500, "internal", "cannot read back the device");
-	enc_b64(key, sizeof(key), keyb64, 0);
-	explicit_bzero(key, sizeof(key));
-	out = device_json(&d);
-	json_object_set_new(out, "token", json_string(token));
-	json_object_set_new(out, "wake_key", json_string(keyb64));
-	json_object_set_new(out, "key_id", json_integer(d.key_id));
-	json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
-	explicit_bzero(token, sizeof(token));
-	explicit_bzero(keyb64, sizeof(keyb64));
-	snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
-	return http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
 static int list_one(void *arg, const struct store_device *d)
@@ -284,25 +318,50 @@ static int valid_idem_key(const char *k)
 	return 1;
 }
 
+/* A submit across its group commit (r->write_ctx). */
+struct submit_ctx {
+	struct store_message_in in;
+	struct store_message m;
+	int replayed;
+	int64_t ttl_s;
+};
+
+/* Called again once the message's group committed: 201 only now, when it is durable. */
+static enum MHD_Result message_submitted(struct request *r, int rc)
+{
+	struct submit_ctx *sc = r->write_ctx;
+	char loc[64], ttlbuf[24];
+
+	if (rc == STORE_CONFLICT)
+		return http_reply_error(r, 422, "idempotency_key_reused",
+					"this Idempotency-Key was used for a message to another device");
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)sc->m.id);
+	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)sc->ttl_s);
+	return http_reply_json(r, 201, message_json(&sc->m),
+			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
+						     sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+}
+
 static enum MHD_Result message_submit(struct request *r, const struct store_principal *prov)
 {
 	struct server *srv = r->srv;
-	struct store_message_in in = {0};
-	struct store_message m;
+	struct submit_ctx *sc;
 	const char *ttl = http_header(r, "TTL"), *urg = http_header(r, "Urgency");
 	const char *topic = http_header(r, "Topic"), *idem = http_header(r, "Idempotency-Key");
 	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	char loc[64], ttlbuf[24];
-	int replayed = 0, rc;
+	int rc, urgency = URG_NORMAL;
 	int64_t ttl_s = srv->cfg.default_ttl_s;
 
+	if (http_write_finished(r, &rc))
+		return message_submitted(r, rc);
 	if (ttl && util_parse_i64(ttl, 0, INT32_MAX, &ttl_s) != 0)
 		return http_reply_error(r, 400, "invalid_ttl", "'TTL' must be a number of seconds (0 or more)");
 	/* RFC 8030 5.2: the service may shorten the TTL and says so in the response. */
 	if (ttl_s > srv->cfg.max_ttl_s)
 		ttl_s = srv->cfg.max_ttl_s;
-	in.urgency = URG_NORMAL;
-	if (urg && (in.urgency = store_urgency_parse(urg)) < 0)
+	if (urg && (urgency = store_urgency_parse(urg)) < 0)
 		return http_reply_error(r, 400, "invalid_urgency", "'Urgency' must be very-low, low, normal or high");
 	if (topic && !valid_topic(topic))
 		return http_reply_error(r, 400, "invalid_topic", "'Topic' must be 1 to 32 base64url characters");
@@ -311,24 +370,27 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
 	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
 		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
-	in.device_id = r->id;
-	in.ttl_s = ttl_s;
-	in.topic = topic;
-	in.content_type = ctype;
-	in.idempotency_key = idem;
-	in.body = r->body;
-	in.body_len = r->body_len;
-	rc = store_message_put(srv->store, prov->id, &in, util_now_ms(), &m, &replayed);
-	if (rc == STORE_CONFLICT)
-		return http_reply_error(r, 422, "idempotency_key_reused",
-					"this Idempotency-Key was used for a message to another device");
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	r->write_ctx = sc;
+	sc->ttl_s = ttl_s;
+	/* The headers and the body live as long as the request; the connection is suspended until
+	 * the writer's callback, which therefore finds them all. */
+	sc->in.urgency = urgency;
+	sc->in.device_id = r->id;
+	sc->in.ttl_s = ttl_s;
+	sc->in.topic = topic;
+	sc->in.content_type = ctype;
+	sc->in.idempotency_key = idem;
+	sc->in.body = r->body;
+	sc->in.body_len = r->body_len;
+	http_write_begin(r);
+	rc = store_message_put_async(srv->store, prov->id, &sc->in, util_now_ms(), &sc->m, &sc->replayed,
+				     http_write_done, r);
 	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
-	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
-	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)ttl_s);
-	return http_reply_json(r, 201, message_json(&m),
-			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
-						     replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
 static int event_one(void *arg, const struct store_event *e)

@@ -28,6 +28,8 @@
 /* Requests whose handler has been called and whose response has not ended: a graceful stop
  * waits for them. */
 static int active_requests;
+/* Writes queued by suspended requests whose store callback has not finished resuming them. */
+static int pending_writes;
 
 enum {
 	M_GET = 1,
@@ -575,6 +577,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->waiting)
 		http_wait_end(r);
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) == 1)
+		return MHD_YES; /* still waiting for its commit (not called while suspended) */
 	if (r->status != 0) {
 		/* Already answered (early error): swallow whatever body still arrives. */
 		*upload_data_size = 0;
@@ -620,6 +624,33 @@ void http_wait_end(struct request *r)
 	r->waiting = 0;
 }
 
+void http_write_begin(struct request *r)
+{
+	__atomic_add_fetch(&pending_writes, 1, __ATOMIC_RELAXED);
+	r->write_state = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+void http_write_done(void *arg, int rc)
+{
+	struct request *r = arg;
+	struct MHD_Connection *conn = r->conn;
+
+	r->write_rc = rc;
+	__atomic_store_n(&r->write_state, 2, __ATOMIC_RELEASE);
+	/* r may be gone once the connection runs again: nothing of it is touched after this. */
+	MHD_resume_connection(conn);
+	__atomic_sub_fetch(&pending_writes, 1, __ATOMIC_RELEASE);
+}
+
+int http_write_finished(struct request *r, int *rc)
+{
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) != 2)
+		return 0;
+	*rc = r->write_rc;
+	return 1;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *req_cls;
@@ -635,6 +666,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_RELAXED);
 	}
 	free(r->body);
+	free(r->write_ctx);
 	free(r);
 	*req_cls = NULL;
 }
@@ -831,6 +863,15 @@ void http_stop(struct server *srv)
 	if (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0)
 		log_warnx("%d requests still unanswered after %llds; closing them",
 			  __atomic_load_n(&active_requests, __ATOMIC_RELAXED), (long long)srv->cfg.shutdown_grace_s);
+	/* A write the store accepted is answered once it commits (the writer runs until the store
+	 * closes, after this): a daemon may not stop with its connection suspended, nor be resumed
+	 * once stopped. Only a store that cannot write at all keeps this waiting. */
+	if (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0)
+		log_warnx("waiting for %d writes to commit", __atomic_load_n(&pending_writes, __ATOMIC_RELAXED));
+	while (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->daemon)

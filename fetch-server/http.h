@@ -43,6 +43,11 @@ struct request {
 	struct store_principal principal; /* the provider or gateway, after authentication */
 	uint64_t after;                   /* device fetch parameters kept across a long-poll */
 	int max;
+	/* A durable write queued with a store *_async verb: the connection is suspended until the
+	 * group commits, then the route's handler is called again (http_write_begin). */
+	int write_state; /* 0 none, 1 queued, 2 done: write_rc holds the store's result */
+	int write_rc;
+	void *write_ctx; /* the route's state across the suspension; freed with the request */
 };
 
 /* Each queues a response and returns MHD_YES (or MHD_NO on an internal failure). */
@@ -70,6 +75,16 @@ const char *http_bearer(struct request *r);
  * ended with http_wait_end; a resumed request is ended by the HTTP layer. */
 int http_wait_begin(struct request *r);
 void http_wait_end(struct request *r);
+
+/* A write that waits for its group commit without holding a thread: http_write_begin suspends
+ * the connection (call it before queuing the write) and http_write_done, the store_done_cb to
+ * queue it with, resumes it; the handler is then called again with r->write_state == 2 and
+ * r->write_rc, and answers. When the write could not be queued, call http_write_done(r, rc)
+ * at once. */
+void http_write_begin(struct request *r);
+void http_write_done(void *arg, int rc);
+/* 1 when the handler is called back after its write, with its result in *rc. */
+int http_write_finished(struct request *r, int *rc);
 
 /* jansson's integers are signed 64-bit; wake counters are unsigned 64-bit. A value made by
  * http_json_u64 is written by http_reply_json as a bare unsigned decimal. */

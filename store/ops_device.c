@@ -155,18 +155,35 @@ static int valid_format(int f)
 	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
 }
 
-int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+static int device_add_prepare(struct store_op *op, struct store *st, struct store_device *d,
+			      const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
-	struct store_op op = {.kind = OP_DEVICE_ADD, .now_ms = now_ms};
-
 	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 || !store_valid_msisdn(d->msisdn) ||
 	    !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) || !valid_format(d->sms_format) ||
 	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min) || d->key_id < 0 ||
 	    d->key_id > 255)
 		return STORE_ERROR;
-	op.u.device_add.d = d;
-	op.u.device_add.hash = token_hash;
-	return writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_DEVICE_ADD, .now_ms = now_ms};
+	op->u.device_add.d = d;
+	op->u.device_add.hash = token_hash;
+	return STORE_OK;
+}
+
+int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+{
+	struct store_op op;
+	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
+
+	return rc == STORE_OK ? writer_submit(st, &op) : rc;
+}
+
+int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			   int64_t now_ms, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 int op_device_add(struct store *st, struct store_op *op)

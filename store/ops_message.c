@@ -66,25 +66,43 @@ static int message_load(struct store *st, int64_t id, struct store_message *out)
 	return rc;
 }
 
-int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		      struct store_message *out, int *replayed)
+/* Checks a submit's input and fills op; STORE_ERROR on bad input. */
+static int put_prepare(struct store_op *op, struct store *st, int64_t provider_id, const struct store_message_in *in,
+		       int64_t now_ms, struct store_message *out, int *replayed)
 {
-	struct store_op op = {.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
-	int local_replayed = 0;
-
-	if (st == NULL || in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 || in->urgency < 0 ||
-	    in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
+	if (st == NULL || in == NULL || out == NULL || replayed == NULL || provider_id <= 0 || now_ms < 0 ||
+	    in->urgency < 0 || in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
-	op.u.put.provider_id = provider_id;
-	op.u.put.in = in;
-	op.u.put.out = out;
-	op.u.put.replayed = replayed ? replayed : &local_replayed;
-	*op.u.put.replayed = 0;
-	return writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
+	op->u.put.provider_id = provider_id;
+	op->u.put.in = in;
+	op->u.put.out = out;
+	op->u.put.replayed = replayed;
+	*replayed = 0;
+	return STORE_OK;
+}
+
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		      struct store_message *out, int *replayed)
+{
+	struct store_op op;
+	int local_replayed = 0;
+	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed ? replayed : &local_replayed);
+
+	return rc == STORE_OK ? writer_submit(st, &op) : rc;
+}
+
+int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 /* With a known key, fills out with the first message. A key whose message is gone (purged or
@@ -305,21 +323,25 @@ void fetched_free(struct fetched *f)
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
  * after the commit: a slow callback never holds up the writer, and a message is handed over
  * only once its "fetched" state is durable. An empty poll never reaches the writer. */
-int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		       store_message_cb cb, void *arg, int *count)
+static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			store_message_cb cb, void *arg, int *count, int *more, int precheck)
 {
 	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
-	int rc, pending = 0, handed = 0;
+	int rc, pending = 1, handed = 0;
 
 	if (count != NULL)
 		*count = 0;
+	if (more != NULL)
+		*more = 0;
 	if (st == NULL || cb == NULL || max <= 0)
 		return STORE_ERROR;
 	if (after > INT64_MAX)
 		after = INT64_MAX;
-	rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
-	if (rc != STORE_OK || !pending)
-		return rc;
+	if (precheck) {
+		rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
+		if (rc != STORE_OK || !pending)
+			return rc;
+	}
 	op.u.fetch.device_id = device_id;
 	op.u.fetch.after = (int64_t)after;
 	op.u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
@@ -332,9 +354,23 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 		}
 		if (count != NULL)
 			*count = handed;
+		if (more != NULL)
+			*more = op.u.fetch.more || handed < op.u.fetch.count;
 	}
 	fetched_free(op.u.fetch.head);
 	return rc;
+}
+
+int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL, 1);
+}
+
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
 
 int op_fetch(struct store *st, struct store_op *op)
@@ -346,14 +382,20 @@ int op_fetch(struct store *st, struct store_op *op)
 
 	op->u.fetch.head = NULL;
 	op->u.fetch.count = 0;
+	op->u.fetch.more = 0;
 	if (rc != STORE_OK)
 		return rc;
 	s = wstmt(st, WS_FETCH_SELECT);
 	sqlite3_bind_int64(s, 1, op->u.fetch.device_id);
 	sqlite3_bind_int64(s, 2, op->u.fetch.after);
 	sqlite3_bind_int64(s, 3, op->now_ms);
-	sqlite3_bind_int(s, 4, op->u.fetch.max);
+	/* One row past max says whether more remain; it is neither copied nor marked. */
+	sqlite3_bind_int(s, 4, op->u.fetch.max + 1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (op->u.fetch.count == op->u.fetch.max) {
+			op->u.fetch.more = 1;
+			continue;
+		}
 		size_t n = (size_t)sqlite3_column_bytes(s, 12);
 		const void *body = sqlite3_column_blob(s, 12);
 		struct fetched *f = malloc(sizeof(*f) + n);
@@ -406,24 +448,42 @@ int op_fetch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-	      int *count)
+static int ack_prepare(struct store_op *op, struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
+		       int key_id, int64_t now_ms, int *count)
 {
-	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
-	int rc;
-
 	if (count != NULL)
 		*count = 0;
 	if (st == NULL || key_id < 0 || key_id > 255)
 		return STORE_ERROR;
-	op.u.ack.device_id = device_id;
-	op.u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
-	op.u.ack.wake_ctr = store_u64_bits(wake_ctr);
-	op.u.ack.key_id = key_id;
-	rc = writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_ACK, .now_ms = now_ms};
+	op->u.ack.device_id = device_id;
+	op->u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
+	op->u.ack.wake_ctr = store_u64_bits(wake_ctr);
+	op->u.ack.key_id = key_id;
+	op->u.ack.count_out = count;
+	return STORE_OK;
+}
+
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	      int *count)
+{
+	struct store_op op;
+	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
+
+	if (rc == STORE_OK)
+		rc = writer_submit(st, &op);
 	if (rc == STORE_OK && count != NULL)
 		*count = op.u.ack.count;
 	return rc;
+}
+
+int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		    int *count, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 int op_ack(struct store *st, struct store_op *op)

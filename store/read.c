@@ -258,6 +258,29 @@ int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	return STORE_OK;
 }
 
+int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (out == NULL || pending == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_POLL);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	sqlite3_bind_int64(s, 3, now_ms);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc, "device poll");
+	device_row(st, s, out);
+	sqlite3_reset(s);
+	*pending = out->pending != 0;
+	return STORE_OK;
+}
+
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms)
 {
 	sqlite3_stmt *s;

@@ -18,6 +18,15 @@
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
+/* DEVICE_COLS for a poll: the same columns, but "pending" is 1 if the device has a deliverable
+ * message with seq > ?2 unexpired at ?3 (the empty-poll query's index alone), else 0. */
+#define DEVICE_POLL_COLS                                                                                               \
+	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
+	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
+	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
+	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3) "                          \
+	"AND m.seq > ?2 AND m.expires_ms >= ?3), "                                                                     \
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 /* Wake counters are unsigned 64-bit, stored as the signed 64-bit integer with the same bits
  * (SQLite has no unsigned type): values from 2^63 are negative in the table. U_GT compares two
@@ -232,6 +241,7 @@ const char *const store_rsql[RS_COUNT] = {
 	/* The empty-poll query: answered from the covering partial index alone. */
 	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			   "AND seq > ?2 AND expires_ms >= ?3 LIMIT 1",
+	[RS_DEVICE_POLL] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_FETCH_PRECHECK] = "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1), "
 			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			      "AND seq > ?2 AND expires_ms >= ?3)",

@@ -6,6 +6,13 @@
  * thread that commits them in groups; a write function returns only after its group's COMMIT
  * (durable with synchronous=FULL). Reads run on per-thread read connections.
  *
+ * Asynchronous writes (the *_async verbs) queue the same operation and return at once; the
+ * caller's store_done_cb runs once, on the writer thread, after the group's COMMIT (or with
+ * STORE_UNAVAILABLE when the group failed): a caller answers its client from there without
+ * holding a thread while the group commits. Every pointer passed to an *_async verb (inputs and
+ * outputs) must stay valid until its callback ran. An *_async verb that returns anything but
+ * STORE_OK queued nothing and never calls back.
+ *
  * Return values: STORE_OK (0) or a positive enum store_rc; store_strerror() names it.
  * Times are milliseconds since the Unix epoch, passed in by the caller so tests control the
  * clock. */
@@ -16,6 +23,11 @@
 #include <stdint.h>
 
 struct store;
+
+/* Completion of an asynchronous write: rc is what the synchronous verb would have returned.
+ * Runs on the writer thread outside the store's locks; it must be quick and must not call the
+ * store's write verbs (their synchronous forms would wait for the writer itself). */
+typedef void (*store_done_cb)(void *arg, int rc);
 
 enum store_rc {
 	STORE_OK = 0,
@@ -145,6 +157,8 @@ typedef int (*store_device_cb)(void *arg, const struct store_device *d);
  * STORE_CONFLICT when the provider already has a device with this msisdn. */
 int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
 		     int64_t now_ms);
+int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			   int64_t now_ms, store_done_cb done, void *arg);
 /* provider_id 0 means any provider (server-internal use). */
 int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
 int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
@@ -226,6 +240,8 @@ typedef int (*store_event_cb)(void *arg, const struct store_event *e);
  * out->body is NULL on return. */
 int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
 		      struct store_message *out, int *replayed);
+int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			    struct store_message *out, int *replayed, store_done_cb done, void *arg);
 /* Reads a message of this provider (provider_id 0: any) and, if ev is not NULL, its events
  * oldest first. */
 int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
@@ -241,11 +257,20 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 /* Cheap read-only check: 1 if the device has a deliverable message with seq > after, else 0
  * (or a negative value on error). Used for empty polls and long-poll wake-ups. */
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+/* A poll's one read: the device (out->pending is 1 when it has a deliverable message with
+ * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device. */
+int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending);
 /* Hands deliverable (queued, wake_sent, sms_delivered or fetched; unexpired) messages with
  * seq > after to cb, oldest first, at most max, and marks them MSG_FETCHED with an event.
  * *count is the number handed over. */
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		       store_message_cb cb, void *arg, int *count);
+/* store_device_fetch for a caller that has just seen a deliverable message (store_device_poll):
+ * no read before the write, and *more is 1 when deliverable messages remain after the ones
+ * handed over. */
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more);
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported; any value up to 2^64 - 1) resynchronises the device's counter:
  * wake_ctr = max(both).
@@ -254,6 +279,8 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
  * device's key_next, it completes the device's move to that key. */
 int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	      int *count);
+int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		    int *count, store_done_cb done, void *arg);
 
 /* ---- Wake jobs (leased by gateways) ---- */
 
@@ -368,6 +395,7 @@ struct store_stats {
 	uint64_t committed_ops; /* operations in those groups */
 	uint64_t largest_group;
 	uint64_t commit_failures;
+	uint64_t reads; /* queries run on read connections, store_stats' own included */
 };
 int store_stats(struct store *st, struct store_stats *out);
 

@@ -106,6 +106,7 @@ enum rsql {
 	RS_DEVICE_LIST,
 	RS_DEVICE_LIST_ALL,
 	RS_HAS_PENDING,
+	RS_DEVICE_POLL,
 	RS_FETCH_PRECHECK,
 	RS_MSG_GET,
 	RS_MSG_EVENTS,
@@ -161,6 +162,10 @@ struct store_op {
 	int rc;
 	int done;
 	pthread_cond_t cond;
+	/* Asynchronous ops (writer_submit_async): heap copies, freed by the writer after it called
+	 * done_cb once the group committed or failed. NULL for a caller waiting on cond. */
+	store_done_cb done_cb;
+	void *done_arg;
 	int64_t now_ms;
 	union {
 		struct {
@@ -202,6 +207,7 @@ struct store_op {
 			int64_t after;
 			int max;
 			int count;
+			int more; /* a deliverable message remains past the last one handed over */
 			struct fetched *head;
 		} fetch;
 		struct {
@@ -210,6 +216,7 @@ struct store_op {
 			int64_t wake_ctr;
 			int key_id;
 			int count;
+			int *count_out; /* asynchronous acks: count copied here before done_cb */
 		} ack;
 		struct {
 			int key_id;
@@ -295,6 +302,7 @@ struct store {
 	struct store_notify notify;
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
+	uint64_t reads; /* statements run on read connections (atomic) */
 
 	struct touch_map touch;
 
@@ -321,6 +329,9 @@ int writer_start(struct store *st, const char **err);
 void writer_stop(struct store *st);
 /* Queues op and waits for its group's commit; returns op->rc. */
 int writer_submit(struct store *st, struct store_op *op);
+/* Queues a copy of op and returns STORE_OK at once, or an error without queuing (done is then
+ * never called). done(arg, rc) runs on the writer thread after the group's COMMIT. */
+int writer_submit_async(struct store *st, const struct store_op *op, store_done_cb done, void *arg);
 /* The writer's cached statement, reset and ready for binding. */
 sqlite3_stmt *wstmt(struct store *st, enum wsql id);
 

@@ -349,6 +349,63 @@ static void test_paging(void **state)
 	json_decref(j);
 }
 
+/* The store's read and write counters from one /metrics answer. */
+static void store_counters(double *reads, double *ops)
+{
+	struct http_resp r;
+	const char *p;
+
+	assert_int_equal(http_do(&ts, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	p = strstr(r.body, "\nsmswake_store_reads_total ");
+	assert_non_null(p);
+	*reads = strtod(p + strlen("\nsmswake_store_reads_total "), NULL);
+	p = strstr(r.body, "\nsmswake_store_committed_ops_total ");
+	assert_non_null(p);
+	*ops = strtod(p + strlen("\nsmswake_store_committed_ops_total "), NULL);
+	http_resp_free(&r);
+}
+
+/* Store reads one request costs: /metrics' own reads (measured between two answers) taken out. */
+static int reads_of(const char *method, const char *path, const char *tok, const char *body, long want)
+{
+	double r0, r1, r2, o0, o1, o2;
+
+	store_counters(&r0, &o0);
+	store_counters(&r1, &o1);
+	assert_int_equal(req(method, path, tok, body, NULL), want);
+	store_counters(&r2, &o2);
+	print_message("%s %s: %.0f store reads, %.0f writes\n", method, path, (r2 - r1) - (r1 - r0), o2 - o1);
+	return (int)((r2 - r1) - (r1 - r0));
+}
+
+/* A device fetch reads the store once (besides its token's lookup), empty or not, and an ack
+ * reads the device once. */
+static void test_fetch_store_reads(void **state)
+{
+	(void)state;
+	int64_t dev;
+	char tok[128], path[64], ackbody[64];
+	json_t *j;
+	long st;
+	int kid;
+
+	assert_int_equal(testsrv_device(&ts, "+15550004500", &dev, tok, sizeof(tok)), 0);
+	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)dev);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	kid = (int)jint(j, "key_id");
+	json_decref(j);
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 204), 2);
+	for (int i = 0; i < 7; i++)
+		submit(dev, "m", NULL, &st, NULL);
+	/* max_fetch is 5: a page with more after it, then the rest. */
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 200), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=5", tok, NULL, 200), 2);
+	snprintf(ackbody, sizeof(ackbody), "{\"seq\":7,\"key_id\":%d}", kid);
+	assert_int_equal(reads_of("POST", "/v1/device/ack", tok, ackbody, 204), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=7", tok, NULL, 204), 2);
+}
+
 static void test_headers_ttl_topic_idempotency(void **state)
 {
 	(void)state;
@@ -678,21 +735,14 @@ static void test_gateway_lease_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_metrics),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_routes_and_methods),
-		cmocka_unit_test(test_device_crud),
-		cmocka_unit_test(test_device_bad_input),
-		cmocka_unit_test(test_other_provider),
-		cmocka_unit_test(test_submit_fetch_ack),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_headers_ttl_topic_idempotency),
-		cmocka_unit_test(test_body_limits),
-		cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_too_many_connections),
-		cmocka_unit_test(test_long_poll),
-		cmocka_unit_test(test_gateway_lease_report),
-		cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_health_and_metrics),   cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_routes_and_methods),   cmocka_unit_test(test_device_crud),
+		cmocka_unit_test(test_device_bad_input),     cmocka_unit_test(test_other_provider),
+		cmocka_unit_test(test_submit_fetch_ack),     cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_fetch_store_reads),    cmocka_unit_test(test_headers_ttl_topic_idempotency),
+		cmocka_unit_test(test_body_limits),          cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_too_many_connections), cmocka_unit_test(test_long_poll),
+		cmocka_unit_test(test_gateway_lease_report), cmocka_unit_test(test_gateway_lease_expiry),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
