@@ -22,6 +22,9 @@ SANITIZE ?=
 T ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# The release every program reports with --version and the pkg-config file carries: one place.
+SMSWAKE_VERSION := $(shell cat VERSION)
+
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS_ALL := libmicrohttpd jansson inih sqlite3 libcrypto libcurl gammu cmocka
@@ -38,7 +41,8 @@ endif
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 # Fuzz targets are built by clang with libFuzzer straight from their sources.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Istore -Iclient/include
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Istore -Iclient/include \
+	-DSMSWAKE_VERSION='"$(SMSWAKE_VERSION)"'
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # Filled in by module.mk files.
@@ -131,7 +135,7 @@ install-files:
 	for f in $(INSTALL_DOC); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/smswake/; done
 	for f in $(INSTALL_LIB); do install -m 0644 $(O)/$$f $(DESTDIR)$(PREFIX)/lib/; \
 	  case $$f in *.so.*) ln -sf $$f $(DESTDIR)$(PREFIX)/lib/$${f%%.so.*}.so;; esac; done
-	for f in $(INSTALL_PC); do sed 's|@PREFIX@|$(PREFIX)|' $$f \
+	for f in $(INSTALL_PC); do sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SMSWAKE_VERSION)|' $$f \
 	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/$$(basename $$f .in); done
 	for f in $(INSTALL_INCLUDE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/include/; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/smswake/examples $(DESTDIR)$(SYSTEMD_UNIT_DIR) \

@@ -17,7 +17,7 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # links libgammu; the worker process does.
 CLIENT_MODEM_OBJS := $(SUPERVISOR_OBJS) $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
 	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/pdu.o $(O)/common/encode.o
-CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
+CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(O)/common/version.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 
 # The installed archive holds one relocatable object in which every global symbol but the

@@ -18,6 +18,7 @@
 #include "inifile.h"
 #include "log.h"
 #include "smswake.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/smswake/client.conf"
 #define DEFAULT_STATE "/var/lib/smswake/client.state"
@@ -461,19 +462,36 @@ static int cmd_provision(int argc, char **argv)
 	return CLI_OK;
 }
 
+/* --help prints this on stdout (exit 0), a mistake on stderr (exit 2). */
+static void usage_to(FILE *f)
+{
+	fprintf(f, "usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
+		   "  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
+		   "  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
+		   "  poll             fetch once\n"
+		   "  run              daemon: poll on the advised interval, fetch on wakeups\n"
+		   "                   (from sms_fifo or the [modem] section's modem)\n"
+		   "  state            print the stored wake counter and cursor\n"
+		   "  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
+		   "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -v       more logging (repeat for debug)\n"
+		   "  -h, --help  this text; --version: the version\n");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
-			"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
-			"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
-			"  poll             fetch once\n"
-			"  run              daemon: poll on the advised interval, fetch on wakeups\n"
-			"                   (from sms_fifo or the [modem] section's modem)\n"
-			"  state            print the stored wake counter and cursor\n"
-			"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
-			"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
-			"  -n       check the configuration and exit\n"
-			"  -v       more logging (repeat for debug)\n");
+	usage_to(stderr);
+}
+
+static int known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"sms", "smsd", "poll", "run", "state", "provision"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -483,14 +501,21 @@ int main(int argc, char **argv)
 	smswake_t *h = NULL;
 	int c, verbose = 0, check_only = 0, rc;
 
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"check", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+	};
+
 	log_init("smswake-client", LOG_LEVEL_WARN, 0);
-	while ((c = getopt(argc, argv, "+c:nvh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'n': check_only = 1; break;
 		case 'v': verbose++; break;
-		case 'h': usage(); return CLI_OK;
-		default: usage(); return CLI_EUSAGE;
+		case 'h': usage_to(stdout); return CLI_OK;
+		case OPT_VERSION: return version_print("smswake-client");
+		default: usage(); return CLI_EUSAGE; /* getopt named the option */
 		}
 	}
 	log_setlevel(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose == 1 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);
@@ -499,6 +524,11 @@ int main(int argc, char **argv)
 		return CLI_EUSAGE;
 	}
 	cmd = optind < argc ? argv[optind] : "";
+	if (cmd[0] != '\0' && !known_command(cmd)) {
+		log_warnx("unknown command '%s'", cmd);
+		usage();
+		return CLI_EUSAGE;
+	}
 	if (strcmp(cmd, "provision") == 0)
 		return cmd_provision(argc - optind, argv + optind);
 

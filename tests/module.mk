@@ -39,6 +39,8 @@ $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) |
 
 # What a user is shown works as typed: the build's help and test selection, journald priorities.
 TEST_SCRIPTS += tests/integration/make_help.sh
+# Every installed program answers --help and --version, and names what it did not understand.
+TEST_SCRIPTS += tests/integration/programs_help.sh
 TEST_SCRIPTS += tests/integration/log_journal.sh
 TEST_SCRIPTS += tests/integration/config_examples.sh
 # make demo with DEMO_KEEP=1: every command it shows pastes and works (about 90 s).
