@@ -84,6 +84,8 @@ static int on_ini(void *arg, const char *section, const char *name, const char *
 		l->cfg->handler_timeout = (unsigned)v;
 		return 1;
 	}
+	if (strcmp(name, "state_file") == 0 && set_cli_string(&l->cfg->state_file, value) != 0)
+		return 0;
 	if (smswake_setopt(l->h, name, value) != SMSWAKE_OK) {
 		/* smswake_errmsg names the option and what is wrong, never the value. */
 		log_warnx("%s: %s", l->path, smswake_errmsg(l->h));
@@ -102,14 +104,15 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 
 	cfg->handler_timeout = 300;
 	if (stat(path, &st) != 0) {
-		log_warn("%s", path);
+		log_warnx("%s: cannot open: %s (name the configuration file with -c FILE; provision writes one)", path,
+			  strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & 077)
 		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)", path);
 	rc = inifile_parse(path, on_ini, &l);
 	if (rc < 0) {
-		log_warnx("%s: cannot read", path);
+		log_warnx("%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (rc > 0) {
@@ -132,6 +135,56 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+/* -n: what the commands will need at once, beyond the syntax: the state file's directory, the
+ * handler and the modem device. Each problem is logged; returns 0 when there is none. */
+static int check_environment(const char *path, struct cli_config *cfg)
+{
+	char err[512], dir[4096];
+	const char *slash;
+	int bad = 0;
+
+	if (cfg->state_file != NULL) {
+		slash = strrchr(cfg->state_file, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s",
+				 slash == cfg->state_file ? 1 : (int)(slash - cfg->state_file), cfg->state_file);
+		if (access(dir, W_OK | X_OK) != 0) {
+			log_warnx("%s: state_file %s: directory %s: %s (create it, writable by the user the client "
+				  "runs as)",
+				  path, cfg->state_file, dir, strerror(errno));
+			bad = 1;
+		}
+	}
+	if (cli_handler_check(cfg, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		bad = 1;
+	}
+	if (cli_modem_check(cfg, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* The library takes a missing state file for the first run (counter and cursor 0) and writes one
+ * at its first use; the lock file next to it stays. A state file missing next to its lock file was
+ * deleted: say so, since the device then accepts old wakeups again and fetches from cursor 0. */
+static void warn_state_missing(const struct cli_config *cfg)
+{
+	char lock[4096];
+	struct stat st;
+
+	if (cfg->state_file == NULL || stat(cfg->state_file, &st) == 0 || errno != ENOENT)
+		return;
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", cfg->state_file) >= sizeof(lock) || stat(lock, &st) != 0)
+		return;
+	log_warnx("state file %s is missing but was in use (its lock file is there): the wake counter and the "
+		  "message cursor start again from 0; restore the file from a backup if there is one",
+		  cfg->state_file);
 }
 
 static int exit_code(smswake_err err)
@@ -541,9 +594,10 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (check_only) {
-		rc = CLI_OK;
+		rc = check_environment(config, &cfg) == 0 ? CLI_OK : CLI_ECONFIG;
 		goto done;
 	}
+	warn_state_missing(&cfg);
 	if (strcmp(cmd, "sms") == 0 && optind + 1 == argc) {
 		rc = cmd_sms(h, &cfg);
 	} else if (strcmp(cmd, "smsd") == 0) {
@@ -571,6 +625,7 @@ done:
 	free(cfg.handler);
 	free(cfg.sms_fifo);
 	free(cfg.smsd_inbox);
+	free(cfg.state_file);
 	cli_modem_free(&cfg);
 	smswake_free(h);
 	return rc;

@@ -3,6 +3,7 @@
  * wake scheduler, and runs the periodic expiry and purge until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,39 @@ static void raise_nofile(struct server_config *cfg)
 	}
 }
 
+/* -n: data_dir can be used by this user: it is a writable directory, or the nearest directory
+ * above it that exists is writable (the server creates the rest). 0, or -1 with errno set. */
+static int dir_usable(const char *path)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (;;) {
+		if (stat(p, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				errno = ENOTDIR;
+				return -1;
+			}
+			return access(p, W_OK | X_OK);
+		}
+		if (errno != ENOENT)
+			return -1;
+		slash = strrchr(p, '/');
+		if (slash == NULL)
+			return access(".", W_OK | X_OK);
+		if (slash == p) {
+			p[1] = '\0';
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
 /* Expiry every sweep_interval, purge of finished rows every hour. */
 static void maintenance(struct server *srv, int64_t *next_purge)
 {
@@ -125,6 +159,10 @@ int main(int argc, char **argv)
 	if (config_load(&srv.cfg, cfgpath, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (check_only) {
+		/* What the server needs at once beyond the syntax: a data_dir it can write. */
+		if (dir_usable(srv.cfg.data_dir) != 0)
+			fatalx("%s: data_dir %s: %s (create it, writable by the user smswake-server runs as)", cfgpath,
+			       srv.cfg.data_dir, strerror(errno));
 		printf("%s: configuration OK\n", cfgpath);
 		return 0;
 	}

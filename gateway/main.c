@@ -132,6 +132,9 @@ int main(int argc, char **argv)
 	if (gw_config_load(&cfg, cfgpath, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (check) {
+		/* -n also checks what the running gateway would need at once: its modems' devices. */
+		if (modem_ini_check_devices(&cfg.modems) != 0)
+			fatalx("%s: %s", cfgpath, cfg.modems.error);
 		printf("%s: configuration OK (%d modems)\n", cfgpath, cfg.modems.n);
 		return 0;
 	}

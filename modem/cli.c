@@ -483,6 +483,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only || strcmp(c.cmd, "check") == 0) {
+		if (modem_ini_check_devices(&ini) != 0) {
+			fprintf(stderr, "smswake-modem: %s\n", ini.error);
+			return 2;
+		}
 		printf("configuration ok: %d modem(s)\n", ini.n);
 		return 0;
 	}

@@ -246,6 +246,8 @@ int modem_identify(struct modem *m, struct modem_ident *id);
  * format) or st->network_name; nothing when it names none. */
 int modem_parse_creg(const char *line);
 void modem_parse_cops(const char *line, struct modem_status *st);
+/* What an operator does about a modem device that open(2) refused with this errno. */
+const char *modem_device_hint(int err);
 /* What this connection found the modem answers so far. */
 void modem_get_caps(const struct modem *m, struct modem_caps *caps);
 /* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */
