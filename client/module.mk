@@ -67,16 +67,16 @@ INSTALL_EXAMPLES += client/examples/minimal.c client/examples/handler.sh
 # In-test HTTP server for the device API: libmicrohttpd.
 TEST_CLIENT_LIBS = $(CMOCKA_LIBS) $(call pc_libs,libmicrohttpd) $(CLIENT_LIB_LIBS)
 
-$(O)/tests/unit/test-client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
-$(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
 # HTTP framing and connection handling against a scripted raw TCP server: no libmicrohttpd.
-$(O)/tests/unit/test-client-http: $(O)/tests/unit/test_client_http.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_http: $(O)/tests/unit/test_client_http.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS) -lpthread
 
@@ -88,20 +88,20 @@ $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMM
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
 # The test vectors of docs/protocol.md, read out of the document (run from the source tree).
-$(O)/tests/unit/test-client-vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS)
 
 $(O)/tests/unit/test_client_vectors.o: EXTRA_CFLAGS_tests += -Iclient/lib
 
-TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http \
-	$(O)/tests/unit/test-client-vectors
+TEST_PROGRAMS += $(O)/tests/unit/test_client $(O)/tests/unit/test_client_fetch $(O)/tests/unit/test_client_http \
+	$(O)/tests/unit/test_client_vectors
 FUZZERS += $(O)/fuzz/fuzz-client
 
 # --- wakeup codec (common/wake.c) tests ---
 WAKE_OBJS := $(O)/common/wake.o $(O)/common/crypto.o $(O)/common/encode.o
 
-$(O)/tests/unit/test-wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
+$(O)/tests/unit/test_wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
@@ -109,7 +109,7 @@ $(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wake.c common/crypto.c common
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
 
-TEST_PROGRAMS += $(O)/tests/unit/test-wake
+TEST_PROGRAMS += $(O)/tests/unit/test_wake
 FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---

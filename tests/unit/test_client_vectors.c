@@ -180,7 +180,7 @@ static int setup(void **state)
 	d->text = read_doc();
 	parse_vectors(d);
 	parse_rejects(d);
-	snprintf(d->dir, sizeof(d->dir), "/tmp/test-client-vectors-XXXXXX");
+	snprintf(d->dir, sizeof(d->dir), "/tmp/test_client_vectors-XXXXXX");
 	assert_non_null(mkdtemp(d->dir));
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
 	*state = d;
