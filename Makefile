@@ -31,7 +31,7 @@ PKGS_ALL := libmicrohttpd jansson inih sqlite3 libcrypto libcurl gammu cmocka
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -I. -Icommon -Istore -Iclient/include -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -I. -Icommon -Icommon/wire -Istore -Iclient/include -MMD -MP
 LDFLAGS ?=
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -41,7 +41,7 @@ endif
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 # Fuzz targets are built by clang with libFuzzer straight from their sources.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Istore -Iclient/include \
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Icommon/wire -Istore -Iclient/include \
 	-DSMSWAKE_VERSION='"$(SMSWAKE_VERSION)"'
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
@@ -116,7 +116,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=unknownMacro \
 	  --suppress=constStatement:tests/unit/test_modem_supervisor.c \
-	  -I common -I store -I client/include $(LINT_SRCS)
+	  -I common -I common/wire -I store -I client/include $(LINT_SRCS)
 
 format:
 	clang-format -i $(LINT_SRCS)

@@ -1,13 +1,13 @@
 # client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/
 # files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). This fragment also carries
-# the unit test and fuzz target of the wakeup codec, common/wake.c, which the client owns.
+# the unit test and fuzz target of the wakeup codec, common/wire/wake.c, which the client owns.
 EXTRA_CFLAGS_client := $(call pc_cflags,libssl jansson libcrypto inih)
 OBJCOPY ?= objcopy
 
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
 # libsmswake depends on OpenSSL (libssl, libcrypto) and jansson only: no libgammu, no common/log.c.
-# common/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
-CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c
+# common/wire/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
+CLIENT_COMMON_SRCS := common/wire/wake.c common/wire/crypto.c common/wire/encode.c common/wire/pdu.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
 CLIENT_LIB_LIBS := $(call pc_libs,libssl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
@@ -16,7 +16,7 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
 # links libgammu; the worker process does.
 CLIENT_MODEM_OBJS := $(SUPERVISOR_OBJS) $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
-	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/pdu.o $(O)/common/encode.o
+	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/wire/pdu.o $(O)/common/wire/encode.o
 CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(O)/common/version.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 
@@ -98,14 +98,14 @@ TEST_PROGRAMS += $(O)/tests/unit/test_client $(O)/tests/unit/test_client_fetch $
 	$(O)/tests/unit/test_client_vectors
 FUZZERS += $(O)/fuzz/fuzz-client
 
-# --- wakeup codec (common/wake.c) tests ---
-WAKE_OBJS := $(O)/common/wake.o $(O)/common/crypto.o $(O)/common/encode.o
+# --- wakeup codec (common/wire/wake.c) tests ---
+WAKE_OBJS := $(O)/common/wire/wake.o $(O)/common/wire/crypto.o $(O)/common/wire/encode.o
 
 $(O)/tests/unit/test_wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
-$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wake.c common/crypto.c common/encode.c
+$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wire/wake.c common/wire/crypto.c common/wire/encode.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
 

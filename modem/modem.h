@@ -95,7 +95,7 @@ struct modem_sms_out {
 int modem_sms_check(const struct modem_sms_out *msg);
 /* TP-VP relative format (TS 23.040 9.2.3.12.1) for at most the given minutes, so the SMS never
  * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. The rounding
- * is common/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
+ * is common/wire/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
 int modem_validity_octet(int minutes);
 /* Text coding needed by a UTF-8 string: 0 GSM 7-bit, 1 UCS-2. Sets *units to the septets or the
  * UTF-16 units it takes. Returns -1 on invalid UTF-8. */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Gammu-free half of the modem library: error names and classes, +CMS cause mapping, and the
  * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem).
- * Octets of the SMS itself (port header, validity) come from common/pdu.c. */
+ * Octets of the SMS itself (port header, validity) come from common/wire/pdu.c. */
 #include "modem.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
 
 # --- simulator ---
 # smswake-modem-sim: simulated GSM network and AT modems on pseudo-terminals (modem/sim/),
-# plus the tests of it and of the PDU codec in common/pdu.c it is built on.
+# plus the tests of it and of the PDU codec in common/wire/pdu.c it is built on.
 SIM_SRCS := $(wildcard modem/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(O)/%.o)
 PROGRAMS += $(O)/smswake-modem-sim
@@ -32,7 +32,7 @@ $(O)/tests/http-sink: tests/integration/http_sink.c
 TEST_SCRIPTS += tests/integration/kannel_at.sh
 
 FUZZERS += $(O)/fuzz/fuzz-pdu
-$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h common/encode.c
+$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/wire/pdu.c common/wire/pdu.h common/wire/encode.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/pdu.c common/encode.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/wire/pdu.c common/wire/encode.c
 # --- end simulator ---
