@@ -1,6 +1,6 @@
-# client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/
-# files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). This fragment also carries
-# the unit test and fuzz target of the wakeup codec, common/wire/wake.c, which the client owns.
+# client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/wire/
+# files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). The wakeup codec's own
+# tests are in common/module.mk.
 EXTRA_CFLAGS_client := $(call pc_cflags,libssl jansson libcrypto inih)
 OBJCOPY ?= objcopy
 
@@ -97,20 +97,6 @@ $(O)/tests/unit/test_client_vectors.o: EXTRA_CFLAGS_tests += -Iclient/lib
 TEST_PROGRAMS += $(O)/tests/unit/test_client $(O)/tests/unit/test_client_fetch $(O)/tests/unit/test_client_http \
 	$(O)/tests/unit/test_client_vectors
 FUZZERS += $(O)/fuzz/fuzz-client
-
-# --- wakeup codec (common/wire/wake.c) tests ---
-WAKE_OBJS := $(O)/common/wire/wake.o $(O)/common/wire/crypto.o $(O)/common/wire/encode.o
-
-$(O)/tests/unit/test_wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
-
-$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wire/wake.c common/wire/crypto.c common/wire/encode.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
-
-TEST_PROGRAMS += $(O)/tests/unit/test_wake
-FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
 # The same vectors checked by an implementation written from the document alone (Python 3,

@@ -1,3 +1,4 @@
+# common/: helpers shared by every part (logging, clocks, codecs, crypto wrappers).
 # common/wire/ (MIT): the wire formats libsmswake compiles in (wakeup codec, SMS PDU codec, hex and
 # base64, HMAC and key derivation). common/ (GPL): the daemons' helpers (logging, clocks and
 # parsing, INI files, JSON numbers, the version). libcommon.a carries both for the daemons.
@@ -12,3 +13,26 @@ $(O)/libcommon.a: $(COMMON_OBJS)
 # Only version.o carries the release (a new VERSION rebuilds it alone).
 $(O)/common/version.o: VERSION
 $(O)/common/version.o: CFLAGS += -DSMSWAKE_VERSION='"$(SMSWAKE_VERSION)"'
+
+# --- tests of common/wire/: the wakeup codec and the SMS PDU codec ---
+WAKE_OBJS := $(O)/common/wire/wake.o $(O)/common/wire/crypto.o $(O)/common/wire/encode.o
+
+TEST_PROGRAMS += $(O)/tests/unit/test_wake
+$(O)/tests/unit/test_wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+TEST_PROGRAMS += $(O)/tests/test_pdu
+$(O)/tests/test_pdu: $(O)/tests/unit/test_pdu.o $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+FUZZERS += $(O)/fuzz/fuzz-wake
+$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wire/wake.c common/wire/crypto.c common/wire/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+FUZZERS += $(O)/fuzz/fuzz-pdu
+$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/wire/pdu.c common/wire/pdu.h common/wire/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/wire/pdu.c common/wire/encode.c
