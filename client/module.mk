@@ -40,7 +40,7 @@ $(O)/client/libsmswake-internal.a: $(CLIENT_LIB_OBJS)
 # Shared library from position-independent objects of the same sources.
 $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC $(call floor,$<) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 $(O)/libsmswake.so.1: client/lib/libsmswake.map $(CLIENT_LIB_SRCS:%.c=$(O)/pic/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/pic/%.o)
 	$(CC) -shared -Wl,-soname,libsmswake.so.1 -Wl,--no-undefined -Wl,--version-script=client/lib/libsmswake.map $(LDFLAGS) -o $@ $(filter %.o,$^) $(CLIENT_LIB_LIBS)

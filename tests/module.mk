@@ -37,6 +37,8 @@ TEST_PROGRAMS += $(O)/tests/test_hostile
 $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
 
+# The build enforces the floors of docs/architecture.md.
+TEST_SCRIPTS += tests/integration/build_floors.sh
 # What a user is shown works as typed: the build's help and test selection, journald priorities.
 TEST_SCRIPTS += tests/integration/make_help.sh
 # Every installed program answers --help and --version, and names what it did not understand.
