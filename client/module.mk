@@ -1,13 +1,13 @@
-# client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/
-# files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). This fragment also carries
-# the unit test and fuzz target of the wakeup codec, common/wake.c, which the client owns.
+# client/: libsmswake (the device library, MIT: client/include, client/lib and the MIT common/wire/
+# files it compiles in) and smswake-client (the CLI, GPL-2.0-or-later). The wakeup codec's own
+# tests are in common/module.mk.
 EXTRA_CFLAGS_client := $(call pc_cflags,libssl jansson libcrypto inih)
 OBJCOPY ?= objcopy
 
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
 # libsmswake depends on OpenSSL (libssl, libcrypto) and jansson only: no libgammu, no common/log.c.
-# common/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
-CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c
+# common/wire/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
+CLIENT_COMMON_SRCS := common/wire/wake.c common/wire/crypto.c common/wire/encode.c common/wire/pdu.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
 CLIENT_LIB_LIBS := $(call pc_libs,libssl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
@@ -16,8 +16,8 @@ CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
 # modem. Only the supervisor's objects are linked, not libmodem.a: smswake-client itself never
 # links libgammu; the worker process does.
 CLIENT_MODEM_OBJS := $(SUPERVISOR_OBJS) $(O)/modem/worker_proto.o $(O)/modem/modem_util.o \
-	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/pdu.o $(O)/common/encode.o
-CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(CLIENT_MODEM_OBJS)
+	$(O)/modem/modem_ini.o $(O)/common/util.o $(O)/common/inifile.o $(O)/common/wire/pdu.o $(O)/common/wire/encode.o
+CLIENT_CLI_OBJS := $(CLIENT_CLI_SRCS:%.c=$(O)/%.o) $(O)/common/log.o $(O)/common/version.o $(CLIENT_MODEM_OBJS)
 $(O)/client/cli_source_modem.o: CFLAGS += -Imodem
 
 # The installed archive holds one relocatable object in which every global symbol but the
@@ -40,7 +40,7 @@ $(O)/client/libsmswake-internal.a: $(CLIENT_LIB_OBJS)
 # Shared library from position-independent objects of the same sources.
 $(O)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -fPIC $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+	$(CC) $(CFLAGS) -fPIC $(call floor,$<) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 $(O)/libsmswake.so.1: client/lib/libsmswake.map $(CLIENT_LIB_SRCS:%.c=$(O)/pic/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/pic/%.o)
 	$(CC) -shared -Wl,-soname,libsmswake.so.1 -Wl,--no-undefined -Wl,--version-script=client/lib/libsmswake.map $(LDFLAGS) -o $@ $(filter %.o,$^) $(CLIENT_LIB_LIBS)
@@ -67,16 +67,16 @@ INSTALL_EXAMPLES += client/examples/minimal.c client/examples/handler.sh
 # In-test HTTP server for the device API: libmicrohttpd.
 TEST_CLIENT_LIBS = $(CMOCKA_LIBS) $(call pc_libs,libmicrohttpd) $(CLIENT_LIB_LIBS)
 
-$(O)/tests/unit/test-client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
-$(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
 # HTTP framing and connection handling against a scripted raw TCP server: no libmicrohttpd.
-$(O)/tests/unit/test-client-http: $(O)/tests/unit/test_client_http.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_http: $(O)/tests/unit/test_client_http.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS) -lpthread
 
@@ -88,29 +88,15 @@ $(O)/fuzz/fuzz-client: tests/fuzz/fuzz_client.c $(CLIENT_LIB_SRCS) $(CLIENT_COMM
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Iclient/lib -Iclient $(call pc_cflags,jansson) -o $@ $^ $(CLIENT_LIB_LIBS)
 
 # The test vectors of docs/protocol.md, read out of the document (run from the source tree).
-$(O)/tests/unit/test-client-vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_vectors: $(O)/tests/unit/test_client_vectors.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(CLIENT_LIB_LIBS)
 
 $(O)/tests/unit/test_client_vectors.o: EXTRA_CFLAGS_tests += -Iclient/lib
 
-TEST_PROGRAMS += $(O)/tests/unit/test-client $(O)/tests/unit/test-client-fetch $(O)/tests/unit/test-client-http \
-	$(O)/tests/unit/test-client-vectors
+TEST_PROGRAMS += $(O)/tests/unit/test_client $(O)/tests/unit/test_client_fetch $(O)/tests/unit/test_client_http \
+	$(O)/tests/unit/test_client_vectors
 FUZZERS += $(O)/fuzz/fuzz-client
-
-# --- wakeup codec (common/wake.c) tests ---
-WAKE_OBJS := $(O)/common/wake.o $(O)/common/crypto.o $(O)/common/encode.o
-
-$(O)/tests/unit/test-wake: $(O)/tests/unit/test_wake.o $(WAKE_OBJS)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
-
-$(O)/fuzz/fuzz-wake: tests/fuzz/fuzz_wake.c common/wake.c common/crypto.c common/encode.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
-
-TEST_PROGRAMS += $(O)/tests/unit/test-wake
-FUZZERS += $(O)/fuzz/fuzz-wake
 
 # --- integration tests (tests/integration/client_lib.sh is sourced by them, not run) ---
 # The same vectors checked by an implementation written from the document alone (Python 3,

@@ -3,6 +3,7 @@
  * silently leaves a default in place. */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -336,7 +337,10 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 	ctx.errlen = sizeof(msg);
 	line = inifile_parse(path, on_entry, &ctx);
 	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open", path);
+		snprintf(err, errlen,
+			 "%s: cannot open: %s (name the configuration file with -c FILE; smswake.conf.example "
+			 "in the documentation is a start)",
+			 path, strerror(errno));
 		return -1;
 	}
 	if (line != 0) {

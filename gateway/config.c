@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The gateway's INI file: a [gateway] section, a [modems] section of supervisor options, and one
  * [modem NAME] section per modem with Gammu's keys plus per_minute and per_day. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,9 +32,12 @@ static int gateway_key(struct gw_config *cfg, const char *key, const char *v)
 		return strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0
 			       ? -1
 			       : copy(cfg->server, sizeof(cfg->server), v);
-	if (strcmp(key, "token") == 0)
+	if (strcmp(key, "token") == 0) {
+		cfg->token_from[0] = '\0'; /* named by gw_config_load, which knows the file */
 		return copy(cfg->token, sizeof(cfg->token), v);
+	}
 	if (strcmp(key, "token_file") == 0) {
+		snprintf(cfg->token_from, sizeof(cfg->token_from), "token_file %.500s", v);
 		char *data;
 		size_t len;
 		if (util_read_file(v, sizeof(cfg->token) - 1, &data, &len) != 0)
@@ -145,7 +149,10 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
 	nlimits = 0;
 	line = inifile_parse(path, on_entry, &c);
 	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open", path);
+		snprintf(err, errlen,
+			 "%s: cannot open: %s (name the configuration file with -c FILE; gateway.conf.example "
+			 "in the documentation is a start)",
+			 path, strerror(errno));
 		return -1;
 	}
 	if (line != 0) {
@@ -156,6 +163,8 @@ int gw_config_load(struct gw_config *cfg, const char *path, char *err, size_t er
 		snprintf(err, errlen, "%s: [gateway] needs 'server' and 'token' (or 'token_file')", path);
 		return -1;
 	}
+	if (cfg->token_from[0] == '\0')
+		snprintf(cfg->token_from, sizeof(cfg->token_from), "the token in [gateway] of %.500s", path);
 	if (modem_ini_finish(&cfg->modems) != 0) {
 		snprintf(err, errlen, "%s: %s", path, cfg->modems.error);
 		return -1;

@@ -17,6 +17,7 @@
 struct gw_config {
 	char server[GW_URL_MAX];  /* base URL of smswake-server's gateway API */
 	char token[160];          /* gateway token (secret) */
+	char token_from[600];     /* where it came from, for messages: "token_file PATH" or "token in PATH" */
 	char ca_file[512];        /* CA bundle for HTTPS to the server; empty: system default */
 	int lease_wait_s;         /* long-poll length of a lease request */
 	int per_modem_jobs;       /* jobs held per healthy modem (sending + waiting) */

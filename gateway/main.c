@@ -24,6 +24,7 @@
 #include "report.h"
 #include "transport.h"
 #include "util.h"
+#include "version.h"
 
 /* The longest the loop sleeps: channels become ready without telling the dispatcher. */
 #define LOOP_MAX_WAIT_MS 200
@@ -41,10 +42,16 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void usage(void)
+/* --help prints this on stdout and exits 0; a mistake prints it on stderr and exits 2. */
+static void usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: smswake-gateway [-dn] -c config\n");
-	exit(2);
+	fprintf(f, "usage: smswake-gateway [-dn] -c config\n"
+		   "  -c, --config FILE  configuration file (required)\n"
+		   "  -n, --check        check the configuration and exit\n"
+		   "  -d, --debug        log debug messages\n"
+		   "  -h, --help         this text\n"
+		   "      --version      print the version and exit\n");
+	exit(status);
 }
 
 static void publish_metrics(struct dispatch *d, struct lease *l, struct reports *r)
@@ -97,20 +104,37 @@ int main(int argc, char **argv)
 	int ch, check = 0, debug = 0;
 	int64_t last_metrics = 0;
 
-	while ((ch = getopt(argc, argv, "c:dnh")) != -1) {
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"debug", no_argument, NULL, 'd'},
+		{"check", no_argument, NULL, 'n'},           {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:dnh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
 		case 'd': debug = 1; break;
 		case 'n': check = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		case OPT_VERSION: return version_print("smswake-gateway");
+		default: usage(stderr, 2); /* getopt named the option */
 		}
 	}
-	if (cfgpath == NULL || optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr, "smswake-gateway: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, 2);
+	}
+	if (cfgpath == NULL) {
+		fprintf(stderr, "smswake-gateway: -c FILE is required\n");
+		usage(stderr, 2);
+	}
 	log_init("smswake-gateway", LOG_LEVEL_INFO, 0);
 	if (gw_config_load(&cfg, cfgpath, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (check) {
+		/* -n also checks what the running gateway would need at once: its modems' devices. */
+		if (modem_ini_check_devices(&cfg.modems) != 0)
+			fatalx("%s: %s", cfgpath, cfg.modems.error);
 		printf("%s: configuration OK (%d modems)\n", cfgpath, cfg.modems.n);
 		return 0;
 	}

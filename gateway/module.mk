@@ -21,7 +21,7 @@ $(O)/tests/test_dispatch: $(O)/tests/unit/test_dispatch.o $(O)/gateway/dispatch.
 # libFuzzer target on the reading of lease answers (what the server sends the gateway).
 FUZZERS += $(O)/fuzz/fuzz-lease
 FUZZ_LEASE_SRCS := gateway/lease.c gateway/dispatch.c gateway/report.c gateway/conn.c modem/modem_util.c \
-	common/log.c common/util.c common/encode.c common/json_u64.c common/pdu.c
+	common/log.c common/util.c common/wire/encode.c common/json_u64.c common/wire/pdu.c
 $(O)/fuzz/fuzz-lease: tests/fuzz/fuzz_lease.c $(FUZZ_LEASE_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Igateway -Imodem $(call pc_cflags,libcurl jansson) -o $@ $^ \

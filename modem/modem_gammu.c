@@ -91,6 +91,30 @@ static int modem_gammu_fail(GSM_Error e, const char *what, char *errtext, size_t
 	return rc;
 }
 
+/* A connection that did not start: Gammu's text does not say which device, nor what to do. For a
+ * device that cannot be opened, the system's own reason (errno of open) says more than Gammu's. */
+static int modem_init_fail(struct modem *m, GSM_Error e, char *errtext, size_t errlen)
+{
+	int rc = modem_error_from_gammu(e);
+
+	if (errtext == NULL || errlen == 0)
+		return rc;
+	switch (e) {
+	case ERR_DEVICEOPENERROR:
+	case ERR_DEVICENOTEXIST:
+	case ERR_DEVICENOPERMISSION:
+		if (m->cfg.device[0] == '/' && access(m->cfg.device, R_OK | W_OK) != 0) {
+			int err = errno;
+			snprintf(errtext, errlen, "device %.96s: %s (%s)", m->cfg.device, strerror(err),
+				 modem_device_hint(err));
+			return rc;
+		}
+		/* fall through */
+	default: snprintf(errtext, errlen, "init on device %.96s: %s", m->cfg.device, GSM_ErrorString(e));
+	}
+	return rc;
+}
+
 /* UTF-8 (or ASCII) to Gammu's NUL-terminated big-endian UCS-2; code points above U+FFFF become
  * surrogate pairs. dstmax counts octets. Returns the number of UTF-16 units, or -1. */
 static int modem_utf8_to_gammu(const char *src, unsigned char *dst, size_t dstmax)
@@ -430,7 +454,7 @@ static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 	/* One reply attempt: the supervisor retries, with its own deadlines and back-off. */
 	e = GSM_InitConnection(m->sm, 1);
 	if (e != ERR_NONE)
-		return modem_gammu_fail(e, "init", errtext, errlen);
+		return modem_init_fail(m, e, errtext, errlen);
 	modem_set_callbacks(m);
 	m->raw_fd = modem_find_raw_fd(m);
 

@@ -38,8 +38,16 @@ TEST_PROGRAMS += $(O)/tests/test_hostile
 $(O)/tests/test_hostile: $(O)/tests/integration/test_hostile.o $(TESTLIB_OBJS) | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) -lpthread
 
+# The build enforces the floors of docs/architecture.md.
+TEST_SCRIPTS += tests/integration/build_floors.sh
 # What a user is shown works as typed: the build's help and test selection, journald priorities.
 TEST_SCRIPTS += tests/integration/make_help.sh
+# Every installed program answers --help and --version, and names what it did not understand.
+TEST_SCRIPTS += tests/integration/programs_help.sh
+# Error messages name what is at fault and what to do; -n checks what a start needs; the table of
+# messages in docs/operations.md lists them (lib_messages.sh is sourced, not run).
+TEST_SCRIPTS += tests/integration/errors_config.sh tests/integration/errors_client.sh \
+	tests/integration/errors_gateway.sh
 TEST_SCRIPTS += tests/integration/log_journal.sh
 TEST_SCRIPTS += tests/integration/config_examples.sh
 # make demo with DEMO_KEEP=1: every command it shows pastes and works (about 90 s).

@@ -134,8 +134,9 @@ bad:
 	return -1;
 }
 
-/* Reads and checks the state file (a missing one is the first run's empty state). */
-static smswake_err state_read(smswake_t *h, struct sw_state *st)
+/* Reads and checks the state file (a missing one is the first run's empty state: *missing is set
+ * when missing is not NULL). */
+static smswake_err state_read(smswake_t *h, struct sw_state *st, int *missing)
 {
 	char buf[STATE_MAX + 1];
 	ssize_t n;
@@ -146,6 +147,8 @@ static smswake_err state_read(smswake_t *h, struct sw_state *st)
 		/* First run: nothing accepted yet. */
 		memset(st, 0, sizeof(*st));
 		st->device_id = h->device_id;
+		if (missing != NULL)
+			*missing = 1;
 		return SMSWAKE_OK;
 	}
 	if (fd < 0)
@@ -183,12 +186,13 @@ smswake_err sw_state_peek(smswake_t *h, struct sw_state *st)
 {
 	smswake_err err = state_check_config(h);
 
-	return err != SMSWAKE_OK ? err : state_read(h, st);
+	return err != SMSWAKE_OK ? err : state_read(h, st, NULL);
 }
 
 smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
 {
 	smswake_err err = state_check_config(h);
+	int missing = 0;
 
 	if (err != SMSWAKE_OK)
 		return err;
@@ -204,7 +208,11 @@ smswake_err sw_state_begin(smswake_t *h, struct sw_state *st)
 			return sw_fail(h, SMSWAKE_ESTATE, "%s: lock: %s", h->lock_file, strerror(e));
 		}
 	}
-	err = state_read(h, st);
+	err = state_read(h, st, &missing);
+	/* The first locked use writes the empty state, so that from then on the state file exists
+	 * next to its lock file: one missing later was deleted, and the application can tell. */
+	if (err == SMSWAKE_OK && missing)
+		err = sw_state_store(h, st);
 	if (err != SMSWAKE_OK)
 		sw_state_end(h);
 	return err;

@@ -16,6 +16,17 @@ done
 check "make help says where test logs go" grep -q 'test-logs' "$T/help"
 check "README says where test logs go" grep -q 'build/asan/test-logs/' README.md
 
+# One naming convention for test programs: test_NAME.
+printf 'print-tests:\n\t@echo $(TEST_PROGRAMS)\n' | make -s --no-print-directory -f Makefile -f - print-tests >"$T/tests"
+check "the Makefile lists test programs" test -s "$T/tests"
+for t in $(cat "$T/tests"); do
+	case "$(basename "$t")" in
+	test_*) ;;
+	*) not_ok "test program $(basename "$t") is named test_NAME" ;;
+	esac
+done
+check "every test program is named test_NAME" sh -c "! tr ' ' '\n' <'$T/tests' | sed 's|.*/||' | grep -v '^test_' | grep -q ."
+
 # Two stand-in tests that pass: the runner with a T= that selects one, none, and all.
 mkdir -p "$T/logs" "$T/t"
 printf 'echo "ok - fine"\n' >"$T/t/alpha_one.sh"

@@ -40,7 +40,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-client-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_client-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
 	assert_int_equal(wake_derive_key(master, sizeof(master), 1, 12, f->key), 0);

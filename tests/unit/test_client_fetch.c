@@ -83,7 +83,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-client-fetch-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_client_fetch-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
 	f->ts = ts_start();
