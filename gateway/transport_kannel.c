@@ -439,7 +439,7 @@ static int tk_send(struct gw_transport *t, int ch, const struct modem_sms_out *s
 		.password = k->cfg.password,
 		.from = k->cfg.from,
 		.smsc = k->cfg.smsc,
-		.dlr_mask = k->dlr_base[0] ? KANNEL_DLR_MASK : 0,
+		.dlr_mask = k->dlr_base[0] && sms->status_report ? KANNEL_DLR_MASK : 0,
 	};
 	char dlr[GW_URL_MAX + 128];
 	char *url;

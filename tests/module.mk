@@ -26,6 +26,7 @@ $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJ
 # Whole-chain tests: server, gateway, modem workers and the simulator together.
 TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/chain_outage.sh
+TEST_SCRIPTS += tests/integration/chain_kannel.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
