@@ -5,7 +5,8 @@
 # log paths changed). From what fakesmsc receives: the destination, the UDH with port 16537 and
 # the 36-octet payload, which verifies with the device's key and leads to its fetch; Kannel's
 # delivery reports reach the message history; with Kannel down the job is retried with
-# back-off, not lost and not sent in a burst: one SMS for the device once Kannel is back. The
+# back-off, not lost and not sent in a burst: one SMS for the device once Kannel is back; the
+# same when Kannel throttles (its queue full: 503). The
 # server's grace and retry_base (20 s) are longer than the test's checks for a single SMS.
 . tests/integration/lib_chain.sh
 
@@ -16,6 +17,8 @@ FAKESMSC=/usr/lib/kannel/test/fakesmsc
 KANNEL_PIDS=
 DEV_A=+4915550000011
 DEV_B=+4915550000012
+DEV_C=+4915550000013
+DEV_D=+4915550000014
 
 for p in "$BEARERBOX" "$SMSBOX" "$FAKESMSC" "$SINK"; do
 	[ -x "$p" ] || { not_ok "$p exists (Debian packages kannel and kannel-extras)"; exit 1; }
@@ -50,18 +53,22 @@ check "docs/operations.md has the fakesmsc configuration" grep -q "smsc = fake" 
 PASSWORD=$(sed -n 's/^password = //p' "$T/kannel.conf")
 SENDER=$(sed -n 's/^global-sender = "\(.*\)"$/\1/p' "$T/kannel.conf")
 
-# kannel_start: bearerbox, then smsbox once it listens, then fakesmsc; its output in
-# $T/fakesmsc.out (appended to across restarts).
+# kannel_start [CONF] [nofake]: bearerbox, then smsbox once it listens, then fakesmsc (unless
+# nofake); fakesmsc's output in $T/fakesmsc.out (appended to across restarts).
 kannel_start()
 {
-	"$BEARERBOX" "$T/kannel.conf" >>"$T/bearerbox.out" 2>&1 &
+	"$BEARERBOX" "${1:-$T/kannel.conf}" >>"$T/bearerbox.out" 2>&1 &
 	KANNEL_PIDS="$KANNEL_PIDS $!"
 	wait_for 30 sh -c "ss -ltn | grep -q ':$BOX_PORT '" || return 1
-	"$SMSBOX" "$T/kannel.conf" >>"$T/smsbox.out" 2>&1 &
+	"$SMSBOX" "${1:-$T/kannel.conf}" >>"$T/smsbox.out" 2>&1 &
 	KANNEL_PIDS="$KANNEL_PIDS $!"
+	[ "${2:-}" = nofake ] || fakesmsc_start
+	wait_for 30 sh -c "curl -s 'http://127.0.0.1:$SEND_PORT/cgi-bin/sendsms' | grep -qi 'authorization\|user'"
+}
+fakesmsc_start()
+{
 	"$FAKESMSC" -H 127.0.0.1 -r "$FAKE_PORT" -i 3600 -m 0 "1 2 text nop" >>"$T/fakesmsc.out" 2>&1 &
 	KANNEL_PIDS="$KANNEL_PIDS $!"
-	wait_for 30 sh -c "curl -s 'http://127.0.0.1:$SEND_PORT/cgi-bin/sendsms' | grep -qi 'authorization\|user'"
 }
 check "Kannel starts (bearerbox, smsbox, fakesmsc)" kannel_start
 
@@ -147,5 +154,27 @@ sleep 4
 check "one SMS for the device after the outage, not a burst" test "$(got_count $DEV_B)" -eq 1
 check "the wakeup after the outage shows in the history" \
 	wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$MB' | grep -q wake_sent"
+
+# 4. Kannel throttling: with its outgoing queue limited to one SMS and no SMSC link, smsbox
+# queues the first wakeup ("3: Queued for later delivery") and refuses the next with 503. The
+# refused one is retried with back-off; once the SMSC link is up each device has one SMS.
+kannel_stop
+sed 's/^dlr-storage = internal$/&\nsms-outgoing-queue-limit = 1/' "$T/kannel.conf" >"$T/kannel-limited.conf"
+check "Kannel starts with a queue limit and no SMSC link" kannel_start "$T/kannel-limited.conf" nofake
+device_add $DEV_C && DEV_C_ID=$DEV_ID
+device_add $DEV_D && DEV_D_ID=$DEV_ID
+MC=$(submit "$DEV_C_ID" high "queued in kannel")
+check "the first wakeup is queued by Kannel" wait_for 20 grep -q "queued by Kannel (3: Queued for later delivery)" "$T/gateway.log"
+MD=$(submit "$DEV_D_ID" high "throttled by kannel")
+check "the next one is refused with 503 and rests the channel" \
+	wait_for 20 grep -q "not taken (HTTP 503 Temporal failure" "$T/gateway.log"
+check "no SMS while Kannel has no SMSC link" test "$(got_count $DEV_C)$(got_count $DEV_D)" = 00
+fakesmsc_start
+check "the queued wakeup leaves once the SMSC link is up" wait_for 30 got_at_least $DEV_C 1
+check "the throttled wakeup is sent on a retry" wait_for 90 got_at_least $DEV_D 1
+sleep 4
+check "one SMS each, no loss and no burst" test "$(got_count $DEV_C) $(got_count $DEV_D)" = "1 1"
+check "both show in the history" sh -c "curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$MC' | grep -q wake_sent &&
+	curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$MD' | grep -q wake_sent"
 
 finish
