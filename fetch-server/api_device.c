@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
 #include "encode.h"
 #include "longpoll.h"
@@ -200,7 +201,12 @@ static enum MHD_Result ack(struct request *r)
 	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 }
 
-enum MHD_Result api_device(struct request *r)
+enum MHD_Result api_device_fetch(struct request *r)
 {
-	return r->route == ROUTE_DEVICE_FETCH ? fetch(r) : ack(r);
+	return fetch(r);
+}
+
+enum MHD_Result api_device_ack(struct request *r)
+{
+	return ack(r);
 }

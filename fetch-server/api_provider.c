@@ -4,8 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
-#include "metrics.h"
 #include "encode.h"
 #include "util.h"
 #include "wake.h"
@@ -369,21 +369,44 @@ static enum MHD_Result message_delete(struct request *r, const struct store_prin
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
-/* The request was authenticated before its body was read (http.c): r->principal is the
- * provider. */
-enum MHD_Result api_provider(struct request *r)
+/* The route table's entries (routes.c). The request was authenticated before its body was read
+ * (http.c): r->principal is the provider. */
+enum MHD_Result api_device_create(struct request *r)
 {
-	const struct store_principal *prov = &r->principal;
+	return device_create(r, &r->principal);
+}
 
-	switch (r->route) {
-	case ROUTE_DEVICE_CREATE: return device_create(r, prov);
-	case ROUTE_DEVICE_LIST: return device_list(r, prov);
-	case ROUTE_DEVICE_GET: return device_get(r, prov);
-	case ROUTE_DEVICE_PATCH: return device_patch(r, prov);
-	case ROUTE_DEVICE_DELETE: return device_delete(r, prov);
-	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, prov);
-	case ROUTE_MESSAGE_GET: return message_get(r, prov);
-	case ROUTE_MESSAGE_DELETE: return message_delete(r, prov);
-	default: return http_reply_error(r, 404, "not_found", "no such route");
-	}
+enum MHD_Result api_device_list(struct request *r)
+{
+	return device_list(r, &r->principal);
+}
+
+enum MHD_Result api_device_get(struct request *r)
+{
+	return device_get(r, &r->principal);
+}
+
+enum MHD_Result api_device_patch(struct request *r)
+{
+	return device_patch(r, &r->principal);
+}
+
+enum MHD_Result api_device_delete(struct request *r)
+{
+	return device_delete(r, &r->principal);
+}
+
+enum MHD_Result api_message_submit(struct request *r)
+{
+	return message_submit(r, &r->principal);
+}
+
+enum MHD_Result api_message_get(struct request *r)
+{
+	return message_get(r, &r->principal);
+}
+
+enum MHD_Result api_message_delete(struct request *r)
+{
+	return message_delete(r, &r->principal);
 }

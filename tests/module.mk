@@ -19,6 +19,12 @@ TEST_PROGRAMS += $(O)/tests/test_policy
 $(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,inih libcrypto)
 
+# The route table's unit test links the server's objects (without main) for the real handlers.
+TEST_PROGRAMS += $(O)/tests/test_routes
+$(O)/tests/test_routes: $(O)/tests/unit/test_routes.o $(filter-out $(O)/fetch-server/main.o,$(SERVER_OBJS)) \
+		$(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
+
 TEST_PROGRAMS += $(O)/tests/test_scheduler
 $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJS) $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(call pc_libs,libcrypto) -lpthread
