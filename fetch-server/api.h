@@ -22,6 +22,12 @@ enum MHD_Result api_message_submit(struct request *r);
 enum MHD_Result api_message_get(struct request *r);
 enum MHD_Result api_message_delete(struct request *r);
 
+/* api_webhooks.c (provider) */
+enum MHD_Result api_webhook_create(struct request *r);
+enum MHD_Result api_webhook_list(struct request *r);
+enum MHD_Result api_webhook_get(struct request *r);
+enum MHD_Result api_webhook_delete(struct request *r);
+
 /* api_device.c (authenticated as a device: r->principal_id) */
 enum MHD_Result api_device_fetch(struct request *r);
 enum MHD_Result api_device_ack(struct request *r);

@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "scheduler.h"
 #include "util.h"
+#include "webhooks.h"
 
 #define DEFAULT_CONFIG "/etc/smswake/smswake.conf"
 
@@ -152,9 +153,12 @@ int main(int argc, char **argv)
 		fatalx("cannot start the wake scheduler");
 	sn = (struct store_notify){.message_added = on_message_added, .wake_job_added = on_wake_job_added, .arg = &srv};
 	store_set_notify(srv.store, &sn);
+	if ((srv.webhooks = webhooks_start(&srv)) == NULL)
+		fatalx("cannot start the webhook delivery thread");
 	if (http_start(&srv, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		http_stop(&srv);
+		webhooks_stop(srv.webhooks);
 		scheduler_stop(srv.scheduler);
 		store_close(srv.store);
 		return 1;
@@ -173,6 +177,7 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	srv.stopping = 1;
 	http_stop(&srv);
+	webhooks_stop(srv.webhooks);
 	scheduler_stop(srv.scheduler);
 	store_set_notify(srv.store, &(struct store_notify){0});
 	longpoll_free(srv.device_waits);

@@ -45,6 +45,13 @@ static const struct {
 	[CTR_MESSAGES_EXPIRED] = {"smswake_messages_expired_total", "Messages whose TTL ran out."},
 	[CTR_MESSAGES_PURGED] = {"smswake_messages_purged_total", "Finished messages deleted after retention."},
 	[CTR_LONGPOLL_WAITS] = {"smswake_longpoll_waits_total", "Requests that waited (long-poll)."},
+	[CTR_WEBHOOK_DELIVERED] = {"smswake_webhook_attempts_total{result=\"delivered\"}",
+				   "Webhook delivery attempts, by result."},
+	[CTR_WEBHOOK_FAILED] = {"smswake_webhook_attempts_total{result=\"failed\"}", NULL},
+	[CTR_WEBHOOK_REFUSED] = {"smswake_webhook_attempts_total{result=\"address_refused\"}", NULL},
+	[CTR_WEBHOOK_DISABLED] = {"smswake_webhook_endpoints_disabled_total", "Webhook endpoints disabled by a 410."},
+	[CTR_WEBHOOK_GAVE_UP] = {"smswake_webhook_events_given_up_total",
+				 "Webhook events dropped after retry_for without a 2xx."},
 };
 
 static const struct {

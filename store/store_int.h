@@ -144,6 +144,7 @@ enum op_kind {
 	OP_REPORT,
 	OP_EXPIRE,
 	OP_PURGE,
+	OP_WEBHOOK,
 };
 
 /* A fetched message copied out of the writer's transaction; the caller's thread hands it to the
@@ -238,6 +239,16 @@ struct store_op {
 			const char *error;
 			int64_t at_ms;
 		} report;
+		struct {
+			int what; /* WH_ADD, WH_DELETE, WH_RESULT, WH_PURGE (ops_webhook.c) */
+			struct store_webhook *w;
+			const uint8_t *secret;
+			int64_t provider_id, id, webhook_id;
+			int status, disable;
+			const char *error;
+			int64_t retry_ms;
+			int count;
+		} webhook;
 		struct {
 			int64_t before_ms;
 			int count; /* rows handled in this chunk (messages for purge) */
@@ -353,6 +364,7 @@ int op_counter_next(struct store *st, struct store_op *op);
 int op_set_wake_state(struct store *st, struct store_op *op);
 int op_lease(struct store *st, struct store_op *op);
 int op_report(struct store *st, struct store_op *op);
+int op_webhook(struct store *st, struct store_op *op);
 void fetched_free(struct fetched *f);
 
 /* Steps a bound write statement that returns no rows; resets it; returns a store rc. */

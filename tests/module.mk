@@ -25,6 +25,11 @@ $(O)/tests/test_routes: $(O)/tests/unit/test_routes.o $(filter-out $(O)/fetch-se
 		$(O)/libstore.a $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
 
+TEST_PROGRAMS += $(O)/tests/test_webhooks
+$(O)/tests/test_webhooks: $(O)/tests/unit/test_webhooks.o $(filter-out $(O)/fetch-server/main.o,$(SERVER_OBJS)) \
+		$(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
+
 TEST_PROGRAMS += $(O)/tests/test_scheduler
 $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJS) $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(call pc_libs,libcrypto) -lpthread
@@ -35,6 +40,7 @@ TEST_SCRIPTS += tests/integration/chain_outage.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/webhooks.sh
 TEST_SCRIPTS += tests/integration/server_tls.sh
 TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh
