@@ -28,6 +28,9 @@ enum MHD_Result api_webhook_list(struct request *r);
 enum MHD_Result api_webhook_get(struct request *r);
 enum MHD_Result api_webhook_delete(struct request *r);
 
+/* api_events.c (provider) */
+enum MHD_Result api_events(struct request *r);
+
 /* api_device.c (authenticated as a device: r->principal_id) */
 enum MHD_Result api_device_fetch(struct request *r);
 enum MHD_Result api_device_ack(struct request *r);

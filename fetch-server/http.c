@@ -674,6 +674,8 @@ void http_stop(struct server *srv)
 		longpoll_wake_all(srv->device_waits);
 	if (srv->gateway_waits)
 		longpoll_wake_all(srv->gateway_waits);
+	if (srv->event_waits)
+		longpoll_wake_all(srv->event_waits);
 	while (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0 && util_mono_ms() < until) {
 		struct timespec ts = {0, 20 * 1000000};
 		nanosleep(&ts, NULL);

@@ -147,7 +147,8 @@ int main(int argc, char **argv)
 		fatalx("cannot open the store %s: %s", srv.cfg.database, serr ? serr : "unknown error");
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
-	if (srv.device_waits == NULL || srv.gateway_waits == NULL)
+	srv.event_waits = longpoll_new();
+	if (srv.device_waits == NULL || srv.gateway_waits == NULL || srv.event_waits == NULL)
 		fatalx("cannot start the long-poll timers");
 	if (srv.cfg.sched.enabled && (srv.scheduler = scheduler_start(&srv)) == NULL)
 		fatalx("cannot start the wake scheduler");
@@ -182,6 +183,7 @@ int main(int argc, char **argv)
 	store_set_notify(srv.store, &(struct store_notify){0});
 	longpoll_free(srv.device_waits);
 	longpoll_free(srv.gateway_waits);
+	longpoll_free(srv.event_waits);
 	store_close(srv.store);
 	keys_wipe(&srv.keys);
 	return 0;

@@ -23,6 +23,7 @@ const struct route routes[] = {
 	{ROUTE_GET, "/v1/webhooks", API_PROVIDER, api_webhook_list, 0, "webhook_list"},
 	{ROUTE_GET, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_get, 0, "webhook_get"},
 	{ROUTE_DELETE, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_delete, 0, "webhook_delete"},
+	{ROUTE_GET, "/v1/events", API_PROVIDER, api_events, 0, "events"},
 	{ROUTE_GET, "/v1/device/messages", API_DEVICE, api_device_fetch, 0, "device_fetch"},
 	{ROUTE_POST, "/v1/device/ack", API_DEVICE, api_device_ack, HTTP_JSON_MAX, "device_ack"},
 	{ROUTE_POST, "/v1/gateway/lease", API_GATEWAY, api_gateway_lease, HTTP_JSON_MAX, "gateway_lease"},

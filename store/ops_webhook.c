@@ -392,3 +392,19 @@ int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
 	sqlite3_finalize(s);
 	return STORE_OK;
 }
+
+int store_events_last(struct store *st, int64_t provider_id, int64_t *id)
+{
+	sqlite3_stmt *s = rprep(st, "SELECT coalesce(max(id), 0) FROM events WHERE provider_id = ?1");
+	int rc;
+
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, provider_id);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return rfail(s, rc, "events last");
+	*id = sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	return STORE_OK;
+}

@@ -438,6 +438,8 @@ int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id
 /* The provider's events after after_id, oldest first, at most max. */
 int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
 		       void *arg);
+/* The newest event id the provider has (0: none). */
+int store_events_last(struct store *st, int64_t provider_id, int64_t *id);
 /* The oldest event id the provider still has (0: none). */
 int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id);
 /* Deletes events older than before_ms that no delivery waits for. */
