@@ -28,6 +28,10 @@ enum MHD_Result api_webhook_list(struct request *r);
 enum MHD_Result api_webhook_get(struct request *r);
 enum MHD_Result api_webhook_delete(struct request *r);
 
+/* api_fleet.c (provider) */
+enum MHD_Result api_batch_submit(struct request *r);
+enum MHD_Result api_batch_get(struct request *r);
+
 /* api_events.c (provider) */
 enum MHD_Result api_events(struct request *r);
 

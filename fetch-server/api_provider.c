@@ -74,7 +74,8 @@ static json_t *device_json(const struct store_device *d)
 /* Reads the fields POST and PATCH share into a patch; answers 400 and returns -1 on bad input. */
 static int device_fields(struct request *r, json_t *body, struct store_device_patch *p)
 {
-	static const char *const allowed[] = {"msisdn", "name", "sms_format", "poll_interval", "quiet_hours", NULL};
+	static const char *const allowed[] = {"msisdn",      "name", "sms_format", "poll_interval",
+					      "quiet_hours", "tags", NULL};
 	const char *s;
 	int64_t v;
 	int rc;
@@ -147,11 +148,14 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	uint8_t hash[STORE_HASH_LEN], key[WAKE_KEY_LEN];
 	char token[96], keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
 	json_t *body = http_json_body(r), *out;
+	struct api_tags tags;
 	int rc;
 
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
@@ -173,13 +177,15 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 					d.msisdn);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
+	if (tags.present && (rc = api_tags_store(r, prov->id, d.id, &tags)) != STORE_OK)
+		return api_store_error(r, rc, "device");
 	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
 	    wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id, (uint64_t)d.id,
 			    key) != 0)
 		return http_reply_error(r, 500, "internal", "cannot read back the device");
 	enc_b64(key, sizeof(key), keyb64, 0);
 	explicit_bzero(key, sizeof(key));
-	out = device_json(&d);
+	out = api_device_json(r, &d);
 	json_object_set_new(out, "token", json_string(token));
 	json_object_set_new(out, "wake_key", json_string(keyb64));
 	json_object_set_new(out, "key_id", json_integer(d.key_id));
@@ -190,21 +196,11 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	return http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
 }
 
-static int list_one(void *arg, const struct store_device *d)
+json_t *api_device_json(struct request *r, const struct store_device *d)
 {
-	json_array_append_new(arg, device_json(d));
-	return 0;
-}
-
-static enum MHD_Result device_list(struct request *r, const struct store_principal *prov)
-{
-	json_t *arr = json_array();
-	int rc = store_device_list(r->srv->store, prov->id, list_one, arr);
-	if (rc != STORE_OK) {
-		json_decref(arr);
-		return api_store_error(r, rc, "device");
-	}
-	return http_reply_json(r, 200, json_pack("{s:o}", "devices", arr), NULL);
+	json_t *j = device_json(d);
+	api_tags_add(r, j, d->id);
+	return j;
 }
 
 static enum MHD_Result device_get(struct request *r, const struct store_principal *prov)
@@ -213,22 +209,27 @@ static enum MHD_Result device_get(struct request *r, const struct store_principa
 	int rc = store_device_get(r->srv->store, prov->id, r->id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	return http_reply_json(r, 200, device_json(&d), NULL);
+	return http_reply_json(r, 200, api_device_json(r, &d), NULL);
 }
 
 static enum MHD_Result device_patch(struct request *r, const struct store_principal *prov)
 {
 	struct store_device_patch p = {0};
 	json_t *body = http_json_body(r);
+	struct api_tags tags;
 	int rc;
 
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
 	rc = store_device_update(r->srv->store, prov->id, r->id, &p);
+	if (rc == STORE_OK && tags.present)
+		rc = api_tags_store(r, prov->id, r->id, &tags);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	return device_get(r, prov);
@@ -374,11 +375,6 @@ static enum MHD_Result message_delete(struct request *r, const struct store_prin
 enum MHD_Result api_device_create(struct request *r)
 {
 	return device_create(r, &r->principal);
-}
-
-enum MHD_Result api_device_list(struct request *r)
-{
-	return device_list(r, &r->principal);
 }
 
 enum MHD_Result api_device_get(struct request *r)

@@ -17,6 +17,8 @@ const struct route routes[] = {
 	{ROUTE_PATCH, "/v1/devices/{id}", API_PROVIDER, api_device_patch, HTTP_JSON_MAX, "device_patch"},
 	{ROUTE_DELETE, "/v1/devices/{id}", API_PROVIDER, api_device_delete, HTTP_JSON_MAX, "device_delete"},
 	{ROUTE_POST, "/v1/devices/{id}/messages", API_PROVIDER, api_message_submit, STORE_BODY_MAX, "message_submit"},
+	{ROUTE_POST, "/v1/messages", API_PROVIDER, api_batch_submit, 1 << 20, "batch_submit"},
+	{ROUTE_GET, "/v1/batches/{id}", API_PROVIDER, api_batch_get, 0, "batch_get"},
 	{ROUTE_GET, "/v1/messages/{id}", API_PROVIDER, api_message_get, 0, "message_get"},
 	{ROUTE_DELETE, "/v1/messages/{id}", API_PROVIDER, api_message_delete, 0, "message_delete"},
 	{ROUTE_POST, "/v1/webhooks", API_PROVIDER, api_webhook_create, HTTP_JSON_MAX, "webhook_create"},

@@ -9,8 +9,7 @@
 
 enum { WH_ADD, WH_DELETE, WH_RESULT, WH_PURGE };
 
-/* Prepares sql on db; NULL (logged) on failure. */
-static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
+sqlite3_stmt *store_prep(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt *s = NULL;
 	int rc = sqlite3_prepare_v2(db, sql, -1, &s, NULL);
@@ -23,8 +22,7 @@ static sqlite3_stmt *prep(sqlite3 *db, const char *sql)
 	return s;
 }
 
-/* Steps a write statement to its end and finalizes it; *changes gets the rows changed. */
-static int wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes)
+int store_wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes)
 {
 	int rc;
 
@@ -43,8 +41,8 @@ static int wrun(struct store *st, sqlite3_stmt *s, const char *what, int *change
 static int wh_add(struct store *st, struct store_op *op)
 {
 	struct store_webhook *w = op->u.webhook.w;
-	sqlite3_stmt *s = prep(st->wdb, "INSERT INTO webhooks(provider_id, url, events, secret, created_ms) "
-					"VALUES (?1, ?2, ?3, ?4, ?5)");
+	sqlite3_stmt *s = store_prep(st->wdb, "INSERT INTO webhooks(provider_id, url, events, secret, created_ms) "
+					      "VALUES (?1, ?2, ?3, ?4, ?5)");
 	int rc;
 
 	if (s == NULL)
@@ -54,7 +52,7 @@ static int wh_add(struct store *st, struct store_op *op)
 	sqlite3_bind_text(s, 3, w->events, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, 4, op->u.webhook.secret, STORE_SECRET_LEN, SQLITE_STATIC);
 	sqlite3_bind_int64(s, 5, op->now_ms);
-	rc = wrun(st, s, "webhook add", NULL);
+	rc = store_wrun(st, s, "webhook add", NULL);
 	if (rc == STORE_OK) {
 		w->id = sqlite3_last_insert_rowid(st->wdb);
 		w->created_ms = op->now_ms;
@@ -64,23 +62,23 @@ static int wh_add(struct store *st, struct store_op *op)
 
 static int wh_delete(struct store *st, struct store_op *op)
 {
-	sqlite3_stmt *s = prep(st->wdb, "DELETE FROM webhooks WHERE id = ?1 AND provider_id = ?2");
+	sqlite3_stmt *s = store_prep(st->wdb, "DELETE FROM webhooks WHERE id = ?1 AND provider_id = ?2");
 	int rc, n = 0;
 
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, op->u.webhook.id);
 	sqlite3_bind_int64(s, 2, op->u.webhook.provider_id);
-	rc = wrun(st, s, "webhook delete", &n);
+	rc = store_wrun(st, s, "webhook delete", &n);
 	if (rc != STORE_OK)
 		return rc;
 	if (n == 0)
 		return STORE_NOTFOUND;
-	s = prep(st->wdb, "DELETE FROM webhook_outbox WHERE webhook_id = ?1");
+	s = store_prep(st->wdb, "DELETE FROM webhook_outbox WHERE webhook_id = ?1");
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, op->u.webhook.id);
-	return wrun(st, s, "webhook delete outbox", NULL);
+	return store_wrun(st, s, "webhook delete outbox", NULL);
 }
 
 static int wh_result(struct store *st, struct store_op *op)
@@ -90,9 +88,9 @@ static int wh_result(struct store *st, struct store_op *op)
 	sqlite3_stmt *s;
 	int rc;
 
-	s = prep(st->wdb, "UPDATE webhooks SET last_status = ?2, last_error = ?3, last_attempt_ms = ?4, "
-			  "delivered = delivered + ?5, failures = failures + 1 - ?5, "
-			  "disabled_ms = CASE WHEN ?6 THEN ?4 ELSE disabled_ms END WHERE id = ?1");
+	s = store_prep(st->wdb, "UPDATE webhooks SET last_status = ?2, last_error = ?3, last_attempt_ms = ?4, "
+				"delivered = delivered + ?5, failures = failures + 1 - ?5, "
+				"disabled_ms = CASE WHEN ?6 THEN ?4 ELSE disabled_ms END WHERE id = ?1");
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, op->u.webhook.webhook_id);
@@ -101,41 +99,42 @@ static int wh_result(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 4, op->now_ms);
 	sqlite3_bind_int(s, 5, ok);
 	sqlite3_bind_int(s, 6, op->u.webhook.disable);
-	rc = wrun(st, s, "webhook result", NULL);
+	rc = store_wrun(st, s, "webhook result", NULL);
 	if (rc != STORE_OK)
 		return rc;
 	if (op->u.webhook.disable) {
-		s = prep(st->wdb, "DELETE FROM webhook_outbox WHERE webhook_id = ?1");
+		s = store_prep(st->wdb, "DELETE FROM webhook_outbox WHERE webhook_id = ?1");
 		if (s == NULL)
 			return STORE_ERROR;
 		sqlite3_bind_int64(s, 1, op->u.webhook.webhook_id);
-		return wrun(st, s, "webhook disable", NULL);
+		return store_wrun(st, s, "webhook disable", NULL);
 	}
 	if (ok || op->u.webhook.retry_ms <= 0) {
-		s = prep(st->wdb, "DELETE FROM webhook_outbox WHERE id = ?1");
+		s = store_prep(st->wdb, "DELETE FROM webhook_outbox WHERE id = ?1");
 		if (s == NULL)
 			return STORE_ERROR;
 		sqlite3_bind_int64(s, 1, op->u.webhook.id);
-		return wrun(st, s, "webhook done", NULL);
+		return store_wrun(st, s, "webhook done", NULL);
 	}
-	s = prep(st->wdb, "UPDATE webhook_outbox SET attempts = attempts + 1, next_ms = ?2 WHERE id = ?1");
+	s = store_prep(st->wdb, "UPDATE webhook_outbox SET attempts = attempts + 1, next_ms = ?2 WHERE id = ?1");
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, op->u.webhook.id);
 	sqlite3_bind_int64(s, 2, op->u.webhook.retry_ms);
-	return wrun(st, s, "webhook retry", NULL);
+	return store_wrun(st, s, "webhook retry", NULL);
 }
 
 static int wh_purge(struct store *st, struct store_op *op)
 {
-	sqlite3_stmt *s = prep(st->wdb, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
-					"AND id NOT IN (SELECT event_id FROM webhook_outbox) ORDER BY id LIMIT ?2)");
+	sqlite3_stmt *s =
+		store_prep(st->wdb, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
+				    "AND id NOT IN (SELECT event_id FROM webhook_outbox) ORDER BY id LIMIT ?2)");
 
 	if (s == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(s, 1, op->now_ms);
 	sqlite3_bind_int(s, 2, STORE_CHUNK);
-	return wrun(st, s, "events purge", &op->u.webhook.count);
+	return store_wrun(st, s, "events purge", &op->u.webhook.count);
 }
 
 int op_webhook(struct store *st, struct store_op *op)
@@ -213,7 +212,7 @@ int store_events_purge(struct store *st, int64_t before_ms, int *count)
 
 /* ---- Reads, on the calling thread's read connection ---- */
 
-static int rfail(sqlite3_stmt *s, int rc, const char *what)
+int store_rfail(sqlite3_stmt *s, int rc, const char *what)
 {
 	sqlite3 *db = s ? sqlite3_db_handle(s) : NULL;
 
@@ -224,13 +223,13 @@ static int rfail(sqlite3_stmt *s, int rc, const char *what)
 	return rc == STORE_OK || rc == STORE_CONFLICT ? STORE_ERROR : rc;
 }
 
-static sqlite3_stmt *rprep(struct store *st, const char *sql)
+sqlite3_stmt *store_rprep(struct store *st, const char *sql)
 {
 	sqlite3 *db;
 
 	if (st == NULL || store_forked(st) || (db = reader_conn(st)) == NULL)
 		return NULL;
-	return prep(db, sql);
+	return store_prep(db, sql);
 }
 
 #define WEBHOOK_COLS                                                                                                   \
@@ -257,7 +256,8 @@ static void webhook_row(sqlite3_stmt *s, struct store_webhook *w)
 
 int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
 {
-	sqlite3_stmt *s = rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.provider_id = ?1 ORDER BY w.id");
+	sqlite3_stmt *s =
+		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.provider_id = ?1 ORDER BY w.id");
 	struct store_webhook w;
 	int rc;
 
@@ -272,14 +272,15 @@ int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb c
 		}
 	}
 	if (rc != SQLITE_DONE)
-		return rfail(s, rc, "webhook list");
+		return store_rfail(s, rc, "webhook list");
 	sqlite3_finalize(s);
 	return STORE_OK;
 }
 
 int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
 {
-	sqlite3_stmt *s = rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.id = ?1 AND w.provider_id = ?2");
+	sqlite3_stmt *s =
+		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.id = ?1 AND w.provider_id = ?2");
 	int rc;
 
 	if (s == NULL)
@@ -292,7 +293,7 @@ int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct 
 		return STORE_NOTFOUND;
 	}
 	if (rc != SQLITE_ROW)
-		return rfail(s, rc, "webhook get");
+		return store_rfail(s, rc, "webhook get");
 	webhook_row(s, w);
 	sqlite3_finalize(s);
 	return STORE_OK;
@@ -316,12 +317,12 @@ static void event_row(sqlite3_stmt *s, int col, struct store_event_out *e)
 int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
 {
 	sqlite3_stmt *s =
-		rprep(st, "SELECT o.id, o.webhook_id, o.attempts, w.url, w.secret, " EVENT_COLS
-			  " FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id "
-			  "JOIN events e ON e.id = o.event_id "
-			  "WHERE o.next_ms <= ?1 AND w.disabled_ms = 0 AND NOT EXISTS (SELECT 1 FROM "
-			  "webhook_outbox p WHERE p.webhook_id = o.webhook_id AND p.message_id = o.message_id "
-			  "AND p.id < o.id) ORDER BY o.id LIMIT ?2");
+		store_rprep(st, "SELECT o.id, o.webhook_id, o.attempts, w.url, w.secret, " EVENT_COLS
+				" FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id "
+				"JOIN events e ON e.id = o.event_id "
+				"WHERE o.next_ms <= ?1 AND w.disabled_ms = 0 AND NOT EXISTS (SELECT 1 FROM "
+				"webhook_outbox p WHERE p.webhook_id = o.webhook_id AND p.message_id = o.message_id "
+				"AND p.id < o.id) ORDER BY o.id LIMIT ?2");
 	struct store_delivery d;
 	int rc;
 
@@ -346,7 +347,7 @@ int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_
 	}
 	explicit_bzero(&d, sizeof(d));
 	if (rc != SQLITE_DONE)
-		return rfail(s, rc, "webhook due");
+		return store_rfail(s, rc, "webhook due");
 	sqlite3_finalize(s);
 	return STORE_OK;
 }
@@ -354,8 +355,8 @@ int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_
 int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
 		       void *arg)
 {
-	sqlite3_stmt *s = rprep(st, "SELECT " EVENT_COLS " FROM events e WHERE e.provider_id = ?1 AND e.id > ?2 "
-				    "ORDER BY e.id LIMIT ?3");
+	sqlite3_stmt *s = store_rprep(st, "SELECT " EVENT_COLS " FROM events e WHERE e.provider_id = ?1 AND e.id > ?2 "
+					  "ORDER BY e.id LIMIT ?3");
 	struct store_event_out e;
 	int rc;
 
@@ -372,14 +373,14 @@ int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, 
 		}
 	}
 	if (rc != SQLITE_DONE)
-		return rfail(s, rc, "events");
+		return store_rfail(s, rc, "events");
 	sqlite3_finalize(s);
 	return STORE_OK;
 }
 
 int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
 {
-	sqlite3_stmt *s = rprep(st, "SELECT coalesce(min(id), 0) FROM events WHERE provider_id = ?1");
+	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(min(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;
 
 	if (s == NULL)
@@ -387,7 +388,7 @@ int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
 	sqlite3_bind_int64(s, 1, provider_id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
-		return rfail(s, rc, "events oldest");
+		return store_rfail(s, rc, "events oldest");
 	*id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return STORE_OK;
@@ -395,7 +396,7 @@ int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
 
 int store_events_last(struct store *st, int64_t provider_id, int64_t *id)
 {
-	sqlite3_stmt *s = rprep(st, "SELECT coalesce(max(id), 0) FROM events WHERE provider_id = ?1");
+	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(max(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;
 
 	if (s == NULL)
@@ -403,7 +404,7 @@ int store_events_last(struct store *st, int64_t provider_id, int64_t *id)
 	sqlite3_bind_int64(s, 1, provider_id);
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
-		return rfail(s, rc, "events last");
+		return store_rfail(s, rc, "events last");
 	*id = sqlite3_column_int64(s, 0);
 	sqlite3_finalize(s);
 	return STORE_OK;

@@ -194,7 +194,17 @@ static const char schema_v5[] =
 			   " BEGIN INSERT INTO webhook_outbox(webhook_id, event_id, message_id, next_ms, created_ms)"
 			   " SELECT w.id, NEW.id, NEW.message_id, 0, NEW.time_ms FROM webhooks w"
 			   " WHERE w.provider_id = NEW.provider_id AND w.disabled_ms = 0"
-			   " AND instr(w.events, ',' || NEW.type || ',') > 0; END;";
+			   " AND instr(w.events, ',' || NEW.type || ',') > 0; END;"
+			   /* Fleets (api.md, "Fleets"): tags, and messages sent to many devices at once. */
+			   "CREATE TABLE device_tags (tag TEXT NOT NULL, device_id INTEGER NOT NULL,"
+			   " PRIMARY KEY (tag, device_id)) WITHOUT ROWID;"
+			   "CREATE INDEX device_tags_device ON device_tags(device_id);"
+			   "CREATE TRIGGER device_tags_gone AFTER DELETE ON devices"
+			   " BEGIN DELETE FROM device_tags WHERE device_id = OLD.id; END;"
+			   "CREATE TABLE batches (id INTEGER PRIMARY KEY, provider_id INTEGER NOT NULL,"
+			   " created_ms INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 0);"
+			   "ALTER TABLE messages ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;"
+			   "CREATE INDEX messages_batch ON messages(batch_id) WHERE batch_id > 0;";
 
 static const char *const migrations[] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,

@@ -445,6 +445,48 @@ int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id);
 /* Deletes events older than before_ms that no delivery waits for. */
 int store_events_purge(struct store *st, int64_t before_ms, int *count);
 
+/* ---- Fleets (api.md, "Fleets") ---- */
+
+#define STORE_TAG_MAX 64
+#define STORE_TAGS_MAX 16
+#define STORE_BATCH_DEVICES_MAX 100000 /* ids in one list-addressed batch */
+
+/* Devices of a provider, by id, after after_id, at most limit; msisdn and tag (NULL: any) filter. */
+struct store_device_query {
+	int64_t provider_id;
+	const char *msisdn;
+	const char *tag;
+	int64_t after_id;
+	int limit;
+};
+int store_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+/* The device's tags, sorted, into tags (at most STORE_TAGS_MAX); *n gets their number. */
+int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+/* Replaces the device's tags; STORE_NOTFOUND if it is not the provider's. */
+int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+
+/* One message to many devices: either the listed devices (every one must be the provider's) or
+ * every device with the tag. Each device gets its own message and sequence number, all in one
+ * commit; the fan-out runs inside the database, so memory does not grow with the fleet. */
+struct store_batch_in {
+	const int64_t *devices;
+	size_t ndevices;
+	const char *tag;
+	int urgency;
+	int64_t ttl_s;
+	const char *topic;
+	const char *content_type;
+	const uint8_t *body;
+	size_t body_len;
+};
+/* *batch_id and *count (messages made) on success; STORE_NOTFOUND when a listed device is not
+ * the provider's. */
+int store_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		    int64_t *batch_id, int64_t *count);
+/* The batch's messages by state; STORE_NOTFOUND if it is not the provider's. */
+int store_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		    int64_t *total, int64_t *created_ms);
+
 /* Test hook, not for production code: the next n group commits fail as if COMMIT returned
  * SQLITE_FULL (the group is rolled back and each of its operations gets STORE_UNAVAILABLE).
  * n <= 0 cancels what is left. */

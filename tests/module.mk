@@ -42,6 +42,7 @@ TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
 TEST_SCRIPTS += tests/integration/webhooks.sh
 TEST_SCRIPTS += tests/integration/events.sh
+TEST_SCRIPTS += tests/integration/fleets.sh
 TEST_SCRIPTS += tests/integration/server_tls.sh
 TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh

@@ -708,7 +708,7 @@ static void test_key_rotation(void **state)
 	const char *err = NULL;
 	int64_t a, b, c;
 	int count = -1;
-	char sql[512];
+	char sql[768];
 
 	a = add_device(f->st, f->prov, "+15550001001", 1);
 	b = add_device(f->st, f->prov, "+15550001002", 2);
@@ -773,7 +773,9 @@ static void test_key_rotation(void **state)
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
 		 "DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
-		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks;"
+		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks; DROP TRIGGER device_tags_gone;"
+		 " DROP TABLE device_tags; DROP TABLE batches; DROP INDEX messages_batch;"
+		 " ALTER TABLE messages DROP COLUMN batch_id;"
 		 " ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
 		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
