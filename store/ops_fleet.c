@@ -48,12 +48,13 @@ static int fl_batch(struct store *st, struct store_op *op)
 	sqlite3_stmt *s;
 	int rc, n = 0;
 
+	/* The statements below name the list's table whichever form the batch has. */
+	if (sqlite3_exec(st->wdb,
+			 "CREATE TEMP TABLE IF NOT EXISTS batch_devices(id INTEGER PRIMARY KEY);"
+			 "DELETE FROM temp.batch_devices;",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return STORE_ERROR;
 	if (in->tag == NULL) {
-		if (sqlite3_exec(st->wdb,
-				 "CREATE TEMP TABLE IF NOT EXISTS batch_devices(id INTEGER PRIMARY KEY);"
-				 "DELETE FROM temp.batch_devices;",
-				 NULL, NULL, NULL) != SQLITE_OK)
-			return STORE_ERROR;
 		s = store_prep(st->wdb, "INSERT OR IGNORE INTO temp.batch_devices(id) VALUES (?1)");
 		if (s == NULL)
 			return STORE_ERROR;
