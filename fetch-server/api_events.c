@@ -104,6 +104,8 @@ enum MHD_Result api_events(struct request *r)
 	enum MHD_Result ret;
 	int rc;
 
+	if (r->srv->event_waits == NULL)
+		return http_reply_error(r, 503, "unavailable", "the event stream is not running");
 	if (accept == NULL || strstr(accept, "text/event-stream") == NULL)
 		return http_reply_error(r, 406, "not_acceptable", "this route answers Accept: text/event-stream");
 	if (last != NULL && util_parse_i64(last, 0, INT64_MAX, &after) != 0)
