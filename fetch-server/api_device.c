@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
 #include "encode.h"
 #include "longpoll.h"
@@ -211,7 +212,12 @@ static enum MHD_Result ack(struct request *r)
 	return MHD_YES;
 }
 
-enum MHD_Result api_device(struct request *r)
+enum MHD_Result api_device_fetch(struct request *r)
 {
-	return r->route == ROUTE_DEVICE_FETCH ? fetch(r) : ack(r);
+	return fetch(r);
+}
+
+enum MHD_Result api_device_ack(struct request *r)
+{
+	return ack(r);
 }

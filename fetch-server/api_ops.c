@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api.h"
 #include "api_common.h"
 #include "conntrack.h"
 #include "longpoll.h"
@@ -111,7 +112,12 @@ static enum MHD_Result metrics(struct request *r)
 	return ret;
 }
 
-enum MHD_Result api_ops(struct request *r)
+enum MHD_Result api_healthz(struct request *r)
 {
-	return r->route == ROUTE_HEALTHZ ? healthz(r) : metrics(r);
+	return healthz(r);
+}
+
+enum MHD_Result api_metrics(struct request *r)
+{
+	return metrics(r);
 }

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
-#include "metrics.h"
 #include "encode.h"
 #include "util.h"
 #include "wake.h"
@@ -75,7 +75,8 @@ static json_t *device_json(const struct store_device *d)
 /* Reads the fields POST and PATCH share into a patch; answers 400 and returns -1 on bad input. */
 static int device_fields(struct request *r, json_t *body, struct store_device_patch *p)
 {
-	static const char *const allowed[] = {"msisdn", "name", "sms_format", "poll_interval", "quiet_hours", NULL};
+	static const char *const allowed[] = {"msisdn",      "name", "sms_format", "poll_interval",
+					      "quiet_hours", "tags", NULL};
 	const char *s;
 	int64_t v;
 	int rc;
@@ -146,6 +147,7 @@ struct create_ctx {
 	struct store_device d;
 	uint8_t hash[STORE_HASH_LEN];
 	char token[96];
+	struct api_tags tags; /* stored once the device is */
 };
 
 /* Called again once the device's group committed: 201 only now, when it is durable. */
@@ -163,6 +165,8 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 				       cc->d.msisdn);
 	else if (rc != STORE_OK)
 		ret = api_store_error(r, rc, "device");
+	else if (cc->tags.present && (rc = api_tags_store(r, prov->id, cc->d.id, &cc->tags)) != STORE_OK)
+		ret = api_store_error(r, rc, "device");
 	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK ||
 		 wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id,
 				 (uint64_t)d.id, key) != 0)
@@ -170,7 +174,7 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 	else {
 		enc_b64(key, sizeof(key), keyb64, 0);
 		explicit_bzero(key, sizeof(key));
-		out = device_json(&d);
+		out = api_device_json(r, &d);
 		json_object_set_new(out, "token", json_string(cc->token));
 		json_object_set_new(out, "wake_key", json_string(keyb64));
 		json_object_set_new(out, "key_id", json_integer(d.key_id));
@@ -188,6 +192,7 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	struct store_device_patch p = {0};
 	struct create_ctx *cc;
 	struct store_device *d;
+	struct api_tags tags;
 	json_t *body;
 	int rc;
 
@@ -197,6 +202,8 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
@@ -206,6 +213,7 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	if (cc == NULL)
 		return http_reply_error(r, 500, "internal", "out of memory");
 	r->write_ctx = cc;
+	cc->tags = tags;
 	d = &cc->d;
 	d->provider_id = prov->id;
 	memcpy(d->msisdn, p.msisdn, sizeof(d->msisdn));
@@ -224,21 +232,11 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	return MHD_YES;
 }
 
-static int list_one(void *arg, const struct store_device *d)
+json_t *api_device_json(struct request *r, const struct store_device *d)
 {
-	json_array_append_new(arg, device_json(d));
-	return 0;
-}
-
-static enum MHD_Result device_list(struct request *r, const struct store_principal *prov)
-{
-	json_t *arr = json_array();
-	int rc = store_device_list(r->srv->store, prov->id, list_one, arr);
-	if (rc != STORE_OK) {
-		json_decref(arr);
-		return api_store_error(r, rc, "device");
-	}
-	return http_reply_json(r, 200, json_pack("{s:o}", "devices", arr), NULL);
+	json_t *j = device_json(d);
+	api_tags_add(r, j, d->id);
+	return j;
 }
 
 static enum MHD_Result device_get(struct request *r, const struct store_principal *prov)
@@ -247,22 +245,27 @@ static enum MHD_Result device_get(struct request *r, const struct store_principa
 	int rc = store_device_get(r->srv->store, prov->id, r->id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	return http_reply_json(r, 200, device_json(&d), NULL);
+	return http_reply_json(r, 200, api_device_json(r, &d), NULL);
 }
 
 static enum MHD_Result device_patch(struct request *r, const struct store_principal *prov)
 {
 	struct store_device_patch p = {0};
 	json_t *body = http_json_body(r);
+	struct api_tags tags;
 	int rc;
 
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
 	rc = store_device_update(r->srv->store, prov->id, r->id, &p);
+	if (rc == STORE_OK && tags.present)
+		rc = api_tags_store(r, prov->id, r->id, &tags);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	return device_get(r, prov);
@@ -431,21 +434,39 @@ static enum MHD_Result message_delete(struct request *r, const struct store_prin
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
-/* The request was authenticated before its body was read (http.c): r->principal is the
- * provider. */
-enum MHD_Result api_provider(struct request *r)
+/* The route table's entries (routes.c). The request was authenticated before its body was read
+ * (http.c): r->principal is the provider. */
+enum MHD_Result api_device_create(struct request *r)
 {
-	const struct store_principal *prov = &r->principal;
+	return device_create(r, &r->principal);
+}
 
-	switch (r->route) {
-	case ROUTE_DEVICE_CREATE: return device_create(r, prov);
-	case ROUTE_DEVICE_LIST: return device_list(r, prov);
-	case ROUTE_DEVICE_GET: return device_get(r, prov);
-	case ROUTE_DEVICE_PATCH: return device_patch(r, prov);
-	case ROUTE_DEVICE_DELETE: return device_delete(r, prov);
-	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, prov);
-	case ROUTE_MESSAGE_GET: return message_get(r, prov);
-	case ROUTE_MESSAGE_DELETE: return message_delete(r, prov);
-	default: return http_reply_error(r, 404, "not_found", "no such route");
-	}
+enum MHD_Result api_device_get(struct request *r)
+{
+	return device_get(r, &r->principal);
+}
+
+enum MHD_Result api_device_patch(struct request *r)
+{
+	return device_patch(r, &r->principal);
+}
+
+enum MHD_Result api_device_delete(struct request *r)
+{
+	return device_delete(r, &r->principal);
+}
+
+enum MHD_Result api_message_submit(struct request *r)
+{
+	return message_submit(r, &r->principal);
+}
+
+enum MHD_Result api_message_get(struct request *r)
+{
+	return message_get(r, &r->principal);
+}
+
+enum MHD_Result api_message_delete(struct request *r)
+{
+	return message_delete(r, &r->principal);
 }

@@ -17,6 +17,7 @@
 #define HTTP_LIT(s) s, sizeof(s) - 1
 
 struct conn;
+struct route;
 
 struct request {
 	struct server *srv;
@@ -28,8 +29,9 @@ struct request {
 	int reject;                   /* refused before routing: 414 (URI too large) */
 	int called;                   /* the handler has been called for this request */
 	int waiting;                  /* suspended in a long-poll and counted so (conntrack.c) */
-	int route;
-	int64_t id; /* {id} from the path */
+	const struct route *rt;       /* the matched route (routes.c); NULL until routed */
+	int route;                    /* its metrics slot (route_slot()); 0 when no route matched */
+	int64_t id;                   /* {id} from the path */
 	int64_t start_us;
 	uint8_t *body;
 	size_t body_len;
@@ -92,12 +94,6 @@ json_t *http_json_u64(uint64_t v);
 /* Reads an unsigned 64-bit integer field of a body read by http_json_body (which lets integers
  * up to 2^64 - 1 through): 0 absent, 1 present (in *out), -1 answered 400. */
 int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t *out);
-
-/* api_*.c */
-enum MHD_Result api_provider(struct request *r);
-enum MHD_Result api_device(struct request *r);
-enum MHD_Result api_gateway(struct request *r);
-enum MHD_Result api_ops(struct request *r);
 
 /* Formats a time in milliseconds as RFC 3339 UTC with milliseconds into out (32 octets). */
 void http_time(int64_t ms, char out[32]);

@@ -20,6 +20,7 @@
 #include "scheduler.h"
 #include "util.h"
 #include "version.h"
+#include "webhooks.h"
 
 #define DEFAULT_CONFIG "/etc/smswake/smswake.conf"
 
@@ -197,15 +198,19 @@ int main(int argc, char **argv)
 		fatalx("cannot open the store %s: %s", srv.cfg.database, serr ? serr : "unknown error");
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
-	if (srv.device_waits == NULL || srv.gateway_waits == NULL)
+	srv.event_waits = longpoll_new();
+	if (srv.device_waits == NULL || srv.gateway_waits == NULL || srv.event_waits == NULL)
 		fatalx("cannot start the long-poll timers");
 	if (srv.cfg.sched.enabled && (srv.scheduler = scheduler_start(&srv)) == NULL)
 		fatalx("cannot start the wake scheduler");
 	sn = (struct store_notify){.message_added = on_message_added, .wake_job_added = on_wake_job_added, .arg = &srv};
 	store_set_notify(srv.store, &sn);
+	if ((srv.webhooks = webhooks_start(&srv)) == NULL)
+		fatalx("cannot start the webhook delivery thread");
 	if (http_start(&srv, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		http_stop(&srv);
+		webhooks_stop(srv.webhooks);
 		scheduler_stop(srv.scheduler);
 		store_close(srv.store);
 		return 1;
@@ -224,10 +229,12 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	srv.stopping = 1;
 	http_stop(&srv);
+	webhooks_stop(srv.webhooks);
 	scheduler_stop(srv.scheduler);
 	store_set_notify(srv.store, &(struct store_notify){0});
 	longpoll_free(srv.device_waits);
 	longpoll_free(srv.gateway_waits);
+	longpoll_free(srv.event_waits);
 	store_close(srv.store);
 	keys_wipe(&srv.keys);
 	return 0;

@@ -1,8 +1,8 @@
 # fetch-server/: smswake-server (HTTP APIs, wake scheduler) and smswakectl (administration).
 SERVER_SRCS := $(filter-out fetch-server/smswakectl.c,$(wildcard fetch-server/*.c))
 SERVER_OBJS := $(SERVER_SRCS:%.c=$(O)/%.o)
-EXTRA_CFLAGS_fetch-server := $(call pc_cflags,libmicrohttpd jansson inih libcrypto) -Ifetch-server
-SERVER_LIBS := $(call pc_libs,libmicrohttpd jansson inih libcrypto) -lpthread
+EXTRA_CFLAGS_fetch-server := $(call pc_cflags,libmicrohttpd jansson inih libcrypto libcurl) -Ifetch-server
+SERVER_LIBS := $(call pc_libs,libmicrohttpd jansson inih libcrypto libcurl) -lpthread
 
 # Objects the admin tool shares with the server (configuration and token helpers).
 CTL_OBJS := $(O)/fetch-server/smswakectl.o $(O)/fetch-server/config.o $(O)/fetch-server/keys.o

@@ -399,6 +399,122 @@ struct store_stats {
 };
 int store_stats(struct store *st, struct store_stats *out);
 
+/* ---- Webhooks, events (api.md, "Webhooks", "Event stream") ---- */
+
+#define STORE_URL_MAX 512
+#define STORE_EVENTS_MAX 256 /* ",type,type,": the event types an endpoint asked for */
+#define STORE_SECRET_LEN 32  /* webhook signing key */
+#define STORE_EVENT_TYPE_MAX 32
+
+struct store_webhook {
+	int64_t id;
+	int64_t provider_id;
+	char url[STORE_URL_MAX + 1];
+	char events[STORE_EVENTS_MAX + 1]; /* ",message.acked,message.fetched," */
+	int64_t created_ms;
+	int64_t disabled_ms; /* 0: active; else when a 410 disabled it */
+	int last_status;     /* HTTP status of the last attempt; 0: none yet or no answer */
+	char last_error[STORE_ERROR_MAX + 1];
+	int64_t last_attempt_ms;
+	int64_t delivered; /* deliveries answered 2xx */
+	int64_t failures;  /* attempts that failed */
+	int64_t backlog;   /* events waiting for it */
+};
+typedef int (*store_webhook_cb)(void *arg, const struct store_webhook *w);
+
+/* One event a provider hears of. message_id is 0 for device events. */
+struct store_event_out {
+	int64_t id;
+	int64_t provider_id;
+	char type[STORE_EVENT_TYPE_MAX + 1];
+	int64_t time_ms;
+	int64_t message_id;
+	int64_t device_id;
+	int64_t seq;
+	char state[16];
+};
+typedef int (*store_event_out_cb)(void *arg, const struct store_event_out *e);
+
+/* A due delivery: the event, its endpoint and its signing key. */
+struct store_delivery {
+	int64_t outbox_id;
+	int64_t webhook_id;
+	int attempts;   /* made before this one */
+	int64_t age_ms; /* since the event */
+	char url[STORE_URL_MAX + 1];
+	uint8_t secret[STORE_SECRET_LEN];
+	struct store_event_out ev;
+};
+typedef int (*store_delivery_cb)(void *arg, const struct store_delivery *d);
+
+/* Adds an endpoint of w->provider_id (url, events); sets w->id and w->created_ms. */
+int store_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN],
+		      int64_t now_ms);
+/* The provider's endpoints, oldest first, with their backlog. */
+int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
+int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w);
+/* Deletes the endpoint and what waits for it; STORE_NOTFOUND if it is not the provider's. */
+int store_webhook_delete(struct store *st, int64_t provider_id, int64_t id);
+/* Deliveries due at now_ms, oldest first, at most max, and for each endpoint and message only the
+ * oldest waiting (one message's events reach an endpoint in order). */
+int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg);
+/* The outcome of one attempt: status is the HTTP status (0: no answer; error says why). A 2xx
+ * removes the delivery; retry_ms > 0 makes it due again then; retry_ms == 0 otherwise drops it
+ * (given up); disable (a 410) disables the endpoint and drops everything waiting for it. */
+int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+			 int64_t retry_ms, int disable, int64_t now_ms);
+/* The provider's events after after_id, oldest first, at most max. */
+int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		       void *arg);
+/* The newest event id the provider has (0: none). */
+int store_events_last(struct store *st, int64_t provider_id, int64_t *id);
+/* The oldest event id the provider still has (0: none). */
+int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id);
+/* Deletes events older than before_ms that no delivery waits for. */
+int store_events_purge(struct store *st, int64_t before_ms, int *count);
+
+/* ---- Fleets (api.md, "Fleets") ---- */
+
+#define STORE_TAG_MAX 64
+#define STORE_TAGS_MAX 16
+#define STORE_BATCH_DEVICES_MAX 100000 /* ids in one list-addressed batch */
+
+/* Devices of a provider, by id, after after_id, at most limit; msisdn and tag (NULL: any) filter. */
+struct store_device_query {
+	int64_t provider_id;
+	const char *msisdn;
+	const char *tag;
+	int64_t after_id;
+	int limit;
+};
+int store_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+/* The device's tags, sorted, into tags (at most STORE_TAGS_MAX); *n gets their number. */
+int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+/* Replaces the device's tags; STORE_NOTFOUND if it is not the provider's. */
+int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+
+/* One message to many devices: either the listed devices (every one must be the provider's) or
+ * every device with the tag. Each device gets its own message and sequence number, all in one
+ * commit; the fan-out runs inside the database, so memory does not grow with the fleet. */
+struct store_batch_in {
+	const int64_t *devices;
+	size_t ndevices;
+	const char *tag;
+	int urgency;
+	int64_t ttl_s;
+	const char *topic;
+	const char *content_type;
+	const uint8_t *body;
+	size_t body_len;
+};
+/* *batch_id and *count (messages made) on success; STORE_NOTFOUND when a listed device is not
+ * the provider's. */
+int store_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		    int64_t *batch_id, int64_t *count);
+/* The batch's messages by state; STORE_NOTFOUND if it is not the provider's. */
+int store_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		    int64_t *total, int64_t *created_ms);
+
 /* Test hook, not for production code: the next n group commits fail as if COMMIT returned
  * SQLITE_FULL (the group is rolled back and each of its operations gets STORE_UNAVAILABLE).
  * n <= 0 cancels what is left. */

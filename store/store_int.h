@@ -145,6 +145,8 @@ enum op_kind {
 	OP_REPORT,
 	OP_EXPIRE,
 	OP_PURGE,
+	OP_WEBHOOK,
+	OP_FLEET,
 };
 
 /* A fetched message copied out of the writer's transaction; the caller's thread hands it to the
@@ -245,6 +247,24 @@ struct store_op {
 			const char *error;
 			int64_t at_ms;
 		} report;
+		struct {
+			int what; /* FL_TAGS, FL_BATCH (ops_fleet.c) */
+			int64_t provider_id, device_id;
+			const char *const *tags;
+			int ntags;
+			const struct store_batch_in *batch;
+			int64_t *batch_id, *count;
+		} fleet;
+		struct {
+			int what; /* WH_ADD, WH_DELETE, WH_RESULT, WH_PURGE (ops_webhook.c) */
+			struct store_webhook *w;
+			const uint8_t *secret;
+			int64_t provider_id, id, webhook_id;
+			int status, disable;
+			const char *error;
+			int64_t retry_ms;
+			int count;
+		} webhook;
 		struct {
 			int64_t before_ms;
 			int count; /* rows handled in this chunk (messages for purge) */
@@ -364,7 +384,19 @@ int op_counter_next(struct store *st, struct store_op *op);
 int op_set_wake_state(struct store *st, struct store_op *op);
 int op_lease(struct store *st, struct store_op *op);
 int op_report(struct store *st, struct store_op *op);
+int op_webhook(struct store *st, struct store_op *op);
+int op_fleet(struct store *st, struct store_op *op);
 void fetched_free(struct fetched *f);
+
+/* ops_webhook.c: statements prepared per call, for operations that run rarely. */
+/* Prepares sql on db; NULL (logged) on failure. */
+sqlite3_stmt *store_prep(sqlite3 *db, const char *sql);
+/* Steps a write statement to its end and finalizes it; *changes gets the rows changed. */
+int store_wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes);
+/* Prepares sql on the calling thread's read connection; NULL when there is none. */
+sqlite3_stmt *store_rprep(struct store *st, const char *sql);
+/* Logs a failed read step, finalizes s and returns a store rc other than OK. */
+int store_rfail(sqlite3_stmt *s, int rc, const char *what);
 
 /* Steps a bound write statement that returns no rows; resets it; returns a store rc. */
 int wstep_done(struct store *st, sqlite3_stmt *s, const char *what);

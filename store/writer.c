@@ -71,6 +71,8 @@ static int run_op(struct store *st, struct store_op *op)
 	case OP_REPORT: return op_report(st, op);
 	case OP_EXPIRE: return op_expire(st, op);
 	case OP_PURGE: return op_purge(st, op);
+	case OP_WEBHOOK: return op_webhook(st, op);
+	case OP_FLEET: return op_fleet(st, op);
 	}
 	return STORE_ERROR;
 }

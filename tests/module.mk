@@ -19,6 +19,17 @@ TEST_PROGRAMS += $(O)/tests/test_policy
 $(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,inih libcrypto)
 
+# The route table's unit test links the server's objects (without main) for the real handlers.
+TEST_PROGRAMS += $(O)/tests/test_routes
+$(O)/tests/test_routes: $(O)/tests/unit/test_routes.o $(filter-out $(O)/fetch-server/main.o,$(SERVER_OBJS)) \
+		$(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
+
+TEST_PROGRAMS += $(O)/tests/test_webhooks
+$(O)/tests/test_webhooks: $(O)/tests/unit/test_webhooks.o $(filter-out $(O)/fetch-server/main.o,$(SERVER_OBJS)) \
+		$(O)/libstore.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(SERVER_LIBS) $(STORE_LIBS) $(CMOCKA_LIBS)
+
 TEST_PROGRAMS += $(O)/tests/test_scheduler
 $(O)/tests/test_scheduler: $(O)/tests/integration/test_scheduler.o $(TESTLIB_OBJS) $(O)/libcommon.a | $(O)/smswake-server $(O)/smswakectl
 	$(CC) $(LDFLAGS) -o $@ $^ $(TESTLIB_LIBS) $(call pc_libs,libcrypto) -lpthread
@@ -31,6 +42,13 @@ TEST_SCRIPTS += tests/integration/chain_kannel.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
+TEST_SCRIPTS += tests/integration/webhooks.sh
+TEST_SCRIPTS += tests/integration/events.sh
+TEST_SCRIPTS += tests/integration/fleets.sh
+# docs/openapi.yaml and the route table agree; the document is valid OpenAPI 3.1.
+TEST_SCRIPTS += tests/integration/openapi.sh
+# The provider examples of docs/examples/ run against a live server.
+TEST_SCRIPTS += tests/integration/examples.sh
 TEST_SCRIPTS += tests/integration/server_tls.sh
 TEST_SCRIPTS += tests/integration/server_files.sh
 TEST_SCRIPTS += tests/integration/install.sh

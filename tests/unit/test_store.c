@@ -708,7 +708,7 @@ static void test_key_rotation(void **state)
 	const char *err = NULL;
 	int64_t a, b, c;
 	int count = -1;
-	char sql[256];
+	char sql[768];
 
 	a = add_device(f->st, f->prov, "+15550001001", 1);
 	b = add_device(f->st, f->prov, "+15550001002", 2);
@@ -772,7 +772,11 @@ static void test_key_rotation(void **state)
 	/* The same database as version 1 left it: the key columns come back as key 1, no move. */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
-		 "ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
+		 "DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
+		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks; DROP TRIGGER device_tags_gone;"
+		 " DROP TABLE device_tags; DROP TABLE batches; DROP INDEX messages_batch;"
+		 " ALTER TABLE messages DROP COLUMN batch_id;"
+		 " ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
 		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
@@ -1344,6 +1348,19 @@ static void test_wake_lease_expiry(void **state)
 	}
 }
 
+/* The provider's event types, in order, joined by spaces (events of api.md, "Webhooks"). */
+struct typelist {
+	char s[1024];
+};
+
+static int collect_type(void *arg, const struct store_event_out *e)
+{
+	struct typelist *t = arg;
+	size_t n = strlen(t->s);
+	snprintf(t->s + n, sizeof(t->s) - n, "%s%s", n ? " " : "", e->type);
+	return 0;
+}
+
 static void test_wake_failed_retry(void **state)
 {
 	struct fixture *f = *state;
@@ -1353,8 +1370,14 @@ static void test_wake_failed_retry(void **state)
 	struct store_message m;
 	struct evlist ev = {0};
 	int64_t a = put(f->st, f->prov, dev, T0), t = T0, delay = 5000;
+	struct store_webhook w = {.provider_id = f->prov};
+	uint8_t secret[STORE_SECRET_LEN] = {1};
 	int n;
 
+	snprintf(w.url, sizeof(w.url), "https://example.com/hook");
+	snprintf(w.events, sizeof(w.events),
+		 ",message.wake_sent,message.sms_delivered,message.undeliverable,device.unreachable,");
+	assert_int_equal(store_webhook_add(f->st, &w, secret, T0), STORE_OK);
 	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
 	for (int i = 1; i <= 4; i++, delay *= 2) {
 		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
@@ -1405,6 +1428,17 @@ static void test_wake_failed_retry(void **state)
 		assert_int_equal(strlen(got.error), STORE_ERROR_MAX);
 		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 		assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
+	}
+	/* The provider hears of the SMS, the network's refusal and the device left to its polls;
+	 * the endpoint made before has each of them waiting in its outbox. */
+	{
+		struct typelist tl = {{0}};
+		struct store_webhook w2;
+		assert_int_equal(store_events_after(f->st, f->prov, 0, 100, collect_type, &tl), STORE_OK);
+		assert_string_equal(tl.s, "message.wake_sent message.undeliverable device.unreachable");
+		assert_int_equal(store_webhook_get(f->st, f->prov, w.id, &w2), STORE_OK);
+		assert_int_equal(w2.backlog, 3);
+		assert_int_equal(store_webhook_get(f->st, f->prov + 1, w.id, &w2), STORE_NOTFOUND);
 	}
 }
 
