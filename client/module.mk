@@ -7,7 +7,8 @@ OBJCOPY ?= objcopy
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
 # libsmswake depends on OpenSSL (libssl, libcrypto) and jansson only: no libgammu, no common/log.c.
 # common/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
-CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c
+# common/ece.c (MIT) decrypts end-to-end encrypted (aes128gcm, Web Push) message bodies.
+CLIENT_COMMON_SRCS := common/wake.c common/crypto.c common/encode.c common/pdu.c common/ece.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
 CLIENT_LIB_LIBS := $(call pc_libs,libssl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
@@ -120,3 +121,28 @@ TEST_SCRIPTS += tests/unit/test_protocol.py
 TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
 	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh
+
+# --- aes128gcm and Web Push encryption (common/ece.c, the test encryptor common/ece_encrypt.c) ---
+ECE_OBJS := $(O)/common/ece.o $(O)/common/ece_encrypt.o $(O)/common/crypto.o $(O)/common/encode.o
+
+$(O)/tests/unit/test-ece: $(O)/tests/unit/test_ece.o $(ECE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+# ece-tool: the same code from the command line, for test_ece_python.py (an independent
+# implementation over Python's cryptography package). Built with the programs; not installed.
+PROGRAMS += $(O)/tests/unit/ece-tool
+$(O)/tests/unit/ece-tool: $(O)/tests/unit/ece_tool.o $(ECE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+$(O)/tests/unit/test_ece.o $(O)/tests/unit/ece_tool.o: EXTRA_CFLAGS_tests += -Icommon
+
+TEST_PROGRAMS += $(O)/tests/unit/test-ece
+TEST_SCRIPTS += tests/unit/test_ece_python.py
+
+$(O)/fuzz/fuzz-ece: tests/fuzz/fuzz_ece.c common/ece.c common/crypto.c common/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+FUZZERS += $(O)/fuzz/fuzz-ece
