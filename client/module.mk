@@ -72,7 +72,8 @@ $(O)/tests/unit/test-client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
-$(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test-client-fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o \
+	$(O)/common/ece_encrypt.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
