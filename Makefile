@@ -51,7 +51,7 @@ INSTALL_PC :=
 INSTALL_EXAMPLES :=
 BENCHES :=
 
-.PHONY: all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help
+.PHONY: all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help webpush-deps
 all:
 
 include common/module.mk
@@ -107,6 +107,12 @@ deps:
 	fi
 
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# The npm web-push library for tests/unit/test_webpush_node.sh, in a test-local folder (needs
+# nodejs and npm, and the npm registry; CI without it reports that test as skipped).
+NODE_DIR ?= build/node
+webpush-deps:
+	npm install --no-audit --no-fund --prefix $(NODE_DIR) web-push@3.6.7
+
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
@@ -161,6 +167,7 @@ help:
 	@echo '  install        build, then install into DESTDIR/PREFIX'
 	@echo '  install-files  install what is built, without building'
 	@echo '  deps           install the Debian packages that are missing'
+	@echo '  webpush-deps   npm install web-push into NODE_DIR (default build/node) for its interop test'
 	@echo '  clean          remove O'
 	@echo 'Variables:'
 	@echo '  O=DIR          build directory (default build)'

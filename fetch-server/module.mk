@@ -38,3 +38,10 @@ FUZZERS += $(O)/fuzz/fuzz-vapid
 $(O)/fuzz/fuzz-vapid: tests/fuzz/fuzz_vapid.c fetch-server/vapid.c common/ece.c common/crypto.c common/encode.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifetch-server $(call pc_cflags,jansson) -o $@ $^ $(call pc_libs,jansson libcrypto)
+
+# vapid-tool: vapid_verify from the command line for test_webpush_node.sh. Not installed.
+PROGRAMS += $(O)/tests/unit/vapid-tool
+$(O)/tests/unit/vapid-tool: $(O)/tests/unit/vapid_tool.o $(O)/fetch-server/vapid.o $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,jansson libcrypto)
+TEST_SCRIPTS += tests/unit/test_webpush_node.sh
