@@ -61,7 +61,7 @@ INSTALL_LIB += libsmswake.a libsmswake.so.1
 INSTALL_INCLUDE += client/include/smswake.h
 INSTALL_PC += client/smswake.pc.in
 MANPAGES += docs/man/smswake-client.1
-INSTALL_DOC += docs/client.md docs/protocol.md
+INSTALL_DOC += docs/client.md docs/protocol.md docs/webpush.md
 INSTALL_EXAMPLES += client/examples/minimal.c client/examples/handler.sh
 
 # --- tests ---
