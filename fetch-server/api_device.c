@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "api_common.h"
+#include "crypto.h"
+#include "ece_internal.h"
 #include "encode.h"
 #include "longpoll.h"
 #include "metrics.h"
@@ -200,7 +202,61 @@ static enum MHD_Result ack(struct request *r)
 	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 }
 
+/* PUT /v1/device/push-keys {"p256dh", "auth"}: the device's Web Push public key (an uncompressed
+ * P-256 point on the curve) and auth secret (16 octets), both base64url. Neither can decrypt.
+ * Answers the last seq assigned before them: the device keeps its previous key until those
+ * messages are acknowledged. */
+static enum MHD_Result push_keys(struct request *r)
+{
+	static const char *const allowed[] = {"p256dh", "auth", NULL};
+	uint8_t pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], rnd[16];
+	char token[ENC_B64_LEN(sizeof(rnd))], answer[48];
+	const char *p, *a;
+	uint64_t last_seq = 0;
+	EVP_PKEY *key;
+	json_t *body;
+	int rc;
+
+	store_device_touch(r->srv->store, r->principal_id, util_now_ms());
+	body = http_json_body(r);
+	if (body == NULL)
+		return MHD_YES;
+	if (http_json_check_fields(r, body, allowed) != 0) {
+		json_decref(body);
+		return MHD_YES;
+	}
+	p = json_string_value(json_object_get(body, "p256dh"));
+	a = json_string_value(json_object_get(body, "auth"));
+	key = p != NULL && enc_unb64(p, strlen(p), pub, sizeof(pub), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, pub)
+											    : NULL;
+	if (key == NULL) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field",
+					"'p256dh' must be an uncompressed P-256 public key in base64url");
+	}
+	EVP_PKEY_free(key);
+	if (a == NULL || enc_unb64(a, strlen(a), auth, sizeof(auth), 1) != ECE_AUTH_LEN) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field", "'auth' must be 16 octets in base64url");
+	}
+	/* Used only when the device has no endpoint yet: 128 random bits, naming neither the device
+	 * nor its provider. */
+	if (crypto_random(rnd, sizeof(rnd)) != 0) {
+		json_decref(body);
+		return http_reply_error(r, 500, "internal", "no random octets");
+	}
+	enc_b64(rnd, sizeof(rnd), token, 1);
+	rc = store_device_set_push_keys(r->srv->store, r->principal_id, p, a, token, &last_seq);
+	json_decref(body);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(answer, sizeof(answer), "{\"seq\":%llu}", (unsigned long long)last_seq);
+	return http_reply(r, 200, "application/json", answer, strlen(answer), NULL);
+}
+
 enum MHD_Result api_device(struct request *r)
 {
+	if (r->route == ROUTE_DEVICE_PUSH_KEYS)
+		return push_keys(r);
 	return r->route == ROUTE_DEVICE_FETCH ? fetch(r) : ack(r);
 }

@@ -34,6 +34,7 @@ enum {
 	M_POST = 2,
 	M_PATCH = 4,
 	M_DELETE = 8,
+	M_PUT = 16,
 };
 
 /* Which API a route belongs to, the methods it takes, and the body cap. */
@@ -69,6 +70,8 @@ static int method_bit(const char *m)
 		return M_PATCH;
 	if (strcmp(m, "DELETE") == 0)
 		return M_DELETE;
+	if (strcmp(m, "PUT") == 0)
+		return M_PUT;
 	return 0;
 }
 
@@ -161,6 +164,13 @@ static int route_lookup(const char *url, int method, int64_t *id, unsigned *allo
 		ri->body_max = HTTP_JSON_MAX;
 		return 1;
 	}
+	if (strcmp(url, "/v1/device/push-keys") == 0) {
+		*allowed = M_PUT;
+		ri->api = API_DEVICE;
+		ri->route = ROUTE_DEVICE_PUSH_KEYS;
+		ri->body_max = HTTP_JSON_MAX;
+		return 1;
+	}
 	if (strcmp(url, "/v1/gateway/lease") == 0 || strcmp(url, "/v1/gateway/report") == 0) {
 		*allowed = M_POST;
 		ri->api = API_GATEWAY;
@@ -182,6 +192,8 @@ static void allow_header(unsigned allowed, char *out, size_t len)
 		strncat(out, "PATCH, ", len - strlen(out) - 1);
 	if (allowed & M_DELETE)
 		strncat(out, "DELETE, ", len - strlen(out) - 1);
+	if (allowed & M_PUT)
+		strncat(out, "PUT, ", len - strlen(out) - 1);
 	size_t n = strlen(out);
 	if (n >= 2)
 		out[n - 2] = '\0';
@@ -499,7 +511,8 @@ static enum MHD_Result dispatch(struct request *r)
 	case ROUTE_HEALTHZ:
 	case ROUTE_METRICS: return api_ops(r);
 	case ROUTE_DEVICE_FETCH:
-	case ROUTE_DEVICE_ACK: return api_device(r);
+	case ROUTE_DEVICE_ACK:
+	case ROUTE_DEVICE_PUSH_KEYS: return api_device(r);
 	case ROUTE_GATEWAY_LEASE:
 	case ROUTE_GATEWAY_REPORT: return api_gateway(r);
 	default: return api_provider(r);

@@ -178,6 +178,9 @@ static void device_row(struct store *st, sqlite3_stmt *s, struct store_device *d
 	d->quiet_end_min = sqlite3_column_int64(s, 16);
 	d->key_id = sqlite3_column_int(s, 17);
 	d->key_next = sqlite3_column_int(s, 18);
+	store_copy_text(d->push_p256dh, sizeof(d->push_p256dh), s, 19);
+	store_copy_text(d->push_auth, sizeof(d->push_auth), s, 20);
+	store_copy_text(d->push_token, sizeof(d->push_token), s, 21);
 
 	seen = touch_get(&st->touch, d->id);
 	if (seen > d->last_seen_ms) {

@@ -146,11 +146,17 @@ static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id IN
 				"CREATE INDEX message_events_job ON message_events(job_id) WHERE job_id > 0;"
 				"ALTER TABLE wake_jobs ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;";
 
+/* v5: a device's Web Push subscription (docs/webpush.md): its public key and auth secret
+ * (base64url, as the device uploads them; neither can decrypt) and the opaque token of its push
+ * endpoint. */
+static const char schema_v5[] =
+	"ALTER TABLE devices ADD COLUMN push_p256dh TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_auth TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_token TEXT;"
+	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;";
+
 static const char *const migrations[] = {
-	schema_v1,
-	schema_v2,
-	schema_v3,
-	schema_v4,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -17,7 +17,7 @@
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
-	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 /* Wake counters are unsigned 64-bit, stored as the signed 64-bit integer with the same bits
  * (SQLite has no unsigned type): values from 2^63 are negative in the table. U_GT compares two
@@ -93,6 +93,9 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = CASE WHEN wake_ctr = 9223372036854775807 "
 			       "THEN -9223372036854775808 ELSE wake_ctr + 1 END "
 			       "WHERE id = ?1 AND wake_ctr <> -1 RETURNING wake_ctr",
+	/* The endpoint token is made once and kept across key rotations (the subscription stays). */
+	[WS_DEVICE_SET_PUSH] = "UPDATE devices SET push_p256dh = ?2, push_auth = ?3, "
+			       "push_token = coalesce(push_token, ?4) WHERE id = ?1 RETURNING last_seq",
 	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
 			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
 			       "wake_sent_ms = CASE ?2 WHEN 0 THEN 0 WHEN 1 THEN ?3 ELSE wake_sent_ms END "

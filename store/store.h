@@ -29,6 +29,9 @@ const char *store_strerror(int rc);
 #define STORE_HASH_LEN 32   /* SHA-256 of a bearer token */
 #define STORE_MSISDN_MAX 16 /* "+" and up to 15 digits (E.164) */
 #define STORE_NAME_MAX 64
+#define STORE_P256DH_MAX 87     /* base64url of an uncompressed P-256 point (65 octets) */
+#define STORE_PUSH_AUTH_MAX 22  /* base64url of the 16-octet auth secret */
+#define STORE_PUSH_TOKEN_MAX 22 /* base64url of the endpoint's 16 random octets */
 #define STORE_TOPIC_MAX 32
 #define STORE_CTYPE_MAX 128
 #define STORE_IDEMKEY_MAX 64
@@ -137,6 +140,10 @@ struct store_device {
 	int64_t quiet_end_min;
 	int key_id;   /* master key id the device's wake key is derived under (1-255) */
 	int key_next; /* master key id the device is being moved to, 0 if none */
+	/* Web Push subscription (docs/webpush.md); empty strings when the device has sent none. */
+	char push_p256dh[STORE_P256DH_MAX + 1];
+	char push_auth[STORE_PUSH_AUTH_MAX + 1];
+	char push_token[STORE_PUSH_TOKEN_MAX + 1];
 };
 typedef int (*store_device_cb)(void *arg, const struct store_device *d);
 
@@ -168,6 +175,11 @@ struct store_device_patch {
 #define STORE_PATCH_POLL 8u
 #define STORE_PATCH_QUIET 16u
 int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+/* Stores the device's Web Push public key and auth secret (base64url, checked by the caller) and,
+ * if it has no endpoint token yet, token. *last_seq gets the last sequence number assigned before
+ * the new keys: later messages are encrypted to them. STORE_NOTFOUND if the device is gone. */
+int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *token, uint64_t *last_seq);
 /* Deletes the device, its messages, events and wake jobs. */
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
 /* Finds the device whose token hashes to hash. */

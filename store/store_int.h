@@ -52,6 +52,7 @@ enum wsql {
 	WS_DEVICE_SENT,
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
+	WS_DEVICE_SET_PUSH,
 	WS_DEVICE_UNREACHABLE,
 	WS_IDEM_GET,
 	WS_IDEM_DEL,
@@ -140,6 +141,7 @@ enum op_kind {
 	OP_JOB_ADD,
 	OP_COUNTER_NEXT,
 	OP_SET_WAKE_STATE,
+	OP_PUSH_KEYS,
 	OP_LEASE,
 	OP_REPORT,
 	OP_EXPIRE,
@@ -238,6 +240,11 @@ struct store_op {
 			const char *error;
 			int64_t at_ms;
 		} report;
+		struct {
+			int64_t device_id;
+			const char *p256dh, *auth, *token;
+			uint64_t *last_seq;
+		} push;
 		struct {
 			int64_t before_ms;
 			int count; /* rows handled in this chunk (messages for purge) */
@@ -351,6 +358,7 @@ int op_purge(struct store *st, struct store_op *op);
 int op_job_add(struct store *st, struct store_op *op);
 int op_counter_next(struct store *st, struct store_op *op);
 int op_set_wake_state(struct store *st, struct store_op *op);
+int op_push_keys(struct store *st, struct store_op *op);
 int op_lease(struct store *st, struct store_op *op);
 int op_report(struct store *st, struct store_op *op);
 void fetched_free(struct fetched *f);

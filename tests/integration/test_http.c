@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ece.h"
+#include "encode.h"
 #include "store.h"
 #include "testsrv.h"
 
@@ -323,6 +325,49 @@ static void test_submit_fetch_ack(void **state)
 	assert_int_equal(req("GET", "/v1/device/messages?after=x", tok, NULL, NULL), 400);
 	assert_int_equal(req("GET", "/v1/device/messages?max=0", tok, NULL, NULL), 400);
 	assert_int_equal(req("GET", "/v1/device/messages?wait=3600", tok, NULL, NULL), 400);
+}
+
+/* PUT /v1/device/push-keys keeps the device's Web Push public key and auth secret, answers the
+ * last seq assigned before them, and refuses anything that is not a P-256 point and 16 octets. */
+static void test_push_keys(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN];
+	char p64[ENC_B64_LEN(ECE_P256_PUB_LEN)], a64[ENC_B64_LEN(ECE_AUTH_LEN)], body[256], tok[128];
+	int64_t dev;
+	json_t *j;
+	long st;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003900", &dev, tok, sizeof(tok)), 0);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	enc_b64(pub, sizeof(pub), p64, 1);
+	enc_b64(auth, sizeof(auth), a64, 1);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, &j), 200);
+	assert_int_equal(jint(j, "seq"), 0);
+	json_decref(j);
+	submit(dev, "one", NULL, &st, NULL);
+	assert_int_equal(st, 201);
+	submit(dev, "two", NULL, &st, NULL);
+	assert_int_equal(st, 201);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, &j), 200);
+	assert_int_equal(jint(j, "seq"), 2);
+	json_decref(j);
+
+	/* Without the device's token, with another method, or with keys that are not keys. */
+	assert_int_equal(req("PUT", "/v1/device/push-keys", NULL, body, NULL), 401);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", ts.provider_key, body, NULL), 401);
+	assert_int_equal(req("POST", "/v1/device/push-keys", tok, body, NULL), 405);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\"}", p64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%sAA\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	p64[40] = p64[40] == 'A' ? 'B' : 'A'; /* off the curve */
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"x\":1}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, "[1]", NULL), 400);
 }
 
 static void test_paging(void **state)
@@ -693,6 +738,7 @@ int main(void)
 		cmocka_unit_test(test_long_poll),
 		cmocka_unit_test(test_gateway_lease_report),
 		cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_push_keys),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
