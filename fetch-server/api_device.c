@@ -15,6 +15,9 @@
 #include "util.h"
 #include "wake.h"
 
+/* As many as the device reports in one ack (client/lib/fetch.c). */
+#define ACK_UNDECRYPTABLE_MAX 64
+
 struct fetch_ctx {
 	json_t *arr;
 	uint64_t last_seq;
@@ -34,6 +37,8 @@ static int fetch_one(void *arg, const struct store_message *m)
 	free(b64);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	json_array_append_new(fc->arr, j);
 	fc->last_seq = m->seq;
 	return 0;
@@ -159,7 +164,10 @@ static enum MHD_Result fetch(struct request *r)
 
 static enum MHD_Result ack(struct request *r)
 {
-	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
+	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", "undecryptable", NULL};
+	uint64_t undec[ACK_UNDECRYPTABLE_MAX];
+	size_t nundec = 0;
+	json_t *u;
 	struct server *srv = r->srv;
 	struct store_device d;
 	int64_t device_id = r->principal_id, seq = 0, kid = 0, now = util_now_ms();
@@ -182,6 +190,28 @@ static enum MHD_Result ack(struct request *r)
 		json_decref(body);
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
+	/* Messages the device could not decrypt (docs/webpush.md): acknowledged like the others,
+	 * with that outcome recorded for the provider. */
+	u = json_object_get(body, "undecryptable");
+	if (u != NULL) {
+		size_t i;
+		json_t *v;
+
+		if (!json_is_array(u) || json_array_size(u) > ACK_UNDECRYPTABLE_MAX) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'undecryptable' must be an array of at most %d sequence numbers",
+						ACK_UNDECRYPTABLE_MAX);
+		}
+		json_array_foreach (u, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > seq) {
+				json_decref(body);
+				return http_reply_error(r, 400, "invalid_field",
+							"'undecryptable' holds sequence numbers from 1 to 'seq'");
+			}
+			undec[nundec++] = (uint64_t)json_integer_value(v);
+		}
+	}
 	json_decref(body);
 	if (kid != 0) {
 		/* The key it holds must be its current one or the one it is moving to. */
@@ -192,6 +222,9 @@ static enum MHD_Result ack(struct request *r)
 			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
 						(long long)kid);
 	}
+	rc = store_seq_event(srv->store, device_id, undec, nundec, "undecryptable", now);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
 	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");

@@ -5,8 +5,9 @@
 #include <string.h>
 
 #include "api_common.h"
-#include "metrics.h"
+#include "ece.h"
 #include "encode.h"
+#include "metrics.h"
 #include "util.h"
 #include "wake.h"
 
@@ -256,6 +257,8 @@ static json_t *message_json(const struct store_message *m)
 			  (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	return j;
 }
 
@@ -292,6 +295,7 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	const char *ttl = http_header(r, "TTL"), *urg = http_header(r, "Urgency");
 	const char *topic = http_header(r, "Topic"), *idem = http_header(r, "Idempotency-Key");
 	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *cenc = http_header(r, "Content-Encoding");
 	char loc[64], ttlbuf[24];
 	int replayed = 0, rc;
 	int64_t ttl_s = srv->cfg.default_ttl_s;
@@ -311,6 +315,15 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
 	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
 		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
+	/* An end-to-end encrypted body (docs/webpush.md) is stored and relayed as it is; any other
+	 * coding would reach the device as something it cannot read. */
+	if (cenc && strcmp(cenc, "aes128gcm") != 0)
+		return http_reply_error(r, 415, "unsupported_content_encoding",
+					"'Content-Encoding' must be aes128gcm (RFC 8188) or absent");
+	if (cenc && r->body_len < ECE_WEBPUSH_HEADER_LEN + ECE_TAG_LEN + 1)
+		return http_reply_error(r, 400, "invalid_body",
+					"an aes128gcm body is shorter than its header and one record");
+	in.content_encoding = cenc;
 	in.device_id = r->id;
 	in.ttl_s = ttl_s;
 	in.topic = topic;

@@ -77,6 +77,7 @@ int store_message_put(struct store *st, int64_t provider_id, const struct store_
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
+	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
 	op.u.put.provider_id = provider_id;
@@ -173,6 +174,10 @@ int op_message_put(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 7, op->now_ms);
 	sqlite3_bind_int64(s, 8, expires);
 	sqlite3_bind_blob(s, 9, in->body_len ? (const void *)in->body : "", (int)in->body_len, SQLITE_STATIC);
+	if (in->content_encoding != NULL)
+		sqlite3_bind_text(s, 10, in->content_encoding, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 10);
 	rc = wstep_done(st, s, "message insert");
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
@@ -225,6 +230,8 @@ int op_message_put(struct store *st, struct store_op *op)
 	if (in->topic != NULL)
 		memcpy(out->topic, in->topic, strlen(in->topic) + 1);
 	memcpy(out->content_type, ctype, strlen(ctype) + 1);
+	if (in->content_encoding != NULL)
+		snprintf(out->content_encoding, sizeof(out->content_encoding), "%s", in->content_encoding);
 	out->created_ms = op->now_ms;
 	out->expires_ms = expires;
 	out->updated_ms = op->now_ms;
@@ -293,6 +300,39 @@ int op_device_event(struct store *st, struct store_op *op)
 	return wstep_done(st, s, "device event");
 }
 
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
+
+	if (st == NULL || (n > 0 && seqs == NULL) ||
+	    !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1))
+		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
+	op.u.seq_event.device_id = device_id;
+	op.u.seq_event.seqs = seqs;
+	op.u.seq_event.n = n;
+	op.u.seq_event.what = what;
+	return writer_submit(st, &op);
+}
+
+int op_seq_event(struct store *st, struct store_op *op)
+{
+	int rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < op->u.seq_event.n; i++) {
+		sqlite3_stmt *s = wstmt(st, WS_EVENT_SEQ);
+
+		sqlite3_bind_int64(s, 1, op->u.seq_event.device_id);
+		sqlite3_bind_int64(s, 2, (int64_t)op->u.seq_event.seqs[i]);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_text(s, 4, op->u.seq_event.what, -1, SQLITE_STATIC);
+		rc = wstep_done(st, s, "seq event");
+	}
+	return rc;
+}
+
 void fetched_free(struct fetched *f)
 {
 	while (f != NULL) {
@@ -354,8 +394,8 @@ int op_fetch(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 3, op->now_ms);
 	sqlite3_bind_int(s, 4, op->u.fetch.max);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 12);
-		const void *body = sqlite3_column_blob(s, 12);
+		size_t n = (size_t)sqlite3_column_bytes(s, 13);
+		const void *body = sqlite3_column_blob(s, 13);
 		struct fetched *f = malloc(sizeof(*f) + n);
 
 		if (f == NULL) {

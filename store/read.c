@@ -46,6 +46,7 @@ void store_message_row(sqlite3_stmt *s, struct store_message *m)
 	m->expires_ms = sqlite3_column_int64(s, 9);
 	m->updated_ms = sqlite3_column_int64(s, 10);
 	m->body_len = (size_t)sqlite3_column_int64(s, 11);
+	store_copy_text(m->content_encoding, sizeof(m->content_encoding), s, 12);
 }
 
 /* Columns of JOB_COLS in sql.c. */

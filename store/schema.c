@@ -148,12 +148,14 @@ static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id IN
 
 /* v5: a device's Web Push subscription (docs/webpush.md): its public key and auth secret
  * (base64url, as the device uploads them; neither can decrypt) and the opaque token of its push
- * endpoint. */
+ * endpoint; and the content coding of each message. */
 static const char schema_v5[] =
 	"ALTER TABLE devices ADD COLUMN push_p256dh TEXT;"
 	"ALTER TABLE devices ADD COLUMN push_auth TEXT;"
 	"ALTER TABLE devices ADD COLUMN push_token TEXT;"
-	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;";
+	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;"
+	/* The content coding of an end-to-end encrypted body ("aes128gcm"), NULL for plain. */
+	"ALTER TABLE messages ADD COLUMN content_encoding TEXT;";
 
 static const char *const migrations[] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,

@@ -8,7 +8,7 @@
  * WHERE clause so the planner can use them; narrower filters are added after it. */
 #define MSG_COLS                                                                                                       \
 	"id, device_id, provider_id, seq, state, urgency, topic, content_type, "                                       \
-	"created_ms, expires_ms, updated_ms, length(body)"
+	"created_ms, expires_ms, updated_ms, length(body), content_encoding"
 #define JOB_COLS                                                                                                       \
 	"id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, "                                  \
 	"lease_until_ms, state, attempts, reference, error"
@@ -109,8 +109,8 @@ const char *const store_wsql[WS_COUNT] = {
 
 	[WS_MSG_LOAD] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
 	[WS_MSG_INSERT] = "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, "
-			  "content_type, created_ms, expires_ms, updated_ms, body) "
-			  "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?7, ?9)",
+			  "content_type, created_ms, expires_ms, updated_ms, body, content_encoding) "
+			  "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
 	[WS_MSG_SET_STATE] = "UPDATE messages SET state = ?2, updated_ms = ?3 WHERE id = ?1",
 	[WS_EVENT_ADD] = EVENT_INSERT "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[WS_EVENT_REPLACE] = EVENT_INSERT "SELECT id, ?3, 6, 'replaced', ?5 FROM messages "
@@ -122,6 +122,7 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
 						 "WHERE device_id = ?1 AND state IN (0,1,2,3)",
 
+	[WS_EVENT_SEQ] = EVENT_INSERT "SELECT id, ?3, -1, ?4, '' FROM messages WHERE device_id = ?1 AND seq = ?2",
 	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
 			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
 			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",

@@ -193,11 +193,12 @@ void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
 
 struct store_message_in {
 	int64_t device_id;
-	int urgency;                 /* enum store_urgency */
-	int64_t ttl_s;               /* 0: deliver now or never (kept one second for a waiting device) */
-	const char *topic;           /* NULL or up to STORE_TOPIC_MAX base64url characters */
-	const char *content_type;    /* NULL means application/octet-stream */
-	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
+	int urgency;                  /* enum store_urgency */
+	int64_t ttl_s;                /* 0: deliver now or never (kept one second for a waiting device) */
+	const char *topic;            /* NULL or up to STORE_TOPIC_MAX base64url characters */
+	const char *content_type;     /* NULL means application/octet-stream */
+	const char *content_encoding; /* NULL for plain, or "aes128gcm" (end-to-end encrypted) */
+	const char *idempotency_key;  /* NULL or up to STORE_IDEMKEY_MAX printable characters */
 	const uint8_t *body;
 	size_t body_len; /* at most STORE_BODY_MAX */
 };
@@ -211,6 +212,7 @@ struct store_message {
 	int urgency; /* enum store_urgency */
 	char topic[STORE_TOPIC_MAX + 1];
 	char content_type[STORE_CTYPE_MAX + 1];
+	char content_encoding[16]; /* "" for plain */
 	int64_t created_ms;
 	int64_t expires_ms;
 	int64_t updated_ms;
@@ -247,6 +249,10 @@ int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int6
 /* Appends an event that changes no state (scheduler decisions) to every pending message of a
  * device. */
 int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+/* Appends an event that changes no state to the device's messages with these sequence numbers
+ * (the device's "undecryptable" outcome); numbers with no message are skipped. */
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    int64_t now_ms);
 
 /* ---- Device API ---- */
 

@@ -53,6 +53,7 @@ enum wsql {
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
 	WS_DEVICE_SET_PUSH,
+	WS_EVENT_SEQ,
 	WS_DEVICE_UNREACHABLE,
 	WS_IDEM_GET,
 	WS_IDEM_DEL,
@@ -142,6 +143,7 @@ enum op_kind {
 	OP_COUNTER_NEXT,
 	OP_SET_WAKE_STATE,
 	OP_PUSH_KEYS,
+	OP_SEQ_EVENT,
 	OP_LEASE,
 	OP_REPORT,
 	OP_EXPIRE,
@@ -240,6 +242,12 @@ struct store_op {
 			const char *error;
 			int64_t at_ms;
 		} report;
+		struct {
+			int64_t device_id;
+			const uint64_t *seqs;
+			size_t n;
+			const char *what;
+		} seq_event;
 		struct {
 			int64_t device_id;
 			const char *p256dh, *auth, *token;
@@ -359,6 +367,7 @@ int op_job_add(struct store *st, struct store_op *op);
 int op_counter_next(struct store *st, struct store_op *op);
 int op_set_wake_state(struct store *st, struct store_op *op);
 int op_push_keys(struct store *st, struct store_op *op);
+int op_seq_event(struct store *st, struct store_op *op);
 int op_lease(struct store *st, struct store_op *op);
 int op_report(struct store *st, struct store_op *op);
 void fetched_free(struct fetched *f);

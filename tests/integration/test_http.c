@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "ece.h"
+#include "ece_encrypt.h"
 #include "encode.h"
 #include "store.h"
 #include "testsrv.h"
@@ -368,6 +369,71 @@ static void test_push_keys(void **state)
 	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"x\":1}", p64, a64);
 	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
 	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, "[1]", NULL), 400);
+}
+
+/* An aes128gcm body (end-to-end encrypted to the device) is stored and relayed as it is, marked
+ * with its content coding; other codings are refused; the device's undecryptable outcome becomes
+ * an event of the message. */
+static void test_encrypted_message(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], ct[256];
+	const char *plain = "the plain text of an encrypted message";
+	char tok[128], path[64], *b64;
+	struct http_resp r;
+	size_t len = 0;
+	int64_t dev, id;
+	json_t *j, *m, *ev;
+	int found = 0;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003901", &dev, tok, sizeof(tok)), 0);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)plain, strlen(plain),
+					     0, ct, sizeof(ct), &len),
+			 ECE_OK);
+	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: aes128gcm", NULL}, (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 201);
+	j = body_json(&r);
+	http_resp_free(&r);
+	assert_string_equal(jstr(j, "content_encoding"), "aes128gcm");
+	id = jint(j, "id");
+	json_decref(j);
+	/* Another coding, or a body too short to be aes128gcm. */
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: gzip", NULL}, (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 415);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: aes128gcm", NULL}, "short", 5, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+	http_resp_free(&r);
+
+	assert_int_equal(req("GET", "/v1/device/messages?after=0", tok, NULL, &j), 200);
+	m = json_array_get(json_object_get(j, "messages"), 0);
+	assert_int_equal(jint(m, "id"), id);
+	assert_string_equal(jstr(m, "content_encoding"), "aes128gcm");
+	b64 = malloc(ENC_B64_LEN(len));
+	enc_b64(ct, len, b64, 0);
+	assert_string_equal(jstr(m, "body"), b64);
+	free(b64);
+	json_decref(j);
+
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":[2]}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":1}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":[1]}", NULL), 204);
+	snprintf(path, sizeof(path), "/v1/messages/%lld", (long long)id);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	assert_string_equal(jstr(j, "state"), "acked");
+	ev = json_object_get(j, "events");
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		found += strcmp(jstr(json_array_get(ev, i), "event"), "undecryptable") == 0;
+	assert_int_equal(found, 1);
+	json_decref(j);
 }
 
 static void test_paging(void **state)
@@ -739,6 +805,7 @@ int main(void)
 		cmocka_unit_test(test_gateway_lease_report),
 		cmocka_unit_test(test_gateway_lease_expiry),
 		cmocka_unit_test(test_push_keys),
+		cmocka_unit_test(test_encrypted_message),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -776,7 +776,8 @@ static void test_key_rotation(void **state)
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
 		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; DROP INDEX devices_push_token;"
 		 " ALTER TABLE devices DROP COLUMN push_p256dh; ALTER TABLE devices DROP COLUMN push_auth;"
-		 " ALTER TABLE devices DROP COLUMN push_token; PRAGMA user_version=1;");
+		 " ALTER TABLE devices DROP COLUMN push_token; ALTER TABLE messages DROP COLUMN content_encoding;"
+		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = open_at(f->path, &err);
 	assert_non_null(f->st);
