@@ -121,7 +121,8 @@ TEST_SCRIPTS += tests/unit/test_protocol.py
 # make fuzz-report's script on the device side's fuzz targets (built by make check).
 TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
-	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh
+	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh \
+	tests/integration/client_encrypted.sh
 
 # --- aes128gcm and Web Push encryption (common/ece.c, the test encryptor common/ece_encrypt.c) ---
 ECE_OBJS := $(O)/common/ece.o $(O)/common/ece_encrypt.o $(O)/common/crypto.o $(O)/common/encode.o
