@@ -222,7 +222,7 @@ static enum MHD_Result ack(struct request *r)
 			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
 						(long long)kid);
 	}
-	rc = store_seq_event(srv->store, device_id, undec, nundec, "undecryptable", now);
+	rc = store_seq_event(srv->store, device_id, undec, nundec, "undecryptable", NULL, now);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);

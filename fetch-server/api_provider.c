@@ -43,7 +43,7 @@ static int parse_hhmm(const char *s, int64_t *min)
 	return 0;
 }
 
-static json_t *device_json(const struct store_device *d)
+static json_t *device_json(const struct store_device *d, const char *push_origin)
 {
 	char created[32], seen[32];
 	json_t *j;
@@ -68,6 +68,17 @@ static json_t *device_json(const struct store_device *d)
 		json_object_set_new(j, "quiet_hours", json_pack("{s:s, s:s}", "start", a, "end", b));
 	} else {
 		json_object_set_new(j, "quiet_hours", json_null());
+	}
+	/* As a browser's PushSubscription.toJSON(): hand it unchanged to a Web Push library. */
+	if (push_origin[0] != '\0' && d->push_token[0] != '\0' && d->push_p256dh[0] != '\0') {
+		char endpoint[sizeof(((struct server_config *)0)->push_origin) + 8 + STORE_PUSH_TOKEN_MAX];
+
+		snprintf(endpoint, sizeof(endpoint), "%s/push/%s", push_origin, d->push_token);
+		json_object_set_new(j, "push_subscription",
+				    json_pack("{s:s, s:{s:s, s:s}}", "endpoint", endpoint, "keys", "p256dh",
+					      d->push_p256dh, "auth", d->push_auth));
+	} else {
+		json_object_set_new(j, "push_subscription", json_null());
 	}
 	return j;
 }
@@ -180,7 +191,7 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 		return http_reply_error(r, 500, "internal", "cannot read back the device");
 	enc_b64(key, sizeof(key), keyb64, 0);
 	explicit_bzero(key, sizeof(key));
-	out = device_json(&d);
+	out = device_json(&d, r->srv->cfg.push_origin);
 	json_object_set_new(out, "token", json_string(token));
 	json_object_set_new(out, "wake_key", json_string(keyb64));
 	json_object_set_new(out, "key_id", json_integer(d.key_id));
@@ -191,16 +202,24 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	return http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
 }
 
+struct list_ctx {
+	json_t *arr;
+	const char *push_origin;
+};
+
 static int list_one(void *arg, const struct store_device *d)
 {
-	json_array_append_new(arg, device_json(d));
+	struct list_ctx *lc = arg;
+
+	json_array_append_new(lc->arr, device_json(d, lc->push_origin));
 	return 0;
 }
 
 static enum MHD_Result device_list(struct request *r, const struct store_principal *prov)
 {
 	json_t *arr = json_array();
-	int rc = store_device_list(r->srv->store, prov->id, list_one, arr);
+	struct list_ctx lc = {.arr = arr, .push_origin = r->srv->cfg.push_origin};
+	int rc = store_device_list(r->srv->store, prov->id, list_one, &lc);
 	if (rc != STORE_OK) {
 		json_decref(arr);
 		return api_store_error(r, rc, "device");
@@ -214,7 +233,7 @@ static enum MHD_Result device_get(struct request *r, const struct store_principa
 	int rc = store_device_get(r->srv->store, prov->id, r->id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	return http_reply_json(r, 200, device_json(&d), NULL);
+	return http_reply_json(r, 200, device_json(&d, r->srv->cfg.push_origin), NULL);
 }
 
 static enum MHD_Result device_patch(struct request *r, const struct store_principal *prov)

@@ -164,6 +164,13 @@ static int route_lookup(const char *url, int method, int64_t *id, unsigned *allo
 		ri->body_max = HTTP_JSON_MAX;
 		return 1;
 	}
+	/* Web Push (RFC 8030): the sender authenticates with VAPID, not a bearer token. */
+	if (strncmp(url, "/push/", 6) == 0) {
+		*allowed = M_POST;
+		ri->route = ROUTE_PUSH;
+		ri->body_max = STORE_BODY_MAX;
+		return 1;
+	}
 	if (strcmp(url, "/v1/device/push-keys") == 0) {
 		*allowed = M_PUT;
 		ri->api = API_DEVICE;
@@ -513,6 +520,7 @@ static enum MHD_Result dispatch(struct request *r)
 	case ROUTE_DEVICE_FETCH:
 	case ROUTE_DEVICE_ACK:
 	case ROUTE_DEVICE_PUSH_KEYS: return api_device(r);
+	case ROUTE_PUSH: return api_webpush(r);
 	case ROUTE_GATEWAY_LEASE:
 	case ROUTE_GATEWAY_REPORT: return api_gateway(r);
 	default: return api_provider(r);

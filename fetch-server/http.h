@@ -81,6 +81,7 @@ int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t 
 /* api_*.c */
 enum MHD_Result api_provider(struct request *r);
 enum MHD_Result api_device(struct request *r);
+enum MHD_Result api_webpush(struct request *r);
 enum MHD_Result api_gateway(struct request *r);
 enum MHD_Result api_ops(struct request *r);
 

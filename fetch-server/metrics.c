@@ -31,6 +31,7 @@ static const char *route_names[ROUTE_COUNT] = {
 	[ROUTE_DEVICE_FETCH] = "device_fetch",
 	[ROUTE_DEVICE_ACK] = "device_ack",
 	[ROUTE_DEVICE_PUSH_KEYS] = "device_push_keys",
+	[ROUTE_PUSH] = "push",
 	[ROUTE_GATEWAY_LEASE] = "gateway_lease",
 	[ROUTE_GATEWAY_REPORT] = "gateway_report",
 	[ROUTE_HEALTHZ] = "healthz",

@@ -301,12 +301,13 @@ int op_device_event(struct store *st, struct store_op *op)
 }
 
 int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
-		    int64_t now_ms)
+		    const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
 
 	if (st == NULL || (n > 0 && seqs == NULL) ||
-	    !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1))
+	    !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
+	    (detail != NULL && !store_valid_text(detail, 0, STORE_ERROR_MAX, 0)))
 		return STORE_ERROR;
 	if (n == 0)
 		return STORE_OK;
@@ -314,6 +315,7 @@ int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, s
 	op.u.seq_event.seqs = seqs;
 	op.u.seq_event.n = n;
 	op.u.seq_event.what = what;
+	op.u.seq_event.detail = detail ? detail : "";
 	return writer_submit(st, &op);
 }
 
@@ -328,6 +330,7 @@ int op_seq_event(struct store *st, struct store_op *op)
 		sqlite3_bind_int64(s, 2, (int64_t)op->u.seq_event.seqs[i]);
 		sqlite3_bind_int64(s, 3, op->now_ms);
 		sqlite3_bind_text(s, 4, op->u.seq_event.what, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, op->u.seq_event.detail, -1, SQLITE_STATIC);
 		rc = wstep_done(st, s, "seq event");
 	}
 	return rc;

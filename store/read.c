@@ -243,6 +243,26 @@ int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb,
 	return STORE_OK;
 }
 
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (token == NULL || device_id == NULL || provider_id == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_BY_PUSH);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc, "device by push token");
+	*device_id = sqlite3_column_int64(s, 0);
+	*provider_id = sqlite3_column_int64(s, 1);
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
 int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id)
 {
 	sqlite3_stmt *s;

@@ -122,7 +122,7 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
 						 "WHERE device_id = ?1 AND state IN (0,1,2,3)",
 
-	[WS_EVENT_SEQ] = EVENT_INSERT "SELECT id, ?3, -1, ?4, '' FROM messages WHERE device_id = ?1 AND seq = ?2",
+	[WS_EVENT_SEQ] = EVENT_INSERT "SELECT id, ?3, -1, ?4, ?5 FROM messages WHERE device_id = ?1 AND seq = ?2",
 	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
 			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
 			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",
@@ -230,6 +230,7 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_GATEWAY_LIST] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
 			    "ORDER BY id",
 	[RS_DEVICE_AUTH] = "SELECT id FROM devices WHERE token_hash = ?1",
+	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id FROM devices WHERE push_token = ?1",
 	[RS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
 	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",

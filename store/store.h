@@ -184,6 +184,8 @@ int store_device_set_push_keys(struct store *st, int64_t device_id, const char *
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
 /* Finds the device whose token hashes to hash. */
 int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+/* The device whose push endpoint token this is. STORE_NOTFOUND if none. */
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id);
 /* Records contact in memory at once (no disk write on the request path); the writer thread
  * saves last-seen times in its next group and at close. Contact also ends an in-flight or
  * unreachable wake state. */
@@ -252,7 +254,7 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 /* Appends an event that changes no state to the device's messages with these sequence numbers
  * (the device's "undecryptable" outcome); numbers with no message are skipped. */
 int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
-		    int64_t now_ms);
+		    const char *detail, int64_t now_ms);
 
 /* ---- Device API ---- */
 

@@ -104,6 +104,7 @@ enum rsql {
 	RS_PROVIDER_LIST,
 	RS_GATEWAY_LIST,
 	RS_DEVICE_AUTH,
+	RS_DEVICE_BY_PUSH,
 	RS_DEVICE_GET,
 	RS_DEVICE_LIST,
 	RS_DEVICE_LIST_ALL,
@@ -246,7 +247,7 @@ struct store_op {
 			int64_t device_id;
 			const uint64_t *seqs;
 			size_t n;
-			const char *what;
+			const char *what, *detail;
 		} seq_event;
 		struct {
 			int64_t device_id;

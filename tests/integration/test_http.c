@@ -19,6 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #include "ece.h"
 #include "ece_encrypt.h"
 #include "encode.h"
@@ -75,7 +80,8 @@ static int64_t submit(int64_t dev, const char *body, const char *const *headers,
 static int setup(void **state)
 {
 	(void)state;
-	return testsrv_suite_start(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = "
+	return testsrv_suite_start(&ts, "push_origin = https://push.example.net\nconnection_timeout = 2\n"
+					"connection_limit = 64\nmax_fetch = 5\nlease_time = "
 					"3\n[scheduler]\nenabled = no\n");
 }
 
@@ -432,6 +438,157 @@ static void test_encrypted_message(void **state)
 	ev = json_object_get(j, "events");
 	for (size_t i = 0; i < json_array_size(ev); i++)
 		found += strcmp(jstr(json_array_get(ev, i), "event"), "undecryptable") == 0;
+	assert_int_equal(found, 1);
+	json_decref(j);
+}
+
+/* A VAPID Authorization value for aud, signed with a fresh P-256 key (ES256: DER from OpenSSL
+ * turned into JOSE's raw r||s). The verifier is checked against independent signers in
+ * test_vapid.c and test_webpush_node.sh; this one only drives the endpoint. */
+static void vapid_header(const char *aud, long exp_in, char *out, size_t max)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t pub[65], der[80], raw[64];
+	const unsigned char *dp = der;
+	char h64[64], c64[512], s64[ENC_B64_LEN(64)], k64[ENC_B64_LEN(65)], claims[256], input[700];
+	size_t publen = 0, derlen = sizeof(der);
+	ECDSA_SIG *sig;
+	const BIGNUM *r, *s;
+
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", pub, sizeof(pub), &publen), 1);
+	enc_b64((const uint8_t *)"{\"typ\":\"JWT\",\"alg\":\"ES256\"}", 27, h64, 1);
+	snprintf(claims, sizeof(claims), "{\"aud\":\"%s\",\"exp\":%ld,\"sub\":\"mailto:ops@example.net\"}", aud,
+		 (long)time(NULL) + exp_in);
+	enc_b64((const uint8_t *)claims, strlen(claims), c64, 1);
+	snprintf(input, sizeof(input), "%s.%s", h64, c64);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(md, der, &derlen, (const uint8_t *)input, strlen(input)), 1);
+	sig = d2i_ECDSA_SIG(NULL, &dp, (long)derlen);
+	assert_non_null(sig);
+	ECDSA_SIG_get0(sig, &r, &s);
+	assert_int_equal(BN_bn2binpad(r, raw, 32), 32);
+	assert_int_equal(BN_bn2binpad(s, raw + 32, 32), 32);
+	enc_b64(raw, 64, s64, 1);
+	enc_b64(pub, publen, k64, 1);
+	snprintf(out, max, "Authorization: vapid t=%s.%s, k=%s", input, s64, k64);
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+}
+
+/* POST /push/<token> (RFC 8030) from a Web Push sender: VAPID for this origin, TTL, aes128gcm. The
+ * provider sees the device's subscription in the shape of PushSubscription.toJSON(). */
+static void test_push_endpoint(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], ct[256], big[5000];
+	char p64[ENC_B64_LEN(ECE_P256_PUB_LEN)], a64[ENC_B64_LEN(ECE_AUTH_LEN)], body[256], tok[128], path[128];
+	char vapid[1024], other[1024], expired[1024], loc[64];
+	const char *endpoint, *slash;
+	struct http_resp r;
+	size_t len = 0;
+	int64_t dev;
+	json_t *j, *sub, *m, *ev;
+	int found = 0;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003902", &dev, tok, sizeof(tok)), 0);
+	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)dev);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	assert_true(json_is_null(json_object_get(j, "push_subscription")));
+	json_decref(j);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	enc_b64(pub, sizeof(pub), p64, 1);
+	enc_b64(auth, sizeof(auth), a64, 1);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 200);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	sub = json_object_get(j, "push_subscription");
+	endpoint = jstr(sub, "endpoint");
+	assert_int_equal(strncmp(endpoint, "https://push.example.net/push/", 30), 0);
+	assert_int_equal(strlen(endpoint), 30 + 22);
+	/* The token names neither the device nor the provider. */
+	assert_null(strstr(endpoint + 30, "3902"));
+	assert_string_equal(jstr(json_object_get(sub, "keys"), "p256dh"), p64);
+	assert_string_equal(jstr(json_object_get(sub, "keys"), "auth"), a64);
+	slash = strrchr(endpoint, '/');
+	snprintf(path, sizeof(path), "/push/%s", slash + 1);
+	json_decref(j);
+
+	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)"pushed", 6, 0, ct,
+					     sizeof(ct), &len),
+			 ECE_OK);
+	vapid_header("https://push.example.net", 3600, vapid, sizeof(vapid));
+	vapid_header("https://push.example.org", 3600, other, sizeof(other));
+	vapid_header("https://push.example.net", -10, expired, sizeof(expired));
+	assert_int_equal(
+		http_do(&ts, "POST", path, NULL,
+			(const char *const[]){vapid, "TTL: 60", "Urgency: high", "Content-Encoding: aes128gcm", NULL},
+			(const char *)ct, len, &r),
+		0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(http_resp_header(&r, "Location", loc, sizeof(loc)), 0);
+	assert_int_equal(strncmp(loc, "/v1/messages/", 13), 0);
+	http_resp_free(&r);
+	/* Refusals: no VAPID, VAPID for another origin or expired, no TTL, another coding, an
+	 * unknown endpoint, a body over 4096 octets. */
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){"TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){other, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){expired, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "Content-Encoding: aes128gcm", NULL}, (const char *)ct,
+				 len, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aesgcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 415);
+	http_resp_free(&r);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)big, sizeof(big), &r),
+			 0);
+	assert_int_equal(r.status, 413);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/push/AAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 404);
+	http_resp_free(&r);
+
+	/* The device gets the ciphertext, marked; the message's history names the sender. */
+	assert_int_equal(req("GET", "/v1/device/messages?after=0", tok, NULL, &j), 200);
+	m = json_array_get(json_object_get(j, "messages"), 0);
+	assert_string_equal(jstr(m, "content_encoding"), "aes128gcm");
+	assert_string_equal(jstr(m, "urgency"), "high");
+	json_decref(j);
+	assert_int_equal(req("GET", loc, ts.provider_key, NULL, &j), 200);
+	ev = json_object_get(j, "events");
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		found += strcmp(jstr(json_array_get(ev, i), "event"), "vapid") == 0 &&
+			 strcmp(jstr(json_array_get(ev, i), "detail"), "mailto:ops@example.net") == 0;
 	assert_int_equal(found, 1);
 	json_decref(j);
 }
@@ -806,6 +963,7 @@ int main(void)
 		cmocka_unit_test(test_gateway_lease_expiry),
 		cmocka_unit_test(test_push_keys),
 		cmocka_unit_test(test_encrypted_message),
+		cmocka_unit_test(test_push_endpoint),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
