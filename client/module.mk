@@ -122,7 +122,7 @@ TEST_SCRIPTS += tests/unit/test_protocol.py
 TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
 	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh \
-	tests/integration/client_encrypted.sh
+	tests/integration/client_encrypted.sh tests/integration/client_webpush_node.sh
 
 # --- aes128gcm and Web Push encryption (common/ece.c, the test encryptor common/ece_encrypt.c) ---
 ECE_OBJS := $(O)/common/ece.o $(O)/common/ece_encrypt.o $(O)/common/crypto.o $(O)/common/encode.o
