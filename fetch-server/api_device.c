@@ -241,13 +241,14 @@ static enum MHD_Result ack(struct request *r)
  * messages are acknowledged. */
 static enum MHD_Result push_keys(struct request *r)
 {
-	static const char *const allowed[] = {"p256dh", "auth", NULL};
+	static const char *const allowed[] = {"p256dh", "auth", "application_server_key", NULL};
 	uint8_t pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], rnd[16];
 	char token[ENC_B64_LEN(sizeof(rnd))], answer[48];
 	const char *p, *a;
 	uint64_t last_seq = 0;
+	const char *server_key = NULL;
 	EVP_PKEY *key;
-	json_t *body;
+	json_t *body, *sk;
 	int rc;
 
 	store_device_touch(r->srv->store, r->principal_id, util_now_ms());
@@ -278,8 +279,25 @@ static enum MHD_Result push_keys(struct request *r)
 		json_decref(body);
 		return http_reply_error(r, 500, "internal", "no random octets");
 	}
+	/* As browsers' applicationServerKey: only this VAPID key may then send (403 for others). */
+	sk = json_object_get(body, "application_server_key");
+	if (sk != NULL && !json_is_null(sk)) {
+		const char *v = json_string_value(sk);
+		uint8_t k[ECE_P256_PUB_LEN];
+
+		key = v != NULL && enc_unb64(v, strlen(v), k, sizeof(k), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, k)
+												: NULL;
+		if (key == NULL) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'application_server_key' must be an uncompressed P-256 public key in "
+						"base64url");
+		}
+		EVP_PKEY_free(key);
+		server_key = v;
+	}
 	enc_b64(rnd, sizeof(rnd), token, 1);
-	rc = store_device_set_push_keys(r->srv->store, r->principal_id, p, a, token, &last_seq);
+	rc = store_device_set_push_keys(r->srv->store, r->principal_id, p, a, server_key, token, &last_seq);
 	json_decref(body);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");

@@ -7,6 +7,7 @@
 
 #include "api_common.h"
 #include "ece.h"
+#include "encode.h"
 #include "log.h"
 #include "metrics.h"
 #include "util.h"
@@ -48,18 +49,23 @@ enum MHD_Result api_webpush(struct request *r)
 	struct vapid_claims claims;
 	struct store_message m;
 	int64_t device_id, provider_id, ttl_s, now = util_now_ms();
-	char loc[64], ttlbuf[24];
+	char loc[64], ttlbuf[24], server_key[STORE_P256DH_MAX + 1], k64[ENC_B64_LEN(VAPID_KEY_LEN)];
 	int replayed = 0, rc;
 
 	/* An unknown endpoint, or push endpoints not configured: nothing to push to. */
 	if (srv->cfg.push_origin[0] == '\0' || !token_ok(token))
 		return http_reply_error(r, 404, "not_found", "no such push subscription");
-	rc = store_device_by_push_token(srv->store, token, &device_id, &provider_id);
+	rc = store_device_by_push_token(srv->store, token, &device_id, &provider_id, server_key);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "push subscription");
 	rc = vapid_verify(authz, srv->cfg.push_origin, now / 1000, &claims);
 	if (rc != VAPID_OK)
 		return http_reply_error(r, 401, "unauthorized", "VAPID: %s", vapid_strerror(rc));
+	/* A subscription bound to one application server key takes no other (RFC 8292 4.2). */
+	enc_b64(claims.key, sizeof(claims.key), k64, 1);
+	if (server_key[0] != '\0' && strcmp(server_key, k64) != 0)
+		return http_reply_error(r, 403, "forbidden",
+					"this subscription is bound to another application server key");
 	/* RFC 8030 5.2: TTL is required. */
 	if (ttl == NULL || util_parse_i64(ttl, 0, INT32_MAX, &ttl_s) != 0)
 		return http_reply_error(r, 400, "invalid_ttl", "'TTL' is required: a number of seconds (0 or more)");

@@ -243,7 +243,8 @@ int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb,
 	return STORE_OK;
 }
 
-int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id)
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1])
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -259,6 +260,7 @@ int store_device_by_push_token(struct store *st, const char *token, int64_t *dev
 		return read_fail(s, rc, "device by push token");
 	*device_id = sqlite3_column_int64(s, 0);
 	*provider_id = sqlite3_column_int64(s, 1);
+	store_copy_text(server_key, STORE_P256DH_MAX + 1, s, 2);
 	sqlite3_reset(s);
 	return STORE_OK;
 }

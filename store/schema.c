@@ -155,7 +155,10 @@ static const char schema_v5[] =
 	"ALTER TABLE devices ADD COLUMN push_token TEXT;"
 	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;"
 	/* The content coding of an end-to-end encrypted body ("aes128gcm"), NULL for plain. */
-	"ALTER TABLE messages ADD COLUMN content_encoding TEXT;";
+	"ALTER TABLE messages ADD COLUMN content_encoding TEXT;"
+	/* The one application server key a subscription is bound to (browsers' applicationServerKey),
+	 * NULL when any VAPID key may send. */
+	"ALTER TABLE devices ADD COLUMN push_server_key TEXT;";
 
 static const char *const migrations[] = {
 	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,

@@ -94,8 +94,9 @@ const char *const store_wsql[WS_COUNT] = {
 			       "THEN -9223372036854775808 ELSE wake_ctr + 1 END "
 			       "WHERE id = ?1 AND wake_ctr <> -1 RETURNING wake_ctr",
 	/* The endpoint token is made once and kept across key rotations (the subscription stays). */
-	[WS_DEVICE_SET_PUSH] = "UPDATE devices SET push_p256dh = ?2, push_auth = ?3, "
-			       "push_token = coalesce(push_token, ?4) WHERE id = ?1 RETURNING last_seq",
+	[WS_DEVICE_SET_PUSH] =
+		"UPDATE devices SET push_p256dh = ?2, push_auth = ?3, "
+		"push_token = coalesce(push_token, ?4), push_server_key = ?5 WHERE id = ?1 RETURNING last_seq",
 	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
 			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
 			       "wake_sent_ms = CASE ?2 WHEN 0 THEN 0 WHEN 1 THEN ?3 ELSE wake_sent_ms END "
@@ -230,7 +231,7 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_GATEWAY_LIST] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
 			    "ORDER BY id",
 	[RS_DEVICE_AUTH] = "SELECT id FROM devices WHERE token_hash = ?1",
-	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id FROM devices WHERE push_token = ?1",
+	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id, push_server_key FROM devices WHERE push_token = ?1",
 	[RS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
 	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",

@@ -177,15 +177,17 @@ struct store_device_patch {
 int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
 /* Stores the device's Web Push public key and auth secret (base64url, checked by the caller) and,
  * if it has no endpoint token yet, token. *last_seq gets the last sequence number assigned before
- * the new keys: later messages are encrypted to them. STORE_NOTFOUND if the device is gone. */
+ * the new keys: later messages are encrypted to them. server_key (NULL: none) binds the
+ * subscription to one application server's VAPID key. STORE_NOTFOUND if the device is gone. */
 int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
-			       const char *token, uint64_t *last_seq);
+			       const char *server_key, const char *token, uint64_t *last_seq);
 /* Deletes the device, its messages, events and wake jobs. */
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
 /* Finds the device whose token hashes to hash. */
 int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
 /* The device whose push endpoint token this is. STORE_NOTFOUND if none. */
-int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id);
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1]);
 /* Records contact in memory at once (no disk write on the request path); the writer thread
  * saves last-seen times in its next group and at close. Contact also ends an in-flight or
  * unreachable wake state. */

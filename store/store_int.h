@@ -251,7 +251,7 @@ struct store_op {
 		} seq_event;
 		struct {
 			int64_t device_id;
-			const char *p256dh, *auth, *token;
+			const char *p256dh, *auth, *server_key, *token;
 			uint64_t *last_seq;
 		} push;
 		struct {

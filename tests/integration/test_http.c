@@ -445,7 +445,7 @@ static void test_encrypted_message(void **state)
 /* A VAPID Authorization value for aud, signed with a fresh P-256 key (ES256: DER from OpenSSL
  * turned into JOSE's raw r||s). The verifier is checked against independent signers in
  * test_vapid.c and test_webpush_node.sh; this one only drives the endpoint. */
-static void vapid_header(const char *aud, long exp_in, char *out, size_t max)
+static void vapid_header(const char *aud, long exp_in, char *out, size_t max, char *kout, size_t kmax)
 {
 	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
@@ -473,6 +473,8 @@ static void vapid_header(const char *aud, long exp_in, char *out, size_t max)
 	enc_b64(raw, 64, s64, 1);
 	enc_b64(pub, publen, k64, 1);
 	snprintf(out, max, "Authorization: vapid t=%s.%s, k=%s", input, s64, k64);
+	if (kout != NULL)
+		snprintf(kout, kmax, "%s", k64);
 	ECDSA_SIG_free(sig);
 	EVP_MD_CTX_free(md);
 	EVP_PKEY_free(k);
@@ -485,7 +487,7 @@ static void test_push_endpoint(void **state)
 	(void)state;
 	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], ct[256], big[5000];
 	char p64[ENC_B64_LEN(ECE_P256_PUB_LEN)], a64[ENC_B64_LEN(ECE_AUTH_LEN)], body[256], tok[128], path[128];
-	char vapid[1024], other[1024], expired[1024], loc[64];
+	char vapid[1024], other[1024], expired[1024], stranger[1024], vkey[128], loc[64], bound[512], ptoken[64];
 	const char *endpoint, *slash;
 	struct http_resp r;
 	size_t len = 0;
@@ -513,15 +515,17 @@ static void test_push_endpoint(void **state)
 	assert_string_equal(jstr(json_object_get(sub, "keys"), "p256dh"), p64);
 	assert_string_equal(jstr(json_object_get(sub, "keys"), "auth"), a64);
 	slash = strrchr(endpoint, '/');
-	snprintf(path, sizeof(path), "/push/%s", slash + 1);
+	snprintf(ptoken, sizeof(ptoken), "%s", slash + 1);
+	snprintf(path, sizeof(path), "/push/%s", ptoken);
 	json_decref(j);
 
 	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)"pushed", 6, 0, ct,
 					     sizeof(ct), &len),
 			 ECE_OK);
-	vapid_header("https://push.example.net", 3600, vapid, sizeof(vapid));
-	vapid_header("https://push.example.org", 3600, other, sizeof(other));
-	vapid_header("https://push.example.net", -10, expired, sizeof(expired));
+	vapid_header("https://push.example.net", 3600, vapid, sizeof(vapid), vkey, sizeof(vkey));
+	vapid_header("https://push.example.org", 3600, other, sizeof(other), NULL, 0);
+	vapid_header("https://push.example.net", -10, expired, sizeof(expired), NULL, 0);
+	vapid_header("https://push.example.net", 3600, stranger, sizeof(stranger), NULL, 0);
 	assert_int_equal(
 		http_do(&ts, "POST", path, NULL,
 			(const char *const[]){vapid, "TTL: 60", "Urgency: high", "Content-Encoding: aes128gcm", NULL},
@@ -577,6 +581,27 @@ static void test_push_endpoint(void **state)
 			 0);
 	assert_int_equal(r.status, 404);
 	http_resp_free(&r);
+
+	/* Bound to one application server key (applicationServerKey): others get 403. */
+	snprintf(bound, sizeof(bound), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"%s\"}", p64,
+		 a64, vkey);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, bound, NULL), 200);
+	snprintf(path, sizeof(path), "/push/%s", ptoken);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){stranger, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 403);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 201);
+	http_resp_free(&r);
+	snprintf(bound, sizeof(bound), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"AAAA\"}", p64,
+		 a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, bound, NULL), 400);
 
 	/* The device gets the ciphertext, marked; the message's history names the sender. */
 	assert_int_equal(req("GET", "/v1/device/messages?after=0", tok, NULL, &j), 200);

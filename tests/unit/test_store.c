@@ -777,6 +777,7 @@ static void test_key_rotation(void **state)
 		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; DROP INDEX devices_push_token;"
 		 " ALTER TABLE devices DROP COLUMN push_p256dh; ALTER TABLE devices DROP COLUMN push_auth;"
 		 " ALTER TABLE devices DROP COLUMN push_token; ALTER TABLE messages DROP COLUMN content_encoding;"
+		 " ALTER TABLE devices DROP COLUMN push_server_key;"
 		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = open_at(f->path, &err);
