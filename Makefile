@@ -74,7 +74,7 @@ INSTALL_PC :=
 INSTALL_EXAMPLES :=
 BENCHES :=
 
-.PHONY: print-floor all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help
+.PHONY: print-floor all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help webpush-deps
 all:
 
 include common/module.mk
@@ -116,8 +116,8 @@ bench: deps
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
-	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 python3-yaml python3-jsonschema nodejs \
-	systemd kannel kannel-extras
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 python3-yaml python3-jsonschema \
+	python3-cryptography nodejs systemd kannel kannel-extras
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -131,6 +131,12 @@ deps:
 	fi
 
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# The npm web-push library for tests/unit/test_webpush_node.sh, in a test-local folder (needs
+# nodejs and npm, and the npm registry; CI without it reports that test as skipped).
+NODE_DIR ?= build/node
+webpush-deps:
+	npm install --no-audit --no-fund --prefix $(NODE_DIR) web-push@3.6.7
+
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
@@ -186,6 +192,7 @@ help:
 	@echo '  install-files  install what is built, without building'
 	@echo '  deps           install the Debian packages that are missing'
 	@echo '  print-floor    SRC=path: the include paths (build floor) a source there gets'
+	@echo '  webpush-deps   npm install web-push into NODE_DIR (default build/node) for its interop test'
 	@echo '  clean          remove O'
 	@echo 'Variables:'
 	@echo '  O=DIR          build directory (default build)'

@@ -46,6 +46,10 @@ const char *cli_handler_hint(int err);
  * is a malloc'ed NUL-terminated text owned by the caller. Returns 0, or -1 with a reason in err. */
 int cli_provision(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
 		  char **out, char *err, size_t errmax);
+/* The same, handing the configured handle to the caller in *hout on success (to make and upload
+ * the device's push keys right after provisioning). */
+int cli_provision_handle(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
+			 char **out, smswake_t **hout, char *err, size_t errmax);
 
 /* A source of received SMS for `run`, one line per SMS in any form smswake_handle_input takes:
  * a FIFO (cli_source.c) or the device's own modem (cli_source_modem.c). */

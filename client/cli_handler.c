@@ -69,14 +69,14 @@ done:
 }
 
 /* Environment entries "NAME=value" the handler gets on top of ours (old SMSWAKE_* removed). */
-static char **build_env(const struct smswake_message *m, char vars[6][512])
+static char **build_env(const struct smswake_message *m, char vars[7][512])
 {
 	size_t n = 0, k = 0;
 	char **env;
 
 	for (char **e = environ; *e != NULL; e++)
 		n++;
-	env = calloc(n + 7, sizeof(*env));
+	env = calloc(n + 8, sizeof(*env));
 	if (env == NULL)
 		return NULL;
 	for (char **e = environ; *e != NULL; e++)
@@ -87,8 +87,11 @@ static char **build_env(const struct smswake_message *m, char vars[6][512])
 	snprintf(vars[2], 512, "SMSWAKE_CONTENT_TYPE=%s", m->content_type);
 	snprintf(vars[3], 512, "SMSWAKE_URGENCY=%s", m->urgency);
 	snprintf(vars[4], 512, "SMSWAKE_REDELIVERED=%d", m->redelivered ? 1 : 0);
+	/* 1 when the body was end-to-end encrypted to this device and decrypted here. */
+	snprintf(vars[6], 512, "SMSWAKE_ENCRYPTED=%d", m->encrypted ? 1 : 0);
 	for (int i = 0; i < 5; i++)
 		env[k++] = vars[i];
+	env[k++] = vars[6];
 	if (m->topic != NULL) {
 		snprintf(vars[5], 512, "SMSWAKE_TOPIC=%s", m->topic);
 		env[k++] = vars[5];
@@ -162,7 +165,7 @@ static int exec_error(int rfd)
 
 int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *m)
 {
-	char vars[6][512], *argv[2];
+	char vars[7][512], *argv[2];
 	char **env;
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
 	long waited_ms = 0;

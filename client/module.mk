@@ -7,7 +7,8 @@ OBJCOPY ?= objcopy
 CLIENT_LIB_SRCS := $(wildcard client/lib/*.c)
 # libsmswake depends on OpenSSL (libssl, libcrypto) and jansson only: no libgammu, no common/log.c.
 # common/wire/pdu.c (MIT, libc only) decodes the SMS-DELIVER TPDU.
-CLIENT_COMMON_SRCS := common/wire/wake.c common/wire/crypto.c common/wire/encode.c common/wire/pdu.c
+# common/wire/ece.c (MIT) decrypts end-to-end encrypted (aes128gcm, Web Push) message bodies.
+CLIENT_COMMON_SRCS := common/wire/wake.c common/wire/crypto.c common/wire/encode.c common/wire/pdu.c common/wire/ece.c
 CLIENT_LIB_OBJS := $(CLIENT_LIB_SRCS:%.c=$(O)/%.o) $(CLIENT_COMMON_SRCS:%.c=$(O)/%.o)
 CLIENT_LIB_LIBS := $(call pc_libs,libssl jansson libcrypto)
 CLIENT_CLI_SRCS := client/smswake-client.c $(wildcard client/cli_*.c)
@@ -60,7 +61,7 @@ INSTALL_LIB += libsmswake.a libsmswake.so.1
 INSTALL_INCLUDE += client/include/smswake.h
 INSTALL_PC += client/smswake.pc.in
 MANPAGES += docs/man/smswake-client.1
-INSTALL_DOC += docs/client.md docs/protocol.md
+INSTALL_DOC += docs/client.md docs/protocol.md docs/webpush.md
 INSTALL_EXAMPLES += client/examples/minimal.c client/examples/handler.sh
 
 # --- tests ---
@@ -71,7 +72,8 @@ $(O)/tests/unit/test_client: $(O)/tests/unit/test_client.o $(O)/tests/unit/test_
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
-$(O)/tests/unit/test_client_fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o $(O)/client/libsmswake-internal.a
+$(O)/tests/unit/test_client_fetch: $(O)/tests/unit/test_client_fetch.o $(O)/tests/unit/test_client_server.o \
+	$(O)/common/wire/ece_encrypt.o $(O)/client/libsmswake-internal.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(TEST_CLIENT_LIBS)
 
@@ -105,4 +107,30 @@ TEST_SCRIPTS += tests/unit/test_protocol.py
 # make fuzz-report's script on the device side's fuzz targets (built by make check).
 TEST_SCRIPTS += tests/integration/client_fuzz_report.sh
 TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh \
-	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh
+	tests/integration/client_tls.sh tests/integration/client_modem.sh tests/integration/client_rekey.sh \
+	tests/integration/client_encrypted.sh tests/integration/client_webpush_node.sh
+
+# --- aes128gcm and Web Push encryption (common/wire/ece.c, the test encryptor common/wire/ece_encrypt.c) ---
+ECE_OBJS := $(O)/common/wire/ece.o $(O)/common/wire/ece_encrypt.o $(O)/common/wire/crypto.o $(O)/common/wire/encode.o
+
+$(O)/tests/unit/test-ece: $(O)/tests/unit/test_ece.o $(ECE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
+
+# ece-tool: the same code from the command line, for test_ece_python.py (an independent
+# implementation over Python's cryptography package). Built with the programs; not installed.
+PROGRAMS += $(O)/tests/unit/ece-tool
+$(O)/tests/unit/ece-tool: $(O)/tests/unit/ece_tool.o $(ECE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+$(O)/tests/unit/test_ece.o $(O)/tests/unit/ece_tool.o: EXTRA_CFLAGS_tests += -Icommon
+
+TEST_PROGRAMS += $(O)/tests/unit/test-ece
+TEST_SCRIPTS += tests/unit/test_ece_python.py
+
+$(O)/fuzz/fuzz-ece: tests/fuzz/fuzz_ece.c common/wire/ece.c common/wire/crypto.c common/wire/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $^ $(call pc_libs,libcrypto)
+
+FUZZERS += $(O)/fuzz/fuzz-ece

@@ -465,19 +465,61 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 	return CLI_OK;
 }
 
+/* Makes the device's Web Push keys if it has none (or new ones on rotate), uploads them unless
+ * told not to, and prints them as a PushSubscription's "keys" object. */
+static int push_keys(smswake_t *h, int rotate, int upload)
+{
+	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
+	smswake_err err = smswake_push_keys(h, rotate, p256dh, auth);
+
+	if (err == SMSWAKE_OK && upload)
+		err = smswake_push_upload(h);
+	report(h, "push-keys", err);
+	if (err != SMSWAKE_OK)
+		return exit_code(err);
+	printf("{\"p256dh\":\"%s\",\"auth\":\"%s\"}\n", p256dh, auth);
+	return fflush(stdout) == 0 ? CLI_OK : CLI_EFAIL;
+}
+
+static int cmd_push_keys(smswake_t *h, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"rotate", no_argument, NULL, 'r'},
+		{"no-upload", no_argument, NULL, 'N'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, rotate = 0, upload = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rotate = 1; break;
+		case 'N': upload = 0; break;
+		default: return CLI_EUSAGE;
+		}
+	}
+	if (optind != argc) {
+		log_warnx("usage: smswake-client [-c FILE] push-keys [--rotate] [--no-upload]");
+		return CLI_EUSAGE;
+	}
+	return push_keys(h, rotate, upload);
+}
+
 static int cmd_provision(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"state", required_argument, NULL, 'S'},
 		{"handler", required_argument, NULL, 'H'},
+		{"push-keys", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = NULL, *state = DEFAULT_STATE, *handler = NULL;
 	char *json, *out, err[256];
+	smswake_t *h = NULL;
 	size_t len;
 	struct stat st;
-	int c;
+	int c, keys = 0, rc = CLI_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -485,19 +527,20 @@ static int cmd_provision(int argc, char **argv)
 		case 's': server = optarg; break;
 		case 'S': state = optarg; break;
 		case 'H': handler = optarg; break;
+		case 'P': keys = 1; break;
 		default: return CLI_EUSAGE;
 		}
 	}
 	if (server == NULL || optind != argc) {
 		log_warnx("usage: smswake-client provision --server URL [--state FILE] "
-			  "[--handler PATH] < registration.json > client.conf");
+			  "[--handler PATH] [--push-keys] < registration.json > client.conf");
 		return CLI_EUSAGE;
 	}
 	if (read_all(stdin, &json, &len) != 0) {
 		log_warn("stdin");
 		return CLI_EFAIL;
 	}
-	if (cli_provision(json, len, server, state, handler, &out, err, sizeof(err)) != 0) {
+	if (cli_provision_handle(json, len, server, state, handler, &out, keys ? &h : NULL, err, sizeof(err)) != 0) {
 		free(json);
 		log_warnx("provision: %s", err);
 		return CLI_ECONFIG;
@@ -509,10 +552,26 @@ static int cmd_provision(int argc, char **argv)
 	if (fputs(out, stdout) == EOF || fflush(stdout) != 0) {
 		log_warn("stdout");
 		free(out);
+		smswake_free(h);
 		return CLI_EFAIL;
 	}
 	free(out);
-	return CLI_OK;
+	/* On the device itself: its Web Push key pair into the state file, the public part to the
+	 * server. The configuration is written either way; `push-keys` can do this later. */
+	if (h != NULL) {
+		char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
+		smswake_err e = smswake_push_keys(h, 0, p256dh, auth);
+
+		if (e == SMSWAKE_OK)
+			e = smswake_push_upload(h);
+		if (e != SMSWAKE_OK) {
+			log_warnx("provision: push keys: %s (run smswake-client push-keys later)",
+				  smswake_errmsg(h)[0] ? smswake_errmsg(h) : smswake_strerror(e));
+			rc = exit_code(e);
+		}
+		smswake_free(h);
+	}
+	return rc;
 }
 
 /* --help prints this on stdout (exit 0), a mistake on stderr (exit 2). */
@@ -525,7 +584,10 @@ static void usage_to(FILE *f)
 		   "  run              daemon: poll on the advised interval, fetch on wakeups\n"
 		   "                   (from sms_fifo or the [modem] section's modem)\n"
 		   "  state            print the stored wake counter and cursor\n"
-		   "  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
+		   "  push-keys [--rotate] [--no-upload]\n"
+		   "                   make the device's Web Push keys (once, or anew with --rotate),\n"
+		   "                   send them to the server, print them\n"
+		   "  provision --server URL [--state FILE] [--handler PATH] [--push-keys] < reg.json > conf\n"
 		   "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		   "  -n       check the configuration and exit\n"
 		   "  -v       more logging (repeat for debug)\n"
@@ -539,7 +601,7 @@ static void usage(void)
 
 static int known_command(const char *cmd)
 {
-	static const char *const cmds[] = {"sms", "smsd", "poll", "run", "state", "provision"};
+	static const char *const cmds[] = {"sms", "smsd", "poll", "run", "state", "push-keys", "provision"};
 
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (strcmp(cmd, cmds[i]) == 0)
@@ -609,6 +671,8 @@ int main(int argc, char **argv)
 		if (verbose == 0)
 			log_setlevel(LOG_LEVEL_INFO);
 		rc = cmd_run(h, &cfg);
+	} else if (strcmp(cmd, "push-keys") == 0) {
+		rc = cmd_push_keys(h, argc - optind, argv + optind);
 	} else if (strcmp(cmd, "state") == 0 && optind + 1 == argc) {
 		uint64_t counter, cursor;
 		smswake_err err = smswake_get_state(h, &counter, &cursor);

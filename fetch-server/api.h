@@ -38,6 +38,10 @@ enum MHD_Result api_events(struct request *r);
 /* api_device.c (authenticated as a device: r->principal_id) */
 enum MHD_Result api_device_fetch(struct request *r);
 enum MHD_Result api_device_ack(struct request *r);
+enum MHD_Result api_device_push_keys(struct request *r);
+
+/* api_webpush.c (no bearer token: the sender's VAPID signature) */
+enum MHD_Result api_webpush(struct request *r);
 
 /* api_gateway.c */
 enum MHD_Result api_gateway_lease(struct request *r);

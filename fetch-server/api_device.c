@@ -8,11 +8,16 @@
 
 #include "api.h"
 #include "api_common.h"
+#include "crypto.h"
+#include "ece_internal.h"
 #include "encode.h"
 #include "longpoll.h"
 #include "metrics.h"
 #include "util.h"
 #include "wake.h"
+
+/* As many as the device reports in one ack (client/lib/fetch.c). */
+#define ACK_UNDECRYPTABLE_MAX 64
 
 struct fetch_ctx {
 	json_t *arr;
@@ -32,6 +37,8 @@ static int fetch_one(void *arg, const struct store_message *m)
 	free(b64);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	json_array_append_new(fc->arr, j);
 	return 0;
 }
@@ -159,7 +166,10 @@ struct ack_ctx {
 
 static enum MHD_Result ack(struct request *r)
 {
-	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
+	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", "undecryptable", NULL};
+	uint64_t undec[ACK_UNDECRYPTABLE_MAX];
+	size_t nundec = 0;
+	json_t *u;
 	struct server *srv = r->srv;
 	struct store_device d;
 	struct ack_ctx *ac;
@@ -191,6 +201,28 @@ static enum MHD_Result ack(struct request *r)
 		json_decref(body);
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
+	/* Messages the device could not decrypt (docs/webpush.md): acknowledged like the others,
+	 * with that outcome recorded for the provider. */
+	u = json_object_get(body, "undecryptable");
+	if (u != NULL) {
+		size_t i;
+		json_t *v;
+
+		if (!json_is_array(u) || json_array_size(u) > ACK_UNDECRYPTABLE_MAX) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'undecryptable' must be an array of at most %d sequence numbers",
+						ACK_UNDECRYPTABLE_MAX);
+		}
+		json_array_foreach (u, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > seq) {
+				json_decref(body);
+				return http_reply_error(r, 400, "invalid_field",
+							"'undecryptable' holds sequence numbers from 1 to 'seq'");
+			}
+			undec[nundec++] = (uint64_t)json_integer_value(v);
+		}
+	}
 	json_decref(body);
 	/* One read of the device: the key it holds must be its current one or the one it is moving
 	 * to, and its poll interval is the answer's Next-Poll (an ack changes neither). */
@@ -200,6 +232,9 @@ static enum MHD_Result ack(struct request *r)
 	if (kid != 0 && kid != d.key_id && kid != d.key_next)
 		return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
 					(long long)kid);
+	rc = store_seq_event(srv->store, device_id, undec, nundec, "undecryptable", NULL, now);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
 	ac = calloc(1, sizeof(*ac));
 	if (ac == NULL)
 		return http_reply_error(r, 500, "internal", "out of memory");
@@ -220,4 +255,79 @@ enum MHD_Result api_device_fetch(struct request *r)
 enum MHD_Result api_device_ack(struct request *r)
 {
 	return ack(r);
+}
+
+/* PUT /v1/device/push-keys {"p256dh", "auth"}: the device's Web Push public key (an uncompressed
+ * P-256 point on the curve) and auth secret (16 octets), both base64url. Neither can decrypt.
+ * Answers the last seq assigned before them: the device keeps its previous key until those
+ * messages are acknowledged. */
+static enum MHD_Result push_keys(struct request *r)
+{
+	static const char *const allowed[] = {"p256dh", "auth", "application_server_key", NULL};
+	uint8_t pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], rnd[16];
+	char token[ENC_B64_LEN(sizeof(rnd))], answer[48];
+	const char *p, *a;
+	uint64_t last_seq = 0;
+	const char *server_key = NULL;
+	EVP_PKEY *key;
+	json_t *body, *sk;
+	int rc;
+
+	store_device_touch(r->srv->store, r->principal_id, util_now_ms());
+	body = http_json_body(r);
+	if (body == NULL)
+		return MHD_YES;
+	if (http_json_check_fields(r, body, allowed) != 0) {
+		json_decref(body);
+		return MHD_YES;
+	}
+	p = json_string_value(json_object_get(body, "p256dh"));
+	a = json_string_value(json_object_get(body, "auth"));
+	key = p != NULL && enc_unb64(p, strlen(p), pub, sizeof(pub), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, pub)
+											    : NULL;
+	if (key == NULL) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field",
+					"'p256dh' must be an uncompressed P-256 public key in base64url");
+	}
+	EVP_PKEY_free(key);
+	if (a == NULL || enc_unb64(a, strlen(a), auth, sizeof(auth), 1) != ECE_AUTH_LEN) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field", "'auth' must be 16 octets in base64url");
+	}
+	/* Used only when the device has no endpoint yet: 128 random bits, naming neither the device
+	 * nor its provider. */
+	if (crypto_random(rnd, sizeof(rnd)) != 0) {
+		json_decref(body);
+		return http_reply_error(r, 500, "internal", "no random octets");
+	}
+	/* As browsers' applicationServerKey: only this VAPID key may then send (403 for others). */
+	sk = json_object_get(body, "application_server_key");
+	if (sk != NULL && !json_is_null(sk)) {
+		const char *v = json_string_value(sk);
+		uint8_t k[ECE_P256_PUB_LEN];
+
+		key = v != NULL && enc_unb64(v, strlen(v), k, sizeof(k), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, k)
+												: NULL;
+		if (key == NULL) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'application_server_key' must be an uncompressed P-256 public key in "
+						"base64url");
+		}
+		EVP_PKEY_free(key);
+		server_key = v;
+	}
+	enc_b64(rnd, sizeof(rnd), token, 1);
+	rc = store_device_set_push_keys(r->srv->store, r->principal_id, p, a, server_key, token, &last_seq);
+	json_decref(body);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(answer, sizeof(answer), "{\"seq\":%llu}", (unsigned long long)last_seq);
+	return http_reply(r, 200, "application/json", answer, strlen(answer), NULL);
+}
+
+enum MHD_Result api_device_push_keys(struct request *r)
+{
+	return push_keys(r);
 }

@@ -7,7 +7,9 @@
 
 #include "api.h"
 #include "api_common.h"
+#include "ece.h"
 #include "encode.h"
+#include "metrics.h"
 #include "util.h"
 #include "wake.h"
 
@@ -43,7 +45,7 @@ static int parse_hhmm(const char *s, int64_t *min)
 	return 0;
 }
 
-static json_t *device_json(const struct store_device *d)
+static json_t *device_json(const struct store_device *d, const char *push_origin)
 {
 	char created[32], seen[32];
 	json_t *j;
@@ -68,6 +70,17 @@ static json_t *device_json(const struct store_device *d)
 		json_object_set_new(j, "quiet_hours", json_pack("{s:s, s:s}", "start", a, "end", b));
 	} else {
 		json_object_set_new(j, "quiet_hours", json_null());
+	}
+	/* As a browser's PushSubscription.toJSON(): hand it unchanged to a Web Push library. */
+	if (push_origin[0] != '\0' && d->push_token[0] != '\0' && d->push_p256dh[0] != '\0') {
+		char endpoint[sizeof(((struct server_config *)0)->push_origin) + 8 + STORE_PUSH_TOKEN_MAX];
+
+		snprintf(endpoint, sizeof(endpoint), "%s/push/%s", push_origin, d->push_token);
+		json_object_set_new(j, "push_subscription",
+				    json_pack("{s:s, s:{s:s, s:s}}", "endpoint", endpoint, "keys", "p256dh",
+					      d->push_p256dh, "auth", d->push_auth));
+	} else {
+		json_object_set_new(j, "push_subscription", json_null());
 	}
 	return j;
 }
@@ -234,7 +247,7 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 
 json_t *api_device_json(struct request *r, const struct store_device *d)
 {
-	json_t *j = device_json(d);
+	json_t *j = device_json(d, r->srv->cfg.push_origin);
 	api_tags_add(r, j, d->id);
 	return j;
 }
@@ -293,6 +306,8 @@ static json_t *message_json(const struct store_message *m)
 			  (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	return j;
 }
 
@@ -354,6 +369,7 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	const char *ttl = http_header(r, "TTL"), *urg = http_header(r, "Urgency");
 	const char *topic = http_header(r, "Topic"), *idem = http_header(r, "Idempotency-Key");
 	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+	const char *cenc = http_header(r, "Content-Encoding");
 	int rc, urgency = URG_NORMAL;
 	int64_t ttl_s = srv->cfg.default_ttl_s;
 
@@ -373,6 +389,14 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
 	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
 		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
+	/* An end-to-end encrypted body (docs/webpush.md) is stored and relayed as it is; any other
+	 * coding would reach the device as something it cannot read. */
+	if (cenc && strcmp(cenc, "aes128gcm") != 0)
+		return http_reply_error(r, 415, "unsupported_content_encoding",
+					"'Content-Encoding' must be aes128gcm (RFC 8188) or absent");
+	if (cenc && r->body_len < ECE_WEBPUSH_HEADER_LEN + ECE_TAG_LEN + 1)
+		return http_reply_error(r, 400, "invalid_body",
+					"an aes128gcm body is shorter than its header and one record");
 	sc = calloc(1, sizeof(*sc));
 	if (sc == NULL)
 		return http_reply_error(r, 500, "internal", "out of memory");
@@ -381,6 +405,7 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	/* The headers and the body live as long as the request; the connection is suspended until
 	 * the writer's callback, which therefore finds them all. */
 	sc->in.urgency = urgency;
+	sc->in.content_encoding = cenc;
 	sc->in.device_id = r->id;
 	sc->in.ttl_s = ttl_s;
 	sc->in.topic = topic;

@@ -188,6 +188,18 @@ static int set_path(char *dst, const char *v)
 	return 0;
 }
 
+/* An origin as browsers and VAPID's aud spell it: https://host or http://host, an optional port,
+ * no path, no trailing slash. */
+static int set_origin(char *dst, size_t max, const char *v)
+{
+	const char *host = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
+
+	if (host == NULL || *host == '\0' || strlen(v) >= max || strpbrk(host, "/?#@ \t") != NULL)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
 static int set_prio(struct listener_config *l, const char *v)
 {
 	if (strlen(v) == 0 || strlen(v) >= sizeof(l->tls_priorities))
@@ -277,6 +289,8 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 			return -1;
 		return 0;
 	}
+	if (strcmp(key, "push_origin") == 0)
+		return set_origin(cfg->push_origin, sizeof(cfg->push_origin), v);
 	if (strcmp(key, "default_ttl") == 0)
 		return set_dur(v, 0, 365 * 86400, &cfg->default_ttl_s);
 	if (strcmp(key, "max_ttl") == 0)

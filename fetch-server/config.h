@@ -80,6 +80,7 @@ struct server_config {
 	int64_t shutdown_grace_s;  /* at a stop, requests in progress get this long to finish */
 	int log_level;
 	int synchronous_full;
+	char push_origin[256]; /* scheme://host[:port] of push endpoints (docs/webpush.md); "" = off */
 	int64_t default_ttl_s;
 	int64_t max_ttl_s;
 	int64_t retention_s;

@@ -27,3 +27,21 @@ $(O)/fuzz/fuzz-http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifetch-server $(call pc_cflags,libmicrohttpd jansson inih sqlite3) -o $@ $^ \
 		$(SERVER_LIBS) $(STORE_LIBS)
+
+# VAPID verification as pure functions, against tokens signed by Python's cryptography.
+TEST_PROGRAMS += $(O)/tests/unit/test-vapid
+$(O)/tests/unit/test-vapid: $(O)/tests/unit/test_vapid.o $(O)/fetch-server/vapid.o $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,jansson libcrypto)
+
+FUZZERS += $(O)/fuzz/fuzz-vapid
+$(O)/fuzz/fuzz-vapid: tests/fuzz/fuzz_vapid.c fetch-server/vapid.c common/wire/ece.c common/wire/crypto.c common/wire/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifetch-server $(call pc_cflags,jansson) -o $@ $^ $(call pc_libs,jansson libcrypto)
+
+# vapid-tool: vapid_verify from the command line for test_webpush_node.sh. Not installed.
+PROGRAMS += $(O)/tests/unit/vapid-tool
+$(O)/tests/unit/vapid-tool: $(O)/tests/unit/vapid_tool.o $(O)/fetch-server/vapid.o $(O)/libcommon.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,jansson libcrypto)
+TEST_SCRIPTS += tests/unit/test_webpush_node.sh

@@ -28,6 +28,9 @@ const struct route routes[] = {
 	{ROUTE_GET, "/v1/events", API_PROVIDER, api_events, 0, "events"},
 	{ROUTE_GET, "/v1/device/messages", API_DEVICE, api_device_fetch, 0, "device_fetch"},
 	{ROUTE_POST, "/v1/device/ack", API_DEVICE, api_device_ack, HTTP_JSON_MAX, "device_ack"},
+	{ROUTE_PUT, "/v1/device/push-keys", API_DEVICE, api_device_push_keys, HTTP_JSON_MAX, "device_push_keys"},
+	/* Web Push (RFC 8030): the sender authenticates with VAPID in the handler, not a bearer token. */
+	{ROUTE_POST, "/push/{token}", 0, api_webpush, STORE_BODY_MAX, "push"},
 	{ROUTE_POST, "/v1/gateway/lease", API_GATEWAY, api_gateway_lease, HTTP_JSON_MAX, "gateway_lease"},
 	{ROUTE_POST, "/v1/gateway/report", API_GATEWAY, api_gateway_report, HTTP_JSON_MAX, "gateway_report"},
 };
@@ -45,6 +48,8 @@ unsigned route_method_bit(const char *m)
 		return ROUTE_PATCH;
 	if (strcmp(m, "DELETE") == 0)
 		return ROUTE_DELETE;
+	if (strcmp(m, "PUT") == 0)
+		return ROUTE_PUT;
 	return 0;
 }
 
@@ -73,6 +78,8 @@ static int pattern_match(const char *pattern, const char *path, int64_t *id)
 	const char *p = pattern, *s = path;
 
 	while (*p) {
+		if (strcmp(p, "{token}") == 0)
+			return s[0] != '\0' && strchr(s, '/') == NULL;
 		if (strncmp(p, "{id}", 4) == 0) {
 			int n = parse_id(s, id);
 			if (n < 0)
@@ -115,7 +122,11 @@ void route_allow_header(unsigned allowed, char *out, size_t len)
 	static const struct {
 		unsigned bit;
 		const char *text;
-	} names[] = {{ROUTE_GET, "GET, HEAD"}, {ROUTE_POST, "POST"}, {ROUTE_PATCH, "PATCH"}, {ROUTE_DELETE, "DELETE"}};
+	} names[] = {{ROUTE_GET, "GET, HEAD"},
+		     {ROUTE_POST, "POST"},
+		     {ROUTE_PATCH, "PATCH"},
+		     {ROUTE_DELETE, "DELETE"},
+		     {ROUTE_PUT, "PUT"}};
 	size_t n = 0;
 
 	if (len == 0)

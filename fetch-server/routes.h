@@ -15,6 +15,7 @@ struct request;
 #define ROUTE_POST 2u
 #define ROUTE_PATCH 4u
 #define ROUTE_DELETE 8u
+#define ROUTE_PUT 16u
 
 /* Most routes the table may hold (metrics keep a slot per route, plus one for "unknown"). */
 #define ROUTES_MAX 48
@@ -23,7 +24,8 @@ typedef enum MHD_Result (*route_handler)(struct request *r);
 
 struct route {
 	unsigned method;       /* one ROUTE_* bit */
-	const char *pattern;   /* literal segments and "{id}" (a decimal id without a leading zero) */
+	const char *pattern;   /* literal segments, "{id}" (a decimal id without a leading zero) and a last
+				* "{token}" (one non-empty segment, read by the handler from the path) */
 	unsigned api;          /* API_PROVIDER, API_DEVICE, API_GATEWAY; 0: operations, every listener */
 	route_handler handler; /* called once the body is in (again after a long-poll resumes) */
 	size_t body_max;       /* largest body taken, octets (0: none) */

@@ -35,7 +35,7 @@ $(O)/tests/test_kannel: $(O)/tests/unit/test_kannel.o $(O)/gateway/kannel_msg.o 
 
 # libFuzzer target on the delivery-report callbacks Kannel (or anyone on the listener) sends.
 FUZZERS += $(O)/fuzz/fuzz-kannel-dlr
-$(O)/fuzz/fuzz-kannel-dlr: tests/fuzz/fuzz_kannel_dlr.c gateway/kannel_msg.c modem/modem_util.c common/pdu.c \
-		common/log.c common/util.c common/encode.c
+$(O)/fuzz/fuzz-kannel-dlr: tests/fuzz/fuzz_kannel_dlr.c gateway/kannel_msg.c modem/modem_util.c common/wire/pdu.c \
+		common/log.c common/util.c common/wire/encode.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Igateway -Imodem -o $@ $^

@@ -329,3 +329,47 @@ int op_device_touch(struct store *st, const struct touch_item *t)
 	sqlite3_bind_int64(s, 2, t->seen_ms);
 	return wstep_done(st, s, "device touch");
 }
+
+int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *server_key, const char *token, uint64_t *last_seq)
+{
+	struct store_op op = {.kind = OP_PUSH_KEYS};
+
+	if (st == NULL || p256dh == NULL || auth == NULL || token == NULL || last_seq == NULL ||
+	    strlen(p256dh) > STORE_P256DH_MAX || strlen(auth) > STORE_PUSH_AUTH_MAX ||
+	    strlen(token) > STORE_PUSH_TOKEN_MAX || (server_key != NULL && strlen(server_key) > STORE_P256DH_MAX))
+		return STORE_ERROR;
+	op.u.push.device_id = device_id;
+	op.u.push.p256dh = p256dh;
+	op.u.push.auth = auth;
+	op.u.push.token = token;
+	op.u.push.server_key = server_key;
+	op.u.push.last_seq = last_seq;
+	return writer_submit(st, &op);
+}
+
+int op_push_keys(struct store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_SET_PUSH);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, op->u.push.device_id);
+	sqlite3_bind_text(s, 2, op->u.push.p256dh, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, op->u.push.auth, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, op->u.push.token, -1, SQLITE_STATIC);
+	if (op->u.push.server_key != NULL)
+		sqlite3_bind_text(s, 5, op->u.push.server_key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*op->u.push.last_seq = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_log_sqlite(st->wdb, "push keys", rc);
+		return store_rc_sqlite(rc);
+	}
+	return sqlite3_changes(st->wdb) == 0 ? STORE_NOTFOUND : STORE_OK;
+}

@@ -75,6 +75,7 @@ static int put_prepare(struct store_op *op, struct store *st, int64_t provider_i
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
+	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
 	*op = (struct store_op){.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
@@ -191,6 +192,10 @@ int op_message_put(struct store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 7, op->now_ms);
 	sqlite3_bind_int64(s, 8, expires);
 	sqlite3_bind_blob(s, 9, in->body_len ? (const void *)in->body : "", (int)in->body_len, SQLITE_STATIC);
+	if (in->content_encoding != NULL)
+		sqlite3_bind_text(s, 10, in->content_encoding, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 10);
 	rc = wstep_done(st, s, "message insert");
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
@@ -243,6 +248,8 @@ int op_message_put(struct store *st, struct store_op *op)
 	if (in->topic != NULL)
 		memcpy(out->topic, in->topic, strlen(in->topic) + 1);
 	memcpy(out->content_type, ctype, strlen(ctype) + 1);
+	if (in->content_encoding != NULL)
+		snprintf(out->content_encoding, sizeof(out->content_encoding), "%s", in->content_encoding);
 	out->created_ms = op->now_ms;
 	out->expires_ms = expires;
 	out->updated_ms = op->now_ms;
@@ -309,6 +316,42 @@ int op_device_event(struct store *st, struct store_op *op)
 	sqlite3_bind_text(s, 3, op->u.event.what, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 4, op->u.event.detail, -1, SQLITE_STATIC);
 	return wstep_done(st, s, "device event");
+}
+
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    const char *detail, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
+
+	if (st == NULL || (n > 0 && seqs == NULL) ||
+	    !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
+	    (detail != NULL && !store_valid_text(detail, 0, STORE_ERROR_MAX, 0)))
+		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
+	op.u.seq_event.device_id = device_id;
+	op.u.seq_event.seqs = seqs;
+	op.u.seq_event.n = n;
+	op.u.seq_event.what = what;
+	op.u.seq_event.detail = detail ? detail : "";
+	return writer_submit(st, &op);
+}
+
+int op_seq_event(struct store *st, struct store_op *op)
+{
+	int rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < op->u.seq_event.n; i++) {
+		sqlite3_stmt *s = wstmt(st, WS_EVENT_SEQ);
+
+		sqlite3_bind_int64(s, 1, op->u.seq_event.device_id);
+		sqlite3_bind_int64(s, 2, (int64_t)op->u.seq_event.seqs[i]);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_text(s, 4, op->u.seq_event.what, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, op->u.seq_event.detail, -1, SQLITE_STATIC);
+		rc = wstep_done(st, s, "seq event");
+	}
+	return rc;
 }
 
 void fetched_free(struct fetched *f)
@@ -396,8 +439,8 @@ int op_fetch(struct store *st, struct store_op *op)
 			op->u.fetch.more = 1;
 			continue;
 		}
-		size_t n = (size_t)sqlite3_column_bytes(s, 12);
-		const void *body = sqlite3_column_blob(s, 12);
+		size_t n = (size_t)sqlite3_column_bytes(s, 13);
+		const void *body = sqlite3_column_blob(s, 13);
 		struct fetched *f = malloc(sizeof(*f) + n);
 
 		if (f == NULL) {

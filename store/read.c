@@ -46,6 +46,7 @@ void store_message_row(sqlite3_stmt *s, struct store_message *m)
 	m->expires_ms = sqlite3_column_int64(s, 9);
 	m->updated_ms = sqlite3_column_int64(s, 10);
 	m->body_len = (size_t)sqlite3_column_int64(s, 11);
+	store_copy_text(m->content_encoding, sizeof(m->content_encoding), s, 12);
 }
 
 /* Columns of JOB_COLS in sql.c. */
@@ -178,6 +179,9 @@ static void device_row(struct store *st, sqlite3_stmt *s, struct store_device *d
 	d->quiet_end_min = sqlite3_column_int64(s, 16);
 	d->key_id = sqlite3_column_int(s, 17);
 	d->key_next = sqlite3_column_int(s, 18);
+	store_copy_text(d->push_p256dh, sizeof(d->push_p256dh), s, 19);
+	store_copy_text(d->push_auth, sizeof(d->push_auth), s, 20);
+	store_copy_text(d->push_token, sizeof(d->push_token), s, 21);
 
 	seen = touch_get(&st->touch, d->id);
 	if (seen > d->last_seen_ms) {
@@ -235,6 +239,28 @@ int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb,
 	}
 	if (rc != SQLITE_DONE)
 		return read_fail(s, rc, "device list");
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1])
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (token == NULL || device_id == NULL || provider_id == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_BY_PUSH);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc, "device by push token");
+	*device_id = sqlite3_column_int64(s, 0);
+	*provider_id = sqlite3_column_int64(s, 1);
+	store_copy_text(server_key, STORE_P256DH_MAX + 1, s, 2);
 	sqlite3_reset(s);
 	return STORE_OK;
 }

@@ -206,8 +206,22 @@ static const char schema_v5[] =
 			   "ALTER TABLE messages ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;"
 			   "CREATE INDEX messages_batch ON messages(batch_id) WHERE batch_id > 0;";
 
+/* v6: a device's Web Push subscription (docs/webpush.md): its public key and auth secret
+ * (base64url, as the device uploads them; neither can decrypt) and the opaque token of its push
+ * endpoint; and the content coding of each message. */
+static const char schema_v6[] =
+	"ALTER TABLE devices ADD COLUMN push_p256dh TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_auth TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_token TEXT;"
+	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;"
+	/* The content coding of an end-to-end encrypted body ("aes128gcm"), NULL for plain. */
+	"ALTER TABLE messages ADD COLUMN content_encoding TEXT;"
+	/* The one application server key a subscription is bound to (browsers' applicationServerKey),
+	 * NULL when any VAPID key may send. */
+	"ALTER TABLE devices ADD COLUMN push_server_key TEXT;";
+
 static const char *const migrations[] = {
-	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

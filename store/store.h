@@ -41,6 +41,9 @@ const char *store_strerror(int rc);
 #define STORE_HASH_LEN 32   /* SHA-256 of a bearer token */
 #define STORE_MSISDN_MAX 16 /* "+" and up to 15 digits (E.164) */
 #define STORE_NAME_MAX 64
+#define STORE_P256DH_MAX 87     /* base64url of an uncompressed P-256 point (65 octets) */
+#define STORE_PUSH_AUTH_MAX 22  /* base64url of the 16-octet auth secret */
+#define STORE_PUSH_TOKEN_MAX 22 /* base64url of the endpoint's 16 random octets */
 #define STORE_TOPIC_MAX 32
 #define STORE_CTYPE_MAX 128
 #define STORE_IDEMKEY_MAX 64
@@ -149,6 +152,10 @@ struct store_device {
 	int64_t quiet_end_min;
 	int key_id;   /* master key id the device's wake key is derived under (1-255) */
 	int key_next; /* master key id the device is being moved to, 0 if none */
+	/* Web Push subscription (docs/webpush.md); empty strings when the device has sent none. */
+	char push_p256dh[STORE_P256DH_MAX + 1];
+	char push_auth[STORE_PUSH_AUTH_MAX + 1];
+	char push_token[STORE_PUSH_TOKEN_MAX + 1];
 };
 typedef int (*store_device_cb)(void *arg, const struct store_device *d);
 
@@ -182,10 +189,19 @@ struct store_device_patch {
 #define STORE_PATCH_POLL 8u
 #define STORE_PATCH_QUIET 16u
 int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+/* Stores the device's Web Push public key and auth secret (base64url, checked by the caller) and,
+ * if it has no endpoint token yet, token. *last_seq gets the last sequence number assigned before
+ * the new keys: later messages are encrypted to them. server_key (NULL: none) binds the
+ * subscription to one application server's VAPID key. STORE_NOTFOUND if the device is gone. */
+int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *server_key, const char *token, uint64_t *last_seq);
 /* Deletes the device, its messages, events and wake jobs. */
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
 /* Finds the device whose token hashes to hash. */
 int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+/* The device whose push endpoint token this is. STORE_NOTFOUND if none. */
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1]);
 /* Records contact in memory at once (no disk write on the request path); the writer thread
  * saves last-seen times in its next group and at close. Contact also ends an in-flight or
  * unreachable wake state. */
@@ -195,11 +211,12 @@ void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
 
 struct store_message_in {
 	int64_t device_id;
-	int urgency;                 /* enum store_urgency */
-	int64_t ttl_s;               /* 0: deliver now or never (kept one second for a waiting device) */
-	const char *topic;           /* NULL or up to STORE_TOPIC_MAX base64url characters */
-	const char *content_type;    /* NULL means application/octet-stream */
-	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
+	int urgency;                  /* enum store_urgency */
+	int64_t ttl_s;                /* 0: deliver now or never (kept one second for a waiting device) */
+	const char *topic;            /* NULL or up to STORE_TOPIC_MAX base64url characters */
+	const char *content_type;     /* NULL means application/octet-stream */
+	const char *content_encoding; /* NULL for plain, or "aes128gcm" (end-to-end encrypted) */
+	const char *idempotency_key;  /* NULL or up to STORE_IDEMKEY_MAX printable characters */
 	const uint8_t *body;
 	size_t body_len; /* at most STORE_BODY_MAX */
 };
@@ -213,6 +230,7 @@ struct store_message {
 	int urgency; /* enum store_urgency */
 	char topic[STORE_TOPIC_MAX + 1];
 	char content_type[STORE_CTYPE_MAX + 1];
+	char content_encoding[16]; /* "" for plain */
 	int64_t created_ms;
 	int64_t expires_ms;
 	int64_t updated_ms;
@@ -251,6 +269,10 @@ int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int6
 /* Appends an event that changes no state (scheduler decisions) to every pending message of a
  * device. */
 int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+/* Appends an event that changes no state to the device's messages with these sequence numbers
+ * (the device's "undecryptable" outcome); numbers with no message are skipped. */
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    const char *detail, int64_t now_ms);
 
 /* ---- Device API ---- */
 

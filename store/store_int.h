@@ -52,6 +52,8 @@ enum wsql {
 	WS_DEVICE_SENT,
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
+	WS_DEVICE_SET_PUSH,
+	WS_EVENT_SEQ,
 	WS_DEVICE_UNREACHABLE,
 	WS_IDEM_GET,
 	WS_IDEM_DEL,
@@ -102,6 +104,7 @@ enum rsql {
 	RS_PROVIDER_LIST,
 	RS_GATEWAY_LIST,
 	RS_DEVICE_AUTH,
+	RS_DEVICE_BY_PUSH,
 	RS_DEVICE_GET,
 	RS_DEVICE_LIST,
 	RS_DEVICE_LIST_ALL,
@@ -141,6 +144,8 @@ enum op_kind {
 	OP_JOB_ADD,
 	OP_COUNTER_NEXT,
 	OP_SET_WAKE_STATE,
+	OP_PUSH_KEYS,
+	OP_SEQ_EVENT,
 	OP_LEASE,
 	OP_REPORT,
 	OP_EXPIRE,
@@ -266,6 +271,17 @@ struct store_op {
 			int count;
 		} webhook;
 		struct {
+			int64_t device_id;
+			const uint64_t *seqs;
+			size_t n;
+			const char *what, *detail;
+		} seq_event;
+		struct {
+			int64_t device_id;
+			const char *p256dh, *auth, *server_key, *token;
+			uint64_t *last_seq;
+		} push;
+		struct {
 			int64_t before_ms;
 			int count; /* rows handled in this chunk (messages for purge) */
 			int more;  /* a full chunk was handled: call again */
@@ -382,6 +398,8 @@ int op_purge(struct store *st, struct store_op *op);
 int op_job_add(struct store *st, struct store_op *op);
 int op_counter_next(struct store *st, struct store_op *op);
 int op_set_wake_state(struct store *st, struct store_op *op);
+int op_push_keys(struct store *st, struct store_op *op);
+int op_seq_event(struct store *st, struct store_op *op);
 int op_lease(struct store *st, struct store_op *op);
 int op_report(struct store *st, struct store_op *op);
 int op_webhook(struct store *st, struct store_op *op);

@@ -67,6 +67,8 @@ static int run_op(struct store *st, struct store_op *op)
 	case OP_JOB_ADD: return op_job_add(st, op);
 	case OP_COUNTER_NEXT: return op_counter_next(st, op);
 	case OP_SET_WAKE_STATE: return op_set_wake_state(st, op);
+	case OP_PUSH_KEYS: return op_push_keys(st, op);
+	case OP_SEQ_EVENT: return op_seq_event(st, op);
 	case OP_LEASE: return op_lease(st, op);
 	case OP_REPORT: return op_report(st, op);
 	case OP_EXPIRE: return op_expire(st, op);

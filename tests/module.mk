@@ -47,6 +47,7 @@ TEST_SCRIPTS += tests/integration/events.sh
 TEST_SCRIPTS += tests/integration/fleets.sh
 # docs/openapi.yaml and the route table agree; the document is valid OpenAPI 3.1.
 TEST_SCRIPTS += tests/integration/openapi.sh
+TEST_SCRIPTS += tests/integration/openapi_meta.sh
 # The provider examples of docs/examples/ run against a live server.
 TEST_SCRIPTS += tests/integration/examples.sh
 TEST_SCRIPTS += tests/integration/server_tls.sh

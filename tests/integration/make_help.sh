@@ -9,7 +9,7 @@ trap 'exit 1' INT TERM HUP PIPE
 
 make --no-print-directory -s help >"$T/help"
 check "make help exits 0" test $? -eq 0
-for word in check run-tests demo demo-stop bench install install-files lint fuzz fuzz-report deps clean \
+for word in check run-tests demo demo-stop bench install install-files lint fuzz fuzz-report deps webpush-deps clean \
 	'O=' 'T=' 'TEST_JOBS=' 'FUZZ_SECONDS=' 'PREFIX=' 'DESTDIR=' 'DEMO_KEEP=' 'DEMO_DIR=' 'SANITIZE=' 'JOBS='; do
 	check "make help names $word" grep -q "^  $word" "$T/help"
 done
@@ -33,6 +33,11 @@ printf 'echo "ok - fine"\n' >"$T/t/alpha_one.sh"
 printf 'echo "ok - fine"\n' >"$T/t/beta_two.sh"
 O=$T/logs T=beta sh tests/run-tests.sh "$T/t/alpha_one.sh" "$T/t/beta_two.sh" >"$T/one" 2>&1
 check "T=beta runs one test and passes" grep -q '^1 passed, 0 failed' "$T/one"
+# A test that skips (something it needs is missing) is counted as skipped, never as passed.
+printf 'echo "SKIP gamma_three.sh: needs a thing"\n' >"$T/t/gamma_three.sh"
+O=$T/logs T=gamma sh tests/run-tests.sh "$T/t/gamma_three.sh" >"$T/skip" 2>&1
+check "a SKIP line counts as skipped" grep -q '^0 passed, 0 failed, 1 skipped' "$T/skip"
+check "the skip says why" grep -q '^skip gamma_three.sh: needs a thing' "$T/skip"
 O=$T/logs T=nomatch sh tests/run-tests.sh "$T/t/alpha_one.sh" "$T/t/beta_two.sh" >"$T/none" 2>&1
 check "T=nomatch exits 1" test $? -eq 1
 sed 's/^/# /' "$T/none"

@@ -708,7 +708,7 @@ static void test_key_rotation(void **state)
 	const char *err = NULL;
 	int64_t a, b, c;
 	int count = -1;
-	char sql[768];
+	char sql[1024];
 
 	a = add_device(f->st, f->prov, "+15550001001", 1);
 	b = add_device(f->st, f->prov, "+15550001002", 2);
@@ -778,7 +778,11 @@ static void test_key_rotation(void **state)
 		 " ALTER TABLE messages DROP COLUMN batch_id;"
 		 " ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
-		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
+		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; DROP INDEX devices_push_token;"
+		 " ALTER TABLE devices DROP COLUMN push_p256dh; ALTER TABLE devices DROP COLUMN push_auth;"
+		 " ALTER TABLE devices DROP COLUMN push_token; ALTER TABLE messages DROP COLUMN content_encoding;"
+		 " ALTER TABLE devices DROP COLUMN push_server_key;"
+		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = open_at(f->path, &err);
 	assert_non_null(f->st);
