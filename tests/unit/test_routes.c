@@ -15,7 +15,11 @@
 
 static const char *method_name(unsigned m)
 {
-	return m == ROUTE_GET ? "GET" : m == ROUTE_POST ? "POST" : m == ROUTE_PATCH ? "PATCH" : "DELETE";
+	return m == ROUTE_GET     ? "GET"
+	       : m == ROUTE_POST  ? "POST"
+	       : m == ROUTE_PATCH ? "PATCH"
+	       : m == ROUTE_PUT   ? "PUT"
+				  : "DELETE";
 }
 
 /* The pattern with {id} spelled as 7. */
@@ -125,6 +129,33 @@ static void test_method_not_allowed(void **state)
 	assert_int_equal(allowed, ROUTE_GET);
 	assert_int_equal(route_method_bit("HEAD"), ROUTE_GET);
 	assert_int_equal(route_method_bit("get"), 0);
+	assert_null(route_match("/v1/device/push-keys", ROUTE_POST, API_ALL, &id, &allowed));
+	route_allow_header(allowed, allow, sizeof(allow));
+	assert_string_equal(allow, "PUT");
+	assert_non_null(route_match("/v1/device/push-keys", route_method_bit("PUT"), API_DEVICE, &id, &allowed));
+}
+
+/* A push endpoint's token is one non-empty segment: nothing shorter or deeper is a route. */
+static void test_token_segment(void **state)
+{
+	static const char *const bad[] = {"/push/", "/push", "/push/abc/", "/push/abc/def", "/pushabc"};
+	const struct route *rt;
+	unsigned allowed;
+	int64_t id = 0;
+	(void)state;
+
+	rt = route_match("/push/AbC-_09", ROUTE_POST, API_ALL, &id, &allowed);
+	assert_non_null(rt);
+	assert_string_equal(rt->label, "push");
+	/* Served without a bearer API: the sender signs with VAPID instead. */
+	assert_non_null(route_match("/push/x", ROUTE_POST, 0, &id, &allowed));
+	assert_null(route_match("/push/x", ROUTE_GET, API_ALL, &id, &allowed));
+	assert_int_equal(allowed, ROUTE_POST);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_null(route_match(bad[i], ROUTE_POST, API_ALL, &id, &allowed));
+		if (allowed != 0)
+			fail_msg("'%s' matched a route", bad[i]);
+	}
 }
 
 static void test_routes_per_api(void **state)
@@ -156,6 +187,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_labels_and_routes_unique),
 		cmocka_unit_test(test_exact_paths_only),
 		cmocka_unit_test(test_method_not_allowed),
+		cmocka_unit_test(test_token_segment),
 		cmocka_unit_test(test_routes_per_api),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
