@@ -95,14 +95,15 @@ at_send "$A" 0021000B915155990900F00000027638 >/dev/null
 check "an unknown destination gives a 0x43 report" wait_for 5 received_has "$A" 'type=status-report .*ra=+15559990000 st=0x43'
 check "and the send is marked failed" sent_has "$A" 'status=failed:unknown-destination'
 
-# Reordering: the first message is held back, the second overtakes it.
+# Reordering: the first message is held back, the second overtakes it. The hold is long enough
+# for the second send to get through a loaded machine first.
 ctl forget "$B" >/dev/null
 ctl set "$A" reorder 1 >/dev/null
-ctl set "$A" reorder_delay 1500 >/dev/null
+ctl set "$A" reorder_delay 6000 >/dev/null
 at_send "$A" 0001000B915155000000F20004036F6E65 >/dev/null
 ctl set "$A" reorder 0 >/dev/null
 at_send "$A" 0001000B915155000000F200040374776F >/dev/null
-check "both reordered messages arrive" wait_for 5 sh -c "[ \$('$SIM' --ctl '$RUN' received '$B' | grep -c 'coding=8bit') -eq 2 ]"
+check "both reordered messages arrive" wait_for 15 sh -c "[ \$('$SIM' --ctl '$RUN' received '$B' | grep -c 'coding=8bit') -eq 2 ]"
 check "the second overtook the first" sh -c "'$SIM' --ctl '$RUN' received '$B' | head -n 1 | grep -q 'ud=74776F\$'"
 
 # PIN at the AT level: three wrong tries lock the SIM behind the PUK.

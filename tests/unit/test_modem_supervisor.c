@@ -435,7 +435,7 @@ static void test_hang_init(void **state)
 
 	(void)state;
 	fast_options(&opt);
-	opt.init_timeout_ms = 2000; /* missed on purpose while the fault lasts; ample without it */
+	opt.init_timeout_ms = 4000; /* missed on purpose while the fault lasts; ample without it, even loaded */
 	opt.backoff_min_ms = 3000;
 	opt.backoff_max_ms = 3000;
 	dummy_modem(&cfg, "i");
