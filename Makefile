@@ -198,6 +198,7 @@ help:
 	@echo '  O=DIR          build directory (default build)'
 	@echo '  T=SUBSTRING    check/run-tests: only the tests whose file name contains it'
 	@echo '  TEST_JOBS=N    tests run at a time (default 2)'
+	@echo '  B=SUBSTRING    bench: only the benchmarks whose file name contains it'
 	@echo '  FUZZ_SECONDS=N how long each fuzz target runs (check: default 5, fuzz-report: 10)'
 	@echo '  JOBS=N         parallel compile jobs (default: number of CPUs)'
 	@echo '  SANITIZE=1     build with ASan+UBSan (check sets it)'

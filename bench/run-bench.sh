@@ -8,11 +8,18 @@ export O
 BENCH_RESULTS=$(mktemp)
 export BENCH_RESULTS
 trap 'rm -f "$BENCH_RESULTS"' EXIT
+ran=0
 for b in bench/bench-*.sh; do
 	[ -n "${B:-}" ] && case "$b" in *"$B"*) ;; *) continue ;; esac
+	ran=$((ran + 1))
 	echo "== $b" >&2
 	sh "$b" || printf '%s\tfailed\t-\t-\tno\n' "$b" >>"$BENCH_RESULTS"
 done
+if [ "$ran" -eq 0 ]; then
+	echo "make bench: B=$B matches no benchmark; there are:" >&2
+	for b in bench/bench-*.sh; do echo "  $(basename "$b" .sh)" >&2; done
+	exit 2
+fi
 echo
 printf '%-76s %14s %-8s %-22s %s\n' "figure" "value" "unit" "goal" "met"
 printf '%-76s %14s %-8s %-22s %s\n' "------" "-----" "----" "----" "---"

@@ -113,7 +113,7 @@ TEST_SCRIPTS += tests/integration/client_sms.sh tests/integration/client_poll.sh
 # --- aes128gcm and Web Push encryption (common/wire/ece.c, the test encryptor common/wire/ece_encrypt.c) ---
 ECE_OBJS := $(O)/common/wire/ece.o $(O)/common/wire/ece_encrypt.o $(O)/common/wire/crypto.o $(O)/common/wire/encode.o
 
-$(O)/tests/unit/test-ece: $(O)/tests/unit/test_ece.o $(ECE_OBJS)
+$(O)/tests/unit/test_ece: $(O)/tests/unit/test_ece.o $(ECE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
@@ -126,7 +126,7 @@ $(O)/tests/unit/ece-tool: $(O)/tests/unit/ece_tool.o $(ECE_OBJS)
 
 $(O)/tests/unit/test_ece.o $(O)/tests/unit/ece_tool.o: EXTRA_CFLAGS_tests += -Icommon
 
-TEST_PROGRAMS += $(O)/tests/unit/test-ece
+TEST_PROGRAMS += $(O)/tests/unit/test_ece
 TEST_SCRIPTS += tests/unit/test_ece_python.py
 
 $(O)/fuzz/fuzz-ece: tests/fuzz/fuzz_ece.c common/wire/ece.c common/wire/crypto.c common/wire/encode.c

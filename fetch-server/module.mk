@@ -29,8 +29,8 @@ $(O)/fuzz/fuzz-http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_SRCS)
 		$(SERVER_LIBS) $(STORE_LIBS)
 
 # VAPID verification as pure functions, against tokens signed by Python's cryptography.
-TEST_PROGRAMS += $(O)/tests/unit/test-vapid
-$(O)/tests/unit/test-vapid: $(O)/tests/unit/test_vapid.o $(O)/fetch-server/vapid.o $(O)/libcommon.a
+TEST_PROGRAMS += $(O)/tests/unit/test_vapid
+$(O)/tests/unit/test_vapid: $(O)/tests/unit/test_vapid.o $(O)/fetch-server/vapid.o $(O)/libcommon.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,jansson libcrypto)
 

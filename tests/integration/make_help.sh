@@ -10,7 +10,7 @@ trap 'exit 1' INT TERM HUP PIPE
 make --no-print-directory -s help >"$T/help"
 check "make help exits 0" test $? -eq 0
 for word in check run-tests demo demo-stop bench install install-files lint fuzz fuzz-report deps webpush-deps clean \
-	'O=' 'T=' 'TEST_JOBS=' 'FUZZ_SECONDS=' 'PREFIX=' 'DESTDIR=' 'DEMO_KEEP=' 'DEMO_DIR=' 'SANITIZE=' 'JOBS='; do
+	'O=' 'T=' 'B=' 'TEST_JOBS=' 'FUZZ_SECONDS=' 'PREFIX=' 'DESTDIR=' 'DEMO_KEEP=' 'DEMO_DIR=' 'SANITIZE=' 'JOBS='; do
 	check "make help names $word" grep -q "^  $word" "$T/help"
 done
 check "make help says where test logs go" grep -q 'test-logs' "$T/help"
@@ -44,4 +44,8 @@ sed 's/^/# /' "$T/none"
 check "T=nomatch says that nothing matched" grep -q "no test name contains 'nomatch'" "$T/none"
 check "T=nomatch lists the tests" sh -c "grep -q '^  alpha_one.sh' '$T/none' && grep -q '^  beta_two.sh' '$T/none'"
 check "T=nomatch does not report a pass" sh -c "! grep -q 'passed' '$T/none'"
+# The same for benchmarks: a B= that matches none fails and lists them, running nothing.
+O=$T/logs B=nomatch sh bench/run-bench.sh >"$T/bnone" 2>&1
+check "B=nomatch exits 2" test $? -eq 2
+check "B=nomatch lists the benchmarks" grep -q '^  bench-http$' "$T/bnone"
 finish
