@@ -19,6 +19,7 @@ DEV_A=+4915550000011
 DEV_B=+4915550000012
 DEV_C=+4915550000013
 DEV_D=+4915550000014
+DEV_E=+4915550000015
 
 for p in "$BEARERBOX" "$SMSBOX" "$FAKESMSC" "$SINK"; do
 	[ -x "$p" ] || { not_ok "$p exists (Debian packages kannel and kannel-extras)"; exit 1; }
@@ -131,6 +132,20 @@ check "Kannel's delivery report reaches the history" \
 	wait_for 20 sh -c "curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$M' | grep -q sms_delivered"
 sleep 1
 check "exactly one SMS for the device" test "$(got_count $DEV_A)" -eq 1
+
+# 1b. A device configured for the text form gets it through Kannel as plain text (no UDH), and it
+# verifies as typed into the client.
+device_add $DEV_E '"sms_format":"text"' && client_setup $DEV_E
+ME=$(submit "$DEV_ID" high "text form")
+check "text form: a wakeup reaches fakesmsc" wait_for 30 got_at_least $DEV_E 1
+LINE=$(got_for $DEV_E | tail -n 1)
+TEXT=$(echo "$LINE" | sed -n 's/.* text \([^ >]*\)>$/\1/p')
+check "text form: sent as text, without a UDH" sh -c "echo '$LINE' | grep -q '<$SENDER $DEV_E text '"
+TEXT=$(python3 -c 'import sys, urllib.parse; print(urllib.parse.unquote_plus(sys.argv[1]))' "$TEXT")
+check "text form: the text verifies with the device's key and the client fetches" \
+	sh -c "printf '%s' '$TEXT' | HANDLER_OUT='$T/got-$DEV_E' '$BUILD/smswake-client' -c '$T/client-$DEV_E.conf' sms"
+check "text form: the handler got the message" grep -q "text form" "$T/got-$DEV_E"
+check "text form: the message is acked" test "$(message_state "$ME")" = acked
 
 # 2. A delivery report without the gateway's key is refused.
 DLR_PORT=$(sed -n 's/.*kannel: delivery reports on 127.0.0.1:\([0-9]*\).*/\1/p' "$T/gateway.log" | tail -n 1)
