@@ -6,8 +6,9 @@
 # the 36-octet payload, which verifies with the device's key and leads to its fetch; Kannel's
 # delivery reports reach the message history; with Kannel down the job is retried with
 # back-off, not lost and not sent in a burst: one SMS for the device once Kannel is back; the
-# same when Kannel throttles (its queue full: 503). The
-# server's grace and retry_base (20 s) are longer than the test's checks for a single SMS.
+# same when Kannel throttles (its queue full: 503); the text form goes as plain text; and modems
+# and Kannel in one gateway route by number prefix, with failover to the modem when Kannel is
+# down. The server's grace and retry_base (20 s) are longer than the test's checks for a single SMS.
 . tests/integration/lib_chain.sh
 
 SINK=$BUILD/tests/http-sink
@@ -191,5 +192,53 @@ sleep 4
 check "one SMS each, no loss and no burst" test "$(got_count $DEV_C) $(got_count $DEV_D)" = "1 1"
 check "both show in the history" sh -c "curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$MC' | grep -q wake_sent &&
 	curl -s -H 'Authorization: Bearer $PROVIDER_KEY' '$URL/v1/messages/$MD' | grep -q wake_sent"
+
+# 4. Modems and Kannel in one gateway: +49 numbers go through Kannel, the rest through a modem;
+# with Kannel down, a +49 device gets its wakeup through the modem instead (failover = yes).
+GWM=+15550000201
+DEV_F=+15550000301
+DEV_G=+4915550000017
+DEV_H=+4915550000018
+sim_start $GWM $DEV_F $DEV_G $DEV_H
+gateway_stop
+: >"$T/gateway.log"
+cat >"$T/gateway-mixed.conf" <<EOF
+[gateway]
+server = $URL
+token = $GATEWAY_TOKEN
+lease_wait = 5s
+log_level = debug
+route = prefix:+49 kannel
+route = default modem
+failover = yes
+[modems]
+health_interval = 2s
+[modem gw${GWM#+}]
+device = $RUN/modem-$GWM
+connection = at
+model = at
+[kannel]
+url = http://127.0.0.1:$SEND_PORT/cgi-bin/sendsms
+username = smswake
+password_file = $T/kannel.password
+timeout = 5s
+EOF
+check "mixed: the configuration loads (-n)" "$BUILD/smswake-gateway" -n -c "$T/gateway-mixed.conf"
+"$BUILD/smswake-gateway" -c "$T/gateway-mixed.conf" 2>>"$T/gateway.log" &
+GW_PID=$!
+check "mixed: the modem becomes healthy" wait_for 90 grep -q "modem gw${GWM#+}: healthy" "$T/gateway.log"
+device_add $DEV_F && MF=$(submit "$DEV_ID" high "by modem")
+device_add $DEV_G && MG=$(submit "$DEV_ID" high "by kannel")
+check "mixed: the +1 device's wakeup goes by the modem" wait_for 60 received_at_least $DEV_F 1
+check "mixed: the +49 device's wakeup goes by Kannel" wait_for 60 got_at_least $DEV_G 1
+sleep 2
+check "mixed: neither went the other way" test "$(got_count $DEV_F) $(received_count $DEV_G)" = "0 0"
+kannel_stop
+device_add $DEV_H && MH=$(submit "$DEV_ID" high "failover")
+check "mixed: with Kannel down the +49 device gets its wakeup by the modem" wait_for 90 received_at_least $DEV_H 1
+sleep 2
+check "mixed: one SMS, and none through Kannel" test "$(received_count $DEV_H) $(got_count $DEV_H)" = "1 0"
+check "mixed: all three show the wakeup sent" sh -c "for m in $MF $MG $MH; do
+	curl -s -H 'Authorization: Bearer $PROVIDER_KEY' \"$URL/v1/messages/\$m\" | grep -q wake_sent || exit 1; done"
 
 finish
