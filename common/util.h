@@ -12,6 +12,9 @@ int64_t util_mono_ms(void);
 
 /* Parses a whole decimal string into [min, max]; returns 0, or -1 on any junk or overflow. */
 int util_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+/* 1 when s is 1 to max characters of the base64url alphabet (A-Z a-z 0-9 - _): an RFC 8030 Topic,
+ * a push endpoint's token. */
+int util_is_b64url(const char *s, size_t max);
 /* Parses a duration such as "30", "30s", "5m", "2h", "1d" into seconds. */
 int util_parse_duration(const char *s, int64_t *seconds);
 /* Parses "yes/no/true/false/on/off/1/0". */

@@ -168,20 +168,6 @@ enum MHD_Result api_device_list(struct request *r)
 
 /* ---- POST /v1/messages, GET /v1/batches/{id} ---- */
 
-static int valid_topic(const char *t)
-{
-	size_t n = strlen(t);
-	if (n == 0 || n > STORE_TOPIC_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 enum MHD_Result api_batch_submit(struct request *r)
 {
 	static const char *const allowed[] = {"to", "body", "content_type", "ttl", "urgency", "topic", NULL};
@@ -213,7 +199,7 @@ enum MHD_Result api_batch_submit(struct request *r)
 		http_reply_error(r, 400, "invalid_urgency", "'urgency' must be very-low, low, normal or high");
 		goto answered;
 	}
-	if (topic && !valid_topic(topic)) {
+	if (topic && !util_is_b64url(topic, STORE_TOPIC_MAX)) {
 		http_reply_error(r, 400, "invalid_topic", "'topic' must be 1 to 32 base64url characters");
 		goto answered;
 	}

@@ -311,20 +311,6 @@ static json_t *message_json(const struct store_message *m)
 	return j;
 }
 
-static int valid_topic(const char *t)
-{
-	size_t n = strlen(t);
-	if (n == 0 || n > STORE_TOPIC_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 static int valid_idem_key(const char *k)
 {
 	size_t n = strlen(k);
@@ -382,7 +368,7 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 		ttl_s = srv->cfg.max_ttl_s;
 	if (urg && (urgency = store_urgency_parse(urg)) < 0)
 		return http_reply_error(r, 400, "invalid_urgency", "'Urgency' must be very-low, low, normal or high");
-	if (topic && !valid_topic(topic))
+	if (topic && !util_is_b64url(topic, STORE_TOPIC_MAX))
 		return http_reply_error(r, 400, "invalid_topic", "'Topic' must be 1 to 32 base64url characters");
 	if (idem && !valid_idem_key(idem))
 		return http_reply_error(r, 400, "invalid_idempotency_key",

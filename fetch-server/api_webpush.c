@@ -14,32 +14,6 @@
 #include "util.h"
 #include "vapid.h"
 
-static int token_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n > STORE_PUSH_TOKEN_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
-		      t[i] == '-' || t[i] == '_'))
-			return 0;
-	return 1;
-}
-
-static int topic_ok(const char *t)
-{
-	size_t n = strlen(t);
-
-	if (n == 0 || n > STORE_TOPIC_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (!((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= 'a' && t[i] <= 'z') || (t[i] >= '0' && t[i] <= '9') ||
-		      t[i] == '-' || t[i] == '_'))
-			return 0;
-	return 1;
-}
-
 enum MHD_Result api_webpush(struct request *r)
 {
 	struct server *srv = r->srv;
@@ -54,7 +28,7 @@ enum MHD_Result api_webpush(struct request *r)
 	int replayed = 0, rc;
 
 	/* An unknown endpoint, or push endpoints not configured: nothing to push to. */
-	if (srv->cfg.push_origin[0] == '\0' || !token_ok(token))
+	if (srv->cfg.push_origin[0] == '\0' || !util_is_b64url(token, STORE_PUSH_TOKEN_MAX))
 		return http_reply_error(r, 404, "not_found", "no such push subscription");
 	rc = store_device_by_push_token(srv->store, token, &device_id, &provider_id, server_key);
 	if (rc != STORE_OK)
@@ -75,7 +49,7 @@ enum MHD_Result api_webpush(struct request *r)
 	in.urgency = URG_NORMAL;
 	if (urg && (in.urgency = store_urgency_parse(urg)) < 0)
 		return http_reply_error(r, 400, "invalid_urgency", "'Urgency' must be very-low, low, normal or high");
-	if (topic && !topic_ok(topic))
+	if (topic && !util_is_b64url(topic, STORE_TOPIC_MAX))
 		return http_reply_error(r, 400, "invalid_topic", "'Topic' must be 1 to 32 base64url characters");
 	/* A payload is encrypted to the device (RFC 8291); an empty push is a bare wake. */
 	if (r->body_len > 0 && (cenc == NULL || strcmp(cenc, "aes128gcm") != 0))

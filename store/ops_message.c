@@ -7,23 +7,9 @@
 #include <string.h>
 
 #include "store_int.h"
+#include "util.h"
 
 /* Topics are base64url: letters, digits, "-" and "_". */
-static int valid_topic(const char *t)
-{
-	size_t n = strnlen(t, STORE_TOPIC_MAX + 1);
-
-	if (n < 1 || n > STORE_TOPIC_MAX)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = t[i];
-		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-		      c == '_'))
-			return 0;
-	}
-	return 1;
-}
-
 static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
 		     const char *detail)
 {
@@ -73,7 +59,7 @@ static int put_prepare(struct store_op *op, struct store *st, int64_t provider_i
 	if (st == NULL || in == NULL || out == NULL || replayed == NULL || provider_id <= 0 || now_ms < 0 ||
 	    in->urgency < 0 || in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
-	    (in->topic != NULL && !valid_topic(in->topic)) ||
+	    (in->topic != NULL && !util_is_b64url(in->topic, STORE_TOPIC_MAX)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
 	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
