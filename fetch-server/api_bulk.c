@@ -139,9 +139,9 @@ enum MHD_Result api_device_bulk(struct request *r)
 	n = json_array_size(devs);
 	if (!json_is_array(devs) || n == 0 || n > BULK_MAX) {
 		http_reply_error(r, 400, "invalid_field",
-				 "'devices' must list 1 to %d devices (this request has %zu); split larger fleets "
-				 "into several requests",
-				 BULK_MAX, n);
+				 "'devices' must be an array of 1 to %d devices; split larger fleets into several "
+				 "requests",
+				 BULK_MAX);
 		goto answered;
 	}
 	bc = calloc(1, sizeof(*bc) + n * (sizeof(bc->dev[0]) + sizeof(bc->token[0])));

@@ -221,12 +221,15 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 		ret = api_store_error(r, rc, "device");
 	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK)
 		ret = http_reply_error(r, 500, "internal", "cannot read back the device");
-	else if (api_device_secrets(r, &d, cc->token, out = api_device_json(r, &d)) != 0) {
-		json_decref(out);
-		ret = http_reply_error(r, 500, "internal", "cannot derive the wake key");
-	} else {
-		snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
-		ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+	else {
+		out = api_device_json(r, &d);
+		if (api_device_secrets(r, &d, cc->token, out) != 0) {
+			json_decref(out);
+			ret = http_reply_error(r, 500, "internal", "cannot derive the wake key");
+		} else {
+			snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
+			ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+		}
 	}
 	explicit_bzero(cc->token, sizeof(cc->token));
 	return ret;
