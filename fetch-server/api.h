@@ -14,6 +14,10 @@ enum MHD_Result api_metrics(struct request *r);
 
 /* api_provider.c (the request was authenticated as a provider: r->principal) */
 enum MHD_Result api_device_create(struct request *r);
+/* api_bulk.c (provider): one body holds up to STORE_DEVICE_ADD_MANY_MAX registrations of up to
+ * about 1.5 KiB each (16 tags of 64 characters, a 64-octet name). */
+#define API_DEVICE_BULK_BODY_MAX (2 << 20)
+enum MHD_Result api_device_bulk(struct request *r);
 enum MHD_Result api_device_list(struct request *r);
 enum MHD_Result api_device_get(struct request *r);
 enum MHD_Result api_device_patch(struct request *r);

@@ -34,6 +34,12 @@ int api_tags_parse(struct request *r, json_t *body, struct api_tags *t);
 int api_tags_store(struct request *r, int64_t provider_id, int64_t device_id, const struct api_tags *t);
 /* Adds "tags": [...] to a device's JSON. */
 void api_tags_add(struct request *r, json_t *j, int64_t device_id);
+/* Reads a registration (POST /v1/devices, or one item of a bulk one) into a new device of the
+ * provider r->principal with the server's defaults, and its tags; 0, or -1 answered 400. */
+int api_device_read(struct request *r, json_t *obj, struct store_device *d, struct api_tags *tags);
+/* Adds what a registration shows once to out: "token", the "wake_key" derived for the stored
+ * device d, its "key_id" and the SMS "port". -1 when the key cannot be derived. */
+int api_device_secrets(struct request *r, const struct store_device *d, const char *token, json_t *out);
 /* A device as the provider API shows it (api_provider.c), tags included. */
 json_t *api_device_json(struct request *r, const struct store_device *d);
 

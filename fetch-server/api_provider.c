@@ -163,14 +163,53 @@ struct create_ctx {
 	struct api_tags tags; /* stored once the device is */
 };
 
+int api_device_read(struct request *r, json_t *obj, struct store_device *d, struct api_tags *tags)
+{
+	struct store_device_patch p = {0};
+
+	if (device_fields(r, obj, &p) != 0 || api_tags_parse(r, obj, tags) != 0)
+		return -1;
+	if (!(p.set & STORE_PATCH_MSISDN)) {
+		http_reply_error(r, 400, "missing_field", "'msisdn' is required");
+		return -1;
+	}
+	memset(d, 0, sizeof(*d));
+	d->provider_id = r->principal.id;
+	memcpy(d->msisdn, p.msisdn, sizeof(d->msisdn));
+	memcpy(d->name, p.name, sizeof(d->name));
+	d->sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
+	d->poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
+	d->quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
+	d->quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
+	d->key_id = r->srv->keys.current;
+	return 0;
+}
+
+int api_device_secrets(struct request *r, const struct store_device *d, const char *token, json_t *out)
+{
+	uint8_t key[WAKE_KEY_LEN];
+	char keyb64[ENC_B64_LEN(WAKE_KEY_LEN)];
+
+	if (wake_derive_key(keys_master(&r->srv->keys, d->key_id), MASTER_KEY_LEN, (uint8_t)d->key_id, (uint64_t)d->id,
+			    key) != 0)
+		return -1;
+	enc_b64(key, sizeof(key), keyb64, 0);
+	explicit_bzero(key, sizeof(key));
+	json_object_set_new(out, "token", json_string(token));
+	json_object_set_new(out, "wake_key", json_string(keyb64));
+	json_object_set_new(out, "key_id", json_integer(d->key_id));
+	json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
+	explicit_bzero(keyb64, sizeof(keyb64));
+	return 0;
+}
+
 /* Called again once the device's group committed: 201 only now, when it is durable. */
 static enum MHD_Result device_created(struct request *r, const struct store_principal *prov, int rc)
 {
 	struct create_ctx *cc = r->write_ctx;
 	struct store_device d;
-	uint8_t key[WAKE_KEY_LEN];
-	char keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
 	enum MHD_Result ret;
+	char loc[64];
 	json_t *out;
 
 	if (rc == STORE_CONFLICT)
@@ -180,21 +219,17 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 		ret = api_store_error(r, rc, "device");
 	else if (cc->tags.present && (rc = api_tags_store(r, prov->id, cc->d.id, &cc->tags)) != STORE_OK)
 		ret = api_store_error(r, rc, "device");
-	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK ||
-		 wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id,
-				 (uint64_t)d.id, key) != 0)
+	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK)
 		ret = http_reply_error(r, 500, "internal", "cannot read back the device");
 	else {
-		enc_b64(key, sizeof(key), keyb64, 0);
-		explicit_bzero(key, sizeof(key));
 		out = api_device_json(r, &d);
-		json_object_set_new(out, "token", json_string(cc->token));
-		json_object_set_new(out, "wake_key", json_string(keyb64));
-		json_object_set_new(out, "key_id", json_integer(d.key_id));
-		json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
-		explicit_bzero(keyb64, sizeof(keyb64));
-		snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
-		ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+		if (api_device_secrets(r, &d, cc->token, out) != 0) {
+			json_decref(out);
+			ret = http_reply_error(r, 500, "internal", "cannot derive the wake key");
+		} else {
+			snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
+			ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+		}
 	}
 	explicit_bzero(cc->token, sizeof(cc->token));
 	return ret;
@@ -202,9 +237,8 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 
 static enum MHD_Result device_create(struct request *r, const struct store_principal *prov)
 {
-	struct store_device_patch p = {0};
 	struct create_ctx *cc;
-	struct store_device *d;
+	struct store_device d;
 	struct api_tags tags;
 	json_t *body;
 	int rc;
@@ -214,32 +248,20 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	body = http_json_body(r);
 	if (body == NULL)
 		return MHD_YES;
-	rc = device_fields(r, body, &p);
-	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
-		rc = -1;
+	rc = api_device_read(r, body, &d, &tags);
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
-	if (!(p.set & STORE_PATCH_MSISDN))
-		return http_reply_error(r, 400, "missing_field", "'msisdn' is required");
 	cc = calloc(1, sizeof(*cc));
 	if (cc == NULL)
 		return http_reply_error(r, 500, "internal", "out of memory");
 	r->write_ctx = cc;
 	cc->tags = tags;
-	d = &cc->d;
-	d->provider_id = prov->id;
-	memcpy(d->msisdn, p.msisdn, sizeof(d->msisdn));
-	memcpy(d->name, p.name, sizeof(d->name));
-	d->sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
-	d->poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
-	d->quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
-	d->quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
+	cc->d = d;
 	if (keys_new_token("swd", cc->token, sizeof(cc->token), cc->hash) != 0)
 		return http_reply_error(r, 500, "internal", "cannot create a token");
-	d->key_id = r->srv->keys.current;
 	http_write_begin(r);
-	rc = store_device_add_async(r->srv->store, d, cc->hash, util_now_ms(), http_write_done, r);
+	rc = store_device_add_async(r->srv->store, &cc->d, cc->hash, util_now_ms(), http_write_done, r);
 	if (rc != STORE_OK)
 		http_write_done(r, rc);
 	return MHD_YES;

@@ -86,11 +86,18 @@ enum MHD_Result http_reply_error(struct request *r, int status, const char *code
 {
 	char msg[256];
 	va_list ap;
+	json_t *j;
+	int n = 0;
 
+	if (r->item_key != NULL)
+		n = snprintf(msg, sizeof(msg), "%s[%zu]: ", r->item_key, r->item);
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
 	va_end(ap);
-	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg), NULL);
+	j = json_pack("{s:s, s:s}", "error", code, "message", msg);
+	if (r->item_key != NULL)
+		json_object_set_new(j, "index", json_integer((json_int_t)r->item));
+	return http_reply_json(r, status, j, NULL);
 }
 
 const char *http_header(struct request *r, const char *name)

@@ -50,6 +50,10 @@ struct request {
 	int write_state; /* 0 none, 1 queued, 2 done: write_rc holds the store's result */
 	int write_rc;
 	void *write_ctx; /* the route's state across the suspension; freed with the request */
+	/* While a handler reads one item of an array in the body (item_key NULL: none), errors
+	 * name it: "devices[3]: ..." in the message and "index": 3. */
+	const char *item_key;
+	size_t item;
 };
 
 /* Each queues a response and returns MHD_YES (or MHD_NO on an internal failure). */
@@ -57,7 +61,7 @@ enum MHD_Result http_reply(struct request *r, int status, const char *ctype, con
 			   const char *const *headers);
 /* Serializes and releases j. */
 enum MHD_Result http_reply_json(struct request *r, int status, json_t *j, const char *const *headers);
-/* JSON error body {"error": code, "message": ...}. */
+/* JSON error body {"error": code, "message": ...}, with "index" while an item is read. */
 enum MHD_Result http_reply_error(struct request *r, int status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 

@@ -12,6 +12,7 @@ const struct route routes[] = {
 	{ROUTE_GET, "/healthz", 0, api_healthz, 0, "healthz"},
 	{ROUTE_GET, "/metrics", 0, api_metrics, 0, "metrics"},
 	{ROUTE_POST, "/v1/devices", API_PROVIDER, api_device_create, HTTP_JSON_MAX, "device_create"},
+	{ROUTE_POST, "/v1/devices/bulk", API_PROVIDER, api_device_bulk, API_DEVICE_BULK_BODY_MAX, "device_bulk"},
 	{ROUTE_GET, "/v1/devices", API_PROVIDER, api_device_list, HTTP_JSON_MAX, "device_list"},
 	{ROUTE_GET, "/v1/devices/{id}", API_PROVIDER, api_device_get, HTTP_JSON_MAX, "device_get"},
 	{ROUTE_PATCH, "/v1/devices/{id}", API_PROVIDER, api_device_patch, HTTP_JSON_MAX, "device_patch"},

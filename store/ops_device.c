@@ -155,13 +155,18 @@ static int valid_format(int f)
 	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
 }
 
+/* What store_device_add checks of a new device before queuing it. */
+static int valid_new_device(const struct store_device *d)
+{
+	return d->provider_id > 0 && store_valid_msisdn(d->msisdn) && store_valid_text(d->name, 0, STORE_NAME_MAX, 0) &&
+	       valid_format(d->sms_format) && d->poll_interval_s >= 0 &&
+	       valid_quiet(d->quiet_start_min, d->quiet_end_min) && d->key_id >= 0 && d->key_id <= 255;
+}
+
 static int device_add_prepare(struct store_op *op, struct store *st, struct store_device *d,
 			      const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
-	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 || !store_valid_msisdn(d->msisdn) ||
-	    !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) || !valid_format(d->sms_format) ||
-	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min) || d->key_id < 0 ||
-	    d->key_id > 255)
+	if (st == NULL || d == NULL || token_hash == NULL || !valid_new_device(d))
 		return STORE_ERROR;
 	*op = (struct store_op){.kind = OP_DEVICE_ADD, .now_ms = now_ms};
 	op->u.device_add.d = d;
@@ -186,13 +191,13 @@ int store_device_add_async(struct store *st, struct store_device *d, const uint8
 	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
-int op_device_add(struct store *st, struct store_op *op)
+/* STORE_OK when the provider exists and is not revoked, else STORE_NOTFOUND or an error. */
+static int provider_active(struct store *st, int64_t provider_id)
 {
-	struct store_device *d = op->u.device_add.d;
 	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_ACTIVE);
 	int rc;
 
-	sqlite3_bind_int64(s, 1, d->provider_id);
+	sqlite3_bind_int64(s, 1, provider_id);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	if (rc == SQLITE_DONE)
@@ -201,14 +206,23 @@ int op_device_add(struct store *st, struct store_op *op)
 		store_log_sqlite(st->wdb, "device add", rc);
 		return store_rc_sqlite(rc);
 	}
-	s = wstmt(st, WS_DEVICE_ADD);
+	return STORE_OK;
+}
+
+/* Inserts one device row; STORE_CONFLICT when the provider already has its msisdn. Fills in
+ * d->id and d->created_ms. */
+static int device_insert(struct store *st, struct store_device *d, const uint8_t *hash, int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_ADD);
+	int rc;
+
 	sqlite3_bind_int64(s, 1, d->provider_id);
 	sqlite3_bind_text(s, 2, d->msisdn, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 3, d->name, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 4, op->u.device_add.hash, STORE_HASH_LEN, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 4, hash, STORE_HASH_LEN, SQLITE_STATIC);
 	sqlite3_bind_int(s, 5, d->sms_format);
 	sqlite3_bind_int64(s, 6, d->poll_interval_s);
-	sqlite3_bind_int64(s, 7, op->now_ms);
+	sqlite3_bind_int64(s, 7, now_ms);
 	sqlite3_bind_int64(s, 8, d->quiet_start_min);
 	sqlite3_bind_int64(s, 9, d->quiet_end_min);
 	sqlite3_bind_int(s, 10, d->key_id > 0 ? d->key_id : 1);
@@ -221,8 +235,91 @@ int op_device_add(struct store *st, struct store_op *op)
 		return store_rc_sqlite(rc);
 	}
 	d->id = sqlite3_last_insert_rowid(st->wdb);
-	d->created_ms = op->now_ms;
+	d->created_ms = now_ms;
 	return STORE_OK;
+}
+
+int op_device_add(struct store *st, struct store_op *op)
+{
+	int rc = provider_active(st, op->u.device_add.d->provider_id);
+
+	if (rc != STORE_OK)
+		return rc;
+	return device_insert(st, op->u.device_add.d, op->u.device_add.hash, op->now_ms);
+}
+
+static int device_many_prepare(struct store_op *op, struct store *st, struct store_device_new *devs, size_t n,
+			       int64_t now_ms)
+{
+	if (st == NULL || devs == NULL || n == 0 || n > STORE_DEVICE_ADD_MANY_MAX)
+		return STORE_ERROR;
+	for (size_t i = 0; i < n; i++) {
+		if (!valid_new_device(&devs[i].d) || devs[i].d.provider_id != devs[0].d.provider_id ||
+		    devs[i].ntags < 0 || devs[i].ntags > STORE_TAGS_MAX)
+			return STORE_ERROR;
+		for (int t = 0; t < devs[i].ntags; t++)
+			if (!store_valid_text(devs[i].tags[t], 1, STORE_TAG_MAX, 1))
+				return STORE_ERROR;
+		devs[i].conflict = 0;
+	}
+	*op = (struct store_op){.kind = OP_DEVICE_ADD_MANY, .now_ms = now_ms};
+	op->u.device_many.devs = devs;
+	op->u.device_many.n = n;
+	return STORE_OK;
+}
+
+int store_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms)
+{
+	struct store_op op;
+	int rc = device_many_prepare(&op, st, devs, n, now_ms);
+
+	return rc == STORE_OK ? writer_submit(st, &op) : rc;
+}
+
+int store_device_add_many_async(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+				store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = device_many_prepare(&op, st, devs, n, now_ms);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
+}
+
+/* Every device is tried even after a conflict, so the answer names all the taken msisdns at
+ * once; any conflict then fails the op and its savepoint takes back the rows already added. */
+int op_device_add_many(struct store *st, struct store_op *op)
+{
+	struct store_device_new *devs = op->u.device_many.devs;
+	sqlite3_stmt *tag;
+	int rc = provider_active(st, devs[0].d.provider_id), conflicts = 0;
+
+	if (rc != STORE_OK)
+		return rc;
+	tag = store_prep(st->wdb, "INSERT OR IGNORE INTO device_tags(tag, device_id) VALUES (?1, ?2)");
+	if (tag == NULL)
+		return STORE_ERROR;
+	for (size_t i = 0; i < op->u.device_many.n && rc == STORE_OK; i++) {
+		rc = device_insert(st, &devs[i].d, devs[i].token_hash, op->now_ms);
+		if (rc == STORE_CONFLICT) {
+			devs[i].conflict = 1;
+			conflicts++;
+			rc = STORE_OK;
+			continue;
+		}
+		for (int t = 0; rc == STORE_OK && t < devs[i].ntags; t++) {
+			sqlite3_reset(tag);
+			sqlite3_bind_text(tag, 1, devs[i].tags[t], -1, SQLITE_STATIC);
+			sqlite3_bind_int64(tag, 2, devs[i].d.id);
+			if ((rc = sqlite3_step(tag)) == SQLITE_DONE) {
+				rc = STORE_OK;
+			} else {
+				store_log_sqlite(st->wdb, "device tags", rc);
+				rc = store_rc_sqlite(rc) == STORE_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
+			}
+		}
+	}
+	sqlite3_finalize(tag);
+	return rc == STORE_OK && conflicts > 0 ? STORE_CONFLICT : rc;
 }
 
 int store_device_owned(struct store *st, int64_t provider_id, int64_t id)

@@ -515,6 +515,23 @@ int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG
 /* Replaces the device's tags; STORE_NOTFOUND if it is not the provider's. */
 int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
 
+/* One device of a bulk registration (store_device_add_many). */
+struct store_device_new {
+	struct store_device d; /* in and out as for store_device_add */
+	uint8_t token_hash[STORE_HASH_LEN];
+	int ntags;
+	char tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+	int conflict; /* out: set on STORE_CONFLICT for each device whose msisdn is taken */
+};
+#define STORE_DEVICE_ADD_MANY_MAX 1000
+/* Adds n devices (1 to STORE_DEVICE_ADD_MANY_MAX) of one provider (devs[0].d.provider_id) and
+ * their tags in one transaction: all of them or none. STORE_CONFLICT when a device's msisdn is
+ * already the provider's or an earlier device's of devs: each such device has conflict set and
+ * nothing is stored. STORE_NOTFOUND when the provider is not active. */
+int store_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms);
+int store_device_add_many_async(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+				store_done_cb done, void *arg);
+
 /* One message to many devices: either the listed devices (every one must be the provider's) or
  * every device with the tag. Each device gets its own message and sequence number, all in one
  * commit; the fan-out runs inside the database, so memory does not grow with the fleet. */

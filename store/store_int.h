@@ -134,6 +134,7 @@ enum op_kind {
 	OP_PROVIDER_BUDGET,
 	OP_KEY_ROLL,
 	OP_DEVICE_ADD,
+	OP_DEVICE_ADD_MANY,
 	OP_DEVICE_UPDATE,
 	OP_DEVICE_DELETE,
 	OP_MESSAGE_PUT,
@@ -189,6 +190,10 @@ struct store_op {
 			struct store_device *d;
 			const uint8_t *hash;
 		} device_add;
+		struct {
+			struct store_device_new *devs;
+			size_t n;
+		} device_many;
 		struct {
 			int64_t provider_id;
 			int64_t id;
@@ -385,6 +390,7 @@ int op_principal_revoke(struct store *st, struct store_op *op);
 int op_provider_budget(struct store *st, struct store_op *op);
 int op_key_roll(struct store *st, struct store_op *op);
 int op_device_add(struct store *st, struct store_op *op);
+int op_device_add_many(struct store *st, struct store_op *op);
 int op_device_update(struct store *st, struct store_op *op);
 int op_device_delete(struct store *st, struct store_op *op);
 int op_device_touch(struct store *st, const struct touch_item *t);

@@ -57,6 +57,7 @@ static int run_op(struct store *st, struct store_op *op)
 	case OP_PROVIDER_BUDGET: return op_provider_budget(st, op);
 	case OP_KEY_ROLL: return op_key_roll(st, op);
 	case OP_DEVICE_ADD: return op_device_add(st, op);
+	case OP_DEVICE_ADD_MANY: return op_device_add_many(st, op);
 	case OP_DEVICE_UPDATE: return op_device_update(st, op);
 	case OP_DEVICE_DELETE: return op_device_delete(st, op);
 	case OP_MESSAGE_PUT: return op_message_put(st, op);

@@ -228,6 +228,189 @@ static void test_device_bad_input(void **state)
 	http_resp_free(&r);
 }
 
+/* A bulk body of n devices "+<base+i>", each with the tags given (NULL: none). */
+static char *bulk_body(int n, long long base, const char *tags_json)
+{
+	json_t *devs = json_array(), *b;
+	char *s;
+
+	for (int i = 0; i < n; i++) {
+		char msisdn[24];
+		json_t *d;
+		snprintf(msisdn, sizeof(msisdn), "+%lld", base + i);
+		d = json_pack("{s:s, s:s}", "msisdn", msisdn, "name", "meter");
+		if (tags_json)
+			json_object_set_new(d, "tags", json_loads(tags_json, 0, NULL));
+		json_array_append_new(devs, d);
+	}
+	b = json_pack("{s:o}", "devices", devs);
+	s = json_dumps(b, JSON_COMPACT);
+	json_decref(b);
+	assert_non_null(s);
+	return s;
+}
+
+/* How many of this provider's devices have the msisdn (0 or 1). */
+static size_t devices_with(const char *msisdn)
+{
+	char path[96];
+	json_t *j;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/v1/devices?msisdn=%%2B%s", msisdn + 1);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	n = json_array_size(json_object_get(j, "devices"));
+	json_decref(j);
+	return n;
+}
+
+static void test_device_bulk(void **state)
+{
+	(void)state;
+	char single_key[128], dev_token[128];
+	const char *small = "{\"devices\":[{\"msisdn\":\"+15550008301\"}]}";
+	json_t *j, *devs, *e;
+	struct http_resp r;
+	int64_t default_poll;
+	char *body;
+
+	/* Three devices: 201, in request order, each with its own token and wake key, shown once. */
+	assert_int_equal(req("POST", "/v1/devices", ts.provider_key, "{\"msisdn\":\"+15550008500\"}", &j), 201);
+	snprintf(single_key, sizeof(single_key), "%s", jstr(j, "wake_key"));
+	default_poll = jint(j, "poll_interval");
+	json_decref(j);
+	assert_int_equal(
+		req("POST", "/v1/devices/bulk", ts.provider_key,
+		    "{\"devices\":[{\"msisdn\":\"+15550008001\",\"name\":\"m1\",\"tags\":[\"bulk-a\",\"v1\"]},"
+		    "{\"msisdn\":\"+15550008002\",\"sms_format\":\"text\",\"poll_interval\":60,\"tags\":[\"bulk-a\"]},"
+		    "{\"msisdn\":\"+15550008003\",\"quiet_hours\":{\"start\":\"22:00\",\"end\":\"06:00\"},"
+		    "\"tags\":[\"bulk-a\"]}]}",
+		    &j),
+		201);
+	devs = json_object_get(j, "devices");
+	assert_int_equal(json_array_size(devs), 3);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *d = json_array_get(devs, i);
+		char msisdn[16];
+		snprintf(msisdn, sizeof(msisdn), "+1555000800%zu", i + 1);
+		assert_string_equal(jstr(d, "msisdn"), msisdn);
+		assert_true(jint(d, "id") > 0);
+		assert_true(strncmp(jstr(d, "token"), "swd_", 4) == 0);
+		assert_int_equal(strlen(jstr(d, "wake_key")), strlen(single_key));
+		assert_string_not_equal(jstr(d, "wake_key"), single_key);
+		assert_true(jint(d, "key_id") >= 1);
+		assert_non_null(json_object_get(d, "port"));
+		for (size_t k = 0; k < i; k++) {
+			json_t *o = json_array_get(devs, k);
+			assert_string_not_equal(jstr(d, "wake_key"), jstr(o, "wake_key"));
+			assert_string_not_equal(jstr(d, "token"), jstr(o, "token"));
+			assert_true(jint(d, "id") > jint(o, "id"));
+		}
+	}
+	assert_string_equal(jstr(json_array_get(devs, 0), "name"), "m1");
+	assert_string_equal(jstr(json_array_get(devs, 1), "sms_format"), "text");
+	assert_int_equal(jint(json_array_get(devs, 1), "poll_interval"), 60);
+	assert_int_equal(jint(json_array_get(devs, 2), "poll_interval"), default_poll);
+	assert_string_equal(jstr(json_object_get(json_array_get(devs, 2), "quiet_hours"), "start"), "22:00");
+	assert_int_equal(json_array_size(json_object_get(json_array_get(devs, 0), "tags")), 2);
+	/* Stored with their tags: the tag finds exactly them, a batch to it reaches each, and each
+	 * token fetches its own device's message. */
+	assert_int_equal(req("GET", "/v1/devices?tag=bulk-a", ts.provider_key, NULL, &e), 200);
+	assert_int_equal(json_array_size(json_object_get(e, "devices")), 3);
+	assert_null(json_object_get(json_array_get(json_object_get(e, "devices"), 0), "token"));
+	json_decref(e);
+	assert_int_equal(
+		req("POST", "/v1/messages", ts.provider_key, "{\"to\":{\"tag\":\"bulk-a\"},\"body\":\"aGk=\"}", &e),
+		202);
+	assert_int_equal(jint(e, "messages"), 3);
+	json_decref(e);
+	for (size_t i = 0; i < 3; i++) {
+		json_t *d = json_array_get(devs, i);
+		assert_int_equal(req("GET", "/v1/device/messages", jstr(d, "token"), NULL, &e), 200);
+		assert_int_equal(json_array_size(json_object_get(e, "messages")), 1);
+		assert_string_equal(jstr(json_array_get(json_object_get(e, "messages"), 0), "body"), "aGk=");
+		json_decref(e);
+	}
+	snprintf(dev_token, sizeof(dev_token), "%s", jstr(json_array_get(devs, 0), "token"));
+	json_decref(j);
+
+	/* A bad item: 400 naming its index, nothing stored (not even the good items before it). */
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key,
+			     "{\"devices\":[{\"msisdn\":\"+15550008101\"},{\"msisdn\":\"+1555abc\"}]}", &j),
+			 400);
+	assert_string_equal(jstr(j, "error"), "invalid_msisdn");
+	assert_int_equal(jint(j, "index"), 1);
+	assert_true(strncmp(jstr(j, "message"), "devices[1]: ", 12) == 0);
+	json_decref(j);
+	assert_int_equal(devices_with("+15550008101"), 0);
+	static const char *const bad[] = {
+		"{\"devices\":[{\"msisdn\":\"+15550008101\"},{\"msisdn\":\"+15550008102\",\"colour\":1}]}",
+		"{\"devices\":[{\"msisdn\":\"+15550008101\"},{\"msisdn\":\"+15550008102\",\"tags\":[\"a b\"]}]}",
+		"{\"devices\":[{\"msisdn\":\"+15550008101\"},{\"name\":\"no number\"}]}",
+		"{\"devices\":[{\"msisdn\":\"+15550008101\"},\"+15550008102\"]}",
+		"{\"devices\":[{\"msisdn\":\"+15550008101\"},{\"msisdn\":\"+15550008102\",\"poll_interval\":-1}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, bad[i], &j), 400);
+		assert_int_equal(jint(j, "index"), 1);
+		json_decref(j);
+	}
+	assert_int_equal(devices_with("+15550008101"), 0);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, "{\"devices\":[]}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, "{\"devices\":{}}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, "{\"msisdn\":\"+15550008101\"}", NULL), 400);
+
+	/* Taken msisdns, one already registered and one repeated in the request: 409 naming both,
+	 * nothing stored. */
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key,
+			     "{\"devices\":[{\"msisdn\":\"+15550008201\"},{\"msisdn\":\"+15550008002\"},"
+			     "{\"msisdn\":\"+15550008202\"},{\"msisdn\":\"+15550008201\"}]}",
+			     &j),
+			 409);
+	assert_string_equal(jstr(j, "error"), "conflict");
+	e = json_object_get(j, "indexes");
+	assert_int_equal(json_array_size(e), 2);
+	assert_int_equal(json_integer_value(json_array_get(e, 0)), 1);
+	assert_int_equal(json_integer_value(json_array_get(e, 1)), 3);
+	json_decref(j);
+	assert_int_equal(devices_with("+15550008201"), 0);
+	assert_int_equal(devices_with("+15550008202"), 0);
+
+	/* At most 1000 devices: 1001 is 400 and stores nothing; 1000 of the largest kind (16 tags of
+	 * 64 characters each) fit the body cap and are all stored. */
+	body = bulk_body(1001, 15550100000LL, NULL);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, body, &j), 400);
+	assert_non_null(strstr(jstr(j, "message"), "1 to 1000"));
+	json_decref(j);
+	free(body);
+	assert_int_equal(devices_with("+15550100000"), 0);
+	char tags[16 * 68 + 4] = "[";
+	for (int t = 0; t < 16; t++)
+		snprintf(tags + strlen(tags), sizeof(tags) - strlen(tags), "%s\"t%02d%061d\"", t ? "," : "", t, 0);
+	strcat(tags, "]");
+	body = bulk_body(1000, 15550200000LL, tags);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, body, &j), 201);
+	free(body);
+	assert_int_equal(json_array_size(json_object_get(j, "devices")), 1000);
+	assert_int_equal(json_array_size(json_object_get(json_array_get(json_object_get(j, "devices"), 999), "tags")),
+			 16);
+	json_decref(j);
+	assert_int_equal(devices_with("+15550200999"), 1);
+
+	/* Principals and routes as elsewhere: 401 without a provider key, 404/405 off the route. */
+	assert_int_equal(req("POST", "/v1/devices/bulk", NULL, small, NULL), 401);
+	assert_int_equal(req("POST", "/v1/devices/bulk", ts.gateway_key, small, NULL), 401);
+	assert_int_equal(req("POST", "/v1/devices/bulk", dev_token, small, NULL), 401);
+	assert_int_equal(req("POST", "/v1/devices/bulk", "swp_wrong", small, NULL), 401);
+	assert_int_equal(req("POST", "/v1/devices/bulk/1", ts.provider_key, small, NULL), 404);
+	assert_int_equal(req("POST", "/v1/devices/bulks", ts.provider_key, small, NULL), 404);
+	assert_int_equal(req("GET", "/v1/devices/bulk", ts.provider_key, NULL, NULL), 405);
+	assert_int_equal(devices_with("+15550008301"), 0);
+	assert_int_equal(http_do(&ts, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 0);
+	assert_non_null(strstr(r.body, "smswake_http_requests_total{route=\"device_bulk\",status=\"201\"} 2"));
+	http_resp_free(&r);
+}
+
 static void test_other_provider(void **state)
 {
 	(void)state;
@@ -1028,17 +1211,26 @@ static void test_gateway_lease_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_metrics),   cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_routes_and_methods),   cmocka_unit_test(test_device_crud),
-		cmocka_unit_test(test_device_bad_input),     cmocka_unit_test(test_other_provider),
-		cmocka_unit_test(test_submit_fetch_ack),     cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_fetch_store_reads),    cmocka_unit_test(test_headers_ttl_topic_idempotency),
-		cmocka_unit_test(test_body_limits),          cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_too_many_connections), cmocka_unit_test(test_long_poll),
-		cmocka_unit_test(test_gateway_lease_report), cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_health_and_metrics),
+		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_routes_and_methods),
+		cmocka_unit_test(test_device_crud),
+		cmocka_unit_test(test_device_bad_input),
+		cmocka_unit_test(test_other_provider),
+		cmocka_unit_test(test_submit_fetch_ack),
+		cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_fetch_store_reads),
+		cmocka_unit_test(test_headers_ttl_topic_idempotency),
+		cmocka_unit_test(test_body_limits),
+		cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_too_many_connections),
+		cmocka_unit_test(test_long_poll),
+		cmocka_unit_test(test_gateway_lease_report),
+		cmocka_unit_test(test_gateway_lease_expiry),
 		cmocka_unit_test(test_push_keys),
 		cmocka_unit_test(test_encrypted_message),
 		cmocka_unit_test(test_push_endpoint),
+		cmocka_unit_test(test_device_bulk),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);

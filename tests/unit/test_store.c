@@ -483,6 +483,85 @@ static void test_devices(void **state)
 	assert_int_equal(store_device_get(f->st, f->prov2, dev2, &d), STORE_OK);
 }
 
+static void new_device(struct store_device_new *n, int64_t prov, const char *msisdn, int seed)
+{
+	memset(n, 0, sizeof(*n));
+	n->d.provider_id = prov;
+	snprintf(n->d.msisdn, sizeof(n->d.msisdn), "%s", msisdn);
+	n->d.poll_interval_s = 60;
+	n->d.quiet_start_min = n->d.quiet_end_min = -1;
+	hash_of(n->token_hash, seed);
+}
+
+/* Bulk registration: every device and its tags in one commit, or none of them. */
+static void test_device_add_many(void **state)
+{
+	struct fixture *f = *state;
+	struct store_device_new n[4];
+	struct store_device d;
+	char tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+	uint8_t h[STORE_HASH_LEN];
+	int64_t found;
+	int ntags;
+
+	add_device(f->st, f->prov, "+15550001", 1);
+	new_device(&n[0], f->prov, "+15551000", 500);
+	new_device(&n[1], f->prov, "+15551001", 501);
+	new_device(&n[2], f->prov, "+15550001", 502); /* taken */
+	new_device(&n[3], f->prov, "+15551000", 503); /* repeats n[0] */
+	snprintf(n[0].tags[0], sizeof(n[0].tags[0]), "site:a");
+	n[0].ntags = 1;
+	assert_int_equal(store_device_add_many(f->st, n, 4, T0), STORE_CONFLICT);
+	assert_int_equal(n[0].conflict, 0);
+	assert_int_equal(n[1].conflict, 0);
+	assert_int_equal(n[2].conflict, 1);
+	assert_int_equal(n[3].conflict, 1);
+	/* Nothing of the failed call stayed: the first two are not there. */
+	hash_of(h, 500);
+	assert_int_equal(store_device_auth(f->st, h, &found), STORE_NOTFOUND);
+	hash_of(h, 501);
+	assert_int_equal(store_device_auth(f->st, h, &found), STORE_NOTFOUND);
+
+	new_device(&n[2], f->prov, "+15551002", 502);
+	snprintf(n[2].tags[0], sizeof(n[2].tags[0]), "site:a");
+	snprintf(n[2].tags[1], sizeof(n[2].tags[1]), "v2");
+	n[2].ntags = 2;
+	n[1].d.sms_format = SMS_FORMAT_TEXT;
+	assert_int_equal(store_device_add_many(f->st, n, 3, T0 + 5), STORE_OK);
+	for (int i = 0; i < 3; i++) {
+		assert_true(n[i].d.id > 0);
+		assert_int_equal(n[i].d.created_ms, T0 + 5);
+		assert_int_equal(n[i].conflict, 0);
+		hash_of(h, 500 + i);
+		assert_int_equal(store_device_auth(f->st, h, &found), STORE_OK);
+		assert_int_equal(found, n[i].d.id);
+	}
+	assert_true(n[0].d.id < n[1].d.id && n[1].d.id < n[2].d.id);
+	assert_int_equal(store_device_get(f->st, f->prov, n[1].d.id, &d), STORE_OK);
+	assert_string_equal(d.msisdn, "+15551001");
+	assert_int_equal(d.sms_format, SMS_FORMAT_TEXT);
+	assert_int_equal(store_device_tags(f->st, n[2].d.id, tags, &ntags), STORE_OK);
+	assert_int_equal(ntags, 2);
+	assert_string_equal(tags[0], "site:a");
+	assert_string_equal(tags[1], "v2");
+	assert_int_equal(store_device_tags(f->st, n[1].d.id, tags, &ntags), STORE_OK);
+	assert_int_equal(ntags, 0);
+
+	/* Misuse is refused before anything is queued. */
+	new_device(&n[0], f->prov, "+15552000", 600);
+	new_device(&n[1], f->prov2, "+15552001", 601);
+	assert_int_equal(store_device_add_many(f->st, n, 2, T0), STORE_ERROR);
+	assert_int_equal(store_device_add_many(f->st, n, 0, T0), STORE_ERROR);
+	assert_int_equal(store_device_add_many(f->st, n, STORE_DEVICE_ADD_MANY_MAX + 1, T0), STORE_ERROR);
+	n[1].d.provider_id = f->prov;
+	snprintf(n[1].tags[0], sizeof(n[1].tags[0]), "bad\ttag");
+	n[1].ntags = 1;
+	assert_int_equal(store_device_add_many(f->st, n, 2, T0), STORE_ERROR);
+	n[0].d.provider_id = n[1].d.provider_id = 999;
+	n[1].ntags = 0;
+	assert_int_equal(store_device_add_many(f->st, n, 2, T0), STORE_NOTFOUND);
+}
+
 /* ---- messages ---- */
 
 struct evlist {
@@ -2198,6 +2277,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_providers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gateways, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_device_add_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
