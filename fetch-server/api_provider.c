@@ -157,10 +157,8 @@ static int device_fields(struct request *r, json_t *body, struct store_device_pa
 
 /* A registration across its group commit (r->write_ctx); the token is wiped when answered. */
 struct create_ctx {
-	struct store_device d;
-	uint8_t hash[STORE_HASH_LEN];
+	struct store_device_new nd; /* the device, its token's hash and its tags: one commit */
 	char token[96];
-	struct api_tags tags; /* stored once the device is */
 };
 
 int api_device_read(struct request *r, json_t *obj, struct store_device *d, struct api_tags *tags)
@@ -214,12 +212,10 @@ static enum MHD_Result device_created(struct request *r, const struct store_prin
 
 	if (rc == STORE_CONFLICT)
 		ret = http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
-				       cc->d.msisdn);
+				       cc->nd.d.msisdn);
 	else if (rc != STORE_OK)
 		ret = api_store_error(r, rc, "device");
-	else if (cc->tags.present && (rc = api_tags_store(r, prov->id, cc->d.id, &cc->tags)) != STORE_OK)
-		ret = api_store_error(r, rc, "device");
-	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK)
+	else if (store_device_get(r->srv->store, prov->id, cc->nd.d.id, &d) != STORE_OK)
 		ret = http_reply_error(r, 500, "internal", "cannot read back the device");
 	else {
 		out = api_device_json(r, &d);
@@ -256,12 +252,14 @@ static enum MHD_Result device_create(struct request *r, const struct store_princ
 	if (cc == NULL)
 		return http_reply_error(r, 500, "internal", "out of memory");
 	r->write_ctx = cc;
-	cc->tags = tags;
-	cc->d = d;
-	if (keys_new_token("swd", cc->token, sizeof(cc->token), cc->hash) != 0)
+	cc->nd.d = d;
+	cc->nd.ntags = tags.present ? tags.n : 0;
+	memcpy(cc->nd.tags, tags.tag, sizeof(cc->nd.tags));
+	if (keys_new_token("swd", cc->token, sizeof(cc->token), cc->nd.token_hash) != 0)
 		return http_reply_error(r, 500, "internal", "cannot create a token");
+	/* The device and its tags in one commit, as a bulk registration of one. */
 	http_write_begin(r);
-	rc = store_device_add_async(r->srv->store, &cc->d, cc->hash, util_now_ms(), http_write_done, r);
+	rc = store_device_add_many_async(r->srv->store, &cc->nd, 1, util_now_ms(), http_write_done, r);
 	if (rc != STORE_OK)
 		http_write_done(r, rc);
 	return MHD_YES;
