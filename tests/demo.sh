@@ -351,7 +351,8 @@ if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	exports
 	echo "every \$ line above works as shown; only the lines that create something (provider add,"
 	echo "gateway add, the registrations) are refused a second time, as they should be."
-	echo "Logs are in $DEMO/*.log."
+	echo "Logs are in $DEMO/*.log. The whole API, every route and status, is described in"
+	echo "docs/openapi.yaml (OpenAPI 3.1, for client generators and API tools); docs/api.md explains it."
 	if [ -z "${DEMO_DIR:-}" ]; then
 		echo "To stop it all: make demo-stop"
 	else
@@ -359,5 +360,6 @@ if [ "${DEMO_KEEP:-0}" = 1 ]; then
 	fi
 else
 	echo "Everything is stopped. DEMO_KEEP=1 make demo keeps it all running so you can submit your own"
-	echo "messages. Logs are in $DEMO/*.log; the API is in docs/api.md, operations in docs/operations.md."
+	echo "messages. Logs are in $DEMO/*.log; the API is in docs/api.md (and, machine-readable, in"
+	echo "docs/openapi.yaml), operations in docs/operations.md."
 fi

@@ -39,6 +39,8 @@ env_complete()
 		grep -qF "URL='http://" "$T/env.sh" && grep -qF "KEY='swp_" "$T/env.sh"
 }
 check "the demo prints the environment (PATH, DEMO, URL, KEY)" env_complete
+check "the demo points to the API description, which exists" sh -c \
+	"grep -q 'docs/openapi.yaml' '$T/out' && test -s docs/openapi.yaml"
 n=$(wc -l <"$T/lines")
 check "the demo shows commands ($n)" test "$n" -ge 30
 mkdir -p "$T/elsewhere"
