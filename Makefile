@@ -135,7 +135,7 @@ LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
 # nodejs and npm, and the npm registry; CI without it reports that test as skipped).
 NODE_DIR ?= build/node
 webpush-deps:
-	npm install --no-audit --no-fund --prefix $(NODE_DIR) web-push@3.6.7
+	npm install --no-audit --no-fund --fetch-retries=1 --fetch-timeout=20000 --prefix $(NODE_DIR) web-push@3.6.7
 
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)
