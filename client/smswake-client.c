@@ -467,13 +467,13 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 
 /* Makes the device's Web Push keys if it has none (or new ones on rotate), uploads them unless
  * told not to, and prints them as a PushSubscription's "keys" object. */
-static int push_keys(smswake_t *h, int rotate, int upload)
+static int push_keys(smswake_t *h, int rotate, int upload, const char *server_key)
 {
 	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
 	smswake_err err = smswake_push_keys(h, rotate, p256dh, auth);
 
 	if (err == SMSWAKE_OK && upload)
-		err = smswake_push_upload(h);
+		err = smswake_push_upload_bound(h, server_key);
 	report(h, "push-keys", err);
 	if (err != SMSWAKE_OK)
 		return exit_code(err);
@@ -486,8 +486,10 @@ static int cmd_push_keys(smswake_t *h, int argc, char **argv)
 	static const struct option opts[] = {
 		{"rotate", no_argument, NULL, 'r'},
 		{"no-upload", no_argument, NULL, 'N'},
+		{"server-key", required_argument, NULL, 'k'},
 		{NULL, 0, NULL, 0},
 	};
+	const char *server_key = NULL;
 	int c, rotate = 0, upload = 1;
 
 	optind = 1;
@@ -495,14 +497,15 @@ static int cmd_push_keys(smswake_t *h, int argc, char **argv)
 		switch (c) {
 		case 'r': rotate = 1; break;
 		case 'N': upload = 0; break;
+		case 'k': server_key = optarg; break;
 		default: return CLI_EUSAGE;
 		}
 	}
-	if (optind != argc) {
-		log_warnx("usage: smswake-client [-c FILE] push-keys [--rotate] [--no-upload]");
+	if (optind != argc || (server_key != NULL && !upload)) {
+		log_warnx("usage: smswake-client [-c FILE] push-keys [--rotate] [--no-upload | --server-key KEY]");
 		return CLI_EUSAGE;
 	}
-	return push_keys(h, rotate, upload);
+	return push_keys(h, rotate, upload, server_key);
 }
 
 static int cmd_provision(int argc, char **argv)
@@ -584,9 +587,10 @@ static void usage_to(FILE *f)
 		   "  run              daemon: poll on the advised interval, fetch on wakeups\n"
 		   "                   (from sms_fifo or the [modem] section's modem)\n"
 		   "  state            print the stored wake counter and cursor\n"
-		   "  push-keys [--rotate] [--no-upload]\n"
+		   "  push-keys [--rotate] [--no-upload | --server-key KEY]\n"
 		   "                   make the device's Web Push keys (once, or anew with --rotate),\n"
-		   "                   send them to the server, print them\n"
+		   "                   send them to the server (bound to one VAPID key with\n"
+		   "                   --server-key), print them\n"
 		   "  provision --server URL [--state FILE] [--handler PATH] [--push-keys] < reg.json > conf\n"
 		   "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
 		   "  -n       check the configuration and exit\n"

@@ -179,6 +179,11 @@ unsigned smswake_undecryptable(const smswake_t *h);
 /* Sends the current keys to the server (PUT /v1/device/push-keys), making them first if there
  * are none. */
 smswake_err smswake_push_upload(smswake_t *h);
+/* As smswake_push_upload, and binds the subscription to one application server key (a VAPID
+ * public key, base64url of the 65-octet uncompressed P-256 point, as browsers'
+ * applicationServerKey): the server then refuses pushes signed by any other key (403). NULL
+ * uploads unbound, as smswake_push_upload. A key that is not such a point is SMSWAKE_EINVAL. */
+smswake_err smswake_push_upload_bound(smswake_t *h, const char *app_server_key);
 
 /* The stored state, for diagnostics. */
 smswake_err smswake_get_state(smswake_t *h, uint64_t *counter, uint64_t *cursor);

@@ -81,7 +81,13 @@ static void take_switch_seq(struct sw_state *st, const struct sw_response *r)
 
 smswake_err smswake_push_upload(smswake_t *h)
 {
-	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX], body[160];
+	return smswake_push_upload_bound(h, NULL);
+}
+
+smswake_err smswake_push_upload_bound(smswake_t *h, const char *app_server_key)
+{
+	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX], body[300];
+	uint8_t point[SMSWAKE_P256DH_MAX];
 	struct sw_response r;
 	struct sw_state st;
 	smswake_err err;
@@ -89,6 +95,12 @@ smswake_err smswake_push_upload(smswake_t *h)
 	if (h == NULL)
 		return SMSWAKE_EINVAL;
 	h->errmsg[0] = '\0';
+	/* The same check as the server's first part: 65 octets, uncompressed (0x04 ...). */
+	if (app_server_key != NULL &&
+	    (strlen(app_server_key) >= SMSWAKE_P256DH_MAX ||
+	     enc_unb64(app_server_key, strlen(app_server_key), point, sizeof(point), 1) != 65 || point[0] != 0x04))
+		return sw_fail(h, SMSWAKE_EINVAL,
+			       "push-keys: the application server key is not a base64url P-256 point");
 	err = smswake_check(h);
 	if (err != SMSWAKE_OK)
 		return err;
@@ -99,7 +111,11 @@ smswake_err smswake_push_upload(smswake_t *h)
 	if (err != SMSWAKE_OK)
 		goto done;
 	public_parts(&st.push, p256dh, auth);
-	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p256dh, auth);
+	if (app_server_key != NULL)
+		snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"%s\"}",
+			 p256dh, auth, app_server_key);
+	else
+		snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p256dh, auth);
 	err = sw_http_request_method(h, "PUT", "/v1/device/push-keys", body, &r);
 	if (err == SMSWAKE_OK && (r.status == 200 || r.status == 204)) {
 		uint64_t before = st.old_push_until;

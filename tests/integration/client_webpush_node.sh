@@ -64,6 +64,31 @@ check "web-push sendNotification gets 201" grep -qx "status 201" "$TMP/node.out"
 sed 's/^/# /' "$TMP/node.out"
 check "poll exits 0" client "$TMP/dev.conf" poll
 check "the handler got web-push's plain text, marked encrypted" grep -qxF "1 1 $secret" "$TMP/got"
+# Bound to one application server key (smswake-client push-keys --server-key, as a browser's
+# applicationServerKey): web-push signing with another VAPID key gets 403, with that key 201.
+node -e '
+	const wp = require("web-push");
+	const a = wp.generateVAPIDKeys(), b = wp.generateVAPIDKeys();
+	console.log(a.publicKey + " " + a.privateKey + " " + b.publicKey + " " + b.privateKey);
+	' >"$TMP/keys" 2>&1
+read -r APUB APRIV BPUB BPRIV <"$TMP/keys"
+check "push-keys --server-key binds the subscription" client "$TMP/dev.conf" push-keys --server-key "$APUB"
+# shellcheck disable=SC2016
+send_with()
+{
+	NODE_EXTRA_CA_CERTS=$TMP/ca.pem node -e '
+	const wp = require("web-push");
+	const sub = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).push_subscription;
+	wp.setVapidDetails("mailto:ops@example.net", process.argv[2], process.argv[3]);
+	wp.sendNotification(sub, "bound", {TTL: 600})
+		.then(r => { console.log("status " + r.statusCode); })
+		.catch(e => { console.log("status " + (e.statusCode || e.message)); });
+	' "$TMP/device.json" "$1" "$2" 2>&1
+}
+check "another VAPID key gets 403" sh -c "[ \"\$1\" = 'status 403' ]" - "$(send_with "$BPUB" "$BPRIV")"
+check "the bound key gets 201" sh -c "[ \"\$1\" = 'status 201' ]" - "$(send_with "$APUB" "$APRIV")"
+check_rc "push-keys --server-key refuses a key that is not a P-256 point" 1 client "$TMP/dev.conf" push-keys --server-key abc
+check "... and says why" grep -q "application server key is not a base64url P-256 point" "$TMP/client.log"
 kill "$SRV_PID" 2>/dev/null
 wait "$SRV_PID" 2>/dev/null
 SRV_PID=

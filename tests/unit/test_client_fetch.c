@@ -571,6 +571,32 @@ static void test_push_rotation(void **state)
 	assert_int_equal(smswake_push_keys(f->h, 1, NULL, NULL), SMSWAKE_OK);
 }
 
+/* A subscription bound to one application server key: the key goes with the upload; one that is
+ * not an uncompressed P-256 point is refused before any request. */
+static void test_push_upload_bound(void **state)
+{
+	struct fixture *f = *state;
+	char p[SMSWAKE_P256DH_MAX], a[SMSWAKE_AUTH_MAX], want[320];
+	size_t before;
+
+	assert_int_equal(smswake_push_keys(f->h, 0, p, a), SMSWAKE_OK);
+	/* Any uncompressed point will do as the key: the device's own public key is one. */
+	assert_int_equal(smswake_push_upload_bound(f->h, p), SMSWAKE_OK);
+	snprintf(want, sizeof(want),
+		 "PUT /v1/device/push-keys {\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"%s\"}", p, a,
+		 p);
+	assert_string_equal(ts_request(f->ts, ts_nrequests(f->ts) - 1), want);
+	before = ts_nrequests(f->ts);
+	assert_int_equal(smswake_push_upload_bound(f->h, "not-a-key"), SMSWAKE_EINVAL);
+	assert_int_equal(smswake_push_upload_bound(f->h, a), SMSWAKE_EINVAL); /* 16 octets, not 65 */
+	p[0] = 'A'; /* 0x00...: no longer an uncompressed point */
+	assert_int_equal(smswake_push_upload_bound(f->h, p), SMSWAKE_EINVAL);
+	assert_int_equal(ts_nrequests(f->ts), before);
+	/* NULL is the unbound upload. */
+	assert_int_equal(smswake_push_upload_bound(f->h, NULL), SMSWAKE_OK);
+	assert_null(strstr(ts_request(f->ts, ts_nrequests(f->ts) - 1), "application_server_key"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -587,6 +613,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_push_decrypts, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_undecryptable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_push_rotation, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_upload_bound, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("client-fetch", tests, NULL, NULL);
 }
