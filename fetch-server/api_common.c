@@ -130,6 +130,6 @@ int api_authenticate(struct request *r, unsigned api)
 			return -1;
 		r->principal.id = id;
 		return 0;
-	default: return 0;
+	default: return 0; /* API_PUSH: the handler verifies the sender's VAPID signature */
 	}
 }

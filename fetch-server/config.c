@@ -169,6 +169,8 @@ static int parse_apis(const char *v, unsigned *out)
 			apis |= API_DEVICE;
 		else if (strcmp(tok, "gateway") == 0)
 			apis |= API_GATEWAY;
+		else if (strcmp(tok, "push") == 0)
+			apis |= API_PUSH;
 		else if (strcmp(tok, "all") == 0)
 			apis |= API_ALL;
 		else

@@ -13,7 +13,8 @@
 #define API_PROVIDER 1u
 #define API_DEVICE 2u
 #define API_GATEWAY 4u
-#define API_ALL (API_PROVIDER | API_DEVICE | API_GATEWAY)
+#define API_PUSH 8u /* POST /push/{token}: Web Push senders, signed with VAPID (no bearer token) */
+#define API_ALL (API_PROVIDER | API_DEVICE | API_GATEWAY | API_PUSH)
 
 struct listener_config {
 	char name[32];

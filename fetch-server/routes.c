@@ -31,7 +31,7 @@ const struct route routes[] = {
 	{ROUTE_POST, "/v1/device/ack", API_DEVICE, api_device_ack, HTTP_JSON_MAX, "device_ack"},
 	{ROUTE_PUT, "/v1/device/push-keys", API_DEVICE, api_device_push_keys, HTTP_JSON_MAX, "device_push_keys"},
 	/* Web Push (RFC 8030): the sender authenticates with VAPID in the handler, not a bearer token. */
-	{ROUTE_POST, "/push/{token}", 0, api_webpush, STORE_BODY_MAX, "push"},
+	{ROUTE_POST, "/push/{token}", API_PUSH, api_webpush, STORE_BODY_MAX, "push"},
 	{ROUTE_POST, "/v1/gateway/lease", API_GATEWAY, api_gateway_lease, HTTP_JSON_MAX, "gateway_lease"},
 	{ROUTE_POST, "/v1/gateway/report", API_GATEWAY, api_gateway_report, HTTP_JSON_MAX, "gateway_report"},
 };

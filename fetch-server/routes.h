@@ -26,7 +26,7 @@ struct route {
 	unsigned method;       /* one ROUTE_* bit */
 	const char *pattern;   /* literal segments, "{id}" (a decimal id without a leading zero) and a last
 				* "{token}" (one non-empty segment, read by the handler from the path) */
-	unsigned api;          /* API_PROVIDER, API_DEVICE, API_GATEWAY; 0: operations, every listener */
+	unsigned api;          /* API_PROVIDER, API_DEVICE, API_GATEWAY, API_PUSH; 0: operations, every listener */
 	route_handler handler; /* called once the body is in (again after a long-poll resumes) */
 	size_t body_max;       /* largest body taken, octets (0: none) */
 	const char *label;     /* the route="..." label of the request metrics */

@@ -147,8 +147,10 @@ static void test_token_segment(void **state)
 	rt = route_match("/push/AbC-_09", ROUTE_POST, API_ALL, &id, &allowed);
 	assert_non_null(rt);
 	assert_string_equal(rt->label, "push");
-	/* Served without a bearer API: the sender signs with VAPID instead. */
-	assert_non_null(route_match("/push/x", ROUTE_POST, 0, &id, &allowed));
+	/* Only on listeners that serve the push API (the sender signs with VAPID, no bearer). */
+	assert_non_null(route_match("/push/x", ROUTE_POST, API_PUSH, &id, &allowed));
+	assert_null(route_match("/push/x", ROUTE_POST, API_DEVICE | API_PROVIDER, &id, &allowed));
+	assert_int_equal(allowed, 0);
 	assert_null(route_match("/push/x", ROUTE_GET, API_ALL, &id, &allowed));
 	assert_int_equal(allowed, ROUTE_POST);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
