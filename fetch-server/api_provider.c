@@ -412,6 +412,7 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	 * the writer's callback, which therefore finds them all. */
 	sc->in.urgency = urgency;
 	sc->in.content_encoding = cenc;
+	sc->in.max_pending = srv->cfg.max_pending;
 	sc->in.device_id = r->id;
 	sc->in.ttl_s = ttl_s;
 	sc->in.topic = topic;

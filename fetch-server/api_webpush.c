@@ -64,6 +64,7 @@ enum MHD_Result api_webpush(struct request *r)
 	in.content_encoding = r->body_len > 0 ? "aes128gcm" : NULL;
 	in.body = r->body;
 	in.body_len = r->body_len;
+	in.max_pending = srv->cfg.max_pending;
 	rc = store_message_put(srv->store, provider_id, &in, now, &m, &replayed);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "push subscription");

@@ -36,6 +36,7 @@ void config_defaults(struct server_config *cfg)
 	cfg->synchronous_full = 1;
 	cfg->default_ttl_s = 7 * 86400;
 	cfg->max_ttl_s = 28 * 86400;
+	cfg->max_pending = 10000;
 	cfg->retention_s = 7 * 86400;
 	cfg->sweep_interval_s = 10;
 	cfg->lease_s = 60;
@@ -297,6 +298,8 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 		return set_dur(v, 0, 365 * 86400, &cfg->default_ttl_s);
 	if (strcmp(key, "max_ttl") == 0)
 		return set_dur(v, 0, 365 * 86400, &cfg->max_ttl_s);
+	if (strcmp(key, "max_pending") == 0)
+		return set_int(v, 0, 1000000, &cfg->max_pending);
 	if (strcmp(key, "retention") == 0)
 		return set_dur(v, 0, 3650 * 86400LL, &cfg->retention_s);
 	if (strcmp(key, "sweep_interval") == 0)

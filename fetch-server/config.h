@@ -84,6 +84,7 @@ struct server_config {
 	char push_origin[256]; /* scheme://host[:port] of push endpoints (docs/webpush.md); "" = off */
 	int64_t default_ttl_s;
 	int64_t max_ttl_s;
+	int max_pending; /* messages that may wait for one device (0: no cap) */
 	int64_t retention_s;
 	int64_t sweep_interval_s;
 	int64_t lease_s;

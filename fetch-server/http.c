@@ -690,9 +690,10 @@ int http_start(struct server *srv, char *err, size_t errlen)
 				 lc->name);
 			return -1;
 		}
-		log_info("listening on %s:%d (%s%s%s%s)%s", lc->host, l->port, lc->apis & API_PROVIDER ? "provider " : "",
-			 lc->apis & API_DEVICE ? "device " : "", lc->apis & API_GATEWAY ? "gateway " : "",
-			 lc->apis & API_PUSH ? "push" : "", lc->tls_cert[0] ? " with TLS" : "");
+		log_info("listening on %s:%d (%s%s%s%s)%s", lc->host, l->port,
+			 lc->apis & API_PROVIDER ? "provider " : "", lc->apis & API_DEVICE ? "device " : "",
+			 lc->apis & API_GATEWAY ? "gateway " : "", lc->apis & API_PUSH ? "push" : "",
+			 lc->tls_cert[0] ? " with TLS" : "");
 	}
 	write_ports(srv);
 	return 0;

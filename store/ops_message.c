@@ -155,6 +155,22 @@ int op_message_put(struct store *st, struct store_op *op)
 		}
 	}
 
+	/* A device that does not fetch must not fill the disk: a cap on what waits for it. Counted
+	 * in the writer, so concurrent submits cannot pass it together. */
+	if (in->max_pending > 0) {
+		s = wstmt(st, WS_DEVICE_PENDING);
+		sqlite3_bind_int64(s, 1, in->device_id);
+		sqlite3_bind_int(s, 2, in->max_pending);
+		sqlite3_bind_int64(s, 3, op->u.put.provider_id);
+		rc = step_row(st, s, "pending count");
+		if (rc != STORE_OK)
+			return rc;
+		rc = sqlite3_column_int(s, 0) >= in->max_pending ? STORE_FULL : STORE_OK;
+		sqlite3_reset(s);
+		if (rc != STORE_OK)
+			return rc;
+	}
+
 	/* Ownership check and gap-free sequence in one statement. */
 	s = wstmt(st, WS_DEVICE_NEXT_SEQ);
 	sqlite3_bind_int64(s, 1, in->device_id);

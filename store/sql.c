@@ -74,6 +74,11 @@ const char *const store_wsql[WS_COUNT] = {
 			    "wake_attempts = CASE WHEN wake_sent_ms <= ?2 THEN 0 ELSE wake_attempts END, "
 			    "wake_sent_ms = CASE WHEN wake_sent_ms <= ?2 THEN 0 ELSE wake_sent_ms END "
 			    "WHERE id = ?1",
+	/* Deliverable messages of provider ?3's device ?1, counted up to ?2 at most (the pending
+	 * index alone); 0 for another provider's device, which the next statement then refuses. */
+	[WS_DEVICE_PENDING] = "SELECT CASE WHEN (SELECT provider_id FROM devices WHERE id = ?1) = ?3 THEN "
+			      "(SELECT count(*) FROM (SELECT 1 FROM messages WHERE device_id = ?1 "
+			      "AND state IN (0,1,2,3) LIMIT ?2)) ELSE 0 END",
 	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 "
 			       "WHERE id = ?1 AND provider_id = ?2 RETURNING last_seq",
 	/* ?4: the key the device says it holds; it completes a move to that key. */

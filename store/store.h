@@ -35,6 +35,7 @@ enum store_rc {
 	STORE_CONFLICT,    /* state does not allow it (cancel after fetch, duplicate name) */
 	STORE_UNAVAILABLE, /* disk full, I/O error, database locked too long: answer 503, retry later */
 	STORE_ERROR,       /* anything else (corruption, out of memory, misuse) */
+	STORE_FULL,        /* the device has max_pending messages waiting already: answer 429 */
 };
 const char *store_strerror(int rc);
 
@@ -219,6 +220,7 @@ struct store_message_in {
 	const char *idempotency_key;  /* NULL or up to STORE_IDEMKEY_MAX printable characters */
 	const uint8_t *body;
 	size_t body_len; /* at most STORE_BODY_MAX */
+	int max_pending; /* > 0: STORE_FULL when the device has that many deliverable messages */
 };
 
 struct store_message {

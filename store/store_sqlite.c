@@ -78,6 +78,7 @@ const char *store_strerror(int rc)
 	case STORE_CONFLICT: return "conflict";
 	case STORE_UNAVAILABLE: return "storage unavailable";
 	case STORE_ERROR: return "storage error";
+	case STORE_FULL: return "too many messages waiting";
 	default: return "unknown store error";
 	}
 }

@@ -80,9 +80,10 @@ static int64_t submit(int64_t dev, const char *body, const char *const *headers,
 static int setup(void **state)
 {
 	(void)state;
-	return testsrv_suite_start(&ts, "push_origin = https://push.example.net\nconnection_timeout = 2\n"
-					"connection_limit = 64\nmax_fetch = 5\nlease_time = "
-					"3\n[scheduler]\nenabled = no\n");
+	return testsrv_suite_start(&ts,
+				   "push_origin = https://push.example.net\nmax_pending = 10\nconnection_timeout = 2\n"
+				   "connection_limit = 64\nmax_fetch = 5\nlease_time = "
+				   "3\n[scheduler]\nenabled = no\n");
 }
 
 static int teardown(void **state)
@@ -825,6 +826,35 @@ static void test_paging(void **state)
 	json_decref(j);
 }
 
+/* max_pending (10 in this server's configuration): the eleventh message waiting for one device
+ * is 429 with Retry-After; once the device has fetched and acknowledged, there is room again. */
+static void test_max_pending(void **state)
+{
+	(void)state;
+	struct http_resp r;
+	char tok[128], path[64];
+	int64_t dev;
+	json_t *j;
+	long st;
+
+	assert_int_equal(testsrv_device(&ts, "+15550004100", &dev, tok, sizeof(tok)), 0);
+	for (int i = 0; i < 10; i++) {
+		submit(dev, "m", NULL, &st, NULL);
+		assert_int_equal(st, 201);
+	}
+	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key, NULL, "m", 1, &r), 0);
+	assert_int_equal(r.status, 429);
+	assert_non_null(strcasestr(r.headers, "\nRetry-After: 60"));
+	assert_non_null(strstr(r.body, "\"error\":\"too_many_pending\""));
+	http_resp_free(&r);
+	assert_int_equal(req("GET", "/v1/device/messages?max=5", tok, NULL, &j), 200);
+	json_decref(j);
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":5}", NULL), 204);
+	submit(dev, "m", NULL, &st, NULL);
+	assert_int_equal(st, 201);
+}
+
 /* The store's read and write counters from one /metrics answer. */
 static void store_counters(double *reads, double *ops)
 {
@@ -1211,25 +1241,16 @@ static void test_gateway_lease_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_metrics),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_routes_and_methods),
-		cmocka_unit_test(test_device_crud),
-		cmocka_unit_test(test_device_bad_input),
-		cmocka_unit_test(test_other_provider),
-		cmocka_unit_test(test_submit_fetch_ack),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_fetch_store_reads),
-		cmocka_unit_test(test_headers_ttl_topic_idempotency),
-		cmocka_unit_test(test_body_limits),
-		cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_too_many_connections),
-		cmocka_unit_test(test_long_poll),
-		cmocka_unit_test(test_gateway_lease_report),
-		cmocka_unit_test(test_gateway_lease_expiry),
-		cmocka_unit_test(test_push_keys),
-		cmocka_unit_test(test_encrypted_message),
-		cmocka_unit_test(test_push_endpoint),
+		cmocka_unit_test(test_health_and_metrics),   cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_routes_and_methods),   cmocka_unit_test(test_device_crud),
+		cmocka_unit_test(test_device_bad_input),     cmocka_unit_test(test_other_provider),
+		cmocka_unit_test(test_submit_fetch_ack),     cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_fetch_store_reads),    cmocka_unit_test(test_headers_ttl_topic_idempotency),
+		cmocka_unit_test(test_body_limits),          cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_too_many_connections), cmocka_unit_test(test_long_poll),
+		cmocka_unit_test(test_gateway_lease_report), cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_max_pending),          cmocka_unit_test(test_push_keys),
+		cmocka_unit_test(test_encrypted_message),    cmocka_unit_test(test_push_endpoint),
 		cmocka_unit_test(test_device_bulk),
 	};
 	signal(SIGPIPE, SIG_IGN);

@@ -699,6 +699,42 @@ static int collect_msg(void *arg, const struct store_message *m)
 	return l->stop_after && l->n >= l->stop_after;
 }
 
+/* max_pending: a device with that many deliverable messages takes no more (STORE_FULL) until it
+ * fetches and acknowledges; expired or acknowledged ones do not count, another device is not
+ * affected, and a cap of 0 is no cap. */
+static void test_max_pending(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550009001", 1);
+	int64_t other = add_device(f->st, f->prov, "+15550009002", 2);
+	struct store_message_in in = {
+		.urgency = URG_NORMAL, .ttl_s = 3600, .body = (const uint8_t *)"x", .body_len = 1, .max_pending = 3};
+	struct store_message m;
+	struct fetchlog l = {0};
+	int count = 0;
+
+	in.device_id = dev;
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + i, &m, NULL), STORE_OK);
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 3, &m, NULL), STORE_FULL);
+	assert_string_equal(store_strerror(STORE_FULL), "too many messages waiting");
+	in.device_id = other;
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 3, &m, NULL), STORE_OK);
+	in.max_pending = 0;
+	in.device_id = dev;
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 4, &m, NULL), STORE_OK); /* no cap */
+	/* Fetching and acknowledging two makes room for two. */
+	in.max_pending = 3;
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 2, T0 + 5, collect_msg, &l, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_ack(f->st, dev, 2, 0, 0, T0 + 5, &count), STORE_OK);
+	assert_int_equal(count, 2);
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 6, &m, NULL), STORE_OK);
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 7, &m, NULL), STORE_FULL);
+	/* A wrong provider is still "not found", not "full". */
+	assert_int_equal(store_message_put(f->st, f->prov2, &in, T0 + 8, &m, NULL), STORE_NOTFOUND);
+}
+
 static void test_fetch_ack(void **state)
 {
 	struct fixture *f = *state;
@@ -2279,6 +2315,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_devices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_device_add_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_max_pending, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
