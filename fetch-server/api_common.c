@@ -11,6 +11,7 @@ enum MHD_Result api_store_error(struct request *r, int rc, const char *what)
 	switch (rc) {
 	case STORE_NOTFOUND: return http_reply_error(r, 404, "not_found", "no such %s", what);
 	case STORE_CONFLICT: return http_reply_error(r, 409, "conflict", "the %s's state does not allow this", what);
+	case STORE_GONE: return http_reply_error(r, 410, "gone", "this %s was deleted", what);
 	case STORE_FULL:
 		/* RFC 8030 section 8.4 and RFC 6585: the device has too much waiting; its next fetch
 		 * makes room. */

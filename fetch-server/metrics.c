@@ -8,7 +8,8 @@
 
 #include "routes.h"
 
-static const int status_codes[] = {200, 201, 204, 400, 401, 404, 405, 409, 413, 415, 429, 500, 503};
+static const int status_codes[] = {200, 201, 202, 204, 400, 401, 403, 404, 405, 409,
+				   410, 413, 414, 415, 422, 429, 500, 501, 503};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1) /* last slot: other */
 static const int64_t bucket_us[] = {250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000};
 #define NBUCKET (sizeof(bucket_us) / sizeof(bucket_us[0]))

@@ -258,6 +258,10 @@ int store_device_by_push_token(struct store *st, const char *token, int64_t *dev
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return read_fail(s, rc, "device by push token");
+	if (sqlite3_column_int(s, 3)) {
+		sqlite3_reset(s);
+		return STORE_GONE;
+	}
 	*device_id = sqlite3_column_int64(s, 0);
 	*provider_id = sqlite3_column_int64(s, 1);
 	store_copy_text(server_key, STORE_P256DH_MAX + 1, s, 2);

@@ -220,8 +220,16 @@ static const char schema_v6[] =
 	 * NULL when any VAPID key may send. */
 	"ALTER TABLE devices ADD COLUMN push_server_key TEXT;";
 
+/* v7: the push endpoints of deleted devices, so a sender is told 410 Gone (RFC 8030 section 7.3:
+ * the subscription expired) rather than 404, and drops it. Filled by the deletion itself. */
+static const char schema_v7[] =
+	"CREATE TABLE push_tokens_gone (token TEXT PRIMARY KEY, gone_ms INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TRIGGER device_push_gone AFTER DELETE ON devices WHEN OLD.push_token IS NOT NULL"
+	" BEGIN INSERT OR REPLACE INTO push_tokens_gone(token, gone_ms)"
+	" VALUES (OLD.push_token, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)); END;";
+
 static const char *const migrations[] = {
-	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

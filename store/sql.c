@@ -245,7 +245,9 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_GATEWAY_LIST] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
 			    "ORDER BY id",
 	[RS_DEVICE_AUTH] = "SELECT id FROM devices WHERE token_hash = ?1",
-	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id, push_server_key FROM devices WHERE push_token = ?1",
+	/* The device, or (last column 1) a deleted device's endpoint. */
+	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id, push_server_key, 0 FROM devices WHERE push_token = ?1 "
+			      "UNION ALL SELECT 0, 0, NULL, 1 FROM push_tokens_gone WHERE token = ?1 LIMIT 1",
 	[RS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
 	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",

@@ -36,6 +36,7 @@ enum store_rc {
 	STORE_UNAVAILABLE, /* disk full, I/O error, database locked too long: answer 503, retry later */
 	STORE_ERROR,       /* anything else (corruption, out of memory, misuse) */
 	STORE_FULL,        /* the device has max_pending messages waiting already: answer 429 */
+	STORE_GONE,        /* it existed and was deleted (a push endpoint): answer 410 */
 };
 const char *store_strerror(int rc);
 

@@ -79,6 +79,7 @@ const char *store_strerror(int rc)
 	case STORE_UNAVAILABLE: return "storage unavailable";
 	case STORE_ERROR: return "storage error";
 	case STORE_FULL: return "too many messages waiting";
+	case STORE_GONE: return "gone";
 	default: return "unknown store error";
 	}
 }

@@ -800,6 +800,19 @@ static void test_push_endpoint(void **state)
 			 strcmp(jstr(json_array_get(ev, i), "detail"), "mailto:ops@example.net") == 0;
 	assert_int_equal(found, 1);
 	json_decref(j);
+
+	/* Once the device is deleted its endpoint is gone: 410, which Web Push libraries take as
+	 * "drop this subscription", not 404. */
+	snprintf(bound, sizeof(bound), "/v1/devices/%lld", (long long)dev);
+	assert_int_equal(req("DELETE", bound, ts.provider_key, NULL, NULL), 204);
+	snprintf(path, sizeof(path), "/push/%s", ptoken);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 410);
+	assert_non_null(strstr(r.body, "\"error\":\"gone\""));
+	http_resp_free(&r);
 }
 
 static void test_paging(void **state)

@@ -887,7 +887,7 @@ static void test_key_rotation(void **state)
 	/* The same database as version 1 left it: the key columns come back as key 1, no move. */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
-		 "DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
+		 "DROP TRIGGER device_push_gone; DROP TABLE push_tokens_gone; DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
 		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks; DROP TRIGGER device_tags_gone;"
 		 " DROP TABLE device_tags; DROP TABLE batches; DROP INDEX messages_batch;"
 		 " ALTER TABLE messages DROP COLUMN batch_id;"
