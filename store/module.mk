@@ -1,5 +1,5 @@
 # store/: the storage layer (SQLite: WAL, one group-committing writer thread, per-thread readers).
-STORE_SRCS := $(wildcard store/*.c)
+STORE_SRCS := $(wildcard store/*.c store/sqlite/*.c)
 STORE_OBJS := $(STORE_SRCS:%.c=$(O)/%.o)
 EXTRA_CFLAGS_store := $(call pc_cflags,sqlite3)
 STORE_LIBS := $(call pc_libs,sqlite3) -lpthread

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "store.h"
-#include "store_int.h" /* only for the SQL text of the hot queries (plan test) */
+#include "sqlite/store_int.h" /* only for the SQL text of the hot queries (plan test) */
 
 #define T0 1700000000000LL /* a fixed clock: tests pass times explicitly */
 
