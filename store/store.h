@@ -59,8 +59,11 @@ enum store_sms_format { SMS_FORMAT_BINARY = 0, SMS_FORMAT_TEXT = 1 };
 enum store_wake_state { WAKE_IDLE = 0, WAKE_IN_FLIGHT, WAKE_UNREACHABLE };
 const char *store_wake_state_name(int state); /* "idle", "in_flight", "unreachable" */
 
+enum store_backend_kind { STORE_BACKEND_SQLITE = 0, STORE_BACKEND_POSTGRESQL };
+
 struct store_options {
-	const char *path;     /* database file; created with its schema when missing */
+	int backend;          /* enum store_backend_kind; 0 (SQLite) by default */
+	const char *path;     /* SQLite: database file; created with its schema when missing */
 	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
 	int group_max;        /* most operations in one commit group; 0 means 512 */
 	int busy_timeout_ms;  /* 0 means 5000 */

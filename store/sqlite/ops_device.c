@@ -5,7 +5,7 @@
 
 #include "store_int.h"
 
-static int principal_add(struct store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
+static int principal_add(struct sq_store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
 			 int64_t now_ms, int64_t *id)
 {
 	struct store_op op = {.kind = OP_PRINCIPAL_ADD, .now_ms = now_ms};
@@ -24,19 +24,19 @@ static int principal_add(struct store *st, int gateway, const char *name, const 
 	return rc;
 }
 
-int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
-		       int64_t *id)
+int sq_provider_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		    int64_t *id)
 {
 	return principal_add(st, 0, name, hash, now_ms, id);
 }
 
-int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
-		      int64_t *id)
+int sq_gateway_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		   int64_t *id)
 {
 	return principal_add(st, 1, name, hash, now_ms, id);
 }
 
-int op_principal_add(struct store *st, struct store_op *op)
+int op_principal_add(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_ADD : WS_PROVIDER_ADD);
 	int rc;
@@ -57,7 +57,7 @@ int op_principal_add(struct store *st, struct store_op *op)
 	return store_rc_sqlite(rc);
 }
 
-static int principal_revoke(struct store *st, int gateway, const char *name)
+static int principal_revoke(struct sq_store *st, int gateway, const char *name)
 {
 	struct store_op op = {.kind = OP_PRINCIPAL_REVOKE};
 
@@ -68,17 +68,17 @@ static int principal_revoke(struct store *st, int gateway, const char *name)
 	return writer_submit(st, &op);
 }
 
-int store_provider_revoke(struct store *st, const char *name)
+int sq_provider_revoke(struct sq_store *st, const char *name)
 {
 	return principal_revoke(st, 0, name);
 }
 
-int store_gateway_revoke(struct store *st, const char *name)
+int sq_gateway_revoke(struct sq_store *st, const char *name)
 {
 	return principal_revoke(st, 1, name);
 }
 
-int op_principal_revoke(struct store *st, struct store_op *op)
+int op_principal_revoke(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_REVOKE : WS_PROVIDER_REVOKE);
 	int rc;
@@ -90,7 +90,7 @@ int op_principal_revoke(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day)
+int sq_provider_set_budget(struct sq_store *st, const char *name, int64_t sms_per_day)
 {
 	struct store_op op = {.kind = OP_PROVIDER_BUDGET};
 
@@ -101,7 +101,7 @@ int store_provider_set_budget(struct store *st, const char *name, int64_t sms_pe
 	return writer_submit(st, &op);
 }
 
-int op_provider_budget(struct store *st, struct store_op *op)
+int op_provider_budget(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_BUDGET);
 	int rc;
@@ -114,7 +114,7 @@ int op_provider_budget(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_key_roll(struct store *st, int key_id, int *count)
+int sq_key_roll(struct sq_store *st, int key_id, int *count)
 {
 	struct store_op op = {.kind = OP_KEY_ROLL};
 	int rc;
@@ -130,7 +130,7 @@ int store_key_roll(struct store *st, int key_id, int *count)
 	return rc;
 }
 
-int op_key_roll(struct store *st, struct store_op *op)
+int op_key_roll(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_KEY_ROLL);
 	int rc;
@@ -155,7 +155,7 @@ static int valid_format(int f)
 	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
 }
 
-int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_DEVICE_ADD, .now_ms = now_ms};
 
@@ -169,7 +169,7 @@ int store_device_add(struct store *st, struct store_device *d, const uint8_t tok
 	return writer_submit(st, &op);
 }
 
-int op_device_add(struct store *st, struct store_op *op)
+int op_device_add(struct sq_store *st, struct store_op *op)
 {
 	struct store_device *d = op->u.device_add.d;
 	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_ACTIVE);
@@ -208,7 +208,7 @@ int op_device_add(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_device_owned(struct store *st, int64_t provider_id, int64_t id)
+int store_device_owned(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_OWNER);
 	int rc;
@@ -227,7 +227,7 @@ int store_device_owned(struct store *st, int64_t provider_id, int64_t id)
 	return provider_id == 0 || owner == provider_id ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
+int sq_device_update(struct sq_store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
 {
 	struct store_op op = {.kind = OP_DEVICE_UPDATE};
 
@@ -245,7 +245,7 @@ int store_device_update(struct store *st, int64_t provider_id, int64_t id, const
 	return writer_submit(st, &op);
 }
 
-int op_device_update(struct store *st, struct store_op *op)
+int op_device_update(struct sq_store *st, struct store_op *op)
 {
 	const struct store_device_patch *p = op->u.device.p;
 	sqlite3_stmt *s;
@@ -272,7 +272,7 @@ int op_device_update(struct store *st, struct store_op *op)
 	return store_rc_sqlite(rc);
 }
 
-int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
+int sq_device_delete(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	struct store_op op = {.kind = OP_DEVICE_DELETE};
 
@@ -283,7 +283,7 @@ int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
 	return writer_submit(st, &op);
 }
 
-int op_device_delete(struct store *st, struct store_op *op)
+int op_device_delete(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {
 		WS_DEVICE_DEL_EVENTS, WS_DEVICE_DEL_IDEM, WS_DEVICE_DEL_MSGS, WS_DEVICE_DEL_JOBS, WS_DEVICE_DEL,
@@ -298,13 +298,13 @@ int op_device_delete(struct store *st, struct store_op *op)
 	return rc;
 }
 
-void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms)
+void sq_device_touch(struct sq_store *st, int64_t device_id, int64_t now_ms)
 {
 	if (st != NULL && !store_forked(st))
 		touch_set(&st->touch, device_id, now_ms);
 }
 
-int op_device_touch(struct store *st, const struct touch_item *t)
+int op_device_touch(struct sq_store *st, const struct touch_item *t)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_TOUCH);
 

@@ -24,7 +24,7 @@ static int valid_topic(const char *t)
 	return 1;
 }
 
-static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
+static int event_add(struct sq_store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
 		     const char *detail)
 {
 	sqlite3_stmt *s = wstmt(st, WS_EVENT_ADD);
@@ -38,7 +38,7 @@ static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int s
 }
 
 /* Steps a bound statement expected to return one row; the caller reads it and resets. */
-static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_row(struct sq_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
@@ -52,7 +52,7 @@ static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
 	return rc == STORE_CONFLICT ? STORE_ERROR : rc;
 }
 
-static int message_load(struct store *st, int64_t id, struct store_message *out)
+static int message_load(struct sq_store *st, int64_t id, struct store_message *out)
 {
 	sqlite3_stmt *s = wstmt(st, WS_MSG_LOAD);
 	int rc;
@@ -66,8 +66,8 @@ static int message_load(struct store *st, int64_t id, struct store_message *out)
 	return rc;
 }
 
-int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		      struct store_message *out, int *replayed)
+int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		   struct store_message *out, int *replayed)
 {
 	struct store_op op = {.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
 	int local_replayed = 0;
@@ -89,7 +89,7 @@ int store_message_put(struct store *st, int64_t provider_id, const struct store_
 
 /* With a known key, fills out with the first message. A key whose message is gone (purged or
  * deleted with its device) no longer means anything and is dropped. */
-static int idempotency_lookup(struct store *st, struct store_op *op, int *found)
+static int idempotency_lookup(struct sq_store *st, struct store_op *op, int *found)
 {
 	sqlite3_stmt *s = wstmt(st, WS_IDEM_GET);
 	int64_t mid;
@@ -118,7 +118,7 @@ static int idempotency_lookup(struct store *st, struct store_op *op, int *found)
 	return wstep_done(st, s, "idempotency drop");
 }
 
-int op_message_put(struct store *st, struct store_op *op)
+int op_message_put(struct sq_store *st, struct store_op *op)
 {
 	const struct store_message_in *in = op->u.put.in;
 	struct store_message *out = op->u.put.out;
@@ -232,7 +232,7 @@ int op_message_put(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms)
+int sq_message_cancel(struct sq_store *st, int64_t provider_id, int64_t id, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_MESSAGE_CANCEL, .now_ms = now_ms};
 
@@ -243,7 +243,7 @@ int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int6
 	return writer_submit(st, &op);
 }
 
-int op_message_cancel(struct store *st, struct store_op *op)
+int op_message_cancel(struct sq_store *st, struct store_op *op)
 {
 	struct store_message m;
 	sqlite3_stmt *s;
@@ -265,7 +265,7 @@ int op_message_cancel(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
+int sq_device_event(struct sq_store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_DEVICE_EVENT, .now_ms = now_ms};
 
@@ -278,7 +278,7 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 	return writer_submit(st, &op);
 }
 
-int op_device_event(struct store *st, struct store_op *op)
+int op_device_event(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s;
 	int rc = store_device_owned(st, 0, op->u.event.device_id);
@@ -305,8 +305,8 @@ void fetched_free(struct fetched *f)
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
  * after the commit: a slow callback never holds up the writer, and a message is handed over
  * only once its "fetched" state is durable. An empty poll never reaches the writer. */
-int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		       store_message_cb cb, void *arg, int *count)
+int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		    store_message_cb cb, void *arg, int *count)
 {
 	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
 	int rc, pending = 0, handed = 0;
@@ -337,7 +337,7 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 	return rc;
 }
 
-int op_fetch(struct store *st, struct store_op *op)
+int op_fetch(struct sq_store *st, struct store_op *op)
 {
 	struct fetched *head = NULL, **tail = &head;
 	sqlite3_stmt *s;
@@ -406,8 +406,8 @@ int op_fetch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-	      int *count)
+int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	   int *count)
 {
 	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
 	int rc;
@@ -426,7 +426,7 @@ int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_c
 	return rc;
 }
 
-int op_ack(struct store *st, struct store_op *op)
+int op_ack(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_ACK);
 	int rc;
@@ -460,7 +460,7 @@ int op_ack(struct store *st, struct store_op *op)
 
 /* Sweeps run in chunks, each its own operation (and so its own group), so a large backlog
  * never holds the writer for long while requests wait behind it. */
-static int sweep(struct store *st, enum op_kind kind, int64_t t_ms, int *count)
+static int sweep(struct sq_store *st, enum op_kind kind, int64_t t_ms, int *count)
 {
 	int64_t total = 0;
 	int rc;
@@ -484,18 +484,18 @@ static int sweep(struct store *st, enum op_kind kind, int64_t t_ms, int *count)
 	return rc;
 }
 
-int store_expire(struct store *st, int64_t now_ms, int *count)
+int sq_expire(struct sq_store *st, int64_t now_ms, int *count)
 {
 	return sweep(st, OP_EXPIRE, now_ms, count);
 }
 
-int store_purge(struct store *st, int64_t before_ms, int *count)
+int sq_purge(struct sq_store *st, int64_t before_ms, int *count)
 {
 	return sweep(st, OP_PURGE, before_ms, count);
 }
 
 /* Runs the chunk statements in order; each takes (time, limit). *changes gets each one's count. */
-static int chunk_run(struct store *st, const enum wsql *steps, size_t n, int64_t t_ms, int *changes)
+static int chunk_run(struct sq_store *st, const enum wsql *steps, size_t n, int64_t t_ms, int *changes)
 {
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *s = wstmt(st, steps[i]);
@@ -511,7 +511,7 @@ static int chunk_run(struct store *st, const enum wsql *steps, size_t n, int64_t
 	return STORE_OK;
 }
 
-int op_expire(struct store *st, struct store_op *op)
+int op_expire(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {WS_EVENT_EXPIRE, WS_MSG_EXPIRE};
 	int changes[2] = {0, 0};
@@ -522,7 +522,7 @@ int op_expire(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int op_purge(struct store *st, struct store_op *op)
+int op_purge(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {WS_PURGE_EVENTS, WS_PURGE_MSGS, WS_PURGE_IDEM, WS_PURGE_JOBS};
 	int changes[4] = {0, 0, 0, 0};

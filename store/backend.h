@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The seam between store.h and the backends that implement it (SQLite in store/sqlite/,
+ * PostgreSQL in store/pg/). A store is a backend's object whose first member is struct store;
+ * every public store_* function dispatches through the backend's table of operations, each with
+ * the public function's contract (store.h). Nothing here leaves store/. */
+#ifndef SMSWAKE_STORE_BACKEND_H
+#define SMSWAKE_STORE_BACKEND_H
+
+#include <stddef.h>
+
+#include "store.h"
+
+struct store_backend;
+
+struct store {
+	const struct store_backend *be;
+};
+
+struct store_backend {
+	const char *name; /* "sqlite", "postgresql" */
+	int (*open)(const struct store_options *opt, struct store **out, const char **err);
+	int (*schema_version)(void);
+	void (*close)(struct store *st);
+	int (*user_version)(struct store *st);
+	int (*ping)(struct store *st);
+	int (*backup)(struct store *st, const char *path);
+	void (*set_notify)(struct store *st, const struct store_notify *n);
+	int (*provider_add)(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+			    int64_t *id);
+	int (*provider_list)(struct store *st, store_principal_cb cb, void *arg);
+	int (*provider_revoke)(struct store *st, const char *name);
+	int (*provider_set_budget)(struct store *st, const char *name, int64_t sms_per_day);
+	int (*provider_auth)(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+	int (*gateway_add)(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+			   int64_t *id);
+	int (*gateway_list)(struct store *st, store_principal_cb cb, void *arg);
+	int (*gateway_revoke)(struct store *st, const char *name);
+	int (*gateway_auth)(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+	int (*device_add)(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			  int64_t now_ms);
+	int (*device_get)(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
+	int (*device_list)(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
+	int (*key_roll)(struct store *st, int key_id, int *count);
+	int (*device_update)(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+	int (*device_delete)(struct store *st, int64_t provider_id, int64_t id);
+	int (*device_auth)(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+	void (*device_touch)(struct store *st, int64_t device_id, int64_t now_ms);
+	int (*message_put)(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			   struct store_message *out, int *replayed);
+	int (*message_get)(struct store *st, int64_t provider_id, int64_t id, struct store_message *out,
+			   store_event_cb ev, void *arg);
+	int (*message_cancel)(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms);
+	int (*device_event)(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+	int (*device_has_pending)(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+	int (*device_fetch)(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count);
+	int (*ack)(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		   int *count);
+	int (*wake_job_add)(struct store *st, struct store_wake_job *job, int64_t now_ms);
+	int (*wake_lease)(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+			  struct store_wake_job *jobs, int *n);
+	int (*wake_report)(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+			   const char *error, int64_t at_ms, int64_t now_ms);
+	int (*wake_job_get)(struct store *st, int64_t job_id, struct store_wake_job *out);
+	int (*wake_candidates)(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg);
+	int (*wake_counter_next)(struct store *st, int64_t device_id, uint64_t *ctr);
+	int (*wake_backlog)(struct store *st, int64_t now_ms, struct store_wake_backlog *out);
+	int (*device_set_wake_state)(struct store *st, int64_t device_id, int state, int64_t now_ms);
+	int (*expire)(struct store *st, int64_t now_ms, int *count);
+	int (*purge)(struct store *st, int64_t before_ms, int *count);
+	int (*stats)(struct store *st, struct store_stats *out);
+	void (*debug_fail_commits)(struct store *st, int n);
+};
+
+extern const struct store_backend store_backend_sqlite;
+
+/* store.c: checks shared by the backends. */
+/* Length within [min, max] and no control characters; strict also refuses anything outside
+ * printable ASCII (for keys and media types that end up in HTTP headers). */
+int store_valid_text(const char *s, size_t min, size_t max, int strict);
+/* E.164: an optional "+" and 1 to 15 digits. */
+int store_valid_msisdn(const char *s);
+
+#endif

@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The public store_* functions: the backend named by the options opens the store, and every
+ * other call goes through that backend's table of operations (backend.h). Also the names of
+ * enum values and the input checks every backend shares. */
+#include <string.h>
+
+#include "backend.h"
+
+int store_open(const struct store_options *opt, struct store **out, const char **err)
+{
+	static const char *dummy;
+	const struct store_backend *be;
+
+	if (err == NULL)
+		err = &dummy;
+	*err = NULL;
+	if (out == NULL || opt == NULL) {
+		*err = "invalid store options";
+		return STORE_ERROR;
+	}
+	*out = NULL;
+	switch (opt->backend) {
+	case STORE_BACKEND_SQLITE: be = &store_backend_sqlite; break;
+	default: *err = "unknown store backend"; return STORE_ERROR;
+	}
+	return be->open(opt, out, err);
+}
+
+int store_schema_version(void)
+{
+	return store_backend_sqlite.schema_version();
+}
+
+void store_close(struct store *st)
+{
+	if (st != NULL)
+		st->be->close(st);
+}
+
+int store_user_version(struct store *st)
+{
+	if (st == NULL)
+		return -1;
+	return st->be->user_version(st);
+}
+
+int store_ping(struct store *st)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->ping(st);
+}
+
+int store_backup(struct store *st, const char *path)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->backup(st, path);
+}
+
+void store_set_notify(struct store *st, const struct store_notify *n)
+{
+	if (st == NULL)
+		return;
+	st->be->set_notify(st, n);
+}
+
+int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		       int64_t *id)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->provider_add(st, name, hash, now_ms, id);
+}
+
+int store_provider_list(struct store *st, store_principal_cb cb, void *arg)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->provider_list(st, cb, arg);
+}
+
+int store_provider_revoke(struct store *st, const char *name)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->provider_revoke(st, name);
+}
+
+int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->provider_set_budget(st, name, sms_per_day);
+}
+
+int store_provider_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->provider_auth(st, hash, out);
+}
+
+int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		      int64_t *id)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->gateway_add(st, name, hash, now_ms, id);
+}
+
+int store_gateway_list(struct store *st, store_principal_cb cb, void *arg)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->gateway_list(st, cb, arg);
+}
+
+int store_gateway_revoke(struct store *st, const char *name)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->gateway_revoke(st, name);
+}
+
+int store_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->gateway_auth(st, hash, out);
+}
+
+int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_add(st, d, token_hash, now_ms);
+}
+
+int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_get(st, provider_id, id, out);
+}
+
+int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_list(st, provider_id, cb, arg);
+}
+
+int store_key_roll(struct store *st, int key_id, int *count)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->key_roll(st, key_id, count);
+}
+
+int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_update(st, provider_id, id, p);
+}
+
+int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_delete(st, provider_id, id);
+}
+
+int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_auth(st, hash, device_id);
+}
+
+void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms)
+{
+	if (st == NULL)
+		return;
+	st->be->device_touch(st, device_id, now_ms);
+}
+
+int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		      struct store_message *out, int *replayed)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->message_put(st, provider_id, in, now_ms, out, replayed);
+}
+
+int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
+		      void *arg)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->message_get(st, provider_id, id, out, ev, arg);
+}
+
+int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->message_cancel(st, provider_id, id, now_ms);
+}
+
+int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_event(st, device_id, what, detail, now_ms);
+}
+
+int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms)
+{
+	if (st == NULL)
+		return -1;
+	return st->be->device_has_pending(st, device_id, after, now_ms);
+}
+
+int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_fetch(st, device_id, after, max, now_ms, cb, arg, count);
+}
+
+int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	      int *count)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->ack(st, device_id, seq, wake_ctr, key_id, now_ms, count);
+}
+
+int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_job_add(st, job, now_ms);
+}
+
+int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+		     struct store_wake_job *jobs, int *n)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_lease(st, gateway_id, max, lease_ms, now_ms, jobs, n);
+}
+
+int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+		      const char *error, int64_t at_ms, int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_report(st, gateway_id, job_id, outcome, reference, error, at_ms, now_ms);
+}
+
+int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_job_get(st, job_id, out);
+}
+
+int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_candidates(st, now_ms, cb, arg);
+}
+
+int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_counter_next(st, device_id, ctr);
+}
+
+int store_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backlog *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->wake_backlog(st, now_ms, out);
+}
+
+int store_device_set_wake_state(struct store *st, int64_t device_id, int state, int64_t now_ms)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->device_set_wake_state(st, device_id, state, now_ms);
+}
+
+int store_expire(struct store *st, int64_t now_ms, int *count)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->expire(st, now_ms, count);
+}
+
+int store_purge(struct store *st, int64_t before_ms, int *count)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->purge(st, before_ms, count);
+}
+
+int store_stats(struct store *st, struct store_stats *out)
+{
+	if (st == NULL)
+		return STORE_ERROR;
+	return st->be->stats(st, out);
+}
+
+void store_debug_fail_commits(struct store *st, int n)
+{
+	if (st == NULL)
+		return;
+	st->be->debug_fail_commits(st, n);
+}
+
+const char *store_strerror(int rc)
+{
+	switch (rc) {
+	case STORE_OK: return "success";
+	case STORE_NOTFOUND: return "not found";
+	case STORE_CONFLICT: return "conflict";
+	case STORE_UNAVAILABLE: return "storage unavailable";
+	case STORE_ERROR: return "storage error";
+	default: return "unknown store error";
+	}
+}
+
+const char *store_msg_state_name(int state)
+{
+	static const char *const names[MSG_STATE_COUNT] = {
+		[MSG_QUEUED] = "queued",     [MSG_WAKE_SENT] = "wake_sent", [MSG_SMS_DELIVERED] = "sms_delivered",
+		[MSG_FETCHED] = "fetched",   [MSG_ACKED] = "acked",         [MSG_EXPIRED] = "expired",
+		[MSG_REPLACED] = "replaced", [MSG_CANCELLED] = "cancelled",
+	};
+	return state >= 0 && state < MSG_STATE_COUNT ? names[state] : NULL;
+}
+
+static const char *const urgency_names[URG_COUNT] = {
+	[URG_VERY_LOW] = "very-low",
+	[URG_LOW] = "low",
+	[URG_NORMAL] = "normal",
+	[URG_HIGH] = "high",
+};
+
+const char *store_urgency_name(int urgency)
+{
+	return urgency >= 0 && urgency < URG_COUNT ? urgency_names[urgency] : NULL;
+}
+
+int store_urgency_parse(const char *s)
+{
+	for (int i = 0; s != NULL && i < URG_COUNT; i++)
+		if (strcmp(s, urgency_names[i]) == 0)
+			return i;
+	return -1;
+}
+
+const char *store_wake_state_name(int state)
+{
+	switch (state) {
+	case WAKE_IDLE: return "idle";
+	case WAKE_IN_FLIGHT: return "in_flight";
+	case WAKE_UNREACHABLE: return "unreachable";
+	default: return NULL;
+	}
+}
+
+int store_outcome_parse(const char *s)
+{
+	static const char *const names[] = {
+		[OUTCOME_SUBMITTED] = "submitted",
+		[OUTCOME_FAILED] = "failed",
+		[OUTCOME_DELIVERED] = "delivered",
+		[OUTCOME_UNDELIVERABLE] = "undeliverable",
+	};
+	for (int i = 0; s != NULL && i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* Length within [min, max] and no control characters; strict also refuses anything outside
+ * printable ASCII (for keys and media types that end up in HTTP headers). */
+int store_valid_text(const char *s, size_t min, size_t max, int strict)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	n = strnlen(s, max + 1);
+	if (n < min || n > max)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c == 0x7f || (strict && c > 0x7e))
+			return 0;
+	}
+	return 1;
+}
+
+/* E.164: an optional "+" and 1 to 15 digits. */
+int store_valid_msisdn(const char *s)
+{
+	size_t n;
+
+	if (s == NULL)
+		return 0;
+	if (*s == '+')
+		s++;
+	n = strnlen(s, 16);
+	if (n < 1 || n > 15)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
