@@ -93,7 +93,7 @@ bench: deps
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
-	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 systemd kannel kannel-extras
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 systemd kannel kannel-extras libpq-dev postgresql
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

@@ -73,6 +73,7 @@ struct store_backend {
 };
 
 extern const struct store_backend store_backend_sqlite;
+extern const struct store_backend store_backend_postgresql;
 
 /* store.c: checks shared by the backends. */
 /* Length within [min, max] and no control characters; strict also refuses anything outside

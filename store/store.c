@@ -21,6 +21,7 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 	*out = NULL;
 	switch (opt->backend) {
 	case STORE_BACKEND_SQLITE: be = &store_backend_sqlite; break;
+	case STORE_BACKEND_POSTGRESQL: be = &store_backend_postgresql; break;
 	default: *err = "unknown store backend"; return STORE_ERROR;
 	}
 	return be->open(opt, out, err);
@@ -29,6 +30,15 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 int store_schema_version(void)
 {
 	return store_backend_sqlite.schema_version();
+}
+
+int store_backend_schema_version(int backend)
+{
+	switch (backend) {
+	case STORE_BACKEND_SQLITE: return store_backend_sqlite.schema_version();
+	case STORE_BACKEND_POSTGRESQL: return store_backend_postgresql.schema_version();
+	default: return -1;
+	}
 }
 
 void store_close(struct store *st)

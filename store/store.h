@@ -62,11 +62,13 @@ const char *store_wake_state_name(int state); /* "idle", "in_flight", "unreachab
 enum store_backend_kind { STORE_BACKEND_SQLITE = 0, STORE_BACKEND_POSTGRESQL };
 
 struct store_options {
-	int backend;          /* enum store_backend_kind; 0 (SQLite) by default */
-	const char *path;     /* SQLite: database file; created with its schema when missing */
-	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
-	int group_max;        /* most operations in one commit group; 0 means 512 */
-	int busy_timeout_ms;  /* 0 means 5000 */
+	int backend;               /* enum store_backend_kind; 0 (SQLite) by default */
+	const char *path;          /* SQLite: database file; created with its schema when missing */
+	const char *dsn;           /* PostgreSQL: libpq connection string ("host=/run/postgresql dbname=smswake") */
+	const char *password_file; /* PostgreSQL: file holding the password (first line), or NULL */
+	int synchronous_full;      /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
+	int group_max;             /* most operations in one commit group; 0 means 512 */
+	int busy_timeout_ms;       /* 0 means 5000 */
 };
 
 /* Opens (creating if needed) the database, applies migrations, runs PRAGMA quick_check and
@@ -76,6 +78,8 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 void store_close(struct store *st);
 /* Schema version this code migrates to, and the one found in the file. */
 int store_schema_version(void);
+/* The same for a backend (enum store_backend_kind); -1 for an unknown one. */
+int store_backend_schema_version(int backend);
 int store_user_version(struct store *st);
 /* STORE_OK when a trivial read and the writer thread both work. */
 int store_ping(struct store *st);

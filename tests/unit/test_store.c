@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "store.h"
 #include "sqlite/store_int.h" /* only for the SQL text of the hot queries (plan test) */
 
@@ -26,7 +28,9 @@
 
 struct fixture {
 	char dir[PATH_MAX];
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 64]; /* SQLite: the database file; PostgreSQL: the DSN */
+	int pg;                   /* the PostgreSQL backend, on a database of its own */
+	char pgdb[32];
 	struct store *st;
 	int64_t prov, prov2;
 };
@@ -74,7 +78,43 @@ static struct store *open_at(const char *path, const char **err)
 	return st;
 }
 
-static int setup(void **state)
+/* The PostgreSQL cases run when a cluster is there: SMSWAKE_TEST_PG_DSN, or one of our own that
+ * main() starts with tests/lib/pgtmp.sh. Each case gets a fresh database. */
+static const char *pg_dsn;
+static int pg_serial;
+
+static void pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_dsn);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The schema version the fixture's backend migrates to. */
+static int schema_version(const struct fixture *f)
+{
+	return store_backend_schema_version(f->pg ? STORE_BACKEND_POSTGRESQL : STORE_BACKEND_SQLITE);
+}
+
+/* Opens the fixture's store again (after store_close). */
+static struct store *reopen(struct fixture *f, const char **err)
+{
+	if (f->pg) {
+		struct store_options o = {.backend = STORE_BACKEND_POSTGRESQL, .dsn = f->path};
+		struct store *st = NULL;
+		return store_open(&o, &st, err) == STORE_OK ? st : NULL;
+	}
+	return open_at(f->path, err);
+}
+
+static int setup_backend(void **state, int pg)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint8_t h[STORE_HASH_LEN];
@@ -82,8 +122,17 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	make_dir(f->dir, sizeof(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->st = open_at(f->path, &err);
+	f->pg = pg;
+	if (pg) {
+		char sql[64];
+		snprintf(f->pgdb, sizeof(f->pgdb), "t%d_%d", (int)getpid(), ++pg_serial);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgdb);
+		pg_admin(sql);
+		snprintf(f->path, sizeof(f->path), "%s dbname=%s", pg_dsn, f->pgdb);
+	} else {
+		snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	}
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	hash_of(h, 1);
 	assert_int_equal(store_provider_add(f->st, "acme", h, T0, &f->prov), STORE_OK);
@@ -93,11 +142,26 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return setup_backend(state, 0);
+}
+
+static int setup_pg(void **state)
+{
+	return setup_backend(state, 1);
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	store_close(f->st);
+	if (f->pg) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", f->pgdb);
+		pg_admin(sql);
+	}
 	remove_dir(f->dir);
 	free(f);
 	return 0;
@@ -161,13 +225,13 @@ static void test_open_reopen(void **state)
 	struct fixture *f = *state;
 	const char *err = NULL;
 
-	assert_int_equal(store_user_version(f->st), store_schema_version());
-	assert_true(store_schema_version() >= 1);
+	assert_int_equal(store_user_version(f->st), schema_version(f));
+	assert_true(schema_version(f) >= 1);
 	assert_int_equal(store_ping(f->st), STORE_OK);
 	store_close(f->st);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
-	assert_int_equal(store_user_version(f->st), store_schema_version());
+	assert_int_equal(store_user_version(f->st), schema_version(f));
 	/* Data survived. */
 	{
 		struct store_principal p;
@@ -770,13 +834,15 @@ static void test_key_rotation(void **state)
 	assert_int_equal(d.key_next, 1);
 
 	/* The same database as version 1 left it: the key columns come back as key 1, no move. */
+	if (f->pg)
+		return; /* the PostgreSQL schema starts with the key columns */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
 		 "ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
 		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_user_version(f->st), store_schema_version());
 	assert_int_equal(store_device_get(f->st, 0, c, &d), STORE_OK);
@@ -1572,7 +1638,7 @@ static void test_touch_flush(void **state)
 	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
 
 	store_close(f->st);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 	assert_int_equal(d.last_seen_ms, T0 + 50);
@@ -1596,7 +1662,7 @@ static void test_touch_flush(void **state)
 			store_device_touch(f->st, ids[i], T0 + 1000 + i);
 		put(f->st, f->prov, dev, T0);
 		store_close(f->st);
-		f->st = open_at(f->path, &err);
+		f->st = reopen(f, &err);
 		assert_non_null(f->st);
 		for (int i = 0; i < 300; i++) {
 			assert_int_equal(store_device_get(f->st, 0, ids[i], &d), STORE_OK);
@@ -2025,6 +2091,47 @@ static void test_query_plans(void **state)
 	sqlite3_close(db);
 }
 
+/* Starts a cluster of our own (tests/lib/pgtmp.sh) unless SMSWAKE_TEST_PG_DSN names one; NULL
+ * when PostgreSQL is not installed. */
+static char pg_own_dir[PATH_MAX];
+static char pg_own_dsn[PATH_MAX + 64];
+
+static const char *pg_cluster(void)
+{
+	const char *env = getenv("SMSWAKE_TEST_PG_DSN");
+	char cmd[PATH_MAX + 64];
+	FILE *p;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (system("sh tests/lib/pgtmp.sh available") != 0)
+		return NULL;
+	make_dir(pg_own_dir, sizeof(pg_own_dir));
+	rmdir(pg_own_dir); /* pgtmp.sh creates it with the owner PostgreSQL needs */
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh start %s", pg_own_dir);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(pg_own_dsn, sizeof(pg_own_dsn), p) == NULL) {
+		if (p != NULL)
+			pclose(p);
+		return NULL;
+	}
+	if (pclose(p) != 0)
+		return NULL;
+	pg_own_dsn[strcspn(pg_own_dsn, "\n")] = '\0';
+	return pg_own_dsn;
+}
+
+static void pg_cluster_stop(void)
+{
+	char cmd[PATH_MAX + 64];
+
+	if (pg_own_dir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh stop %s", pg_own_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not stop the test cluster in %s\n", pg_own_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2061,5 +2168,38 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_child_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The same cases on PostgreSQL (those that are not about SQLite files, pragmas or threads). */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_reopen, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_providers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_gateways, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_devices, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_ack, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_key_rotation, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_many, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_device_event, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_jobs, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_after_fetch, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_times, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_drops_unneeded, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_backlog, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_candidates, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_flush, setup_pg, teardown),
+	};
+	int failed = cmocka_run_group_tests_name("store on sqlite", tests, NULL, NULL);
+
+	pg_dsn = pg_cluster();
+	if (pg_dsn == NULL) {
+		printf("PostgreSQL is not installed: the store's PostgreSQL cases did not run\n");
+		return failed;
+	}
+	failed += cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
+	pg_cluster_stop();
+	return failed;
 }
