@@ -2091,6 +2091,234 @@ static void test_query_plans(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- Several servers on one PostgreSQL database (each store handle stands for a server) ---- */
+
+struct open_arg {
+	const char *dsn;
+	struct store *st;
+	const char *err;
+};
+
+static void *open_worker(void *p)
+{
+	struct open_arg *a = p;
+	struct store_options o = {.backend = STORE_BACKEND_POSTGRESQL, .dsn = a->dsn};
+
+	if (store_open(&o, &a->st, &a->err) != STORE_OK)
+		a->st = NULL;
+	return NULL;
+}
+
+/* Three servers starting at once on an empty database: the migrations run once, under the
+ * advisory lock, and all three open. */
+static void test_pg_start_together(void **state)
+{
+	struct fixture *f = *state;
+	char sql[64], dsn[sizeof(f->path)];
+	struct open_arg a[3];
+	pthread_t th[3];
+
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s_x", f->pgdb);
+	pg_admin(sql);
+	snprintf(dsn, sizeof(dsn), "%s dbname=%s_x", pg_dsn, f->pgdb);
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct open_arg){.dsn = dsn};
+		assert_int_equal(pthread_create(&th[i], NULL, open_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++) {
+		if (a[i].st == NULL)
+			fail_msg("server %d did not start: %s", i, a[i].err ? a[i].err : "?");
+		assert_int_equal(store_user_version(a[i].st), schema_version(f));
+	}
+	for (int i = 0; i < 3; i++)
+		store_close(a[i].st);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s_x WITH (FORCE)", f->pgdb);
+	pg_admin(sql);
+}
+
+#define MS_THREADS 4
+#define MS_ROUNDS 25
+
+struct ms_arg {
+	struct store *st;
+	int64_t dev, gw;
+	uint64_t ctr[MS_ROUNDS];
+	int64_t leased[MS_ROUNDS * 4];
+	int nleased;
+	int rc;
+};
+
+static void *counter_worker(void *p)
+{
+	struct ms_arg *a = p;
+
+	for (int i = 0; i < MS_ROUNDS && a->rc == STORE_OK; i++)
+		a->rc = store_wake_counter_next(a->st, a->dev, &a->ctr[i]);
+	return NULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Wake counters taken by two servers at once are all different and each is committed: together
+ * they are exactly 1..N. */
+static void test_pg_counters_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct ms_arg a[MS_THREADS];
+	pthread_t th[MS_THREADS];
+	uint64_t all[MS_THREADS * MS_ROUNDS];
+	struct store_device d;
+
+	assert_non_null(other);
+	for (int i = 0; i < MS_THREADS; i++) {
+		a[i] = (struct ms_arg){.st = i % 2 ? other : f->st, .dev = dev};
+		assert_int_equal(pthread_create(&th[i], NULL, counter_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < MS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, STORE_OK);
+		for (int k = 1; k < MS_ROUNDS; k++)
+			assert_true(a[i].ctr[k] > a[i].ctr[k - 1]); /* strictly increasing per caller */
+		memcpy(all + i * MS_ROUNDS, a[i].ctr, sizeof(a[i].ctr));
+	}
+	qsort(all, MS_THREADS * MS_ROUNDS, sizeof(all[0]), cmp_u64);
+	for (int i = 0; i < MS_THREADS * MS_ROUNDS; i++)
+		assert_int_equal(all[i], (uint64_t)i + 1);
+	assert_int_equal(store_device_get(other, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_ctr, (uint64_t)MS_THREADS * MS_ROUNDS);
+	store_close(other);
+}
+
+static void *lease_worker(void *p)
+{
+	struct ms_arg *a = p;
+
+	for (int i = 0; i < MS_ROUNDS && a->rc == STORE_OK; i++) {
+		struct store_wake_job jobs[4];
+		int n = 0;
+
+		a->rc = store_wake_lease(a->st, a->gw, 4, 60000, T0 + 10, jobs, &n);
+		for (int k = 0; k < n && a->nleased < MS_ROUNDS * 4; k++)
+			a->leased[a->nleased++] = jobs[k].id;
+	}
+	return NULL;
+}
+
+/* Gateways asking two servers at once: every due job is leased, and to exactly one of them. One
+ * outstanding job per device holds whichever server adds it. */
+static void test_pg_leases_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	struct ms_arg a[MS_THREADS];
+	pthread_t th[MS_THREADS];
+	int64_t jobs[40], gw[MS_THREADS];
+	int seen[40] = {0}, total = 0;
+
+	assert_non_null(other);
+	for (int i = 0; i < 40; i++) {
+		char msisdn[16];
+		int64_t dev;
+		struct store_wake_job j, again;
+
+		snprintf(msisdn, sizeof(msisdn), "+1555%04d", i);
+		dev = add_device(f->st, f->prov, msisdn, 100 + i);
+		put(f->st, f->prov, dev, T0);
+		j = job_for(dev, 0, T0);
+		assert_int_equal(store_wake_job_add(i % 2 ? other : f->st, &j, T0), STORE_OK);
+		again = job_for(dev, 0, T0);
+		assert_int_equal(store_wake_job_add(i % 2 ? f->st : other, &again, T0), STORE_CONFLICT);
+		jobs[i] = j.id;
+	}
+	for (int i = 0; i < MS_THREADS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "gw%d", i);
+		gw[i] = gateway(f->st, name, 500 + i);
+		a[i] = (struct ms_arg){.st = i % 2 ? other : f->st, .gw = gw[i]};
+	}
+	for (int i = 0; i < MS_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, lease_worker, &a[i]), 0);
+	for (int i = 0; i < MS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, STORE_OK);
+		for (int k = 0; k < a[i].nleased; k++) {
+			int found = 0;
+			for (int x = 0; x < 40; x++) {
+				if (jobs[x] == a[i].leased[k]) {
+					seen[x]++;
+					found = 1;
+				}
+			}
+			assert_true(found);
+			total++;
+		}
+	}
+	assert_int_equal(total, 40);
+	for (int x = 0; x < 40; x++)
+		assert_int_equal(seen[x], 1);
+	store_close(other);
+}
+
+struct added {
+	pthread_mutex_t lock;
+	int64_t device_id;
+};
+
+static void added_cb(void *arg, int64_t device_id)
+{
+	struct added *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	a->device_id = device_id;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* A submit on one server reaches the other's long-polls (its notify callback) within a second;
+ * an idempotency key is one message whichever server sees it. */
+static void test_pg_notify_idempotency_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	struct added got = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct store_notify nt = {.message_added = added_cb, .arg = &got};
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), seen = 0;
+	struct store_message m1, m2;
+	int replayed = -1;
+
+	assert_non_null(other);
+	store_set_notify(other, &nt);
+	usleep(300 * 1000); /* the listener connects */
+	put(f->st, f->prov, dev, T0);
+	for (int i = 0; i < 100 && seen != dev; i++) {
+		usleep(10 * 1000);
+		pthread_mutex_lock(&got.lock);
+		seen = got.device_id;
+		pthread_mutex_unlock(&got.lock);
+	}
+	assert_int_equal(seen, dev);
+	store_set_notify(other, NULL);
+
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "k1", 3600, T0, &m1, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(put_full(other, f->prov, dev, NULL, "k1", 3600, T0 + 1, &m2, &replayed), STORE_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(m2.id, m1.id);
+	assert_int_equal(m2.seq, m1.seq);
+	store_close(other);
+}
+
 /* Starts a cluster of our own (tests/lib/pgtmp.sh) unless SMSWAKE_TEST_PG_DSN names one; NULL
  * when PostgreSQL is not installed. */
 static char pg_own_dir[PATH_MAX];
@@ -2191,6 +2419,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_start_together, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_counters_across_servers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_leases_across_servers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_notify_idempotency_across_servers, setup_pg, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("store on sqlite", tests, NULL, NULL);
 
