@@ -214,10 +214,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smswakectl: cannot create %s\n", cfg.data_dir);
 		return 1;
 	}
+	so.backend = cfg.store_backend;
 	so.path = cfg.database;
+	so.dsn = cfg.store_dsn;
+	so.password_file = cfg.store_password_file;
 	so.synchronous_full = cfg.synchronous_full;
 	if (store_open(&so, &st, &serr) != STORE_OK) {
-		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", cfg.database,
+		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", store_where(&cfg),
 			serr ? serr : "unknown error");
 		return 1;
 	}
