@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct store;
 
@@ -85,6 +86,13 @@ int store_user_version(struct store *st);
 int store_ping(struct store *st);
 /* Online copy of the whole database to path (VACUUM INTO); path must not exist. */
 int store_backup(struct store *st, const char *path);
+/* Copies this SQLite store into the empty PostgreSQL database of target (backend, dsn,
+ * password_file): an online backup to backup_path first (kept), then every table from that
+ * backup with its row ids, in one transaction that commits only when each table's row count is
+ * the same on both sides. One line per table goes to report (may be NULL). STORE_CONFLICT when
+ * the target already holds data. */
+int store_migrate(struct store *st, const char *backup_path, const struct store_options *target, FILE *report,
+		  const char **err);
 
 /* Called by the writer thread after a commit that queued messages for a device or created
  * wake jobs, so the server can wake long-polling requests. Must not call back into the store. */

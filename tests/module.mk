@@ -28,6 +28,7 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/chain_outage.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/multi_server_pg.sh
+TEST_SCRIPTS += tests/integration/migrate_pg.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
 TEST_SCRIPTS += tests/integration/server_tls.sh
