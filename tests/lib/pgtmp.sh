@@ -1,7 +1,8 @@
 #!/bin/sh
 # A throw-away PostgreSQL cluster for tests: Unix socket only (no TCP), in a private directory.
 #   pgtmp.sh start DIR   initdb + start in DIR (created, must not exist); prints the libpq DSN
-#                        of database "smswake" (user smswake, trust authentication)
+#                        of database "smswake" (user smswake, trust authentication); fsync is
+#                        off unless PGTMP_FSYNC=on (benchmarks)
 #   pgtmp.sh stop DIR    stops the cluster (immediate) and removes DIR
 #   pgtmp.sh available   exit 0 when PostgreSQL's server programs are installed
 # PostgreSQL refuses to run as root: as root, the cluster belongs to the postgres user.
@@ -39,7 +40,7 @@ start)
 		{ cat "$dir/initdb.log" >&2; exit 1; }
 	# The port only names the socket file in the private directory: any number will do.
 	as_owner "$bindir/pg_ctl" -D "$dir/db" -l "$dir/server.log" -w -t 60 start \
-		-o "-k $dir -p 5432 -c listen_addresses='' -c fsync=off -c max_connections=200" >/dev/null ||
+		-o "-k $dir -p 5432 -c listen_addresses='' -c fsync=${PGTMP_FSYNC:-off} -c max_connections=200" >/dev/null ||
 		{ cat "$dir/server.log" >&2; exit 1; }
 	as_owner "$bindir/createdb" -h "$dir" -p 5432 -U smswake smswake
 	echo "host=$dir port=5432 user=smswake dbname=smswake"
