@@ -2228,7 +2228,7 @@ static void test_pg_leases_across_servers(void **state)
 
 	assert_non_null(other);
 	for (int i = 0; i < 40; i++) {
-		char msisdn[16];
+		char msisdn[32];
 		int64_t dev;
 		struct store_wake_job j, again;
 
