@@ -22,23 +22,49 @@ SANITIZE ?=
 T ?=
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
+# The release every program reports with --version and the pkg-config file carries: one place.
+SMSWAKE_VERSION := $(shell cat VERSION)
+
 CC ?= cc
 PKG_CONFIG ?= pkg-config
 PKGS_ALL := libmicrohttpd jansson inih sqlite3 libcrypto libcurl gammu cmocka
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral
 CFLAGS ?= -O2 -g
-CFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -I. -Icommon -Istore -Iclient/include -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 $(WARN) -MMD -MP
 LDFLAGS ?=
 ifeq ($(SANITIZE),1)
 CFLAGS += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
 
+# Build floors (docs/architecture.md, "Floors"): each part sees its own headers and those of the
+# floors below it, nothing above, so a part reaching up fails to compile. FLOOR_<dir> is looked up
+# for a source's directory (client/lib: FLOOR_client_lib), then for its part (FLOOR_client).
+FLOOR_common_wire := -Icommon/wire
+FLOOR_common := -Icommon -Icommon/wire
+FLOOR_store := -Istore -Icommon -Icommon/wire
+# A backend sees its own headers and the seam (store/backend.h), not the other backend's.
+FLOOR_store_sqlite := -Istore/sqlite -Istore -Icommon -Icommon/wire
+FLOOR_store_pg := -Istore/pg -Istore -Icommon -Icommon/wire
+FLOOR_modem := -Imodem -Icommon -Icommon/wire
+FLOOR_modem_sim := -Imodem/sim -Icommon -Icommon/wire
+FLOOR_client_lib := -Iclient/lib -Iclient/include -Icommon/wire
+FLOOR_client_examples := -Iclient/include
+FLOOR_client := -Iclient -Iclient/include -Icommon -Icommon/wire
+FLOOR_fetch-server := -Ifetch-server -Istore -Icommon -Icommon/wire
+FLOOR_gateway := -Igateway -Imodem -Icommon -Icommon/wire
+# Tests and benchmarks look at every floor.
+FLOOR_ALL := -Icommon -Icommon/wire -Istore -Iclient/include
+FLOOR_tests := $(FLOOR_ALL)
+FLOOR_bench := $(FLOOR_ALL)
+floor = $(or $(FLOOR_$(subst /,_,$(patsubst %/,%,$(dir $(1))))),$(FLOOR_$(firstword $(subst /, ,$(1)))))
+
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1) 2>/dev/null)
 # Fuzz targets are built by clang with libFuzzer straight from their sources.
 FUZZ_CC ?= clang
-FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -I. -Icommon -Istore -Iclient/include
+FUZZ_CFLAGS := -g -O1 -std=c11 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined $(FLOOR_ALL) \
+	-DSMSWAKE_VERSION='"$(SMSWAKE_VERSION)"'
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1) 2>/dev/null)
 
 # Filled in by module.mk files.
@@ -51,7 +77,7 @@ INSTALL_PC :=
 INSTALL_EXAMPLES :=
 BENCHES :=
 
-.PHONY: all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help
+.PHONY: print-floor all check run-tests demo demo-stop bench deps lint format install install-files clean fuzz asan fuzz-report help webpush-deps
 all:
 
 include common/module.mk
@@ -68,7 +94,7 @@ all: $(PROGRAMS) $(TEST_PROGRAMS) $(BENCHES)
 
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
+	$(CC) $(CFLAGS) $(call floor,$<) $(EXTRA_CFLAGS_$(firstword $(subst /, ,$<))) -c $< -o $@
 
 # Tests run against sanitizer builds. ASAN_OPTIONS make leaks and errors fatal.
 check:
@@ -93,7 +119,8 @@ bench: deps
 
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
-	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 systemd kannel kannel-extras libpq-dev postgresql
+	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 python3-yaml python3-jsonschema \
+	python3-cryptography nodejs systemd kannel kannel-extras libpq-dev postgresql
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -107,12 +134,18 @@ deps:
 	fi
 
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+# The npm web-push library for tests/unit/test_webpush_node.sh, in a test-local folder (needs
+# nodejs and npm, and the npm registry; CI without it reports that test as skipped).
+NODE_DIR ?= build/node
+webpush-deps:
+	npm install --no-audit --no-fund --prefix $(NODE_DIR) web-push@3.6.7
+
 lint:
 	clang-format --dry-run --Werror $(LINT_SRCS)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  --suppress=missingIncludeSystem --suppress=unknownMacro \
 	  --suppress=constStatement:tests/unit/test_modem_supervisor.c \
-	  -I common -I store -I client/include $(LINT_SRCS)
+	  -I common -I common/wire -I store -I client/include $(LINT_SRCS)
 
 format:
 	clang-format -i $(LINT_SRCS)
@@ -131,7 +164,7 @@ install-files:
 	for f in $(INSTALL_DOC); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/share/doc/smswake/; done
 	for f in $(INSTALL_LIB); do install -m 0644 $(O)/$$f $(DESTDIR)$(PREFIX)/lib/; \
 	  case $$f in *.so.*) ln -sf $$f $(DESTDIR)$(PREFIX)/lib/$${f%%.so.*}.so;; esac; done
-	for f in $(INSTALL_PC); do sed 's|@PREFIX@|$(PREFIX)|' $$f \
+	for f in $(INSTALL_PC); do sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(SMSWAKE_VERSION)|' $$f \
 	  >$(DESTDIR)$(PREFIX)/lib/pkgconfig/$$(basename $$f .in); done
 	for f in $(INSTALL_INCLUDE); do install -m 0644 $$f $(DESTDIR)$(PREFIX)/include/; done
 	install -d $(DESTDIR)$(PREFIX)/share/doc/smswake/examples $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
@@ -161,6 +194,8 @@ help:
 	@echo '  install        build, then install into DESTDIR/PREFIX'
 	@echo '  install-files  install what is built, without building'
 	@echo '  deps           install the Debian packages that are missing'
+	@echo '  print-floor    SRC=path: the include paths (build floor) a source there gets'
+	@echo '  webpush-deps   npm install web-push into NODE_DIR (default build/node) for its interop test'
 	@echo '  clean          remove O'
 	@echo 'Variables:'
 	@echo '  O=DIR          build directory (default build)'
@@ -177,6 +212,10 @@ help:
 	@echo '  DEMO_DIR=DIR   demo: where its data and logs go (default demo-data)'
 
 fuzz: $(FUZZERS)
+
+# make print-floor SRC=gateway/x.c: the include paths a source there gets (tests/integration/build_floors.sh).
+print-floor:
+	@echo $(call floor,$(SRC))
 
 # Built as for `make check` (a target that does not build is reported, not skipped).
 fuzz-report:

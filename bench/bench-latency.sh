@@ -1,7 +1,8 @@
 #!/bin/sh
 # Wakeup latency: time from the provider's 201 to the SMS arriving at the simulated device
 # modem (zero send duration), through smswake (server, scheduler, gateway, modem worker) and
-# through gammu-smsd fed by gammu-smsd-inject (default settings) on the same simulator.
+# through gammu-smsd fed by gammu-smsd-inject on the same simulator, with its default settings
+# and tuned (CommTimeout = 1, LoopSleep = 1, ReceiveFrequency = 1).
 set -eu
 O=${O:-build}
 N=${BENCH_LATENCY_N:-25}
@@ -43,43 +44,53 @@ done
 gateway_stop TERM
 sleep 1
 
-# gammu-smsd on the same simulated modem, default settings, files backend.
-mkdir -p "$T/smsd/inbox" "$T/smsd/outbox" "$T/smsd/sent" "$T/smsd/error"
-cat >"$T/smsdrc" <<CONF
-[gammu]
-device = $RUN/modem-$GW
-connection = at
-model = at
-[smsd]
-service = files
-inboxpath = $T/smsd/inbox/
-outboxpath = $T/smsd/outbox/
-sentsmspath = $T/smsd/sent/
-errorsmspath = $T/smsd/error/
-logfile = $T/smsd.log
-CONF
-gammu-smsd -c "$T/smsdrc" &
-SMSD_PID=$!
-sleep 6
-base=$(received_count $DEV)
-: >"$T/smsd.ms"
-for k in $(seq "$N"); do
-	gammu-smsd-inject -c "$T/smsdrc" TEXT "$DEV" -text "m$k" >/dev/null 2>&1
-	t0=$(now_ms)
-	wait_for 60 received_at_least $DEV $((base + k)) || { echo "gammu-smsd: SMS $k did not arrive" >&2; exit 1; }
-	echo $(($(arrival_ms $DEV $((base + k))) - t0)) >>"$T/smsd.ms"
-	sleep 0.3
-done
-kill $SMSD_PID; wait $SMSD_PID 2>/dev/null || true
-SMSD_PID=
+# gammu-smsd on the same simulated modem, files backend: smsd_run NAME [SMSD SETTINGS...] writes
+# NAME.ms. Run with its defaults, then tuned: CommTimeout = 1 and LoopSleep = 1 (its main loop's
+# sleeps) and ReceiveFrequency = 1.
+smsd_run() {
+	name=$1
+	shift
+	mkdir -p "$T/$name/inbox" "$T/$name/outbox" "$T/$name/sent" "$T/$name/error"
+	{
+		printf '[gammu]\ndevice = %s\nconnection = at\nmodel = at\n[smsd]\nservice = files\n' "$RUN/modem-$GW"
+		printf 'inboxpath = %s/\noutboxpath = %s/\n' "$T/$name/inbox" "$T/$name/outbox"
+		printf 'sentsmspath = %s/\nerrorsmspath = %s/\nlogfile = %s\n' "$T/$name/sent" "$T/$name/error" "$T/$name.log"
+		for setting in "$@"; do printf '%s\n' "$setting"; done
+	} >"$T/$name.rc"
+	gammu-smsd -c "$T/$name.rc" &
+	SMSD_PID=$!
+	sleep 6
+	base=$(received_count $DEV)
+	: >"$T/$name.ms"
+	for k in $(seq "$N"); do
+		gammu-smsd-inject -c "$T/$name.rc" TEXT "$DEV" -text "m$k" >/dev/null 2>&1
+		t0=$(now_ms)
+		wait_for 60 received_at_least $DEV $((base + k)) || { echo "gammu-smsd ($name): SMS $k did not arrive" >&2; exit 1; }
+		echo $(($(arrival_ms $DEV $((base + k))) - t0)) >>"$T/$name.ms"
+		sleep 0.3
+	done
+	kill $SMSD_PID
+	wait $SMSD_PID 2>/dev/null || true
+	SMSD_PID=
+}
+smsd_run smsd
+smsd_run smsd-tuned 'CommTimeout = 1' 'LoopSleep = 1' 'ReceiveFrequency = 1'
 
 echo "smswake samples (ms): $(tr "\n" " " <"$T/smswake.ms")" >&2
 s50=$(pct "$T/smswake.ms" 50); s99=$(pct "$T/smswake.ms" 99)
 g50=$(pct "$T/smsd.ms" 50); g99=$(pct "$T/smsd.ms" 99)
-ratio=$(awk -v a="$g50" -v b="$s50" 'BEGIN{printf "%.2f", (b>0)?a/b:0}')
-met=$(awk -v r="$ratio" 'BEGIN{print (r>=3)?"yes":"no"}')
+t50=$(pct "$T/smsd-tuned.ms" 50); t99=$(pct "$T/smsd-tuned.ms" 99)
+echo "gammu-smsd tuned samples (ms): $(tr "\n" " " <"$T/smsd-tuned.ms")" >&2
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b>0)?a/b:0}'; }
+met() { awk -v r="$1" -v g="$2" 'BEGIN{print (r>=g)?"yes":"no"}'; }
+ratio=$(ratio "$g50" "$s50")
+r50=$(ratio "$t50" "$s50")
+r99=$(ratio "$t99" "$s99")
 {
 	printf '201 -> PDU at device modem, smswake p50 / p99\t%s / %s\tms\t-\t-\n' "$s50" "$s99"
-	printf '201 -> PDU at device modem, gammu-smsd p50 / p99\t%s / %s\tms\t-\t-\n' "$g50" "$g99"
-	printf 'wakeup latency p50, gammu-smsd / smswake\t%s\tratio\t>= 3\t%s\n' "$ratio" "$met"
+	printf '201 -> PDU at device modem, gammu-smsd defaults p50 / p99\t%s / %s\tms\t-\t-\n' "$g50" "$g99"
+	printf 'wakeup latency p50, gammu-smsd defaults / smswake\t%s\tratio\t>= 3\t%s\n' "$ratio" "$(met "$ratio" 3)"
+	printf '201 -> PDU at device modem, gammu-smsd tuned p50 / p99 (CommTimeout, LoopSleep, ReceiveFrequency = 1)\t%s / %s\tms\t-\t-\n' "$t50" "$t99"
+	printf 'wakeup latency p50, gammu-smsd tuned / smswake\t%s\tratio\t>= 1.5\t%s\n' "$r50" "$(met "$r50" 1.5)"
+	printf 'wakeup latency p99, gammu-smsd tuned / smswake\t%s\tratio\t>= 2\t%s\n' "$r99" "$(met "$r99" 2)"
 } >>"${BENCH_RESULTS:-/dev/stdout}"

@@ -14,8 +14,8 @@ for b in bench/bench-*.sh; do
 	sh "$b" || printf '%s\tfailed\t-\t-\tno\n' "$b" >>"$BENCH_RESULTS"
 done
 echo
-printf '%-58s %14s %-8s %-22s %s\n' "figure" "value" "unit" "goal" "met"
-printf '%-58s %14s %-8s %-22s %s\n' "------" "-----" "----" "----" "---"
+printf '%-76s %14s %-8s %-22s %s\n' "figure" "value" "unit" "goal" "met"
+printf '%-76s %14s %-8s %-22s %s\n' "------" "-----" "----" "----" "---"
 while IFS='	' read -r fig val unit goal met; do
-	printf '%-58s %14s %-8s %-22s %s\n' "$fig" "$val" "$unit" "$goal" "$met"
+	printf '%-76s %14s %-8s %-22s %s\n' "$fig" "$val" "$unit" "$goal" "$met"
 done <"$BENCH_RESULTS"

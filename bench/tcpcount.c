@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tcpcount: a byte-counting TCP relay for bench/bench-client.sh. Listens on 127.0.0.1 (an
- * ephemeral port, written to PORTFILE), relays every connection to 127.0.0.1:TARGET, and after
- * each connection closes rewrites STATSFILE with "CONNECTIONS UP DOWN": the octets the clients
- * sent and received so far, TCP payload only (what an HTTP or TLS exchange puts on the wire, not
+/* tcpcount: a byte-counting TCP relay for bench/bench-client.sh and bench-http.sh. Listens on 127.0.0.1 (an
+ * ephemeral port, written to PORTFILE), relays every connection to 127.0.0.1:TARGET, and when
+ * a connection opens or closes rewrites STATSFILE with "CLOSED UP DOWN OPENED": the connections
+ * closed so far, the octets the clients sent and received on them, and the connections opened
+ * so far. Octets are TCP payload only (what an HTTP or TLS exchange puts on the wire, not
  * the TCP/IP headers). Single-threaded, poll(2); runs until SIGTERM.
  *
  * usage: tcpcount TARGET_PORT PORTFILE STATSFILE */
@@ -27,7 +28,7 @@ struct conn {
 };
 
 static struct conn conns[MAX_CONN];
-static unsigned long long total_conns, total_up, total_down;
+static unsigned long long total_conns, total_up, total_down, total_opened;
 static const char *stats_path;
 static volatile sig_atomic_t stop;
 
@@ -47,7 +48,7 @@ static void write_stats(void)
 	f = fopen(tmp, "w");
 	if (f == NULL)
 		return;
-	fprintf(f, "%llu %llu %llu\n", total_conns, total_up, total_down);
+	fprintf(f, "%llu %llu %llu %llu\n", total_conns, total_up, total_down, total_opened);
 	if (fclose(f) == 0)
 		rename(tmp, stats_path);
 }
@@ -182,6 +183,8 @@ int main(int argc, char **argv)
 			}
 			conns[slot].fd[0] = cfd;
 			conns[slot].fd[1] = sfd;
+			total_opened++;
+			write_stats();
 		}
 	}
 	return 0;

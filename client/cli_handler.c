@@ -69,14 +69,14 @@ done:
 }
 
 /* Environment entries "NAME=value" the handler gets on top of ours (old SMSWAKE_* removed). */
-static char **build_env(const struct smswake_message *m, char vars[6][512])
+static char **build_env(const struct smswake_message *m, char vars[7][512])
 {
 	size_t n = 0, k = 0;
 	char **env;
 
 	for (char **e = environ; *e != NULL; e++)
 		n++;
-	env = calloc(n + 7, sizeof(*env));
+	env = calloc(n + 8, sizeof(*env));
 	if (env == NULL)
 		return NULL;
 	for (char **e = environ; *e != NULL; e++)
@@ -87,8 +87,11 @@ static char **build_env(const struct smswake_message *m, char vars[6][512])
 	snprintf(vars[2], 512, "SMSWAKE_CONTENT_TYPE=%s", m->content_type);
 	snprintf(vars[3], 512, "SMSWAKE_URGENCY=%s", m->urgency);
 	snprintf(vars[4], 512, "SMSWAKE_REDELIVERED=%d", m->redelivered ? 1 : 0);
+	/* 1 when the body was end-to-end encrypted to this device and decrypted here. */
+	snprintf(vars[6], 512, "SMSWAKE_ENCRYPTED=%d", m->encrypted ? 1 : 0);
 	for (int i = 0; i < 5; i++)
 		env[k++] = vars[i];
+	env[k++] = vars[6];
 	if (m->topic != NULL) {
 		snprintf(vars[5], 512, "SMSWAKE_TOPIC=%s", m->topic);
 		env[k++] = vars[5];
@@ -128,14 +131,46 @@ static int body_fd(const struct smswake_message *m)
 	return fd;
 }
 
+const char *cli_handler_hint(int err)
+{
+	switch (err) {
+	case ENOENT: return "not found: set handler = to the full path of a program that exists";
+	case EACCES: return "not executable: chmod +x it, and let the client's user reach its directory";
+	case ENOEXEC: return "not a program: give a script a #! line";
+	default: return "set handler = to the full path of an executable program";
+	}
+}
+
+int cli_handler_check(const struct cli_config *cfg, char *err, size_t errmax)
+{
+	if (cfg->handler == NULL || access(cfg->handler, X_OK) == 0)
+		return 0;
+	int e = errno;
+	snprintf(err, errmax, "handler %s: %s (%s)", cfg->handler, strerror(e), cli_handler_hint(e));
+	return -1;
+}
+
+/* The child's exec error comes back through a close-on-exec pipe: nothing arrives when exec
+ * succeeded, errno when it failed (a handler's own exit status 127 stays its own). */
+static int exec_error(int rfd)
+{
+	int e = 0;
+	ssize_t n;
+
+	while ((n = read(rfd, &e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(rfd);
+	return n == (ssize_t)sizeof(e) ? e : 0;
+}
+
 int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *m)
 {
-	char vars[6][512], *argv[2];
+	char vars[7][512], *argv[2];
 	char **env;
 	struct timespec tick = {.tv_sec = 0, .tv_nsec = 20 * 1000000L};
 	long waited_ms = 0;
 	pid_t pid;
-	int fd, status = 0;
+	int fd, status = 0, errpipe[2], e;
 
 	if (cfg->handler == NULL)
 		return print_json(m);
@@ -153,22 +188,42 @@ int cli_run_handler(const struct cli_config *cfg, const struct smswake_message *
 		close(fd);
 		return -1;
 	}
+	if (pipe2(errpipe, O_CLOEXEC) != 0) {
+		log_warn("handler: pipe");
+		free(env);
+		close(fd);
+		return -1;
+	}
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0) {
 		log_warn("handler: fork");
 		free(env);
 		close(fd);
+		close(errpipe[0]);
+		close(errpipe[1]);
 		return -1;
 	}
 	if (pid == 0) {
+		close(errpipe[0]);
 		if (dup2(fd, STDIN_FILENO) < 0)
 			_exit(126);
 		execve(cfg->handler, argv, env);
+		e = errno;
+		(void)!write(errpipe[1], &e, sizeof(e));
 		_exit(127);
 	}
 	free(env);
 	close(fd);
+	close(errpipe[1]);
+	e = exec_error(errpipe[0]);
+	if (e != 0) {
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		log_warnx("handler: cannot run %s: %s (%s); seq %" PRIu64 " left queued", cfg->handler, strerror(e),
+			  cli_handler_hint(e), m->seq);
+		return -1;
+	}
 	for (;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 

@@ -41,6 +41,12 @@ struct kv {
 int cli_provision(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
 		  char **out, char *err, size_t errmax)
 {
+	return cli_provision_handle(json, len, server, state_file, handler, out, NULL, err, errmax);
+}
+
+int cli_provision_handle(const char *json, size_t len, const char *server, const char *state_file, const char *handler,
+			 char **out, smswake_t **hout, char *err, size_t errmax)
+{
 	struct kv kv[10];
 	size_t nkv = 0, cap, used = 0;
 	json_error_t jerr;
@@ -160,6 +166,10 @@ int cli_provision(const char *json, size_t len, const char *server, const char *
 		used += (size_t)snprintf(text + used, cap - used, "handler = %s\n", handler);
 	*out = text;
 	text = NULL;
+	if (hout != NULL) {
+		*hout = h;
+		h = NULL;
+	}
 	rc = 0;
 done:
 	for (size_t i = 0; i < nkv; i++)

@@ -79,6 +79,14 @@ int cli_modem_finish(struct cli_config *cfg, char *err, size_t errmax)
 	return 0;
 }
 
+int cli_modem_check(struct cli_config *cfg, char *err, size_t errmax)
+{
+	if (cfg->modem == NULL || modem_ini_check_devices(&cfg->modem->ini) == 0)
+		return 0;
+	snprintf(err, errmax, "%s", cfg->modem->ini.error);
+	return -1;
+}
+
 void cli_modem_free(struct cli_config *cfg)
 {
 	if (cfg->modem != NULL) {

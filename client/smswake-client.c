@@ -18,6 +18,7 @@
 #include "inifile.h"
 #include "log.h"
 #include "smswake.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/smswake/client.conf"
 #define DEFAULT_STATE "/var/lib/smswake/client.state"
@@ -83,6 +84,8 @@ static int on_ini(void *arg, const char *section, const char *name, const char *
 		l->cfg->handler_timeout = (unsigned)v;
 		return 1;
 	}
+	if (strcmp(name, "state_file") == 0 && set_cli_string(&l->cfg->state_file, value) != 0)
+		return 0;
 	if (smswake_setopt(l->h, name, value) != SMSWAKE_OK) {
 		/* smswake_errmsg names the option and what is wrong, never the value. */
 		log_warnx("%s: %s", l->path, smswake_errmsg(l->h));
@@ -101,14 +104,15 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 
 	cfg->handler_timeout = 300;
 	if (stat(path, &st) != 0) {
-		log_warn("%s", path);
+		log_warnx("%s: cannot open: %s (name the configuration file with -c FILE; provision writes one)", path,
+			  strerror(errno));
 		return -1;
 	}
 	if (st.st_mode & 077)
 		log_warnx("%s: readable by others, but it holds the device token and key (chmod 600)", path);
 	rc = inifile_parse(path, on_ini, &l);
 	if (rc < 0) {
-		log_warnx("%s: cannot read", path);
+		log_warnx("%s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (rc > 0) {
@@ -131,6 +135,56 @@ static int load_config(const char *path, smswake_t *h, struct cli_config *cfg)
 		return -1;
 	}
 	return 0;
+}
+
+/* -n: what the commands will need at once, beyond the syntax: the state file's directory, the
+ * handler and the modem device. Each problem is logged; returns 0 when there is none. */
+static int check_environment(const char *path, struct cli_config *cfg)
+{
+	char err[512], dir[4096];
+	const char *slash;
+	int bad = 0;
+
+	if (cfg->state_file != NULL) {
+		slash = strrchr(cfg->state_file, '/');
+		if (slash == NULL)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s",
+				 slash == cfg->state_file ? 1 : (int)(slash - cfg->state_file), cfg->state_file);
+		if (access(dir, W_OK | X_OK) != 0) {
+			log_warnx("%s: state_file %s: directory %s: %s (create it, writable by the user the client "
+				  "runs as)",
+				  path, cfg->state_file, dir, strerror(errno));
+			bad = 1;
+		}
+	}
+	if (cli_handler_check(cfg, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		bad = 1;
+	}
+	if (cli_modem_check(cfg, err, sizeof(err)) != 0) {
+		log_warnx("%s: %s", path, err);
+		bad = 1;
+	}
+	return bad ? -1 : 0;
+}
+
+/* The library takes a missing state file for the first run (counter and cursor 0) and writes one
+ * at its first use; the lock file next to it stays. A state file missing next to its lock file was
+ * deleted: say so, since the device then accepts old wakeups again and fetches from cursor 0. */
+static void warn_state_missing(const struct cli_config *cfg)
+{
+	char lock[4096];
+	struct stat st;
+
+	if (cfg->state_file == NULL || stat(cfg->state_file, &st) == 0 || errno != ENOENT)
+		return;
+	if ((size_t)snprintf(lock, sizeof(lock), "%s.lock", cfg->state_file) >= sizeof(lock) || stat(lock, &st) != 0)
+		return;
+	log_warnx("state file %s is missing but was in use (its lock file is there): the wake counter and the "
+		  "message cursor start again from 0; restore the file from a backup if there is one",
+		  cfg->state_file);
 }
 
 static int exit_code(smswake_err err)
@@ -411,19 +465,61 @@ static int cmd_run(smswake_t *h, struct cli_config *cfg)
 	return CLI_OK;
 }
 
+/* Makes the device's Web Push keys if it has none (or new ones on rotate), uploads them unless
+ * told not to, and prints them as a PushSubscription's "keys" object. */
+static int push_keys(smswake_t *h, int rotate, int upload)
+{
+	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
+	smswake_err err = smswake_push_keys(h, rotate, p256dh, auth);
+
+	if (err == SMSWAKE_OK && upload)
+		err = smswake_push_upload(h);
+	report(h, "push-keys", err);
+	if (err != SMSWAKE_OK)
+		return exit_code(err);
+	printf("{\"p256dh\":\"%s\",\"auth\":\"%s\"}\n", p256dh, auth);
+	return fflush(stdout) == 0 ? CLI_OK : CLI_EFAIL;
+}
+
+static int cmd_push_keys(smswake_t *h, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"rotate", no_argument, NULL, 'r'},
+		{"no-upload", no_argument, NULL, 'N'},
+		{NULL, 0, NULL, 0},
+	};
+	int c, rotate = 0, upload = 1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'r': rotate = 1; break;
+		case 'N': upload = 0; break;
+		default: return CLI_EUSAGE;
+		}
+	}
+	if (optind != argc) {
+		log_warnx("usage: smswake-client [-c FILE] push-keys [--rotate] [--no-upload]");
+		return CLI_EUSAGE;
+	}
+	return push_keys(h, rotate, upload);
+}
+
 static int cmd_provision(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"state", required_argument, NULL, 'S'},
 		{"handler", required_argument, NULL, 'H'},
+		{"push-keys", no_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *server = NULL, *state = DEFAULT_STATE, *handler = NULL;
 	char *json, *out, err[256];
+	smswake_t *h = NULL;
 	size_t len;
 	struct stat st;
-	int c;
+	int c, keys = 0, rc = CLI_OK;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -431,19 +527,20 @@ static int cmd_provision(int argc, char **argv)
 		case 's': server = optarg; break;
 		case 'S': state = optarg; break;
 		case 'H': handler = optarg; break;
+		case 'P': keys = 1; break;
 		default: return CLI_EUSAGE;
 		}
 	}
 	if (server == NULL || optind != argc) {
 		log_warnx("usage: smswake-client provision --server URL [--state FILE] "
-			  "[--handler PATH] < registration.json > client.conf");
+			  "[--handler PATH] [--push-keys] < registration.json > client.conf");
 		return CLI_EUSAGE;
 	}
 	if (read_all(stdin, &json, &len) != 0) {
 		log_warn("stdin");
 		return CLI_EFAIL;
 	}
-	if (cli_provision(json, len, server, state, handler, &out, err, sizeof(err)) != 0) {
+	if (cli_provision_handle(json, len, server, state, handler, &out, keys ? &h : NULL, err, sizeof(err)) != 0) {
 		free(json);
 		log_warnx("provision: %s", err);
 		return CLI_ECONFIG;
@@ -455,25 +552,61 @@ static int cmd_provision(int argc, char **argv)
 	if (fputs(out, stdout) == EOF || fflush(stdout) != 0) {
 		log_warn("stdout");
 		free(out);
+		smswake_free(h);
 		return CLI_EFAIL;
 	}
 	free(out);
-	return CLI_OK;
+	/* On the device itself: its Web Push key pair into the state file, the public part to the
+	 * server. The configuration is written either way; `push-keys` can do this later. */
+	if (h != NULL) {
+		char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
+		smswake_err e = smswake_push_keys(h, 0, p256dh, auth);
+
+		if (e == SMSWAKE_OK)
+			e = smswake_push_upload(h);
+		if (e != SMSWAKE_OK) {
+			log_warnx("provision: push keys: %s (run smswake-client push-keys later)",
+				  smswake_errmsg(h)[0] ? smswake_errmsg(h) : smswake_strerror(e));
+			rc = exit_code(e);
+		}
+		smswake_free(h);
+	}
+	return rc;
+}
+
+/* --help prints this on stdout (exit 0), a mistake on stderr (exit 2). */
+static void usage_to(FILE *f)
+{
+	fprintf(f, "usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
+		   "  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
+		   "  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
+		   "  poll             fetch once\n"
+		   "  run              daemon: poll on the advised interval, fetch on wakeups\n"
+		   "                   (from sms_fifo or the [modem] section's modem)\n"
+		   "  state            print the stored wake counter and cursor\n"
+		   "  push-keys [--rotate] [--no-upload]\n"
+		   "                   make the device's Web Push keys (once, or anew with --rotate),\n"
+		   "                   send them to the server, print them\n"
+		   "  provision --server URL [--state FILE] [--handler PATH] [--push-keys] < reg.json > conf\n"
+		   "  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
+		   "  -n       check the configuration and exit\n"
+		   "  -v       more logging (repeat for debug)\n"
+		   "  -h, --help  this text; --version: the version\n");
 }
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: smswake-client [-c FILE] [-n] [-v] COMMAND [ARGS]\n"
-			"  sms              verify one SMS from stdin (hex PDU, hex user data or text), fetch\n"
-			"  smsd FILE...     verify a gammu-smsd inbox file (RunOnReceive), fetch\n"
-			"  poll             fetch once\n"
-			"  run              daemon: poll on the advised interval, fetch on wakeups\n"
-			"                   (from sms_fifo or the [modem] section's modem)\n"
-			"  state            print the stored wake counter and cursor\n"
-			"  provision --server URL [--state FILE] [--handler PATH] < reg.json > conf\n"
-			"  -c FILE  configuration (default " DEFAULT_CONFIG ")\n"
-			"  -n       check the configuration and exit\n"
-			"  -v       more logging (repeat for debug)\n");
+	usage_to(stderr);
+}
+
+static int known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"sms", "smsd", "poll", "run", "state", "push-keys", "provision"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -483,14 +616,21 @@ int main(int argc, char **argv)
 	smswake_t *h = NULL;
 	int c, verbose = 0, check_only = 0, rc;
 
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"check", no_argument, NULL, 'n'},
+		{"verbose", no_argument, NULL, 'v'},         {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+	};
+
 	log_init("smswake-client", LOG_LEVEL_WARN, 0);
-	while ((c = getopt(argc, argv, "+c:nvh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+c:nvh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': config = optarg; break;
 		case 'n': check_only = 1; break;
 		case 'v': verbose++; break;
-		case 'h': usage(); return CLI_OK;
-		default: usage(); return CLI_EUSAGE;
+		case 'h': usage_to(stdout); return CLI_OK;
+		case OPT_VERSION: return version_print("smswake-client");
+		default: usage(); return CLI_EUSAGE; /* getopt named the option */
 		}
 	}
 	log_setlevel(verbose >= 2 ? LOG_LEVEL_DEBUG : verbose == 1 ? LOG_LEVEL_INFO : LOG_LEVEL_WARN);
@@ -499,6 +639,11 @@ int main(int argc, char **argv)
 		return CLI_EUSAGE;
 	}
 	cmd = optind < argc ? argv[optind] : "";
+	if (cmd[0] != '\0' && !known_command(cmd)) {
+		log_warnx("unknown command '%s'", cmd);
+		usage();
+		return CLI_EUSAGE;
+	}
 	if (strcmp(cmd, "provision") == 0)
 		return cmd_provision(argc - optind, argv + optind);
 
@@ -511,9 +656,10 @@ int main(int argc, char **argv)
 		goto done;
 	}
 	if (check_only) {
-		rc = CLI_OK;
+		rc = check_environment(config, &cfg) == 0 ? CLI_OK : CLI_ECONFIG;
 		goto done;
 	}
+	warn_state_missing(&cfg);
 	if (strcmp(cmd, "sms") == 0 && optind + 1 == argc) {
 		rc = cmd_sms(h, &cfg);
 	} else if (strcmp(cmd, "smsd") == 0) {
@@ -525,6 +671,8 @@ int main(int argc, char **argv)
 		if (verbose == 0)
 			log_setlevel(LOG_LEVEL_INFO);
 		rc = cmd_run(h, &cfg);
+	} else if (strcmp(cmd, "push-keys") == 0) {
+		rc = cmd_push_keys(h, argc - optind, argv + optind);
 	} else if (strcmp(cmd, "state") == 0 && optind + 1 == argc) {
 		uint64_t counter, cursor;
 		smswake_err err = smswake_get_state(h, &counter, &cursor);
@@ -541,6 +689,7 @@ done:
 	free(cfg.handler);
 	free(cfg.sms_fifo);
 	free(cfg.smsd_inbox);
+	free(cfg.state_file);
 	cli_modem_free(&cfg);
 	smswake_free(h);
 	return rc;

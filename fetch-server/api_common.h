@@ -22,4 +22,19 @@ int api_auth_gateway(struct request *r, struct store_principal *p);
  * is read: fills r->principal and r->principal_id, or answers 401 and returns -1. */
 int api_authenticate(struct request *r, unsigned api);
 
+/* Device tags (api_fleet.c): the "tags" field of a registration or change. */
+struct api_tags {
+	int present;
+	int n;
+	char tag[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+};
+/* Reads "tags" (absent: t->present 0); 0, or -1 answered 400. */
+int api_tags_parse(struct request *r, json_t *body, struct api_tags *t);
+/* Stores them as the device's tags; a store rc. */
+int api_tags_store(struct request *r, int64_t provider_id, int64_t device_id, const struct api_tags *t);
+/* Adds "tags": [...] to a device's JSON. */
+void api_tags_add(struct request *r, json_t *j, int64_t device_id);
+/* A device as the provider API shows it (api_provider.c), tags included. */
+json_t *api_device_json(struct request *r, const struct store_device *d);
+
 #endif

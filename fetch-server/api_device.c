@@ -6,16 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
+#include "crypto.h"
+#include "ece_internal.h"
 #include "encode.h"
 #include "longpoll.h"
 #include "metrics.h"
 #include "util.h"
 #include "wake.h"
 
+/* As many as the device reports in one ack (client/lib/fetch.c). */
+#define ACK_UNDECRYPTABLE_MAX 64
+
 struct fetch_ctx {
 	json_t *arr;
-	uint64_t last_seq;
 };
 
 static int fetch_one(void *arg, const struct store_message *m)
@@ -32,8 +37,9 @@ static int fetch_one(void *arg, const struct store_message *m)
 	free(b64);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	json_array_append_new(fc->arr, j);
-	fc->last_seq = m->seq;
 	return 0;
 }
 
@@ -93,7 +99,7 @@ static enum MHD_Result fetch(struct request *r)
 	struct fetch_ctx fc = {0};
 	char np[24];
 	int64_t after, max, wait, now = util_now_ms();
-	int rc, count = 0, pending;
+	int rc, count = 0, pending = 0, more = 0;
 	uint64_t gen;
 
 	if (!r->waited) {
@@ -108,10 +114,8 @@ static enum MHD_Result fetch(struct request *r)
 		store_device_touch(srv->store, device_id, now);
 	}
 	gen = longpoll_generation(srv->device_waits);
-	pending = store_device_has_pending(srv->store, r->principal_id, r->after, now);
-	if (pending < 0)
-		return api_store_error(r, STORE_UNAVAILABLE, "device");
-	rc = store_device_get(srv->store, 0, r->principal_id, &d);
+	/* One read: the device and whether anything waits for it. */
+	rc = store_device_poll(srv->store, r->principal_id, r->after, now, &d, &pending);
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
@@ -141,7 +145,7 @@ static enum MHD_Result fetch(struct request *r)
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
 	fc.arr = json_array();
-	rc = store_device_fetch(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count);
+	rc = store_device_fetch_more(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count, &more);
 	if (rc != STORE_OK) {
 		json_decref(fc.arr);
 		return api_store_error(r, rc, "device");
@@ -151,21 +155,38 @@ static enum MHD_Result fetch(struct request *r)
 		json_decref(fc.arr);
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
-	int more = count >= r->max && store_device_has_pending(srv->store, r->principal_id, fc.last_seq, now) > 0;
 	return fetch_reply(r, &d, fc.arr, more, np);
 }
 
+/* An acknowledgement across its group commit (r->write_ctx). */
+struct ack_ctx {
+	int count;
+	int64_t next_poll;
+};
+
 static enum MHD_Result ack(struct request *r)
 {
-	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", NULL};
+	static const char *const allowed[] = {"seq", "wake_ctr", "key_id", "undecryptable", NULL};
+	uint64_t undec[ACK_UNDECRYPTABLE_MAX];
+	size_t nundec = 0;
+	json_t *u;
 	struct server *srv = r->srv;
 	struct store_device d;
+	struct ack_ctx *ac;
 	int64_t device_id = r->principal_id, seq = 0, kid = 0, now = util_now_ms();
 	uint64_t ctr = 0;
 	json_t *body;
 	char np[24];
-	int rc, count = 0;
+	int rc;
 
+	if (http_write_finished(r, &rc)) {
+		/* Answered only now that the acknowledgement is durable. */
+		if (rc != STORE_OK)
+			return api_store_error(r, rc, "device");
+		ac = r->write_ctx;
+		snprintf(np, sizeof(np), "%lld", (long long)ac->next_poll);
+		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	}
 	store_device_touch(srv->store, device_id, now);
 	body = http_json_body(r);
 	if (body == NULL)
@@ -180,27 +201,133 @@ static enum MHD_Result ack(struct request *r)
 		json_decref(body);
 		return http_reply_error(r, 400, "missing_field", "'seq' is required");
 	}
-	json_decref(body);
-	if (kid != 0) {
-		/* The key it holds must be its current one or the one it is moving to. */
-		rc = store_device_get(srv->store, 0, device_id, &d);
-		if (rc != STORE_OK)
-			return api_store_error(r, rc, "device");
-		if (kid != d.key_id && kid != d.key_next)
-			return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
-						(long long)kid);
+	/* Messages the device could not decrypt (docs/webpush.md): acknowledged like the others,
+	 * with that outcome recorded for the provider. */
+	u = json_object_get(body, "undecryptable");
+	if (u != NULL) {
+		size_t i;
+		json_t *v;
+
+		if (!json_is_array(u) || json_array_size(u) > ACK_UNDECRYPTABLE_MAX) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'undecryptable' must be an array of at most %d sequence numbers",
+						ACK_UNDECRYPTABLE_MAX);
+		}
+		json_array_foreach (u, i, v) {
+			if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > seq) {
+				json_decref(body);
+				return http_reply_error(r, 400, "invalid_field",
+							"'undecryptable' holds sequence numbers from 1 to 'seq'");
+			}
+			undec[nundec++] = (uint64_t)json_integer_value(v);
+		}
 	}
-	rc = store_ack(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &count);
-	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
+	json_decref(body);
+	/* One read of the device: the key it holds must be its current one or the one it is moving
+	 * to, and its poll interval is the answer's Next-Poll (an ack changes neither). */
 	rc = store_device_get(srv->store, 0, device_id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
-	return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	if (kid != 0 && kid != d.key_id && kid != d.key_next)
+		return http_reply_error(r, 409, "conflict", "key_id %lld is not a wake key of this device",
+					(long long)kid);
+	rc = store_seq_event(srv->store, device_id, undec, nundec, "undecryptable", NULL, now);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	ac = calloc(1, sizeof(*ac));
+	if (ac == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	ac->next_poll = api_next_poll(srv, &d);
+	r->write_ctx = ac;
+	http_write_begin(r);
+	rc = store_ack_async(srv->store, device_id, (uint64_t)seq, ctr, (int)kid, now, &ac->count, http_write_done, r);
+	if (rc != STORE_OK)
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
-enum MHD_Result api_device(struct request *r)
+enum MHD_Result api_device_fetch(struct request *r)
 {
-	return r->route == ROUTE_DEVICE_FETCH ? fetch(r) : ack(r);
+	return fetch(r);
+}
+
+enum MHD_Result api_device_ack(struct request *r)
+{
+	return ack(r);
+}
+
+/* PUT /v1/device/push-keys {"p256dh", "auth"}: the device's Web Push public key (an uncompressed
+ * P-256 point on the curve) and auth secret (16 octets), both base64url. Neither can decrypt.
+ * Answers the last seq assigned before them: the device keeps its previous key until those
+ * messages are acknowledged. */
+static enum MHD_Result push_keys(struct request *r)
+{
+	static const char *const allowed[] = {"p256dh", "auth", "application_server_key", NULL};
+	uint8_t pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], rnd[16];
+	char token[ENC_B64_LEN(sizeof(rnd))], answer[48];
+	const char *p, *a;
+	uint64_t last_seq = 0;
+	const char *server_key = NULL;
+	EVP_PKEY *key;
+	json_t *body, *sk;
+	int rc;
+
+	store_device_touch(r->srv->store, r->principal_id, util_now_ms());
+	body = http_json_body(r);
+	if (body == NULL)
+		return MHD_YES;
+	if (http_json_check_fields(r, body, allowed) != 0) {
+		json_decref(body);
+		return MHD_YES;
+	}
+	p = json_string_value(json_object_get(body, "p256dh"));
+	a = json_string_value(json_object_get(body, "auth"));
+	key = p != NULL && enc_unb64(p, strlen(p), pub, sizeof(pub), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, pub)
+											    : NULL;
+	if (key == NULL) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field",
+					"'p256dh' must be an uncompressed P-256 public key in base64url");
+	}
+	EVP_PKEY_free(key);
+	if (a == NULL || enc_unb64(a, strlen(a), auth, sizeof(auth), 1) != ECE_AUTH_LEN) {
+		json_decref(body);
+		return http_reply_error(r, 400, "invalid_field", "'auth' must be 16 octets in base64url");
+	}
+	/* Used only when the device has no endpoint yet: 128 random bits, naming neither the device
+	 * nor its provider. */
+	if (crypto_random(rnd, sizeof(rnd)) != 0) {
+		json_decref(body);
+		return http_reply_error(r, 500, "internal", "no random octets");
+	}
+	/* As browsers' applicationServerKey: only this VAPID key may then send (403 for others). */
+	sk = json_object_get(body, "application_server_key");
+	if (sk != NULL && !json_is_null(sk)) {
+		const char *v = json_string_value(sk);
+		uint8_t k[ECE_P256_PUB_LEN];
+
+		key = v != NULL && enc_unb64(v, strlen(v), k, sizeof(k), 1) == ECE_P256_PUB_LEN ? ece_p256_key(NULL, k)
+												: NULL;
+		if (key == NULL) {
+			json_decref(body);
+			return http_reply_error(r, 400, "invalid_field",
+						"'application_server_key' must be an uncompressed P-256 public key in "
+						"base64url");
+		}
+		EVP_PKEY_free(key);
+		server_key = v;
+	}
+	enc_b64(rnd, sizeof(rnd), token, 1);
+	rc = store_device_set_push_keys(r->srv->store, r->principal_id, p, a, server_key, token, &last_seq);
+	json_decref(body);
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(answer, sizeof(answer), "{\"seq\":%llu}", (unsigned long long)last_seq);
+	return http_reply(r, 200, "application/json", answer, strlen(answer), NULL);
+}
+
+enum MHD_Result api_device_push_keys(struct request *r)
+{
+	return push_keys(r);
 }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
 #include "encode.h"
 #include "longpoll.h"
@@ -134,7 +135,12 @@ static enum MHD_Result report(struct request *r)
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
-enum MHD_Result api_gateway(struct request *r)
+enum MHD_Result api_gateway_lease(struct request *r)
 {
-	return r->route == ROUTE_GATEWAY_LEASE ? lease(r) : report(r);
+	return lease(r);
+}
+
+enum MHD_Result api_gateway_report(struct request *r)
+{
+	return report(r);
 }

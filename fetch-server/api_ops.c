@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "api.h"
 #include "api_common.h"
 #include "conntrack.h"
 #include "longpoll.h"
@@ -69,10 +70,13 @@ static enum MHD_Result metrics(struct request *r)
 				"# TYPE smswake_store_largest_group gauge\nsmswake_store_largest_group %llu\n"
 				"# HELP smswake_store_commit_failures_total Commits that failed (disk full, I/O).\n"
 				"# TYPE smswake_store_commit_failures_total "
-				"counter\nsmswake_store_commit_failures_total %llu\n",
+				"counter\nsmswake_store_commit_failures_total %llu\n"
+				"# HELP smswake_store_reads_total Queries on the store's read connections.\n"
+				"# TYPE smswake_store_reads_total counter\nsmswake_store_reads_total %llu\n",
 				(long long)st.devices, (long long)st.jobs_queued, (long long)st.jobs_leased,
 				(unsigned long long)st.commits, (unsigned long long)st.committed_ops,
-				(unsigned long long)st.largest_group, (unsigned long long)st.commit_failures);
+				(unsigned long long)st.largest_group, (unsigned long long)st.commit_failures,
+				(unsigned long long)st.reads);
 	}
 	if (n < METRICS_MAX)
 		n += (size_t)snprintf(
@@ -108,7 +112,12 @@ static enum MHD_Result metrics(struct request *r)
 	return ret;
 }
 
-enum MHD_Result api_ops(struct request *r)
+enum MHD_Result api_healthz(struct request *r)
 {
-	return r->route == ROUTE_HEALTHZ ? healthz(r) : metrics(r);
+	return healthz(r);
+}
+
+enum MHD_Result api_metrics(struct request *r)
+{
+	return metrics(r);
 }

@@ -2,11 +2,14 @@
 /* Provider API: devices (register, list, read, change, delete) and messages (submit, read,
  * recall). A provider sees only its own devices and messages: anything else is 404. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "api_common.h"
-#include "metrics.h"
+#include "ece.h"
 #include "encode.h"
+#include "metrics.h"
 #include "util.h"
 #include "wake.h"
 
@@ -42,7 +45,7 @@ static int parse_hhmm(const char *s, int64_t *min)
 	return 0;
 }
 
-static json_t *device_json(const struct store_device *d)
+static json_t *device_json(const struct store_device *d, const char *push_origin)
 {
 	char created[32], seen[32];
 	json_t *j;
@@ -68,13 +71,25 @@ static json_t *device_json(const struct store_device *d)
 	} else {
 		json_object_set_new(j, "quiet_hours", json_null());
 	}
+	/* As a browser's PushSubscription.toJSON(): hand it unchanged to a Web Push library. */
+	if (push_origin[0] != '\0' && d->push_token[0] != '\0' && d->push_p256dh[0] != '\0') {
+		char endpoint[sizeof(((struct server_config *)0)->push_origin) + 8 + STORE_PUSH_TOKEN_MAX];
+
+		snprintf(endpoint, sizeof(endpoint), "%s/push/%s", push_origin, d->push_token);
+		json_object_set_new(j, "push_subscription",
+				    json_pack("{s:s, s:{s:s, s:s}}", "endpoint", endpoint, "keys", "p256dh",
+					      d->push_p256dh, "auth", d->push_auth));
+	} else {
+		json_object_set_new(j, "push_subscription", json_null());
+	}
 	return j;
 }
 
 /* Reads the fields POST and PATCH share into a patch; answers 400 and returns -1 on bad input. */
 static int device_fields(struct request *r, json_t *body, struct store_device_patch *p)
 {
-	static const char *const allowed[] = {"msisdn", "name", "sms_format", "poll_interval", "quiet_hours", NULL};
+	static const char *const allowed[] = {"msisdn",      "name", "sms_format", "poll_interval",
+					      "quiet_hours", "tags", NULL};
 	const char *s;
 	int64_t v;
 	int rc;
@@ -140,71 +155,101 @@ static int device_fields(struct request *r, json_t *body, struct store_device_pa
 	return 0;
 }
 
+/* A registration across its group commit (r->write_ctx); the token is wiped when answered. */
+struct create_ctx {
+	struct store_device d;
+	uint8_t hash[STORE_HASH_LEN];
+	char token[96];
+	struct api_tags tags; /* stored once the device is */
+};
+
+/* Called again once the device's group committed: 201 only now, when it is durable. */
+static enum MHD_Result device_created(struct request *r, const struct store_principal *prov, int rc)
+{
+	struct create_ctx *cc = r->write_ctx;
+	struct store_device d;
+	uint8_t key[WAKE_KEY_LEN];
+	char keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
+	enum MHD_Result ret;
+	json_t *out;
+
+	if (rc == STORE_CONFLICT)
+		ret = http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
+				       cc->d.msisdn);
+	else if (rc != STORE_OK)
+		ret = api_store_error(r, rc, "device");
+	else if (cc->tags.present && (rc = api_tags_store(r, prov->id, cc->d.id, &cc->tags)) != STORE_OK)
+		ret = api_store_error(r, rc, "device");
+	else if (store_device_get(r->srv->store, prov->id, cc->d.id, &d) != STORE_OK ||
+		 wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id,
+				 (uint64_t)d.id, key) != 0)
+		ret = http_reply_error(r, 500, "internal", "cannot read back the device");
+	else {
+		enc_b64(key, sizeof(key), keyb64, 0);
+		explicit_bzero(key, sizeof(key));
+		out = api_device_json(r, &d);
+		json_object_set_new(out, "token", json_string(cc->token));
+		json_object_set_new(out, "wake_key", json_string(keyb64));
+		json_object_set_new(out, "key_id", json_integer(d.key_id));
+		json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
+		explicit_bzero(keyb64, sizeof(keyb64));
+		snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
+		ret = http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+	}
+	explicit_bzero(cc->token, sizeof(cc->token));
+	return ret;
+}
+
 static enum MHD_Result device_create(struct request *r, const struct store_principal *prov)
 {
 	struct store_device_patch p = {0};
-	struct store_device d = {0};
-	uint8_t hash[STORE_HASH_LEN], key[WAKE_KEY_LEN];
-	char token[96], keyb64[ENC_B64_LEN(WAKE_KEY_LEN)], loc[64];
-	json_t *body = http_json_body(r), *out;
+	struct create_ctx *cc;
+	struct store_device *d;
+	struct api_tags tags;
+	json_t *body;
 	int rc;
 
+	if (http_write_finished(r, &rc))
+		return device_created(r, prov, rc);
+	body = http_json_body(r);
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
 	if (!(p.set & STORE_PATCH_MSISDN))
 		return http_reply_error(r, 400, "missing_field", "'msisdn' is required");
-	d.provider_id = prov->id;
-	memcpy(d.msisdn, p.msisdn, sizeof(d.msisdn));
-	memcpy(d.name, p.name, sizeof(d.name));
-	d.sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
-	d.poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
-	d.quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
-	d.quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
-	if (keys_new_token("swd", token, sizeof(token), hash) != 0)
+	cc = calloc(1, sizeof(*cc));
+	if (cc == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	r->write_ctx = cc;
+	cc->tags = tags;
+	d = &cc->d;
+	d->provider_id = prov->id;
+	memcpy(d->msisdn, p.msisdn, sizeof(d->msisdn));
+	memcpy(d->name, p.name, sizeof(d->name));
+	d->sms_format = p.set & STORE_PATCH_FORMAT ? p.sms_format : SMS_FORMAT_BINARY;
+	d->poll_interval_s = p.set & STORE_PATCH_POLL ? p.poll_interval_s : r->srv->cfg.default_poll_interval_s;
+	d->quiet_start_min = p.set & STORE_PATCH_QUIET ? p.quiet_start_min : -1;
+	d->quiet_end_min = p.set & STORE_PATCH_QUIET ? p.quiet_end_min : -1;
+	if (keys_new_token("swd", cc->token, sizeof(cc->token), cc->hash) != 0)
 		return http_reply_error(r, 500, "internal", "cannot create a token");
-	d.key_id = r->srv->keys.current;
-	rc = store_device_add(r->srv->store, &d, hash, util_now_ms());
-	if (rc == STORE_CONFLICT)
-		return http_reply_error(r, 409, "conflict", "this provider already has a device with msisdn %s",
-					d.msisdn);
+	d->key_id = r->srv->keys.current;
+	http_write_begin(r);
+	rc = store_device_add_async(r->srv->store, d, cc->hash, util_now_ms(), http_write_done, r);
 	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
-	if (store_device_get(r->srv->store, prov->id, d.id, &d) != STORE_OK ||
-	    wake_derive_key(keys_master(&r->srv->keys, d.key_id), MASTER_KEY_LEN, (uint8_t)d.key_id, (uint64_t)d.id,
-			    key) != 0)
-		return http_reply_error(r, 500, "internal", "cannot read back the device");
-	enc_b64(key, sizeof(key), keyb64, 0);
-	explicit_bzero(key, sizeof(key));
-	out = device_json(&d);
-	json_object_set_new(out, "token", json_string(token));
-	json_object_set_new(out, "wake_key", json_string(keyb64));
-	json_object_set_new(out, "key_id", json_integer(d.key_id));
-	json_object_set_new(out, "port", json_integer(r->srv->cfg.sched.port));
-	explicit_bzero(token, sizeof(token));
-	explicit_bzero(keyb64, sizeof(keyb64));
-	snprintf(loc, sizeof(loc), "/v1/devices/%lld", (long long)d.id);
-	return http_reply_json(r, 201, out, (const char *const[]){"Location", loc, NULL});
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
-static int list_one(void *arg, const struct store_device *d)
+json_t *api_device_json(struct request *r, const struct store_device *d)
 {
-	json_array_append_new(arg, device_json(d));
-	return 0;
-}
-
-static enum MHD_Result device_list(struct request *r, const struct store_principal *prov)
-{
-	json_t *arr = json_array();
-	int rc = store_device_list(r->srv->store, prov->id, list_one, arr);
-	if (rc != STORE_OK) {
-		json_decref(arr);
-		return api_store_error(r, rc, "device");
-	}
-	return http_reply_json(r, 200, json_pack("{s:o}", "devices", arr), NULL);
+	json_t *j = device_json(d, r->srv->cfg.push_origin);
+	api_tags_add(r, j, d->id);
+	return j;
 }
 
 static enum MHD_Result device_get(struct request *r, const struct store_principal *prov)
@@ -213,22 +258,27 @@ static enum MHD_Result device_get(struct request *r, const struct store_principa
 	int rc = store_device_get(r->srv->store, prov->id, r->id, &d);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	return http_reply_json(r, 200, device_json(&d), NULL);
+	return http_reply_json(r, 200, api_device_json(r, &d), NULL);
 }
 
 static enum MHD_Result device_patch(struct request *r, const struct store_principal *prov)
 {
 	struct store_device_patch p = {0};
 	json_t *body = http_json_body(r);
+	struct api_tags tags;
 	int rc;
 
 	if (body == NULL)
 		return MHD_YES;
 	rc = device_fields(r, body, &p);
+	if (rc == 0 && api_tags_parse(r, body, &tags) < 0)
+		rc = -1;
 	json_decref(body);
 	if (rc != 0)
 		return MHD_YES;
 	rc = store_device_update(r->srv->store, prov->id, r->id, &p);
+	if (rc == STORE_OK && tags.present)
+		rc = api_tags_store(r, prov->id, r->id, &tags);
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
 	return device_get(r, prov);
@@ -256,6 +306,8 @@ static json_t *message_json(const struct store_message *m)
 			  (json_int_t)m->body_len, "created_at", created, "expires_at", expires, "updated_at", updated);
 	if (m->topic[0])
 		json_object_set_new(j, "topic", json_string(m->topic));
+	if (m->content_encoding[0])
+		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	return j;
 }
 
@@ -284,25 +336,51 @@ static int valid_idem_key(const char *k)
 	return 1;
 }
 
+/* A submit across its group commit (r->write_ctx). */
+struct submit_ctx {
+	struct store_message_in in;
+	struct store_message m;
+	int replayed;
+	int64_t ttl_s;
+};
+
+/* Called again once the message's group committed: 201 only now, when it is durable. */
+static enum MHD_Result message_submitted(struct request *r, int rc)
+{
+	struct submit_ctx *sc = r->write_ctx;
+	char loc[64], ttlbuf[24];
+
+	if (rc == STORE_CONFLICT)
+		return http_reply_error(r, 422, "idempotency_key_reused",
+					"this Idempotency-Key was used for a message to another device");
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "device");
+	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)sc->m.id);
+	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)sc->ttl_s);
+	return http_reply_json(r, 201, message_json(&sc->m),
+			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
+						     sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+}
+
 static enum MHD_Result message_submit(struct request *r, const struct store_principal *prov)
 {
 	struct server *srv = r->srv;
-	struct store_message_in in = {0};
-	struct store_message m;
+	struct submit_ctx *sc;
 	const char *ttl = http_header(r, "TTL"), *urg = http_header(r, "Urgency");
 	const char *topic = http_header(r, "Topic"), *idem = http_header(r, "Idempotency-Key");
 	const char *ctype = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
-	char loc[64], ttlbuf[24];
-	int replayed = 0, rc;
+	const char *cenc = http_header(r, "Content-Encoding");
+	int rc, urgency = URG_NORMAL;
 	int64_t ttl_s = srv->cfg.default_ttl_s;
 
+	if (http_write_finished(r, &rc))
+		return message_submitted(r, rc);
 	if (ttl && util_parse_i64(ttl, 0, INT32_MAX, &ttl_s) != 0)
 		return http_reply_error(r, 400, "invalid_ttl", "'TTL' must be a number of seconds (0 or more)");
 	/* RFC 8030 5.2: the service may shorten the TTL and says so in the response. */
 	if (ttl_s > srv->cfg.max_ttl_s)
 		ttl_s = srv->cfg.max_ttl_s;
-	in.urgency = URG_NORMAL;
-	if (urg && (in.urgency = store_urgency_parse(urg)) < 0)
+	if (urg && (urgency = store_urgency_parse(urg)) < 0)
 		return http_reply_error(r, 400, "invalid_urgency", "'Urgency' must be very-low, low, normal or high");
 	if (topic && !valid_topic(topic))
 		return http_reply_error(r, 400, "invalid_topic", "'Topic' must be 1 to 32 base64url characters");
@@ -311,24 +389,36 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
 	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
 		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
-	in.device_id = r->id;
-	in.ttl_s = ttl_s;
-	in.topic = topic;
-	in.content_type = ctype;
-	in.idempotency_key = idem;
-	in.body = r->body;
-	in.body_len = r->body_len;
-	rc = store_message_put(srv->store, prov->id, &in, util_now_ms(), &m, &replayed);
-	if (rc == STORE_CONFLICT)
-		return http_reply_error(r, 422, "idempotency_key_reused",
-					"this Idempotency-Key was used for a message to another device");
+	/* An end-to-end encrypted body (docs/webpush.md) is stored and relayed as it is; any other
+	 * coding would reach the device as something it cannot read. */
+	if (cenc && strcmp(cenc, "aes128gcm") != 0)
+		return http_reply_error(r, 415, "unsupported_content_encoding",
+					"'Content-Encoding' must be aes128gcm (RFC 8188) or absent");
+	if (cenc && r->body_len < ECE_WEBPUSH_HEADER_LEN + ECE_TAG_LEN + 1)
+		return http_reply_error(r, 400, "invalid_body",
+					"an aes128gcm body is shorter than its header and one record");
+	sc = calloc(1, sizeof(*sc));
+	if (sc == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	r->write_ctx = sc;
+	sc->ttl_s = ttl_s;
+	/* The headers and the body live as long as the request; the connection is suspended until
+	 * the writer's callback, which therefore finds them all. */
+	sc->in.urgency = urgency;
+	sc->in.content_encoding = cenc;
+	sc->in.device_id = r->id;
+	sc->in.ttl_s = ttl_s;
+	sc->in.topic = topic;
+	sc->in.content_type = ctype;
+	sc->in.idempotency_key = idem;
+	sc->in.body = r->body;
+	sc->in.body_len = r->body_len;
+	http_write_begin(r);
+	rc = store_message_put_async(srv->store, prov->id, &sc->in, util_now_ms(), &sc->m, &sc->replayed,
+				     http_write_done, r);
 	if (rc != STORE_OK)
-		return api_store_error(r, rc, "device");
-	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
-	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)ttl_s);
-	return http_reply_json(r, 201, message_json(&m),
-			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
-						     replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+		http_write_done(r, rc);
+	return MHD_YES;
 }
 
 static int event_one(void *arg, const struct store_event *e)
@@ -369,21 +459,39 @@ static enum MHD_Result message_delete(struct request *r, const struct store_prin
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
-/* The request was authenticated before its body was read (http.c): r->principal is the
- * provider. */
-enum MHD_Result api_provider(struct request *r)
+/* The route table's entries (routes.c). The request was authenticated before its body was read
+ * (http.c): r->principal is the provider. */
+enum MHD_Result api_device_create(struct request *r)
 {
-	const struct store_principal *prov = &r->principal;
+	return device_create(r, &r->principal);
+}
 
-	switch (r->route) {
-	case ROUTE_DEVICE_CREATE: return device_create(r, prov);
-	case ROUTE_DEVICE_LIST: return device_list(r, prov);
-	case ROUTE_DEVICE_GET: return device_get(r, prov);
-	case ROUTE_DEVICE_PATCH: return device_patch(r, prov);
-	case ROUTE_DEVICE_DELETE: return device_delete(r, prov);
-	case ROUTE_MESSAGE_SUBMIT: return message_submit(r, prov);
-	case ROUTE_MESSAGE_GET: return message_get(r, prov);
-	case ROUTE_MESSAGE_DELETE: return message_delete(r, prov);
-	default: return http_reply_error(r, 404, "not_found", "no such route");
-	}
+enum MHD_Result api_device_get(struct request *r)
+{
+	return device_get(r, &r->principal);
+}
+
+enum MHD_Result api_device_patch(struct request *r)
+{
+	return device_patch(r, &r->principal);
+}
+
+enum MHD_Result api_device_delete(struct request *r)
+{
+	return device_delete(r, &r->principal);
+}
+
+enum MHD_Result api_message_submit(struct request *r)
+{
+	return message_submit(r, &r->principal);
+}
+
+enum MHD_Result api_message_get(struct request *r)
+{
+	return message_get(r, &r->principal);
+}
+
+enum MHD_Result api_message_delete(struct request *r)
+{
+	return message_delete(r, &r->principal);
 }

@@ -3,6 +3,8 @@
  * silently leaves a default in place. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +56,66 @@ void config_defaults(struct server_config *cfg)
 	cfg->sched.max_validity_s = 3600;
 	cfg->sched.tick_ms = 200;
 	cfg->sched.status_report = 1; /* docs/operations.md, "Status reports" */
+	cfg->webhooks.concurrency = 8;
+	cfg->webhooks.timeout_s = 10;
+	cfg->webhooks.retry_base_s = 5;
+	cfg->webhooks.retry_for_s = 3 * 86400;
+	cfg->webhooks.event_retention_s = 86400;
+	cfg->webhooks.heartbeat_s = 15;
+}
+
+int config_parse_cidr(const char *s, struct config_cidr *out)
+{
+	char addr[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	int64_t bits = -1;
+	struct in_addr a4;
+
+	if (n == 0 || n >= sizeof(addr))
+		return -1;
+	memcpy(addr, s, n);
+	addr[n] = '\0';
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET, addr, &a4) == 1) {
+		out->addr[10] = out->addr[11] = 0xff;
+		memcpy(out->addr + 12, &a4, 4);
+		if (slash && util_parse_i64(slash + 1, 0, 32, &bits) != 0)
+			return -1;
+		out->bits = slash ? 96 + (int)bits : 128;
+	} else if (inet_pton(AF_INET6, addr, out->addr) == 1) {
+		if (slash && util_parse_i64(slash + 1, 0, 128, &bits) != 0)
+			return -1;
+		out->bits = slash ? (int)bits : 128;
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* "10.0.0.0/8, 127.0.0.0/8": replaces the list. */
+static int parse_cidrs(const char *v, struct webhook_config *w)
+{
+	char item[80];
+
+	w->nallow = 0;
+	while (*v) {
+		size_t n;
+		while (*v == ' ' || *v == ',' || *v == '\t')
+			v++;
+		n = strcspn(v, ", \t");
+		if (n == 0)
+			break;
+		if (n >= sizeof(item) || w->nallow >= CONFIG_MAX_CIDRS)
+			return -1;
+		memcpy(item, v, n);
+		item[n] = '\0';
+		if (config_parse_cidr(item, &w->allow[w->nallow]) != 0)
+			return -1;
+		w->nallow++;
+		v += n;
+	}
+	return 0;
 }
 
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port)
@@ -122,6 +184,18 @@ static int parse_apis(const char *v, unsigned *out)
 static int set_path(char *dst, const char *v)
 {
 	if (strlen(v) >= CONFIG_PATH_MAX)
+		return -1;
+	memcpy(dst, v, strlen(v) + 1);
+	return 0;
+}
+
+/* An origin as browsers and VAPID's aud spell it: https://host or http://host, an optional port,
+ * no path, no trailing slash. */
+static int set_origin(char *dst, size_t max, const char *v)
+{
+	const char *host = strncmp(v, "https://", 8) == 0 ? v + 8 : strncmp(v, "http://", 7) == 0 ? v + 7 : NULL;
+
+	if (host == NULL || *host == '\0' || strlen(v) >= max || strpbrk(host, "/?#@ \t") != NULL)
 		return -1;
 	memcpy(dst, v, strlen(v) + 1);
 	return 0;
@@ -216,6 +290,8 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 			return -1;
 		return 0;
 	}
+	if (strcmp(key, "push_origin") == 0)
+		return set_origin(cfg->push_origin, sizeof(cfg->push_origin), v);
 	if (strcmp(key, "default_ttl") == 0)
 		return set_dur(v, 0, 365 * 86400, &cfg->default_ttl_s);
 	if (strcmp(key, "max_ttl") == 0)
@@ -294,6 +370,27 @@ static int scheduler_key(struct parse_ctx *ctx, const char *key, const char *v)
 	return -2;
 }
 
+static int webhooks_key(struct parse_ctx *ctx, const char *key, const char *v)
+{
+	struct webhook_config *w = &ctx->cfg->webhooks;
+
+	if (strcmp(key, "allow") == 0)
+		return parse_cidrs(v, w);
+	if (strcmp(key, "concurrency") == 0)
+		return set_int(v, 1, 256, &w->concurrency);
+	if (strcmp(key, "timeout") == 0)
+		return set_dur(v, 1, 300, &w->timeout_s);
+	if (strcmp(key, "retry_base") == 0)
+		return set_dur(v, 1, 3600, &w->retry_base_s);
+	if (strcmp(key, "retry_for") == 0)
+		return set_dur(v, 86400, 30 * 86400, &w->retry_for_s);
+	if (strcmp(key, "event_retention") == 0)
+		return set_dur(v, 60, 30 * 86400, &w->event_retention_s);
+	if (strcmp(key, "heartbeat") == 0)
+		return set_dur(v, 1, 300, &w->heartbeat_s);
+	return -2;
+}
+
 static int listener_key(struct parse_ctx *ctx, const char *name, const char *key, const char *v)
 {
 	struct listener_config *l = listener_for(ctx, name);
@@ -326,6 +423,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		rc = scheduler_key(ctx, key, value);
 	else if (strcmp(section, "store") == 0)
 		rc = store_key(ctx, key, value);
+	else if (strcmp(section, "webhooks") == 0)
+		rc = webhooks_key(ctx, key, value);
 	else if (strncmp(section, "listener ", 9) == 0 && section[9] != '\0')
 		rc = listener_key(ctx, section + 9, key, value);
 	else {
@@ -360,7 +459,10 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 	ctx.errlen = sizeof(msg);
 	line = inifile_parse(path, on_entry, &ctx);
 	if (line == -1) {
-		snprintf(err, errlen, "%s: cannot open", path);
+		snprintf(err, errlen,
+			 "%s: cannot open: %s (name the configuration file with -c FILE; smswake.conf.example "
+			 "in the documentation is a start)",
+			 path, strerror(errno));
 		return -1;
 	}
 	if (line != 0) {

@@ -46,6 +46,24 @@ struct scheduler_config {
 	int status_report;      /* request SMS status reports */
 };
 
+/* An address range of [webhooks] allow; IPv4 is kept as IPv4-mapped IPv6 (::ffff:a.b.c.d). */
+struct config_cidr {
+	uint8_t addr[16];
+	int bits; /* prefix length over the 128-bit form */
+};
+#define CONFIG_MAX_CIDRS 32
+
+struct webhook_config {
+	struct config_cidr allow[CONFIG_MAX_CIDRS]; /* ranges opened that are refused by default */
+	int nallow;
+	int concurrency;           /* deliveries in flight at once, over all endpoints */
+	int64_t timeout_s;         /* one attempt's limit */
+	int64_t retry_base_s;      /* first retry after this, doubling up to 4 h */
+	int64_t retry_for_s;       /* an event is retried this long before it is given up */
+	int64_t event_retention_s; /* events kept for the stream's resumption (Last-Event-ID) */
+	int64_t heartbeat_s;       /* event stream: a comment line this often */
+};
+
 struct server_config {
 	char path[CONFIG_PATH_MAX];
 	char data_dir[CONFIG_PATH_MAX];
@@ -68,6 +86,7 @@ struct server_config {
 	int64_t shutdown_grace_s;  /* at a stop, requests in progress get this long to finish */
 	int log_level;
 	int synchronous_full;
+	char push_origin[256]; /* scheme://host[:port] of push endpoints (docs/webpush.md); "" = off */
 	int64_t default_ttl_s;
 	int64_t max_ttl_s;
 	int64_t retention_s;
@@ -77,12 +96,15 @@ struct server_config {
 	int max_fetch;
 	int64_t max_wait_s;
 	struct scheduler_config sched;
+	struct webhook_config webhooks;
 };
 
 /* Fills defaults, then reads path. On error returns -1 and writes a one-line explanation
  * (with the file and line) into err. */
 int config_load(struct server_config *cfg, const char *path, char *err, size_t errlen);
 void config_defaults(struct server_config *cfg);
+/* Parses "10.0.0.0/8", "fd00::/8" or a single address (a /32 or /128). */
+int config_parse_cidr(const char *s, struct config_cidr *out);
 /* Parses "host:port", "[v6]:port" or ":port". */
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "longpoll.h"
 #include "metrics.h"
+#include "routes.h"
 #include "util.h"
 
 #define DISCARD_MAX (64 * 1024)
@@ -28,20 +29,8 @@
 /* Requests whose handler has been called and whose response has not ended: a graceful stop
  * waits for them. */
 static int active_requests;
-
-enum {
-	M_GET = 1,
-	M_POST = 2,
-	M_PATCH = 4,
-	M_DELETE = 8,
-};
-
-/* Which API a route belongs to, the methods it takes, and the body cap. */
-struct route_info {
-	int route;
-	unsigned api; /* 0: operations, served on every listener */
-	size_t body_max;
-};
+/* Writes queued by suspended requests whose store callback has not finished resuming them. */
+static int pending_writes;
 
 static int64_t now_us(void)
 {
@@ -57,134 +46,6 @@ void http_time(int64_t ms, char out[32])
 	gmtime_r(&s, &tm);
 	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-static int method_bit(const char *m)
-{
-	if (strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0)
-		return M_GET;
-	if (strcmp(m, "POST") == 0)
-		return M_POST;
-	if (strcmp(m, "PATCH") == 0)
-		return M_PATCH;
-	if (strcmp(m, "DELETE") == 0)
-		return M_DELETE;
-	return 0;
-}
-
-/* Parses a decimal id path segment of at most 18 digits, without a leading zero (one spelling
- * per id); returns its length or -1. */
-static int parse_id(const char *s, int64_t *id)
-{
-	int64_t v = 0;
-	int n = 0;
-	if (s[0] == '0')
-		return -1;
-	while (s[n] >= '0' && s[n] <= '9' && n < 18) {
-		v = v * 10 + (s[n] - '0');
-		n++;
-	}
-	if (n == 0 || (s[n] != '\0' && s[n] != '/') || v <= 0)
-		return -1;
-	*id = v;
-	return n;
-}
-
-/* Maps a path to a route family; *allowed gets the methods that path takes. Returns 0 when the
- * path is unknown. The route returned is for the given method, or any route of the path when
- * the method is not allowed. */
-static int route_lookup(const char *url, int method, int64_t *id, unsigned *allowed, struct route_info *ri)
-{
-	const char *p;
-	int n;
-
-	memset(ri, 0, sizeof(*ri));
-	*allowed = 0;
-	if (strcmp(url, "/healthz") == 0) {
-		*allowed = M_GET;
-		ri->route = ROUTE_HEALTHZ;
-		return 1;
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		*allowed = M_GET;
-		ri->route = ROUTE_METRICS;
-		return 1;
-	}
-	if (strcmp(url, "/v1/devices") == 0) {
-		*allowed = M_GET | M_POST;
-		ri->api = API_PROVIDER;
-		ri->route = method == M_POST ? ROUTE_DEVICE_CREATE : ROUTE_DEVICE_LIST;
-		ri->body_max = HTTP_JSON_MAX;
-		return 1;
-	}
-	if (strncmp(url, "/v1/devices/", 12) == 0) {
-		p = url + 12;
-		if ((n = parse_id(p, id)) < 0)
-			return 0;
-		p += n;
-		ri->api = API_PROVIDER;
-		if (*p == '\0') {
-			*allowed = M_GET | M_PATCH | M_DELETE;
-			ri->route = method == M_PATCH    ? ROUTE_DEVICE_PATCH
-				    : method == M_DELETE ? ROUTE_DEVICE_DELETE
-							 : ROUTE_DEVICE_GET;
-			ri->body_max = HTTP_JSON_MAX;
-			return 1;
-		}
-		if (strcmp(p, "/messages") == 0) {
-			*allowed = M_POST;
-			ri->route = ROUTE_MESSAGE_SUBMIT;
-			ri->body_max = STORE_BODY_MAX;
-			return 1;
-		}
-		return 0;
-	}
-	if (strncmp(url, "/v1/messages/", 13) == 0) {
-		p = url + 13;
-		if ((n = parse_id(p, id)) < 0 || p[n] != '\0')
-			return 0;
-		*allowed = M_GET | M_DELETE;
-		ri->api = API_PROVIDER;
-		ri->route = method == M_DELETE ? ROUTE_MESSAGE_DELETE : ROUTE_MESSAGE_GET;
-		return 1;
-	}
-	if (strcmp(url, "/v1/device/messages") == 0) {
-		*allowed = M_GET;
-		ri->api = API_DEVICE;
-		ri->route = ROUTE_DEVICE_FETCH;
-		return 1;
-	}
-	if (strcmp(url, "/v1/device/ack") == 0) {
-		*allowed = M_POST;
-		ri->api = API_DEVICE;
-		ri->route = ROUTE_DEVICE_ACK;
-		ri->body_max = HTTP_JSON_MAX;
-		return 1;
-	}
-	if (strcmp(url, "/v1/gateway/lease") == 0 || strcmp(url, "/v1/gateway/report") == 0) {
-		*allowed = M_POST;
-		ri->api = API_GATEWAY;
-		ri->route = url[12] == 'l' ? ROUTE_GATEWAY_LEASE : ROUTE_GATEWAY_REPORT;
-		ri->body_max = HTTP_JSON_MAX;
-		return 1;
-	}
-	return 0;
-}
-
-static void allow_header(unsigned allowed, char *out, size_t len)
-{
-	out[0] = '\0';
-	if (allowed & M_GET)
-		strncat(out, "GET, HEAD, ", len - strlen(out) - 1);
-	if (allowed & M_POST)
-		strncat(out, "POST, ", len - strlen(out) - 1);
-	if (allowed & M_PATCH)
-		strncat(out, "PATCH, ", len - strlen(out) - 1);
-	if (allowed & M_DELETE)
-		strncat(out, "DELETE, ", len - strlen(out) - 1);
-	size_t n = strlen(out);
-	if (n >= 2)
-		out[n - 2] = '\0';
 }
 
 enum MHD_Result http_reply(struct request *r, int status, const char *ctype, const void *body, size_t len,
@@ -447,10 +308,9 @@ static enum MHD_Result reply_close(struct request *r, int status, const char *co
 static enum MHD_Result first_call(struct request *r, const char *method, const char *version)
 {
 	struct head_walk hw;
-	struct route_info ri;
+	const struct route *rt;
 	unsigned allowed;
 	char allow[64];
-	int m = method_bit(method);
 	const char *cl;
 
 	r->called = 1;
@@ -466,19 +326,19 @@ static enum MHD_Result first_call(struct request *r, const char *method, const c
 		return reply_close(r, 400, "bad_request", "more than one Content-Length header");
 	if (hw.content_length && hw.transfer_encoding)
 		return reply_close(r, 400, "bad_request", "Content-Length together with Transfer-Encoding");
-	if (!route_lookup(r->path, m, &r->id, &allowed, &ri) || (ri.api && !(ri.api & r->lst->cfg->apis))) {
-		r->route = ROUTE_UNKNOWN;
+	rt = route_match(r->path, route_method_bit(method), r->lst->cfg->apis, &r->id, &allowed);
+	if (allowed == 0)
 		return http_reply_error(r, 404, "not_found", "no such route");
-	}
-	r->route = ri.route;
-	if (!(allowed & m)) {
-		allow_header(allowed, allow, sizeof(allow));
+	if (rt == NULL) {
+		route_allow_header(allowed, allow, sizeof(allow));
 		return http_reply_json(r, 405,
 				       json_pack("{s:s, s:s}", "error", "method_not_allowed", "message",
 						 "method not allowed on this route"),
 				       (const char *const[]){"Allow", allow, NULL});
 	}
-	r->body_cap = ri.body_max;
+	r->rt = rt;
+	r->route = route_slot(rt);
+	r->body_cap = rt->body_max;
 	cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl) {
 		int64_t n;
@@ -487,7 +347,7 @@ static enum MHD_Result first_call(struct request *r, const char *method, const c
 		if ((uint64_t)n > r->body_cap)
 			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
 	}
-	if (ri.api != 0 && api_authenticate(r, ri.api) != 0)
+	if (rt->api != 0 && api_authenticate(r, rt->api) != 0)
 		return MHD_YES; /* 401 answered */
 	return MHD_YES;
 }
@@ -495,15 +355,7 @@ static enum MHD_Result first_call(struct request *r, const char *method, const c
 static enum MHD_Result dispatch(struct request *r)
 {
 	conntrack_request_done(r->srv->conns, r->ct);
-	switch (r->route) {
-	case ROUTE_HEALTHZ:
-	case ROUTE_METRICS: return api_ops(r);
-	case ROUTE_DEVICE_FETCH:
-	case ROUTE_DEVICE_ACK: return api_device(r);
-	case ROUTE_GATEWAY_LEASE:
-	case ROUTE_GATEWAY_REPORT: return api_gateway(r);
-	default: return api_provider(r);
-	}
+	return r->rt->handler(r);
 }
 
 static struct request *request_new(struct listener *lst, struct MHD_Connection *conn)
@@ -575,6 +427,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->waiting)
 		http_wait_end(r);
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) == 1)
+		return MHD_YES; /* still waiting for its commit (not called while suspended) */
 	if (r->status != 0) {
 		/* Already answered (early error): swallow whatever body still arrives. */
 		*upload_data_size = 0;
@@ -620,6 +474,33 @@ void http_wait_end(struct request *r)
 	r->waiting = 0;
 }
 
+void http_write_begin(struct request *r)
+{
+	__atomic_add_fetch(&pending_writes, 1, __ATOMIC_RELAXED);
+	r->write_state = 1;
+	MHD_suspend_connection(r->conn);
+}
+
+void http_write_done(void *arg, int rc)
+{
+	struct request *r = arg;
+	struct MHD_Connection *conn = r->conn;
+
+	r->write_rc = rc;
+	__atomic_store_n(&r->write_state, 2, __ATOMIC_RELEASE);
+	/* r may be gone once the connection runs again: nothing of it is touched after this. */
+	MHD_resume_connection(conn);
+	__atomic_sub_fetch(&pending_writes, 1, __ATOMIC_RELEASE);
+}
+
+int http_write_finished(struct request *r, int *rc)
+{
+	if (__atomic_load_n(&r->write_state, __ATOMIC_ACQUIRE) != 2)
+		return 0;
+	*rc = r->write_rc;
+	return 1;
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct request *r = *req_cls;
@@ -635,6 +516,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_RELAXED);
 	}
 	free(r->body);
+	free(r->write_ctx);
 	free(r);
 	*req_cls = NULL;
 }
@@ -824,6 +706,8 @@ void http_stop(struct server *srv)
 		longpoll_wake_all(srv->device_waits);
 	if (srv->gateway_waits)
 		longpoll_wake_all(srv->gateway_waits);
+	if (srv->event_waits)
+		longpoll_wake_all(srv->event_waits);
 	while (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0 && util_mono_ms() < until) {
 		struct timespec ts = {0, 20 * 1000000};
 		nanosleep(&ts, NULL);
@@ -831,6 +715,15 @@ void http_stop(struct server *srv)
 	if (__atomic_load_n(&active_requests, __ATOMIC_RELAXED) > 0)
 		log_warnx("%d requests still unanswered after %llds; closing them",
 			  __atomic_load_n(&active_requests, __ATOMIC_RELAXED), (long long)srv->cfg.shutdown_grace_s);
+	/* A write the store accepted is answered once it commits (the writer runs until the store
+	 * closes, after this): a daemon may not stop with its connection suspended, nor be resumed
+	 * once stopped. Only a store that cannot write at all keeps this waiting. */
+	if (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0)
+		log_warnx("waiting for %d writes to commit", __atomic_load_n(&pending_writes, __ATOMIC_RELAXED));
+	while (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0) {
+		struct timespec ts = {0, 20 * 1000000};
+		nanosleep(&ts, NULL);
+	}
 	for (int i = 0; i < srv->nlisteners; i++) {
 		struct listener *l = &srv->listeners[i];
 		if (l->daemon)

@@ -17,6 +17,7 @@
 #define HTTP_LIT(s) s, sizeof(s) - 1
 
 struct conn;
+struct route;
 
 struct request {
 	struct server *srv;
@@ -28,8 +29,9 @@ struct request {
 	int reject;                   /* refused before routing: 414 (URI too large) */
 	int called;                   /* the handler has been called for this request */
 	int waiting;                  /* suspended in a long-poll and counted so (conntrack.c) */
-	int route;
-	int64_t id; /* {id} from the path */
+	const struct route *rt;       /* the matched route (routes.c); NULL until routed */
+	int route;                    /* its metrics slot (route_slot()); 0 when no route matched */
+	int64_t id;                   /* {id} from the path */
 	int64_t start_us;
 	uint8_t *body;
 	size_t body_len;
@@ -43,6 +45,11 @@ struct request {
 	struct store_principal principal; /* the provider or gateway, after authentication */
 	uint64_t after;                   /* device fetch parameters kept across a long-poll */
 	int max;
+	/* A durable write queued with a store *_async verb: the connection is suspended until the
+	 * group commits, then the route's handler is called again (http_write_begin). */
+	int write_state; /* 0 none, 1 queued, 2 done: write_rc holds the store's result */
+	int write_rc;
+	void *write_ctx; /* the route's state across the suspension; freed with the request */
 };
 
 /* Each queues a response and returns MHD_YES (or MHD_NO on an internal failure). */
@@ -71,18 +78,22 @@ const char *http_bearer(struct request *r);
 int http_wait_begin(struct request *r);
 void http_wait_end(struct request *r);
 
+/* A write that waits for its group commit without holding a thread: http_write_begin suspends
+ * the connection (call it before queuing the write) and http_write_done, the store_done_cb to
+ * queue it with, resumes it; the handler is then called again with r->write_state == 2 and
+ * r->write_rc, and answers. When the write could not be queued, call http_write_done(r, rc)
+ * at once. */
+void http_write_begin(struct request *r);
+void http_write_done(void *arg, int rc);
+/* 1 when the handler is called back after its write, with its result in *rc. */
+int http_write_finished(struct request *r, int *rc);
+
 /* jansson's integers are signed 64-bit; wake counters are unsigned 64-bit. A value made by
  * http_json_u64 is written by http_reply_json as a bare unsigned decimal. */
 json_t *http_json_u64(uint64_t v);
 /* Reads an unsigned 64-bit integer field of a body read by http_json_body (which lets integers
  * up to 2^64 - 1 through): 0 absent, 1 present (in *out), -1 answered 400. */
 int http_json_get_u64(struct request *r, json_t *obj, const char *key, uint64_t *out);
-
-/* api_*.c */
-enum MHD_Result api_provider(struct request *r);
-enum MHD_Result api_device(struct request *r);
-enum MHD_Result api_gateway(struct request *r);
-enum MHD_Result api_ops(struct request *r);
 
 /* Formats a time in milliseconds as RFC 3339 UTC with milliseconds into out (32 octets). */
 void http_time(int64_t ms, char out[32]);

@@ -3,6 +3,7 @@
  * wake scheduler, and runs the periodic expiry and purge until SIGTERM or SIGINT. */
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,16 +19,21 @@
 #include "metrics.h"
 #include "scheduler.h"
 #include "util.h"
+#include "version.h"
+#include "webhooks.h"
 
 #define DEFAULT_CONFIG "/etc/smswake/smswake.conf"
 
-static void usage(void)
+/* --help prints this on stdout and exits 0; a mistake prints it on stderr and exits 2. */
+static void usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: smswake-server [-dn] [-c config]\n"
-			"  -c FILE  configuration file (default " DEFAULT_CONFIG ")\n"
-			"  -n       check the configuration and exit\n"
-			"  -d       log debug messages\n");
-	exit(2);
+	fprintf(f, "usage: smswake-server [-dn] [-c config]\n"
+		   "  -c, --config FILE  configuration file (default " DEFAULT_CONFIG ")\n"
+		   "  -n, --check        check the configuration and exit\n"
+		   "  -d, --debug        log debug messages\n"
+		   "  -h, --help         this text\n"
+		   "      --version      print the version and exit\n");
+	exit(status);
 }
 
 static void on_message_added(void *arg, int64_t device_id)
@@ -67,6 +73,39 @@ static void raise_nofile(struct server_config *cfg)
 	}
 }
 
+/* -n: data_dir can be used by this user: it is a writable directory, or the nearest directory
+ * above it that exists is writable (the server creates the rest). 0, or -1 with errno set. */
+static int dir_usable(const char *path)
+{
+	char p[PATH_MAX];
+	struct stat st;
+	char *slash;
+
+	if ((size_t)snprintf(p, sizeof(p), "%s", path) >= sizeof(p)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (;;) {
+		if (stat(p, &st) == 0) {
+			if (!S_ISDIR(st.st_mode)) {
+				errno = ENOTDIR;
+				return -1;
+			}
+			return access(p, W_OK | X_OK);
+		}
+		if (errno != ENOENT)
+			return -1;
+		slash = strrchr(p, '/');
+		if (slash == NULL)
+			return access(".", W_OK | X_OK);
+		if (slash == p) {
+			p[1] = '\0';
+			continue;
+		}
+		*slash = '\0';
+	}
+}
+
 /* Expiry every sweep_interval, purge of finished rows every hour. */
 static void maintenance(struct server *srv, int64_t *next_purge)
 {
@@ -97,21 +136,34 @@ int main(int argc, char **argv)
 	int check_only = 0, debug = 0, ch, rc;
 	int64_t next_purge = 0;
 	sigset_t sigs;
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"debug", no_argument, NULL, 'd'},
+		{"check", no_argument, NULL, 'n'},           {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+	};
 
-	while ((ch = getopt(argc, argv, "c:dnh")) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:dnh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
 		case 'd': debug = 1; break;
 		case 'n': check_only = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		case OPT_VERSION: return version_print("smswake-server");
+		default: usage(stderr, 2); /* getopt named the option */
 		}
 	}
-	if (optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr, "smswake-server: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, 2);
+	}
 	log_init("smswake-server", LOG_LEVEL_INFO, 0);
 	if (config_load(&srv.cfg, cfgpath, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (check_only) {
+		/* What the server needs at once beyond the syntax: a data_dir it can write. */
+		if (dir_usable(srv.cfg.data_dir) != 0)
+			fatalx("%s: data_dir %s: %s (create it, writable by the user smswake-server runs as)", cfgpath,
+			       srv.cfg.data_dir, strerror(errno));
 		printf("%s: configuration OK\n", cfgpath);
 		return 0;
 	}
@@ -150,15 +202,19 @@ int main(int argc, char **argv)
 		fatalx("cannot open the store %s: %s", store_where(&srv.cfg), serr ? serr : "unknown error");
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
-	if (srv.device_waits == NULL || srv.gateway_waits == NULL)
+	srv.event_waits = longpoll_new();
+	if (srv.device_waits == NULL || srv.gateway_waits == NULL || srv.event_waits == NULL)
 		fatalx("cannot start the long-poll timers");
 	if (srv.cfg.sched.enabled && (srv.scheduler = scheduler_start(&srv)) == NULL)
 		fatalx("cannot start the wake scheduler");
 	sn = (struct store_notify){.message_added = on_message_added, .wake_job_added = on_wake_job_added, .arg = &srv};
 	store_set_notify(srv.store, &sn);
+	if ((srv.webhooks = webhooks_start(&srv)) == NULL)
+		fatalx("cannot start the webhook delivery thread");
 	if (http_start(&srv, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		http_stop(&srv);
+		webhooks_stop(srv.webhooks);
 		scheduler_stop(srv.scheduler);
 		store_close(srv.store);
 		return 1;
@@ -177,10 +233,12 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	srv.stopping = 1;
 	http_stop(&srv);
+	webhooks_stop(srv.webhooks);
 	scheduler_stop(srv.scheduler);
 	store_set_notify(srv.store, &(struct store_notify){0});
 	longpoll_free(srv.device_waits);
 	longpoll_free(srv.gateway_waits);
+	longpoll_free(srv.event_waits);
 	store_close(srv.store);
 	keys_wipe(&srv.keys);
 	return 0;

@@ -6,35 +6,20 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "routes.h"
+
 static const int status_codes[] = {200, 201, 204, 400, 401, 404, 405, 409, 413, 415, 429, 500, 503};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]) + 1) /* last slot: other */
 static const int64_t bucket_us[] = {250, 500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 1000000, 5000000};
 #define NBUCKET (sizeof(bucket_us) / sizeof(bucket_us[0]))
+#define NSLOT (ROUTES_MAX + 1) /* slot 0: no route */
 
-static uint64_t req_count[ROUTE_COUNT][NSTATUS];
-static uint64_t lat_bucket[ROUTE_COUNT][NBUCKET + 1];
-static uint64_t lat_sum_us[ROUTE_COUNT];
+static uint64_t req_count[NSLOT][NSTATUS];
+static uint64_t lat_bucket[NSLOT][NBUCKET + 1];
+static uint64_t lat_sum_us[NSLOT];
 static uint64_t counters[CTR_COUNT];
 static int64_t gauges[GAUGE_COUNT];
 static int gauge_set[GAUGE_COUNT];
-
-static const char *route_names[ROUTE_COUNT] = {
-	[ROUTE_UNKNOWN] = "unknown",
-	[ROUTE_DEVICE_CREATE] = "device_create",
-	[ROUTE_DEVICE_LIST] = "device_list",
-	[ROUTE_DEVICE_GET] = "device_get",
-	[ROUTE_DEVICE_PATCH] = "device_patch",
-	[ROUTE_DEVICE_DELETE] = "device_delete",
-	[ROUTE_MESSAGE_SUBMIT] = "message_submit",
-	[ROUTE_MESSAGE_GET] = "message_get",
-	[ROUTE_MESSAGE_DELETE] = "message_delete",
-	[ROUTE_DEVICE_FETCH] = "device_fetch",
-	[ROUTE_DEVICE_ACK] = "device_ack",
-	[ROUTE_GATEWAY_LEASE] = "gateway_lease",
-	[ROUTE_GATEWAY_REPORT] = "gateway_report",
-	[ROUTE_HEALTHZ] = "healthz",
-	[ROUTE_METRICS] = "metrics",
-};
 
 static const struct {
 	const char *name;
@@ -60,6 +45,13 @@ static const struct {
 	[CTR_MESSAGES_EXPIRED] = {"smswake_messages_expired_total", "Messages whose TTL ran out."},
 	[CTR_MESSAGES_PURGED] = {"smswake_messages_purged_total", "Finished messages deleted after retention."},
 	[CTR_LONGPOLL_WAITS] = {"smswake_longpoll_waits_total", "Requests that waited (long-poll)."},
+	[CTR_WEBHOOK_DELIVERED] = {"smswake_webhook_attempts_total{result=\"delivered\"}",
+				   "Webhook delivery attempts, by result."},
+	[CTR_WEBHOOK_FAILED] = {"smswake_webhook_attempts_total{result=\"failed\"}", NULL},
+	[CTR_WEBHOOK_REFUSED] = {"smswake_webhook_attempts_total{result=\"address_refused\"}", NULL},
+	[CTR_WEBHOOK_DISABLED] = {"smswake_webhook_endpoints_disabled_total", "Webhook endpoints disabled by a 410."},
+	[CTR_WEBHOOK_GAVE_UP] = {"smswake_webhook_events_given_up_total",
+				 "Webhook events dropped after retry_for without a 2xx."},
 };
 
 static const struct {
@@ -89,17 +81,12 @@ void metrics_gauge_clear(int gauge)
 		__atomic_store_n(&gauge_set[gauge], 0, __ATOMIC_RELEASE);
 }
 
-const char *metrics_route_name(int route)
-{
-	return route >= 0 && route < ROUTE_COUNT ? route_names[route] : "unknown";
-}
-
-void metrics_request(int route, int status, int64_t micros)
+void metrics_request(int slot, int status, int64_t micros)
 {
 	size_t s = NSTATUS - 1, b = NBUCKET;
 
-	if (route < 0 || route >= ROUTE_COUNT)
-		route = ROUTE_UNKNOWN;
+	if (slot < 0 || slot >= NSLOT)
+		slot = 0;
 	for (size_t i = 0; i < NSTATUS - 1; i++)
 		if (status_codes[i] == status) {
 			s = i;
@@ -110,9 +97,9 @@ void metrics_request(int route, int status, int64_t micros)
 			b = i;
 			break;
 		}
-	__atomic_fetch_add(&req_count[route][s], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&lat_bucket[route][b], 1, __ATOMIC_RELAXED);
-	__atomic_fetch_add(&lat_sum_us[route], (uint64_t)(micros > 0 ? micros : 0), __ATOMIC_RELAXED);
+	__atomic_fetch_add(&req_count[slot][s], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lat_bucket[slot][b], 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&lat_sum_us[slot], (uint64_t)(micros > 0 ? micros : 0), __ATOMIC_RELAXED);
 }
 
 void metrics_add(int counter, uint64_t n)
@@ -155,21 +142,21 @@ size_t metrics_render(char *buf, size_t cap)
 
 	put(&o, "# HELP smswake_http_requests_total HTTP requests by route and status.\n");
 	put(&o, "# TYPE smswake_http_requests_total counter\n");
-	for (int r = 0; r < ROUTE_COUNT; r++)
+	for (int r = 0; r <= (int)routes_count; r++)
 		for (size_t s = 0; s < NSTATUS; s++) {
 			uint64_t n = __atomic_load_n(&req_count[r][s], __ATOMIC_RELAXED);
 			if (n == 0)
 				continue;
 			if (s < NSTATUS - 1)
 				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
-				    route_names[r], status_codes[s], (unsigned long long)n);
+				    route_slot_label(r), status_codes[s], (unsigned long long)n);
 			else
 				put(&o, "smswake_http_requests_total{route=\"%s\",status=\"other\"} %llu\n",
-				    route_names[r], (unsigned long long)n);
+				    route_slot_label(r), (unsigned long long)n);
 		}
 	put(&o, "# HELP smswake_http_request_duration_seconds Time from request to response.\n");
 	put(&o, "# TYPE smswake_http_request_duration_seconds histogram\n");
-	for (int r = 0; r < ROUTE_COUNT; r++) {
+	for (int r = 0; r <= (int)routes_count; r++) {
 		uint64_t cum = 0, total = 0;
 		for (size_t b = 0; b <= NBUCKET; b++)
 			total += __atomic_load_n(&lat_bucket[r][b], __ATOMIC_RELAXED);
@@ -178,13 +165,13 @@ size_t metrics_render(char *buf, size_t cap)
 		for (size_t b = 0; b < NBUCKET; b++) {
 			cum += __atomic_load_n(&lat_bucket[r][b], __ATOMIC_RELAXED);
 			put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-			    route_names[r], (double)bucket_us[b] / 1e6, (unsigned long long)cum);
+			    route_slot_label(r), (double)bucket_us[b] / 1e6, (unsigned long long)cum);
 		}
-		put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n", route_names[r],
-		    (unsigned long long)total);
-		put(&o, "smswake_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_names[r],
+		put(&o, "smswake_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+		    route_slot_label(r), (unsigned long long)total);
+		put(&o, "smswake_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", route_slot_label(r),
 		    (double)__atomic_load_n(&lat_sum_us[r], __ATOMIC_RELAXED) / 1e6);
-		put(&o, "smswake_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_names[r],
+		put(&o, "smswake_http_request_duration_seconds_count{route=\"%s\"} %llu\n", route_slot_label(r),
 		    (unsigned long long)total);
 	}
 	for (int c = 0; c < CTR_COUNT; c++) {

@@ -6,26 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum route {
-	ROUTE_UNKNOWN = 0,
-	ROUTE_DEVICE_CREATE,
-	ROUTE_DEVICE_LIST,
-	ROUTE_DEVICE_GET,
-	ROUTE_DEVICE_PATCH,
-	ROUTE_DEVICE_DELETE,
-	ROUTE_MESSAGE_SUBMIT,
-	ROUTE_MESSAGE_GET,
-	ROUTE_MESSAGE_DELETE,
-	ROUTE_DEVICE_FETCH,
-	ROUTE_DEVICE_ACK,
-	ROUTE_GATEWAY_LEASE,
-	ROUTE_GATEWAY_REPORT,
-	ROUTE_HEALTHZ,
-	ROUTE_METRICS,
-	ROUTE_COUNT
-};
-const char *metrics_route_name(int route);
-
 /* Counters that are not per request; add as the scheduler grows. */
 enum counter {
 	CTR_WAKE_JOBS_CREATED = 0,
@@ -45,6 +25,11 @@ enum counter {
 	CTR_MESSAGES_EXPIRED,
 	CTR_MESSAGES_PURGED,
 	CTR_LONGPOLL_WAITS,
+	CTR_WEBHOOK_DELIVERED,
+	CTR_WEBHOOK_FAILED,
+	CTR_WEBHOOK_REFUSED,
+	CTR_WEBHOOK_DISABLED,
+	CTR_WEBHOOK_GAVE_UP,
 	CTR_COUNT
 };
 
@@ -57,7 +42,8 @@ enum gauge {
 	GAUGE_COUNT
 };
 
-void metrics_request(int route, int status, int64_t micros);
+/* One answered request of a route's metrics slot (route_slot(), routes.h). */
+void metrics_request(int slot, int status, int64_t micros);
 void metrics_gauge_set(int gauge, int64_t value);
 /* Forgets a gauge's value (it is rendered again once set). */
 void metrics_gauge_clear(int gauge);

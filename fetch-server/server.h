@@ -23,6 +23,7 @@ struct master_keys {
 struct conntrack;
 struct longpoll;
 struct scheduler;
+struct webhooks;
 struct MHD_Daemon;
 
 struct server;
@@ -44,8 +45,10 @@ struct server {
 	int nlisteners;
 	struct longpoll *device_waits;  /* long-polling device fetches, keyed by device id */
 	struct longpoll *gateway_waits; /* long-polling gateway leases, one key (0) */
+	struct longpoll *event_waits;   /* event streams with nothing to send, keyed by provider id */
 	struct scheduler *scheduler;
-	struct conntrack *conns; /* connection limits and request deadlines (conntrack.c) */
+	struct webhooks *webhooks; /* delivery worker (webhooks.c) */
+	struct conntrack *conns;   /* connection limits and request deadlines (conntrack.c) */
 	volatile int stopping;
 };
 

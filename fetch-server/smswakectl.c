@@ -13,23 +13,73 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
+#include "version.h"
+
+/* --help prints this on stdout and exits 0; a mistake prints it on stderr and exits 2. */
+static void usage_to(FILE *f, int status)
+{
+	fprintf(f, "usage: smswakectl [-c config] command ...\n"
+		   "  provider add NAME         create a provider and print its API key once\n"
+		   "  provider list             list providers\n"
+		   "  provider revoke NAME      revoke a provider's key\n"
+		   "  provider budget NAME N    limit a provider to N wakeup SMS per day (0: no limit)\n"
+		   "  gateway add NAME          create a gateway and print its token once\n"
+		   "  gateway list              list gateways\n"
+		   "  gateway revoke NAME       revoke a gateway's token\n"
+		   "  key list                  master keys and how many devices use each\n"
+		   "  key rotate                create the next master key and move every device to it\n"
+		   "  backup FILE               write an online copy of the database to FILE (SQLite)\n"
+		   "  migrate --to DSN [--password-file FILE]\n"
+		   "                            copy the SQLite store into an empty PostgreSQL database\n"
+		   "  -c, --config FILE         configuration file (default /etc/smswake/smswake.conf)\n"
+		   "  -h, --help                this text\n"
+		   "      --version             print the version and exit\n");
+	exit(status);
+}
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: smswakectl [-c config] command ...\n"
-			"  provider add NAME         create a provider and print its API key once\n"
-			"  provider list             list providers\n"
-			"  provider revoke NAME      revoke a provider's key\n"
-			"  provider budget NAME N    limit a provider to N wakeup SMS per day (0: no limit)\n"
-			"  gateway add NAME          create a gateway and print its token once\n"
-			"  gateway list              list gateways\n"
-			"  gateway revoke NAME       revoke a gateway's token\n"
-			"  key list                  master keys and how many devices use each\n"
-			"  key rotate                create the next master key and move every device to it\n"
-			"  backup FILE               write an online copy of the database to FILE (SQLite)\n"
-			"  migrate --to DSN [--password-file FILE]\n"
-			"                            copy the SQLite store into an empty PostgreSQL database\n");
-	exit(2);
+	usage_to(stderr, 2);
+}
+
+/* A command line that cannot be right names the word at fault before the usage. */
+static void usage_word(const char *what, const char *word)
+{
+	if (word != NULL)
+		fprintf(stderr, "smswakectl: unknown %s '%s'\n", what, word);
+	else
+		fprintf(stderr, "smswakectl: %s is missing\n", what);
+	usage();
+}
+
+/* Checks the words and their count before anything is opened, so that a typo is answered as
+ * one whatever the state of the configuration. */
+static void check_command(int argc, char **argv)
+{
+	static const char *const principal[] = {"add", "list", "revoke", "budget", NULL};
+	static const char *const key[] = {"list", "rotate", NULL};
+	const char *const *subs = NULL;
+	int i;
+
+	if (strcmp(argv[0], "provider") == 0 || strcmp(argv[0], "gateway") == 0)
+		subs = principal;
+	else if (strcmp(argv[0], "key") == 0)
+		subs = key;
+	else if (strcmp(argv[0], "backup") == 0) {
+		if (argc != 2)
+			usage_word("backup's FILE", argc > 2 ? argv[2] : NULL);
+		return;
+	} else if (strcmp(argv[0], "migrate") == 0)
+		return; /* migrate_cmd reads its options */
+	else
+		usage_word("command", argv[0]);
+	if (argc < 2)
+		usage_word("subcommand", NULL);
+	for (i = 0; subs[i] != NULL; i++)
+		if (strcmp(argv[1], subs[i]) == 0)
+			break;
+	if (subs[i] == NULL || (subs == principal && i == 3 && strcmp(argv[0], "provider") != 0))
+		usage_word("subcommand", argv[1]);
 }
 
 static int print_principal(void *arg, const struct store_principal *p)
@@ -235,16 +285,26 @@ int main(int argc, char **argv)
 	char err[512];
 	int ch, rc;
 
-	while ((ch = getopt(argc, argv, "+c:h")) != -1) {
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
+		{NULL, 0, NULL, 0},
+	};
+
+	while ((ch = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
-		default: usage();
+		case 'h': usage_to(stdout, 0); break;
+		case OPT_VERSION: return version_print("smswakectl");
+		default: usage(); /* getopt named the option */
 		}
 	}
 	argc -= optind;
 	argv += optind;
 	if (argc < 1)
-		usage();
+		usage_word("command", NULL);
+	check_command(argc, argv);
 	log_init("smswakectl", LOG_LEVEL_WARN, 0);
 	umask(077); /* the database and keys it may create are the owner's alone */
 	if (config_load(&cfg, cfgpath, err, sizeof(err)) != 0) {

@@ -29,9 +29,10 @@ struct chan {
 	struct gw_transport *t;
 	int index; /* within the transport */
 	char name[32];
-	int per_minute, per_day; /* 0: unlimited */
-	int64_t minute_start_ms, day_start_ms;
-	int minute_count, day_count;
+	int per_second, per_minute, per_day; /* 0: unlimited */
+	int max_jobs;                        /* held at most (sending) */
+	int64_t second_start_ms, minute_start_ms, day_start_ms;
+	int second_count, minute_count, day_count;
 	int held;
 	int fails; /* consecutive failed sends */
 	int64_t backoff_until_ms;
@@ -75,8 +76,16 @@ int dispatch_add_transport(struct dispatch *d, struct gw_transport *t)
 		memset(c, 0, sizeof(*c));
 		c->t = t;
 		c->index = i;
+		c->max_jobs = d->cfg->per_modem_jobs;
 		if (t->ops->channel_info(t, i, &info) == 0)
 			snprintf(c->name, sizeof(c->name), "%s", info.name);
+		if (strcmp(t->ops->name, "kannel") == 0) {
+			c->max_jobs = d->cfg->kannel.concurrency;
+			c->per_second = d->cfg->kannel.per_second;
+			c->per_minute = d->cfg->kannel.per_minute;
+			c->per_day = d->cfg->kannel.per_day;
+			continue;
+		}
 		for (int m = 0; m < d->cfg->modems.n; m++)
 			if (strcmp(d->cfg->modems.modems[m].name, c->name) == 0) {
 				c->per_minute = d->cfg->per_minute[m];
@@ -92,9 +101,15 @@ static int chan_usable(struct dispatch *d, int c, int64_t now)
 	struct chan *ch = &d->chan[c];
 	struct gw_channel_info info;
 
-	if (now < ch->backoff_until_ms || ch->held >= d->cfg->per_modem_jobs)
+	if (now < ch->backoff_until_ms || ch->held >= ch->max_jobs)
 		return 0;
 	if (ch->t->ops->channel_info(ch->t, ch->index, &info) != 0 || !info.ready)
+		return 0;
+	if (now - ch->second_start_ms >= 1000) {
+		ch->second_start_ms = now;
+		ch->second_count = 0;
+	}
+	if (ch->per_second > 0 && ch->second_count >= ch->per_second)
 		return 0;
 	if (now - ch->minute_start_ms >= 60000) {
 		ch->minute_start_ms = now;
@@ -128,7 +143,7 @@ int dispatch_capacity(struct dispatch *d, int64_t now)
 
 	for (int c = 0; c < d->nchan; c++)
 		if (chan_usable(d, c, now))
-			cap += d->cfg->per_modem_jobs - d->chan[c].held;
+			cap += d->chan[c].max_jobs - d->chan[c].held;
 	for (int i = 0; i < GW_MAX_JOBS; i++)
 		waiting += d->jobs[i].used && d->jobs[i].chan < 0;
 	cap -= waiting;
@@ -184,13 +199,51 @@ static int validity_minutes(const struct job *j, int64_t now)
 	return min < 1 ? 1 : min > 635040 ? 635040 : (int)min;
 }
 
+const char *gw_route_for(const struct gw_config *cfg, const char *number)
+{
+	for (int i = 0; i < cfg->nroutes; i++)
+		if (strncmp(number, cfg->routes[i].prefix, strlen(cfg->routes[i].prefix)) == 0)
+			return cfg->routes[i].transport;
+	return NULL;
+}
+
+/* Routing: 1 when channel c belongs to the transport the job's number is routed to (or no rule
+ * routes it), 0 when it is another transport's. */
+static int routed_to(const struct dispatch *d, const struct job *j, int c)
+{
+	const char *tr = gw_route_for(d->cfg, j->in.sms.number);
+
+	return tr == NULL || strcmp(d->chan[c].t->ops->name, tr) == 0;
+}
+
+/* May the job go to channel c at all: its route's channels, or with failover any channel once
+ * none of its route's channels is alive (ready, not in back-off, not failed on this job). A
+ * routed channel that is only full or at its rate limit keeps the job waiting for it. */
+static int eligible(struct dispatch *d, const struct job *j, int c, int64_t now)
+{
+	struct gw_channel_info info;
+
+	if (routed_to(d, j, c))
+		return 1;
+	if (!d->cfg->failover)
+		return 0;
+	for (int o = 0; o < d->nchan; o++) {
+		const struct chan *ch = &d->chan[o];
+		if (!routed_to(d, j, o) || (j->tried & (1u << o)) || now < ch->backoff_until_ms)
+			continue;
+		if (ch->t->ops->channel_info(ch->t, ch->index, &info) == 0 && info.ready)
+			return 0;
+	}
+	return 1;
+}
+
 /* Least loaded usable channel this job has not failed on; -1 if none. */
 static int pick(struct dispatch *d, const struct job *j, int64_t now)
 {
 	int best = -1;
 
 	for (int c = 0; c < d->nchan; c++) {
-		if ((j->tried & (1u << c)) || !chan_usable(d, c, now))
+		if ((j->tried & (1u << c)) || !eligible(d, j, c, now) || !chan_usable(d, c, now))
 			continue;
 		if (best < 0 || d->chan[c].held < d->chan[best].held)
 			best = c;
@@ -224,6 +277,7 @@ static int64_t try_job(struct dispatch *d, struct job *j, int64_t now)
 		if (rc == GW_SEND_OK) {
 			j->chan = c;
 			ch->held++;
+			ch->second_count++;
 			ch->minute_count++;
 			ch->day_count++;
 			return 0;
@@ -239,7 +293,7 @@ static int64_t try_job(struct dispatch *d, struct job *j, int64_t now)
 	{
 		int untried = 0;
 		for (int c = 0; c < d->nchan; c++) {
-			if (j->tried & (1u << c))
+			if ((j->tried & (1u << c)) || (!routed_to(d, j, c) && !d->cfg->failover))
 				continue;
 			untried++;
 			if (d->chan[c].backoff_until_ms > now && d->chan[c].backoff_until_ms < again)

@@ -30,7 +30,17 @@ struct lease {
 	int backoff_ms;
 	int server_ok;
 	uint64_t leases, jobs;
+	/* While the server cannot be used: since when, how many attempts failed, when it was last
+	 * said (repeated at most every LEASE_WARN_EVERY_MS), and the last reason. */
+	int64_t down_since_ms, warned_ms;
+	uint64_t down_tries;
+	char down_why[160];
 };
+
+#define LEASE_WARN_EVERY_MS 60000
+#define LEASE_BACKOFF_MAX_MS 30000
+/* A refused token does not mend itself: ask less often. */
+#define LEASE_AUTH_BACKOFF_MAX_MS 60000
 
 struct lease *lease_new(const struct gw_config *cfg, struct conn *c, struct dispatch *d, struct reports *r)
 {
@@ -51,15 +61,69 @@ void lease_free(struct lease *l)
 	free(l);
 }
 
-static void backoff(struct lease *l, const char *why)
+/* What an operator does about a failed lease: by curl's error or the HTTP status. */
+static const char *lease_hint(CURLcode rc, long status)
 {
-	if (l->server_ok || l->backoff_ms == 0)
-		log_warnx("server: %s; retrying with back-off", why);
+	switch (rc) {
+	case CURLE_OK: break;
+	case CURLE_COULDNT_CONNECT:
+		return "is smswake-server running and listening there? check 'server' in the gateway's configuration";
+	case CURLE_COULDNT_RESOLVE_HOST: return "check the host name in 'server'";
+	case CURLE_OPERATION_TIMEDOUT: return "the server or the network is slow or down";
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CONNECT_ERROR: return "check 'ca_file' and the server's certificate";
+	default: return "check 'server' and the network";
+	}
+	if (status == 401 || status == 403)
+		return "the server does not know this gateway's token: put the token `smswakectl gateway add NAME` "
+		       "printed there (or add a new gateway if it was revoked), then restart smswake-gateway";
+	if (status == 404)
+		return "check that 'server' is the base URL of smswake-server's gateway API";
+	return "see the server's log";
+}
+
+/* One failed lease: back off (0.5 s doubling to 30 s, 60 s for a refused token). The first
+ * failure is logged with the URL, the reason and what to do; while it lasts, again at most once a
+ * minute; lease_done says when it is over. */
+static void backoff(struct lease *l, CURLcode rc, long status, const char *why)
+{
+	int64_t now = util_mono_ms();
+	int auth = rc == CURLE_OK && (status == 401 || status == 403);
+	int max = auth ? LEASE_AUTH_BACKOFF_MAX_MS : LEASE_BACKOFF_MAX_MS;
+	char what[1200];
+
+	if (auth)
+		snprintf(what, sizeof(what), "server %s refused %s (HTTP %ld)", l->cfg->server, l->cfg->token_from,
+			 status);
+	else
+		snprintf(what, sizeof(what), "server %s: %s", l->cfg->server, why);
+	if (l->server_ok) {
+		l->down_since_ms = now;
+		l->down_tries = 0;
+		l->warned_ms = 0;
+	}
+	l->down_tries++;
+	if (l->warned_ms == 0 || now - l->warned_ms >= LEASE_WARN_EVERY_MS || strcmp(why, l->down_why) != 0) {
+		char msg[2048];
+		if (l->warned_ms == 0 || strcmp(why, l->down_why) != 0)
+			snprintf(msg, sizeof(msg), "%s; %s; retrying with back-off", what, lease_hint(rc, status));
+		else
+			snprintf(msg, sizeof(msg), "%s; still, for %lld s (%llu attempts); %s", what,
+				 (long long)((now - l->down_since_ms) / 1000), (unsigned long long)l->down_tries,
+				 lease_hint(rc, status));
+		if (auth)
+			log_error("%s", msg);
+		else
+			log_warnx("%s", msg);
+		l->warned_ms = now;
+		snprintf(l->down_why, sizeof(l->down_why), "%s", why);
+	}
 	l->server_ok = 0;
 	l->backoff_ms = l->backoff_ms ? l->backoff_ms * 2 : 500;
-	if (l->backoff_ms > 30000)
-		l->backoff_ms = 30000;
-	l->not_before_ms = util_mono_ms() + l->backoff_ms / 2 + rand() % (l->backoff_ms / 2 + 1);
+	if (l->backoff_ms > max)
+		l->backoff_ms = max;
+	l->not_before_ms = now + l->backoff_ms / 2 + rand() % (l->backoff_ms / 2 + 1);
 }
 
 int lease_parse_job(json_t *o, struct dispatch_job *job, int64_t *id)
@@ -124,18 +188,19 @@ static void lease_done(void *arg, const struct conn_result *res)
 
 	l->in_flight = 0;
 	if (res->rc != CURLE_OK) {
-		backoff(l, curl_easy_strerror(res->rc));
+		backoff(l, res->rc, 0, curl_easy_strerror(res->rc));
 		return;
 	}
 	if (res->status != 200 || res->truncated) {
 		char why[64];
 		snprintf(why, sizeof(why), "lease answered HTTP %ld%s", res->status,
 			 res->truncated ? " (too long)" : "");
-		backoff(l, why);
+		backoff(l, CURLE_OK, res->status, why);
 		return;
 	}
 	if (!l->server_ok)
-		log_info("server %s reachable", l->cfg->server);
+		log_info("server %s reachable again after %lld s (%llu failed attempts)", l->cfg->server,
+			 (long long)((now - l->down_since_ms) / 1000), (unsigned long long)l->down_tries);
 	l->server_ok = 1;
 	l->backoff_ms = 0;
 	l->leases++;

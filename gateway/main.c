@@ -24,6 +24,7 @@
 #include "report.h"
 #include "transport.h"
 #include "util.h"
+#include "version.h"
 
 /* The longest the loop sleeps: channels become ready without telling the dispatcher. */
 #define LOOP_MAX_WAIT_MS 200
@@ -41,10 +42,16 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-static void usage(void)
+/* --help prints this on stdout and exits 0; a mistake prints it on stderr and exits 2. */
+static void usage(FILE *f, int status)
 {
-	fprintf(stderr, "usage: smswake-gateway [-dn] -c config\n");
-	exit(2);
+	fprintf(f, "usage: smswake-gateway [-dn] -c config\n"
+		   "  -c, --config FILE  configuration file (required)\n"
+		   "  -n, --check        check the configuration and exit\n"
+		   "  -d, --debug        log debug messages\n"
+		   "  -h, --help         this text\n"
+		   "      --version      print the version and exit\n");
+	exit(status);
 }
 
 static void publish_metrics(struct dispatch *d, struct lease *l, struct reports *r)
@@ -87,7 +94,8 @@ static int min_wait(int a, int b)
 int main(int argc, char **argv)
 {
 	static struct gw_config cfg;
-	struct gw_transport *modems;
+	struct gw_transport *tr[2];
+	int ntr = 0;
 	struct dispatch *dispatch;
 	struct reports *reports;
 	struct lease *lease;
@@ -97,21 +105,39 @@ int main(int argc, char **argv)
 	int ch, check = 0, debug = 0;
 	int64_t last_metrics = 0;
 
-	while ((ch = getopt(argc, argv, "c:dnh")) != -1) {
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},    {"debug", no_argument, NULL, 'd'},
+		{"check", no_argument, NULL, 'n'},           {"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION}, {NULL, 0, NULL, 0},
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:dnh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': cfgpath = optarg; break;
 		case 'd': debug = 1; break;
 		case 'n': check = 1; break;
-		default: usage();
+		case 'h': usage(stdout, 0); break;
+		case OPT_VERSION: return version_print("smswake-gateway");
+		default: usage(stderr, 2); /* getopt named the option */
 		}
 	}
-	if (cfgpath == NULL || optind != argc)
-		usage();
+	if (optind != argc) {
+		fprintf(stderr, "smswake-gateway: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr, 2);
+	}
+	if (cfgpath == NULL) {
+		fprintf(stderr, "smswake-gateway: -c FILE is required\n");
+		usage(stderr, 2);
+	}
 	log_init("smswake-gateway", LOG_LEVEL_INFO, 0);
 	if (gw_config_load(&cfg, cfgpath, err, sizeof(err)) != 0)
 		fatalx("%s", err);
 	if (check) {
-		printf("%s: configuration OK (%d modems)\n", cfgpath, cfg.modems.n);
+		/* -n also checks what the running gateway would need at once: its modems' devices. */
+		if (modem_ini_check_devices(&cfg.modems) != 0)
+			fatalx("%s: %s", cfgpath, cfg.modems.error);
+		printf("%s: configuration OK (%d modems%s)\n", cfgpath, cfg.modems.n,
+		       cfg.kannel.enabled ? ", kannel" : "");
 		return 0;
 	}
 	log_setlevel(debug ? LOG_LEVEL_DEBUG : cfg.log_level);
@@ -127,22 +153,25 @@ int main(int argc, char **argv)
 	    (dispatch = dispatch_new(&cfg, reports)) == NULL ||
 	    (lease = lease_new(&cfg, conn, dispatch, reports)) == NULL)
 		fatalx("out of memory");
-	if ((modems = transport_modem_new(&cfg.modems, dispatch_on_event, dispatch)) == NULL)
+	if (cfg.modems.n > 0 && (tr[ntr++] = transport_modem_new(&cfg.modems, dispatch_on_event, dispatch)) == NULL)
 		fatalx("cannot create the modem supervisor");
 	modem_ini_clear(&cfg.modems);
-	if (dispatch_add_transport(dispatch, modems) != 0)
-		fatalx("too many modems (at most %d)", DISPATCH_CHANNELS_MAX);
-	if (modems->ops->start(modems) != 0)
-		fatal("cannot start the modem workers");
+	if (cfg.kannel.enabled && (tr[ntr++] = transport_kannel_new(&cfg.kannel, dispatch_on_event, dispatch)) == NULL)
+		fatalx("cannot create the Kannel transport");
+	explicit_bzero(cfg.kannel.password, sizeof(cfg.kannel.password));
+	for (int i = 0; i < ntr; i++) {
+		if (tr[i]->ops->start(tr[i]) != 0)
+			fatalx("cannot start the %s transport", tr[i]->ops->name);
+		if (dispatch_add_transport(dispatch, tr[i]) != 0)
+			fatalx("too many channels (at most %d)", DISPATCH_CHANNELS_MAX);
+	}
 	if (cfg.metrics_listen[0] && gw_metrics_start(cfg.metrics_listen, err, sizeof(err)) != 0)
 		fatalx("%s", err);
-	log_info("gateway started: %d modems, server %s", dispatch_channel_count(dispatch), cfg.server);
+	log_info("gateway started: %d modems%s, server %s", cfg.modems.n, cfg.kannel.enabled ? " and Kannel" : "",
+		 cfg.server);
 
 	while (!stop) {
-		struct curl_waitfd extra[2] = {
-			{.fd = modems->ops->fd(modems), .events = CURL_WAIT_POLLIN},
-			{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN},
-		};
+		struct curl_waitfd extra[3] = {{.fd = wake_pipe[0], .events = CURL_WAIT_POLLIN}};
 		int64_t now = util_mono_ms();
 		int timeout = LOOP_MAX_WAIT_MS;
 		char buf[16];
@@ -151,11 +180,15 @@ int main(int argc, char **argv)
 		lease_run(lease, now, stop);
 		timeout = min_wait(timeout, reports_run(reports, now));
 		conn_perform(conn);
-		timeout = min_wait(timeout, modems->ops->timeout_ms(modems));
-		conn_wait(conn, extra, 2, timeout);
+		for (int i = 0; i < ntr; i++) {
+			extra[1 + i] = (struct curl_waitfd){.fd = tr[i]->ops->fd(tr[i]), .events = CURL_WAIT_POLLIN};
+			timeout = min_wait(timeout, tr[i]->ops->timeout_ms(tr[i]));
+		}
+		conn_wait(conn, extra, 1 + ntr, timeout);
 		while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
 			;
-		modems->ops->process(modems);
+		for (int i = 0; i < ntr; i++)
+			tr[i]->ops->process(tr[i]);
 		conn_perform(conn);
 		if (util_mono_ms() - last_metrics >= 1000) {
 			publish_metrics(dispatch, lease, reports);
@@ -165,7 +198,8 @@ int main(int argc, char **argv)
 	log_info("stopping: unreported jobs go back to the server when their leases run out");
 	conn_free(conn);
 	gw_metrics_stop();
-	modems->ops->free(modems);
+	for (int i = 0; i < ntr; i++)
+		tr[i]->ops->free(tr[i]);
 	lease_free(lease);
 	dispatch_free(dispatch);
 	reports_free(reports);

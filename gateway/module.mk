@@ -21,8 +21,21 @@ $(O)/tests/test_dispatch: $(O)/tests/unit/test_dispatch.o $(O)/gateway/dispatch.
 # libFuzzer target on the reading of lease answers (what the server sends the gateway).
 FUZZERS += $(O)/fuzz/fuzz-lease
 FUZZ_LEASE_SRCS := gateway/lease.c gateway/dispatch.c gateway/report.c gateway/conn.c modem/modem_util.c \
-	common/log.c common/util.c common/encode.c common/json_u64.c common/pdu.c
+	common/log.c common/util.c common/wire/encode.c common/json_u64.c common/wire/pdu.c
 $(O)/fuzz/fuzz-lease: tests/fuzz/fuzz_lease.c $(FUZZ_LEASE_SRCS)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -Igateway -Imodem $(call pc_cflags,libcurl jansson) -o $@ $^ \
 		$(call pc_libs,libcurl jansson)
+
+# sendsms queries, smsbox's answers and delivery-report callbacks (gateway/kannel_msg.c).
+TEST_PROGRAMS += $(O)/tests/test_kannel
+$(O)/tests/unit/test_kannel.o: EXTRA_CFLAGS_tests += -Igateway -Imodem
+$(O)/tests/test_kannel: $(O)/tests/unit/test_kannel.o $(O)/gateway/kannel_msg.o $(O)/libmodem.a $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(MODEM_LIBS)
+
+# libFuzzer target on the delivery-report callbacks Kannel (or anyone on the listener) sends.
+FUZZERS += $(O)/fuzz/fuzz-kannel-dlr
+$(O)/fuzz/fuzz-kannel-dlr: tests/fuzz/fuzz_kannel_dlr.c gateway/kannel_msg.c modem/modem_util.c common/wire/pdu.c \
+		common/log.c common/util.c common/wire/encode.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Igateway -Imodem -o $@ $^

@@ -98,5 +98,8 @@ struct gw_transport {
  * Only enabled modems become channels, in configuration order. NULL on failure. */
 struct modem_ini;
 struct gw_transport *transport_modem_new(const struct modem_ini *ini, gw_tevent_cb cb, void *arg);
+/* Kannel's smsbox as one channel named "kannel" (transport_kannel.c). NULL on failure. */
+struct gw_kannel;
+struct gw_transport *transport_kannel_new(const struct gw_kannel *cfg, gw_tevent_cb cb, void *arg);
 
 #endif

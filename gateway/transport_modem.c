@@ -55,7 +55,8 @@ static void on_supervisor(const struct supervisor_event *ev, void *arg)
 				 (unsigned long long)ev->cookie, ev->reference);
 		else
 			log_warnx("modem %s: job %llu of unknown outcome was not sent (%s); the device's next poll "
-				  "brings its messages", ev->modem_name, (unsigned long long)ev->cookie,
+				  "brings its messages",
+				  ev->modem_name, (unsigned long long)ev->cookie,
 				  ev->error ? ev->error : modem_strerror(ev->status));
 		return;
 	case SUPERVISOR_EV_REPORT:

@@ -14,6 +14,7 @@
 #include "modem_ini.h"
 #include "supervisor.h"
 #include "util.h"
+#include "version.h"
 
 #define EXIT_RETRY 75  /* EX_TEMPFAIL: the failure is worth retrying */
 #define EXIT_UNKNOWN 3 /* the SMS may have been sent: sending it again may duplicate it */
@@ -278,20 +279,37 @@ static int cli_send(struct cli *c, const struct modem_sms_out *msg, int64_t repe
 	return worst;
 }
 
+/* --help prints this on stdout (exit 0), a mistake on stderr (exit 2). */
+static void usage_to(FILE *f)
+{
+	fprintf(f, "usage: smswake-modem [-c FILE | -d DEVICE [-C CONNECTION] [-M MODEL]] [-m NAME]\n"
+		   "                     [-o KEY=VALUE]... [-t SECONDS] [-v] [-n] COMMAND [ARGS]\n"
+		   "commands:\n"
+		   "  identify                       manufacturer, model, firmware, IMEI\n"
+		   "  status                         SIM, registration, signal, storage\n"
+		   "  send NUMBER (--hex DATA --port PORT [--src-port PORT] | --text TEXT)\n"
+		   "       [--validity MINUTES] [--report] [--wait-report] [--repeat N [--interval MS]]\n"
+		   "  listen [--count N]             print incoming SMS and status reports\n"
+		   "  reset                          soft reset\n"
+		   "  workers                        start, wait, print each modem's state\n"
+		   "  -h, --help                     this text; --version: the version\n"
+		   "exit status: 0 success, 1 permanent failure, 2 usage or configuration, 3 outcome unknown\n"
+		   "             (the SMS may have gone out: do not resend blindly), 75 retryable\n");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: smswake-modem [-c FILE | -d DEVICE [-C CONNECTION] [-M MODEL]] [-m NAME]\n"
-			"                     [-o KEY=VALUE]... [-t SECONDS] [-v] [-n] COMMAND [ARGS]\n"
-			"commands:\n"
-			"  identify                       manufacturer, model, firmware, IMEI\n"
-			"  status                         SIM, registration, signal, storage\n"
-			"  send NUMBER (--hex DATA --port PORT [--src-port PORT] | --text TEXT)\n"
-			"       [--validity MINUTES] [--report] [--wait-report] [--repeat N [--interval MS]]\n"
-			"  listen [--count N]             print incoming SMS and status reports\n"
-			"  reset                          soft reset\n"
-			"  workers                        start, wait, print each modem's state\n"
-			"exit status: 0 success, 1 permanent failure, 2 usage or configuration, 3 outcome unknown\n"
-			"             (the SMS may have gone out: do not resend blindly), 75 retryable\n");
+	usage_to(stderr);
+}
+
+static int known_command(const char *cmd)
+{
+	static const char *const cmds[] = {"identify", "status", "send", "listen", "reset", "workers", "check"};
+
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(cmd, cmds[i]) == 0)
+			return 1;
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -316,6 +334,8 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'N'},
 		{"repeat", required_argument, NULL, 'X'},
 		{"interval", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	static struct modem_ini ini;
@@ -331,7 +351,7 @@ int main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	memset(&msg, 0, sizeof(msg));
 	c.want = SUPERVISOR_ANY;
-	while ((ch = getopt_long(argc, argv, "+c:d:C:M:m:o:t:vn", opts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:d:C:M:m:o:t:vnh", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': config = optarg; break;
 		case 'd': device = optarg; break;
@@ -353,6 +373,8 @@ int main(int argc, char **argv)
 			break;
 		case 'v': verbose++; break;
 		case 'n': check_only = 1; break;
+		case 'h': usage_to(stdout); return 0;
+		case OPT_VERSION: return version_print("smswake-modem");
 		default: usage(); return 2;
 		}
 	}
@@ -362,6 +384,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	c.cmd = optind < argc ? argv[optind++] : "check";
+	if (!known_command(c.cmd)) {
+		fprintf(stderr, "smswake-modem: unknown command '%s'\n", c.cmd);
+		usage();
+		return 2;
+	}
 
 	/* Command options after the command, in any order with its arguments: scan the tail as if
 	 * it were a command line of its own (optind 0 makes getopt start afresh). */
@@ -456,6 +483,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only || strcmp(c.cmd, "check") == 0) {
+		if (modem_ini_check_devices(&ini) != 0) {
+			fprintf(stderr, "smswake-modem: %s\n", ini.error);
+			return 2;
+		}
 		printf("configuration ok: %d modem(s)\n", ini.n);
 		return 0;
 	}

@@ -95,7 +95,7 @@ struct modem_sms_out {
 int modem_sms_check(const struct modem_sms_out *msg);
 /* TP-VP relative format (TS 23.040 9.2.3.12.1) for at most the given minutes, so the SMS never
  * outlives what it announces (5 minutes at least); 0 -> 0xff, the network's maximum. The rounding
- * is common/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
+ * is common/wire/pdu.c's (pdu_vp_relative_encode): one codec for every SMS smswake writes. */
 int modem_validity_octet(int minutes);
 /* Text coding needed by a UTF-8 string: 0 GSM 7-bit, 1 UCS-2. Sets *units to the septets or the
  * UTF-16 units it takes. Returns -1 on invalid UTF-8. */
@@ -246,6 +246,8 @@ int modem_identify(struct modem *m, struct modem_ident *id);
  * format) or st->network_name; nothing when it names none. */
 int modem_parse_creg(const char *line);
 void modem_parse_cops(const char *line, struct modem_status *st);
+/* What an operator does about a modem device that open(2) refused with this errno. */
+const char *modem_device_hint(int err);
 /* What this connection found the modem answers so far. */
 void modem_get_caps(const struct modem *m, struct modem_caps *caps);
 /* Soft reset (AT+CFUN=1,1 on AT modems). The connection must be reopened afterwards. */

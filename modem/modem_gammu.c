@@ -91,6 +91,30 @@ static int modem_gammu_fail(GSM_Error e, const char *what, char *errtext, size_t
 	return rc;
 }
 
+/* A connection that did not start: Gammu's text does not say which device, nor what to do. For a
+ * device that cannot be opened, the system's own reason (errno of open) says more than Gammu's. */
+static int modem_init_fail(struct modem *m, GSM_Error e, char *errtext, size_t errlen)
+{
+	int rc = modem_error_from_gammu(e);
+
+	if (errtext == NULL || errlen == 0)
+		return rc;
+	switch (e) {
+	case ERR_DEVICEOPENERROR:
+	case ERR_DEVICENOTEXIST:
+	case ERR_DEVICENOPERMISSION:
+		if (m->cfg.device[0] == '/' && access(m->cfg.device, R_OK | W_OK) != 0) {
+			int err = errno;
+			snprintf(errtext, errlen, "device %.96s: %s (%s)", m->cfg.device, strerror(err),
+				 modem_device_hint(err));
+			return rc;
+		}
+		/* fall through */
+	default: snprintf(errtext, errlen, "init on device %.96s: %s", m->cfg.device, GSM_ErrorString(e));
+	}
+	return rc;
+}
+
 /* UTF-8 (or ASCII) to Gammu's NUL-terminated big-endian UCS-2; code points above U+FFFF become
  * surrogate pairs. dstmax counts octets. Returns the number of UTF-16 units, or -1. */
 static int modem_utf8_to_gammu(const char *src, unsigned char *dst, size_t dstmax)
@@ -430,7 +454,7 @@ static int modem_connect(struct modem *m, char *errtext, size_t errlen)
 	/* One reply attempt: the supervisor retries, with its own deadlines and back-off. */
 	e = GSM_InitConnection(m->sm, 1);
 	if (e != ERR_NONE)
-		return modem_gammu_fail(e, "init", errtext, errlen);
+		return modem_init_fail(m, e, errtext, errlen);
 	modem_set_callbacks(m);
 	m->raw_fd = modem_find_raw_fd(m);
 
@@ -775,7 +799,17 @@ static int modem_status_netinfo(struct modem *m, struct modem_status *st)
 		return 0; /* an unsolicited line in the middle of the answer: ask directly this time */
 	if (modem_gammu_unsupported(e)) {
 		/* A modem without the packet-domain commands (GSM-only, older modems): Gammu's query
-		 * cannot work on it, so registration is read by +CREG? from now on. */
+		 * cannot work on it, so registration is read by +CREG? from now on. Gammu also says
+		 * so when an unsolicited line (a Huawei's ^RSSI) broke into one of the answers, so
+		 * +CGATT? asked directly, which skips such lines, decides where it can. */
+		char ans[64];
+		int rc = modem_at_query(m, "AT+CGATT?", "+CGATT:", ans, sizeof(ans));
+		log_debug("modem %s: network query refused (%s), +CGATT? %s", m->cfg.name, GSM_ErrorName(e),
+			  rc == MODEM_OK && ans[0] ? "answers" : modem_strerror(rc));
+		if (rc == MODEM_OK && ans[0] != '\0')
+			return 0; /* it has GPRS: read registration by +CREG? this once */
+		if (rc == MODEM_E_NOT_SUPPORTED && m->raw_fd >= 0)
+			modem_cap_set(m, MODEM_CAP_GPRS, 0); /* a first refusal counts once more */
 		modem_cap_set(m, MODEM_CAP_GPRS, 0);
 		return 0;
 	}

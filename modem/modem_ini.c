@@ -2,9 +2,11 @@
 /* Reads [modems] and [modem NAME] sections (see modem_ini.h) with libinih. */
 #include "modem_ini.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "inifile.h"
 #include "util.h"
@@ -117,12 +119,26 @@ int modem_ini_finish(struct modem_ini *ini)
 	return 0;
 }
 
+int modem_ini_check_devices(struct modem_ini *ini)
+{
+	for (int i = 0; i < ini->n; i++) {
+		const struct modem_config *m = &ini->modems[i];
+		if (!ini->enabled[i] || m->device[0] != '/' || access(m->device, R_OK | W_OK) == 0)
+			continue;
+		int e = errno;
+		snprintf(ini->error, sizeof(ini->error), "modem %.24s: device %.72s: %s (%s)", m->name, m->device,
+			 strerror(e), modem_device_hint(e));
+		return -1;
+	}
+	return 0;
+}
+
 int modem_ini_load(struct modem_ini *ini, const char *path)
 {
 	int r = inifile_parse(path, modem_ini_handler, ini);
 
 	if (r < 0) {
-		snprintf(ini->error, sizeof(ini->error), "%s: cannot read", path);
+		snprintf(ini->error, sizeof(ini->error), "%.128s: cannot open: %s", path, strerror(errno));
 		return -1;
 	}
 	if (r > 0) {

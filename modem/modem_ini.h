@@ -29,6 +29,10 @@ int modem_ini_line(struct modem_ini *ini, const char *section, const char *key, 
 int modem_ini_load(struct modem_ini *ini, const char *path);
 /* Final checks after the last line (also run by modem_ini_load). */
 int modem_ini_finish(struct modem_ini *ini);
+/* For -n: every enabled modem's device that is a path can be opened for reading and writing now.
+ * Returns 0, or -1 with ini->error naming the modem, the device, errno's text and what to do. A
+ * daemon that starts does not check: a modem may be plugged in later, its worker retries. */
+int modem_ini_check_devices(struct modem_ini *ini);
 /* Wipes the PINs. */
 void modem_ini_clear(struct modem_ini *ini);
 

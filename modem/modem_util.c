@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The Gammu-free half of the modem library: error names and classes, +CMS cause mapping, and the
  * SMS limits checked before anything reaches Gammu (so they can be unit-tested without a modem).
- * Octets of the SMS itself (port header, validity) come from common/pdu.c. */
+ * Octets of the SMS itself (port header, validity) come from common/wire/pdu.c. */
 #include "modem.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,4 +393,17 @@ void modem_parse_cops(const char *line, struct modem_status *st)
 		snprintf(st->network_code, sizeof(st->network_code), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
 	else
 		snprintf(st->network_name, sizeof(st->network_name), "%.*s", (int)(q2 - q1 - 1), q1 + 1);
+}
+
+const char *modem_device_hint(int err)
+{
+	switch (err) {
+	case ENOENT:
+	case ENODEV:
+	case ENXIO: return "check the modem's device = path and that the modem is plugged in";
+	case EACCES:
+	case EPERM:
+	case EROFS: return "the user needs read and write access to it (the dialout group, or a udev rule)";
+	default: return "check the modem's device = path and its permissions";
+	}
 }

@@ -2,7 +2,7 @@
 
 # --- simulator ---
 # smswake-modem-sim: simulated GSM network and AT modems on pseudo-terminals (modem/sim/),
-# plus the tests of it and of the PDU codec in common/pdu.c it is built on.
+# plus its tests (the PDU codec it is built on, common/wire/pdu.c, is tested in common/module.mk).
 SIM_SRCS := $(wildcard modem/sim/*.c)
 SIM_OBJS := $(SIM_SRCS:%.c=$(O)/%.o)
 PROGRAMS += $(O)/smswake-modem-sim
@@ -13,11 +13,6 @@ $(SIM_OBJS): CFLAGS += -Imodem/sim $(call pc_cflags,inih)
 
 $(O)/smswake-modem-sim: $(SIM_OBJS) $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(call pc_libs,inih) -lutil
-
-TEST_PROGRAMS += $(O)/tests/test_pdu
-$(O)/tests/test_pdu: $(O)/tests/unit/test_pdu.o $(O)/libcommon.a
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,libcrypto)
 
 TEST_SCRIPTS += tests/integration/sim_gammu.sh tests/integration/sim_control.sh \
 	tests/integration/sim_faults.sh tests/integration/sim_smsd.sh tests/integration/sim_profiles.sh
@@ -31,8 +26,4 @@ $(O)/tests/http-sink: tests/integration/http_sink.c
 
 TEST_SCRIPTS += tests/integration/kannel_at.sh
 
-FUZZERS += $(O)/fuzz/fuzz-pdu
-$(O)/fuzz/fuzz-pdu: tests/fuzz/fuzz_pdu.c common/pdu.c common/pdu.h common/encode.c
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_pdu.c common/pdu.c common/encode.c
 # --- end simulator ---

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "modem.h"
 #include "util.h"
+#include "version.h"
 #include "worker_proto.h"
 
 #define WORKER_TICK_MS 200
@@ -295,10 +296,17 @@ static void worker_loop(struct worker *w)
 	free(job);
 }
 
+/* --help prints this on stdout (exit 0), a mistake on stderr (exit 2). */
+static void usage_to(FILE *f)
+{
+	fprintf(f, "usage: smswake-modem-worker [--fd N] [--log-level LEVEL] [--syslog] [--name NAME]\n"
+		   "       smswake-modem-worker --help | --version\n"
+		   "Started by the smswake modem supervisor, not by hand.\n");
+}
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: smswake-modem-worker [--fd N] [--log-level LEVEL] [--syslog] [--name NAME]\n"
-			"Started by the smswake modem supervisor, not by hand.\n");
+	usage_to(stderr);
 }
 
 int main(int argc, char **argv)
@@ -308,6 +316,8 @@ int main(int argc, char **argv)
 		{"log-level", required_argument, NULL, 'l'},
 		{"syslog", no_argument, NULL, 's'},
 		{"name", required_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	struct worker w;
@@ -316,7 +326,7 @@ int main(int argc, char **argv)
 
 	memset(&w, 0, sizeof(w));
 	w.fd = 3;
-	while ((c = getopt_long(argc, argv, "f:l:sn:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:l:sn:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			if (util_parse_i64(optarg, 0, 1 << 20, &v) != 0) {
@@ -334,8 +344,15 @@ int main(int argc, char **argv)
 			break;
 		case 's': use_syslog = 1; break;
 		case 'n': break; /* only to make ps(1) output readable */
+		case 'h': usage_to(stdout); return 0;
+		case OPT_VERSION: return version_print("smswake-modem-worker");
 		default: usage(); return 2;
 		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "smswake-modem-worker: unexpected argument '%s'\n", argv[optind]);
+		usage();
+		return 2;
 	}
 	log_init("smswake-modem-worker", level, use_syslog);
 	signal(SIGPIPE, SIG_IGN);

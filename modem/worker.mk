@@ -58,6 +58,6 @@ BENCHES += $(O)/bench/modem-raw $(O)/bench/modem-layer
 
 # The worker's own parsers of modem answers (modem_util.c has no Gammu in it).
 FUZZERS += $(O)/fuzz/fuzz-modem-at
-$(O)/fuzz/fuzz-modem-at: tests/fuzz/fuzz_modem_at.c modem/modem_util.c modem/modem.h common/pdu.c common/encode.c
+$(O)/fuzz/fuzz-modem-at: tests/fuzz/fuzz_modem_at.c modem/modem_util.c modem/modem.h common/wire/pdu.c common/wire/encode.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Imodem -o $@ tests/fuzz/fuzz_modem_at.c modem/modem_util.c common/pdu.c common/encode.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Imodem -o $@ tests/fuzz/fuzz_modem_at.c modem/modem_util.c common/wire/pdu.c common/wire/encode.c

@@ -6,6 +6,13 @@
  * thread that commits them in groups; a write function returns only after its group's COMMIT
  * (durable with synchronous=FULL). Reads run on per-thread read connections.
  *
+ * Asynchronous writes (the *_async verbs) queue the same operation and return at once; the
+ * caller's store_done_cb runs once, on the writer thread, after the group's COMMIT (or with
+ * STORE_UNAVAILABLE when the group failed): a caller answers its client from there without
+ * holding a thread while the group commits. Every pointer passed to an *_async verb (inputs and
+ * outputs) must stay valid until its callback ran. An *_async verb that returns anything but
+ * STORE_OK queued nothing and never calls back.
+ *
  * Return values: STORE_OK (0) or a positive enum store_rc; store_strerror() names it.
  * Times are milliseconds since the Unix epoch, passed in by the caller so tests control the
  * clock. */
@@ -17,6 +24,11 @@
 #include <stdio.h>
 
 struct store;
+
+/* Completion of an asynchronous write: rc is what the synchronous verb would have returned.
+ * Runs on the writer thread outside the store's locks; it must be quick and must not call the
+ * store's write verbs (their synchronous forms would wait for the writer itself). */
+typedef void (*store_done_cb)(void *arg, int rc);
 
 enum store_rc {
 	STORE_OK = 0,
@@ -30,6 +42,9 @@ const char *store_strerror(int rc);
 #define STORE_HASH_LEN 32   /* SHA-256 of a bearer token */
 #define STORE_MSISDN_MAX 16 /* "+" and up to 15 digits (E.164) */
 #define STORE_NAME_MAX 64
+#define STORE_P256DH_MAX 87     /* base64url of an uncompressed P-256 point (65 octets) */
+#define STORE_PUSH_AUTH_MAX 22  /* base64url of the 16-octet auth secret */
+#define STORE_PUSH_TOKEN_MAX 22 /* base64url of the endpoint's 16 random octets */
 #define STORE_TOPIC_MAX 32
 #define STORE_CTYPE_MAX 128
 #define STORE_IDEMKEY_MAX 64
@@ -152,6 +167,10 @@ struct store_device {
 	int64_t quiet_end_min;
 	int key_id;   /* master key id the device's wake key is derived under (1-255) */
 	int key_next; /* master key id the device is being moved to, 0 if none */
+	/* Web Push subscription (docs/webpush.md); empty strings when the device has sent none. */
+	char push_p256dh[STORE_P256DH_MAX + 1];
+	char push_auth[STORE_PUSH_AUTH_MAX + 1];
+	char push_token[STORE_PUSH_TOKEN_MAX + 1];
 };
 typedef int (*store_device_cb)(void *arg, const struct store_device *d);
 
@@ -160,6 +179,8 @@ typedef int (*store_device_cb)(void *arg, const struct store_device *d);
  * STORE_CONFLICT when the provider already has a device with this msisdn. */
 int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
 		     int64_t now_ms);
+int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			   int64_t now_ms, store_done_cb done, void *arg);
 /* provider_id 0 means any provider (server-internal use). */
 int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
 int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
@@ -183,10 +204,19 @@ struct store_device_patch {
 #define STORE_PATCH_POLL 8u
 #define STORE_PATCH_QUIET 16u
 int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+/* Stores the device's Web Push public key and auth secret (base64url, checked by the caller) and,
+ * if it has no endpoint token yet, token. *last_seq gets the last sequence number assigned before
+ * the new keys: later messages are encrypted to them. server_key (NULL: none) binds the
+ * subscription to one application server's VAPID key. STORE_NOTFOUND if the device is gone. */
+int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *server_key, const char *token, uint64_t *last_seq);
 /* Deletes the device, its messages, events and wake jobs. */
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id);
 /* Finds the device whose token hashes to hash. */
 int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+/* The device whose push endpoint token this is. STORE_NOTFOUND if none. */
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1]);
 /* Records contact in memory at once (no disk write on the request path); the writer thread
  * saves last-seen times in its next group and at close. Contact also ends an in-flight or
  * unreachable wake state. */
@@ -196,11 +226,12 @@ void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
 
 struct store_message_in {
 	int64_t device_id;
-	int urgency;                 /* enum store_urgency */
-	int64_t ttl_s;               /* 0: deliver now or never (kept one second for a waiting device) */
-	const char *topic;           /* NULL or up to STORE_TOPIC_MAX base64url characters */
-	const char *content_type;    /* NULL means application/octet-stream */
-	const char *idempotency_key; /* NULL or up to STORE_IDEMKEY_MAX printable characters */
+	int urgency;                  /* enum store_urgency */
+	int64_t ttl_s;                /* 0: deliver now or never (kept one second for a waiting device) */
+	const char *topic;            /* NULL or up to STORE_TOPIC_MAX base64url characters */
+	const char *content_type;     /* NULL means application/octet-stream */
+	const char *content_encoding; /* NULL for plain, or "aes128gcm" (end-to-end encrypted) */
+	const char *idempotency_key;  /* NULL or up to STORE_IDEMKEY_MAX printable characters */
 	const uint8_t *body;
 	size_t body_len; /* at most STORE_BODY_MAX */
 };
@@ -214,6 +245,7 @@ struct store_message {
 	int urgency; /* enum store_urgency */
 	char topic[STORE_TOPIC_MAX + 1];
 	char content_type[STORE_CTYPE_MAX + 1];
+	char content_encoding[16]; /* "" for plain */
 	int64_t created_ms;
 	int64_t expires_ms;
 	int64_t updated_ms;
@@ -241,6 +273,8 @@ typedef int (*store_event_cb)(void *arg, const struct store_event *e);
  * out->body is NULL on return. */
 int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
 		      struct store_message *out, int *replayed);
+int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			    struct store_message *out, int *replayed, store_done_cb done, void *arg);
 /* Reads a message of this provider (provider_id 0: any) and, if ev is not NULL, its events
  * oldest first. */
 int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
@@ -250,17 +284,30 @@ int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int6
 /* Appends an event that changes no state (scheduler decisions) to every pending message of a
  * device. */
 int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+/* Appends an event that changes no state to the device's messages with these sequence numbers
+ * (the device's "undecryptable" outcome); numbers with no message are skipped. */
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    const char *detail, int64_t now_ms);
 
 /* ---- Device API ---- */
 
 /* Cheap read-only check: 1 if the device has a deliverable message with seq > after, else 0
  * (or a negative value on error). Used for empty polls and long-poll wake-ups. */
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+/* A poll's one read: the device (out->pending is 1 when it has a deliverable message with
+ * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device. */
+int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending);
 /* Hands deliverable (queued, wake_sent, sms_delivered or fetched; unexpired) messages with
  * seq > after to cb, oldest first, at most max, and marks them MSG_FETCHED with an event.
  * *count is the number handed over. */
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		       store_message_cb cb, void *arg, int *count);
+/* store_device_fetch for a caller that has just seen a deliverable message (store_device_poll):
+ * no read before the write, and *more is 1 when deliverable messages remain after the ones
+ * handed over. */
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more);
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported; any value up to 2^64 - 1) resynchronises the device's counter:
  * wake_ctr = max(both).
@@ -269,6 +316,8 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
  * device's key_next, it completes the device's move to that key. */
 int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	      int *count);
+int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		    int *count, store_done_cb done, void *arg);
 
 /* ---- Wake jobs (leased by gateways) ---- */
 
@@ -383,8 +432,125 @@ struct store_stats {
 	uint64_t committed_ops; /* operations in those groups */
 	uint64_t largest_group;
 	uint64_t commit_failures;
+	uint64_t reads; /* queries run on read connections, store_stats' own included */
 };
 int store_stats(struct store *st, struct store_stats *out);
+
+/* ---- Webhooks, events (api.md, "Webhooks", "Event stream") ---- */
+
+#define STORE_URL_MAX 512
+#define STORE_EVENTS_MAX 256 /* ",type,type,": the event types an endpoint asked for */
+#define STORE_SECRET_LEN 32  /* webhook signing key */
+#define STORE_EVENT_TYPE_MAX 32
+
+struct store_webhook {
+	int64_t id;
+	int64_t provider_id;
+	char url[STORE_URL_MAX + 1];
+	char events[STORE_EVENTS_MAX + 1]; /* ",message.acked,message.fetched," */
+	int64_t created_ms;
+	int64_t disabled_ms; /* 0: active; else when a 410 disabled it */
+	int last_status;     /* HTTP status of the last attempt; 0: none yet or no answer */
+	char last_error[STORE_ERROR_MAX + 1];
+	int64_t last_attempt_ms;
+	int64_t delivered; /* deliveries answered 2xx */
+	int64_t failures;  /* attempts that failed */
+	int64_t backlog;   /* events waiting for it */
+};
+typedef int (*store_webhook_cb)(void *arg, const struct store_webhook *w);
+
+/* One event a provider hears of. message_id is 0 for device events. */
+struct store_event_out {
+	int64_t id;
+	int64_t provider_id;
+	char type[STORE_EVENT_TYPE_MAX + 1];
+	int64_t time_ms;
+	int64_t message_id;
+	int64_t device_id;
+	int64_t seq;
+	char state[16];
+};
+typedef int (*store_event_out_cb)(void *arg, const struct store_event_out *e);
+
+/* A due delivery: the event, its endpoint and its signing key. */
+struct store_delivery {
+	int64_t outbox_id;
+	int64_t webhook_id;
+	int attempts;   /* made before this one */
+	int64_t age_ms; /* since the event */
+	char url[STORE_URL_MAX + 1];
+	uint8_t secret[STORE_SECRET_LEN];
+	struct store_event_out ev;
+};
+typedef int (*store_delivery_cb)(void *arg, const struct store_delivery *d);
+
+/* Adds an endpoint of w->provider_id (url, events); sets w->id and w->created_ms. */
+int store_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN],
+		      int64_t now_ms);
+/* The provider's endpoints, oldest first, with their backlog. */
+int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
+int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w);
+/* Deletes the endpoint and what waits for it; STORE_NOTFOUND if it is not the provider's. */
+int store_webhook_delete(struct store *st, int64_t provider_id, int64_t id);
+/* Deliveries due at now_ms, oldest first, at most max, and for each endpoint and message only the
+ * oldest waiting (one message's events reach an endpoint in order). */
+int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg);
+/* The outcome of one attempt: status is the HTTP status (0: no answer; error says why). A 2xx
+ * removes the delivery; retry_ms > 0 makes it due again then; retry_ms == 0 otherwise drops it
+ * (given up); disable (a 410) disables the endpoint and drops everything waiting for it. */
+int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+			 int64_t retry_ms, int disable, int64_t now_ms);
+/* The provider's events after after_id, oldest first, at most max. */
+int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		       void *arg);
+/* The newest event id the provider has (0: none). */
+int store_events_last(struct store *st, int64_t provider_id, int64_t *id);
+/* The oldest event id the provider still has (0: none). */
+int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id);
+/* Deletes events older than before_ms that no delivery waits for. */
+int store_events_purge(struct store *st, int64_t before_ms, int *count);
+
+/* ---- Fleets (api.md, "Fleets") ---- */
+
+#define STORE_TAG_MAX 64
+#define STORE_TAGS_MAX 16
+#define STORE_BATCH_DEVICES_MAX 100000 /* ids in one list-addressed batch */
+
+/* Devices of a provider, by id, after after_id, at most limit; msisdn and tag (NULL: any) filter. */
+struct store_device_query {
+	int64_t provider_id;
+	const char *msisdn;
+	const char *tag;
+	int64_t after_id;
+	int limit;
+};
+int store_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+/* The device's tags, sorted, into tags (at most STORE_TAGS_MAX); *n gets their number. */
+int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+/* Replaces the device's tags; STORE_NOTFOUND if it is not the provider's. */
+int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+
+/* One message to many devices: either the listed devices (every one must be the provider's) or
+ * every device with the tag. Each device gets its own message and sequence number, all in one
+ * commit; the fan-out runs inside the database, so memory does not grow with the fleet. */
+struct store_batch_in {
+	const int64_t *devices;
+	size_t ndevices;
+	const char *tag;
+	int urgency;
+	int64_t ttl_s;
+	const char *topic;
+	const char *content_type;
+	const uint8_t *body;
+	size_t body_len;
+};
+/* *batch_id and *count (messages made) on success; STORE_NOTFOUND when a listed device is not
+ * the provider's. */
+int store_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		    int64_t *batch_id, int64_t *count);
+/* The batch's messages by state; STORE_NOTFOUND if it is not the provider's. */
+int store_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		    int64_t *total, int64_t *created_ms);
 
 /* Test hook, not for production code: the next n group commits fail as if COMMIT returned
  * SQLITE_FULL (the group is rolled back and each of its operations gets STORE_UNAVAILABLE).

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Runs every test program, script and fuzz target given as arguments and prints one closing line,
-# "N passed, N failed". cmocka programs and TAP-style scripts ("ok - ...", "not ok - ...") count
-# each of their cases; anything else counts as one case decided by its exit status.
+# "N passed, N failed" (and ", N skipped" when any were). cmocka programs and TAP-style scripts
+# ("ok - ...", "not ok - ...") count each of their cases; anything else counts as one case decided
+# by its exit status. A test that exits 0 after a line "SKIP name: reason" (something it needs is
+# not installed) and passes nothing counts as skipped, never as passed.
 # T=substring runs only the tests whose file name contains it. TEST_JOBS (default 2) tests run
 # at a time: most integration tests spend their time waiting on timers, and every test uses
 # its own directories and ephemeral ports. Exits non-zero on any failure, and when T matches no
@@ -9,6 +11,7 @@
 set -u
 passed=0
 failed=0
+skipped=0
 failures=""
 logdir="${O:-build}/test-logs"
 mkdir -p "$logdir"
@@ -81,6 +84,11 @@ for t in $selected; do
 	p=$((p + tp))
 	f=$((f + tf))
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ] && grep -q '^SKIP ' "$log"; then
+		skipped=$((skipped + 1))
+		echo "skip $name: $(sed -n 's/^SKIP [^:]*: *//p' "$log" | head -1)"
+		continue
+	fi
 	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then p=1; fi
 	passed=$((passed + p))
 	failed=$((failed + f))
@@ -95,5 +103,9 @@ for t in $selected; do
 done
 echo
 [ -n "$failures" ] && echo "failed:$failures"
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -133,6 +133,13 @@ struct smswake_message {
 	/* 1 when a previous run may have handed this message to the callback already and stopped
 	 * (crashed or lost power) before recording that it was done. See docs/client.md. */
 	int redelivered;
+	/* 1 when the body was end-to-end encrypted to this device (Web Push, aes128gcm; see
+	 * docs/webpush.md) and body is the decrypted plain text. A message that does not decrypt is
+	 * never handed over: it is acknowledged as undecryptable. */
+	int encrypted;
+	/* The content coding the server relayed the body with: NULL for plain, "aes128gcm" for an
+	 * end-to-end encrypted one. */
+	const char *content_encoding;
 };
 
 /* Returns 0 to accept the message (it will be acknowledged), non-zero to stop: this message and
@@ -151,6 +158,27 @@ struct smswake_fetch_result {
  * order, stores the cursor after each accepted message, and acknowledges cumulatively, reporting
  * the last wake counter. One HTTP connection is reused for the whole exchange. res may be NULL. */
 smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct smswake_fetch_result *res);
+
+/* End-to-end encrypted messages (docs/webpush.md). Application servers encrypt to the device's
+ * P-256 key and auth secret (RFC 8291); the server relays ciphertext it cannot read, and
+ * smswake_fetch decrypts before the callback. Sizes of the base64url forms with their NUL: */
+#define SMSWAKE_P256DH_MAX 88
+#define SMSWAKE_AUTH_MAX 23
+
+/* The device's Web Push public key and auth secret in base64url, as a browser's
+ * PushSubscription.toJSON() gives them. Makes the key pair and secret when the state has none,
+ * or new ones when rotate is non-zero; the private parts are durably in the state file (mode
+ * 0600) before this returns. After a rotation the previous key still decrypts what was encrypted
+ * to it, until the server confirms those messages acknowledged; a second rotation before then is
+ * refused (SMSWAKE_EINVAL). No network request: smswake_push_upload sends the keys. p256dh and
+ * auth may be NULL. */
+smswake_err smswake_push_keys(smswake_t *h, int rotate, char p256dh[SMSWAKE_P256DH_MAX], char auth[SMSWAKE_AUTH_MAX]);
+/* Encrypted messages the last smswake_fetch on this handle acknowledged as undecryptable (not
+ * handed to the callback); the provider sees them as such. */
+unsigned smswake_undecryptable(const smswake_t *h);
+/* Sends the current keys to the server (PUT /v1/device/push-keys), making them first if there
+ * are none. */
+smswake_err smswake_push_upload(smswake_t *h);
 
 /* The stored state, for diagnostics. */
 smswake_err smswake_get_state(smswake_t *h, uint64_t *counter, uint64_t *cursor);

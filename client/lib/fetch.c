@@ -117,6 +117,7 @@ smswake_err sw_parse_page(const char *json, size_t len, size_t max_body,
 		m.urgency = opt_string(v, "urgency", &bad);
 		m.topic = opt_string(v, "topic", &bad);
 		m.content_type = opt_string(v, "content_type", &bad);
+		m.content_encoding = opt_string(v, "content_encoding", &bad);
 		b64 = opt_string(v, "body", &bad);
 		if (bad) {
 			snprintf(why, whymax, "message %zu: a field has the wrong type", i);
@@ -160,8 +161,13 @@ done:
 	return err;
 }
 
+/* Undecryptable messages reported in one ack; more in one exchange stop it (the rest next time). */
+#define UNDECRYPTABLE_MAX 64
+
 struct fetch {
 	smswake_t *h;
+	uint64_t undecryptable[UNDECRYPTABLE_MAX]; /* seqs acked with that outcome */
+	size_t nundecryptable;
 	struct sw_state *st;
 	smswake_message_cb cb;
 	void *ctx;
@@ -170,6 +176,8 @@ struct fetch {
 	int dirty;          /* st->cursor moved since the last store */
 	int progress;       /* the page had a message above the cursor */
 };
+
+static smswake_err deliver(struct fetch *f, struct smswake_message *mp);
 
 static smswake_err on_message(const struct smswake_message *msg, void *arg)
 {
@@ -185,6 +193,51 @@ static smswake_err on_message(const struct smswake_message *msg, void *arg)
 		f->res->duplicates++;
 		return SMSWAKE_OK;
 	}
+	if (m.content_encoding != NULL) {
+		uint8_t *plain = NULL;
+		int rc = ECE_ERR_HEADER;
+		size_t n = 0;
+
+		if (f->nundecryptable == UNDECRYPTABLE_MAX)
+			return sw_fail(f->h, SMSWAKE_EPROTO, "more than %d undecryptable messages in one exchange",
+				       UNDECRYPTABLE_MAX);
+		if (strcmp(m.content_encoding, "aes128gcm") == 0) {
+			plain = malloc(m.body_len + 1);
+			if (plain == NULL)
+				return sw_fail(f->h, SMSWAKE_ENOMEM, "out of memory");
+			rc = sw_push_decrypt(f->st, m.body, m.body_len, plain, m.body_len, &n);
+		}
+		if (rc != ECE_OK) {
+			/* Never handed over as if it were plain: acknowledged with its outcome. */
+			if (plain != NULL)
+				OPENSSL_cleanse(plain, m.body_len + 1);
+			free(plain);
+			f->undecryptable[f->nundecryptable++] = m.seq;
+			f->progress = 1;
+			f->st->cursor = m.seq;
+			f->st->inflight = 0;
+			f->dirty = 1;
+			f->h->undecryptable++;
+			return SMSWAKE_OK;
+		}
+		plain[n] = '\0';
+		m.body = plain;
+		m.body_len = n;
+		m.encrypted = 1;
+		err = deliver(f, &m);
+		OPENSSL_cleanse(plain, n + 1);
+		free(plain);
+		return err;
+	}
+	return deliver(f, &m);
+}
+
+/* Hands one new message to the callback, with the cursor stored around it. */
+static smswake_err deliver(struct fetch *f, struct smswake_message *mp)
+{
+	struct smswake_message m = *mp;
+	smswake_err err;
+
 	f->progress = 1;
 	m.redelivered = f->st->inflight == m.seq;
 	if (f->st->inflight != m.seq || f->dirty) {
@@ -233,26 +286,43 @@ static smswake_err status_error(smswake_t *h, long status, const char *what)
 	return sw_fail(h, SMSWAKE_EHTTP, "%s: HTTP %ld", what, status);
 }
 
+/* The previous push key is dropped once everything that may have been encrypted to it is
+ * acknowledged. */
+static smswake_err drop_old_push(struct fetch *f)
+{
+	struct sw_state *st = f->st;
+
+	if (!st->have_old_push || st->acked < st->old_push_until)
+		return SMSWAKE_OK;
+	st->have_old_push = 0;
+	st->old_push_until = 0;
+	OPENSSL_cleanse(&st->old_push, sizeof(st->old_push));
+	return sw_state_store(f->h, st);
+}
+
 /* Cumulative ack of everything up to the cursor, carrying the last wake counter so the server
  * can tell which wakeup arrived and resynchronise its counter. */
 static smswake_err send_ack(struct fetch *f)
 {
 	struct sw_state *st = f->st;
 	struct sw_response r;
-	char body[128];
+	char body[128 + 22 * UNDECRYPTABLE_MAX];
 	smswake_err err;
 
 	int key = st->next_key_id != 0; /* a new wake key to confirm */
 	int n;
 
 	if (st->cursor <= st->acked && st->counter <= st->reported && !key)
-		return SMSWAKE_OK;
+		return drop_old_push(f);
 	n = snprintf(body, sizeof(body), "{\"seq\":%" PRIu64, st->cursor);
 	if (st->counter > 0)
 		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"wake_ctr\":%" PRIu64, st->counter);
 	if (key)
 		n += snprintf(body + n, sizeof(body) - (size_t)n, ",\"key_id\":%u", st->next_key_id);
-	snprintf(body + n, sizeof(body) - (size_t)n, "}");
+	for (size_t i = 0; i < f->nundecryptable; i++)
+		n += snprintf(body + n, sizeof(body) - (size_t)n, "%s%" PRIu64, i == 0 ? ",\"undecryptable\":[" : ",",
+			      f->undecryptable[i]);
+	snprintf(body + n, sizeof(body) - (size_t)n, "%s}", f->nundecryptable > 0 ? "]" : "");
 	err = sw_http_request(f->h, "/v1/device/ack", body, &r);
 	if (err == SMSWAKE_ENETWORK && r.retry_after >= 0)
 		f->res->retry_after = (unsigned)r.retry_after;
@@ -267,7 +337,10 @@ static smswake_err send_ack(struct fetch *f)
 			st->next_key_id = 0;
 			OPENSSL_cleanse(st->next_key, WAKE_KEY_LEN);
 		}
+		f->nundecryptable = 0;
 		err = sw_state_store(f->h, st);
+		if (err == SMSWAKE_OK)
+			err = drop_old_push(f);
 	} else if (err == SMSWAKE_OK) {
 		err = status_error(f->h, r.status, "ack");
 	}
@@ -289,6 +362,7 @@ smswake_err smswake_fetch(smswake_t *h, smswake_message_cb cb, void *ctx, struct
 		res = &dummy;
 	memset(res, 0, sizeof(*res));
 	h->errmsg[0] = '\0';
+	h->undecryptable = 0;
 	res->next_poll = h->poll_interval;
 	err = smswake_check(h);
 	if (err != SMSWAKE_OK)

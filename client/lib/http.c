@@ -113,7 +113,8 @@ static int sleep_ms(unsigned ms)
 }
 
 /* The request in one buffer: one write, one TLS record for a small request. */
-static char *build_request(smswake_t *h, const struct sw_http *http, const char *path, const char *body, size_t *len)
+static char *build_request(smswake_t *h, const struct sw_http *http, const char *method, const char *path,
+			   const char *body, size_t *len)
 {
 	const char *ua = h->user_agent != NULL ? h->user_agent : "libsmswake/" SMSWAKE_VERSION;
 	size_t bl = body != NULL ? strlen(body) : 0;
@@ -126,9 +127,9 @@ static char *build_request(smswake_t *h, const struct sw_http *http, const char 
 		return NULL;
 	if (body != NULL)
 		n = snprintf(req, max,
-			     "POST %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%sAccept: application/json\r\n"
+			     "%s %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%sAccept: application/json\r\n"
 			     "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n%s",
-			     http->prefix, path, http->hostport, ua, http->auth, bl, body);
+			     method, http->prefix, path, http->hostport, ua, http->auth, bl, body);
 	else
 		n = snprintf(req, max,
 			     "GET %s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: %s\r\n%sAccept: application/json\r\n\r\n",
@@ -175,6 +176,12 @@ static enum io attempt(smswake_t *h, struct sw_http *http, const char *req, size
 
 smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, struct sw_response *resp)
 {
+	return sw_http_request_method(h, body != NULL ? "POST" : "GET", path, body, resp);
+}
+
+smswake_err sw_http_request_method(smswake_t *h, const char *method, const char *path, const char *body,
+				   struct sw_response *resp)
+{
 	struct sw_http *http;
 	smswake_err err = http_setup(h);
 	size_t len = 0;
@@ -185,7 +192,7 @@ smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, st
 	if (err != SMSWAKE_OK)
 		return err;
 	http = h->http;
-	req = build_request(h, http, path, body, &len);
+	req = build_request(h, http, method, path, body, &len);
 	if (req == NULL)
 		return sw_fail(h, SMSWAKE_ENOMEM, "out of memory");
 

@@ -7,11 +7,19 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ece.h"
 #include "smswake.h"
 #include "wake.h"
 
 #define SW_ERRMSG_MAX 256
 #define SW_UD_MAX 140 /* user data of one SMS, header included */
+
+/* A P-256 key pair and auth secret to which application servers encrypt (RFC 8291). */
+struct sw_push_key {
+	uint8_t priv[ECE_P256_PRIV_LEN];
+	uint8_t pub[ECE_P256_PUB_LEN];
+	uint8_t auth[ECE_AUTH_LEN];
+};
 
 /* Persistent device state (docs/client.md, "State file"). */
 struct sw_state {
@@ -29,6 +37,12 @@ struct sw_state {
 	uint8_t key[WAKE_KEY_LEN];
 	uint8_t next_key_id;
 	uint8_t next_key[WAKE_KEY_LEN];
+	/* Web Push keys (docs/webpush.md): the current one, and after a rotation the previous
+	 * one, kept until the server confirmed that every message up to old_push_until was
+	 * acknowledged (UINT64_MAX until the upload of the new key told that seq). */
+	int have_push, have_old_push;
+	struct sw_push_key push, old_push;
+	uint64_t old_push_until;
 };
 
 struct sw_http;
@@ -61,8 +75,9 @@ struct smswake {
 	char *user_agent;
 
 	/* runtime */
-	int lock_fd;          /* held during one operation, -1 otherwise */
-	struct sw_http *http; /* the server's connection, kept open across an exchange */
+	int lock_fd;            /* held during one operation, -1 otherwise */
+	struct sw_http *http;   /* the server's connection, kept open across an exchange */
+	unsigned undecryptable; /* in the last fetch */
 	char errmsg[SW_ERRMSG_MAX];
 };
 
@@ -80,6 +95,11 @@ smswake_err sw_state_store(smswake_t *h, const struct sw_state *st);
 int sw_state_parse(const char *text, size_t len, struct sw_state *st);
 /* Formats a state; returns the length, or 0 if buf is too small. */
 size_t sw_state_format(const struct sw_state *st, char *buf, size_t max);
+
+/* push.c: decrypts an aes128gcm body with the current push key, else the previous one. Returns
+ * ECE_OK or the ece_err of the last attempt (ECE_ERR_KEY when the device has no key). */
+int sw_push_decrypt(const struct sw_state *st, const uint8_t *body, size_t len, uint8_t *out, size_t outmax,
+		    size_t *outlen);
 
 /* sms.c: SMS parsers (no verification, no state). */
 struct sw_sms {
@@ -132,6 +152,9 @@ smswake_err sw_http_read_fd(smswake_t *h, int fd, struct sw_response *resp, int 
 /* Sends one request with retries (network errors, 429, 502, 503, 504). body NULL means GET.
  * On SMSWAKE_OK the response holds a final status (which may still be 4xx). */
 smswake_err sw_http_request(smswake_t *h, const char *path, const char *body, struct sw_response *resp);
+/* The same with another method for a request with a JSON body (PUT). */
+smswake_err sw_http_request_method(smswake_t *h, const char *method, const char *path, const char *body,
+				   struct sw_response *resp);
 void sw_http_free(struct sw_http *http);
 
 /* fetch.c: parses one GET /v1/device/messages answer. Exposed for tests and the fuzz target.

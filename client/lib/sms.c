@@ -2,7 +2,7 @@
 /* Parsers for the forms in which a device receives an SMS: an SMS-DELIVER TPDU (3GPP TS 23.040)
  * and a gammu-smsd inbox file (Gammu's SMS backup format). Only what a wakeup needs is decoded, and
  * every length is checked against the octets present ("SMS of death" parsers trusted them).
- * The TPDU itself is decoded by common/pdu.c (MIT, plain C, no libgammu). */
+ * The TPDU itself is decoded by common/wire/pdu.c (MIT, plain C, no libgammu). */
 #include <string.h>
 #include <strings.h>
 
@@ -52,7 +52,7 @@ static int from_pdu(const struct pdu_sms *p, struct sw_sms *out)
 	return 0;
 }
 
-/* The decoder is common/pdu.c, shared with the simulator and its tests: one parser of
+/* The decoder is common/wire/pdu.c, shared with the simulator and its tests: one parser of
  * SMS-DELIVER in the project. It checks every length against the octets present, rejects
  * trailing octets and malformed headers, and needs no allocation. */
 int sw_parse_deliver(const uint8_t *pdu, size_t len, int with_smsc, struct sw_sms *out)

@@ -13,6 +13,7 @@
 
 #include "log.h"
 #include "util.h"
+#include "version.h"
 
 static volatile sig_atomic_t sim_stop;
 
@@ -38,7 +39,8 @@ static void sim_usage(FILE *f)
 		"  -v          log AT traffic and deliveries (debug level)\n"
 		"  -n          check the configuration and exit\n"
 		"  -f          stay in the foreground (always the case)\n"
-		"  --ctl       send one control command, print the reply, exit 0 on OK\n",
+		"  --ctl       send one control command, print the reply, exit 0 on OK\n"
+		"  -h, --help  this text; --version: the version\n",
 		names);
 }
 
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
 		{"ctl", required_argument, NULL, 'C'},
 		{"profile", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, OPT_VERSION},
 		{NULL, 0, NULL, 0},
 	};
 	const char *rundir = NULL, *config = NULL, *ctl = NULL;
@@ -161,6 +164,7 @@ int main(int argc, char **argv)
 		case 'f': break;
 		case 'C': ctl = optarg; break;
 		case 'h': sim_usage(stdout); return 0;
+		case OPT_VERSION: return version_print("smswake-modem-sim");
 		default: sim_usage(stderr); return 2;
 		}
 	}
@@ -185,6 +189,7 @@ int main(int argc, char **argv)
 		return sim_control_client(ctl, cmd);
 	}
 	if (optind != argc) {
+		fprintf(stderr, "smswake-modem-sim: unexpected argument '%s'\n", argv[optind]);
 		sim_usage(stderr);
 		return 2;
 	}

@@ -155,18 +155,35 @@ static int valid_format(int f)
 	return f == SMS_FORMAT_BINARY || f == SMS_FORMAT_TEXT;
 }
 
-int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+static int device_add_prepare(struct store_op *op, struct sq_store *st, struct store_device *d,
+			      const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
-	struct store_op op = {.kind = OP_DEVICE_ADD, .now_ms = now_ms};
-
 	if (st == NULL || d == NULL || token_hash == NULL || d->provider_id <= 0 || !store_valid_msisdn(d->msisdn) ||
 	    !store_valid_text(d->name, 0, STORE_NAME_MAX, 0) || !valid_format(d->sms_format) ||
 	    d->poll_interval_s < 0 || !valid_quiet(d->quiet_start_min, d->quiet_end_min) || d->key_id < 0 ||
 	    d->key_id > 255)
 		return STORE_ERROR;
-	op.u.device_add.d = d;
-	op.u.device_add.hash = token_hash;
-	return writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_DEVICE_ADD, .now_ms = now_ms};
+	op->u.device_add.d = d;
+	op->u.device_add.hash = token_hash;
+	return STORE_OK;
+}
+
+int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+{
+	struct store_op op;
+	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
+
+	return rc == STORE_OK ? writer_submit(st, &op) : rc;
+}
+
+int store_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			   int64_t now_ms, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 int op_device_add(struct sq_store *st, struct store_op *op)
@@ -311,4 +328,48 @@ int op_device_touch(struct sq_store *st, const struct touch_item *t)
 	sqlite3_bind_int64(s, 1, t->id);
 	sqlite3_bind_int64(s, 2, t->seen_ms);
 	return wstep_done(st, s, "device touch");
+}
+
+int store_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *server_key, const char *token, uint64_t *last_seq)
+{
+	struct store_op op = {.kind = OP_PUSH_KEYS};
+
+	if (st == NULL || p256dh == NULL || auth == NULL || token == NULL || last_seq == NULL ||
+	    strlen(p256dh) > STORE_P256DH_MAX || strlen(auth) > STORE_PUSH_AUTH_MAX ||
+	    strlen(token) > STORE_PUSH_TOKEN_MAX || (server_key != NULL && strlen(server_key) > STORE_P256DH_MAX))
+		return STORE_ERROR;
+	op.u.push.device_id = device_id;
+	op.u.push.p256dh = p256dh;
+	op.u.push.auth = auth;
+	op.u.push.token = token;
+	op.u.push.server_key = server_key;
+	op.u.push.last_seq = last_seq;
+	return writer_submit(st, &op);
+}
+
+int op_push_keys(struct sq_store *st, struct store_op *op)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_SET_PUSH);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, op->u.push.device_id);
+	sqlite3_bind_text(s, 2, op->u.push.p256dh, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, op->u.push.auth, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 4, op->u.push.token, -1, SQLITE_STATIC);
+	if (op->u.push.server_key != NULL)
+		sqlite3_bind_text(s, 5, op->u.push.server_key, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 5);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*op->u.push.last_seq = (uint64_t)sqlite3_column_int64(s, 0);
+		rc = sqlite3_step(s);
+	}
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE) {
+		store_log_sqlite(st->wdb, "push keys", rc);
+		return store_rc_sqlite(rc);
+	}
+	return sqlite3_changes(st->wdb) == 0 ? STORE_NOTFOUND : STORE_OK;
 }

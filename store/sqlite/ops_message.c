@@ -66,25 +66,44 @@ static int message_load(struct sq_store *st, int64_t id, struct store_message *o
 	return rc;
 }
 
-int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		   struct store_message *out, int *replayed)
+/* Checks a submit's input and fills op; STORE_ERROR on bad input. */
+static int put_prepare(struct store_op *op, struct sq_store *st, int64_t provider_id, const struct store_message_in *in,
+		       int64_t now_ms, struct store_message *out, int *replayed)
 {
-	struct store_op op = {.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
-	int local_replayed = 0;
-
-	if (st == NULL || in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 || in->urgency < 0 ||
-	    in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
+	if (st == NULL || in == NULL || out == NULL || replayed == NULL || provider_id <= 0 || now_ms < 0 ||
+	    in->urgency < 0 || in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
+	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
-	op.u.put.provider_id = provider_id;
-	op.u.put.in = in;
-	op.u.put.out = out;
-	op.u.put.replayed = replayed ? replayed : &local_replayed;
-	*op.u.put.replayed = 0;
-	return writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
+	op->u.put.provider_id = provider_id;
+	op->u.put.in = in;
+	op->u.put.out = out;
+	op->u.put.replayed = replayed;
+	*replayed = 0;
+	return STORE_OK;
+}
+
+int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		      struct store_message *out, int *replayed)
+{
+	struct store_op op;
+	int local_replayed = 0;
+	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed ? replayed : &local_replayed);
+
+	return rc == STORE_OK ? writer_submit(st, &op) : rc;
+}
+
+int store_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 /* With a known key, fills out with the first message. A key whose message is gone (purged or
@@ -173,6 +192,10 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 	sqlite3_bind_int64(s, 7, op->now_ms);
 	sqlite3_bind_int64(s, 8, expires);
 	sqlite3_bind_blob(s, 9, in->body_len ? (const void *)in->body : "", (int)in->body_len, SQLITE_STATIC);
+	if (in->content_encoding != NULL)
+		sqlite3_bind_text(s, 10, in->content_encoding, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(s, 10);
 	rc = wstep_done(st, s, "message insert");
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
@@ -225,6 +248,8 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 	if (in->topic != NULL)
 		memcpy(out->topic, in->topic, strlen(in->topic) + 1);
 	memcpy(out->content_type, ctype, strlen(ctype) + 1);
+	if (in->content_encoding != NULL)
+		snprintf(out->content_encoding, sizeof(out->content_encoding), "%s", in->content_encoding);
 	out->created_ms = op->now_ms;
 	out->expires_ms = expires;
 	out->updated_ms = op->now_ms;
@@ -293,6 +318,42 @@ int op_device_event(struct sq_store *st, struct store_op *op)
 	return wstep_done(st, s, "device event");
 }
 
+int store_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    const char *detail, int64_t now_ms)
+{
+	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
+
+	if (st == NULL || (n > 0 && seqs == NULL) ||
+	    !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
+	    (detail != NULL && !store_valid_text(detail, 0, STORE_ERROR_MAX, 0)))
+		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
+	op.u.seq_event.device_id = device_id;
+	op.u.seq_event.seqs = seqs;
+	op.u.seq_event.n = n;
+	op.u.seq_event.what = what;
+	op.u.seq_event.detail = detail ? detail : "";
+	return writer_submit(st, &op);
+}
+
+int op_seq_event(struct sq_store *st, struct store_op *op)
+{
+	int rc = STORE_OK;
+
+	for (size_t i = 0; rc == STORE_OK && i < op->u.seq_event.n; i++) {
+		sqlite3_stmt *s = wstmt(st, WS_EVENT_SEQ);
+
+		sqlite3_bind_int64(s, 1, op->u.seq_event.device_id);
+		sqlite3_bind_int64(s, 2, (int64_t)op->u.seq_event.seqs[i]);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_text(s, 4, op->u.seq_event.what, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, op->u.seq_event.detail, -1, SQLITE_STATIC);
+		rc = wstep_done(st, s, "seq event");
+	}
+	return rc;
+}
+
 void fetched_free(struct fetched *f)
 {
 	while (f != NULL) {
@@ -305,21 +366,25 @@ void fetched_free(struct fetched *f)
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
  * after the commit: a slow callback never holds up the writer, and a message is handed over
  * only once its "fetched" state is durable. An empty poll never reaches the writer. */
-int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		    store_message_cb cb, void *arg, int *count)
+static int device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			store_message_cb cb, void *arg, int *count, int *more, int precheck)
 {
 	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
-	int rc, pending = 0, handed = 0;
+	int rc, pending = 1, handed = 0;
 
 	if (count != NULL)
 		*count = 0;
+	if (more != NULL)
+		*more = 0;
 	if (st == NULL || cb == NULL || max <= 0)
 		return STORE_ERROR;
 	if (after > INT64_MAX)
 		after = INT64_MAX;
-	rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
-	if (rc != STORE_OK || !pending)
-		return rc;
+	if (precheck) {
+		rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
+		if (rc != STORE_OK || !pending)
+			return rc;
+	}
 	op.u.fetch.device_id = device_id;
 	op.u.fetch.after = (int64_t)after;
 	op.u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
@@ -332,9 +397,23 @@ int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int 
 		}
 		if (count != NULL)
 			*count = handed;
+		if (more != NULL)
+			*more = op.u.fetch.more || handed < op.u.fetch.count;
 	}
 	fetched_free(op.u.fetch.head);
 	return rc;
+}
+
+int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		       store_message_cb cb, void *arg, int *count)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL, 1);
+}
+
+int store_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
 
 int op_fetch(struct sq_store *st, struct store_op *op)
@@ -346,16 +425,22 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 
 	op->u.fetch.head = NULL;
 	op->u.fetch.count = 0;
+	op->u.fetch.more = 0;
 	if (rc != STORE_OK)
 		return rc;
 	s = wstmt(st, WS_FETCH_SELECT);
 	sqlite3_bind_int64(s, 1, op->u.fetch.device_id);
 	sqlite3_bind_int64(s, 2, op->u.fetch.after);
 	sqlite3_bind_int64(s, 3, op->now_ms);
-	sqlite3_bind_int(s, 4, op->u.fetch.max);
+	/* One row past max says whether more remain; it is neither copied nor marked. */
+	sqlite3_bind_int(s, 4, op->u.fetch.max + 1);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-		size_t n = (size_t)sqlite3_column_bytes(s, 12);
-		const void *body = sqlite3_column_blob(s, 12);
+		if (op->u.fetch.count == op->u.fetch.max) {
+			op->u.fetch.more = 1;
+			continue;
+		}
+		size_t n = (size_t)sqlite3_column_bytes(s, 13);
+		const void *body = sqlite3_column_blob(s, 13);
 		struct fetched *f = malloc(sizeof(*f) + n);
 
 		if (f == NULL) {
@@ -406,24 +491,42 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-	   int *count)
+static int ack_prepare(struct store_op *op, struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
+		       int key_id, int64_t now_ms, int *count)
 {
-	struct store_op op = {.kind = OP_ACK, .now_ms = now_ms};
-	int rc;
-
 	if (count != NULL)
 		*count = 0;
 	if (st == NULL || key_id < 0 || key_id > 255)
 		return STORE_ERROR;
-	op.u.ack.device_id = device_id;
-	op.u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
-	op.u.ack.wake_ctr = store_u64_bits(wake_ctr);
-	op.u.ack.key_id = key_id;
-	rc = writer_submit(st, &op);
+	*op = (struct store_op){.kind = OP_ACK, .now_ms = now_ms};
+	op->u.ack.device_id = device_id;
+	op->u.ack.seq = seq > INT64_MAX ? INT64_MAX : (int64_t)seq;
+	op->u.ack.wake_ctr = store_u64_bits(wake_ctr);
+	op->u.ack.key_id = key_id;
+	op->u.ack.count_out = count;
+	return STORE_OK;
+}
+
+int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	      int *count)
+{
+	struct store_op op;
+	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
+
+	if (rc == STORE_OK)
+		rc = writer_submit(st, &op);
 	if (rc == STORE_OK && count != NULL)
 		*count = op.u.ack.count;
 	return rc;
+}
+
+int store_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		    int *count, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
+
+	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
 int op_ack(struct sq_store *st, struct store_op *op)

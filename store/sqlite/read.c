@@ -46,6 +46,7 @@ void store_message_row(sqlite3_stmt *s, struct store_message *m)
 	m->expires_ms = sqlite3_column_int64(s, 9);
 	m->updated_ms = sqlite3_column_int64(s, 10);
 	m->body_len = (size_t)sqlite3_column_int64(s, 11);
+	store_copy_text(m->content_encoding, sizeof(m->content_encoding), s, 12);
 }
 
 /* Columns of JOB_COLS in sql.c. */
@@ -178,6 +179,9 @@ static void device_row(struct sq_store *st, sqlite3_stmt *s, struct store_device
 	d->quiet_end_min = sqlite3_column_int64(s, 16);
 	d->key_id = sqlite3_column_int(s, 17);
 	d->key_next = sqlite3_column_int(s, 18);
+	store_copy_text(d->push_p256dh, sizeof(d->push_p256dh), s, 19);
+	store_copy_text(d->push_auth, sizeof(d->push_auth), s, 20);
+	store_copy_text(d->push_token, sizeof(d->push_token), s, 21);
 
 	seen = touch_get(&st->touch, d->id);
 	if (seen > d->last_seen_ms) {
@@ -239,6 +243,28 @@ int sq_device_list(struct sq_store *st, int64_t provider_id, store_device_cb cb,
 	return STORE_OK;
 }
 
+int store_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1])
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (token == NULL || device_id == NULL || provider_id == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_BY_PUSH);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_text(s, 1, token, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc, "device by push token");
+	*device_id = sqlite3_column_int64(s, 0);
+	*provider_id = sqlite3_column_int64(s, 1);
+	store_copy_text(server_key, STORE_P256DH_MAX + 1, s, 2);
+	sqlite3_reset(s);
+	return STORE_OK;
+}
+
 int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id)
 {
 	sqlite3_stmt *s;
@@ -255,6 +281,29 @@ int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int6
 		return read_fail(s, rc, "device auth");
 	*device_id = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
+	return STORE_OK;
+}
+
+int store_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending)
+{
+	sqlite3_stmt *s;
+	int rc;
+
+	if (out == NULL || pending == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_POLL);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, device_id);
+	sqlite3_bind_int64(s, 2, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	sqlite3_bind_int64(s, 3, now_ms);
+	rc = sqlite3_step(s);
+	if (rc != SQLITE_ROW)
+		return read_fail(s, rc, "device poll");
+	device_row(st, s, out);
+	sqlite3_reset(s);
+	*pending = out->pending != 0;
 	return STORE_OK;
 }
 

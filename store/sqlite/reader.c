@@ -97,6 +97,7 @@ sqlite3_stmt *rstmt(struct sq_store *st, enum rsql id)
 
 	if (r == NULL)
 		return NULL;
+	__atomic_add_fetch(&st->reads, 1, __ATOMIC_RELAXED);
 	s = r->stmt[id];
 	if (s == NULL) {
 		rc = sqlite3_prepare_v3(r->db, store_rsql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL);

@@ -146,11 +146,82 @@ static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id IN
 				"CREATE INDEX message_events_job ON message_events(job_id) WHERE job_id > 0;"
 				"ALTER TABLE wake_jobs ADD COLUMN sent_ms INTEGER NOT NULL DEFAULT 0;";
 
+/* v5: what a provider is told (api.md, "Webhooks" and "Event stream"). Each transition a provider
+ * hears of becomes a row of events, and a row of webhook_outbox for each of its endpoints that
+ * asked for that type, by triggers: in the same transaction as the transition, whichever
+ * operation made it. A message event's state is the state it entered (or, for a failed SMS, the
+ * message's). */
+#define STATE_NAME(x)                                                                                                  \
+	"CASE " x " WHEN 0 THEN 'queued' WHEN 1 THEN 'wake_sent' WHEN 2 THEN 'sms_delivered' WHEN 3 THEN 'fetched' "   \
+	"WHEN 4 THEN 'acked' WHEN 5 THEN 'expired' WHEN 6 THEN 'replaced' WHEN 7 THEN 'cancelled' ELSE '' END"
+static const char schema_v5[] =
+	"CREATE TABLE webhooks ("
+	" id INTEGER PRIMARY KEY, provider_id INTEGER NOT NULL, url TEXT NOT NULL, events TEXT NOT NULL,"
+	" secret BLOB NOT NULL, created_ms INTEGER NOT NULL, disabled_ms INTEGER NOT NULL DEFAULT 0,"
+	" last_status INTEGER NOT NULL DEFAULT 0, last_error TEXT NOT NULL DEFAULT '',"
+	" last_attempt_ms INTEGER NOT NULL DEFAULT 0, delivered INTEGER NOT NULL DEFAULT 0,"
+	" failures INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX webhooks_provider ON webhooks(provider_id);"
+	"CREATE TABLE events ("
+	" id INTEGER PRIMARY KEY AUTOINCREMENT, provider_id INTEGER NOT NULL, type TEXT NOT NULL,"
+	" time_ms INTEGER NOT NULL, message_id INTEGER NOT NULL, device_id INTEGER NOT NULL,"
+	" seq INTEGER NOT NULL, state TEXT NOT NULL);"
+	"CREATE INDEX events_provider ON events(provider_id, id);"
+	"CREATE INDEX events_time ON events(time_ms);"
+	"CREATE TABLE webhook_outbox ("
+	" id INTEGER PRIMARY KEY, webhook_id INTEGER NOT NULL, event_id INTEGER NOT NULL,"
+	" message_id INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, next_ms INTEGER NOT NULL,"
+	" created_ms INTEGER NOT NULL);"
+	"CREATE INDEX webhook_outbox_due ON webhook_outbox(next_ms);"
+	"CREATE INDEX webhook_outbox_order ON webhook_outbox(webhook_id, message_id, id);"
+	"CREATE INDEX webhook_outbox_event ON webhook_outbox(event_id);"
+	"CREATE TRIGGER message_event_out AFTER INSERT ON message_events"
+	" WHEN NEW.what IN ('fetched', 'acked', 'expired', 'wake_undeliverable')"
+	" OR (NEW.what = 'wake_sent' AND NEW.state = 1) OR (NEW.what = 'sms_delivered' AND NEW.state = 2)"
+	" BEGIN INSERT INTO events(provider_id, type, time_ms, message_id, device_id, seq, state)"
+	" SELECT m.provider_id, CASE NEW.what WHEN 'wake_undeliverable' THEN 'message.undeliverable'"
+	" ELSE 'message.' || NEW.what END, NEW.time_ms, m.id, m.device_id, m.seq,"
+	" CASE WHEN NEW.state >= 0 THEN " STATE_NAME("NEW.state") " ELSE " STATE_NAME(
+		"m.state") " END"
+			   " FROM messages m WHERE m.id = NEW.message_id; END;"
+			   "CREATE TRIGGER device_unreachable_out AFTER UPDATE OF wake_state ON devices"
+			   " WHEN NEW.wake_state = 2 AND OLD.wake_state <> 2"
+			   " BEGIN INSERT INTO events(provider_id, type, time_ms, message_id, device_id, seq, state)"
+			   " VALUES (NEW.provider_id, 'device.unreachable',"
+			   " CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER), 0, NEW.id, NEW.last_seq, "
+			   "'unreachable'); END;"
+			   "CREATE TRIGGER event_outbox AFTER INSERT ON events"
+			   " BEGIN INSERT INTO webhook_outbox(webhook_id, event_id, message_id, next_ms, created_ms)"
+			   " SELECT w.id, NEW.id, NEW.message_id, 0, NEW.time_ms FROM webhooks w"
+			   " WHERE w.provider_id = NEW.provider_id AND w.disabled_ms = 0"
+			   " AND instr(w.events, ',' || NEW.type || ',') > 0; END;"
+			   /* Fleets (api.md, "Fleets"): tags, and messages sent to many devices at once. */
+			   "CREATE TABLE device_tags (tag TEXT NOT NULL, device_id INTEGER NOT NULL,"
+			   " PRIMARY KEY (tag, device_id)) WITHOUT ROWID;"
+			   "CREATE INDEX device_tags_device ON device_tags(device_id);"
+			   "CREATE TRIGGER device_tags_gone AFTER DELETE ON devices"
+			   " BEGIN DELETE FROM device_tags WHERE device_id = OLD.id; END;"
+			   "CREATE TABLE batches (id INTEGER PRIMARY KEY, provider_id INTEGER NOT NULL,"
+			   " created_ms INTEGER NOT NULL, count INTEGER NOT NULL DEFAULT 0);"
+			   "ALTER TABLE messages ADD COLUMN batch_id INTEGER NOT NULL DEFAULT 0;"
+			   "CREATE INDEX messages_batch ON messages(batch_id) WHERE batch_id > 0;";
+
+/* v6: a device's Web Push subscription (docs/webpush.md): its public key and auth secret
+ * (base64url, as the device uploads them; neither can decrypt) and the opaque token of its push
+ * endpoint; and the content coding of each message. */
+static const char schema_v6[] =
+	"ALTER TABLE devices ADD COLUMN push_p256dh TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_auth TEXT;"
+	"ALTER TABLE devices ADD COLUMN push_token TEXT;"
+	"CREATE UNIQUE INDEX devices_push_token ON devices(push_token) WHERE push_token IS NOT NULL;"
+	/* The content coding of an end-to-end encrypted body ("aes128gcm"), NULL for plain. */
+	"ALTER TABLE messages ADD COLUMN content_encoding TEXT;"
+	/* The one application server key a subscription is bound to (browsers' applicationServerKey),
+	 * NULL when any VAPID key may send. */
+	"ALTER TABLE devices ADD COLUMN push_server_key TEXT;";
+
 static const char *const migrations[] = {
-	schema_v1,
-	schema_v2,
-	schema_v3,
-	schema_v4,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -8,7 +8,7 @@
  * WHERE clause so the planner can use them; narrower filters are added after it. */
 #define MSG_COLS                                                                                                       \
 	"id, device_id, provider_id, seq, state, urgency, topic, content_type, "                                       \
-	"created_ms, expires_ms, updated_ms, length(body)"
+	"created_ms, expires_ms, updated_ms, length(body), content_encoding"
 #define JOB_COLS                                                                                                       \
 	"id, device_id, msisdn, sms_format, port, ctr, payload, validity_s, due_ms, "                                  \
 	"lease_until_ms, state, attempts, reference, error"
@@ -17,7 +17,16 @@
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
-	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
+/* DEVICE_COLS for a poll: the same columns, but "pending" is 1 if the device has a deliverable
+ * message with seq > ?2 unexpired at ?3 (the empty-poll query's index alone), else 0. */
+#define DEVICE_POLL_COLS                                                                                               \
+	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
+	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
+	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
+	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3) "                          \
+	"AND m.seq > ?2 AND m.expires_ms >= ?3), "                                                                     \
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 /* Wake counters are unsigned 64-bit, stored as the signed 64-bit integer with the same bits
  * (SQLite has no unsigned type): values from 2^63 are negative in the table. U_GT compares two
@@ -93,6 +102,10 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_DEVICE_CTR_NEXT] = "UPDATE devices SET wake_ctr = CASE WHEN wake_ctr = 9223372036854775807 "
 			       "THEN -9223372036854775808 ELSE wake_ctr + 1 END "
 			       "WHERE id = ?1 AND wake_ctr <> -1 RETURNING wake_ctr",
+	/* The endpoint token is made once and kept across key rotations (the subscription stays). */
+	[WS_DEVICE_SET_PUSH] =
+		"UPDATE devices SET push_p256dh = ?2, push_auth = ?3, "
+		"push_token = coalesce(push_token, ?4), push_server_key = ?5 WHERE id = ?1 RETURNING last_seq",
 	[WS_DEVICE_SET_WAKE] = "UPDATE devices SET wake_state = ?2, "
 			       "wake_attempts = CASE WHEN ?2 = 0 THEN 0 ELSE wake_attempts END, "
 			       "wake_sent_ms = CASE ?2 WHEN 0 THEN 0 WHEN 1 THEN ?3 ELSE wake_sent_ms END "
@@ -106,8 +119,8 @@ const char *const store_wsql[WS_COUNT] = {
 
 	[WS_MSG_LOAD] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
 	[WS_MSG_INSERT] = "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, "
-			  "content_type, created_ms, expires_ms, updated_ms, body) "
-			  "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?7, ?9)",
+			  "content_type, created_ms, expires_ms, updated_ms, body, content_encoding) "
+			  "VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6, ?7, ?8, ?7, ?9, ?10)",
 	[WS_MSG_SET_STATE] = "UPDATE messages SET state = ?2, updated_ms = ?3 WHERE id = ?1",
 	[WS_EVENT_ADD] = EVENT_INSERT "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[WS_EVENT_REPLACE] = EVENT_INSERT "SELECT id, ?3, 6, 'replaced', ?5 FROM messages "
@@ -119,6 +132,7 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
 						 "WHERE device_id = ?1 AND state IN (0,1,2,3)",
 
+	[WS_EVENT_SEQ] = EVENT_INSERT "SELECT id, ?3, -1, ?4, ?5 FROM messages WHERE device_id = ?1 AND seq = ?2",
 	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
 			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
 			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",
@@ -226,12 +240,14 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_GATEWAY_LIST] = "SELECT id, name, created_ms, last_seen_ms, revoked, 0 FROM gateways "
 			    "ORDER BY id",
 	[RS_DEVICE_AUTH] = "SELECT id FROM devices WHERE token_hash = ?1",
+	[RS_DEVICE_BY_PUSH] = "SELECT id, provider_id, push_server_key FROM devices WHERE push_token = ?1",
 	[RS_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
 	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",
 	/* The empty-poll query: answered from the covering partial index alone. */
 	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			   "AND seq > ?2 AND expires_ms >= ?3 LIMIT 1",
+	[RS_DEVICE_POLL] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_FETCH_PRECHECK] = "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1), "
 			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			      "AND seq > ?2 AND expires_ms >= ?3)",

@@ -52,6 +52,8 @@ enum wsql {
 	WS_DEVICE_SENT,
 	WS_DEVICE_CTR_NEXT,
 	WS_DEVICE_SET_WAKE,
+	WS_DEVICE_SET_PUSH,
+	WS_EVENT_SEQ,
 	WS_DEVICE_UNREACHABLE,
 	WS_IDEM_GET,
 	WS_IDEM_DEL,
@@ -102,10 +104,12 @@ enum rsql {
 	RS_PROVIDER_LIST,
 	RS_GATEWAY_LIST,
 	RS_DEVICE_AUTH,
+	RS_DEVICE_BY_PUSH,
 	RS_DEVICE_GET,
 	RS_DEVICE_LIST,
 	RS_DEVICE_LIST_ALL,
 	RS_HAS_PENDING,
+	RS_DEVICE_POLL,
 	RS_FETCH_PRECHECK,
 	RS_MSG_GET,
 	RS_MSG_EVENTS,
@@ -140,10 +144,14 @@ enum op_kind {
 	OP_JOB_ADD,
 	OP_COUNTER_NEXT,
 	OP_SET_WAKE_STATE,
+	OP_PUSH_KEYS,
+	OP_SEQ_EVENT,
 	OP_LEASE,
 	OP_REPORT,
 	OP_EXPIRE,
 	OP_PURGE,
+	OP_WEBHOOK,
+	OP_FLEET,
 };
 
 /* A fetched message copied out of the writer's transaction; the caller's thread hands it to the
@@ -161,6 +169,10 @@ struct store_op {
 	int rc;
 	int done;
 	pthread_cond_t cond;
+	/* Asynchronous ops (writer_submit_async): heap copies, freed by the writer after it called
+	 * done_cb once the group committed or failed. NULL for a caller waiting on cond. */
+	store_done_cb done_cb;
+	void *done_arg;
 	int64_t now_ms;
 	union {
 		struct {
@@ -202,6 +214,7 @@ struct store_op {
 			int64_t after;
 			int max;
 			int count;
+			int more; /* a deliverable message remains past the last one handed over */
 			struct fetched *head;
 		} fetch;
 		struct {
@@ -210,6 +223,7 @@ struct store_op {
 			int64_t wake_ctr;
 			int key_id;
 			int count;
+			int *count_out; /* asynchronous acks: count copied here before done_cb */
 		} ack;
 		struct {
 			int key_id;
@@ -238,6 +252,35 @@ struct store_op {
 			const char *error;
 			int64_t at_ms;
 		} report;
+		struct {
+			int what; /* FL_TAGS, FL_BATCH (ops_fleet.c) */
+			int64_t provider_id, device_id;
+			const char *const *tags;
+			int ntags;
+			const struct store_batch_in *batch;
+			int64_t *batch_id, *count;
+		} fleet;
+		struct {
+			int what; /* WH_ADD, WH_DELETE, WH_RESULT, WH_PURGE (ops_webhook.c) */
+			struct store_webhook *w;
+			const uint8_t *secret;
+			int64_t provider_id, id, webhook_id;
+			int status, disable;
+			const char *error;
+			int64_t retry_ms;
+			int count;
+		} webhook;
+		struct {
+			int64_t device_id;
+			const uint64_t *seqs;
+			size_t n;
+			const char *what, *detail;
+		} seq_event;
+		struct {
+			int64_t device_id;
+			const char *p256dh, *auth, *server_key, *token;
+			uint64_t *last_seq;
+		} push;
 		struct {
 			int64_t before_ms;
 			int count; /* rows handled in this chunk (messages for purge) */
@@ -296,6 +339,7 @@ struct sq_store {
 	struct store_notify notify;
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
+	uint64_t reads; /* statements run on read connections (atomic) */
 
 	struct touch_map touch;
 
@@ -320,6 +364,9 @@ int writer_start(struct sq_store *st, const char **err);
 void writer_stop(struct sq_store *st);
 /* Queues op and waits for its group's commit; returns op->rc. */
 int writer_submit(struct sq_store *st, struct store_op *op);
+/* Queues a copy of op and returns STORE_OK at once, or an error without queuing (done is then
+ * never called). done(arg, rc) runs on the writer thread after the group's COMMIT. */
+int writer_submit_async(struct sq_store *st, const struct store_op *op, store_done_cb done, void *arg);
 /* The writer's cached statement, reset and ready for binding. */
 sqlite3_stmt *wstmt(struct sq_store *st, enum wsql id);
 
@@ -350,9 +397,23 @@ int op_purge(struct sq_store *st, struct store_op *op);
 int op_job_add(struct sq_store *st, struct store_op *op);
 int op_counter_next(struct sq_store *st, struct store_op *op);
 int op_set_wake_state(struct sq_store *st, struct store_op *op);
+int op_push_keys(struct sq_store *st, struct store_op *op);
+int op_seq_event(struct sq_store *st, struct store_op *op);
 int op_lease(struct sq_store *st, struct store_op *op);
 int op_report(struct sq_store *st, struct store_op *op);
+int op_webhook(struct sq_store *st, struct store_op *op);
+int op_fleet(struct sq_store *st, struct store_op *op);
 void fetched_free(struct fetched *f);
+
+/* ops_webhook.c: statements prepared per call, for operations that run rarely. */
+/* Prepares sql on db; NULL (logged) on failure. */
+sqlite3_stmt *store_prep(sqlite3 *db, const char *sql);
+/* Steps a write statement to its end and finalizes it; *changes gets the rows changed. */
+int store_wrun(struct sq_store *st, sqlite3_stmt *s, const char *what, int *changes);
+/* Prepares sql on the calling thread's read connection; NULL when there is none. */
+sqlite3_stmt *store_rprep(struct sq_store *st, const char *sql);
+/* Logs a failed read step, finalizes s and returns a store rc other than OK. */
+int store_rfail(sqlite3_stmt *s, int rc, const char *what);
 
 /* Steps a bound write statement that returns no rows; resets it; returns a store rc. */
 int wstep_done(struct sq_store *st, sqlite3_stmt *s, const char *what);

@@ -287,6 +287,7 @@ int sq_stats(struct sq_store *st, struct store_stats *out)
 	out->committed_ops = st->committed_ops;
 	out->largest_group = st->largest_group;
 	out->commit_failures = st->commit_failures;
+	out->reads = __atomic_load_n(&st->reads, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&st->lock);
 	return STORE_OK;
 fail:

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The store's single writer thread: request threads queue operations and sleep; the writer runs
- * everything queued in one transaction (one savepoint per operation), commits once, then wakes
- * each caller with its result. One fsync thus covers a whole group. */
+/* The store's single writer thread: request threads queue operations and sleep, or queue them
+ * with a completion callback and go on (writer_submit_async); the writer runs everything queued
+ * in one transaction (one savepoint per operation), commits once, then wakes each waiting caller
+ * with its result and calls each callback. One fsync thus covers a whole group, and with
+ * callbacks a group is not bounded by the number of threads that can wait. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,10 +67,14 @@ static int run_op(struct sq_store *st, struct store_op *op)
 	case OP_JOB_ADD: return op_job_add(st, op);
 	case OP_COUNTER_NEXT: return op_counter_next(st, op);
 	case OP_SET_WAKE_STATE: return op_set_wake_state(st, op);
+	case OP_PUSH_KEYS: return op_push_keys(st, op);
+	case OP_SEQ_EVENT: return op_seq_event(st, op);
 	case OP_LEASE: return op_lease(st, op);
 	case OP_REPORT: return op_report(st, op);
 	case OP_EXPIRE: return op_expire(st, op);
 	case OP_PURGE: return op_purge(st, op);
+	case OP_WEBHOOK: return op_webhook(st, op);
+	case OP_FLEET: return op_fleet(st, op);
 	}
 	return STORE_ERROR;
 }
@@ -192,6 +198,7 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		struct store_notify nt;
+		struct store_op *async;
 		int n = 0, nids = 0, jobs_added = 0, committed, last;
 
 		while (st->qhead == NULL && !st->stopping) {
@@ -225,8 +232,18 @@ static void *writer_main(void *arg)
 				jobs_added = 1;
 		}
 
+		/* Callbacks are taken aside first: a waiting caller's op is gone once it is woken. */
+		async = NULL;
+		for (int i = n - 1; i >= 0; i--) {
+			if (st->batch[i]->done_cb != NULL) {
+				st->batch[i]->next = async;
+				async = st->batch[i];
+			}
+		}
 		pthread_mutex_lock(&st->lock);
 		for (int i = 0; i < n; i++) {
+			if (st->batch[i]->done_cb != NULL)
+				continue;
 			st->batch[i]->done = 1;
 			pthread_cond_signal(&st->batch[i]->cond);
 		}
@@ -238,6 +255,14 @@ static void *writer_main(void *arg)
 			nt.message_added(nt.arg, st->notify_ids[i]);
 		if (jobs_added && nt.wake_job_added)
 			nt.wake_job_added(nt.arg);
+		while (async != NULL) {
+			struct store_op *op = async;
+			async = op->next;
+			if (op->kind == OP_ACK && op->u.ack.count_out != NULL)
+				*op->u.ack.count_out = op->rc == STORE_OK ? op->u.ack.count : 0;
+			op->done_cb(op->done_arg, op->rc);
+			free(op);
+		}
 
 		pthread_mutex_lock(&st->lock);
 		if (last)
@@ -259,6 +284,7 @@ int writer_submit(struct sq_store *st, struct store_op *op)
 	op->next = NULL;
 	op->done = 0;
 	op->rc = STORE_ERROR;
+	op->done_cb = NULL;
 	if (pthread_cond_init(&op->cond, NULL) != 0)
 		return STORE_ERROR;
 	pthread_mutex_lock(&st->lock);
@@ -279,6 +305,40 @@ int writer_submit(struct sq_store *st, struct store_op *op)
 	pthread_mutex_unlock(&st->lock);
 	pthread_cond_destroy(&op->cond);
 	return rc;
+}
+
+int writer_submit_async(struct sq_store *st, const struct store_op *tmpl, store_done_cb done, void *arg)
+{
+	struct store_op *op;
+
+	if (done == NULL || store_forked(st))
+		return STORE_ERROR;
+	/* A callback queuing more work would be fine, but nothing needs it: keep the rule simple. */
+	if (st->writer_running && pthread_equal(pthread_self(), st->writer))
+		return STORE_ERROR;
+	op = malloc(sizeof(*op));
+	if (op == NULL)
+		return STORE_ERROR;
+	*op = *tmpl;
+	op->next = NULL;
+	op->done = 0;
+	op->rc = STORE_ERROR;
+	op->done_cb = done;
+	op->done_arg = arg;
+	pthread_mutex_lock(&st->lock);
+	if (st->stopping || !st->writer_running) {
+		pthread_mutex_unlock(&st->lock);
+		free(op);
+		return STORE_UNAVAILABLE;
+	}
+	if (st->qtail != NULL)
+		st->qtail->next = op;
+	else
+		st->qhead = op;
+	st->qtail = op;
+	pthread_cond_signal(&st->work);
+	pthread_mutex_unlock(&st->lock);
+	return STORE_OK;
 }
 
 int writer_start(struct sq_store *st, const char **err)

@@ -5,8 +5,8 @@
  * new connection over a socket pair (MHD_add_connection), so no TCP handshake, no port and no
  * TIME_WAIT cost anything. An input is one authenticated request (route, method, the
  * TTL/Urgency/Topic/Idempotency-Key headers, query and body taken from it), or raw bytes for the
- * HTTP parser (tests/fuzz/corpus/http has real requests for every route). Any 500 answer, crash
- * or sanitizer report is a finding. */
+ * HTTP parser (first byte 11; tests/fuzz/corpus/http has real requests for every route). Any 500
+ * answer, crash or sanitizer report is a finding. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -200,7 +200,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	ensure_device();
-	route = p[0] % 12;
+	route = p[0] % 16;
 	const char *method = methods[p[1] % 6];
 	p += 2;
 	if (route == 11) {
@@ -220,7 +220,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	blen = (size_t)(end - p);
 	if (blen > 8000)
 		blen = 8000;
-	tok = route >= 7 && route <= 8 ? device_token : route >= 9 ? gateway_token : provider_token;
+	tok = route >= 7 && route <= 8 ? device_token : route >= 9 && route <= 10 ? gateway_token : provider_token;
 	switch (route) {
 	case 0: snprintf(path, sizeof(path), "/v1/devices"); break;
 	case 1: snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)device_id); break;
@@ -232,7 +232,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 7: snprintf(path, sizeof(path), "/v1/device/messages?%s", strstr(query, "wait") ? "" : query); break;
 	case 8: snprintf(path, sizeof(path), "/v1/device/ack"); break;
 	case 9: snprintf(path, sizeof(path), "/v1/gateway/lease"); break;
-	default: snprintf(path, sizeof(path), "/v1/gateway/report"); break;
+	case 10: snprintf(path, sizeof(path), "/v1/gateway/report"); break;
+	case 12: snprintf(path, sizeof(path), "/v1/devices?%s", query); break;
+	case 13: snprintf(path, sizeof(path), "/v1/messages"); break;
+	case 14: snprintf(path, sizeof(path), "/v1/webhooks"); break;
+	default: snprintf(path, sizeof(path), "/v1/batches/%u", (unsigned)(query[0] % 16)); break;
 	}
 	for (char *c = path; *c; c++)
 		if (*c == ' ')

@@ -22,7 +22,8 @@ for n in public internal; do
 	cp "$R/etc/smswake/server.crt" "$R/etc/smswake/$n.crt"
 done
 cp "$R/etc/smswake/server.crt" "$R/etc/smswake/ca.pem"
-(umask 077 && echo swg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG >"$R/etc/smswake/gateway.token")
+(umask 077 && echo swg_0123456789abcdefghijklmnopqrstuvwxyzABCDEFG >"$R/etc/smswake/gateway.token" &&
+	echo kannel-password >"$R/etc/smswake/kannel.password")
 
 # stage FILE: the file with its system paths moved under the staging root; each modem device it
 # names becomes a link to a character device there.

@@ -23,7 +23,9 @@ DEV1_ID=$DEV_ID
 	done
 ) &
 LOOP=$!
-sleep 1.5
+# Killed once a good number were accepted (however slow the machine), while the loop goes on.
+accepted_over() { [ "$(wc -l <"$T/accepted")" -gt "$1" ]; }
+wait_for 120 accepted_over 30
 server_stop -KILL
 wait $LOOP 2>/dev/null
 n=$(wc -l <"$T/accepted")

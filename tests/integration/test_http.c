@@ -19,6 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
+#include "ece.h"
+#include "ece_encrypt.h"
+#include "encode.h"
 #include "store.h"
 #include "testsrv.h"
 
@@ -72,7 +80,8 @@ static int64_t submit(int64_t dev, const char *body, const char *const *headers,
 static int setup(void **state)
 {
 	(void)state;
-	return testsrv_suite_start(&ts, "connection_timeout = 2\nconnection_limit = 64\nmax_fetch = 5\nlease_time = "
+	return testsrv_suite_start(&ts, "push_origin = https://push.example.net\nconnection_timeout = 2\n"
+					"connection_limit = 64\nmax_fetch = 5\nlease_time = "
 					"3\n[scheduler]\nenabled = no\n");
 }
 
@@ -325,6 +334,290 @@ static void test_submit_fetch_ack(void **state)
 	assert_int_equal(req("GET", "/v1/device/messages?wait=3600", tok, NULL, NULL), 400);
 }
 
+/* PUT /v1/device/push-keys keeps the device's Web Push public key and auth secret, answers the
+ * last seq assigned before them, and refuses anything that is not a P-256 point and 16 octets. */
+static void test_push_keys(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN];
+	char p64[ENC_B64_LEN(ECE_P256_PUB_LEN)], a64[ENC_B64_LEN(ECE_AUTH_LEN)], body[256], tok[128];
+	int64_t dev;
+	json_t *j;
+	long st;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003900", &dev, tok, sizeof(tok)), 0);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	enc_b64(pub, sizeof(pub), p64, 1);
+	enc_b64(auth, sizeof(auth), a64, 1);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, &j), 200);
+	assert_int_equal(jint(j, "seq"), 0);
+	json_decref(j);
+	submit(dev, "one", NULL, &st, NULL);
+	assert_int_equal(st, 201);
+	submit(dev, "two", NULL, &st, NULL);
+	assert_int_equal(st, 201);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, &j), 200);
+	assert_int_equal(jint(j, "seq"), 2);
+	json_decref(j);
+
+	/* Without the device's token, with another method, or with keys that are not keys. */
+	assert_int_equal(req("PUT", "/v1/device/push-keys", NULL, body, NULL), 401);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", ts.provider_key, body, NULL), 401);
+	assert_int_equal(req("POST", "/v1/device/push-keys", tok, body, NULL), 405);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\"}", p64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%sAA\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	p64[40] = p64[40] == 'A' ? 'B' : 'A'; /* off the curve */
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"x\":1}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 400);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, "[1]", NULL), 400);
+}
+
+/* An aes128gcm body (end-to-end encrypted to the device) is stored and relayed as it is, marked
+ * with its content coding; other codings are refused; the device's undecryptable outcome becomes
+ * an event of the message. */
+static void test_encrypted_message(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], ct[256];
+	const char *plain = "the plain text of an encrypted message";
+	char tok[128], path[64], *b64;
+	struct http_resp r;
+	size_t len = 0;
+	int64_t dev, id;
+	json_t *j, *m, *ev;
+	int found = 0;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003901", &dev, tok, sizeof(tok)), 0);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)plain, strlen(plain),
+					     0, ct, sizeof(ct), &len),
+			 ECE_OK);
+	snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev);
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: aes128gcm", NULL}, (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 201);
+	j = body_json(&r);
+	http_resp_free(&r);
+	assert_string_equal(jstr(j, "content_encoding"), "aes128gcm");
+	id = jint(j, "id");
+	json_decref(j);
+	/* Another coding, or a body too short to be aes128gcm. */
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: gzip", NULL}, (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 415);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, ts.provider_key,
+				 (const char *const[]){"Content-Encoding: aes128gcm", NULL}, "short", 5, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+	http_resp_free(&r);
+
+	assert_int_equal(req("GET", "/v1/device/messages?after=0", tok, NULL, &j), 200);
+	m = json_array_get(json_object_get(j, "messages"), 0);
+	assert_int_equal(jint(m, "id"), id);
+	assert_string_equal(jstr(m, "content_encoding"), "aes128gcm");
+	b64 = malloc(ENC_B64_LEN(len));
+	enc_b64(ct, len, b64, 0);
+	assert_string_equal(jstr(m, "body"), b64);
+	free(b64);
+	json_decref(j);
+
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":[2]}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":1}", NULL), 400);
+	assert_int_equal(req("POST", "/v1/device/ack", tok, "{\"seq\":1,\"undecryptable\":[1]}", NULL), 204);
+	snprintf(path, sizeof(path), "/v1/messages/%lld", (long long)id);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	assert_string_equal(jstr(j, "state"), "acked");
+	ev = json_object_get(j, "events");
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		found += strcmp(jstr(json_array_get(ev, i), "event"), "undecryptable") == 0;
+	assert_int_equal(found, 1);
+	json_decref(j);
+}
+
+/* A VAPID Authorization value for aud, signed with a fresh P-256 key (ES256: DER from OpenSSL
+ * turned into JOSE's raw r||s). The verifier is checked against independent signers in
+ * test_vapid.c and test_webpush_node.sh; this one only drives the endpoint. */
+static void vapid_header(const char *aud, long exp_in, char *out, size_t max, char *kout, size_t kmax)
+{
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	uint8_t pub[65], der[80], raw[64];
+	const unsigned char *dp = der;
+	char h64[64], c64[512], s64[ENC_B64_LEN(64)], k64[ENC_B64_LEN(65)], claims[256], input[700];
+	size_t publen = 0, derlen = sizeof(der);
+	ECDSA_SIG *sig;
+	const BIGNUM *r, *s;
+
+	assert_non_null(k);
+	assert_int_equal(EVP_PKEY_get_octet_string_param(k, "encoded-pub-key", pub, sizeof(pub), &publen), 1);
+	enc_b64((const uint8_t *)"{\"typ\":\"JWT\",\"alg\":\"ES256\"}", 27, h64, 1);
+	snprintf(claims, sizeof(claims), "{\"aud\":\"%s\",\"exp\":%ld,\"sub\":\"mailto:ops@example.net\"}", aud,
+		 (long)time(NULL) + exp_in);
+	enc_b64((const uint8_t *)claims, strlen(claims), c64, 1);
+	snprintf(input, sizeof(input), "%s.%s", h64, c64);
+	assert_int_equal(EVP_DigestSignInit(md, NULL, EVP_sha256(), NULL, k), 1);
+	assert_int_equal(EVP_DigestSign(md, der, &derlen, (const uint8_t *)input, strlen(input)), 1);
+	sig = d2i_ECDSA_SIG(NULL, &dp, (long)derlen);
+	assert_non_null(sig);
+	ECDSA_SIG_get0(sig, &r, &s);
+	assert_int_equal(BN_bn2binpad(r, raw, 32), 32);
+	assert_int_equal(BN_bn2binpad(s, raw + 32, 32), 32);
+	enc_b64(raw, 64, s64, 1);
+	enc_b64(pub, publen, k64, 1);
+	snprintf(out, max, "Authorization: vapid t=%s.%s, k=%s", input, s64, k64);
+	if (kout != NULL)
+		snprintf(kout, kmax, "%s", k64);
+	ECDSA_SIG_free(sig);
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(k);
+}
+
+/* POST /push/<token> (RFC 8030) from a Web Push sender: VAPID for this origin, TTL, aes128gcm. The
+ * provider sees the device's subscription in the shape of PushSubscription.toJSON(). */
+static void test_push_endpoint(void **state)
+{
+	(void)state;
+	uint8_t priv[ECE_P256_PRIV_LEN], pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN], ct[256], big[5000];
+	char p64[ENC_B64_LEN(ECE_P256_PUB_LEN)], a64[ENC_B64_LEN(ECE_AUTH_LEN)], body[256], tok[128], path[128];
+	char vapid[1024], other[1024], expired[1024], stranger[1024], vkey[128], loc[64], bound[512], ptoken[64];
+	const char *endpoint, *slash;
+	struct http_resp r;
+	size_t len = 0;
+	int64_t dev;
+	json_t *j, *sub, *m, *ev;
+	int found = 0;
+
+	assert_int_equal(testsrv_device(&ts, "+15550003902", &dev, tok, sizeof(tok)), 0);
+	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)dev);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	assert_true(json_is_null(json_object_get(j, "push_subscription")));
+	json_decref(j);
+	assert_int_equal(ece_webpush_keygen(priv, pub, auth), ECE_OK);
+	enc_b64(pub, sizeof(pub), p64, 1);
+	enc_b64(auth, sizeof(auth), a64, 1);
+	snprintf(body, sizeof(body), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p64, a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, body, NULL), 200);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	sub = json_object_get(j, "push_subscription");
+	endpoint = jstr(sub, "endpoint");
+	assert_int_equal(strncmp(endpoint, "https://push.example.net/push/", 30), 0);
+	assert_int_equal(strlen(endpoint), 30 + 22);
+	/* The token names neither the device nor the provider. */
+	assert_null(strstr(endpoint + 30, "3902"));
+	assert_string_equal(jstr(json_object_get(sub, "keys"), "p256dh"), p64);
+	assert_string_equal(jstr(json_object_get(sub, "keys"), "auth"), a64);
+	slash = strrchr(endpoint, '/');
+	snprintf(ptoken, sizeof(ptoken), "%s", slash + 1);
+	snprintf(path, sizeof(path), "/push/%s", ptoken);
+	json_decref(j);
+
+	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)"pushed", 6, 0, ct,
+					     sizeof(ct), &len),
+			 ECE_OK);
+	vapid_header("https://push.example.net", 3600, vapid, sizeof(vapid), vkey, sizeof(vkey));
+	vapid_header("https://push.example.org", 3600, other, sizeof(other), NULL, 0);
+	vapid_header("https://push.example.net", -10, expired, sizeof(expired), NULL, 0);
+	vapid_header("https://push.example.net", 3600, stranger, sizeof(stranger), NULL, 0);
+	assert_int_equal(
+		http_do(&ts, "POST", path, NULL,
+			(const char *const[]){vapid, "TTL: 60", "Urgency: high", "Content-Encoding: aes128gcm", NULL},
+			(const char *)ct, len, &r),
+		0);
+	assert_int_equal(r.status, 201);
+	assert_int_equal(http_resp_header(&r, "Location", loc, sizeof(loc)), 0);
+	assert_int_equal(strncmp(loc, "/v1/messages/", 13), 0);
+	http_resp_free(&r);
+	/* Refusals: no VAPID, VAPID for another origin or expired, no TTL, another coding, an
+	 * unknown endpoint, a body over 4096 octets. */
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){"TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){other, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){expired, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 401);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "Content-Encoding: aes128gcm", NULL}, (const char *)ct,
+				 len, &r),
+			 0);
+	assert_int_equal(r.status, 400);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aesgcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 415);
+	http_resp_free(&r);
+	memset(big, 'x', sizeof(big));
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)big, sizeof(big), &r),
+			 0);
+	assert_int_equal(r.status, 413);
+	http_resp_free(&r);
+	snprintf(path, sizeof(path), "/push/AAAAAAAAAAAAAAAAAAAAAA");
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 404);
+	http_resp_free(&r);
+
+	/* Bound to one application server key (applicationServerKey): others get 403. */
+	snprintf(bound, sizeof(bound), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"%s\"}", p64,
+		 a64, vkey);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, bound, NULL), 200);
+	snprintf(path, sizeof(path), "/push/%s", ptoken);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){stranger, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 403);
+	http_resp_free(&r);
+	assert_int_equal(http_do(&ts, "POST", path, NULL,
+				 (const char *const[]){vapid, "TTL: 60", "Content-Encoding: aes128gcm", NULL},
+				 (const char *)ct, len, &r),
+			 0);
+	assert_int_equal(r.status, 201);
+	http_resp_free(&r);
+	snprintf(bound, sizeof(bound), "{\"p256dh\":\"%s\",\"auth\":\"%s\",\"application_server_key\":\"AAAA\"}", p64,
+		 a64);
+	assert_int_equal(req("PUT", "/v1/device/push-keys", tok, bound, NULL), 400);
+
+	/* The device gets the ciphertext, marked; the message's history names the sender. */
+	assert_int_equal(req("GET", "/v1/device/messages?after=0", tok, NULL, &j), 200);
+	m = json_array_get(json_object_get(j, "messages"), 0);
+	assert_string_equal(jstr(m, "content_encoding"), "aes128gcm");
+	assert_string_equal(jstr(m, "urgency"), "high");
+	json_decref(j);
+	assert_int_equal(req("GET", loc, ts.provider_key, NULL, &j), 200);
+	ev = json_object_get(j, "events");
+	for (size_t i = 0; i < json_array_size(ev); i++)
+		found += strcmp(jstr(json_array_get(ev, i), "event"), "vapid") == 0 &&
+			 strcmp(jstr(json_array_get(ev, i), "detail"), "mailto:ops@example.net") == 0;
+	assert_int_equal(found, 1);
+	json_decref(j);
+}
+
 static void test_paging(void **state)
 {
 	(void)state;
@@ -347,6 +640,63 @@ static void test_paging(void **state)
 	assert_int_equal(jint(json_array_get(json_object_get(j, "messages"), 0), "seq"), 6);
 	assert_false(json_is_true(json_object_get(j, "more")));
 	json_decref(j);
+}
+
+/* The store's read and write counters from one /metrics answer. */
+static void store_counters(double *reads, double *ops)
+{
+	struct http_resp r;
+	const char *p;
+
+	assert_int_equal(http_do(&ts, "GET", "/metrics", NULL, NULL, NULL, 0, &r), 0);
+	assert_int_equal(r.status, 200);
+	p = strstr(r.body, "\nsmswake_store_reads_total ");
+	assert_non_null(p);
+	*reads = strtod(p + strlen("\nsmswake_store_reads_total "), NULL);
+	p = strstr(r.body, "\nsmswake_store_committed_ops_total ");
+	assert_non_null(p);
+	*ops = strtod(p + strlen("\nsmswake_store_committed_ops_total "), NULL);
+	http_resp_free(&r);
+}
+
+/* Store reads one request costs: /metrics' own reads (measured between two answers) taken out. */
+static int reads_of(const char *method, const char *path, const char *tok, const char *body, long want)
+{
+	double r0, r1, r2, o0, o1, o2;
+
+	store_counters(&r0, &o0);
+	store_counters(&r1, &o1);
+	assert_int_equal(req(method, path, tok, body, NULL), want);
+	store_counters(&r2, &o2);
+	print_message("%s %s: %.0f store reads, %.0f writes\n", method, path, (r2 - r1) - (r1 - r0), o2 - o1);
+	return (int)((r2 - r1) - (r1 - r0));
+}
+
+/* A device fetch reads the store once (besides its token's lookup), empty or not, and an ack
+ * reads the device once. */
+static void test_fetch_store_reads(void **state)
+{
+	(void)state;
+	int64_t dev;
+	char tok[128], path[64], ackbody[64];
+	json_t *j;
+	long st;
+	int kid;
+
+	assert_int_equal(testsrv_device(&ts, "+15550004500", &dev, tok, sizeof(tok)), 0);
+	snprintf(path, sizeof(path), "/v1/devices/%lld", (long long)dev);
+	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
+	kid = (int)jint(j, "key_id");
+	json_decref(j);
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 204), 2);
+	for (int i = 0; i < 7; i++)
+		submit(dev, "m", NULL, &st, NULL);
+	/* max_fetch is 5: a page with more after it, then the rest. */
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 200), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=5", tok, NULL, 200), 2);
+	snprintf(ackbody, sizeof(ackbody), "{\"seq\":7,\"key_id\":%d}", kid);
+	assert_int_equal(reads_of("POST", "/v1/device/ack", tok, ackbody, 204), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=7", tok, NULL, 204), 2);
 }
 
 static void test_headers_ttl_topic_idempotency(void **state)
@@ -678,21 +1028,17 @@ static void test_gateway_lease_expiry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_health_and_metrics),
-		cmocka_unit_test(test_auth),
-		cmocka_unit_test(test_routes_and_methods),
-		cmocka_unit_test(test_device_crud),
-		cmocka_unit_test(test_device_bad_input),
-		cmocka_unit_test(test_other_provider),
-		cmocka_unit_test(test_submit_fetch_ack),
-		cmocka_unit_test(test_paging),
-		cmocka_unit_test(test_headers_ttl_topic_idempotency),
-		cmocka_unit_test(test_body_limits),
-		cmocka_unit_test(test_slow_client),
-		cmocka_unit_test(test_too_many_connections),
-		cmocka_unit_test(test_long_poll),
-		cmocka_unit_test(test_gateway_lease_report),
-		cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_health_and_metrics),   cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_routes_and_methods),   cmocka_unit_test(test_device_crud),
+		cmocka_unit_test(test_device_bad_input),     cmocka_unit_test(test_other_provider),
+		cmocka_unit_test(test_submit_fetch_ack),     cmocka_unit_test(test_paging),
+		cmocka_unit_test(test_fetch_store_reads),    cmocka_unit_test(test_headers_ttl_topic_idempotency),
+		cmocka_unit_test(test_body_limits),          cmocka_unit_test(test_slow_client),
+		cmocka_unit_test(test_too_many_connections), cmocka_unit_test(test_long_poll),
+		cmocka_unit_test(test_gateway_lease_report), cmocka_unit_test(test_gateway_lease_expiry),
+		cmocka_unit_test(test_push_keys),
+		cmocka_unit_test(test_encrypted_message),
+		cmocka_unit_test(test_push_endpoint),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);

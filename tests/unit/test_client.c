@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "ece.h"
 #include "encode.h"
 #include "internal.h"
 #include "smswake.h"
@@ -40,7 +41,7 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	char b64[ENC_B64_LEN(WAKE_KEY_LEN)];
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-client-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_client-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
 	assert_int_equal(wake_derive_key(master, sizeof(master), 1, 12, f->key), 0);
@@ -669,6 +670,66 @@ static smswake_err noop_message(const struct smswake_message *m, void *ctx)
 /* After a master-key rotation the state file holds the key the server handed over: wakeups
  * under it verify; until the server confirmed the move the configured key still does, after it
  * no longer (the old master key is what the operator stopped trusting). */
+/* Push keys in the state file: both slots round-trip; the previous key only with the current one
+ * and its end; a damaged key line is a corrupt state, never a silent reset. */
+static void test_state_push_keys(void **state)
+{
+	struct sw_state st = {.device_id = 12, .counter = 3, .reported = 3, .cursor = 9, .acked = 9}, back;
+	char buf[2048], bad[2048], *p;
+	size_t n;
+
+	(void)state;
+	assert_int_equal(ece_webpush_keygen(st.push.priv, st.push.pub, st.push.auth), ECE_OK);
+	st.have_push = 1;
+	n = sw_state_format(&st, buf, sizeof(buf));
+	assert_true(n > 0);
+	memset(&back, 0xee, sizeof(back));
+	assert_int_equal(sw_state_parse(buf, n, &back), 0);
+	assert_int_equal(back.have_push, 1);
+	assert_int_equal(back.have_old_push, 0);
+	assert_memory_equal(&back.push, &st.push, sizeof(st.push));
+
+	st.old_push = st.push;
+	assert_int_equal(ece_webpush_keygen(st.push.priv, st.push.pub, st.push.auth), ECE_OK);
+	st.have_old_push = 1;
+	st.old_push_until = UINT64_MAX;
+	n = sw_state_format(&st, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(sw_state_parse(buf, n, &back), 0);
+	assert_int_equal(back.have_old_push, 1);
+	assert_true(back.old_push_until == UINT64_MAX);
+	assert_memory_equal(&back.old_push, &st.old_push, sizeof(st.old_push));
+	assert_memory_equal(&back.push, &st.push, sizeof(st.push));
+	/* Every truncation but those that drop whole optional lines (a state without push keys, or
+	 * without the previous one, is valid). */
+	for (size_t k = 0; k < n; k++)
+		if (!(k > 0 && buf[k - 1] == '\n' && (size_t)(strstr(buf, "\npush_key ") - buf) < k))
+			assert_int_not_equal(sw_state_parse(buf, k, &back), 0);
+
+	/* Without its end, or without a current key. */
+	memcpy(bad, buf, n + 1);
+	p = strstr(bad, "old_push_until");
+	*p = '\0';
+	assert_int_not_equal(sw_state_parse(bad, strlen(bad), &back), 0);
+	memcpy(bad, buf, n + 1);
+	p = strstr(bad, "\npush_key ");
+	memmove(p + 1, strchr(p + 1, '\n') + 1, strlen(strchr(p + 1, '\n') + 1) + 1);
+	assert_int_not_equal(sw_state_parse(bad, strlen(bad), &back), 0);
+	/* A key part of the wrong length, a public key that is not uncompressed, a missing part. */
+	memcpy(bad, buf, n + 1);
+	p = strstr(bad, "\npush_key ") + 11;
+	memmove(p, p + 1, strlen(p + 1) + 1);
+	assert_int_not_equal(sw_state_parse(bad, strlen(bad), &back), 0);
+	memcpy(bad, buf, n + 1);
+	p = strchr(strstr(bad, "\npush_key ") + 11, '.') + 1;
+	*p = 'A';
+	assert_int_not_equal(sw_state_parse(bad, strlen(bad), &back), 0);
+	memcpy(bad, buf, n + 1);
+	p = strchr(strstr(bad, "\npush_key ") + 11, '.');
+	*p = '_';
+	assert_int_not_equal(sw_state_parse(bad, strlen(bad), &back), 0);
+}
+
 static void test_rotated_key(void **state)
 {
 	static const uint8_t master2[32] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
@@ -808,6 +869,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rotated_key, setup, teardown),
+		cmocka_unit_test(test_state_push_keys),
 	};
 	return cmocka_run_group_tests_name("client", tests, NULL, NULL);
 }

@@ -9,11 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "ece.h"
+#include "ece_encrypt.h"
 #include "encode.h"
 #include "smswake.h"
 #include "test_client_server.h"
@@ -25,6 +28,7 @@
 struct seen {
 	uint64_t seq[MAXSEEN];
 	int redelivered[MAXSEEN];
+	int encrypted[MAXSEEN];
 	char body[MAXSEEN][64];
 	char topic[MAXSEEN][16];
 	size_t n;
@@ -50,6 +54,7 @@ static int on_message(const struct smswake_message *m, void *ctx)
 	if (s->n < MAXSEEN) {
 		s->seq[s->n] = m->seq;
 		s->redelivered[s->n] = m->redelivered;
+		s->encrypted[s->n] = m->encrypted;
 		snprintf(s->body[s->n], sizeof(s->body[0]), "%.*s", (int)m->body_len, (const char *)m->body);
 		snprintf(s->topic[s->n], sizeof(s->topic[0]), "%s", m->topic ? m->topic : "-");
 		s->n++;
@@ -83,7 +88,7 @@ static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	snprintf(f->dir, sizeof(f->dir), "/tmp/test-client-fetch-XXXXXX");
+	snprintf(f->dir, sizeof(f->dir), "/tmp/test_client_fetch-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
 	snprintf(f->state, sizeof(f->state), "%s/state", f->dir);
 	f->ts = ts_start();
@@ -423,6 +428,149 @@ static void test_ack_counter_range(void **state)
 			    "POST /v1/device/ack {\"seq\":4,\"wake_ctr\":18446744073709551615}");
 }
 
+/* Encrypts text to the device's push key as an application server would (RFC 8291). */
+static size_t encrypt_to(const char *p256dh, const char *auth64, const char *text, uint8_t *out, size_t max)
+{
+	uint8_t pub[ECE_P256_PUB_LEN], auth[ECE_AUTH_LEN];
+	size_t len = 0;
+
+	assert_int_equal(enc_unb64(p256dh, strlen(p256dh), pub, sizeof(pub), 1), ECE_P256_PUB_LEN);
+	assert_int_equal(enc_unb64(auth64, strlen(auth64), auth, sizeof(auth), 1), ECE_AUTH_LEN);
+	assert_int_equal(ece_webpush_encrypt(pub, auth, NULL, NULL, NULL, 4096, (const uint8_t *)text, strlen(text), 3,
+					     out, max, &len),
+			 ECE_OK);
+	return len;
+}
+
+static int file_has(const char *path, const char *needle)
+{
+	char buf[4096];
+	FILE *fp = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(fp);
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	return strstr(buf, needle) != NULL;
+}
+
+/* The device's keys are made once, kept 0600 in the state file, and an aes128gcm body reaches
+ * the handler decrypted and marked as end-to-end encrypted; a plain one beside it is unchanged. */
+static void test_push_decrypts(void **state)
+{
+	struct fixture *f = *state;
+	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX], again[SMSWAKE_P256DH_MAX];
+	uint8_t body[512];
+	struct stat sb;
+	size_t len;
+
+	assert_int_equal(smswake_push_keys(f->h, 0, p256dh, auth), SMSWAKE_OK);
+	assert_int_equal(strlen(p256dh), 87);
+	assert_int_equal(strlen(auth), 22);
+	assert_int_equal(stat(f->state, &sb), 0);
+	assert_int_equal(sb.st_mode & 0777, 0600);
+	assert_true(file_has(f->state, "\npush_key "));
+	assert_int_equal(smswake_push_keys(f->h, 0, again, NULL), SMSWAKE_OK);
+	assert_string_equal(again, p256dh);
+
+	len = encrypt_to(p256dh, auth, "meet at noon", body, sizeof(body));
+	ts_add_message_raw(f->ts, 1, body, len, "aes128gcm");
+	ts_add_message(f->ts, 2, "plain", NULL);
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, NULL), SMSWAKE_OK);
+	assert_int_equal(f->seen.n, 2);
+	assert_string_equal(f->seen.body[0], "meet at noon");
+	assert_int_equal(f->seen.encrypted[0], 1);
+	assert_string_equal(f->seen.body[1], "plain");
+	assert_int_equal(f->seen.encrypted[1], 0);
+	assert_int_equal(smswake_undecryptable(f->h), 0);
+	assert_string_equal(ts_request(f->ts, 1), "POST /v1/device/ack {\"seq\":2}");
+}
+
+/* Ciphertext for another key, an unknown coding, a damaged body, or no key at all: never handed
+ * over, acknowledged with the undecryptable outcome; the plain message between them is. */
+static void test_push_undecryptable(void **state)
+{
+	struct fixture *f = *state;
+	char p256dh[SMSWAKE_P256DH_MAX], auth[SMSWAKE_AUTH_MAX];
+	uint8_t body[512], other_priv[32], other_pub[65], other_auth[16];
+	char op[ENC_B64_LEN(65)], oa[ENC_B64_LEN(16)];
+	size_t len;
+
+	/* Before the device has a key. */
+	assert_int_equal(ece_webpush_keygen(other_priv, other_pub, other_auth), ECE_OK);
+	enc_b64(other_pub, sizeof(other_pub), op, 1);
+	enc_b64(other_auth, sizeof(other_auth), oa, 1);
+	len = encrypt_to(op, oa, "for someone else", body, sizeof(body));
+	ts_add_message_raw(f->ts, 1, body, len, "aes128gcm");
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, NULL), SMSWAKE_OK);
+	assert_int_equal(f->seen.n, 0);
+	assert_int_equal(smswake_undecryptable(f->h), 1);
+	assert_string_equal(ts_request(f->ts, 1), "POST /v1/device/ack {\"seq\":1,\"undecryptable\":[1]}");
+
+	assert_int_equal(smswake_push_keys(f->h, 0, p256dh, auth), SMSWAKE_OK);
+	ts_add_message_raw(f->ts, 2, body, len, "aes128gcm");
+	ts_add_message(f->ts, 3, "plain", NULL);
+	len = encrypt_to(p256dh, auth, "old coding", body, sizeof(body));
+	ts_add_message_raw(f->ts, 4, body, len, "aesgcm");
+	body[len - 1] ^= 1;
+	ts_add_message_raw(f->ts, 5, body, len, "aes128gcm");
+	ts_add_message_raw(f->ts, 6, (const uint8_t *)"short", 5, "aes128gcm");
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, NULL), SMSWAKE_OK);
+	assert_int_equal(f->seen.n, 1);
+	assert_string_equal(f->seen.body[0], "plain");
+	assert_int_equal(smswake_undecryptable(f->h), 4);
+	assert_string_equal(ts_request(f->ts, 3), "POST /v1/device/ack {\"seq\":6,\"undecryptable\":[2,4,5,6]}");
+	assert_true(ts_acked(f->ts) == 6);
+}
+
+/* Rotation: what was encrypted to the old key before the server had the new one still decrypts;
+ * the old key is dropped once the server confirmed those messages acknowledged. */
+static void test_push_rotation(void **state)
+{
+	struct fixture *f = *state;
+	char p1[SMSWAKE_P256DH_MAX], a1[SMSWAKE_AUTH_MAX], p2[SMSWAKE_P256DH_MAX], a2[SMSWAKE_AUTH_MAX];
+	char want[256];
+	uint8_t body[512];
+	size_t len;
+
+	assert_int_equal(smswake_push_upload(f->h), SMSWAKE_OK);
+	assert_int_equal(smswake_push_keys(f->h, 0, p1, a1), SMSWAKE_OK);
+	snprintf(want, sizeof(want), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p1, a1);
+	assert_string_equal(ts_push_keys(f->ts), want);
+	assert_int_equal(strncmp(ts_request(f->ts, 0), "PUT /v1/device/push-keys {", 26), 0);
+
+	len = encrypt_to(p1, a1, "to the first key", body, sizeof(body));
+	ts_add_message_raw(f->ts, 1, body, len, "aes128gcm");
+	assert_int_equal(smswake_push_keys(f->h, 1, p2, a2), SMSWAKE_OK);
+	assert_string_not_equal(p1, p2);
+	assert_string_not_equal(a1, a2);
+	/* Only one previous key is kept: no second rotation while it is needed. */
+	assert_int_equal(smswake_push_keys(f->h, 1, NULL, NULL), SMSWAKE_EINVAL);
+	assert_int_equal(smswake_push_upload(f->h), SMSWAKE_OK);
+	snprintf(want, sizeof(want), "{\"p256dh\":\"%s\",\"auth\":\"%s\"}", p2, a2);
+	assert_string_equal(ts_push_keys(f->ts), want);
+	assert_true(file_has(f->state, "\nold_push_until 1\n"));
+
+	len = encrypt_to(p2, a2, "to the second key", body, sizeof(body));
+	ts_add_message_raw(f->ts, 2, body, len, "aes128gcm");
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, NULL), SMSWAKE_OK);
+	assert_int_equal(f->seen.n, 2);
+	assert_string_equal(f->seen.body[0], "to the first key");
+	assert_string_equal(f->seen.body[1], "to the second key");
+	assert_true(f->seen.encrypted[0] && f->seen.encrypted[1]);
+	assert_false(file_has(f->state, "old_push_key"));
+	assert_true(file_has(f->state, "\npush_key "));
+
+	/* After that, a message to the first key no longer decrypts, and rotating again works. */
+	len = encrypt_to(p1, a1, "late", body, sizeof(body));
+	ts_add_message_raw(f->ts, 3, body, len, "aes128gcm");
+	assert_int_equal(smswake_fetch(f->h, on_message, &f->seen, NULL), SMSWAKE_OK);
+	assert_int_equal(f->seen.n, 2);
+	assert_int_equal(smswake_undecryptable(f->h), 1);
+	assert_int_equal(smswake_push_keys(f->h, 1, NULL, NULL), SMSWAKE_OK);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -436,6 +584,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wakeup_then_fetch, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ack_counter_range, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_decrypts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_undecryptable, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_push_rotation, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("client-fetch", tests, NULL, NULL);
 }

@@ -1191,7 +1191,7 @@ static int setup_net(void **state)
 	struct net *n = calloc(1, sizeof(*n));
 
 	assert_non_null(n);
-	snprintf(n->dir, sizeof(n->dir), "/tmp/test-client-http-XXXXXX");
+	snprintf(n->dir, sizeof(n->dir), "/tmp/test_client_http-XXXXXX");
 	assert_non_null(mkdtemp(n->dir));
 	snprintf(n->state, sizeof(n->state), "%s/state", n->dir);
 	*state = n;

@@ -18,7 +18,9 @@
 struct ts_msg {
 	uint64_t seq;
 	char *body;
+	size_t len;
 	char *topic;
+	char *encoding; /* content_encoding, NULL for plain */
 };
 
 struct ts_reply {
@@ -41,6 +43,7 @@ struct ts_server {
 	char *log[TS_MAX_LOG];
 	size_t nlog;
 	unsigned connections;
+	char push_keys[256]; /* the last PUT /v1/device/push-keys body */
 };
 
 struct req {
@@ -115,7 +118,7 @@ static enum MHD_Result model_get(struct ts_server *ts, struct MHD_Connection *c)
 		max = ts->page_cap;
 	for (size_t i = 0; i < ts->nmsgs; i++) {
 		struct ts_msg *m = &ts->msgs[i];
-		size_t bl = strlen(m->body);
+		size_t bl = m->len;
 		char *b64;
 		json_t *o;
 
@@ -131,6 +134,8 @@ static enum MHD_Result model_get(struct ts_server *ts, struct MHD_Connection *c)
 			      "urgency", "normal", "content_type", "text/plain", "body", b64);
 		if (m->topic != NULL)
 			json_object_set_new(o, "topic", json_string(m->topic));
+		if (m->encoding != NULL)
+			json_object_set_new(o, "content_encoding", json_string(m->encoding));
 		json_array_append_new(arr, o);
 		free(b64);
 		n++;
@@ -196,6 +201,16 @@ static enum MHD_Result model_ack(struct ts_server *ts, struct MHD_Connection *c,
 	return reply(c, 204, NULL, NULL, ts->next_poll);
 }
 
+/* Keeps the keys; answers with the last seq queued before them, as the server does. */
+static enum MHD_Result model_push_keys(struct ts_server *ts, struct MHD_Connection *c, const char *body)
+{
+	char answer[64];
+
+	snprintf(ts->push_keys, sizeof(ts->push_keys), "%s", body);
+	snprintf(answer, sizeof(answer), "{\"seq\":%" PRIu64 "}", ts->nmsgs > 0 ? ts->msgs[ts->nmsgs - 1].seq : 0);
+	return reply(c, 200, answer, NULL, -1);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **req_cls)
 {
@@ -240,6 +255,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		ret = model_get(ts, c);
 	else if (strcmp(method, "POST") == 0 && strcmp(url, "/v1/device/ack") == 0)
 		ret = model_ack(ts, c, rq->body ? rq->body : "", rq->len);
+	else if (strcmp(method, "PUT") == 0 && strcmp(url, "/v1/device/push-keys") == 0)
+		ret = model_push_keys(ts, c, rq->body ? rq->body : "");
 	else
 		ret = reply(c, 404, "{\"error\":\"not found\"}", NULL, -1);
 	pthread_mutex_unlock(&ts->mu);
@@ -306,6 +323,7 @@ void ts_stop(struct ts_server *ts)
 	for (size_t i = 0; i < ts->nmsgs; i++) {
 		free(ts->msgs[i].body);
 		free(ts->msgs[i].topic);
+		free(ts->msgs[i].encoding);
 	}
 	for (size_t i = 0; i < ts->nscript; i++) {
 		free(ts->script[i].body);
@@ -324,14 +342,35 @@ const char *ts_url(const struct ts_server *ts)
 
 void ts_add_message(struct ts_server *ts, uint64_t seq, const char *body, const char *topic)
 {
+	ts_add_message_raw(ts, seq, (const uint8_t *)body, strlen(body), NULL);
+	if (topic != NULL) {
+		pthread_mutex_lock(&ts->mu);
+		ts->msgs[ts->nmsgs - 1].topic = strdup(topic);
+		pthread_mutex_unlock(&ts->mu);
+	}
+}
+
+void ts_add_message_raw(struct ts_server *ts, uint64_t seq, const uint8_t *body, size_t len, const char *encoding)
+{
 	pthread_mutex_lock(&ts->mu);
 	if (ts->nmsgs < TS_MAX_MSGS) {
-		ts->msgs[ts->nmsgs].seq = seq;
-		ts->msgs[ts->nmsgs].body = strdup(body);
-		ts->msgs[ts->nmsgs].topic = topic ? strdup(topic) : NULL;
+		struct ts_msg *m = &ts->msgs[ts->nmsgs];
+
+		m->seq = seq;
+		m->body = malloc(len + 1);
+		memcpy(m->body, body, len);
+		m->body[len] = '\0';
+		m->len = len;
+		m->topic = NULL;
+		m->encoding = encoding ? strdup(encoding) : NULL;
 		ts->nmsgs++;
 	}
 	pthread_mutex_unlock(&ts->mu);
+}
+
+const char *ts_push_keys(struct ts_server *ts)
+{
+	return ts->push_keys;
 }
 
 void ts_set_page_cap(struct ts_server *ts, unsigned cap)

@@ -22,6 +22,11 @@ const char *ts_url(const struct ts_server *ts);
 
 /* Queues a message for the device (seq must increase); body is raw text. */
 void ts_add_message(struct ts_server *ts, uint64_t seq, const char *body, const char *topic);
+/* The same with any octets as body and a content_encoding (NULL: none). */
+void ts_add_message_raw(struct ts_server *ts, uint64_t seq, const uint8_t *body, size_t len, const char *encoding);
+/* The body of the last PUT /v1/device/push-keys, "" if none (the server answers 200 with the
+ * last queued seq). */
+const char *ts_push_keys(struct ts_server *ts);
 /* Server behaviour knobs. */
 void ts_set_page_cap(struct ts_server *ts, unsigned cap); /* most messages per page */
 void ts_set_ignore_after(struct ts_server *ts, int on);   /* answer every unacked message */

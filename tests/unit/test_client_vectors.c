@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The test vectors of docs/protocol.md section 8, read out of the document itself so that the
  * document and the code cannot drift apart: every field of every vector is recomputed with the
- * codec (common/wake.c, common/pdu.c) and every wakeup goes through libsmswake's public functions
+ * codec (common/wire/wake.c, common/wire/pdu.c) and every wakeup goes through libsmswake's public functions
  * in each of its forms; every rejection vector is rejected for the reason the document gives.
  * tests/unit/test_protocol.py checks the same vectors with an implementation of its own.
  * The document is docs/protocol.md from the current directory, or $SMSWAKE_PROTOCOL_MD. */
@@ -180,7 +180,7 @@ static int setup(void **state)
 	d->text = read_doc();
 	parse_vectors(d);
 	parse_rejects(d);
-	snprintf(d->dir, sizeof(d->dir), "/tmp/test-client-vectors-XXXXXX");
+	snprintf(d->dir, sizeof(d->dir), "/tmp/test_client_vectors-XXXXXX");
 	assert_non_null(mkdtemp(d->dir));
 	snprintf(d->state, sizeof(d->state), "%s/state", d->dir);
 	*state = d;

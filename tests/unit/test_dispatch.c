@@ -34,7 +34,8 @@ struct fake {
 		int validity_minutes;
 		int taken;
 	} sends[SENDS_MAX];
-	int64_t now; /* the time the test pretends it is, for the send log */
+	int64_t now;        /* the time the test pretends it is, for the send log */
+	const char *prefix; /* of its channels' names; NULL: "ch" */
 };
 
 static int f_start(struct gw_transport *t)
@@ -70,7 +71,7 @@ static int f_info(const struct gw_transport *t, int ch, struct gw_channel_info *
 	memset(out, 0, sizeof(*out));
 	if (ch < 0 || ch >= f->nch)
 		return -1;
-	snprintf(out->name, sizeof(out->name), "ch%d", ch);
+	snprintf(out->name, sizeof(out->name), "%s%d", f->prefix ? f->prefix : "ch", ch);
 	out->ready = f->ready[ch];
 	out->signal = -1;
 	return 0;
@@ -93,17 +94,15 @@ static int f_send(struct gw_transport *t, int ch, const struct modem_sms_out *sm
 	return GW_SEND_OK;
 }
 
-static const struct gw_transport_ops fake_ops = {
-	.name = "fake",
-	.start = f_start,
-	.free = f_free,
-	.fd = f_fd,
-	.timeout_ms = f_timeout,
-	.process = f_process,
-	.channels = f_channels,
-	.channel_info = f_info,
-	.send = f_send,
-};
+#define FAKE_OPS(NAME)                                                                                                 \
+	{                                                                                                              \
+		.name = NAME, .start = f_start, .free = f_free, .fd = f_fd, .timeout_ms = f_timeout,                   \
+		.process = f_process, .channels = f_channels, .channel_info = f_info, .send = f_send,                  \
+	}
+static const struct gw_transport_ops fake_ops = FAKE_OPS("fake");
+/* As the gateway's two transports, for routing. */
+static const struct gw_transport_ops modem_ops = FAKE_OPS("modem");
+static const struct gw_transport_ops kannel_ops = FAKE_OPS("kannel");
 
 struct fixture {
 	struct gw_config cfg;
@@ -330,6 +329,128 @@ static void test_reports_carry_the_time(void **state)
 	}
 }
 
+/* Routing: two transports, "modem" (channel m0) and "kannel" (channel k0). */
+struct routed {
+	struct gw_config cfg;
+	struct fake modem, kannel;
+	struct reports *reports;
+	struct dispatch *d;
+};
+
+static void routed_setup(struct routed *r, int failover)
+{
+	memset(r, 0, sizeof(*r));
+	r->cfg.per_modem_jobs = 2;
+	r->cfg.failover = failover;
+	r->cfg.kannel.concurrency = 8;
+	r->cfg.kannel.per_second = 2;
+	snprintf(r->cfg.routes[0].prefix, sizeof(r->cfg.routes[0].prefix), "+49");
+	snprintf(r->cfg.routes[0].transport, sizeof(r->cfg.routes[0].transport), "kannel");
+	snprintf(r->cfg.routes[1].transport, sizeof(r->cfg.routes[1].transport), "modem"); /* default */
+	r->cfg.nroutes = 2;
+	r->modem.t.ops = &modem_ops;
+	r->modem.prefix = "m";
+	r->kannel.t.ops = &kannel_ops;
+	r->kannel.prefix = "k";
+	r->reports = reports_new(NULL);
+	r->d = dispatch_new(&r->cfg, r->reports);
+	for (struct fake *f = &r->modem; f <= &r->kannel; f++) {
+		f->nch = 1;
+		f->ready[0] = 1;
+		f->t.impl = f;
+		f->t.cb = dispatch_on_event;
+		f->t.cb_arg = r->d;
+		assert_int_equal(dispatch_add_transport(r->d, &f->t), 0);
+	}
+}
+
+static void routed_free(struct routed *r)
+{
+	dispatch_free(r->d);
+	reports_free(r->reports);
+}
+
+static struct dispatch_job routed_job(int64_t id, const char *number)
+{
+	struct dispatch_job j = job(id, 60);
+	snprintf(j.sms.number, sizeof(j.sms.number), "%s", number);
+	return j;
+}
+
+/* Numbers go to the transport their route names; the Kannel channel takes up to its
+ * concurrency, at most per_second a second, and a job over its rate waits for it rather than
+ * going to a modem. */
+static void test_routes_by_prefix(void **state)
+{
+	static struct routed r;
+	int64_t t0 = util_mono_ms();
+	struct dispatch_job a = routed_job(1, "+4915550001"), b = routed_job(2, "+15550002"),
+			    c = routed_job(3, "+4915550003"), d = routed_job(4, "+4915550004");
+
+	(void)state;
+	routed_setup(&r, 1);
+	assert_int_equal(dispatch_capacity(r.d, t0), 2 + 8);
+	assert_int_equal(dispatch_take(r.d, &a, t0), 0);
+	assert_int_equal(dispatch_take(r.d, &b, t0), 0);
+	assert_int_equal(dispatch_take(r.d, &c, t0), 0);
+	assert_int_equal(dispatch_take(r.d, &d, t0), 0);
+	dispatch_run(r.d, t0);
+	assert_int_equal(r.modem.nsends, 1);
+	assert_true(r.modem.sends[0].cookie == 2);
+	assert_int_equal(r.kannel.nsends, 2); /* per_second = 2 */
+	assert_true(r.kannel.sends[0].cookie == 1 && r.kannel.sends[1].cookie == 3);
+	for (int64_t dt = 0; dt < 900; dt += 50)
+		dispatch_run(r.d, t0 + dt);
+	assert_int_equal(r.modem.nsends, 1); /* job 4 waits for Kannel */
+	dispatch_run(r.d, t0 + 1000);
+	assert_int_equal(r.kannel.nsends, 3);
+	assert_true(r.kannel.sends[2].cookie == 4);
+	routed_free(&r);
+}
+
+/* With Kannel not ready, a job routed to it goes to a modem (failover); without failover it
+ * waits for Kannel and is given back when its lease runs out. */
+static void test_failover(void **state)
+{
+	static struct routed r;
+	int64_t t0 = util_mono_ms();
+	struct dispatch_job a = routed_job(1, "+4915550001");
+
+	(void)state;
+	routed_setup(&r, 1);
+	r.kannel.ready[0] = 0;
+	assert_int_equal(dispatch_take(r.d, &a, t0), 0);
+	dispatch_run(r.d, t0);
+	assert_int_equal(r.kannel.nsends, 0);
+	assert_int_equal(r.modem.nsends, 1);
+	routed_free(&r);
+
+	routed_setup(&r, 0);
+	r.kannel.ready[0] = 0;
+	assert_int_equal(dispatch_take(r.d, &a, t0), 0);
+	for (int64_t dt = 0; dt < 54000; dt += 500)
+		dispatch_run(r.d, t0 + dt);
+	assert_int_equal(r.modem.nsends, 0);
+	assert_false(reports_find(r.reports, 1, "failed", NULL, NULL, 0));
+	dispatch_run(r.d, t0 + 55000);
+	assert_true(reports_find(r.reports, 1, "failed", NULL, NULL, 0));
+	assert_int_equal(r.modem.nsends + r.kannel.nsends, 0);
+	routed_free(&r);
+
+	/* A Kannel channel that failed the job: with failover, the modem takes it at once. */
+	routed_setup(&r, 1);
+	assert_int_equal(dispatch_take(r.d, &a, t0), 0);
+	dispatch_run(r.d, t0);
+	assert_int_equal(r.kannel.nsends, 1);
+	{
+		struct gw_tevent ev = {.type = GW_TEV_SEND_FAILED, .name = "k0", .cookie = 1, .error = "HTTP 503"};
+		dispatch_on_event(r.d, &ev);
+	}
+	dispatch_run(r.d, util_mono_ms());
+	assert_int_equal(r.modem.nsends, 1);
+	routed_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -338,6 +459,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refusing_channel_spaced_then_sends, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_given_back_before_lease_ends, setup1, teardown),
 		cmocka_unit_test_setup_teardown(test_reports_carry_the_time, setup2, teardown),
+		cmocka_unit_test(test_routes_by_prefix),
+		cmocka_unit_test(test_failover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

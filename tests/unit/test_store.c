@@ -772,7 +772,7 @@ static void test_key_rotation(void **state)
 	const char *err = NULL;
 	int64_t a, b, c;
 	int count = -1;
-	char sql[256];
+	char sql[1024];
 
 	a = add_device(f->st, f->prov, "+15550001001", 1);
 	b = add_device(f->st, f->prov, "+15550001002", 2);
@@ -838,9 +838,17 @@ static void test_key_rotation(void **state)
 		return; /* the PostgreSQL schema starts with the key columns */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
-		 "ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
+		 "DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
+		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks; DROP TRIGGER device_tags_gone;"
+		 " DROP TABLE device_tags; DROP TABLE batches; DROP INDEX messages_batch;"
+		 " ALTER TABLE messages DROP COLUMN batch_id;"
+		 " ALTER TABLE devices DROP COLUMN key_id; ALTER TABLE devices DROP COLUMN key_next;"
 		 " DROP INDEX message_events_job; ALTER TABLE message_events DROP COLUMN job_id;"
-		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; PRAGMA user_version=1;");
+		 " ALTER TABLE wake_jobs DROP COLUMN sent_ms; DROP INDEX devices_push_token;"
+		 " ALTER TABLE devices DROP COLUMN push_p256dh; ALTER TABLE devices DROP COLUMN push_auth;"
+		 " ALTER TABLE devices DROP COLUMN push_token; ALTER TABLE messages DROP COLUMN content_encoding;"
+		 " ALTER TABLE devices DROP COLUMN push_server_key;"
+		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = reopen(f, &err);
 	assert_non_null(f->st);
@@ -1410,6 +1418,19 @@ static void test_wake_lease_expiry(void **state)
 	}
 }
 
+/* The provider's event types, in order, joined by spaces (events of api.md, "Webhooks"). */
+struct typelist {
+	char s[1024];
+};
+
+static int collect_type(void *arg, const struct store_event_out *e)
+{
+	struct typelist *t = arg;
+	size_t n = strlen(t->s);
+	snprintf(t->s + n, sizeof(t->s) - n, "%s%s", n ? " " : "", e->type);
+	return 0;
+}
+
 static void test_wake_failed_retry(void **state)
 {
 	struct fixture *f = *state;
@@ -1419,8 +1440,14 @@ static void test_wake_failed_retry(void **state)
 	struct store_message m;
 	struct evlist ev = {0};
 	int64_t a = put(f->st, f->prov, dev, T0), t = T0, delay = 5000;
+	struct store_webhook w = {.provider_id = f->prov};
+	uint8_t secret[STORE_SECRET_LEN] = {1};
 	int n;
 
+	snprintf(w.url, sizeof(w.url), "https://example.com/hook");
+	snprintf(w.events, sizeof(w.events),
+		 ",message.wake_sent,message.sms_delivered,message.undeliverable,device.unreachable,");
+	assert_int_equal(store_webhook_add(f->st, &w, secret, T0), STORE_OK);
 	assert_int_equal(store_wake_job_add(f->st, &j, T0), STORE_OK);
 	for (int i = 1; i <= 4; i++, delay *= 2) {
 		assert_int_equal(store_wake_lease(f->st, gw, 2, 60000, t, leased, &n), STORE_OK);
@@ -1471,6 +1498,17 @@ static void test_wake_failed_retry(void **state)
 		assert_int_equal(strlen(got.error), STORE_ERROR_MAX);
 		assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 		assert_int_equal(d.wake_state, WAKE_UNREACHABLE);
+	}
+	/* The provider hears of the SMS, the network's refusal and the device left to its polls;
+	 * the endpoint made before has each of them waiting in its outbox. */
+	{
+		struct typelist tl = {{0}};
+		struct store_webhook w2;
+		assert_int_equal(store_events_after(f->st, f->prov, 0, 100, collect_type, &tl), STORE_OK);
+		assert_string_equal(tl.s, "message.wake_sent message.undeliverable device.unreachable");
+		assert_int_equal(store_webhook_get(f->st, f->prov, w.id, &w2), STORE_OK);
+		assert_int_equal(w2.backlog, 3);
+		assert_int_equal(store_webhook_get(f->st, f->prov + 1, w.id, &w2), STORE_NOTFOUND);
 	}
 }
 
@@ -1772,6 +1810,130 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Asynchronous writes: one thread queues many without waiting; each callback runs once, after
+ * its group's COMMIT (a read connection already sees the message), with the synchronous verb's
+ * result; a thread that queues without waiting gets groups of more than one. */
+#define ASYNC_PUTS 200
+
+struct async_put {
+	struct store *st;
+	struct store_message_in in;
+	struct store_message out;
+	int replayed;
+	int rc;
+	int done; /* callbacks seen for this put */
+	int seen; /* the message was readable from inside the callback */
+};
+
+static pthread_mutex_t async_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t async_cond = PTHREAD_COND_INITIALIZER;
+static int async_done;
+
+static void async_put_done(void *arg, int rc)
+{
+	struct async_put *a = arg;
+	struct store_message m;
+
+	a->seen = rc == STORE_OK && store_message_get(a->st, 0, a->out.id, &m, NULL, NULL) == STORE_OK &&
+		  m.seq == a->out.seq;
+	pthread_mutex_lock(&async_lock);
+	a->rc = rc;
+	a->done++;
+	async_done++;
+	pthread_cond_broadcast(&async_cond);
+	pthread_mutex_unlock(&async_lock);
+}
+
+static void async_wait(int want)
+{
+	pthread_mutex_lock(&async_lock);
+	while (async_done < want)
+		pthread_cond_wait(&async_cond, &async_lock);
+	pthread_mutex_unlock(&async_lock);
+}
+
+static void test_async_writes(void **state)
+{
+	struct fixture *f = *state;
+	static struct async_put puts[ASYNC_PUTS];
+	struct store_stats s0, s;
+	struct store_device d = {0};
+	uint8_t h[STORE_HASH_LEN];
+	int64_t dev = add_device(f->st, f->prov, "+15550001000", 1);
+	struct seqcheck sc = {.next = 1};
+	int count = -1, want = 0;
+
+	async_done = 0;
+	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
+	for (int i = 0; i < ASYNC_PUTS; i++) {
+		struct async_put *a = &puts[i];
+		memset(a, 0, sizeof(*a));
+		a->st = f->st;
+		a->in.device_id = dev;
+		a->in.urgency = URG_NORMAL;
+		a->in.ttl_s = 3600;
+		a->in.body = (const uint8_t *)"x";
+		a->in.body_len = 1;
+		a->rc = -1;
+		assert_int_equal(
+			store_message_put_async(f->st, f->prov, &a->in, T0, &a->out, &a->replayed, async_put_done, a),
+			STORE_OK);
+	}
+	want += ASYNC_PUTS;
+	async_wait(want);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	print_message("async: %d puts queued by one thread in %llu commits, largest group %llu\n", ASYNC_PUTS,
+		      (unsigned long long)(s.commits - s0.commits), (unsigned long long)s.largest_group);
+	for (int i = 0; i < ASYNC_PUTS; i++) {
+		assert_int_equal(puts[i].done, 1);
+		assert_int_equal(puts[i].rc, STORE_OK);
+		assert_true(puts[i].seen);
+		assert_int_equal(puts[i].out.seq, i + 1); /* queued in order, committed in order */
+	}
+	assert_int_equal(s.committed_ops - s0.committed_ops, ASYNC_PUTS);
+	assert_true(s.commits - s0.commits < ASYNC_PUTS);
+	assert_true(s.largest_group > 1);
+
+	/* A failed group: the callback gets STORE_UNAVAILABLE and nothing is kept. */
+	store_debug_fail_commits(f->st, 1);
+	memset(&puts[0], 0, sizeof(puts[0]));
+	puts[0].st = f->st;
+	puts[0].in = (struct store_message_in){.device_id = dev, .urgency = URG_NORMAL, .ttl_s = 60};
+	assert_int_equal(store_message_put_async(f->st, f->prov, &puts[0].in, T0, &puts[0].out, &puts[0].replayed,
+						 async_put_done, &puts[0]),
+			 STORE_OK);
+	async_wait(++want);
+	assert_int_equal(puts[0].rc, STORE_UNAVAILABLE);
+	assert_false(puts[0].seen);
+
+	/* Bad input is refused at once, with no callback. */
+	puts[1].in.urgency = URG_COUNT;
+	assert_int_equal(store_message_put_async(f->st, f->prov, &puts[1].in, T0, &puts[1].out, &puts[1].replayed,
+						 async_put_done, &puts[1]),
+			 STORE_ERROR);
+
+	/* The acknowledgement's count and a registration's id arrive with their callbacks. */
+	memset(&puts[2], 0, sizeof(puts[2]));
+	puts[2].st = f->st;
+	assert_int_equal(store_device_fetch(f->st, dev, 0, 10, T0, check_seq, &sc, NULL), STORE_OK);
+	assert_int_equal(sc.bad, 0);
+	assert_int_equal(store_ack_async(f->st, dev, 5, 0, 0, T0, &count, async_put_done, &puts[2]), STORE_OK);
+	async_wait(++want);
+	assert_int_equal(puts[2].rc, STORE_OK);
+	assert_int_equal(count, 5);
+	d.provider_id = f->prov;
+	snprintf(d.msisdn, sizeof(d.msisdn), "+15550001001");
+	d.quiet_start_min = d.quiet_end_min = -1;
+	hash_of(h, 7777);
+	memset(&puts[3], 0, sizeof(puts[3]));
+	puts[3].st = f->st;
+	assert_int_equal(store_device_add_async(f->st, &d, h, T0, async_put_done, &puts[3]), STORE_OK);
+	async_wait(++want);
+	assert_int_equal(puts[3].rc, STORE_OK);
+	assert_true(d.id > dev);
+	assert_int_equal(async_done, want); /* nothing called back twice or for a refused write */
 }
 
 static void test_group_commit(void **state)
@@ -2390,6 +2552,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_backup_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_threads, setup, teardown),
