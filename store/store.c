@@ -5,6 +5,16 @@
 #include <string.h>
 
 #include "backend.h"
+#include "log.h"
+
+/* A verb the store's backend does not have yet (a NULL entry in its table): logged once per verb,
+ * answered STORE_UNSUPPORTED, which the API turns into a 501. */
+static int unsupported(const struct store *st, const char *verb, int *warned)
+{
+	if (!__atomic_exchange_n(warned, 1, __ATOMIC_RELAXED))
+		log_warnx("%s is not supported on the %s backend yet", verb, st->be->title);
+	return STORE_UNSUPPORTED;
+}
 
 int store_open(const struct store_options *opt, struct store **out, const char **err)
 {
@@ -147,6 +157,18 @@ int store_device_add(struct store *st, struct store_device *d, const uint8_t tok
 	return st->be->device_add(st, d, token_hash, now_ms);
 }
 
+int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			   int64_t now_ms, store_done_cb done, void *arg)
+{
+	if (st == NULL || done == NULL)
+		return STORE_ERROR;
+	if (st->be->device_add_async != NULL)
+		return st->be->device_add_async(st, d, token_hash, now_ms, done, arg);
+	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
+	done(arg, store_device_add(st, d, token_hash, now_ms));
+	return STORE_OK;
+}
+
 int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out)
 {
 	if (st == NULL)
@@ -175,6 +197,18 @@ int store_device_update(struct store *st, int64_t provider_id, int64_t id, const
 	return st->be->device_update(st, provider_id, id, p);
 }
 
+int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			       const char *server_key, const char *token, uint64_t *last_seq)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_set_push_keys == NULL)
+		return unsupported(st, "store_device_set_push_keys", &warned);
+	return st->be->device_set_push_keys(st, device_id, p256dh, auth, server_key, token, last_seq);
+}
+
 int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
 {
 	if (st == NULL)
@@ -187,6 +221,18 @@ int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	if (st == NULL)
 		return STORE_ERROR;
 	return st->be->device_auth(st, hash, device_id);
+}
+
+int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			       char server_key[STORE_P256DH_MAX + 1])
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_by_push_token == NULL)
+		return unsupported(st, "store_device_by_push_token", &warned);
+	return st->be->device_by_push_token(st, token, device_id, provider_id, server_key);
 }
 
 void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms)
@@ -202,6 +248,18 @@ int store_message_put(struct store *st, int64_t provider_id, const struct store_
 	if (st == NULL)
 		return STORE_ERROR;
 	return st->be->message_put(st, provider_id, in, now_ms, out, replayed);
+}
+
+int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
+{
+	if (st == NULL || done == NULL)
+		return STORE_ERROR;
+	if (st->be->message_put_async != NULL)
+		return st->be->message_put_async(st, provider_id, in, now_ms, out, replayed, done, arg);
+	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
+	done(arg, store_message_put(st, provider_id, in, now_ms, out, replayed));
+	return STORE_OK;
 }
 
 int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
@@ -226,11 +284,35 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 	return st->be->device_event(st, device_id, what, detail, now_ms);
 }
 
+int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		    const char *detail, int64_t now_ms)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->seq_event == NULL)
+		return unsupported(st, "store_seq_event", &warned);
+	return st->be->seq_event(st, device_id, seqs, n, what, detail, now_ms);
+}
+
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms)
 {
 	if (st == NULL)
 		return -1;
 	return st->be->device_has_pending(st, device_id, after, now_ms);
+}
+
+int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		      int *pending)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_poll == NULL)
+		return unsupported(st, "store_device_poll", &warned);
+	return st->be->device_poll(st, device_id, after, now_ms, out, pending);
 }
 
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
@@ -241,12 +323,36 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
 	return st->be->device_fetch(st, device_id, after, max, now_ms, cb, arg, count);
 }
 
+int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			    store_message_cb cb, void *arg, int *count, int *more)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_fetch_more == NULL)
+		return unsupported(st, "store_device_fetch_more", &warned);
+	return st->be->device_fetch_more(st, device_id, after, max, now_ms, cb, arg, count, more);
+}
+
 int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	      int *count)
 {
 	if (st == NULL)
 		return STORE_ERROR;
 	return st->be->ack(st, device_id, seq, wake_ctr, key_id, now_ms, count);
+}
+
+int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		    int *count, store_done_cb done, void *arg)
+{
+	if (st == NULL || done == NULL)
+		return STORE_ERROR;
+	if (st->be->ack_async != NULL)
+		return st->be->ack_async(st, device_id, seq, wake_ctr, key_id, now_ms, count, done, arg);
+	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
+	done(arg, store_ack(st, device_id, seq, wake_ctr, key_id, now_ms, count));
+	return STORE_OK;
 }
 
 int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms)
@@ -328,6 +434,175 @@ int store_stats(struct store *st, struct store_stats *out)
 	return st->be->stats(st, out);
 }
 
+int store_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_add == NULL)
+		return unsupported(st, "store_webhook_add", &warned);
+	return st->be->webhook_add(st, w, secret, now_ms);
+}
+
+int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_list == NULL)
+		return unsupported(st, "store_webhook_list", &warned);
+	return st->be->webhook_list(st, provider_id, cb, arg);
+}
+
+int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_get == NULL)
+		return unsupported(st, "store_webhook_get", &warned);
+	return st->be->webhook_get(st, provider_id, id, w);
+}
+
+int store_webhook_delete(struct store *st, int64_t provider_id, int64_t id)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_delete == NULL)
+		return unsupported(st, "store_webhook_delete", &warned);
+	return st->be->webhook_delete(st, provider_id, id);
+}
+
+int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_due == NULL)
+		return unsupported(st, "store_webhook_due", &warned);
+	return st->be->webhook_due(st, now_ms, max, cb, arg);
+}
+
+int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+			 int64_t retry_ms, int disable, int64_t now_ms)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->webhook_result == NULL)
+		return unsupported(st, "store_webhook_result", &warned);
+	return st->be->webhook_result(st, outbox_id, webhook_id, status, error, retry_ms, disable, now_ms);
+}
+
+int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		       void *arg)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->events_after == NULL)
+		return unsupported(st, "store_events_after", &warned);
+	return st->be->events_after(st, provider_id, after_id, max, cb, arg);
+}
+
+int store_events_last(struct store *st, int64_t provider_id, int64_t *id)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->events_last == NULL)
+		return unsupported(st, "store_events_last", &warned);
+	return st->be->events_last(st, provider_id, id);
+}
+
+int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->events_oldest == NULL)
+		return unsupported(st, "store_events_oldest", &warned);
+	return st->be->events_oldest(st, provider_id, id);
+}
+
+int store_events_purge(struct store *st, int64_t before_ms, int *count)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->events_purge == NULL)
+		return unsupported(st, "store_events_purge", &warned);
+	return st->be->events_purge(st, before_ms, count);
+}
+
+int store_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_query == NULL)
+		return unsupported(st, "store_device_query", &warned);
+	return st->be->device_query(st, q, cb, arg);
+}
+
+int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_tags == NULL)
+		return unsupported(st, "store_device_tags", &warned);
+	return st->be->device_tags(st, device_id, tags, n);
+}
+
+int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->device_set_tags == NULL)
+		return unsupported(st, "store_device_set_tags", &warned);
+	return st->be->device_set_tags(st, provider_id, device_id, tags, n);
+}
+
+int store_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		    int64_t *batch_id, int64_t *count)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->batch_put == NULL)
+		return unsupported(st, "store_batch_put", &warned);
+	return st->be->batch_put(st, provider_id, in, now_ms, batch_id, count);
+}
+
+int store_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		    int64_t *total, int64_t *created_ms)
+{
+	static int warned;
+
+	if (st == NULL)
+		return STORE_ERROR;
+	if (st->be->batch_get == NULL)
+		return unsupported(st, "store_batch_get", &warned);
+	return st->be->batch_get(st, provider_id, batch_id, counts, total, created_ms);
+}
+
 void store_debug_fail_commits(struct store *st, int n)
 {
 	if (st == NULL)
@@ -343,6 +618,7 @@ const char *store_strerror(int rc)
 	case STORE_CONFLICT: return "conflict";
 	case STORE_UNAVAILABLE: return "storage unavailable";
 	case STORE_ERROR: return "storage error";
+	case STORE_UNSUPPORTED: return "not supported by the store's backend";
 	default: return "unknown store error";
 	}
 }

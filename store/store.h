@@ -36,6 +36,7 @@ enum store_rc {
 	STORE_CONFLICT,    /* state does not allow it (cancel after fetch, duplicate name) */
 	STORE_UNAVAILABLE, /* disk full, I/O error, database locked too long: answer 503, retry later */
 	STORE_ERROR,       /* anything else (corruption, out of memory, misuse) */
+	STORE_UNSUPPORTED, /* the store's backend does not have this operation yet: answer 501 */
 };
 const char *store_strerror(int rc);
 

@@ -103,6 +103,7 @@ void pg_debug_fail_commits(struct store *sto, int n)
 
 const struct store_backend store_backend_postgresql = {
 	.name = "postgresql",
+	.title = "PostgreSQL",
 	.open = pg_open,
 	.schema_version = pg_schema_version,
 	.close = pg_close_store,

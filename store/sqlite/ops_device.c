@@ -177,8 +177,8 @@ int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t tok
 	return rc == STORE_OK ? writer_submit(st, &op) : rc;
 }
 
-int store_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
-			   int64_t now_ms, store_done_cb done, void *arg)
+int sq_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
@@ -330,8 +330,8 @@ int op_device_touch(struct sq_store *st, const struct touch_item *t)
 	return wstep_done(st, s, "device touch");
 }
 
-int store_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
-			       const char *server_key, const char *token, uint64_t *last_seq)
+int sq_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq)
 {
 	struct store_op op = {.kind = OP_PUSH_KEYS};
 

@@ -88,7 +88,7 @@ static int put_prepare(struct store_op *op, struct sq_store *st, int64_t provide
 }
 
 int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		      struct store_message *out, int *replayed)
+		   struct store_message *out, int *replayed)
 {
 	struct store_op op;
 	int local_replayed = 0;
@@ -97,8 +97,8 @@ int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_
 	return rc == STORE_OK ? writer_submit(st, &op) : rc;
 }
 
-int store_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
+int sq_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed);
@@ -318,8 +318,8 @@ int op_device_event(struct sq_store *st, struct store_op *op)
 	return wstep_done(st, s, "device event");
 }
 
-int store_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
-		    const char *detail, int64_t now_ms)
+int sq_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
 
@@ -405,13 +405,13 @@ static int device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, 
 }
 
 int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		       store_message_cb cb, void *arg, int *count)
+		    store_message_cb cb, void *arg, int *count)
 {
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL, 1);
 }
 
-int store_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-			    store_message_cb cb, void *arg, int *count, int *more)
+int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more)
 {
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
@@ -508,7 +508,7 @@ static int ack_prepare(struct store_op *op, struct sq_store *st, int64_t device_
 }
 
 int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-	      int *count)
+	   int *count)
 {
 	struct store_op op;
 	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
@@ -520,8 +520,8 @@ int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_c
 	return rc;
 }
 
-int store_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-		    int *count, store_done_cb done, void *arg)
+int sq_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);

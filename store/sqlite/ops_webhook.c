@@ -154,7 +154,7 @@ static int valid_events(const char *ev)
 	return n >= 2 && n <= STORE_EVENTS_MAX && ev[0] == ',' && ev[n - 1] == ',';
 }
 
-int store_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms)
+int sq_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = now_ms};
 
@@ -167,7 +167,7 @@ int store_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_
 	return writer_submit(st, &op);
 }
 
-int store_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id)
+int sq_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	struct store_op op = {.kind = OP_WEBHOOK};
 
@@ -179,8 +179,8 @@ int store_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id)
 	return writer_submit(st, &op);
 }
 
-int store_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
-			 int64_t retry_ms, int disable, int64_t now_ms)
+int sq_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+		      int64_t retry_ms, int disable, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = now_ms};
 
@@ -196,7 +196,7 @@ int store_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook
 	return writer_submit(st, &op);
 }
 
-int store_events_purge(struct sq_store *st, int64_t before_ms, int *count)
+int sq_events_purge(struct sq_store *st, int64_t before_ms, int *count)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = before_ms};
 	int rc;
@@ -254,7 +254,7 @@ static void webhook_row(sqlite3_stmt *s, struct store_webhook *w)
 	w->backlog = sqlite3_column_int64(s, 11);
 }
 
-int store_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
+int sq_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.provider_id = ?1 ORDER BY w.id");
@@ -277,7 +277,7 @@ int store_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_c
 	return STORE_OK;
 }
 
-int store_webhook_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
+int sq_webhook_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.id = ?1 AND w.provider_id = ?2");
@@ -314,7 +314,7 @@ static void event_row(sqlite3_stmt *s, int col, struct store_event_out *e)
 	store_copy_text(e->state, sizeof(e->state), s, col + 7);
 }
 
-int store_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
+int sq_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT o.id, o.webhook_id, o.attempts, w.url, w.secret, " EVENT_COLS
@@ -352,8 +352,8 @@ int store_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delive
 	return STORE_OK;
 }
 
-int store_events_after(struct sq_store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
-		       void *arg)
+int sq_events_after(struct sq_store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		    void *arg)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT " EVENT_COLS " FROM events e WHERE e.provider_id = ?1 AND e.id > ?2 "
 					  "ORDER BY e.id LIMIT ?3");
@@ -378,7 +378,7 @@ int store_events_after(struct sq_store *st, int64_t provider_id, int64_t after_i
 	return STORE_OK;
 }
 
-int store_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id)
+int sq_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(min(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;
@@ -394,7 +394,7 @@ int store_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id)
 	return STORE_OK;
 }
 
-int store_events_last(struct sq_store *st, int64_t provider_id, int64_t *id)
+int sq_events_last(struct sq_store *st, int64_t provider_id, int64_t *id)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(max(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;

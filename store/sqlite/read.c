@@ -243,8 +243,8 @@ int sq_device_list(struct sq_store *st, int64_t provider_id, store_device_cb cb,
 	return STORE_OK;
 }
 
-int store_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
-			       char server_key[STORE_P256DH_MAX + 1])
+int sq_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1])
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -284,8 +284,8 @@ int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	return STORE_OK;
 }
 
-int store_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
-		      int *pending)
+int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending)
 {
 	sqlite3_stmt *s;
 	int rc;

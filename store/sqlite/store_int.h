@@ -463,24 +463,40 @@ int sq_gateway_revoke(struct sq_store *st, const char *name);
 int sq_gateway_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
 int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
 		  int64_t now_ms);
+int sq_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg);
 int sq_device_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_device *out);
 int sq_device_list(struct sq_store *st, int64_t provider_id, store_device_cb cb, void *arg);
 int sq_key_roll(struct sq_store *st, int key_id, int *count);
 int sq_device_update(struct sq_store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+int sq_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq);
 int sq_device_delete(struct sq_store *st, int64_t provider_id, int64_t id);
 int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+int sq_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1]);
 void sq_device_touch(struct sq_store *st, int64_t device_id, int64_t now_ms);
 int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
 		   struct store_message *out, int *replayed);
+int sq_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg);
 int sq_message_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
 		   void *arg);
 int sq_message_cancel(struct sq_store *st, int64_t provider_id, int64_t id, int64_t now_ms);
 int sq_device_event(struct sq_store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+int sq_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms);
 int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending);
 int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		    store_message_cb cb, void *arg, int *count);
+int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more);
 int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	   int *count);
+int sq_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg);
 int sq_wake_job_add(struct sq_store *st, struct store_wake_job *job, int64_t now_ms);
 int sq_wake_lease(struct sq_store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
 		  struct store_wake_job *jobs, int *n);
@@ -494,6 +510,26 @@ int sq_device_set_wake_state(struct sq_store *st, int64_t device_id, int state, 
 int sq_expire(struct sq_store *st, int64_t now_ms, int *count);
 int sq_purge(struct sq_store *st, int64_t before_ms, int *count);
 int sq_stats(struct sq_store *st, struct store_stats *out);
+int sq_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN],
+		   int64_t now_ms);
+int sq_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
+int sq_webhook_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_webhook *w);
+int sq_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id);
+int sq_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg);
+int sq_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+		      int64_t retry_ms, int disable, int64_t now_ms);
+int sq_events_after(struct sq_store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		    void *arg);
+int sq_events_last(struct sq_store *st, int64_t provider_id, int64_t *id);
+int sq_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id);
+int sq_events_purge(struct sq_store *st, int64_t before_ms, int *count);
+int sq_device_query(struct sq_store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+int sq_device_tags(struct sq_store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+int sq_device_set_tags(struct sq_store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+int sq_batch_put(struct sq_store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		 int64_t *batch_id, int64_t *count);
+int sq_batch_get(struct sq_store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		 int64_t *total, int64_t *created_ms);
 void sq_debug_fail_commits(struct sq_store *st, int n);
 
 #endif
