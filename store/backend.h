@@ -18,8 +18,8 @@ struct store {
 
 /* Every entry is required but those of the verbs store.h gained after the seam (the *_async
  * writes, poll, fetch_more, push keys, seq events, webhooks, events, fleets): a NULL one of these
- * answers STORE_UNSUPPORTED (logged once), and a NULL *_async entry runs the synchronous verb and
- * then the callback on the caller's thread. */
+ * answers STORE_UNSUPPORTED (logged once), and a NULL *_async entry runs the synchronous verb,
+ * returning its error (no callback) or telling its success to the callback on the caller's thread. */
 struct store_backend {
 	const char *name;  /* "sqlite", "postgresql" */
 	const char *title; /* "SQLite", "PostgreSQL": for messages */

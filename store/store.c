@@ -160,12 +160,18 @@ int store_device_add(struct store *st, struct store_device *d, const uint8_t tok
 int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
 			   int64_t now_ms, store_done_cb done, void *arg)
 {
+	int rc;
+
 	if (st == NULL || done == NULL)
 		return STORE_ERROR;
 	if (st->be->device_add_async != NULL)
 		return st->be->device_add_async(st, d, token_hash, now_ms, done, arg);
-	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
-	done(arg, store_device_add(st, d, token_hash, now_ms));
+	/* No asynchronous form: the synchronous verb; an error is returned (no callback, as when
+	 * an asynchronous verb queues nothing), success is told to the callback on this thread. */
+	rc = store_device_add(st, d, token_hash, now_ms);
+	if (rc != STORE_OK)
+		return rc;
+	done(arg, STORE_OK);
 	return STORE_OK;
 }
 
@@ -253,12 +259,18 @@ int store_message_put(struct store *st, int64_t provider_id, const struct store_
 int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
 			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
 {
+	int rc;
+
 	if (st == NULL || done == NULL)
 		return STORE_ERROR;
 	if (st->be->message_put_async != NULL)
 		return st->be->message_put_async(st, provider_id, in, now_ms, out, replayed, done, arg);
-	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
-	done(arg, store_message_put(st, provider_id, in, now_ms, out, replayed));
+	/* No asynchronous form: the synchronous verb; an error is returned (no callback, as when
+	 * an asynchronous verb queues nothing), success is told to the callback on this thread. */
+	rc = store_message_put(st, provider_id, in, now_ms, out, replayed);
+	if (rc != STORE_OK)
+		return rc;
+	done(arg, STORE_OK);
 	return STORE_OK;
 }
 
@@ -346,12 +358,18 @@ int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_c
 int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 		    int *count, store_done_cb done, void *arg)
 {
+	int rc;
+
 	if (st == NULL || done == NULL)
 		return STORE_ERROR;
 	if (st->be->ack_async != NULL)
 		return st->be->ack_async(st, device_id, seq, wake_ctr, key_id, now_ms, count, done, arg);
-	/* No asynchronous form: the synchronous verb, then the callback on this thread. */
-	done(arg, store_ack(st, device_id, seq, wake_ctr, key_id, now_ms, count));
+	/* No asynchronous form: the synchronous verb; an error is returned (no callback, as when
+	 * an asynchronous verb queues nothing), success is told to the callback on this thread. */
+	rc = store_ack(st, device_id, seq, wake_ctr, key_id, now_ms, count);
+	if (rc != STORE_OK)
+		return rc;
+	done(arg, STORE_OK);
 	return STORE_OK;
 }
 
