@@ -18,6 +18,8 @@
 #define PG_CHUNK 2000
 #define PG_POOL_MAX 16
 #define PG_TOUCH_MAX 4096 /* last-seen times held before a flush is forced */
+/* How long a server's claim on a due webhook delivery lasts (longer than any delivery attempt). */
+#define PG_WEBHOOK_CLAIM_MS 120000
 
 struct pg_touch {
 	int64_t id;

@@ -11,7 +11,7 @@
 
 #define MSG_COLS                                                                                                       \
 	"id, device_id, provider_id, seq, state, urgency, topic, content_type, "                                       \
-	"created_ms, expires_ms, updated_ms, length(body)"
+	"created_ms, expires_ms, updated_ms, length(body), content_encoding"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
 
 static void message_row(const PGresult *r, int i, struct store_message *m)
@@ -29,6 +29,7 @@ static void message_row(const PGresult *r, int i, struct store_message *m)
 	m->expires_ms = pg_i64(r, i, 9);
 	m->updated_ms = pg_i64(r, i, 10);
 	m->body_len = (size_t)pg_i64(r, i, 11);
+	pg_text(m->content_encoding, sizeof(m->content_encoding), r, i, 12);
 }
 
 static int valid_topic(const char *t)
@@ -160,10 +161,11 @@ static int put_tx(PGconn *c, void *arg)
 	pgp_i64(&p, a->now_ms);
 	pgp_i64(&p, expires);
 	pgp_bytes(&p, in->body, in->body_len);
+	pgp_text(&p, in->content_encoding);
 	rc = pg_exec(c, "message insert",
 		     "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
-		     "created_ms, expires_ms, updated_ms, body) VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9) "
-		     "RETURNING id",
+		     "created_ms, expires_ms, updated_ms, body, content_encoding) "
+		     "VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id",
 		     &p, &r);
 	id = rc == STORE_OK && PQntuples(r) == 1 ? pg_i64(r, 0, 0) : 0;
 	PQclear(r);
@@ -224,6 +226,8 @@ static int put_tx(PGconn *c, void *arg)
 	if (in->topic != NULL)
 		snprintf(out->topic, sizeof(out->topic), "%s", in->topic);
 	snprintf(out->content_type, sizeof(out->content_type), "%s", ctype);
+	if (in->content_encoding != NULL)
+		snprintf(out->content_encoding, sizeof(out->content_encoding), "%s", in->content_encoding);
 	out->created_ms = a->now_ms;
 	out->expires_ms = expires;
 	out->updated_ms = a->now_ms;
@@ -244,6 +248,7 @@ int pg_message_put(struct store *st, int64_t provider_id, const struct store_mes
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
+	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
 	for (int attempt = 0;; attempt++) {
@@ -398,6 +403,8 @@ struct fetch_arg {
 	int64_t device_id, after, now_ms;
 	int max;
 	PGresult *rows;
+	int n;    /* rows of rows handed over (at most max) */
+	int more; /* a deliverable message remains past them */
 };
 
 static int fetch_tx(PGconn *c, void *arg)
@@ -416,13 +423,15 @@ static int fetch_tx(PGconn *c, void *arg)
 		return rc;
 	pgp_i64(&p, a->after);
 	pgp_i64(&p, a->now_ms);
-	pgp_i64(&p, a->max);
+	pgp_i64(&p, a->max + 1); /* one row past max says whether more remain; it is not marked */
 	rc = pg_exec(c, "fetch",
 		     "SELECT " MSG_COLS ", body FROM messages WHERE device_id = $1 AND state IN (0,1,2,3) "
 		     "AND seq > $2 AND expires_ms >= $3 ORDER BY seq LIMIT $4 FOR UPDATE",
 		     &p, &a->rows);
 	if (rc != STORE_OK || (n = PQntuples(a->rows)) == 0)
 		return rc;
+	a->more = n > a->max;
+	n = a->n = n > a->max ? a->max : n;
 	p.n = 1;
 	pgp_i64(&p, a->after);
 	pgp_i64(&p, pg_i64(a->rows, n - 1, 3));
@@ -439,15 +448,17 @@ static int fetch_tx(PGconn *c, void *arg)
 	return rc;
 }
 
-int pg_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms, store_message_cb cb,
-		    void *arg, int *count)
+static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			store_message_cb cb, void *arg, int *count, int *more)
 {
-	struct fetch_arg a = {device_id, after > INT64_MAX ? INT64_MAX : (int64_t)after, now_ms, 0, NULL};
+	struct fetch_arg a = {device_id, after > INT64_MAX ? INT64_MAX : (int64_t)after, now_ms, 0, NULL, 0, 0};
 	uint8_t *body;
 	int rc, handed = 0;
 
 	if (count != NULL)
 		*count = 0;
+	if (more != NULL)
+		*more = 0;
 	if (cb == NULL || max <= 0)
 		return STORE_ERROR;
 	a.max = max < PG_FETCH_MAX ? max : PG_FETCH_MAX;
@@ -455,11 +466,11 @@ int pg_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max
 	body = malloc(STORE_BODY_MAX + 1);
 	if (body == NULL)
 		rc = STORE_ERROR;
-	for (int i = 0; rc == STORE_OK && a.rows != NULL && i < PQntuples(a.rows); i++) {
+	for (int i = 0; rc == STORE_OK && a.rows != NULL && i < a.n; i++) {
 		struct store_message m;
 
 		message_row(a.rows, i, &m);
-		m.body_len = pg_bytes(body, STORE_BODY_MAX, a.rows, i, 12);
+		m.body_len = pg_bytes(body, STORE_BODY_MAX, a.rows, i, 13);
 		m.body = body;
 		if (m.state != MSG_FETCHED) {
 			m.state = MSG_FETCHED;
@@ -473,7 +484,22 @@ int pg_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max
 	PQclear(a.rows);
 	if (rc == STORE_OK && count != NULL)
 		*count = handed;
+	if (rc == STORE_OK && more != NULL)
+		*more = a.more || handed < a.n;
 	return rc;
+}
+
+int pg_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms, store_message_cb cb,
+		    void *arg, int *count)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL);
+}
+
+/* One transaction either way on PostgreSQL: fetch_more only adds *more. */
+int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more)
+{
+	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more);
 }
 
 struct ack_arg {
@@ -619,4 +645,40 @@ int pg_expire(struct store *st, int64_t now_ms, int *count)
 int pg_purge(struct store *st, int64_t before_ms, int *count)
 {
 	return sweep(PG(st), 1, before_ms, count);
+}
+
+/* The sequence numbers go as one array parameter ("{1,2,3}"): one statement whatever n is. */
+int pg_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms)
+{
+	struct pg_params p = {0};
+	char *list;
+	size_t len = 0;
+	int rc;
+
+	if ((n > 0 && seqs == NULL) || !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
+	    (detail != NULL && !store_valid_text(detail, 0, STORE_ERROR_MAX, 0)) || n > SIZE_MAX / 24 - 2)
+		return STORE_ERROR;
+	if (n == 0)
+		return STORE_OK;
+	list = malloc(n * 21 + 3);
+	if (list == NULL)
+		return STORE_ERROR;
+	list[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(list + len, "%s%lld", i ? "," : "",
+				       (long long)(seqs[i] > INT64_MAX ? INT64_MAX : (int64_t)seqs[i]));
+	list[len++] = '}';
+	list[len] = '\0';
+	pgp_i64(&p, device_id);
+	pgp_text(&p, list);
+	pgp_i64(&p, now_ms);
+	pgp_text(&p, what);
+	pgp_text(&p, detail ? detail : "");
+	rc = pg_write1(PG(st), "seq event",
+		       EVENT_INSERT "SELECT id, $3, -1, $4, $5 FROM messages WHERE device_id = $1 "
+				    "AND seq = ANY($2::bigint[]) ORDER BY seq",
+		       &p, NULL);
+	free(list);
+	return rc;
 }

@@ -232,7 +232,16 @@ int pg_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
 	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
-	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next"
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
+/* DEVICE_COLS for a poll: "pending" is 1 if the device has a deliverable message with seq > $2
+ * unexpired at $3 (the empty-poll query's index alone), else 0. */
+#define DEVICE_POLL_COLS                                                                                               \
+	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
+	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
+	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
+	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3) "                          \
+	"AND m.seq > $2 AND m.expires_ms >= $3)::integer, "                                                            \
+	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 
 static int64_t touch_get(struct pg_store *st, int64_t id)
 {
@@ -270,6 +279,9 @@ static void device_row(struct pg_store *st, const PGresult *r, int i, struct sto
 	d->quiet_end_min = pg_i64(r, i, 16);
 	d->key_id = (int)pg_i64(r, i, 17);
 	d->key_next = (int)pg_i64(r, i, 18);
+	pg_text(d->push_p256dh, sizeof(d->push_p256dh), r, i, 19);
+	pg_text(d->push_auth, sizeof(d->push_auth), r, i, 20);
+	pg_text(d->push_token, sizeof(d->push_token), r, i, 21);
 	seen = touch_get(st, d->id);
 	if (seen > d->last_seen_ms) {
 		d->last_seen_ms = seen;
@@ -344,6 +356,29 @@ int pg_device_get(struct store *st, int64_t provider_id, int64_t id, struct stor
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
 		device_row(PG(st), r, 0, out);
+	PQclear(r);
+	return rc;
+}
+
+int pg_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending)
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int rc;
+
+	if (out == NULL || pending == NULL)
+		return STORE_ERROR;
+	pgp_i64(&p, device_id);
+	pgp_i64(&p, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	pgp_i64(&p, now_ms);
+	rc = pg_read(PG(st), "device poll", "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = $1", &p, &r);
+	if (rc == STORE_OK && PQntuples(r) != 1)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK) {
+		device_row(PG(st), r, 0, out);
+		*pending = out->pending != 0;
+	}
 	PQclear(r);
 	return rc;
 }
@@ -472,6 +507,60 @@ int pg_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK)
 		*device_id = pg_i64(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+/* The endpoint token is made once and kept across key rotations (the subscription stays). */
+int pg_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq)
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int rc;
+
+	if (p256dh == NULL || auth == NULL || token == NULL || last_seq == NULL || strlen(p256dh) > STORE_P256DH_MAX ||
+	    strlen(auth) > STORE_PUSH_AUTH_MAX || strlen(token) > STORE_PUSH_TOKEN_MAX ||
+	    (server_key != NULL && strlen(server_key) > STORE_P256DH_MAX))
+		return STORE_ERROR;
+	pgp_i64(&p, device_id);
+	pgp_text(&p, p256dh);
+	pgp_text(&p, auth);
+	pgp_text(&p, token);
+	pgp_text(&p, server_key);
+	/* One statement, so it commits on its own; the row lock orders it after any submit. */
+	rc = pg_read(PG(st), "push keys",
+		     "UPDATE devices SET push_p256dh = $2, push_auth = $3, push_token = coalesce(push_token, $4), "
+		     "push_server_key = $5 WHERE id = $1 RETURNING last_seq",
+		     &p, &r);
+	if (rc == STORE_OK && PQntuples(r) != 1)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK)
+		*last_seq = (uint64_t)pg_i64(r, 0, 0);
+	PQclear(r);
+	return rc;
+}
+
+int pg_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1])
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int rc;
+
+	if (token == NULL || device_id == NULL || provider_id == NULL)
+		return STORE_ERROR;
+	pgp_text(&p, token);
+	rc = pg_read(PG(st), "device by push token",
+		     "SELECT id, provider_id, push_server_key FROM devices WHERE push_token = $1", &p, &r);
+	if (rc == STORE_OK && PQntuples(r) != 1)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK) {
+		*device_id = pg_i64(r, 0, 0);
+		*provider_id = pg_i64(r, 0, 1);
+		if (server_key != NULL)
+			pg_text(server_key, STORE_P256DH_MAX + 1, r, 0, 2);
+	}
 	PQclear(r);
 	return rc;
 }

@@ -67,5 +67,34 @@ int pg_expire(struct store *st, int64_t now_ms, int *count);
 int pg_purge(struct store *st, int64_t before_ms, int *count);
 int pg_stats(struct store *st, struct store_stats *out);
 void pg_debug_fail_commits(struct store *st, int n);
+/* The verbs store.h gained after the seam (the *_async ones are store.c's). */
+int pg_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq);
+int pg_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1]);
+int pg_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms);
+int pg_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending);
+int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more);
+int pg_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms);
+int pg_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
+int pg_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w);
+int pg_webhook_delete(struct store *st, int64_t provider_id, int64_t id);
+int pg_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg);
+int pg_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+		      int64_t retry_ms, int disable, int64_t now_ms);
+int pg_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb, void *arg);
+int pg_events_last(struct store *st, int64_t provider_id, int64_t *id);
+int pg_events_oldest(struct store *st, int64_t provider_id, int64_t *id);
+int pg_events_purge(struct store *st, int64_t before_ms, int *count);
+int pg_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+int pg_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+int pg_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+int pg_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		 int64_t *batch_id, int64_t *count);
+int pg_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		 int64_t *total, int64_t *created_ms);
 
 #endif

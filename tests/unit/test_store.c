@@ -1419,6 +1419,126 @@ static void test_wake_lease_expiry(void **state)
 }
 
 /* The provider's event types, in order, joined by spaces (events of api.md, "Webhooks"). */
+/* The verbs store.h gained with Web Push, fleets and the poll path, on either backend. */
+static void test_poll_push_fleet(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t other = add_device(f->st, f->prov2, "+15550003", 3), did = 0, pid = 0, batch = 0, count = 0;
+	int64_t counts[MSG_STATE_COUNT], total = 0, created = 0;
+	char key[STORE_P256DH_MAX + 1], tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+	const char *const two[] = {"blue", "red"};
+	struct store_message_in in = {.device_id = dev, .urgency = URG_NORMAL, .ttl_s = 60};
+	struct store_message m;
+	struct store_device d;
+	struct fetchlog l = {0};
+	struct evlist ev = {0};
+	uint64_t last = 99, seqs[2];
+	int pending = -1, n = -1, more = -1, replayed = 0;
+
+	/* A poll: the device and whether anything is deliverable past after. */
+	assert_int_equal(store_device_poll(f->st, dev, 0, T0, &d, &pending), STORE_OK);
+	assert_int_equal(pending, 0);
+	assert_int_equal(d.id, dev);
+	assert_int_equal(store_device_poll(f->st, dev + 1000, 0, T0, &d, &pending), STORE_NOTFOUND);
+
+	/* Web Push keys; the endpoint token is kept once made. */
+	assert_int_equal(store_device_set_push_keys(f->st, dev, "pk1", "au1", NULL, "tok1", &last), STORE_OK);
+	assert_int_equal(last, 0);
+	assert_int_equal(store_device_set_push_keys(f->st, dev, "pk2", "au2", "srvkey", "tok2", &last), STORE_OK);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_string_equal(d.push_p256dh, "pk2");
+	assert_string_equal(d.push_auth, "au2");
+	assert_string_equal(d.push_token, "tok1");
+	assert_int_equal(store_device_by_push_token(f->st, "tok1", &did, &pid, key), STORE_OK);
+	assert_int_equal(did, dev);
+	assert_int_equal(pid, f->prov);
+	assert_string_equal(key, "srvkey");
+	assert_int_equal(store_device_by_push_token(f->st, "tok2", &did, &pid, key), STORE_NOTFOUND);
+	assert_int_equal(store_device_set_push_keys(f->st, dev + 1000, "pk", "au", NULL, "t", &last), STORE_NOTFOUND);
+
+	/* An encrypted message keeps its content coding; fetch_more says what remains. */
+	in.content_encoding = "aes128gcm";
+	in.body = (const uint8_t *)"e1";
+	in.body_len = 2;
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	assert_string_equal(m.content_encoding, "aes128gcm");
+	in.content_encoding = NULL;
+	in.body = (const uint8_t *)"p2";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	in.content_encoding = "gzip";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_ERROR);
+	assert_int_equal(store_message_get(f->st, f->prov, m.id - 1, &m, NULL, NULL), STORE_OK);
+	assert_string_equal(m.content_encoding, "aes128gcm");
+	assert_int_equal(store_device_poll(f->st, dev, 0, T0, &d, &pending), STORE_OK);
+	assert_int_equal(pending, 1);
+	assert_int_equal(store_device_fetch_more(f->st, dev, 0, 1, T0, collect_msg, &l, &n, &more), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 1);
+	assert_string_equal(l.body[0], "e1");
+	assert_int_equal(store_device_fetch_more(f->st, dev, 1, 5, T0, collect_msg, &l, &n, &more), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 0);
+
+	/* Events on messages by sequence number; unknown numbers are skipped. */
+	seqs[0] = 2;
+	seqs[1] = 77;
+	assert_int_equal(store_seq_event(f->st, dev, seqs, 2, "undecryptable", "bad tag", T0 + 1), STORE_OK);
+	assert_int_equal(store_message_get(f->st, f->prov, m.id + 1, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.seq, 2);
+	assert_string_equal(ev.e[ev.n - 1].what, "undecryptable");
+	assert_string_equal(ev.e[ev.n - 1].detail, "bad tag");
+
+	/* Tags, queries and batches. */
+	assert_int_equal(store_device_set_tags(f->st, f->prov, dev, two, 2), STORE_OK);
+	assert_int_equal(store_device_set_tags(f->st, f->prov, dev2, two + 1, 1), STORE_OK);
+	assert_int_equal(store_device_set_tags(f->st, f->prov2, dev, two, 1), STORE_NOTFOUND);
+	assert_int_equal(store_device_tags(f->st, dev, tags, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(tags[0], "blue");
+	assert_string_equal(tags[1], "red");
+	n = 0;
+	assert_int_equal(store_device_query(f->st, &(struct store_device_query){.provider_id = f->prov, .tag = "red"},
+					    count_device, &n),
+			 STORE_OK);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_device_query(f->st,
+					    &(struct store_device_query){.provider_id = f->prov, .msisdn = "+15550002"},
+					    count_device, &n),
+			 STORE_OK);
+	assert_int_equal(n, 1);
+	{
+		struct store_batch_in b = {.tag = "red", .urgency = URG_NORMAL, .ttl_s = 60, .topic = "t"};
+		int64_t list[] = {dev2, other};
+
+		b.body = (const uint8_t *)"b";
+		b.body_len = 1;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 2, &batch, &count), STORE_OK);
+		assert_int_equal(count, 2);
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 3, &batch, &count), STORE_OK);
+		assert_int_equal(store_batch_get(f->st, f->prov, batch, counts, &total, &created), STORE_OK);
+		assert_int_equal(total, 2);
+		assert_int_equal(counts[MSG_QUEUED], 2);
+		assert_int_equal(created, T0 + 3);
+		assert_int_equal(store_batch_get(f->st, f->prov2, batch, counts, &total, &created), STORE_NOTFOUND);
+		assert_int_equal(store_device_get(f->st, f->prov, dev2, &d), STORE_OK);
+		assert_int_equal(d.last_seq, 2);
+		assert_int_equal(d.pending, 1); /* the first batch's message was replaced (same topic) */
+		b.tag = NULL;
+		b.devices = list;
+		b.ndevices = 2;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 4, &batch, &count), STORE_NOTFOUND);
+		b.ndevices = 1;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 4, &batch, &count), STORE_OK);
+		assert_int_equal(count, 1);
+	}
+	/* Deleting a device drops its tags. */
+	assert_int_equal(store_device_delete(f->st, f->prov, dev2), STORE_OK);
+	assert_int_equal(store_device_tags(f->st, dev2, tags, &n), STORE_OK);
+	assert_int_equal(n, 0);
+}
+
 struct typelist {
 	char s[1024];
 };
@@ -2550,6 +2670,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
@@ -2582,6 +2703,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_start_together, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_counters_across_servers, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_leases_across_servers, setup_pg, teardown),
