@@ -44,6 +44,9 @@ endif
 FLOOR_common_wire := -Icommon/wire
 FLOOR_common := -Icommon -Icommon/wire
 FLOOR_store := -Istore -Icommon -Icommon/wire
+# A backend sees its own headers and the seam (store/backend.h), not the other backend's.
+FLOOR_store_sqlite := -Istore/sqlite -Istore -Icommon -Icommon/wire
+FLOOR_store_pg := -Istore/pg -Istore -Icommon -Icommon/wire
 FLOOR_modem := -Imodem -Icommon -Icommon/wire
 FLOOR_modem_sim := -Imodem/sim -Icommon -Icommon/wire
 FLOOR_client_lib := -Iclient/lib -Iclient/include -Icommon/wire
@@ -117,7 +120,7 @@ bench: deps
 DEB_PACKAGES := build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev \
 	libinih-dev libsqlite3-dev sqlite3 libssl-dev libcurl4-openssl-dev libgammu-dev gammu gammu-smsd \
 	libcmocka-dev curl wrk cppcheck clang-format openssl time procps python3 python3-yaml python3-jsonschema \
-	python3-cryptography nodejs systemd kannel kannel-extras
+	python3-cryptography nodejs systemd kannel kannel-extras libpq-dev postgresql
 
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \

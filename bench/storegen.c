@@ -15,7 +15,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "store_int.h"
+#include "sqlite/store_int.h" /* the SQL text of the hot queries (plans) */
 
 #define BATCH 4096
 

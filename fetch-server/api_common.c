@@ -24,6 +24,8 @@ enum MHD_Result api_store_error(struct request *r, int rc, const char *what)
 			r, 503, "application/json",
 			HTTP_LIT("{\"error\":\"unavailable\",\"message\":\"storage unavailable, retry later\"}"),
 			(const char *const[]){"Retry-After", "1", NULL});
+	case STORE_UNSUPPORTED:
+		return http_reply_error(r, 501, "not_implemented", "this server's store backend cannot do this yet");
 	default:
 		log_warnx("store error on %s: %s", what, store_strerror(rc));
 		return http_reply_error(r, 500, "internal", "internal error");

@@ -10,6 +10,7 @@
 
 #include "inifile.h"
 #include "log.h"
+#include "store.h"
 #include "util.h"
 #include "wake.h"
 
@@ -315,6 +316,27 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 	return -2;
 }
 
+/* [store]: which backend holds the state; the SQLite file stays [server] database. */
+static int store_key(struct parse_ctx *ctx, const char *key, const char *v)
+{
+	struct server_config *cfg = ctx->cfg;
+
+	if (strcmp(key, "backend") == 0) {
+		if (strcmp(v, "sqlite") == 0)
+			cfg->store_backend = STORE_BACKEND_SQLITE;
+		else if (strcmp(v, "postgresql") == 0)
+			cfg->store_backend = STORE_BACKEND_POSTGRESQL;
+		else
+			return -1;
+		return 0;
+	}
+	if (strcmp(key, "dsn") == 0)
+		return v[0] == '\0' ? -1 : set_path(cfg->store_dsn, v);
+	if (strcmp(key, "password_file") == 0)
+		return set_path(cfg->store_password_file, v);
+	return -2;
+}
+
 static int scheduler_key(struct parse_ctx *ctx, const char *key, const char *v)
 {
 	struct scheduler_config *s = &ctx->cfg->sched;
@@ -404,6 +426,8 @@ static int on_entry(void *user, const char *section, const char *key, const char
 		rc = server_key(ctx, key, value);
 	else if (strcmp(section, "scheduler") == 0)
 		rc = scheduler_key(ctx, key, value);
+	else if (strcmp(section, "store") == 0)
+		rc = store_key(ctx, key, value);
 	else if (strcmp(section, "webhooks") == 0)
 		rc = webhooks_key(ctx, key, value);
 	else if (strncmp(section, "listener ", 9) == 0 && section[9] != '\0')
@@ -466,6 +490,10 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 			return -1;
 		}
 	}
+	if (cfg->store_backend == STORE_BACKEND_POSTGRESQL && cfg->store_dsn[0] == '\0') {
+		snprintf(err, errlen, "%s: [store] backend = postgresql needs a dsn", path);
+		return -1;
+	}
 	if (cfg->default_ttl_s > cfg->max_ttl_s) {
 		snprintf(err, errlen, "%s: default_ttl is larger than max_ttl", path);
 		return -1;
@@ -482,4 +510,9 @@ int config_load(struct server_config *cfg, const char *path, char *err, size_t e
 		return -1;
 	}
 	return 0;
+}
+
+const char *store_where(const struct server_config *cfg)
+{
+	return cfg->store_backend == STORE_BACKEND_POSTGRESQL ? "PostgreSQL" : cfg->database;
 }

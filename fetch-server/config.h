@@ -69,6 +69,12 @@ struct server_config {
 	char path[CONFIG_PATH_MAX];
 	char data_dir[CONFIG_PATH_MAX];
 	char database[CONFIG_PATH_MAX];
+	/* [store]: backend (enum store_backend_kind: SQLite, the default, or PostgreSQL), the libpq
+	 * connection string and the file holding its password (never in the configuration, never
+	 * logged). */
+	int store_backend;
+	char store_dsn[CONFIG_PATH_MAX];
+	char store_password_file[CONFIG_PATH_MAX];
 	char master_key_file[CONFIG_PATH_MAX];
 	int nlisteners;
 	struct listener_config listeners[CONFIG_MAX_LISTENERS];
@@ -103,5 +109,8 @@ void config_defaults(struct server_config *cfg);
 int config_parse_cidr(const char *s, struct config_cidr *out);
 /* Parses "host:port", "[v6]:port" or ":port". */
 int config_parse_listen(const char *s, char *host, size_t hostlen, int *port);
+
+/* What the store is, for messages: the SQLite file, or "PostgreSQL" (the DSN is not shown). */
+const char *store_where(const struct server_config *cfg);
 
 #endif

@@ -192,10 +192,14 @@ int main(int argc, char **argv)
 	if (srv.keys.current > 1)
 		log_info("master keys loaded; new devices and key moves use key id %d", srv.keys.current);
 
+	so.backend = srv.cfg.store_backend;
 	so.path = srv.cfg.database;
+	so.dsn = srv.cfg.store_dsn;
+	so.password_file = srv.cfg.store_password_file;
 	so.synchronous_full = srv.cfg.synchronous_full;
+	/* The connection string is not logged: it might hold a password after all. */
 	if (store_open(&so, &srv.store, &serr) != STORE_OK)
-		fatalx("cannot open the store %s: %s", srv.cfg.database, serr ? serr : "unknown error");
+		fatalx("cannot open the store %s: %s", store_where(&srv.cfg), serr ? serr : "unknown error");
 	srv.device_waits = longpoll_new();
 	srv.gateway_waits = longpoll_new();
 	srv.event_waits = longpoll_new();
@@ -215,7 +219,7 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
-	log_info("smswake-server ready (store %s, schema %d)", srv.cfg.database, store_user_version(srv.store));
+	log_info("smswake-server ready (store %s, schema %d)", store_where(&srv.cfg), store_user_version(srv.store));
 
 	for (;;) {
 		struct timespec ts = {.tv_sec = srv.cfg.sweep_interval_s, .tv_nsec = 0};

@@ -22,10 +22,10 @@ $(O)/smswakectl: $(CTL_OBJS) $(O)/libstore.a $(O)/libcommon.a
 # libFuzzer target on request handling: the server's objects (without main) in process.
 FUZZERS += $(O)/fuzz/fuzz-http
 FUZZ_HTTP_SRCS := $(filter-out fetch-server/main.c fetch-server/smswakectl.c,$(wildcard fetch-server/*.c)) \
-	$(wildcard store/*.c) $(wildcard common/*.c) $(wildcard common/wire/*.c)
+	$(wildcard store/*.c store/sqlite/*.c store/pg/*.c) $(wildcard common/*.c) $(wildcard common/wire/*.c)
 $(O)/fuzz/fuzz-http: tests/fuzz/fuzz_http.c $(FUZZ_HTTP_SRCS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifetch-server $(call pc_cflags,libmicrohttpd jansson inih sqlite3) -o $@ $^ \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -Ifetch-server $(call pc_cflags,libmicrohttpd jansson inih sqlite3 libpq) -o $@ $^ \
 		$(SERVER_LIBS) $(STORE_LIBS)
 
 # VAPID verification as pure functions, against tokens signed by Python's cryptography.

@@ -28,7 +28,9 @@ static void usage_to(FILE *f, int status)
 		   "  gateway revoke NAME       revoke a gateway's token\n"
 		   "  key list                  master keys and how many devices use each\n"
 		   "  key rotate                create the next master key and move every device to it\n"
-		   "  backup FILE               write an online copy of the database to FILE\n"
+		   "  backup FILE               write an online copy of the database to FILE (SQLite)\n"
+		   "  migrate --to DSN [--password-file FILE]\n"
+		   "                            copy the SQLite store into an empty PostgreSQL database\n"
 		   "  -c, --config FILE         configuration file (default /etc/smswake/smswake.conf)\n"
 		   "  -h, --help                this text\n"
 		   "      --version             print the version and exit\n");
@@ -67,7 +69,9 @@ static void check_command(int argc, char **argv)
 		if (argc != 2)
 			usage_word("backup's FILE", argc > 2 ? argv[2] : NULL);
 		return;
-	} else
+	} else if (strcmp(argv[0], "migrate") == 0)
+		return; /* migrate_cmd reads its options */
+	else
 		usage_word("command", argv[0]);
 	if (argc < 2)
 		usage_word("subcommand", NULL);
@@ -233,6 +237,45 @@ out:
 	return rc;
 }
 
+/* migrate --to DSN [--password-file FILE]: the backup goes next to the database, named by the
+ * time, and is kept. */
+static int migrate_cmd(const struct server_config *cfg, struct store *st, int argc, char **argv)
+{
+	struct store_options to = {.backend = STORE_BACKEND_POSTGRESQL};
+	const char *serr = NULL;
+	char backup[CONFIG_PATH_MAX + 64];
+	time_t now = time(NULL);
+	struct tm tm;
+	int rc;
+
+	for (int i = 1; i < argc; i += 2) {
+		if (i + 1 >= argc)
+			usage();
+		if (strcmp(argv[i], "--to") == 0)
+			to.dsn = argv[i + 1];
+		else if (strcmp(argv[i], "--password-file") == 0)
+			to.password_file = argv[i + 1];
+		else
+			usage();
+	}
+	if (to.dsn == NULL || to.dsn[0] == '\0')
+		usage();
+	if (cfg->store_backend != STORE_BACKEND_SQLITE) {
+		fprintf(stderr, "smswakectl: migrate copies an SQLite store; this configuration uses PostgreSQL\n");
+		return 1;
+	}
+	gmtime_r(&now, &tm);
+	snprintf(backup, sizeof(backup), "%s.migrate-%04d%02d%02dT%02d%02d%02dZ", cfg->database, tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	rc = store_migrate(st, backup, &to, stdout, &serr);
+	if (rc != STORE_OK) {
+		fprintf(stderr, "smswakectl: migrate failed: %s\n", serr ? serr : store_strerror(rc));
+		return 1;
+	}
+	printf("copied; set [store] backend = postgresql and dsn in the configuration\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *cfgpath = "/etc/smswake/smswake.conf", *serr = NULL;
@@ -272,10 +315,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "smswakectl: cannot create %s\n", cfg.data_dir);
 		return 1;
 	}
+	so.backend = cfg.store_backend;
 	so.path = cfg.database;
+	so.dsn = cfg.store_dsn;
+	so.password_file = cfg.store_password_file;
 	so.synchronous_full = cfg.synchronous_full;
 	if (store_open(&so, &st, &serr) != STORE_OK) {
-		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", cfg.database,
+		fprintf(stderr, "smswakectl: cannot open the store %s: %s\n", store_where(&cfg),
 			serr ? serr : "unknown error");
 		return 1;
 	}
@@ -290,6 +336,8 @@ int main(int argc, char **argv)
 		if (rc != STORE_OK)
 			fprintf(stderr, "smswakectl: backup to %s failed: %s\n", argv[1], store_strerror(rc));
 		rc = rc != STORE_OK;
+	} else if (strcmp(argv[0], "migrate") == 0) {
+		rc = migrate_cmd(&cfg, st, argc, argv);
 	} else {
 		store_close(st);
 		usage();

@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct store;
 
@@ -37,6 +38,7 @@ enum store_rc {
 	STORE_ERROR,       /* anything else (corruption, out of memory, misuse) */
 	STORE_FULL,        /* the device has max_pending messages waiting already: answer 429 */
 	STORE_GONE,        /* it existed and was deleted (a push endpoint): answer 410 */
+	STORE_UNSUPPORTED, /* the store's backend does not have this operation yet: answer 501 */
 };
 const char *store_strerror(int rc);
 
@@ -76,11 +78,16 @@ enum store_sms_format { SMS_FORMAT_BINARY = 0, SMS_FORMAT_TEXT = 1 };
 enum store_wake_state { WAKE_IDLE = 0, WAKE_IN_FLIGHT, WAKE_UNREACHABLE };
 const char *store_wake_state_name(int state); /* "idle", "in_flight", "unreachable" */
 
+enum store_backend_kind { STORE_BACKEND_SQLITE = 0, STORE_BACKEND_POSTGRESQL };
+
 struct store_options {
-	const char *path;     /* database file; created with its schema when missing */
-	int synchronous_full; /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
-	int group_max;        /* most operations in one commit group; 0 means 512 */
-	int busy_timeout_ms;  /* 0 means 5000 */
+	int backend;               /* enum store_backend_kind; 0 (SQLite) by default */
+	const char *path;          /* SQLite: database file; created with its schema when missing */
+	const char *dsn;           /* PostgreSQL: libpq connection string ("host=/run/postgresql dbname=smswake") */
+	const char *password_file; /* PostgreSQL: file holding the password (first line), or NULL */
+	int synchronous_full;      /* 1 (default): PRAGMA synchronous=FULL; 0: NORMAL */
+	int group_max;             /* most operations in one commit group; 0 means 512 */
+	int busy_timeout_ms;       /* 0 means 5000 */
 };
 
 /* Opens (creating if needed) the database, applies migrations, runs PRAGMA quick_check and
@@ -90,11 +97,20 @@ int store_open(const struct store_options *opt, struct store **out, const char *
 void store_close(struct store *st);
 /* Schema version this code migrates to, and the one found in the file. */
 int store_schema_version(void);
+/* The same for a backend (enum store_backend_kind); -1 for an unknown one. */
+int store_backend_schema_version(int backend);
 int store_user_version(struct store *st);
 /* STORE_OK when a trivial read and the writer thread both work. */
 int store_ping(struct store *st);
 /* Online copy of the whole database to path (VACUUM INTO); path must not exist. */
 int store_backup(struct store *st, const char *path);
+/* Copies this SQLite store into the empty PostgreSQL database of target (backend, dsn,
+ * password_file): an online backup to backup_path first (kept), then every table from that
+ * backup with its row ids, in one transaction that commits only when each table's row count is
+ * the same on both sides. One line per table goes to report (may be NULL). STORE_CONFLICT when
+ * the target already holds data. */
+int store_migrate(struct store *st, const char *backup_path, const struct store_options *target, FILE *report,
+		  const char **err);
 
 /* Called by the writer thread after a commit that queued messages for a device or created
  * wake jobs, so the server can wake long-polling requests. Must not call back into the store. */

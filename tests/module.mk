@@ -40,6 +40,11 @@ TEST_SCRIPTS += tests/integration/chain_outage.sh
 TEST_SCRIPTS += tests/integration/chain_maybe_sent.sh
 TEST_SCRIPTS += tests/integration/chain_kannel.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
+TEST_SCRIPTS += tests/integration/multi_server_pg.sh
+TEST_SCRIPTS += tests/integration/migrate_pg.sh
+# The provider and device APIs main added (webhooks, events, fleets, the poll path) on PostgreSQL.
+TEST_SCRIPTS += tests/integration/webhooks_pg.sh tests/integration/events_pg.sh tests/integration/fleets_pg.sh \
+	tests/integration/client_poll_pg.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
 TEST_SCRIPTS += tests/integration/webhooks.sh

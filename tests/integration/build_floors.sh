@@ -38,6 +38,8 @@ floor()
 floor common/wire/x.c wake.h pdu.h encode.h crypto.h -- log.h util.h store.h modem.h smswake.h
 floor common/x.c log.h util.h inifile.h wake.h -- store.h modem.h smswake.h server.h
 floor store/x.c store.h log.h util.h -- modem.h server.h gateway.h smswake.h
+floor store/sqlite/x.c store_int.h backend.h store.h log.h -- pg_int.h modem.h server.h smswake.h
+floor store/pg/x.c pg_int.h backend.h store.h log.h -- store_int.h modem.h server.h smswake.h
 floor modem/x.c modem.h supervisor.h log.h pdu.h -- store.h server.h gateway.h smswake.h
 floor modem/sim/x.c sim.h log.h pdu.h -- modem.h store.h smswake.h
 floor client/lib/x.c smswake.h internal.h wake.h pdu.h -- log.h util.h inifile.h store.h modem.h

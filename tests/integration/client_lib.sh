@@ -26,6 +26,7 @@ cl_cleanup()
 		kill "$SRV_PID" 2>/dev/null
 		wait "$SRV_PID" 2>/dev/null
 	fi
+	[ -d "$TMP/pg" ] && sh tests/lib/pgtmp.sh stop "$TMP/pg"
 	if [ "$failures" -ne 0 ]; then
 		for log in "$TMP"/*.log; do
 			[ -f "$log" ] || continue
@@ -52,11 +53,20 @@ need()
 # srv_start [CONFIG LINES]: writes the server configuration (extra lines go to the end, so they
 # may open sections), creates a provider and a gateway, starts the server and waits for /healthz.
 # Sets PORT, URL, PK (provider key), GK (gateway key).
+# SMSWAKE_TEST_STORE=postgresql: the server's store is a throw-away PostgreSQL cluster of the
+# test's own ([store] first, so that the caller's lines stay in [server] or its own sections).
 srv_start()
 {
 	need smswake-server smswakectl smswake-client
 	mkdir -p "$TMP/data"
+	store=
+	if [ "${SMSWAKE_TEST_STORE:-}" = postgresql ]; then
+		chmod 755 "$TMP" # the cluster's owner (postgres when run as root) must reach its directory
+		dsn=$(sh tests/lib/pgtmp.sh start "$TMP/pg") || { not_ok "PostgreSQL test cluster starts"; exit 1; }
+		store=$(printf '[store]\nbackend = postgresql\ndsn = %s' "$dsn")
+	fi
 	cat >"$TMP/server.conf" <<EOF
+$store
 [server]
 listen = 127.0.0.1:0
 data_dir = $TMP/data

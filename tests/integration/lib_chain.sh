@@ -15,6 +15,7 @@ chain_cleanup()
 {
 	for p in $GW_PID $PIDS $SRV_PID $SIM_PID; do kill "$p" 2>/dev/null; done
 	for p in $GW_PID $PIDS $SRV_PID $SIM_PID; do wait "$p" 2>/dev/null; done
+	[ -d "$T/pg" ] && sh tests/lib/pgtmp.sh stop "$T/pg"
 	if [ "$failures" -ne 0 ]; then
 		for f in "$T"/*.log; do
 			[ -f "$f" ] || continue
@@ -50,10 +51,18 @@ last_received_pdu() { ctl received "$1" | grep 'pdu=' | tail -n 1 | sed 's/.* pd
 
 # server_start [EXTRA CONFIG LINES]: smswake-server with a fresh data directory; sets URL,
 # PROVIDER_KEY and GATEWAY_TOKEN. Extra lines may open other sections.
+# SMSWAKE_TEST_STORE=postgresql: the server's store is a throw-away PostgreSQL cluster of the
+# test's own (its [store] section comes first, so that lines a test appends stay in its last one).
 server_start()
 {
 	if [ ! -f "$T/server.conf" ]; then
-		printf '[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/data\n%s\n' "$T" "${1:-}" >"$T/server.conf"
+		store=
+		if [ "${SMSWAKE_TEST_STORE:-}" = postgresql ]; then
+			chmod 755 "$T" # the cluster's owner (postgres when run as root) must reach its directory
+			dsn=$(sh tests/lib/pgtmp.sh start "$T/pg") || { not_ok "PostgreSQL test cluster starts"; exit 1; }
+			store=$(printf '[store]\nbackend = postgresql\ndsn = %s' "$dsn")
+		fi
+		printf '%s\n[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/data\n%s\n' "$store" "$T" "${1:-}" >"$T/server.conf"
 		PROVIDER_KEY=$("$BUILD/smswakectl" -c "$T/server.conf" provider add chain) || { not_ok "provider key"; exit 1; }
 		GATEWAY_TOKEN=$("$BUILD/smswakectl" -c "$T/server.conf" gateway add chain) || { not_ok "gateway token"; exit 1; }
 	fi

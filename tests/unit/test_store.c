@@ -19,14 +19,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "store.h"
-#include "store_int.h" /* only for the SQL text of the hot queries (plan test) */
+#include "sqlite/store_int.h" /* only for the SQL text of the hot queries (plan test) */
 
 #define T0 1700000000000LL /* a fixed clock: tests pass times explicitly */
 
 struct fixture {
 	char dir[PATH_MAX];
-	char path[PATH_MAX + 16];
+	char path[PATH_MAX + 64]; /* SQLite: the database file; PostgreSQL: the DSN */
+	int pg;                   /* the PostgreSQL backend, on a database of its own */
+	char pgdb[32];
 	struct store *st;
 	int64_t prov, prov2;
 };
@@ -74,7 +78,43 @@ static struct store *open_at(const char *path, const char **err)
 	return st;
 }
 
-static int setup(void **state)
+/* The PostgreSQL cases run when a cluster is there: SMSWAKE_TEST_PG_DSN, or one of our own that
+ * main() starts with tests/lib/pgtmp.sh. Each case gets a fresh database. */
+static const char *pg_dsn;
+static int pg_serial;
+
+static void pg_admin(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_dsn);
+	PGresult *r;
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+	r = PQexec(c, sql);
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* The schema version the fixture's backend migrates to. */
+static int schema_version(const struct fixture *f)
+{
+	return store_backend_schema_version(f->pg ? STORE_BACKEND_POSTGRESQL : STORE_BACKEND_SQLITE);
+}
+
+/* Opens the fixture's store again (after store_close). */
+static struct store *reopen(struct fixture *f, const char **err)
+{
+	if (f->pg) {
+		struct store_options o = {.backend = STORE_BACKEND_POSTGRESQL, .dsn = f->path};
+		struct store *st = NULL;
+		return store_open(&o, &st, err) == STORE_OK ? st : NULL;
+	}
+	return open_at(f->path, err);
+}
+
+static int setup_backend(void **state, int pg)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 	uint8_t h[STORE_HASH_LEN];
@@ -82,8 +122,17 @@ static int setup(void **state)
 
 	assert_non_null(f);
 	make_dir(f->dir, sizeof(f->dir));
-	snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
-	f->st = open_at(f->path, &err);
+	f->pg = pg;
+	if (pg) {
+		char sql[64];
+		snprintf(f->pgdb, sizeof(f->pgdb), "t%d_%d", (int)getpid(), ++pg_serial);
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->pgdb);
+		pg_admin(sql);
+		snprintf(f->path, sizeof(f->path), "%s dbname=%s", pg_dsn, f->pgdb);
+	} else {
+		snprintf(f->path, sizeof(f->path), "%s/store.db", f->dir);
+	}
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	hash_of(h, 1);
 	assert_int_equal(store_provider_add(f->st, "acme", h, T0, &f->prov), STORE_OK);
@@ -93,11 +142,26 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return setup_backend(state, 0);
+}
+
+static int setup_pg(void **state)
+{
+	return setup_backend(state, 1);
+}
+
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
 
 	store_close(f->st);
+	if (f->pg) {
+		char sql[96];
+		snprintf(sql, sizeof(sql), "DROP DATABASE %s WITH (FORCE)", f->pgdb);
+		pg_admin(sql);
+	}
 	remove_dir(f->dir);
 	free(f);
 	return 0;
@@ -161,13 +225,13 @@ static void test_open_reopen(void **state)
 	struct fixture *f = *state;
 	const char *err = NULL;
 
-	assert_int_equal(store_user_version(f->st), store_schema_version());
-	assert_true(store_schema_version() >= 1);
+	assert_int_equal(store_user_version(f->st), schema_version(f));
+	assert_true(schema_version(f) >= 1);
 	assert_int_equal(store_ping(f->st), STORE_OK);
 	store_close(f->st);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
-	assert_int_equal(store_user_version(f->st), store_schema_version());
+	assert_int_equal(store_user_version(f->st), schema_version(f));
 	/* Data survived. */
 	{
 		struct store_principal p;
@@ -885,6 +949,8 @@ static void test_key_rotation(void **state)
 	assert_int_equal(d.key_next, 1);
 
 	/* The same database as version 1 left it: the key columns come back as key 1, no move. */
+	if (f->pg)
+		return; /* the PostgreSQL schema starts with the key columns */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
 		 "DROP TRIGGER device_push_gone; DROP TABLE push_tokens_gone; DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
@@ -899,7 +965,7 @@ static void test_key_rotation(void **state)
 		 " ALTER TABLE devices DROP COLUMN push_server_key;"
 		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_user_version(f->st), store_schema_version());
 	assert_int_equal(store_device_get(f->st, 0, c, &d), STORE_OK);
@@ -1468,6 +1534,130 @@ static void test_wake_lease_expiry(void **state)
 }
 
 /* The provider's event types, in order, joined by spaces (events of api.md, "Webhooks"). */
+/* The verbs store.h gained with Web Push, fleets and the poll path, on either backend. */
+static void test_poll_push_fleet(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t other = add_device(f->st, f->prov2, "+15550003", 3), did = 0, pid = 0, batch = 0, count = 0;
+	int64_t counts[MSG_STATE_COUNT], total = 0, created = 0;
+	char key[STORE_P256DH_MAX + 1], tags[STORE_TAGS_MAX][STORE_TAG_MAX + 1];
+	const char *const two[] = {"blue", "red"};
+	struct store_message_in in = {.device_id = dev, .urgency = URG_NORMAL, .ttl_s = 60};
+	struct store_message m;
+	struct store_device d;
+	struct fetchlog l = {0};
+	struct evlist ev = {0};
+	uint64_t last = 99, seqs[2];
+	int pending = -1, n = -1, more = -1, replayed = 0;
+
+	/* A poll: the device and whether anything is deliverable past after. */
+	assert_int_equal(store_device_poll(f->st, dev, 0, T0, &d, &pending), STORE_OK);
+	assert_int_equal(pending, 0);
+	assert_int_equal(d.id, dev);
+	assert_int_equal(store_device_poll(f->st, dev + 1000, 0, T0, &d, &pending), STORE_NOTFOUND);
+
+	/* Web Push keys; the endpoint token is kept once made. */
+	assert_int_equal(store_device_set_push_keys(f->st, dev, "pk1", "au1", NULL, "tok1", &last), STORE_OK);
+	assert_int_equal(last, 0);
+	assert_int_equal(store_device_set_push_keys(f->st, dev, "pk2", "au2", "srvkey", "tok2", &last), STORE_OK);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_string_equal(d.push_p256dh, "pk2");
+	assert_string_equal(d.push_auth, "au2");
+	assert_string_equal(d.push_token, "tok1");
+	assert_int_equal(store_device_by_push_token(f->st, "tok1", &did, &pid, key), STORE_OK);
+	assert_int_equal(did, dev);
+	assert_int_equal(pid, f->prov);
+	assert_string_equal(key, "srvkey");
+	assert_int_equal(store_device_by_push_token(f->st, "tok2", &did, &pid, key), STORE_NOTFOUND);
+	assert_int_equal(store_device_set_push_keys(f->st, dev + 1000, "pk", "au", NULL, "t", &last), STORE_NOTFOUND);
+
+	/* An encrypted message keeps its content coding; fetch_more says what remains. */
+	in.content_encoding = "aes128gcm";
+	in.body = (const uint8_t *)"e1";
+	in.body_len = 2;
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	assert_string_equal(m.content_encoding, "aes128gcm");
+	in.content_encoding = NULL;
+	in.body = (const uint8_t *)"p2";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	in.content_encoding = "gzip";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_ERROR);
+	assert_int_equal(store_message_get(f->st, f->prov, m.id - 1, &m, NULL, NULL), STORE_OK);
+	assert_string_equal(m.content_encoding, "aes128gcm");
+	assert_int_equal(store_device_poll(f->st, dev, 0, T0, &d, &pending), STORE_OK);
+	assert_int_equal(pending, 1);
+	assert_int_equal(store_device_fetch_more(f->st, dev, 0, 1, T0, collect_msg, &l, &n, &more), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 1);
+	assert_string_equal(l.body[0], "e1");
+	assert_int_equal(store_device_fetch_more(f->st, dev, 1, 5, T0, collect_msg, &l, &n, &more), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(more, 0);
+
+	/* Events on messages by sequence number; unknown numbers are skipped. */
+	seqs[0] = 2;
+	seqs[1] = 77;
+	assert_int_equal(store_seq_event(f->st, dev, seqs, 2, "undecryptable", "bad tag", T0 + 1), STORE_OK);
+	assert_int_equal(store_message_get(f->st, f->prov, m.id + 1, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(m.seq, 2);
+	assert_string_equal(ev.e[ev.n - 1].what, "undecryptable");
+	assert_string_equal(ev.e[ev.n - 1].detail, "bad tag");
+
+	/* Tags, queries and batches. */
+	assert_int_equal(store_device_set_tags(f->st, f->prov, dev, two, 2), STORE_OK);
+	assert_int_equal(store_device_set_tags(f->st, f->prov, dev2, two + 1, 1), STORE_OK);
+	assert_int_equal(store_device_set_tags(f->st, f->prov2, dev, two, 1), STORE_NOTFOUND);
+	assert_int_equal(store_device_tags(f->st, dev, tags, &n), STORE_OK);
+	assert_int_equal(n, 2);
+	assert_string_equal(tags[0], "blue");
+	assert_string_equal(tags[1], "red");
+	n = 0;
+	assert_int_equal(store_device_query(f->st, &(struct store_device_query){.provider_id = f->prov, .tag = "red"},
+					    count_device, &n),
+			 STORE_OK);
+	assert_int_equal(n, 2);
+	n = 0;
+	assert_int_equal(store_device_query(f->st,
+					    &(struct store_device_query){.provider_id = f->prov, .msisdn = "+15550002"},
+					    count_device, &n),
+			 STORE_OK);
+	assert_int_equal(n, 1);
+	{
+		struct store_batch_in b = {.tag = "red", .urgency = URG_NORMAL, .ttl_s = 60, .topic = "t"};
+		int64_t list[] = {dev2, other};
+
+		b.body = (const uint8_t *)"b";
+		b.body_len = 1;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 2, &batch, &count), STORE_OK);
+		assert_int_equal(count, 2);
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 3, &batch, &count), STORE_OK);
+		assert_int_equal(store_batch_get(f->st, f->prov, batch, counts, &total, &created), STORE_OK);
+		assert_int_equal(total, 2);
+		assert_int_equal(counts[MSG_QUEUED], 2);
+		assert_int_equal(created, T0 + 3);
+		assert_int_equal(store_batch_get(f->st, f->prov2, batch, counts, &total, &created), STORE_NOTFOUND);
+		assert_int_equal(store_device_get(f->st, f->prov, dev2, &d), STORE_OK);
+		assert_int_equal(d.last_seq, 2);
+		assert_int_equal(d.pending, 1); /* the first batch's message was replaced (same topic) */
+		b.tag = NULL;
+		b.devices = list;
+		b.ndevices = 2;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 4, &batch, &count), STORE_NOTFOUND);
+		b.ndevices = 1;
+		assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 4, &batch, &count), STORE_OK);
+		assert_int_equal(count, 1);
+	}
+	/* Deleting a device drops its tags. */
+	assert_int_equal(store_device_delete(f->st, f->prov, dev2), STORE_OK);
+	assert_int_equal(store_device_tags(f->st, dev2, tags, &n), STORE_OK);
+	assert_int_equal(n, 0);
+	/* Deleting a device with a push endpoint leaves the endpoint gone (410), not unknown (404). */
+	assert_int_equal(store_device_delete(f->st, f->prov, dev), STORE_OK);
+	assert_int_equal(store_device_by_push_token(f->st, "tok1", &did, &pid, key), STORE_GONE);
+	assert_int_equal(store_device_by_push_token(f->st, "tok2", &did, &pid, key), STORE_NOTFOUND);
+}
+
 struct typelist {
 	char s[1024];
 };
@@ -1725,7 +1915,7 @@ static void test_touch_flush(void **state)
 	assert_int_equal(d.wake_state, WAKE_IN_FLIGHT);
 
 	store_close(f->st);
-	f->st = open_at(f->path, &err);
+	f->st = reopen(f, &err);
 	assert_non_null(f->st);
 	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
 	assert_int_equal(d.last_seen_ms, T0 + 50);
@@ -1749,7 +1939,7 @@ static void test_touch_flush(void **state)
 			store_device_touch(f->st, ids[i], T0 + 1000 + i);
 		put(f->st, f->prov, dev, T0);
 		store_close(f->st);
-		f->st = open_at(f->path, &err);
+		f->st = reopen(f, &err);
 		assert_non_null(f->st);
 		for (int i = 0; i < 300; i++) {
 			assert_int_equal(store_device_get(f->st, 0, ids[i], &d), STORE_OK);
@@ -2302,6 +2492,275 @@ static void test_query_plans(void **state)
 	sqlite3_close(db);
 }
 
+/* ---- Several servers on one PostgreSQL database (each store handle stands for a server) ---- */
+
+struct open_arg {
+	const char *dsn;
+	struct store *st;
+	const char *err;
+};
+
+static void *open_worker(void *p)
+{
+	struct open_arg *a = p;
+	struct store_options o = {.backend = STORE_BACKEND_POSTGRESQL, .dsn = a->dsn};
+
+	if (store_open(&o, &a->st, &a->err) != STORE_OK)
+		a->st = NULL;
+	return NULL;
+}
+
+/* Three servers starting at once on an empty database: the migrations run once, under the
+ * advisory lock, and all three open. */
+static void test_pg_start_together(void **state)
+{
+	struct fixture *f = *state;
+	char sql[64], dsn[sizeof(f->path)];
+	struct open_arg a[3];
+	pthread_t th[3];
+
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s_x", f->pgdb);
+	pg_admin(sql);
+	snprintf(dsn, sizeof(dsn), "%s dbname=%s_x", pg_dsn, f->pgdb);
+	for (int i = 0; i < 3; i++) {
+		a[i] = (struct open_arg){.dsn = dsn};
+		assert_int_equal(pthread_create(&th[i], NULL, open_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	for (int i = 0; i < 3; i++) {
+		if (a[i].st == NULL)
+			fail_msg("server %d did not start: %s", i, a[i].err ? a[i].err : "?");
+		assert_int_equal(store_user_version(a[i].st), schema_version(f));
+	}
+	for (int i = 0; i < 3; i++)
+		store_close(a[i].st);
+	snprintf(sql, sizeof(sql), "DROP DATABASE %s_x WITH (FORCE)", f->pgdb);
+	pg_admin(sql);
+}
+
+#define MS_THREADS 4
+#define MS_ROUNDS 25
+
+struct ms_arg {
+	struct store *st;
+	int64_t dev, gw;
+	uint64_t ctr[MS_ROUNDS];
+	int64_t leased[MS_ROUNDS * 4];
+	int nleased;
+	int rc;
+};
+
+static void *counter_worker(void *p)
+{
+	struct ms_arg *a = p;
+
+	for (int i = 0; i < MS_ROUNDS && a->rc == STORE_OK; i++)
+		a->rc = store_wake_counter_next(a->st, a->dev, &a->ctr[i]);
+	return NULL;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+
+	return a < b ? -1 : a > b;
+}
+
+/* Wake counters taken by two servers at once are all different and each is committed: together
+ * they are exactly 1..N. */
+static void test_pg_counters_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct ms_arg a[MS_THREADS];
+	pthread_t th[MS_THREADS];
+	uint64_t all[MS_THREADS * MS_ROUNDS];
+	struct store_device d;
+
+	assert_non_null(other);
+	for (int i = 0; i < MS_THREADS; i++) {
+		a[i] = (struct ms_arg){.st = i % 2 ? other : f->st, .dev = dev};
+		assert_int_equal(pthread_create(&th[i], NULL, counter_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < MS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, STORE_OK);
+		for (int k = 1; k < MS_ROUNDS; k++)
+			assert_true(a[i].ctr[k] > a[i].ctr[k - 1]); /* strictly increasing per caller */
+		memcpy(all + i * MS_ROUNDS, a[i].ctr, sizeof(a[i].ctr));
+	}
+	qsort(all, MS_THREADS * MS_ROUNDS, sizeof(all[0]), cmp_u64);
+	for (int i = 0; i < MS_THREADS * MS_ROUNDS; i++)
+		assert_int_equal(all[i], (uint64_t)i + 1);
+	assert_int_equal(store_device_get(other, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_ctr, (uint64_t)MS_THREADS * MS_ROUNDS);
+	store_close(other);
+}
+
+static void *lease_worker(void *p)
+{
+	struct ms_arg *a = p;
+
+	for (int i = 0; i < MS_ROUNDS && a->rc == STORE_OK; i++) {
+		struct store_wake_job jobs[4];
+		int n = 0;
+
+		a->rc = store_wake_lease(a->st, a->gw, 4, 60000, T0 + 10, jobs, &n);
+		for (int k = 0; k < n && a->nleased < MS_ROUNDS * 4; k++)
+			a->leased[a->nleased++] = jobs[k].id;
+	}
+	return NULL;
+}
+
+/* Gateways asking two servers at once: every due job is leased, and to exactly one of them. One
+ * outstanding job per device holds whichever server adds it. */
+static void test_pg_leases_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	struct ms_arg a[MS_THREADS];
+	pthread_t th[MS_THREADS];
+	int64_t jobs[40], gw[MS_THREADS];
+	int seen[40] = {0}, total = 0;
+
+	assert_non_null(other);
+	for (int i = 0; i < 40; i++) {
+		char msisdn[32];
+		int64_t dev;
+		struct store_wake_job j, again;
+
+		snprintf(msisdn, sizeof(msisdn), "+1555%04d", i);
+		dev = add_device(f->st, f->prov, msisdn, 100 + i);
+		put(f->st, f->prov, dev, T0);
+		j = job_for(dev, 0, T0);
+		assert_int_equal(store_wake_job_add(i % 2 ? other : f->st, &j, T0), STORE_OK);
+		again = job_for(dev, 0, T0);
+		assert_int_equal(store_wake_job_add(i % 2 ? f->st : other, &again, T0), STORE_CONFLICT);
+		jobs[i] = j.id;
+	}
+	for (int i = 0; i < MS_THREADS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "gw%d", i);
+		gw[i] = gateway(f->st, name, 500 + i);
+		a[i] = (struct ms_arg){.st = i % 2 ? other : f->st, .gw = gw[i]};
+	}
+	for (int i = 0; i < MS_THREADS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, lease_worker, &a[i]), 0);
+	for (int i = 0; i < MS_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, STORE_OK);
+		for (int k = 0; k < a[i].nleased; k++) {
+			int found = 0;
+			for (int x = 0; x < 40; x++) {
+				if (jobs[x] == a[i].leased[k]) {
+					seen[x]++;
+					found = 1;
+				}
+			}
+			assert_true(found);
+			total++;
+		}
+	}
+	assert_int_equal(total, 40);
+	for (int x = 0; x < 40; x++)
+		assert_int_equal(seen[x], 1);
+	store_close(other);
+}
+
+struct added {
+	pthread_mutex_t lock;
+	int64_t device_id;
+};
+
+static void added_cb(void *arg, int64_t device_id)
+{
+	struct added *a = arg;
+
+	pthread_mutex_lock(&a->lock);
+	a->device_id = device_id;
+	pthread_mutex_unlock(&a->lock);
+}
+
+/* A submit on one server reaches the other's long-polls (its notify callback) within a second;
+ * an idempotency key is one message whichever server sees it. */
+static void test_pg_notify_idempotency_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	struct added got = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	struct store_notify nt = {.message_added = added_cb, .arg = &got};
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), seen = 0;
+	struct store_message m1, m2;
+	int replayed = -1;
+
+	assert_non_null(other);
+	store_set_notify(other, &nt);
+	usleep(300 * 1000); /* the listener connects */
+	put(f->st, f->prov, dev, T0);
+	for (int i = 0; i < 100 && seen != dev; i++) {
+		usleep(10 * 1000);
+		pthread_mutex_lock(&got.lock);
+		seen = got.device_id;
+		pthread_mutex_unlock(&got.lock);
+	}
+	assert_int_equal(seen, dev);
+	store_set_notify(other, NULL);
+
+	assert_int_equal(put_full(f->st, f->prov, dev, NULL, "k1", 3600, T0, &m1, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(put_full(other, f->prov, dev, NULL, "k1", 3600, T0 + 1, &m2, &replayed), STORE_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(m2.id, m1.id);
+	assert_int_equal(m2.seq, m1.seq);
+	store_close(other);
+}
+
+/* Starts a cluster of our own (tests/lib/pgtmp.sh) unless SMSWAKE_TEST_PG_DSN names one; NULL
+ * when PostgreSQL is not installed. */
+static char pg_own_dir[PATH_MAX];
+static char pg_own_dsn[PATH_MAX + 64];
+
+static const char *pg_cluster(void)
+{
+	const char *env = getenv("SMSWAKE_TEST_PG_DSN");
+	char cmd[PATH_MAX + 64];
+	FILE *p;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	if (system("sh tests/lib/pgtmp.sh available") != 0)
+		return NULL;
+	make_dir(pg_own_dir, sizeof(pg_own_dir));
+	rmdir(pg_own_dir); /* pgtmp.sh creates it with the owner PostgreSQL needs */
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh start %s", pg_own_dir);
+	p = popen(cmd, "r");
+	if (p == NULL || fgets(pg_own_dsn, sizeof(pg_own_dsn), p) == NULL) {
+		if (p != NULL)
+			pclose(p);
+		return NULL;
+	}
+	if (pclose(p) != 0)
+		return NULL;
+	pg_own_dsn[strcspn(pg_own_dsn, "\n")] = '\0';
+	return pg_own_dsn;
+}
+
+static void pg_cluster_stop(void)
+{
+	char cmd[PATH_MAX + 64];
+
+	if (pg_own_dir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh stop %s", pg_own_dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not stop the test cluster in %s\n", pg_own_dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2332,6 +2791,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
@@ -2341,5 +2801,45 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_child_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	/* The same cases on PostgreSQL (those that are not about SQLite files, pragmas or threads). */
+	const struct CMUnitTest pg_tests[] = {
+		cmocka_unit_test_setup_teardown(test_open_reopen, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_providers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_gateways, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_devices, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_ack, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_key_rotation, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_cancel, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_expire_many, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_purge, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_device_event, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_jobs, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_after_fetch, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_report_times, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_drops_unneeded, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_backlog, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_candidates, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_touch_flush, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_max_pending, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_device_add_many, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_start_together, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_counters_across_servers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_leases_across_servers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_notify_idempotency_across_servers, setup_pg, teardown),
+	};
+	int failed = cmocka_run_group_tests_name("store on sqlite", tests, NULL, NULL);
+
+	pg_dsn = pg_cluster();
+	if (pg_dsn == NULL) {
+		printf("PostgreSQL is not installed: the store's PostgreSQL cases did not run\n");
+		return failed;
+	}
+	failed += cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
+	pg_cluster_stop();
+	return failed;
 }

@@ -10,7 +10,7 @@
 #include "util.h"
 
 /* Topics are base64url: letters, digits, "-" and "_". */
-static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
+static int event_add(struct sq_store *st, int64_t message_id, int64_t now_ms, int state, const char *what,
 		     const char *detail)
 {
 	sqlite3_stmt *s = wstmt(st, WS_EVENT_ADD);
@@ -24,7 +24,7 @@ static int event_add(struct store *st, int64_t message_id, int64_t now_ms, int s
 }
 
 /* Steps a bound statement expected to return one row; the caller reads it and resets. */
-static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
+static int step_row(struct sq_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
@@ -38,7 +38,7 @@ static int step_row(struct store *st, sqlite3_stmt *s, const char *what)
 	return rc == STORE_CONFLICT ? STORE_ERROR : rc;
 }
 
-static int message_load(struct store *st, int64_t id, struct store_message *out)
+static int message_load(struct sq_store *st, int64_t id, struct store_message *out)
 {
 	sqlite3_stmt *s = wstmt(st, WS_MSG_LOAD);
 	int rc;
@@ -53,7 +53,7 @@ static int message_load(struct store *st, int64_t id, struct store_message *out)
 }
 
 /* Checks a submit's input and fills op; STORE_ERROR on bad input. */
-static int put_prepare(struct store_op *op, struct store *st, int64_t provider_id, const struct store_message_in *in,
+static int put_prepare(struct store_op *op, struct sq_store *st, int64_t provider_id, const struct store_message_in *in,
 		       int64_t now_ms, struct store_message *out, int *replayed)
 {
 	if (st == NULL || in == NULL || out == NULL || replayed == NULL || provider_id <= 0 || now_ms < 0 ||
@@ -73,8 +73,8 @@ static int put_prepare(struct store_op *op, struct store *st, int64_t provider_i
 	return STORE_OK;
 }
 
-int store_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		      struct store_message *out, int *replayed)
+int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		   struct store_message *out, int *replayed)
 {
 	struct store_op op;
 	int local_replayed = 0;
@@ -83,8 +83,8 @@ int store_message_put(struct store *st, int64_t provider_id, const struct store_
 	return rc == STORE_OK ? writer_submit(st, &op) : rc;
 }
 
-int store_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-			    struct store_message *out, int *replayed, store_done_cb done, void *arg)
+int sq_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = put_prepare(&op, st, provider_id, in, now_ms, out, replayed);
@@ -94,7 +94,7 @@ int store_message_put_async(struct store *st, int64_t provider_id, const struct 
 
 /* With a known key, fills out with the first message. A key whose message is gone (purged or
  * deleted with its device) no longer means anything and is dropped. */
-static int idempotency_lookup(struct store *st, struct store_op *op, int *found)
+static int idempotency_lookup(struct sq_store *st, struct store_op *op, int *found)
 {
 	sqlite3_stmt *s = wstmt(st, WS_IDEM_GET);
 	int64_t mid;
@@ -123,7 +123,7 @@ static int idempotency_lookup(struct store *st, struct store_op *op, int *found)
 	return wstep_done(st, s, "idempotency drop");
 }
 
-int op_message_put(struct store *st, struct store_op *op)
+int op_message_put(struct sq_store *st, struct store_op *op)
 {
 	const struct store_message_in *in = op->u.put.in;
 	struct store_message *out = op->u.put.out;
@@ -259,7 +259,7 @@ int op_message_put(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms)
+int sq_message_cancel(struct sq_store *st, int64_t provider_id, int64_t id, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_MESSAGE_CANCEL, .now_ms = now_ms};
 
@@ -270,7 +270,7 @@ int store_message_cancel(struct store *st, int64_t provider_id, int64_t id, int6
 	return writer_submit(st, &op);
 }
 
-int op_message_cancel(struct store *st, struct store_op *op)
+int op_message_cancel(struct sq_store *st, struct store_op *op)
 {
 	struct store_message m;
 	sqlite3_stmt *s;
@@ -292,7 +292,7 @@ int op_message_cancel(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_device_event(struct store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
+int sq_device_event(struct sq_store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_DEVICE_EVENT, .now_ms = now_ms};
 
@@ -305,7 +305,7 @@ int store_device_event(struct store *st, int64_t device_id, const char *what, co
 	return writer_submit(st, &op);
 }
 
-int op_device_event(struct store *st, struct store_op *op)
+int op_device_event(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s;
 	int rc = store_device_owned(st, 0, op->u.event.device_id);
@@ -320,8 +320,8 @@ int op_device_event(struct store *st, struct store_op *op)
 	return wstep_done(st, s, "device event");
 }
 
-int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
-		    const char *detail, int64_t now_ms)
+int sq_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_SEQ_EVENT, .now_ms = now_ms};
 
@@ -339,7 +339,7 @@ int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, s
 	return writer_submit(st, &op);
 }
 
-int op_seq_event(struct store *st, struct store_op *op)
+int op_seq_event(struct sq_store *st, struct store_op *op)
 {
 	int rc = STORE_OK;
 
@@ -368,7 +368,7 @@ void fetched_free(struct fetched *f)
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
  * after the commit: a slow callback never holds up the writer, and a message is handed over
  * only once its "fetched" state is durable. An empty poll never reaches the writer. */
-static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+static int device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			store_message_cb cb, void *arg, int *count, int *more, int precheck)
 {
 	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
@@ -406,19 +406,19 @@ static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int
 	return rc;
 }
 
-int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-		       store_message_cb cb, void *arg, int *count)
+int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		    store_message_cb cb, void *arg, int *count)
 {
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, NULL, 1);
 }
 
-int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
-			    store_message_cb cb, void *arg, int *count, int *more)
+int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more)
 {
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
 
-int op_fetch(struct store *st, struct store_op *op)
+int op_fetch(struct sq_store *st, struct store_op *op)
 {
 	struct fetched *head = NULL, **tail = &head;
 	sqlite3_stmt *s;
@@ -493,7 +493,7 @@ int op_fetch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-static int ack_prepare(struct store_op *op, struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
+static int ack_prepare(struct store_op *op, struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
 		       int key_id, int64_t now_ms, int *count)
 {
 	if (count != NULL)
@@ -509,8 +509,8 @@ static int ack_prepare(struct store_op *op, struct store *st, int64_t device_id,
 	return STORE_OK;
 }
 
-int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-	      int *count)
+int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	   int *count)
 {
 	struct store_op op;
 	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
@@ -522,8 +522,8 @@ int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_c
 	return rc;
 }
 
-int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
-		    int *count, store_done_cb done, void *arg)
+int sq_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = ack_prepare(&op, st, device_id, seq, wake_ctr, key_id, now_ms, count);
@@ -531,7 +531,7 @@ int store_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t 
 	return rc == STORE_OK ? writer_submit_async(st, &op, done, arg) : rc;
 }
 
-int op_ack(struct store *st, struct store_op *op)
+int op_ack(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_ACK);
 	int rc;
@@ -565,7 +565,7 @@ int op_ack(struct store *st, struct store_op *op)
 
 /* Sweeps run in chunks, each its own operation (and so its own group), so a large backlog
  * never holds the writer for long while requests wait behind it. */
-static int sweep(struct store *st, enum op_kind kind, int64_t t_ms, int *count)
+static int sweep(struct sq_store *st, enum op_kind kind, int64_t t_ms, int *count)
 {
 	int64_t total = 0;
 	int rc;
@@ -589,18 +589,18 @@ static int sweep(struct store *st, enum op_kind kind, int64_t t_ms, int *count)
 	return rc;
 }
 
-int store_expire(struct store *st, int64_t now_ms, int *count)
+int sq_expire(struct sq_store *st, int64_t now_ms, int *count)
 {
 	return sweep(st, OP_EXPIRE, now_ms, count);
 }
 
-int store_purge(struct store *st, int64_t before_ms, int *count)
+int sq_purge(struct sq_store *st, int64_t before_ms, int *count)
 {
 	return sweep(st, OP_PURGE, before_ms, count);
 }
 
 /* Runs the chunk statements in order; each takes (time, limit). *changes gets each one's count. */
-static int chunk_run(struct store *st, const enum wsql *steps, size_t n, int64_t t_ms, int *changes)
+static int chunk_run(struct sq_store *st, const enum wsql *steps, size_t n, int64_t t_ms, int *changes)
 {
 	for (size_t i = 0; i < n; i++) {
 		sqlite3_stmt *s = wstmt(st, steps[i]);
@@ -616,7 +616,7 @@ static int chunk_run(struct store *st, const enum wsql *steps, size_t n, int64_t
 	return STORE_OK;
 }
 
-int op_expire(struct store *st, struct store_op *op)
+int op_expire(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {WS_EVENT_EXPIRE, WS_MSG_EXPIRE};
 	int changes[2] = {0, 0};
@@ -627,7 +627,7 @@ int op_expire(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int op_purge(struct store *st, struct store_op *op)
+int op_purge(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {WS_PURGE_EVENTS, WS_PURGE_MSGS, WS_PURGE_IDEM, WS_PURGE_JOBS};
 	int changes[4] = {0, 0, 0, 0};

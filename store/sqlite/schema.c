@@ -233,7 +233,7 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-int store_schema_version(void)
+int sq_schema_version(void)
 {
 	return SCHEMA_VERSION;
 }

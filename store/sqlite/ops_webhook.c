@@ -22,7 +22,7 @@ sqlite3_stmt *store_prep(sqlite3 *db, const char *sql)
 	return s;
 }
 
-int store_wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes)
+int store_wrun(struct sq_store *st, sqlite3_stmt *s, const char *what, int *changes)
 {
 	int rc;
 
@@ -38,7 +38,7 @@ int store_wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes
 	return store_rc_sqlite(rc);
 }
 
-static int wh_add(struct store *st, struct store_op *op)
+static int wh_add(struct sq_store *st, struct store_op *op)
 {
 	struct store_webhook *w = op->u.webhook.w;
 	sqlite3_stmt *s = store_prep(st->wdb, "INSERT INTO webhooks(provider_id, url, events, secret, created_ms) "
@@ -60,7 +60,7 @@ static int wh_add(struct store *st, struct store_op *op)
 	return rc;
 }
 
-static int wh_delete(struct store *st, struct store_op *op)
+static int wh_delete(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = store_prep(st->wdb, "DELETE FROM webhooks WHERE id = ?1 AND provider_id = ?2");
 	int rc, n = 0;
@@ -81,7 +81,7 @@ static int wh_delete(struct store *st, struct store_op *op)
 	return store_wrun(st, s, "webhook delete outbox", NULL);
 }
 
-static int wh_result(struct store *st, struct store_op *op)
+static int wh_result(struct sq_store *st, struct store_op *op)
 {
 	int ok = op->u.webhook.status >= 200 && op->u.webhook.status < 300;
 	const char *err = op->u.webhook.error ? op->u.webhook.error : "";
@@ -124,7 +124,7 @@ static int wh_result(struct store *st, struct store_op *op)
 	return store_wrun(st, s, "webhook retry", NULL);
 }
 
-static int wh_purge(struct store *st, struct store_op *op)
+static int wh_purge(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s =
 		store_prep(st->wdb, "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE time_ms < ?1 "
@@ -137,7 +137,7 @@ static int wh_purge(struct store *st, struct store_op *op)
 	return store_wrun(st, s, "events purge", &op->u.webhook.count);
 }
 
-int op_webhook(struct store *st, struct store_op *op)
+int op_webhook(struct sq_store *st, struct store_op *op)
 {
 	switch (op->u.webhook.what) {
 	case WH_ADD: return wh_add(st, op);
@@ -154,7 +154,7 @@ static int valid_events(const char *ev)
 	return n >= 2 && n <= STORE_EVENTS_MAX && ev[0] == ',' && ev[n - 1] == ',';
 }
 
-int store_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms)
+int sq_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = now_ms};
 
@@ -167,7 +167,7 @@ int store_webhook_add(struct store *st, struct store_webhook *w, const uint8_t s
 	return writer_submit(st, &op);
 }
 
-int store_webhook_delete(struct store *st, int64_t provider_id, int64_t id)
+int sq_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	struct store_op op = {.kind = OP_WEBHOOK};
 
@@ -179,8 +179,8 @@ int store_webhook_delete(struct store *st, int64_t provider_id, int64_t id)
 	return writer_submit(st, &op);
 }
 
-int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
-			 int64_t retry_ms, int disable, int64_t now_ms)
+int sq_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+		      int64_t retry_ms, int disable, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = now_ms};
 
@@ -196,7 +196,7 @@ int store_webhook_result(struct store *st, int64_t outbox_id, int64_t webhook_id
 	return writer_submit(st, &op);
 }
 
-int store_events_purge(struct store *st, int64_t before_ms, int *count)
+int sq_events_purge(struct sq_store *st, int64_t before_ms, int *count)
 {
 	struct store_op op = {.kind = OP_WEBHOOK, .now_ms = before_ms};
 	int rc;
@@ -223,7 +223,7 @@ int store_rfail(sqlite3_stmt *s, int rc, const char *what)
 	return rc == STORE_OK || rc == STORE_CONFLICT ? STORE_ERROR : rc;
 }
 
-sqlite3_stmt *store_rprep(struct store *st, const char *sql)
+sqlite3_stmt *store_rprep(struct sq_store *st, const char *sql)
 {
 	sqlite3 *db;
 
@@ -254,7 +254,7 @@ static void webhook_row(sqlite3_stmt *s, struct store_webhook *w)
 	w->backlog = sqlite3_column_int64(s, 11);
 }
 
-int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
+int sq_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_cb cb, void *arg)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.provider_id = ?1 ORDER BY w.id");
@@ -277,7 +277,7 @@ int store_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb c
 	return STORE_OK;
 }
 
-int store_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
+int sq_webhook_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_webhook *w)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT " WEBHOOK_COLS " FROM webhooks w WHERE w.id = ?1 AND w.provider_id = ?2");
@@ -314,7 +314,7 @@ static void event_row(sqlite3_stmt *s, int col, struct store_event_out *e)
 	store_copy_text(e->state, sizeof(e->state), s, col + 7);
 }
 
-int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
+int sq_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg)
 {
 	sqlite3_stmt *s =
 		store_rprep(st, "SELECT o.id, o.webhook_id, o.attempts, w.url, w.secret, " EVENT_COLS
@@ -352,8 +352,8 @@ int store_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_
 	return STORE_OK;
 }
 
-int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
-		       void *arg)
+int sq_events_after(struct sq_store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		    void *arg)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT " EVENT_COLS " FROM events e WHERE e.provider_id = ?1 AND e.id > ?2 "
 					  "ORDER BY e.id LIMIT ?3");
@@ -378,7 +378,7 @@ int store_events_after(struct store *st, int64_t provider_id, int64_t after_id, 
 	return STORE_OK;
 }
 
-int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
+int sq_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(min(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;
@@ -394,7 +394,7 @@ int store_events_oldest(struct store *st, int64_t provider_id, int64_t *id)
 	return STORE_OK;
 }
 
-int store_events_last(struct store *st, int64_t provider_id, int64_t *id)
+int sq_events_last(struct sq_store *st, int64_t provider_id, int64_t *id)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT coalesce(max(id), 0) FROM events WHERE provider_id = ?1");
 	int rc;

@@ -65,77 +65,9 @@ static void store_process_init(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_forked(const struct store *st)
+int store_forked(const struct sq_store *st)
 {
 	return st->fork_gen != store_fork_gen;
-}
-
-const char *store_strerror(int rc)
-{
-	switch (rc) {
-	case STORE_OK: return "success";
-	case STORE_NOTFOUND: return "not found";
-	case STORE_CONFLICT: return "conflict";
-	case STORE_UNAVAILABLE: return "storage unavailable";
-	case STORE_ERROR: return "storage error";
-	case STORE_FULL: return "too many messages waiting";
-	case STORE_GONE: return "gone";
-	default: return "unknown store error";
-	}
-}
-
-const char *store_msg_state_name(int state)
-{
-	static const char *const names[MSG_STATE_COUNT] = {
-		[MSG_QUEUED] = "queued",     [MSG_WAKE_SENT] = "wake_sent", [MSG_SMS_DELIVERED] = "sms_delivered",
-		[MSG_FETCHED] = "fetched",   [MSG_ACKED] = "acked",         [MSG_EXPIRED] = "expired",
-		[MSG_REPLACED] = "replaced", [MSG_CANCELLED] = "cancelled",
-	};
-	return state >= 0 && state < MSG_STATE_COUNT ? names[state] : NULL;
-}
-
-static const char *const urgency_names[URG_COUNT] = {
-	[URG_VERY_LOW] = "very-low",
-	[URG_LOW] = "low",
-	[URG_NORMAL] = "normal",
-	[URG_HIGH] = "high",
-};
-
-const char *store_urgency_name(int urgency)
-{
-	return urgency >= 0 && urgency < URG_COUNT ? urgency_names[urgency] : NULL;
-}
-
-int store_urgency_parse(const char *s)
-{
-	for (int i = 0; s != NULL && i < URG_COUNT; i++)
-		if (strcmp(s, urgency_names[i]) == 0)
-			return i;
-	return -1;
-}
-
-const char *store_wake_state_name(int state)
-{
-	switch (state) {
-	case WAKE_IDLE: return "idle";
-	case WAKE_IN_FLIGHT: return "in_flight";
-	case WAKE_UNREACHABLE: return "unreachable";
-	default: return NULL;
-	}
-}
-
-int store_outcome_parse(const char *s)
-{
-	static const char *const names[] = {
-		[OUTCOME_SUBMITTED] = "submitted",
-		[OUTCOME_FAILED] = "failed",
-		[OUTCOME_DELIVERED] = "delivered",
-		[OUTCOME_UNDELIVERABLE] = "undeliverable",
-	};
-	for (int i = 0; s != NULL && i < (int)(sizeof(names) / sizeof(names[0])); i++)
-		if (strcmp(s, names[i]) == 0)
-			return i;
-	return -1;
 }
 
 /* Transient conditions (full disk, I/O error, lock held too long) become STORE_UNAVAILABLE so
@@ -162,44 +94,7 @@ void store_log_sqlite(sqlite3 *db, const char *what, int rc)
 	log_warnx("store: %s: %s (%d)", what, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), rc);
 }
 
-/* Length within [min, max] and no control characters; strict also refuses anything outside
- * printable ASCII (for keys and media types that end up in HTTP headers). */
-int store_valid_text(const char *s, size_t min, size_t max, int strict)
-{
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	n = strnlen(s, max + 1);
-	if (n < min || n > max)
-		return 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (c < 0x20 || c == 0x7f || (strict && c > 0x7e))
-			return 0;
-	}
-	return 1;
-}
-
-/* E.164: an optional "+" and 1 to 15 digits. */
-int store_valid_msisdn(const char *s)
-{
-	size_t n;
-
-	if (s == NULL)
-		return 0;
-	if (*s == '+')
-		s++;
-	n = strnlen(s, 16);
-	if (n < 1 || n > 15)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (s[i] < '0' || s[i] > '9')
-			return 0;
-	return 1;
-}
-
-static void store_free(struct store *st)
+static void store_free(struct sq_store *st)
 {
 	if (st->wdb != NULL) {
 		int rc = sqlite3_close(st->wdb);
@@ -214,11 +109,11 @@ static void store_free(struct store *st)
 	free(st);
 }
 
-int store_open(const struct store_options *opt, struct store **out, const char **err)
+int sq_open(const struct store_options *opt, struct sq_store **out, const char **err)
 {
 	static const char *dummy;
 	pthread_condattr_t ca;
-	struct store *st;
+	struct sq_store *st;
 	int rc;
 
 	if (err == NULL)
@@ -278,7 +173,7 @@ fail:
 	return STORE_ERROR;
 }
 
-void store_close(struct store *st)
+void sq_close(struct sq_store *st)
 {
 	if (st == NULL)
 		return;
@@ -291,7 +186,7 @@ void store_close(struct store *st)
 	store_free(st);
 }
 
-void store_set_notify(struct store *st, const struct store_notify *n)
+void sq_set_notify(struct sq_store *st, const struct store_notify *n)
 {
 	pthread_mutex_lock(&st->lock);
 	if (n != NULL)
@@ -301,7 +196,7 @@ void store_set_notify(struct store *st, const struct store_notify *n)
 	pthread_mutex_unlock(&st->lock);
 }
 
-int store_user_version(struct store *st)
+int sq_user_version(struct sq_store *st)
 {
 	sqlite3_stmt *s = rstmt(st, RS_USER_VERSION);
 	int v = -1;
@@ -314,7 +209,7 @@ int store_user_version(struct store *st)
 	return v;
 }
 
-int store_ping(struct store *st)
+int sq_ping(struct sq_store *st)
 {
 	struct store_op op = {.kind = OP_PING};
 	sqlite3_stmt *s;
@@ -334,7 +229,7 @@ int store_ping(struct store *st)
 
 /* VACUUM INTO runs on the caller's read connection: a consistent snapshot, and the writer is
  * not held up while the copy is written. */
-int store_backup(struct store *st, const char *path)
+int sq_backup(struct sq_store *st, const char *path)
 {
 	sqlite3_stmt *s = NULL;
 	sqlite3 *db;
@@ -358,7 +253,7 @@ int store_backup(struct store *st, const char *path)
 	return rc == STORE_CONFLICT || rc == STORE_OK ? STORE_ERROR : rc;
 }
 
-int store_stats(struct store *st, struct store_stats *out)
+int sq_stats(struct sq_store *st, struct store_stats *out)
 {
 	sqlite3_stmt *s;
 	int rc;

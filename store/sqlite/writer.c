@@ -16,7 +16,7 @@
 /* How often pending last-seen times reach the disk when no other write comes along. */
 #define TOUCH_FLUSH_MS 1000
 
-sqlite3_stmt *wstmt(struct store *st, enum wsql id)
+sqlite3_stmt *wstmt(struct sq_store *st, enum wsql id)
 {
 	sqlite3_stmt *s = st->wstmt[id];
 
@@ -24,7 +24,7 @@ sqlite3_stmt *wstmt(struct store *st, enum wsql id)
 	return s;
 }
 
-int wstep_done(struct store *st, sqlite3_stmt *s, const char *what)
+int wstep_done(struct sq_store *st, sqlite3_stmt *s, const char *what)
 {
 	int rc = sqlite3_step(s);
 
@@ -36,7 +36,7 @@ int wstep_done(struct store *st, sqlite3_stmt *s, const char *what)
 }
 
 /* Runs a statement without parameters (transaction control); returns the SQLite code. */
-static int wexec(struct store *st, enum wsql id)
+static int wexec(struct sq_store *st, enum wsql id)
 {
 	sqlite3_stmt *s = wstmt(st, id);
 	int rc = sqlite3_step(s);
@@ -48,7 +48,7 @@ static int wexec(struct store *st, enum wsql id)
 	return rc;
 }
 
-static int run_op(struct store *st, struct store_op *op)
+static int run_op(struct sq_store *st, struct store_op *op)
 {
 	switch (op->kind) {
 	case OP_PING: return STORE_OK;
@@ -93,7 +93,7 @@ static void op_discard(struct store_op *op)
 
 /* Saves the in-memory last-seen times in their own savepoint: if that fails they stay in
  * memory for the next group and the operations still commit. */
-static void flush_touches(struct store *st, const struct touch_item *t, size_t n, int *saved)
+static void flush_touches(struct sq_store *st, const struct touch_item *t, size_t n, int *saved)
 {
 	size_t i;
 
@@ -112,7 +112,7 @@ static void flush_touches(struct store *st, const struct touch_item *t, size_t n
 /* One group: BEGIN IMMEDIATE, each op in a savepoint, touches, COMMIT. Returns 1 if committed.
  * A failed COMMIT (or a transaction SQLite rolled back on its own after an I/O error or a full
  * disk) voids every op of the group: each gets STORE_UNAVAILABLE and nothing of it is kept. */
-static int group_run(struct store *st, struct store_op **ops, int n)
+static int group_run(struct sq_store *st, struct store_op **ops, int n)
 {
 	struct touch_item *touches = NULL;
 	size_t ntouch = 0;
@@ -193,7 +193,7 @@ static void deadline_after(struct timespec *ts, int64_t ms)
 
 static void *writer_main(void *arg)
 {
-	struct store *st = arg;
+	struct sq_store *st = arg;
 	int64_t last_flush = util_mono_ms();
 
 	pthread_mutex_lock(&st->lock);
@@ -273,7 +273,7 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-int writer_submit(struct store *st, struct store_op *op)
+int writer_submit(struct sq_store *st, struct store_op *op)
 {
 	int rc;
 
@@ -308,7 +308,7 @@ int writer_submit(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int writer_submit_async(struct store *st, const struct store_op *tmpl, store_done_cb done, void *arg)
+int writer_submit_async(struct sq_store *st, const struct store_op *tmpl, store_done_cb done, void *arg)
 {
 	struct store_op *op;
 
@@ -342,7 +342,7 @@ int writer_submit_async(struct store *st, const struct store_op *tmpl, store_don
 	return STORE_OK;
 }
 
-int writer_start(struct store *st, const char **err)
+int writer_start(struct sq_store *st, const char **err)
 {
 	int rc;
 
@@ -373,7 +373,7 @@ int writer_start(struct store *st, const char **err)
 
 /* Lets the writer drain the queue and save last-seen times, then joins it. Statements are
  * finalized here; the connection is closed by the caller. */
-void writer_stop(struct store *st)
+void writer_stop(struct sq_store *st)
 {
 	if (st->writer_running) {
 		pthread_mutex_lock(&st->lock);
@@ -393,7 +393,7 @@ void writer_stop(struct store *st)
 	st->notify_ids = NULL;
 }
 
-void store_debug_fail_commits(struct store *st, int n)
+void sq_debug_fail_commits(struct sq_store *st, int n)
 {
 	pthread_mutex_lock(&st->lock);
 	st->fail_commits = n > 0 ? n : 0;

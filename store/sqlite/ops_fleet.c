@@ -10,7 +10,7 @@
 
 enum { FL_TAGS, FL_BATCH };
 
-static int fl_tags(struct store *st, struct store_op *op)
+static int fl_tags(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s;
 	int rc = store_device_owned(st, op->u.fleet.provider_id, op->u.fleet.device_id);
@@ -40,7 +40,7 @@ static int fl_tags(struct store *st, struct store_op *op)
 	"FROM devices d WHERE d.provider_id = ?1 AND (CASE WHEN ?2 IS NULL THEN d.id IN "                              \
 	"(SELECT id FROM temp.batch_devices) ELSE d.id IN (SELECT device_id FROM device_tags WHERE tag = ?2) END)"
 
-static int fl_batch(struct store *st, struct store_op *op)
+static int fl_batch(struct sq_store *st, struct store_op *op)
 {
 	const struct store_batch_in *in = op->u.fleet.batch;
 	const char *ctype = in->content_type ? in->content_type : "application/octet-stream";
@@ -154,7 +154,7 @@ static int fl_batch(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int op_fleet(struct store *st, struct store_op *op)
+int op_fleet(struct sq_store *st, struct store_op *op)
 {
 	switch (op->u.fleet.what) {
 	case FL_TAGS: return fl_tags(st, op);
@@ -163,7 +163,7 @@ int op_fleet(struct store *st, struct store_op *op)
 	return STORE_ERROR;
 }
 
-int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n)
+int sq_device_set_tags(struct sq_store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n)
 {
 	struct store_op op = {.kind = OP_FLEET};
 
@@ -180,8 +180,8 @@ int store_device_set_tags(struct store *st, int64_t provider_id, int64_t device_
 	return writer_submit(st, &op);
 }
 
-int store_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
-		    int64_t *batch_id, int64_t *count)
+int sq_batch_put(struct sq_store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		 int64_t *batch_id, int64_t *count)
 {
 	struct store_op op = {.kind = OP_FLEET, .now_ms = now_ms};
 
@@ -197,7 +197,7 @@ int store_batch_put(struct store *st, int64_t provider_id, const struct store_ba
 	return writer_submit(st, &op);
 }
 
-int store_device_query(struct store *st, const struct store_device_query *q, store_device_cb cb, void *arg)
+int sq_device_query(struct sq_store *st, const struct store_device_query *q, store_device_cb cb, void *arg)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT d.id FROM devices d WHERE d.provider_id = ?1 AND d.id > ?2 "
 					  "AND (?3 IS NULL OR d.msisdn = ?3) AND (?4 IS NULL OR d.id IN "
@@ -221,7 +221,7 @@ int store_device_query(struct store *st, const struct store_device_query *q, sto
 	sqlite3_finalize(s);
 	for (int i = 0; i < n; i++) {
 		struct store_device d;
-		rc = store_device_get(st, q->provider_id, ids[i], &d);
+		rc = sq_device_get(st, q->provider_id, ids[i], &d);
 		if (rc == STORE_NOTFOUND)
 			continue; /* deleted meanwhile */
 		if (rc != STORE_OK)
@@ -232,7 +232,7 @@ int store_device_query(struct store *st, const struct store_device_query *q, sto
 	return STORE_OK;
 }
 
-int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n)
+int sq_device_tags(struct sq_store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT tag FROM device_tags WHERE device_id = ?1 ORDER BY tag");
 	int rc;
@@ -249,8 +249,8 @@ int store_device_tags(struct store *st, int64_t device_id, char tags[][STORE_TAG
 	return STORE_OK;
 }
 
-int store_batch_get(struct store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
-		    int64_t *total, int64_t *created_ms)
+int sq_batch_get(struct sq_store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		 int64_t *total, int64_t *created_ms)
 {
 	sqlite3_stmt *s = store_rprep(st, "SELECT created_ms, count FROM batches WHERE id = ?1 AND provider_id = ?2");
 	int rc;

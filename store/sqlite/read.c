@@ -89,7 +89,7 @@ static void principal_row(sqlite3_stmt *s, struct store_principal *p)
 	p->sms_budget_day = sqlite3_column_int64(s, 5);
 }
 
-static int principal_auth(struct store *st, enum rsql q, const uint8_t hash[STORE_HASH_LEN],
+static int principal_auth(struct sq_store *st, enum rsql q, const uint8_t hash[STORE_HASH_LEN],
 			  struct store_principal *out)
 {
 	sqlite3_stmt *s;
@@ -109,17 +109,17 @@ static int principal_auth(struct store *st, enum rsql q, const uint8_t hash[STOR
 	return STORE_OK;
 }
 
-int store_provider_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
+int sq_provider_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
 {
 	return principal_auth(st, RS_PROVIDER_AUTH, hash, out);
 }
 
-int store_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
+int sq_gateway_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
 {
 	return principal_auth(st, RS_GATEWAY_AUTH, hash, out);
 }
 
-static int principal_list(struct store *st, enum rsql q, store_principal_cb cb, void *arg)
+static int principal_list(struct sq_store *st, enum rsql q, store_principal_cb cb, void *arg)
 {
 	struct store_principal p;
 	sqlite3_stmt *s;
@@ -143,19 +143,19 @@ static int principal_list(struct store *st, enum rsql q, store_principal_cb cb, 
 	return STORE_OK;
 }
 
-int store_provider_list(struct store *st, store_principal_cb cb, void *arg)
+int sq_provider_list(struct sq_store *st, store_principal_cb cb, void *arg)
 {
 	return principal_list(st, RS_PROVIDER_LIST, cb, arg);
 }
 
-int store_gateway_list(struct store *st, store_principal_cb cb, void *arg)
+int sq_gateway_list(struct sq_store *st, store_principal_cb cb, void *arg)
 {
 	return principal_list(st, RS_GATEWAY_LIST, cb, arg);
 }
 
 /* Columns of DEVICE_COLS in sql.c. The last-seen time and wake state on disk may lag behind a
  * contact still held in memory; report the fresher view. */
-static void device_row(struct store *st, sqlite3_stmt *s, struct store_device *d)
+static void device_row(struct sq_store *st, sqlite3_stmt *s, struct store_device *d)
 {
 	int64_t seen;
 
@@ -194,7 +194,7 @@ static void device_row(struct store *st, sqlite3_stmt *s, struct store_device *d
 	}
 }
 
-int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out)
+int sq_device_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_device *out)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -217,7 +217,7 @@ int store_device_get(struct store *st, int64_t provider_id, int64_t id, struct s
 	return STORE_OK;
 }
 
-int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg)
+int sq_device_list(struct sq_store *st, int64_t provider_id, store_device_cb cb, void *arg)
 {
 	struct store_device d;
 	sqlite3_stmt *s;
@@ -243,8 +243,8 @@ int store_device_list(struct store *st, int64_t provider_id, store_device_cb cb,
 	return STORE_OK;
 }
 
-int store_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
-			       char server_key[STORE_P256DH_MAX + 1])
+int sq_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1])
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -269,7 +269,7 @@ int store_device_by_push_token(struct store *st, const char *token, int64_t *dev
 	return STORE_OK;
 }
 
-int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id)
+int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -288,8 +288,8 @@ int store_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	return STORE_OK;
 }
 
-int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
-		      int *pending)
+int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -311,7 +311,7 @@ int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64
 	return STORE_OK;
 }
 
-int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms)
+int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -334,7 +334,7 @@ int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after
 	return -1;
 }
 
-int store_fetch_precheck(struct store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending)
+int store_fetch_precheck(struct sq_store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending)
 {
 	sqlite3_stmt *s = rstmt(st, RS_FETCH_PRECHECK);
 	int rc, exists;
@@ -353,8 +353,8 @@ int store_fetch_precheck(struct store *st, int64_t device_id, int64_t after, int
 	return exists ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
-		      void *arg)
+int sq_message_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
+		   void *arg)
 {
 	struct store_event e;
 	sqlite3_stmt *s;
@@ -399,7 +399,7 @@ int store_message_get(struct store *st, int64_t provider_id, int64_t id, struct 
 	return STORE_OK;
 }
 
-int store_wake_job_get(struct store *st, int64_t job_id, struct store_wake_job *out)
+int sq_wake_job_get(struct sq_store *st, int64_t job_id, struct store_wake_job *out)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -431,7 +431,7 @@ struct candidate_row {
 #define DAY_MS (24 * HOUR_MS)
 
 /* Fills the per-device and per-provider wakeup counts; each is a range on an index. */
-static int candidate_counts(struct store *st, struct store_wake_candidate *c, int64_t now_ms)
+static int candidate_counts(struct sq_store *st, struct store_wake_candidate *c, int64_t now_ms)
 {
 	sqlite3_stmt *s = rstmt(st, RS_DEVICE_WAKES);
 	int rc;
@@ -467,7 +467,7 @@ static int candidate_counts(struct store *st, struct store_wake_candidate *c, in
 /* The device's newest job. Read before the device itself: a report that lands in between then
  * shows in the device's wake state too, so a job seen outstanding or a device seen in flight
  * always keeps the scheduler from making a second job. */
-static int candidate_last_job(struct store *st, struct store_wake_candidate *c, int64_t device_id)
+static int candidate_last_job(struct sq_store *st, struct store_wake_candidate *c, int64_t device_id)
 {
 	sqlite3_stmt *s = rstmt(st, RS_DEVICE_LAST_JOB);
 	int rc;
@@ -489,7 +489,7 @@ static int candidate_last_job(struct store *st, struct store_wake_candidate *c, 
 	return STORE_OK;
 }
 
-int store_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backlog *out)
+int sq_wake_backlog(struct sq_store *st, int64_t now_ms, struct store_wake_backlog *out)
 {
 	sqlite3_stmt *s;
 	int rc;
@@ -511,7 +511,7 @@ int store_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backl
 	return STORE_OK;
 }
 
-int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg)
+int sq_wake_candidates(struct sq_store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg)
 {
 	struct candidate_row *rows;
 	int64_t last = 0;
@@ -552,7 +552,7 @@ int store_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate
 			memset(&c, 0, sizeof(c));
 			rc = candidate_last_job(st, &c, rows[i].device_id);
 			if (rc == STORE_OK)
-				rc = store_device_get(st, 0, rows[i].device_id, &c.dev);
+				rc = sq_device_get(st, 0, rows[i].device_id, &c.dev);
 			if (rc == STORE_NOTFOUND) { /* deleted since */
 				rc = STORE_OK;
 				continue;

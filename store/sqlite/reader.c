@@ -16,7 +16,7 @@ static void reader_release(void *p)
 	pthread_mutex_unlock(&r->st->readers_lock);
 }
 
-int reader_init(struct store *st)
+int reader_init(struct sq_store *st)
 {
 	if (pthread_key_create(&st->reader_key, reader_release) != 0)
 		return -1;
@@ -37,7 +37,7 @@ static void reader_free(struct reader *r)
 }
 
 /* Opens a connection for the pool; called with readers_lock held. */
-static struct reader *reader_new(struct store *st)
+static struct reader *reader_new(struct sq_store *st)
 {
 	struct reader *r = calloc(1, sizeof(*r));
 	int rc;
@@ -58,7 +58,7 @@ static struct reader *reader_new(struct store *st)
 	return r;
 }
 
-static struct reader *reader_get(struct store *st)
+static struct reader *reader_get(struct sq_store *st)
 {
 	struct reader *r;
 
@@ -82,14 +82,14 @@ static struct reader *reader_get(struct store *st)
 	return r;
 }
 
-sqlite3 *reader_conn(struct store *st)
+sqlite3 *reader_conn(struct sq_store *st)
 {
 	struct reader *r = reader_get(st);
 
 	return r ? r->db : NULL;
 }
 
-sqlite3_stmt *rstmt(struct store *st, enum rsql id)
+sqlite3_stmt *rstmt(struct sq_store *st, enum rsql id)
 {
 	struct reader *r = reader_get(st);
 	sqlite3_stmt *s;
@@ -114,7 +114,7 @@ sqlite3_stmt *rstmt(struct store *st, enum rsql id)
 	return s;
 }
 
-void reader_close_all(struct store *st)
+void reader_close_all(struct sq_store *st)
 {
 	struct reader *r, *next;
 

@@ -7,7 +7,7 @@
 
 #include "store_int.h"
 
-int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms)
+int sq_wake_job_add(struct sq_store *st, struct store_wake_job *job, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_JOB_ADD, .now_ms = now_ms};
 
@@ -21,7 +21,7 @@ int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now
 }
 
 /* *yes: the device has a queued or leased job. */
-static int job_outstanding(struct store *st, int64_t device_id, int *yes)
+static int job_outstanding(struct sq_store *st, int64_t device_id, int *yes)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_OUTSTANDING);
 	int rc;
@@ -41,7 +41,7 @@ static int job_outstanding(struct store *st, int64_t device_id, int *yes)
  * refused (STORE_CONFLICT): the scheduler builds a new payload. A counter of 0 means the payload
  * carries none. A second outstanding job for the device is refused too: however long no gateway
  * takes the first, the device gets one SMS when one does. */
-int op_job_add(struct store *st, struct store_op *op)
+int op_job_add(struct sq_store *st, struct store_op *op)
 {
 	struct store_wake_job *j = op->u.job_add.job;
 	sqlite3_stmt *s;
@@ -94,8 +94,8 @@ int op_job_add(struct store *st, struct store_op *op)
 	return STORE_OK;
 }
 
-int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
-		     struct store_wake_job *jobs, int *n)
+int sq_wake_lease(struct sq_store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+		  struct store_wake_job *jobs, int *n)
 {
 	struct store_op op = {.kind = OP_LEASE, .now_ms = now_ms};
 	int rc;
@@ -115,7 +115,7 @@ int store_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t leas
 	return rc;
 }
 
-static int gateway_seen(struct store *st, int64_t gateway_id, int64_t now_ms)
+static int gateway_seen(struct sq_store *st, int64_t gateway_id, int64_t now_ms)
 {
 	sqlite3_stmt *s = wstmt(st, WS_GATEWAY_SEEN);
 
@@ -124,7 +124,7 @@ static int gateway_seen(struct store *st, int64_t gateway_id, int64_t now_ms)
 	return wstep_done(st, s, "gateway seen");
 }
 
-static int device_unreachable(struct store *st, int64_t device_id)
+static int device_unreachable(struct sq_store *st, int64_t device_id)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_UNREACHABLE);
 
@@ -135,7 +135,7 @@ static int device_unreachable(struct store *st, int64_t device_id)
 /* A job whose leases keep expiring (a gateway that dies holding it) is given up after
  * STORE_JOB_MAX_ATTEMPTS, like one whose sends keep failing; the device stays in flight and the
  * wake policy decides about retries. */
-static int lease_exhausted(struct store *st, int64_t now_ms)
+static int lease_exhausted(struct sq_store *st, int64_t now_ms)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_EXHAUST);
 
@@ -147,7 +147,7 @@ static int lease_exhausted(struct store *st, int64_t now_ms)
 /* Looks at one due job before it goes out: *keep = 0 when the device no longer needs it (see
  * store_wake_lease), else *validity_s is what its newest pending message has left (rounded
  * down: the SMS must not outlive what it announces). */
-static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep, int64_t *validity_s)
+static int job_check(struct sq_store *st, int64_t job_id, int64_t now_ms, int *keep, int64_t *validity_s)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_CONTENT);
 	uint64_t dev_ctr = 0, job_ctr = 0; /* unsigned: stored with the same bits (sql.c) */
@@ -177,7 +177,7 @@ static int job_check(struct store *st, int64_t job_id, int64_t now_ms, int *keep
 	return STORE_OK;
 }
 
-static int job_drop(struct store *st, int64_t job_id)
+static int job_drop(struct sq_store *st, int64_t job_id)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_DROP);
 
@@ -188,7 +188,7 @@ static int job_drop(struct store *st, int64_t job_id)
 /* Due jobs are taken oldest first, a chunk at a time: a dropped job leaves the queue and a
  * leased one is no longer due, so each round finds new ones until max are leased or none is
  * left. */
-int op_lease(struct store *st, struct store_op *op)
+int op_lease(struct sq_store *st, struct store_op *op)
 {
 	int64_t ids[STORE_LEASE_MAX];
 	int n = 0, rc;
@@ -261,8 +261,8 @@ static int error_len(const char *e)
 	return (int)n;
 }
 
-int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
-		      const char *error, int64_t at_ms, int64_t now_ms)
+int sq_wake_report(struct sq_store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+		   const char *error, int64_t at_ms, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_REPORT, .now_ms = now_ms};
 
@@ -279,7 +279,7 @@ int store_wake_report(struct store *st, int64_t gateway_id, int64_t job_id, int 
 }
 
 /* An event that changes no state, on every pending message of the device. */
-static int device_note(struct store *st, int64_t device_id, int64_t now_ms, const char *what, const char *detail)
+static int device_note(struct sq_store *st, int64_t device_id, int64_t now_ms, const char *what, const char *detail)
 {
 	sqlite3_stmt *s = wstmt(st, WS_EVENT_DEVICE_PENDING);
 
@@ -293,7 +293,7 @@ static int device_note(struct store *st, int64_t device_id, int64_t now_ms, cons
 /* Runs one of the report statements that take (key, time[, detail][, job][, lease time]): key
  * is the device or, for the delivery statements, the job. A parameter a statement lacks is not
  * bound. */
-static int report_step(struct store *st, enum wsql id, int64_t key, int64_t at_ms, const char *detail, int64_t job,
+static int report_step(struct sq_store *st, enum wsql id, int64_t key, int64_t at_ms, const char *detail, int64_t job,
 		       int64_t leased_ms)
 {
 	sqlite3_stmt *s = wstmt(st, id);
@@ -311,7 +311,7 @@ static int report_step(struct store *st, enum wsql id, int64_t key, int64_t at_m
 
 /* The SMS of a job leased at leased_ms left a modem by at_ms. A device that made contact since
  * the lease (a contact still in memory included) answered it: no unanswered wakeup counts. */
-static int job_submitted(struct store *st, int64_t id, int64_t device, int64_t ref, int64_t at_ms, int64_t leased_ms,
+static int job_submitted(struct sq_store *st, int64_t id, int64_t device, int64_t ref, int64_t at_ms, int64_t leased_ms,
 			 int64_t now_ms)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_SUBMITTED);
@@ -333,7 +333,7 @@ static int job_submitted(struct store *st, int64_t id, int64_t device, int64_t r
 	return rc;
 }
 
-static int job_delivered(struct store *st, int64_t id, int64_t reference, int64_t ref, int64_t at_ms, int64_t now_ms)
+static int job_delivered(struct sq_store *st, int64_t id, int64_t reference, int64_t ref, int64_t at_ms, int64_t now_ms)
 {
 	sqlite3_stmt *s = wstmt(st, WS_JOB_DELIVERED);
 	char detail[64];
@@ -361,7 +361,7 @@ static int64_t report_time(int64_t at_ms, int64_t lo, int64_t now_ms)
 	return at_ms < lo ? (lo < now_ms ? lo : now_ms) : at_ms;
 }
 
-int op_report(struct store *st, struct store_op *op)
+int op_report(struct sq_store *st, struct store_op *op)
 {
 	int64_t id = op->u.report.job_id, device, gw, ref, now = op->now_ms, leased_ms, sent_ms, at;
 	const char *err = op->u.report.error ? op->u.report.error : "";
@@ -453,7 +453,7 @@ int op_report(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr)
+int sq_wake_counter_next(struct sq_store *st, int64_t device_id, uint64_t *ctr)
 {
 	struct store_op op = {.kind = OP_COUNTER_NEXT};
 	int rc;
@@ -467,7 +467,7 @@ int store_wake_counter_next(struct store *st, int64_t device_id, uint64_t *ctr)
 	return rc;
 }
 
-int op_counter_next(struct store *st, struct store_op *op)
+int op_counter_next(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_CTR_NEXT);
 	int rc;
@@ -488,7 +488,7 @@ int op_counter_next(struct store *st, struct store_op *op)
 	return store_rc_sqlite(rc);
 }
 
-int store_device_set_wake_state(struct store *st, int64_t device_id, int state, int64_t now_ms)
+int sq_device_set_wake_state(struct sq_store *st, int64_t device_id, int state, int64_t now_ms)
 {
 	struct store_op op = {.kind = OP_SET_WAKE_STATE, .now_ms = now_ms};
 
@@ -499,7 +499,7 @@ int store_device_set_wake_state(struct store *st, int64_t device_id, int state, 
 	return writer_submit(st, &op);
 }
 
-int op_set_wake_state(struct store *st, struct store_op *op)
+int op_set_wake_state(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_SET_WAKE);
 	int rc;

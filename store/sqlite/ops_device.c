@@ -5,7 +5,7 @@
 
 #include "store_int.h"
 
-static int principal_add(struct store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
+static int principal_add(struct sq_store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
 			 int64_t now_ms, int64_t *id)
 {
 	struct store_op op = {.kind = OP_PRINCIPAL_ADD, .now_ms = now_ms};
@@ -24,19 +24,19 @@ static int principal_add(struct store *st, int gateway, const char *name, const 
 	return rc;
 }
 
-int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
-		       int64_t *id)
+int sq_provider_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		    int64_t *id)
 {
 	return principal_add(st, 0, name, hash, now_ms, id);
 }
 
-int store_gateway_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
-		      int64_t *id)
+int sq_gateway_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		   int64_t *id)
 {
 	return principal_add(st, 1, name, hash, now_ms, id);
 }
 
-int op_principal_add(struct store *st, struct store_op *op)
+int op_principal_add(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_ADD : WS_PROVIDER_ADD);
 	int rc;
@@ -57,7 +57,7 @@ int op_principal_add(struct store *st, struct store_op *op)
 	return store_rc_sqlite(rc);
 }
 
-static int principal_revoke(struct store *st, int gateway, const char *name)
+static int principal_revoke(struct sq_store *st, int gateway, const char *name)
 {
 	struct store_op op = {.kind = OP_PRINCIPAL_REVOKE};
 
@@ -68,17 +68,17 @@ static int principal_revoke(struct store *st, int gateway, const char *name)
 	return writer_submit(st, &op);
 }
 
-int store_provider_revoke(struct store *st, const char *name)
+int sq_provider_revoke(struct sq_store *st, const char *name)
 {
 	return principal_revoke(st, 0, name);
 }
 
-int store_gateway_revoke(struct store *st, const char *name)
+int sq_gateway_revoke(struct sq_store *st, const char *name)
 {
 	return principal_revoke(st, 1, name);
 }
 
-int op_principal_revoke(struct store *st, struct store_op *op)
+int op_principal_revoke(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, op->u.principal.gateway ? WS_GATEWAY_REVOKE : WS_PROVIDER_REVOKE);
 	int rc;
@@ -90,7 +90,7 @@ int op_principal_revoke(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day)
+int sq_provider_set_budget(struct sq_store *st, const char *name, int64_t sms_per_day)
 {
 	struct store_op op = {.kind = OP_PROVIDER_BUDGET};
 
@@ -101,7 +101,7 @@ int store_provider_set_budget(struct store *st, const char *name, int64_t sms_pe
 	return writer_submit(st, &op);
 }
 
-int op_provider_budget(struct store *st, struct store_op *op)
+int op_provider_budget(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_BUDGET);
 	int rc;
@@ -114,7 +114,7 @@ int op_provider_budget(struct store *st, struct store_op *op)
 	return rc;
 }
 
-int store_key_roll(struct store *st, int key_id, int *count)
+int sq_key_roll(struct sq_store *st, int key_id, int *count)
 {
 	struct store_op op = {.kind = OP_KEY_ROLL};
 	int rc;
@@ -130,7 +130,7 @@ int store_key_roll(struct store *st, int key_id, int *count)
 	return rc;
 }
 
-int op_key_roll(struct store *st, struct store_op *op)
+int op_key_roll(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_KEY_ROLL);
 	int rc;
@@ -163,7 +163,7 @@ static int valid_new_device(const struct store_device *d)
 	       valid_quiet(d->quiet_start_min, d->quiet_end_min) && d->key_id >= 0 && d->key_id <= 255;
 }
 
-static int device_add_prepare(struct store_op *op, struct store *st, struct store_device *d,
+static int device_add_prepare(struct store_op *op, struct sq_store *st, struct store_device *d,
 			      const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
 	if (st == NULL || d == NULL || token_hash == NULL || !valid_new_device(d))
@@ -174,7 +174,7 @@ static int device_add_prepare(struct store_op *op, struct store *st, struct stor
 	return STORE_OK;
 }
 
-int store_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
 {
 	struct store_op op;
 	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
@@ -182,8 +182,8 @@ int store_device_add(struct store *st, struct store_device *d, const uint8_t tok
 	return rc == STORE_OK ? writer_submit(st, &op) : rc;
 }
 
-int store_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
-			   int64_t now_ms, store_done_cb done, void *arg)
+int sq_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = device_add_prepare(&op, st, d, token_hash, now_ms);
@@ -192,7 +192,7 @@ int store_device_add_async(struct store *st, struct store_device *d, const uint8
 }
 
 /* STORE_OK when the provider exists and is not revoked, else STORE_NOTFOUND or an error. */
-static int provider_active(struct store *st, int64_t provider_id)
+static int provider_active(struct sq_store *st, int64_t provider_id)
 {
 	sqlite3_stmt *s = wstmt(st, WS_PROVIDER_ACTIVE);
 	int rc;
@@ -211,7 +211,7 @@ static int provider_active(struct store *st, int64_t provider_id)
 
 /* Inserts one device row; STORE_CONFLICT when the provider already has its msisdn. Fills in
  * d->id and d->created_ms. */
-static int device_insert(struct store *st, struct store_device *d, const uint8_t *hash, int64_t now_ms)
+static int device_insert(struct sq_store *st, struct store_device *d, const uint8_t *hash, int64_t now_ms)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_ADD);
 	int rc;
@@ -239,7 +239,7 @@ static int device_insert(struct store *st, struct store_device *d, const uint8_t
 	return STORE_OK;
 }
 
-int op_device_add(struct store *st, struct store_op *op)
+int op_device_add(struct sq_store *st, struct store_op *op)
 {
 	int rc = provider_active(st, op->u.device_add.d->provider_id);
 
@@ -248,7 +248,7 @@ int op_device_add(struct store *st, struct store_op *op)
 	return device_insert(st, op->u.device_add.d, op->u.device_add.hash, op->now_ms);
 }
 
-static int device_many_prepare(struct store_op *op, struct store *st, struct store_device_new *devs, size_t n,
+static int device_many_prepare(struct store_op *op, struct sq_store *st, struct store_device_new *devs, size_t n,
 			       int64_t now_ms)
 {
 	if (st == NULL || devs == NULL || n == 0 || n > STORE_DEVICE_ADD_MANY_MAX)
@@ -268,7 +268,7 @@ static int device_many_prepare(struct store_op *op, struct store *st, struct sto
 	return STORE_OK;
 }
 
-int store_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms)
+int sq_device_add_many(struct sq_store *st, struct store_device_new *devs, size_t n, int64_t now_ms)
 {
 	struct store_op op;
 	int rc = device_many_prepare(&op, st, devs, n, now_ms);
@@ -276,8 +276,8 @@ int store_device_add_many(struct store *st, struct store_device_new *devs, size_
 	return rc == STORE_OK ? writer_submit(st, &op) : rc;
 }
 
-int store_device_add_many_async(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
-				store_done_cb done, void *arg)
+int sq_device_add_many_async(struct sq_store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+			     store_done_cb done, void *arg)
 {
 	struct store_op op;
 	int rc = device_many_prepare(&op, st, devs, n, now_ms);
@@ -287,7 +287,7 @@ int store_device_add_many_async(struct store *st, struct store_device_new *devs,
 
 /* Every device is tried even after a conflict, so the answer names all the taken msisdns at
  * once; any conflict then fails the op and its savepoint takes back the rows already added. */
-int op_device_add_many(struct store *st, struct store_op *op)
+int op_device_add_many(struct sq_store *st, struct store_op *op)
 {
 	struct store_device_new *devs = op->u.device_many.devs;
 	sqlite3_stmt *tag;
@@ -322,7 +322,7 @@ int op_device_add_many(struct store *st, struct store_op *op)
 	return rc == STORE_OK && conflicts > 0 ? STORE_CONFLICT : rc;
 }
 
-int store_device_owned(struct store *st, int64_t provider_id, int64_t id)
+int store_device_owned(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_OWNER);
 	int rc;
@@ -341,7 +341,7 @@ int store_device_owned(struct store *st, int64_t provider_id, int64_t id)
 	return provider_id == 0 || owner == provider_id ? STORE_OK : STORE_NOTFOUND;
 }
 
-int store_device_update(struct store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
+int sq_device_update(struct sq_store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p)
 {
 	struct store_op op = {.kind = OP_DEVICE_UPDATE};
 
@@ -359,7 +359,7 @@ int store_device_update(struct store *st, int64_t provider_id, int64_t id, const
 	return writer_submit(st, &op);
 }
 
-int op_device_update(struct store *st, struct store_op *op)
+int op_device_update(struct sq_store *st, struct store_op *op)
 {
 	const struct store_device_patch *p = op->u.device.p;
 	sqlite3_stmt *s;
@@ -386,7 +386,7 @@ int op_device_update(struct store *st, struct store_op *op)
 	return store_rc_sqlite(rc);
 }
 
-int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
+int sq_device_delete(struct sq_store *st, int64_t provider_id, int64_t id)
 {
 	struct store_op op = {.kind = OP_DEVICE_DELETE};
 
@@ -397,7 +397,7 @@ int store_device_delete(struct store *st, int64_t provider_id, int64_t id)
 	return writer_submit(st, &op);
 }
 
-int op_device_delete(struct store *st, struct store_op *op)
+int op_device_delete(struct sq_store *st, struct store_op *op)
 {
 	static const enum wsql steps[] = {
 		WS_DEVICE_DEL_EVENTS, WS_DEVICE_DEL_IDEM, WS_DEVICE_DEL_MSGS, WS_DEVICE_DEL_JOBS, WS_DEVICE_DEL,
@@ -412,13 +412,13 @@ int op_device_delete(struct store *st, struct store_op *op)
 	return rc;
 }
 
-void store_device_touch(struct store *st, int64_t device_id, int64_t now_ms)
+void sq_device_touch(struct sq_store *st, int64_t device_id, int64_t now_ms)
 {
 	if (st != NULL && !store_forked(st))
 		touch_set(&st->touch, device_id, now_ms);
 }
 
-int op_device_touch(struct store *st, const struct touch_item *t)
+int op_device_touch(struct sq_store *st, const struct touch_item *t)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_TOUCH);
 
@@ -427,8 +427,8 @@ int op_device_touch(struct store *st, const struct touch_item *t)
 	return wstep_done(st, s, "device touch");
 }
 
-int store_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
-			       const char *server_key, const char *token, uint64_t *last_seq)
+int sq_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq)
 {
 	struct store_op op = {.kind = OP_PUSH_KEYS};
 
@@ -445,7 +445,7 @@ int store_device_set_push_keys(struct store *st, int64_t device_id, const char *
 	return writer_submit(st, &op);
 }
 
-int op_push_keys(struct store *st, struct store_op *op)
+int op_push_keys(struct sq_store *st, struct store_op *op)
 {
 	sqlite3_stmt *s = wstmt(st, WS_DEVICE_SET_PUSH);
 	int rc;

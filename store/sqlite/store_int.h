@@ -8,7 +8,7 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "store.h"
+#include "backend.h"
 
 /* A wake job leaves the queue for good after this many leases (failed reports or expired leases). */
 #define STORE_JOB_MAX_ATTEMPTS 5
@@ -316,13 +316,14 @@ struct touch_map {
  * store_close can close it. A thread's exit returns it for reuse by a newer thread. */
 struct reader {
 	struct reader *next;
-	struct store *st;
+	struct sq_store *st;
 	sqlite3 *db;
 	sqlite3_stmt *stmt[RS_COUNT];
 	int in_use;
 };
 
-struct store {
+struct sq_store {
+	struct store base; /* first: the seam's view of this store (backend.h) */
 	char *path;
 	int synchronous_full;
 	int group_max;
@@ -356,89 +357,87 @@ struct store {
 
 /* store_sqlite.c */
 /* Nonzero in a child process forked after the store was opened: nothing may touch SQLite. */
-int store_forked(const struct store *st);
+int store_forked(const struct sq_store *st);
 int store_rc_sqlite(int rc);
 void store_log_sqlite(sqlite3 *db, const char *what, int rc);
-int store_valid_text(const char *s, size_t min, size_t max, int strict);
-int store_valid_msisdn(const char *s);
 
 /* schema.c: pragmas, quick_check and migrations on the writer connection. */
 int schema_prepare(sqlite3 *db, int synchronous_full, int busy_timeout_ms, const char **err);
 int schema_migrate(sqlite3 *db, const char **err);
 
 /* writer.c */
-int writer_start(struct store *st, const char **err);
-void writer_stop(struct store *st);
+int writer_start(struct sq_store *st, const char **err);
+void writer_stop(struct sq_store *st);
 /* Queues op and waits for its group's commit; returns op->rc. */
-int writer_submit(struct store *st, struct store_op *op);
+int writer_submit(struct sq_store *st, struct store_op *op);
 /* Queues a copy of op and returns STORE_OK at once, or an error without queuing (done is then
  * never called). done(arg, rc) runs on the writer thread after the group's COMMIT. */
-int writer_submit_async(struct store *st, const struct store_op *op, store_done_cb done, void *arg);
+int writer_submit_async(struct sq_store *st, const struct store_op *op, store_done_cb done, void *arg);
 /* The writer's cached statement, reset and ready for binding. */
-sqlite3_stmt *wstmt(struct store *st, enum wsql id);
+sqlite3_stmt *wstmt(struct sq_store *st, enum wsql id);
 
 /* Write operations, run by the writer inside the group's transaction and the op's savepoint. */
 /* STORE_OK if the device exists and belongs to provider_id (0: any provider). */
-int store_device_owned(struct store *st, int64_t provider_id, int64_t id);
+int store_device_owned(struct sq_store *st, int64_t provider_id, int64_t id);
 /* An unsigned 64-bit value as the signed 64-bit integer with the same bits, as wake counters are
  * stored (sql.c); reading back, (uint64_t) of the column gives the value. */
 static inline int64_t store_u64_bits(uint64_t v)
 {
 	return v <= (uint64_t)INT64_MAX ? (int64_t)v : -(int64_t)(UINT64_MAX - v) - 1;
 }
-int op_principal_add(struct store *st, struct store_op *op);
-int op_principal_revoke(struct store *st, struct store_op *op);
-int op_provider_budget(struct store *st, struct store_op *op);
-int op_key_roll(struct store *st, struct store_op *op);
-int op_device_add(struct store *st, struct store_op *op);
-int op_device_add_many(struct store *st, struct store_op *op);
-int op_device_update(struct store *st, struct store_op *op);
-int op_device_delete(struct store *st, struct store_op *op);
-int op_device_touch(struct store *st, const struct touch_item *t);
-int op_message_put(struct store *st, struct store_op *op);
-int op_message_cancel(struct store *st, struct store_op *op);
-int op_device_event(struct store *st, struct store_op *op);
-int op_fetch(struct store *st, struct store_op *op);
-int op_ack(struct store *st, struct store_op *op);
-int op_expire(struct store *st, struct store_op *op);
-int op_purge(struct store *st, struct store_op *op);
-int op_job_add(struct store *st, struct store_op *op);
-int op_counter_next(struct store *st, struct store_op *op);
-int op_set_wake_state(struct store *st, struct store_op *op);
-int op_push_keys(struct store *st, struct store_op *op);
-int op_seq_event(struct store *st, struct store_op *op);
-int op_lease(struct store *st, struct store_op *op);
-int op_report(struct store *st, struct store_op *op);
-int op_webhook(struct store *st, struct store_op *op);
-int op_fleet(struct store *st, struct store_op *op);
+int op_principal_add(struct sq_store *st, struct store_op *op);
+int op_principal_revoke(struct sq_store *st, struct store_op *op);
+int op_provider_budget(struct sq_store *st, struct store_op *op);
+int op_key_roll(struct sq_store *st, struct store_op *op);
+int op_device_add(struct sq_store *st, struct store_op *op);
+int op_device_add_many(struct sq_store *st, struct store_op *op);
+int op_device_update(struct sq_store *st, struct store_op *op);
+int op_device_delete(struct sq_store *st, struct store_op *op);
+int op_device_touch(struct sq_store *st, const struct touch_item *t);
+int op_message_put(struct sq_store *st, struct store_op *op);
+int op_message_cancel(struct sq_store *st, struct store_op *op);
+int op_device_event(struct sq_store *st, struct store_op *op);
+int op_fetch(struct sq_store *st, struct store_op *op);
+int op_ack(struct sq_store *st, struct store_op *op);
+int op_expire(struct sq_store *st, struct store_op *op);
+int op_purge(struct sq_store *st, struct store_op *op);
+int op_job_add(struct sq_store *st, struct store_op *op);
+int op_counter_next(struct sq_store *st, struct store_op *op);
+int op_set_wake_state(struct sq_store *st, struct store_op *op);
+int op_push_keys(struct sq_store *st, struct store_op *op);
+int op_seq_event(struct sq_store *st, struct store_op *op);
+int op_lease(struct sq_store *st, struct store_op *op);
+int op_report(struct sq_store *st, struct store_op *op);
+int op_webhook(struct sq_store *st, struct store_op *op);
+int op_fleet(struct sq_store *st, struct store_op *op);
 void fetched_free(struct fetched *f);
 
 /* ops_webhook.c: statements prepared per call, for operations that run rarely. */
 /* Prepares sql on db; NULL (logged) on failure. */
 sqlite3_stmt *store_prep(sqlite3 *db, const char *sql);
 /* Steps a write statement to its end and finalizes it; *changes gets the rows changed. */
-int store_wrun(struct store *st, sqlite3_stmt *s, const char *what, int *changes);
+int store_wrun(struct sq_store *st, sqlite3_stmt *s, const char *what, int *changes);
 /* Prepares sql on the calling thread's read connection; NULL when there is none. */
-sqlite3_stmt *store_rprep(struct store *st, const char *sql);
+sqlite3_stmt *store_rprep(struct sq_store *st, const char *sql);
 /* Logs a failed read step, finalizes s and returns a store rc other than OK. */
 int store_rfail(sqlite3_stmt *s, int rc, const char *what);
 
 /* Steps a bound write statement that returns no rows; resets it; returns a store rc. */
-int wstep_done(struct store *st, sqlite3_stmt *s, const char *what);
+int wstep_done(struct sq_store *st, sqlite3_stmt *s, const char *what);
 
 /* reader.c */
-int reader_init(struct store *st);
-void reader_close_all(struct store *st);
+int reader_init(struct sq_store *st);
+void reader_close_all(struct sq_store *st);
 /* The calling thread's read connection and its cached statement, or NULL (logged). */
-sqlite3_stmt *rstmt(struct store *st, enum rsql id);
-sqlite3 *reader_conn(struct store *st);
+sqlite3_stmt *rstmt(struct sq_store *st, enum rsql id);
+sqlite3 *reader_conn(struct sq_store *st);
 
 /* read.c: row decoders shared with the writer (same column lists, see sql.c). */
 void store_copy_text(char *dst, size_t size, sqlite3_stmt *s, int col);
 void store_message_row(sqlite3_stmt *s, struct store_message *m);
 void store_job_row(sqlite3_stmt *s, struct store_wake_job *j);
 /* STORE_NOTFOUND for an unknown device; else *pending says whether a fetch would find anything. */
-int store_fetch_precheck(struct store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending);
+int store_fetch_precheck(struct sq_store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending);
 
 /* touch.c */
 void touch_init(struct touch_map *t);
@@ -449,5 +448,98 @@ int64_t touch_get(struct touch_map *t, int64_t id);
 void touch_snapshot(struct touch_map *t, struct touch_item **items, size_t *n);
 /* Drops the entries that still hold the time that was just saved to disk. */
 void touch_forget(struct touch_map *t, const struct touch_item *items, size_t n);
+
+/* The store.h verbs on SQLite (backend.c puts them into the table of operations). */
+int sq_open(const struct store_options *opt, struct sq_store **out, const char **err);
+int sq_schema_version(void);
+void sq_close(struct sq_store *st);
+int sq_user_version(struct sq_store *st);
+int sq_ping(struct sq_store *st);
+int sq_backup(struct sq_store *st, const char *path);
+void sq_set_notify(struct sq_store *st, const struct store_notify *n);
+int sq_provider_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		    int64_t *id);
+int sq_provider_list(struct sq_store *st, store_principal_cb cb, void *arg);
+int sq_provider_revoke(struct sq_store *st, const char *name);
+int sq_provider_set_budget(struct sq_store *st, const char *name, int64_t sms_per_day);
+int sq_provider_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+int sq_gateway_add(struct sq_store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
+		   int64_t *id);
+int sq_gateway_list(struct sq_store *st, store_principal_cb cb, void *arg);
+int sq_gateway_revoke(struct sq_store *st, const char *name);
+int sq_gateway_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
+int sq_device_add(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+		  int64_t now_ms);
+int sq_device_add_async(struct sq_store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg);
+int sq_device_add_many(struct sq_store *st, struct store_device_new *devs, size_t n, int64_t now_ms);
+int sq_device_add_many_async(struct sq_store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+			     store_done_cb done, void *arg);
+int sq_device_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_device *out);
+int sq_device_list(struct sq_store *st, int64_t provider_id, store_device_cb cb, void *arg);
+int sq_key_roll(struct sq_store *st, int key_id, int *count);
+int sq_device_update(struct sq_store *st, int64_t provider_id, int64_t id, const struct store_device_patch *p);
+int sq_device_set_push_keys(struct sq_store *st, int64_t device_id, const char *p256dh, const char *auth,
+			    const char *server_key, const char *token, uint64_t *last_seq);
+int sq_device_delete(struct sq_store *st, int64_t provider_id, int64_t id);
+int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int64_t *device_id);
+int sq_device_by_push_token(struct sq_store *st, const char *token, int64_t *device_id, int64_t *provider_id,
+			    char server_key[STORE_P256DH_MAX + 1]);
+void sq_device_touch(struct sq_store *st, int64_t device_id, int64_t now_ms);
+int sq_message_put(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		   struct store_message *out, int *replayed);
+int sq_message_put_async(struct sq_store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg);
+int sq_message_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
+		   void *arg);
+int sq_message_cancel(struct sq_store *st, int64_t provider_id, int64_t id, int64_t now_ms);
+int sq_device_event(struct sq_store *st, int64_t device_id, const char *what, const char *detail, int64_t now_ms);
+int sq_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
+		 const char *detail, int64_t now_ms);
+int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms);
+int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending);
+int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+		    store_message_cb cb, void *arg, int *count);
+int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			 store_message_cb cb, void *arg, int *count, int *more);
+int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+	   int *count);
+int sq_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg);
+int sq_wake_job_add(struct sq_store *st, struct store_wake_job *job, int64_t now_ms);
+int sq_wake_lease(struct sq_store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
+		  struct store_wake_job *jobs, int *n);
+int sq_wake_report(struct sq_store *st, int64_t gateway_id, int64_t job_id, int outcome, int64_t reference,
+		   const char *error, int64_t at_ms, int64_t now_ms);
+int sq_wake_job_get(struct sq_store *st, int64_t job_id, struct store_wake_job *out);
+int sq_wake_candidates(struct sq_store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg);
+int sq_wake_counter_next(struct sq_store *st, int64_t device_id, uint64_t *ctr);
+int sq_wake_backlog(struct sq_store *st, int64_t now_ms, struct store_wake_backlog *out);
+int sq_device_set_wake_state(struct sq_store *st, int64_t device_id, int state, int64_t now_ms);
+int sq_expire(struct sq_store *st, int64_t now_ms, int *count);
+int sq_purge(struct sq_store *st, int64_t before_ms, int *count);
+int sq_stats(struct sq_store *st, struct store_stats *out);
+int sq_webhook_add(struct sq_store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN],
+		   int64_t now_ms);
+int sq_webhook_list(struct sq_store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
+int sq_webhook_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_webhook *w);
+int sq_webhook_delete(struct sq_store *st, int64_t provider_id, int64_t id);
+int sq_webhook_due(struct sq_store *st, int64_t now_ms, int max, store_delivery_cb cb, void *arg);
+int sq_webhook_result(struct sq_store *st, int64_t outbox_id, int64_t webhook_id, int status, const char *error,
+		      int64_t retry_ms, int disable, int64_t now_ms);
+int sq_events_after(struct sq_store *st, int64_t provider_id, int64_t after_id, int max, store_event_out_cb cb,
+		    void *arg);
+int sq_events_last(struct sq_store *st, int64_t provider_id, int64_t *id);
+int sq_events_oldest(struct sq_store *st, int64_t provider_id, int64_t *id);
+int sq_events_purge(struct sq_store *st, int64_t before_ms, int *count);
+int sq_device_query(struct sq_store *st, const struct store_device_query *q, store_device_cb cb, void *arg);
+int sq_device_tags(struct sq_store *st, int64_t device_id, char tags[][STORE_TAG_MAX + 1], int *n);
+int sq_device_set_tags(struct sq_store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n);
+int sq_batch_put(struct sq_store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
+		 int64_t *batch_id, int64_t *count);
+int sq_batch_get(struct sq_store *st, int64_t provider_id, int64_t batch_id, int64_t counts[MSG_STATE_COUNT],
+		 int64_t *total, int64_t *created_ms);
+void sq_debug_fail_commits(struct sq_store *st, int n);
 
 #endif

@@ -1,0 +1,85 @@
+#!/bin/sh
+# Durable submits and empty polls with 1, 2 and 3 smswake-servers on one PostgreSQL (a cluster
+# of the benchmark's own, fsync on), wrk against every server at once (64 connections in all).
+# On a 2-core machine the servers and PostgreSQL share the cores: the rows show the cost of
+# more servers, not a speed-up. bench-http.sh has the same figures on SQLite.
+set -eu
+O=${O:-build}
+DUR=${BENCH_SECONDS:-5}
+if ! sh tests/lib/pgtmp.sh available; then
+	printf 'PostgreSQL submits\tskipped\t-\t-\t-\n' >>"${BENCH_RESULTS:-/dev/stdout}"
+	exit 0
+fi
+dir=$(mktemp -d)
+chmod 755 "$dir"
+pids=""
+cleanup()
+{
+	for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+	sh tests/lib/pgtmp.sh stop "$dir/pg"
+	rm -rf "$dir"
+}
+trap cleanup EXIT
+dsn=$(PGTMP_FSYNC=on sh tests/lib/pgtmp.sh start "$dir/pg")
+head -c 32 /dev/urandom >"$dir/master.key"
+chmod 600 "$dir/master.key"
+for s in 1 2 3; do
+	mkdir -p "$dir/s$s"
+	printf '[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/s%s\nmaster_key_file = %s/master.key\nlog_level = warn\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n' \
+		"$dir" "$s" "$dir" "$dsn" >"$dir/s$s.conf"
+done
+key=$("$O/smswakectl" -c "$dir/s1.conf" provider add bench)
+
+start()
+{
+	"$O/smswake-server" -c "$dir/s$1.conf" 2>"$dir/server-$1.log" &
+	pids="$pids $!"
+	for i in $(seq 200); do [ -s "$dir/s$1/ports" ] && break; sleep 0.05; done
+	eval "base$1=http://127.0.0.1:$(awk '{print $2; exit}' "$dir/s$1/ports")"
+}
+start 1
+reg=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+	-d '{"msisdn":"+15550100000","poll_interval":900}' "$base1/v1/devices")
+dev=$(echo "$reg" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
+reg2=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+	-d '{"msisdn":"+15550100001","poll_interval":900}' "$base1/v1/devices")
+tok2=$(echo "$reg2" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+cat >"$dir/post.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "meter reading request 0123456789"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.headers["Content-Type"] = "text/plain"
+LUA
+cat >"$dir/poll.lua" <<LUA
+wrk.headers["Authorization"] = "Bearer $tok2"
+LUA
+rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
+
+# run N SCRIPT PATH: wrk on each of the first N servers at once; prints the summed req/s.
+run()
+{
+	n=$1
+	conns=$((64 / n))
+	wp=""
+	for s in $(seq "$n"); do
+		b=$(eval echo "\$base$s")
+		wrk -t1 -c"$conns" -d"${DUR}s" -s "$dir/$2" "$b$3" >"$dir/wrk-$s.txt" &
+		wp="$wp $!"
+	done
+	wait $wp
+	total=0
+	for s in $(seq "$n"); do
+		total=$(awk -v a="$total" -v b="$(rps "$dir/wrk-$s.txt")" 'BEGIN{print a + b}')
+		if grep -q 'Non-2xx' "$dir/wrk-$s.txt"; then echo "warning: non-2xx answers on server $s" >&2; fi
+	done
+	echo "$total"
+}
+for n in 1 2 3; do
+	[ "$n" -eq 1 ] || start "$n"
+	post=$(run "$n" post.lua "/v1/devices/$dev/messages")
+	poll=$(run "$n" poll.lua "/v1/device/messages")
+	{
+		printf 'PostgreSQL, %d server(s): durable submits\t%.0f\treq/s\t-\t-\n' "$n" "$post"
+		printf 'PostgreSQL, %d server(s): empty device polls (204)\t%.0f\treq/s\t-\t-\n' "$n" "$poll"
+	} >>"${BENCH_RESULTS:-/dev/stdout}"
+done
