@@ -953,7 +953,8 @@ static void test_key_rotation(void **state)
 		return; /* the PostgreSQL schema starts with the key columns */
 	store_close(f->st);
 	snprintf(sql, sizeof(sql),
-		 "DROP TRIGGER device_push_gone; DROP TABLE push_tokens_gone; DROP TRIGGER message_event_out; DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
+		 "DROP TRIGGER device_push_gone; DROP TABLE push_tokens_gone; DROP TRIGGER message_event_out;"
+		 " DROP TRIGGER device_unreachable_out; DROP TRIGGER event_outbox;"
 		 " DROP TABLE webhook_outbox; DROP TABLE events; DROP TABLE webhooks; DROP TRIGGER device_tags_gone;"
 		 " DROP TABLE device_tags; DROP TABLE batches; DROP INDEX messages_batch;"
 		 " ALTER TABLE messages DROP COLUMN batch_id;"
