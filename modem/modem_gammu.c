@@ -801,15 +801,21 @@ static int modem_status_netinfo(struct modem *m, struct modem_status *st)
 		/* A modem without the packet-domain commands (GSM-only, older modems): Gammu's query
 		 * cannot work on it, so registration is read by +CREG? from now on. Gammu also says
 		 * so when an unsolicited line (a Huawei's ^RSSI) broke into one of the answers, so
-		 * +CGATT? asked directly, which skips such lines, decides where it can. */
+		 * +CGATT? asked directly, which skips such lines, decides where it can. A late
+		 * final result of Gammu's query may still come and be taken for the first direct
+		 * answer: a refusal is asked once more before it counts. */
 		char ans[64];
-		int rc = modem_at_query(m, "AT+CGATT?", "+CGATT:", ans, sizeof(ans));
-		log_debug("modem %s: network query refused (%s), +CGATT? %s", m->cfg.name, GSM_ErrorName(e),
-			  rc == MODEM_OK && ans[0] ? "answers" : modem_strerror(rc));
+		int rc = MODEM_E_NOT_SUPPORTED;
+
+		for (int i = 0; i < 2 && rc == MODEM_E_NOT_SUPPORTED && m->raw_fd >= 0; i++) {
+			rc = modem_at_query(m, "AT+CGATT?", "+CGATT:", ans, sizeof(ans));
+			log_debug("modem %s: network query refused (%s), +CGATT? %s", m->cfg.name, GSM_ErrorName(e),
+				  rc == MODEM_OK && ans[0] ? "answers" : modem_strerror(rc));
+		}
 		if (rc == MODEM_OK && ans[0] != '\0')
 			return 0; /* it has GPRS: read registration by +CREG? this once */
 		if (rc == MODEM_E_NOT_SUPPORTED && m->raw_fd >= 0)
-			modem_cap_set(m, MODEM_CAP_GPRS, 0); /* a first refusal counts once more */
+			modem_cap_set(m, MODEM_CAP_GPRS, 0); /* refused twice directly: counts once more */
 		modem_cap_set(m, MODEM_CAP_GPRS, 0);
 		return 0;
 	}
