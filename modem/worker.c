@@ -146,9 +146,11 @@ static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg
 	struct wp_msg *progress;
 	int rc;
 
+	log_debug("worker %s: job %u: sending", w->cfg.name, job->job_id);
 	rc = modem_send_start(w->m, &job->out, res->text, sizeof(res->text));
 	if (rc != MODEM_OK)
 		return rc;
+	log_debug("worker %s: job %u: handed to the modem", w->cfg.name, job->job_id);
 	progress = malloc(sizeof(*progress));
 	if (progress != NULL) {
 		wp_msg_init(progress, WP_PROGRESS, WP_OP_SEND, job->job_id);
@@ -158,7 +160,9 @@ static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg
 	if (w->faults.hang_after_handover)
 		worker_hang("send, after the handover");
 	left = deadline - util_mono_ms();
-	return modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
+	rc = modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
+	log_debug("worker %s: job %u: the modem answered: %s", w->cfg.name, job->job_id, modem_strerror(rc));
+	return rc;
 }
 
 /* Runs one job and answers it. Returns 1 when the worker must exit afterwards. */
