@@ -259,16 +259,23 @@ static int worker_open(struct worker *w)
 static void worker_loop(struct worker *w)
 {
 	struct wp_msg *job = malloc(sizeof(*job));
+	int modem_hup = 0;
 
 	if (job == NULL)
 		return;
 	w->next_drain = 0;
 	for (;;) {
-		struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
-		int r = poll(&pfd, 1, WORKER_TICK_MS);
+		/* The modem's descriptor is waited on with the supervisor's: Gammu's own read waits up
+		 * to 50 ms when the modem is silent, and a job arriving meanwhile would wait as long.
+		 * Once it hangs up, Gammu is asked every tick as without one (no busy loop). */
+		struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN},
+					{.fd = modem_hup ? -1 : modem_fd(w->m), .events = POLLIN}};
+		int r = poll(pfd, 2, WORKER_TICK_MS);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r > 0) {
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+			modem_hup = 1;
+		if (r > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int rc = wp_recv(w->fd, job);
 			if (rc == 1)
 				break; /* the supervisor closed: we are done */
@@ -284,7 +291,7 @@ static void worker_loop(struct worker *w)
 			}
 			if (worker_job(w, job))
 				break;
-		} else {
+		} else if (pfd[1].fd < 0 || pfd[1].revents != 0) {
 			/* Let Gammu see unsolicited +CMTI/+CDSI lines. */
 			modem_poll(w->m);
 		}
