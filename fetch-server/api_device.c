@@ -13,6 +13,7 @@
 #include "encode.h"
 #include "longpoll.h"
 #include "metrics.h"
+#include "scheduler.h"
 #include "util.h"
 #include "wake.h"
 
@@ -247,9 +248,19 @@ static enum MHD_Result ack(struct request *r)
 	return MHD_YES;
 }
 
+/* The scheduler is told when a fetch's first call begins and ends: answered then, its messages
+ * are committed as fetched, and a new message need not wait for the contact to settle. A
+ * long-poll that was suspended is not followed further (it waits, as any contact). */
 enum MHD_Result api_device_fetch(struct request *r)
 {
-	return fetch(r);
+	enum MHD_Result ret;
+
+	if (r->waited)
+		return fetch(r);
+	scheduler_fetch_begin(r->srv->scheduler, r->principal_id);
+	ret = fetch(r);
+	scheduler_fetch_end(r->srv->scheduler, r->principal_id, !r->waited && r->status != 0);
+	return ret;
 }
 
 enum MHD_Result api_device_ack(struct request *r)

@@ -22,7 +22,8 @@
 #define MEMO_SLOTS 4096 /* last recorded reason per device, hashed; a collision costs one event */
 #define BACKLOG_EVERY_MS 1000
 /* A device that made contact this recently may be fetching right now: its messages can still
- * look pending to this pass. It is looked at again once the fetch has settled. */
+ * look pending to this pass. It is looked at again once the fetch has settled, unless this
+ * server saw that fetch end before the pass began (struct contact). */
 #define CONTACT_SETTLE_MS 1000
 
 struct scheduler {
@@ -40,6 +41,15 @@ struct scheduler {
 		int reason;
 		int64_t since_ms;
 	} memo[MEMO_SLOTS];
+	/* Device fetches on this server, hashed like memo: how many are under way, and when the
+	 * last one ended (after its store commit). A slot two devices share while fetching says
+	 * nothing (device_id -1) until it is idle again. */
+	pthread_mutex_t contact_mu;
+	struct contact {
+		int64_t device_id;
+		int under_way;
+		int64_t ended_ms;
+	} contact[MEMO_SLOTS];
 };
 
 struct pass {
@@ -165,6 +175,60 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 	return STORE_OK;
 }
 
+static struct contact *contact_slot(struct scheduler *s, int64_t device_id)
+{
+	return &s->contact[(unsigned)((uint64_t)device_id * 2654435761u) % MEMO_SLOTS];
+}
+
+/* Has the device's last contact settled before this pass took its view of the pending
+ * messages? Only when it was a fetch on this server that ended (committed) before the pass
+ * began and none is under way; any other contact waits out CONTACT_SETTLE_MS. */
+static int contact_settled(struct pass *p, const struct store_wake_candidate *c)
+{
+	struct contact *ct = contact_slot(p->s, c->dev.id);
+	int settled;
+
+	pthread_mutex_lock(&p->s->contact_mu);
+	settled = ct->device_id == c->dev.id && ct->under_way == 0 && ct->ended_ms >= c->dev.last_seen_ms &&
+		  ct->ended_ms < p->now;
+	pthread_mutex_unlock(&p->s->contact_mu);
+	return settled;
+}
+
+void scheduler_fetch_begin(struct scheduler *s, int64_t device_id)
+{
+	struct contact *ct;
+
+	if (s == NULL)
+		return;
+	ct = contact_slot(s, device_id);
+	pthread_mutex_lock(&s->contact_mu);
+	if (ct->under_way == 0 && ct->device_id != device_id) {
+		ct->device_id = device_id;
+		ct->ended_ms = 0;
+	} else if (ct->device_id != device_id) {
+		ct->device_id = -1;
+	}
+	ct->under_way++;
+	pthread_mutex_unlock(&s->contact_mu);
+}
+
+void scheduler_fetch_end(struct scheduler *s, int64_t device_id, int answered)
+{
+	struct contact *ct;
+	int64_t now = util_now_ms();
+
+	if (s == NULL)
+		return;
+	ct = contact_slot(s, device_id);
+	pthread_mutex_lock(&s->contact_mu);
+	if (ct->under_way > 0)
+		ct->under_way--;
+	if (answered && ct->device_id == device_id && now > ct->ended_ms)
+		ct->ended_ms = now;
+	pthread_mutex_unlock(&s->contact_mu);
+}
+
 static int consider(void *arg, const struct store_wake_candidate *c)
 {
 	struct pass *p = arg;
@@ -172,7 +236,7 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 	struct wake_decision d;
 	int rc;
 
-	if (c->dev.last_seen_ms > p->now - CONTACT_SETTLE_MS) {
+	if (c->dev.last_seen_ms > p->now - CONTACT_SETTLE_MS && !contact_settled(p, c)) {
 		if (c->dev.last_seen_ms + CONTACT_SETTLE_MS < p->next)
 			p->next = c->dev.last_seen_ms + CONTACT_SETTLE_MS;
 		return 0;
@@ -342,6 +406,7 @@ struct scheduler *scheduler_start(struct server *srv)
 		return NULL;
 	s->srv = srv;
 	pthread_mutex_init(&s->mu, NULL);
+	pthread_mutex_init(&s->contact_mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&s->cond, &ca);
@@ -349,6 +414,7 @@ struct scheduler *scheduler_start(struct server *srv)
 	if (pthread_create(&s->thread, NULL, scheduler_main, s) != 0) {
 		pthread_cond_destroy(&s->cond);
 		pthread_mutex_destroy(&s->mu);
+		pthread_mutex_destroy(&s->contact_mu);
 		free(s);
 		return NULL;
 	}
@@ -366,6 +432,7 @@ void scheduler_stop(struct scheduler *s)
 	pthread_join(s->thread, NULL);
 	pthread_cond_destroy(&s->cond);
 	pthread_mutex_destroy(&s->mu);
+	pthread_mutex_destroy(&s->contact_mu);
 	free(s);
 }
 

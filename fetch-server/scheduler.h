@@ -15,6 +15,12 @@ struct scheduler *scheduler_start(struct server *srv);
 void scheduler_stop(struct scheduler *s);
 /* A device got a new message: look at it soon. Called from the store's writer thread. */
 void scheduler_notify(struct scheduler *s, int64_t device_id);
+/* A device's fetch (GET /v1/device/messages) begins, and ends; answered: it was answered,
+ * after its store commit, rather than suspended in a long-poll. A device whose last contact
+ * was such a fetch, ended before a scheduler pass began, is looked at without waiting for the
+ * contact to settle. Thread-safe; s may be NULL. */
+void scheduler_fetch_begin(struct scheduler *s, int64_t device_id);
+void scheduler_fetch_end(struct scheduler *s, int64_t device_id, int answered);
 
 /* What the scheduler last saw of the gateways (looked at every second). */
 struct scheduler_status {

@@ -217,9 +217,10 @@ static void lease_done(void *arg, const struct conn_result *res)
 			continue;
 		}
 		rc = dispatch_take(l->dispatch, &job, now);
-		if (rc == 0)
+		if (rc == 0) {
 			l->jobs++;
-		else if (rc < 0)
+			log_debug("job %lld leased", (long long)id);
+		} else if (rc < 0)
 			log_warnx("job %lld: no room; its lease will run out and the server hands it out again",
 				  (long long)id);
 	}

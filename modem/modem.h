@@ -225,8 +225,12 @@ int modem_send_start(struct modem *m, const struct modem_sms_out *msg, char *err
 /* Waits at most timeout_ms for the answer to the send modem_send_start handed over. */
 int modem_send_finish(struct modem *m, int timeout_ms, int *reference, char *errtext, size_t errlen);
 
-/* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long. */
+/* Lets Gammu read what the modem said unprompted (+CMTI, +CDSI); cheap, never blocks long
+ * (up to 50 ms in Gammu when the modem said nothing). */
 void modem_poll(struct modem *m);
+/* The descriptor the modem is read from, to wait on with poll(2) before modem_poll; -1 when
+ * there is none to wait on (not a serial connection): then call modem_poll now and then. */
+int modem_fd(const struct modem *m);
 /* True when a +CMTI/+CDSI was seen since the last call (clears the flag). */
 int modem_incoming_signalled(struct modem *m);
 /* Reads the first (start=1) or next stored incoming message or status report; MODEM_E_EMPTY

@@ -684,6 +684,11 @@ void modem_poll(struct modem *m)
 		(void)GSM_ReadDevice(m->sm, FALSE);
 }
 
+int modem_fd(const struct modem *m)
+{
+	return GSM_IsConnected(m->sm) ? m->raw_fd : -1;
+}
+
 int modem_incoming_signalled(struct modem *m)
 {
 	int v = m->incoming;

@@ -321,6 +321,9 @@ void sv_dispatch(struct supervisor *sv, struct sv_modem *m)
 		 * the deadline comes now in case it does not. */
 		log_warn("modem %s: handing job %u to the worker", m->cfg.name, job->id);
 		m->job_deadline = now;
+	} else if (job->wop == WP_OP_SEND) {
+		log_debug("modem %s: job %llu handed to the worker as %u", m->cfg.name, (unsigned long long)job->cookie,
+			  job->id);
 	}
 	free(msg);
 }

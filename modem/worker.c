@@ -146,9 +146,11 @@ static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg
 	struct wp_msg *progress;
 	int rc;
 
+	log_debug("worker %s: job %u: sending", w->cfg.name, job->job_id);
 	rc = modem_send_start(w->m, &job->out, res->text, sizeof(res->text));
 	if (rc != MODEM_OK)
 		return rc;
+	log_debug("worker %s: job %u: handed to the modem", w->cfg.name, job->job_id);
 	progress = malloc(sizeof(*progress));
 	if (progress != NULL) {
 		wp_msg_init(progress, WP_PROGRESS, WP_OP_SEND, job->job_id);
@@ -158,7 +160,9 @@ static int worker_send(struct worker *w, const struct wp_msg *job, struct wp_msg
 	if (w->faults.hang_after_handover)
 		worker_hang("send, after the handover");
 	left = deadline - util_mono_ms();
-	return modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
+	rc = modem_send_finish(w->m, left > 0 ? (int)left : 0, &res->reference, res->text, sizeof(res->text));
+	log_debug("worker %s: job %u: the modem answered: %s", w->cfg.name, job->job_id, modem_strerror(rc));
+	return rc;
 }
 
 /* Runs one job and answers it. Returns 1 when the worker must exit afterwards. */
@@ -255,16 +259,23 @@ static int worker_open(struct worker *w)
 static void worker_loop(struct worker *w)
 {
 	struct wp_msg *job = malloc(sizeof(*job));
+	int modem_hup = 0;
 
 	if (job == NULL)
 		return;
 	w->next_drain = 0;
 	for (;;) {
-		struct pollfd pfd = {.fd = w->fd, .events = POLLIN};
-		int r = poll(&pfd, 1, WORKER_TICK_MS);
+		/* The modem's descriptor is waited on with the supervisor's: Gammu's own read waits up
+		 * to 50 ms when the modem is silent, and a job arriving meanwhile would wait as long.
+		 * Once it hangs up, Gammu is asked every tick as without one (no busy loop). */
+		struct pollfd pfd[2] = {{.fd = w->fd, .events = POLLIN},
+					{.fd = modem_hup ? -1 : modem_fd(w->m), .events = POLLIN}};
+		int r = poll(pfd, 2, WORKER_TICK_MS);
 		if (r < 0 && errno != EINTR)
 			break;
-		if (r > 0) {
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL))
+			modem_hup = 1;
+		if (r > 0 && (pfd[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			int rc = wp_recv(w->fd, job);
 			if (rc == 1)
 				break; /* the supervisor closed: we are done */
@@ -280,7 +291,7 @@ static void worker_loop(struct worker *w)
 			}
 			if (worker_job(w, job))
 				break;
-		} else {
+		} else if (pfd[1].fd < 0 || pfd[1].revents != 0) {
 			/* Let Gammu see unsolicited +CMTI/+CDSI lines. */
 			modem_poll(w->m);
 		}

@@ -503,6 +503,37 @@ static void test_waiting_job_dropped_after_poll(void **state)
 	assert_int_equal(collect("+15550300080", 3, 0), 0);
 }
 
+/* A device whose fetch was answered (committed) is woken for a new message at once, not only
+ * once a second has passed since that contact (the wait for a fetch that may be under way). */
+static void test_wake_right_after_fetch(void **state)
+{
+	(void)state;
+	struct dev d;
+	json_t *j;
+	long st;
+	int64_t fetched_ms, job_ms = 0;
+
+	make_device("+15550300090", NULL, &d);
+	submit(&d, "high");
+	assert_int_equal(collect("+15550300090", 4, 1), 1);
+	j = call("GET", "/v1/device/messages", d.token, NULL, NULL, &st);
+	assert_int_equal(st, 200);
+	json_decref(j);
+	fetched_ms = now_ms();
+	submit(&d, "high");
+	for (time_t end = time(NULL) + 4; job_ms == 0 && time(NULL) < end;) {
+		json_t *jobs = lease(1), *o;
+		size_t i;
+		if (count_for(jobs, "+15550300090") > 0)
+			job_ms = now_ms();
+		json_array_foreach (jobs, i, o)
+			report(json_integer_value(json_object_get(o, "job")), "submitted");
+		json_decref(jobs);
+	}
+	assert_true(job_ms > 0);
+	assert_true(job_ms - fetched_ms < 900);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -528,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_history_when_fetch_precedes_report),
 		cmocka_unit_test(test_validity_cut_at_lease),
 		cmocka_unit_test(test_waiting_job_dropped_after_poll),
+		cmocka_unit_test(test_wake_right_after_fetch),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);
