@@ -200,7 +200,7 @@ help:
 	@echo 'Variables:'
 	@echo '  O=DIR          build directory (default build)'
 	@echo '  T=SUBSTRING    check/run-tests: only the tests whose file name contains it'
-	@echo '  TEST_JOBS=N    tests run at a time (default 2)'
+	@echo '  TEST_JOBS=N    tests run at a time (default 3; the suite is checked at 4 on 2 cores)'
 	@echo '  B=SUBSTRING    bench: only the benchmarks whose file name contains it'
 	@echo '  FUZZ_SECONDS=N how long each fuzz target runs (check: default 5, fuzz-report: 10)'
 	@echo '  JOBS=N         parallel compile jobs (default: number of CPUs)'

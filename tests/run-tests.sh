@@ -4,7 +4,7 @@
 # ("ok - ...", "not ok - ...") count each of their cases; anything else counts as one case decided
 # by its exit status. A test that exits 0 after a line "SKIP name: reason" (something it needs is
 # not installed) and passes nothing counts as skipped, never as passed.
-# T=substring runs only the tests whose file name contains it. TEST_JOBS (default 2) tests run
+# T=substring runs only the tests whose file name contains it. TEST_JOBS (default 3) tests run
 # at a time: most integration tests spend their time waiting on timers, and every test uses
 # its own directories and ephemeral ports. Exits non-zero on any failure, and when T matches no
 # test. Each test's output goes to $O/test-logs/NAME.log.
@@ -19,7 +19,7 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_err
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export SMSWAKE_BUILD="${O:-build}"
 fuzz_seconds="${FUZZ_SECONDS:-5}"
-jobs_max="${TEST_JOBS:-2}"
+jobs_max="${TEST_JOBS:-3}"
 
 # run_one TEST LOG: runs one test, its exit status into LOG.rc.
 run_one()
