@@ -5,6 +5,7 @@
 # more servers, not a speed-up. bench-http.sh has the same figures on SQLite.
 set -eu
 O=${O:-build}
+. bench/lib_http.sh
 DUR=${BENCH_SECONDS:-5}
 if ! sh tests/lib/pgtmp.sh available; then
 	printf 'PostgreSQL submits\tskipped\t-\t-\t-\n' >>"${BENCH_RESULTS:-/dev/stdout}"
@@ -25,7 +26,7 @@ head -c 32 /dev/urandom >"$dir/master.key"
 chmod 600 "$dir/master.key"
 for s in 1 2 3; do
 	mkdir -p "$dir/s$s"
-	printf '[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/s%s\nmaster_key_file = %s/master.key\nlog_level = warn\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n' \
+	printf '[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/s%s\nmaster_key_file = %s/master.key\nlog_level = warn\nmax_pending = 0\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n' \
 		"$dir" "$s" "$dir" "$dsn" >"$dir/s$s.conf"
 done
 key=$("$O/smswakectl" -c "$dir/s1.conf" provider add bench)
@@ -38,21 +39,7 @@ start()
 	eval "base$1=http://127.0.0.1:$(awk '{print $2; exit}' "$dir/s$1/ports")"
 }
 start 1
-reg=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-	-d '{"msisdn":"+15550100000","poll_interval":900}' "$base1/v1/devices")
-dev=$(echo "$reg" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-reg2=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-	-d '{"msisdn":"+15550100001","poll_interval":900}' "$base1/v1/devices")
-tok2=$(echo "$reg2" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-cat >"$dir/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "meter reading request 0123456789"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.headers["Content-Type"] = "text/plain"
-LUA
-cat >"$dir/poll.lua" <<LUA
-wrk.headers["Authorization"] = "Bearer $tok2"
-LUA
+http_fixture "$base1" "$key" "$dir"
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 
 # run N SCRIPT PATH: wrk on each of the first N servers at once; prints the summed req/s.

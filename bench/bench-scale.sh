@@ -38,6 +38,8 @@ for size in $sizes; do
 listen = 127.0.0.1:0
 data_dir = $d/data
 log_level = warn
+# One device takes every submit: no cap on what waits for it (max_pending).
+max_pending = 0
 [scheduler]
 enabled = no
 CONF

@@ -5,6 +5,7 @@
 # the release build (`make`), e.g. `sh bench/profile-http.sh`. Needs perf (Debian linux-perf).
 set -eu
 O=${O:-build}
+. bench/lib_http.sh
 DUR=${BENCH_SECONDS:-5}
 TOP=${PROFILE_TOP:-25}
 dir=$(mktemp -d)
@@ -17,6 +18,8 @@ cat >"$dir/smswake.conf" <<CONF
 listen = 127.0.0.1:0
 data_dir = $dir/data
 log_level = warn
+# One device takes every submit: no cap on what waits for it (max_pending).
+max_pending = 0
 [scheduler]
 enabled = no
 CONF
@@ -28,21 +31,7 @@ for i in $(seq 100); do [ -s "$dir/data/ports" ] && break; sleep 0.05; done
 port=$(awk '{print $2; exit}' "$dir/data/ports")
 base="http://127.0.0.1:$port"
 for i in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.05; done
-reg=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-	-d '{"msisdn":"+15550100000","poll_interval":900}' "$base/v1/devices")
-dev=$(echo "$reg" | sed -n 's/.*"id":\([0-9]*\).*/\1/p')
-reg2=$(curl -fs -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-	-d '{"msisdn":"+15550100001","poll_interval":900}' "$base/v1/devices")
-tok2=$(echo "$reg2" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
-cat >"$dir/post.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "meter reading request 0123456789"
-wrk.headers["Authorization"] = "Bearer $key"
-wrk.headers["Content-Type"] = "text/plain"
-LUA
-cat >"$dir/poll.lua" <<LUA
-wrk.headers["Authorization"] = "Bearer $tok2"
-LUA
+http_fixture "$base" "$key" "$dir"
 
 # profile NAME LUA URL
 profile() {
