@@ -39,6 +39,7 @@ TEST_SCRIPTS += tests/integration/chain_gateway.sh
 TEST_SCRIPTS += tests/integration/chain_outage.sh
 TEST_SCRIPTS += tests/integration/chain_maybe_sent.sh
 TEST_SCRIPTS += tests/integration/chain_kannel.sh
+TEST_SCRIPTS += tests/integration/chain_multi_pg.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/multi_server_pg.sh
 TEST_SCRIPTS += tests/integration/migrate_pg.sh

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # fleets.sh with the server's store on PostgreSQL (a throw-away cluster of the test's own).
 if ! sh tests/lib/pgtmp.sh available; then
-	echo "ok - # SKIP PostgreSQL is not installed"
+	echo "SKIP fleets_pg.sh: PostgreSQL is not installed (Debian: postgresql)"
 	exit 0
 fi
 SMSWAKE_TEST_STORE=postgresql exec sh tests/integration/fleets.sh

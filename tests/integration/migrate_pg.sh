@@ -7,7 +7,7 @@
 
 BUILD=${SMSWAKE_BUILD:-build}
 if ! sh tests/lib/pgtmp.sh available; then
-	echo "ok - # SKIP PostgreSQL is not installed"
+	echo "SKIP migrate_pg.sh: PostgreSQL is not installed (Debian: postgresql)"
 	exit 0
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/smswake-migrate.XXXXXX")
