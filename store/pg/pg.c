@@ -22,6 +22,20 @@ void pgp_i64(struct pg_params *p, int64_t v)
 	p->n++;
 }
 
+char *pg_array_literal(const void *arr, size_t n, int64_t (*at)(const void *arr, size_t i))
+{
+	size_t cap = n * 21 + 3, len = 0; /* "-9223372036854775808," is 21 */
+	char *list = n <= (SIZE_MAX - 3) / 21 ? malloc(cap) : NULL;
+
+	if (list == NULL)
+		return NULL;
+	list[len++] = '{';
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)snprintf(list + len, cap - len, "%s%lld", i ? "," : "", (long long)at(arr, i));
+	snprintf(list + len, cap - len, "}");
+	return list;
+}
+
 void pgp_text(struct pg_params *p, const char *s)
 {
 	if (p->n >= PG_PARAMS_MAX)

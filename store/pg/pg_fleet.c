@@ -284,6 +284,11 @@ static int batch_tx(PGconn *c, void *arg)
 	return pg_cmd(c, "batch count", "UPDATE batches SET count = $2 WHERE id = $1", &p);
 }
 
+static int64_t device_at(const void *arr, size_t i)
+{
+	return ((const int64_t *)arr)[i];
+}
+
 int pg_batch_put(struct store *st, int64_t provider_id, const struct store_batch_in *in, int64_t now_ms,
 		 int64_t *batch_id, int64_t *count)
 {
@@ -297,16 +302,9 @@ int pg_batch_put(struct store *st, int64_t provider_id, const struct store_batch
 	    in->ttl_s > (INT64_MAX - now_ms) / 1000)
 		return STORE_ERROR;
 	if (in->devices != NULL) {
-		size_t len = 0;
-
-		list = malloc(in->ndevices * 21 + 3);
+		list = pg_array_literal(in->devices, in->ndevices, device_at);
 		if (list == NULL)
 			return STORE_ERROR;
-		list[len++] = '{';
-		for (size_t i = 0; i < in->ndevices; i++)
-			len += (size_t)sprintf(list + len, "%s%lld", i ? "," : "", (long long)in->devices[i]);
-		list[len++] = '}';
-		list[len] = '\0';
 		a.list = list;
 	}
 	rc = pg_tx(PG(st), batch_tx, &a);

@@ -60,6 +60,9 @@ struct pg_params {
 };
 void pgp_i64(struct pg_params *p, int64_t v);
 void pgp_text(struct pg_params *p, const char *s); /* NULL: SQL NULL */
+/* n integers as a bigint[] literal ("{1,2,3}"), each at(arr, i); malloc'd, NULL when out of
+ * memory. */
+char *pg_array_literal(const void *arr, size_t n, int64_t (*at)(const void *arr, size_t i));
 void pgp_bytes(struct pg_params *p, const void *b, size_t n);
 
 /* pg.c */

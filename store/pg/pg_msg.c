@@ -664,12 +664,20 @@ int pg_purge(struct store *st, int64_t before_ms, int *count)
 }
 
 /* The sequence numbers go as one array parameter ("{1,2,3}"): one statement whatever n is. */
+/* A sequence number as the signed bigint PostgreSQL compares it as (the last one above INT64_MAX
+ * matches no message). */
+static int64_t seq_at(const void *arr, size_t i)
+{
+	uint64_t v = ((const uint64_t *)arr)[i];
+
+	return v > INT64_MAX ? INT64_MAX : (int64_t)v;
+}
+
 int pg_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size_t n, const char *what,
 		 const char *detail, int64_t now_ms)
 {
 	struct pg_params p = {0};
 	char *list;
-	size_t len = 0;
 	int rc;
 
 	if ((n > 0 && seqs == NULL) || !store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) ||
@@ -677,15 +685,9 @@ int pg_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size
 		return STORE_ERROR;
 	if (n == 0)
 		return STORE_OK;
-	list = malloc(n * 21 + 3);
+	list = pg_array_literal(seqs, n, seq_at);
 	if (list == NULL)
 		return STORE_ERROR;
-	list[len++] = '{';
-	for (size_t i = 0; i < n; i++)
-		len += (size_t)sprintf(list + len, "%s%lld", i ? "," : "",
-				       (long long)(seqs[i] > INT64_MAX ? INT64_MAX : (int64_t)seqs[i]));
-	list[len++] = '}';
-	list[len] = '\0';
 	pgp_i64(&p, device_id);
 	pgp_text(&p, list);
 	pgp_i64(&p, now_ms);

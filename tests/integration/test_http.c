@@ -388,7 +388,7 @@ static void test_device_bulk(void **state)
 	char tags[16 * 68 + 4] = "[";
 	for (int t = 0; t < 16; t++)
 		snprintf(tags + strlen(tags), sizeof(tags) - strlen(tags), "%s\"t%02d%061d\"", t ? "," : "", t, 0);
-	strcat(tags, "]");
+	snprintf(tags + strlen(tags), sizeof(tags) - strlen(tags), "]");
 	body = bulk_body(1000, 15550200000LL, tags);
 	assert_int_equal(req("POST", "/v1/devices/bulk", ts.provider_key, body, &j), 201);
 	free(body);
