@@ -40,7 +40,7 @@ profile() {
 	wrk -t2 -c64 -d"${DUR}s" -s "$2" "$3" >"$dir/$1.wrk"
 	wait "$ppid" || true
 	echo "== $1: $(sed -n 's/^Requests\/sec: *//p' "$dir/$1.wrk") req/s (wrk -t2 -c64 -d${DUR}s, under perf)"
-	perf report -i "$dir/$1.data" --no-children --sort dso,symbol --stdio ${PROFILE_REPORT_ARGS:-} 2>/dev/null |
+	perf report -i "$dir/$1.data" ${PROFILE_CHILDREN:---no-children} --sort dso,symbol --stdio ${PROFILE_REPORT_ARGS:-} 2>/dev/null |
 		grep -E '^ +[0-9.]+%' | head -n "$TOP"
 }
 [ -n "${PROFILE_ONLY:-}" ] && [ "$PROFILE_ONLY" != submit ] || profile submit "$dir/post.lua" "$base/v1/devices/$dev/messages"

@@ -106,6 +106,17 @@ int api_auth_device(struct request *r, int64_t *device_id)
 	return 0;
 }
 
+int api_auth_device_poll(struct request *r, uint64_t after, int64_t now_ms, struct store_device *d, int *pending)
+{
+	uint8_t h[STORE_HASH_LEN];
+
+	if (bearer_hash(r, h) != 0 ||
+	    auth_result(r, store_device_poll_token(r->srv->store, h, after, now_ms, d, pending), "device") != 0)
+		return -1;
+	r->principal_id = d->id;
+	return 0;
+}
+
 typedef int (*principal_auth_fn)(struct store *, const uint8_t *, struct store_principal *);
 
 static int auth_principal(struct request *r, principal_auth_fn fn, struct store_principal *p, const char *what)

@@ -16,6 +16,9 @@ int64_t api_next_poll(struct server *srv, const struct store_device *d);
 /* Resolves the bearer token to a device, provider or gateway; answers 401 and returns -1 when
  * it fails. */
 int api_auth_device(struct request *r, int64_t *device_id);
+/* api_auth_device and store_device_poll in one store read (a fetch, ROUTE_SELF_AUTH): 0 with
+ * r->principal_id, *d and *pending set, or -1 with 401 or the store's error answered. */
+int api_auth_device_poll(struct request *r, uint64_t after, int64_t now_ms, struct store_device *d, int *pending);
 int api_auth_provider(struct request *r, struct store_principal *p);
 int api_auth_gateway(struct request *r, struct store_principal *p);
 /* Authenticates a request of one API (API_PROVIDER, API_DEVICE or API_GATEWAY) before its body

@@ -79,50 +79,54 @@ static enum MHD_Result fetch_reply(struct request *r, struct store_device *d, js
 	return http_reply_json(r, 200, out, (const char *const[]){"Next-Poll", np, NULL});
 }
 
-static int query_u64(struct request *r, const char *name, int64_t min, int64_t max, int64_t def, int64_t *out)
+/* A query parameter of a fetch: an integer in [min, max], def when absent. */
+struct query_param {
+	const char *name;
+	int64_t min, max, def;
+};
+
+/* Reads each parameter into out[]: NULL, or the first one that is not an integer in range. */
+static const struct query_param *query_params(struct request *r, const struct query_param *q, size_t n, int64_t *out)
 {
-	const char *v = http_query(r, name);
-	*out = def;
-	if (v == NULL)
-		return 0;
-	if (util_parse_i64(v, min, max, out) != 0) {
-		http_reply_error(r, 400, "invalid_parameter", "'%s' must be an integer from %lld to %lld", name,
-				 (long long)min, (long long)max);
-		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const char *v = http_query(r, q[i].name);
+
+		out[i] = q[i].def;
+		if (v != NULL && util_parse_i64(v, q[i].min, q[i].max, &out[i]) != 0)
+			return &q[i];
 	}
-	return 0;
+	return NULL;
 }
 
+static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now,
+				    uint64_t gen);
+
+/* A fetch resumed from its long-poll (or woken while it waited): the device is read again. */
 static enum MHD_Result fetch(struct request *r)
 {
-	struct server *srv = r->srv;
 	struct store_device d;
-	struct fetch_ctx fc = {0};
-	char np[24];
-	int64_t after, max, wait, now = util_now_ms();
-	int rc, count = 0, pending = 0, more = 0;
-	uint64_t gen;
-
-	if (!r->waited) {
-		int64_t device_id = r->principal_id; /* authenticated before (http.c) */
-		if (query_u64(r, "after", 0, INT64_MAX, 0, &after) != 0 ||
-		    query_u64(r, "max", 1, srv->cfg.max_fetch, srv->cfg.max_fetch, &max) != 0 ||
-		    query_u64(r, "wait", 0, srv->cfg.max_wait_s, 0, &wait) != 0)
-			return MHD_YES;
-		r->after = (uint64_t)after;
-		r->max = (int)max;
-		r->wait_deadline_ms = wait > 0 ? util_mono_ms() + wait * 1000 : 0;
-		store_device_touch(srv->store, device_id, now);
-	}
-	gen = longpoll_generation(srv->device_waits);
+	int64_t now = util_now_ms();
+	uint64_t gen = longpoll_generation(r->srv->device_waits);
+	int pending = 0;
 	/* One read: the device and whether anything waits for it. */
-	rc = store_device_poll(srv->store, r->principal_id, r->after, now, &d, &pending);
+	int rc = store_device_poll(r->srv->store, r->principal_id, r->after, now, &d, &pending);
+
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
-	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, &d));
-	if (!pending && moving_key(srv, &d))
-		return fetch_reply(r, &d, json_array(), 0, np); /* nothing queued, but a key to hand over */
+	return fetch_answer(r, &d, pending, now, gen);
+}
+
+static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen)
+{
+	struct server *srv = r->srv;
+	struct fetch_ctx fc = {0};
+	char np[24];
+	int rc, count = 0, more = 0;
+
+	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, d));
+	if (!pending && moving_key(srv, d))
+		return fetch_reply(r, d, json_array(), 0, np); /* nothing queued, but a key to hand over */
 	if (!pending) {
 		if (r->wait_deadline_ms > util_mono_ms() && r->wake_flag != 2 && !srv->stopping) {
 			/* A waiting long-poll leaves its address's connection count (many devices share a
@@ -151,12 +155,12 @@ static enum MHD_Result fetch(struct request *r)
 		json_decref(fc.arr);
 		return api_store_error(r, rc, "device");
 	}
-	if (count == 0 && !moving_key(srv, &d)) {
+	if (count == 0 && !moving_key(srv, d)) {
 		/* Expired or recalled between the check and the fetch. */
 		json_decref(fc.arr);
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
-	return fetch_reply(r, &d, fc.arr, more, np);
+	return fetch_reply(r, d, fc.arr, more, np);
 }
 
 /* An acknowledgement across its group commit (r->write_ctx). */
@@ -253,13 +257,41 @@ static enum MHD_Result ack(struct request *r)
  * long-poll that was suspended is not followed further (it waits, as any contact). */
 enum MHD_Result api_device_fetch(struct request *r)
 {
+	struct server *srv = r->srv;
+	const struct query_param q[] = {
+		{"after", 0, INT64_MAX, 0},
+		{"max", 1, srv->cfg.max_fetch, srv->cfg.max_fetch},
+		{"wait", 0, srv->cfg.max_wait_s, 0},
+	};
+	const struct query_param *bad;
+	struct store_device d;
 	enum MHD_Result ret;
+	int64_t v[3], now, id;
+	uint64_t gen;
+	int pending = 0;
 
 	if (r->waited)
 		return fetch(r);
-	scheduler_fetch_begin(r->srv->scheduler, r->principal_id);
-	ret = fetch(r);
-	scheduler_fetch_end(r->srv->scheduler, r->principal_id, !r->waited && r->status != 0);
+	bad = query_params(r, q, 3, v);
+	if (bad != NULL) {
+		/* An unknown token is 401 whatever its query. */
+		if (api_auth_device(r, &id) != 0)
+			return MHD_YES;
+		return http_reply_error(r, 400, "invalid_parameter", "'%s' must be an integer from %lld to %lld",
+					bad->name, (long long)bad->min, (long long)bad->max);
+	}
+	r->after = (uint64_t)v[0];
+	r->max = (int)v[1];
+	r->wait_deadline_ms = v[2] > 0 ? util_mono_ms() + v[2] * 1000 : 0;
+	now = util_now_ms();
+	gen = longpoll_generation(srv->device_waits);
+	/* The token, the device and whether anything waits for it: one store read (ROUTE_SELF_AUTH). */
+	if (api_auth_device_poll(r, r->after, now, &d, &pending) != 0)
+		return MHD_YES;
+	store_device_touch(srv->store, d.id, now);
+	scheduler_fetch_begin(srv->scheduler, d.id);
+	ret = fetch_answer(r, &d, pending, now, gen);
+	scheduler_fetch_end(srv->scheduler, d.id, !r->waited && r->status != 0);
 	return ret;
 }
 

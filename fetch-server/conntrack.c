@@ -37,7 +37,10 @@ struct conn {
 	int fd;
 	int waiting;
 	int cut;             /* shut down by the reaper */
-	int64_t deadline_ms; /* monotonic; 0: none */
+	/* Monotonic; 0: none. Set by the connection's own thread without the mutex (atomic): the
+	 * reaper reads it under the mutex, and a value it read just before a new request began
+	 * cuts the connection exactly at the deadline it had reached. */
+	int64_t deadline_ms;
 };
 
 /* The place admitted on this thread and not yet taken over by conntrack_open. */
@@ -122,15 +125,17 @@ static void *reaper_main(void *arg)
 	while (!ct->stop) {
 		int64_t now = util_mono_ms(), next = now + REAP_MS;
 		for (struct conn *c = ct->head; c; c = c->next) {
-			if (c->deadline_ms == 0 || c->cut)
+			int64_t deadline = __atomic_load_n(&c->deadline_ms, __ATOMIC_RELAXED);
+
+			if (deadline == 0 || c->cut)
 				continue;
-			if (c->deadline_ms <= now) {
+			if (deadline <= now) {
 				/* Both directions: libmicrohttpd's next read fails and it closes. */
 				shutdown(c->fd, SHUT_RDWR);
 				c->cut = 1;
 				ct->deadline_cut++;
-			} else if (c->deadline_ms < next) {
-				next = c->deadline_ms;
+			} else if (deadline < next) {
+				next = deadline;
 			}
 		}
 		struct timespec ts = {.tv_sec = next / 1000, .tv_nsec = (next % 1000) * 1000000};
@@ -282,20 +287,17 @@ void conntrack_close(struct conntrack *ct, struct conn *c)
 
 void conntrack_request_done(struct conntrack *ct, struct conn *c)
 {
+	(void)ct;
 	if (c == NULL)
 		return;
-	pthread_mutex_lock(&ct->mu);
-	c->deadline_ms = 0;
-	pthread_mutex_unlock(&ct->mu);
+	__atomic_store_n(&c->deadline_ms, 0, __ATOMIC_RELAXED);
 }
 
 void conntrack_response_done(struct conntrack *ct, struct conn *c)
 {
 	if (c == NULL || ct->lim.request_ms <= 0)
 		return;
-	pthread_mutex_lock(&ct->mu);
-	c->deadline_ms = util_mono_ms() + ct->lim.request_ms;
-	pthread_mutex_unlock(&ct->mu);
+	__atomic_store_n(&c->deadline_ms, util_mono_ms() + ct->lim.request_ms, __ATOMIC_RELAXED);
 }
 
 int conntrack_wait_begin(struct conntrack *ct, struct conn *c)

@@ -354,7 +354,7 @@ static enum MHD_Result first_call(struct request *r, const char *method, const c
 		if ((uint64_t)n > r->body_cap)
 			return http_reply_error(r, 413, "too_large", "body larger than %zu octets", r->body_cap);
 	}
-	if (rt->api != 0 && api_authenticate(r, rt->api) != 0)
+	if (rt->api != 0 && !(rt->flags & ROUTE_SELF_AUTH) && api_authenticate(r, rt->api) != 0)
 		return MHD_YES; /* 401 answered */
 	return MHD_YES;
 }

@@ -9,31 +9,31 @@
 #include "http.h"
 
 const struct route routes[] = {
-	{ROUTE_GET, "/healthz", 0, api_healthz, 0, "healthz"},
-	{ROUTE_GET, "/metrics", 0, api_metrics, 0, "metrics"},
-	{ROUTE_POST, "/v1/devices", API_PROVIDER, api_device_create, HTTP_JSON_MAX, "device_create"},
-	{ROUTE_POST, "/v1/devices/bulk", API_PROVIDER, api_device_bulk, API_DEVICE_BULK_BODY_MAX, "device_bulk"},
-	{ROUTE_GET, "/v1/devices", API_PROVIDER, api_device_list, HTTP_JSON_MAX, "device_list"},
-	{ROUTE_GET, "/v1/devices/{id}", API_PROVIDER, api_device_get, HTTP_JSON_MAX, "device_get"},
-	{ROUTE_PATCH, "/v1/devices/{id}", API_PROVIDER, api_device_patch, HTTP_JSON_MAX, "device_patch"},
-	{ROUTE_DELETE, "/v1/devices/{id}", API_PROVIDER, api_device_delete, HTTP_JSON_MAX, "device_delete"},
-	{ROUTE_POST, "/v1/devices/{id}/messages", API_PROVIDER, api_message_submit, STORE_BODY_MAX, "message_submit"},
-	{ROUTE_POST, "/v1/messages", API_PROVIDER, api_batch_submit, 1 << 20, "batch_submit"},
-	{ROUTE_GET, "/v1/batches/{id}", API_PROVIDER, api_batch_get, 0, "batch_get"},
-	{ROUTE_GET, "/v1/messages/{id}", API_PROVIDER, api_message_get, 0, "message_get"},
-	{ROUTE_DELETE, "/v1/messages/{id}", API_PROVIDER, api_message_delete, 0, "message_delete"},
-	{ROUTE_POST, "/v1/webhooks", API_PROVIDER, api_webhook_create, HTTP_JSON_MAX, "webhook_create"},
-	{ROUTE_GET, "/v1/webhooks", API_PROVIDER, api_webhook_list, 0, "webhook_list"},
-	{ROUTE_GET, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_get, 0, "webhook_get"},
-	{ROUTE_DELETE, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_delete, 0, "webhook_delete"},
-	{ROUTE_GET, "/v1/events", API_PROVIDER, api_events, 0, "events"},
-	{ROUTE_GET, "/v1/device/messages", API_DEVICE, api_device_fetch, 0, "device_fetch"},
-	{ROUTE_POST, "/v1/device/ack", API_DEVICE, api_device_ack, HTTP_JSON_MAX, "device_ack"},
-	{ROUTE_PUT, "/v1/device/push-keys", API_DEVICE, api_device_push_keys, HTTP_JSON_MAX, "device_push_keys"},
+	{ROUTE_GET, "/healthz", 0, api_healthz, 0, "healthz", 0},
+	{ROUTE_GET, "/metrics", 0, api_metrics, 0, "metrics", 0},
+	{ROUTE_POST, "/v1/devices", API_PROVIDER, api_device_create, HTTP_JSON_MAX, "device_create", 0},
+	{ROUTE_POST, "/v1/devices/bulk", API_PROVIDER, api_device_bulk, API_DEVICE_BULK_BODY_MAX, "device_bulk", 0},
+	{ROUTE_GET, "/v1/devices", API_PROVIDER, api_device_list, HTTP_JSON_MAX, "device_list", 0},
+	{ROUTE_GET, "/v1/devices/{id}", API_PROVIDER, api_device_get, HTTP_JSON_MAX, "device_get", 0},
+	{ROUTE_PATCH, "/v1/devices/{id}", API_PROVIDER, api_device_patch, HTTP_JSON_MAX, "device_patch", 0},
+	{ROUTE_DELETE, "/v1/devices/{id}", API_PROVIDER, api_device_delete, HTTP_JSON_MAX, "device_delete", 0},
+	{ROUTE_POST, "/v1/devices/{id}/messages", API_PROVIDER, api_message_submit, STORE_BODY_MAX, "message_submit", 0},
+	{ROUTE_POST, "/v1/messages", API_PROVIDER, api_batch_submit, 1 << 20, "batch_submit", 0},
+	{ROUTE_GET, "/v1/batches/{id}", API_PROVIDER, api_batch_get, 0, "batch_get", 0},
+	{ROUTE_GET, "/v1/messages/{id}", API_PROVIDER, api_message_get, 0, "message_get", 0},
+	{ROUTE_DELETE, "/v1/messages/{id}", API_PROVIDER, api_message_delete, 0, "message_delete", 0},
+	{ROUTE_POST, "/v1/webhooks", API_PROVIDER, api_webhook_create, HTTP_JSON_MAX, "webhook_create", 0},
+	{ROUTE_GET, "/v1/webhooks", API_PROVIDER, api_webhook_list, 0, "webhook_list", 0},
+	{ROUTE_GET, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_get, 0, "webhook_get", 0},
+	{ROUTE_DELETE, "/v1/webhooks/{id}", API_PROVIDER, api_webhook_delete, 0, "webhook_delete", 0},
+	{ROUTE_GET, "/v1/events", API_PROVIDER, api_events, 0, "events", 0},
+	{ROUTE_GET, "/v1/device/messages", API_DEVICE, api_device_fetch, 0, "device_fetch", ROUTE_SELF_AUTH},
+	{ROUTE_POST, "/v1/device/ack", API_DEVICE, api_device_ack, HTTP_JSON_MAX, "device_ack", 0},
+	{ROUTE_PUT, "/v1/device/push-keys", API_DEVICE, api_device_push_keys, HTTP_JSON_MAX, "device_push_keys", 0},
 	/* Web Push (RFC 8030): the sender authenticates with VAPID in the handler, not a bearer token. */
-	{ROUTE_POST, "/push/{token}", API_PUSH, api_webpush, STORE_BODY_MAX, "push"},
-	{ROUTE_POST, "/v1/gateway/lease", API_GATEWAY, api_gateway_lease, HTTP_JSON_MAX, "gateway_lease"},
-	{ROUTE_POST, "/v1/gateway/report", API_GATEWAY, api_gateway_report, HTTP_JSON_MAX, "gateway_report"},
+	{ROUTE_POST, "/push/{token}", API_PUSH, api_webpush, STORE_BODY_MAX, "push", 0},
+	{ROUTE_POST, "/v1/gateway/lease", API_GATEWAY, api_gateway_lease, HTTP_JSON_MAX, "gateway_lease", 0},
+	{ROUTE_POST, "/v1/gateway/report", API_GATEWAY, api_gateway_report, HTTP_JSON_MAX, "gateway_report", 0},
 };
 const size_t routes_count = sizeof(routes) / sizeof(routes[0]);
 
@@ -79,9 +79,9 @@ static int pattern_match(const char *pattern, const char *path, int64_t *id)
 	const char *p = pattern, *s = path;
 
 	while (*p) {
-		if (strcmp(p, "{token}") == 0)
+		if (*p == '{' && strcmp(p, "{token}") == 0)
 			return s[0] != '\0' && strchr(s, '/') == NULL;
-		if (strncmp(p, "{id}", 4) == 0) {
+		if (*p == '{' && strncmp(p, "{id}", 4) == 0) {
 			int n = parse_id(s, id);
 			if (n < 0)
 				return 0;

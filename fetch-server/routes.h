@@ -30,7 +30,12 @@ struct route {
 	route_handler handler; /* called once the body is in (again after a long-poll resumes) */
 	size_t body_max;       /* largest body taken, octets (0: none) */
 	const char *label;     /* the route="..." label of the request metrics */
+	unsigned flags;        /* ROUTE_SELF_AUTH */
 };
+
+/* The handler authenticates the bearer token itself (http.c does not): a device fetch reads the
+ * token's device and its queue in one store read. */
+#define ROUTE_SELF_AUTH 1u
 
 /* The table, in the order the documentation lists it. */
 extern const struct route routes[];

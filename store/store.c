@@ -354,6 +354,20 @@ int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64
 	return st->be->device_poll(st, device_id, after, now_ms, out, pending);
 }
 
+int store_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			    struct store_device *out, int *pending)
+{
+	int64_t id;
+	int rc;
+
+	if (st == NULL || hash == NULL)
+		return STORE_ERROR;
+	if (st->be->device_poll_token != NULL)
+		return st->be->device_poll_token(st, hash, after, now_ms, out, pending);
+	rc = store_device_auth(st, hash, &id);
+	return rc == STORE_OK ? store_device_poll(st, id, after, now_ms, out, pending) : rc;
+}
+
 int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		       store_message_cb cb, void *arg, int *count)
 {

@@ -302,6 +302,10 @@ int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after
  * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device. */
 int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 		      int *pending);
+/* store_device_poll for the device whose token hashes to hash: the authentication and the poll
+ * in one read (one read transaction on SQLite). STORE_NOTFOUND when no device has the token. */
+int store_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			    struct store_device *out, int *pending);
 /* Hands deliverable (queued, wake_sent, sms_delivered or fetched; unexpired) messages with
  * seq > after to cb, oldest first, at most max, and marks them MSG_FETCHED with an event.
  * *count is the number handed over. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* OpenSSL 3 wrappers. EVP_MAC/EVP_KDF objects are fetched per call: cheap enough for a wakeup
- * or a registration, and free of shared state between threads. */
+ * or a registration, and free of shared state between threads. SHA-256, which hashes every
+ * request's bearer token, is fetched once. */
 #include "crypto.h"
 
 #include <openssl/core_names.h>
@@ -10,10 +11,31 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+/* SHA-256 fetched from the default provider once: EVP_sha256() makes EVP_Digest look the
+ * implementation up again on every call, a good part of hashing a short token. */
+static EVP_MD *sha256_md(void)
+{
+	static EVP_MD *md;
+	EVP_MD *m = __atomic_load_n(&md, __ATOMIC_ACQUIRE), *expected = NULL;
+
+	if (m != NULL)
+		return m;
+	m = EVP_MD_fetch(NULL, "SHA256", NULL);
+	if (m == NULL)
+		return NULL;
+	if (!__atomic_compare_exchange_n(&md, &expected, m, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		EVP_MD_free(m); /* another thread's is in place */
+		m = expected;
+	}
+	return m;
+}
+
 int crypto_sha256(const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 {
+	EVP_MD *md = sha256_md();
 	unsigned int n = 0;
-	return EVP_Digest(data, len, out, &n, EVP_sha256(), NULL) == 1 && n == CRYPTO_SHA256_LEN ? 0 : -1;
+
+	return md != NULL && EVP_Digest(data, len, out, &n, md, NULL) == 1 && n == CRYPTO_SHA256_LEN ? 0 : -1;
 }
 
 int crypto_hmac_sha256(const uint8_t *key, size_t keylen, const void *data, size_t len, uint8_t out[CRYPTO_SHA256_LEN])

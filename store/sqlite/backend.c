@@ -201,6 +201,12 @@ static int a_device_has_pending(struct store *st, int64_t device_id, uint64_t af
 	return sq_device_has_pending(SQ(st), device_id, after, now_ms);
 }
 
+static int a_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after,
+			       int64_t now_ms, struct store_device *out, int *pending)
+{
+	return sq_device_poll_token(SQ(st), hash, after, now_ms, out, pending);
+}
+
 static int a_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 			 int *pending)
 {
@@ -413,6 +419,7 @@ const struct store_backend store_backend_sqlite = {
 	.seq_event = a_seq_event,
 	.device_has_pending = a_device_has_pending,
 	.device_poll = a_device_poll,
+	.device_poll_token = a_device_poll_token,
 	.device_fetch = a_device_fetch,
 	.device_fetch_more = a_device_fetch_more,
 	.ack = a_ack,

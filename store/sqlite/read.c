@@ -288,18 +288,12 @@ int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	return STORE_OK;
 }
 
-int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
-		   int *pending)
+/* The poll's one statement, its device (?1) bound already. */
+static int device_poll_run(struct sq_store *st, sqlite3_stmt *s, uint64_t after, int64_t now_ms,
+			   struct store_device *out, int *pending)
 {
-	sqlite3_stmt *s;
 	int rc;
 
-	if (out == NULL || pending == NULL)
-		return STORE_ERROR;
-	s = rstmt(st, RS_DEVICE_POLL);
-	if (s == NULL)
-		return STORE_UNAVAILABLE;
-	sqlite3_bind_int64(s, 1, device_id);
 	sqlite3_bind_int64(s, 2, after > INT64_MAX ? INT64_MAX : (int64_t)after);
 	sqlite3_bind_int64(s, 3, now_ms);
 	rc = sqlite3_step(s);
@@ -309,6 +303,34 @@ int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64
 	sqlite3_reset(s);
 	*pending = out->pending != 0;
 	return STORE_OK;
+}
+
+int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
+		   int *pending)
+{
+	sqlite3_stmt *s;
+
+	if (out == NULL || pending == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_POLL);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_int64(s, 1, device_id);
+	return device_poll_run(st, s, after, now_ms, out, pending);
+}
+
+int sq_device_poll_token(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			 struct store_device *out, int *pending)
+{
+	sqlite3_stmt *s;
+
+	if (out == NULL || pending == NULL)
+		return STORE_ERROR;
+	s = rstmt(st, RS_DEVICE_POLL_TOKEN);
+	if (s == NULL)
+		return STORE_UNAVAILABLE;
+	sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
+	return device_poll_run(st, s, after, now_ms, out, pending);
 }
 
 int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms)

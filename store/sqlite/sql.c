@@ -255,6 +255,7 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			   "AND seq > ?2 AND expires_ms >= ?3 LIMIT 1",
 	[RS_DEVICE_POLL] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = ?1",
+	[RS_DEVICE_POLL_TOKEN] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.token_hash = ?1",
 	[RS_FETCH_PRECHECK] = "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1), "
 			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
 			      "AND seq > ?2 AND expires_ms >= ?3)",

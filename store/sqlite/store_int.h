@@ -111,6 +111,7 @@ enum rsql {
 	RS_DEVICE_LIST_ALL,
 	RS_HAS_PENDING,
 	RS_DEVICE_POLL,
+	RS_DEVICE_POLL_TOKEN,
 	RS_FETCH_PRECHECK,
 	RS_MSG_GET,
 	RS_MSG_EVENTS,
@@ -499,6 +500,8 @@ int sq_seq_event(struct sq_store *st, int64_t device_id, const uint64_t *seqs, s
 int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms);
 int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 		   int *pending);
+int sq_device_poll_token(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			 struct store_device *out, int *pending);
 int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 		    store_message_cb cb, void *arg, int *count);
 int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,

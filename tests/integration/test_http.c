@@ -516,6 +516,11 @@ static void test_submit_fetch_ack(void **state)
 	assert_int_equal(req("GET", "/v1/device/messages?after=x", tok, NULL, NULL), 400);
 	assert_int_equal(req("GET", "/v1/device/messages?max=0", tok, NULL, NULL), 400);
 	assert_int_equal(req("GET", "/v1/device/messages?wait=3600", tok, NULL, NULL), 400);
+	/* The token is checked first whatever the query (the fetch authenticates in its handler). */
+	assert_int_equal(req("GET", "/v1/device/messages?max=0", "not-a-token", NULL, NULL), 401);
+	assert_int_equal(req("GET", "/v1/device/messages", "not-a-token", NULL, NULL), 401);
+	assert_int_equal(req("GET", "/v1/device/messages?max=0", ts.provider_key, NULL, NULL), 401);
+	assert_int_equal(req("GET", "/v1/device/messages", NULL, NULL, NULL), 401);
 }
 
 /* PUT /v1/device/push-keys keeps the device's Web Push public key and auth secret, answers the
@@ -898,8 +903,8 @@ static int reads_of(const char *method, const char *path, const char *tok, const
 	return (int)((r2 - r1) - (r1 - r0));
 }
 
-/* A device fetch reads the store once (besides its token's lookup), empty or not, and an ack
- * reads the device once. */
+/* A device fetch reads the store once, its token's lookup included, empty or not; an ack
+ * looks its token up and reads the device once. */
 static void test_fetch_store_reads(void **state)
 {
 	(void)state;
@@ -914,15 +919,15 @@ static void test_fetch_store_reads(void **state)
 	assert_int_equal(req("GET", path, ts.provider_key, NULL, &j), 200);
 	kid = (int)jint(j, "key_id");
 	json_decref(j);
-	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 204), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 204), 1);
 	for (int i = 0; i < 7; i++)
 		submit(dev, "m", NULL, &st, NULL);
 	/* max_fetch is 5: a page with more after it, then the rest. */
-	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 200), 2);
-	assert_int_equal(reads_of("GET", "/v1/device/messages?after=5", tok, NULL, 200), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages", tok, NULL, 200), 1);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=5", tok, NULL, 200), 1);
 	snprintf(ackbody, sizeof(ackbody), "{\"seq\":7,\"key_id\":%d}", kid);
 	assert_int_equal(reads_of("POST", "/v1/device/ack", tok, ackbody, 204), 2);
-	assert_int_equal(reads_of("GET", "/v1/device/messages?after=7", tok, NULL, 204), 2);
+	assert_int_equal(reads_of("GET", "/v1/device/messages?after=7", tok, NULL, 204), 1);
 }
 
 static void test_headers_ttl_topic_idempotency(void **state)
