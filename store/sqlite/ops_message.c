@@ -171,13 +171,20 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 			return rc;
 	}
 
-	/* Ownership check and gap-free sequence in one statement. */
+	/* Ownership check and gap-free sequence: no row changed, no such device of the provider. */
 	s = wstmt(st, WS_DEVICE_NEXT_SEQ);
 	sqlite3_bind_int64(s, 1, in->device_id);
 	sqlite3_bind_int64(s, 2, op->u.put.provider_id);
-	rc = step_row(st, s, "next seq");
+	rc = wstep_done(st, s, "next seq");
 	if (rc != STORE_OK)
-		return rc;
+		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	if (sqlite3_changes(st->wdb) != 1)
+		return STORE_NOTFOUND;
+	s = wstmt(st, WS_DEVICE_LAST_SEQ);
+	sqlite3_bind_int64(s, 1, in->device_id);
+	rc = step_row(st, s, "last seq");
+	if (rc != STORE_OK)
+		return rc == STORE_NOTFOUND ? STORE_ERROR : rc;
 	seq = sqlite3_column_int64(s, 0);
 	sqlite3_reset(s);
 

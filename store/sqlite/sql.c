@@ -4,8 +4,11 @@
 #include "store_int.h"
 
 /* Message states: 0 queued, 1 wake_sent, 2 sms_delivered, 3 fetched, 4 acked, 5 expired,
- * 6 replaced, 7 cancelled. "state IN (0,1,2,3)" is spelled exactly like the partial indexes'
- * WHERE clause so the planner can use them; narrower filters are added after it. */
+ * 6 replaced, 7 cancelled. "state <= 3" (not yet final) and "state >= 4" (final) are spelled
+ * exactly like the partial indexes' WHERE clauses so the planner can use them; narrower
+ * filters are added after them. A list of constants ("state IN (0,1,2,3)") would make SQLite
+ * build a temporary table each time a statement runs, and for every partial index an insert
+ * or update touches (schema v8). */
 #define MSG_COLS                                                                                                       \
 	"id, device_id, provider_id, seq, state, urgency, topic, content_type, "                                       \
 	"created_ms, expires_ms, updated_ms, length(body), content_encoding"
@@ -16,7 +19,7 @@
 	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
-	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3)), "                        \
+	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state <= 3), "                        \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 /* DEVICE_COLS for a poll: the same columns, but "pending" is 1 if the device has a deliverable
  * message with seq > ?2 unexpired at ?3 (the empty-poll query's index alone), else 0. */
@@ -24,7 +27,7 @@
 	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
-	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state IN (0,1,2,3) "                          \
+	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state <= 3 "                          \
 	"AND m.seq > ?2 AND m.expires_ms >= ?3), "                                                                     \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
@@ -78,9 +81,10 @@ const char *const store_wsql[WS_COUNT] = {
 	 * index alone); 0 for another provider's device, which the next statement then refuses. */
 	[WS_DEVICE_PENDING] = "SELECT CASE WHEN (SELECT provider_id FROM devices WHERE id = ?1) = ?3 THEN "
 			      "(SELECT count(*) FROM (SELECT 1 FROM messages WHERE device_id = ?1 "
-			      "AND state IN (0,1,2,3) LIMIT ?2)) ELSE 0 END",
-	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 "
-			       "WHERE id = ?1 AND provider_id = ?2 RETURNING last_seq",
+			      "AND state <= 3 LIMIT ?2)) ELSE 0 END",
+	/* Then WS_DEVICE_LAST_SEQ: RETURNING would build and drop a temporary table each time. */
+	[WS_DEVICE_NEXT_SEQ] = "UPDATE devices SET last_seq = last_seq + 1 WHERE id = ?1 AND provider_id = ?2",
+	[WS_DEVICE_LAST_SEQ] = "SELECT last_seq FROM devices WHERE id = ?1",
 	/* ?4: the key the device says it holds; it completes a move to that key. */
 	[WS_DEVICE_ACK] =
 		"UPDATE devices SET acked_seq = max(acked_seq, min(?2, last_seq)), "
@@ -129,28 +133,28 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_MSG_SET_STATE] = "UPDATE messages SET state = ?2, updated_ms = ?3 WHERE id = ?1",
 	[WS_EVENT_ADD] = EVENT_INSERT "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[WS_EVENT_REPLACE] = EVENT_INSERT "SELECT id, ?3, 6, 'replaced', ?5 FROM messages "
-					  "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+					  "WHERE device_id = ?1 AND state <= 3 AND state <> 3 "
 					  "AND topic = ?2 AND id <> ?4",
 	[WS_MSG_REPLACE] = "UPDATE messages SET state = 6, updated_ms = ?3 "
-			   "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			   "WHERE device_id = ?1 AND state <= 3 AND state <> 3 "
 			   "AND topic = ?2 AND id <> ?4",
 	[WS_EVENT_DEVICE_PENDING] = EVENT_INSERT "SELECT id, ?2, -1, ?3, ?4 FROM messages "
-						 "WHERE device_id = ?1 AND state IN (0,1,2,3)",
+						 "WHERE device_id = ?1 AND state <= 3",
 
 	[WS_EVENT_SEQ] = EVENT_INSERT "SELECT id, ?3, -1, ?4, ?5 FROM messages WHERE device_id = ?1 AND seq = ?2",
 	[WS_FETCH_SELECT] = "SELECT " MSG_COLS ", body FROM messages "
-			    "WHERE device_id = ?1 AND state IN (0,1,2,3) AND seq > ?2 "
+			    "WHERE device_id = ?1 AND state <= 3 AND seq > ?2 "
 			    "AND expires_ms >= ?3 ORDER BY seq LIMIT ?4",
 	[WS_EVENT_FETCH] = EVENT_INSERT "SELECT id, ?4, 3, 'fetched', '' FROM messages "
-					"WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+					"WHERE device_id = ?1 AND state <= 3 AND state <> 3 "
 					"AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
 	[WS_MSG_FETCH] = "UPDATE messages SET state = 3, updated_ms = ?4 "
-			 "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			 "WHERE device_id = ?1 AND state <= 3 AND state <> 3 "
 			 "AND seq > ?2 AND seq <= ?3 AND expires_ms >= ?4",
 	[WS_EVENT_ACK] = EVENT_INSERT "SELECT id, ?3, 4, 'acked', '' FROM messages "
-				      "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
+				      "WHERE device_id = ?1 AND state <= 3 AND state = 3 AND seq <= ?2",
 	[WS_MSG_ACK] = "UPDATE messages SET state = 4, updated_ms = ?3 "
-		       "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 3 AND seq <= ?2",
+		       "WHERE device_id = ?1 AND state <= 3 AND state = 3 AND seq <= ?2",
 	/* The SMS of job ?4 left a modem by ?2, the gateway says; the job was leased at ?5. The
 	 * messages it covers: those created by ?2 and neither fetched nor finished before ?5, even
 	 * if the device has fetched them since (it answered before the report came). The gateway
@@ -163,11 +167,11 @@ const char *const store_wsql[WS_COUNT] = {
 			       "CASE WHEN EXISTS (SELECT 1 FROM message_events e "
 			       "WHERE e.message_id = m.id AND e.state = 1) THEN -1 ELSE 1 END, 'wake_sent', ?3, ?4 "
 			       "FROM messages m WHERE m.device_id = ?1 AND m.created_ms <= ?2 "
-			       "AND (m.state IN (0,1,2) OR m.updated_ms >= ?5) "
+			       "AND (m.state <= 2 OR m.updated_ms >= ?5) "
 			       "AND NOT EXISTS (SELECT 1 FROM message_events e WHERE e.message_id = m.id "
 			       "AND e.state >= 3 AND e.time_ms < ?5)",
 	[WS_MSG_WAKE_SENT] = "UPDATE messages SET state = 1, updated_ms = ?2 "
-			     "WHERE device_id = ?1 AND state IN (0,1,2,3) AND state = 0 AND created_ms <= ?2",
+			     "WHERE device_id = ?1 AND state <= 3 AND state = 0 AND created_ms <= ?2",
 	/* Job ?1's SMS was delivered at ?2: the messages its wake_sent events name. */
 	[WS_EVENT_DELIVERED] = "INSERT INTO message_events(message_id, time_ms, state, what, detail, job_id) "
 			       "SELECT e.message_id, ?2, CASE WHEN EXISTS (SELECT 1 FROM message_events x "
@@ -177,20 +181,20 @@ const char *const store_wsql[WS_COUNT] = {
 			       "AND NOT EXISTS (SELECT 1 FROM message_events x WHERE x.message_id = e.message_id "
 			       "AND x.job_id = ?1 AND x.job_id > 0 AND x.what = 'sms_delivered')",
 	[WS_MSG_DELIVERED] = "UPDATE messages SET state = 2, updated_ms = ?2 "
-			     "WHERE state IN (0,1,2,3) AND state = 1 AND id IN (SELECT message_id "
+			     "WHERE state <= 3 AND state = 1 AND id IN (SELECT message_id "
 			     "FROM message_events WHERE job_id = ?1 AND job_id > 0 AND what = 'wake_sent')",
 
 	/* Both statements of a chunk pick the same rows: same data, same plan, same order. */
 	[WS_EVENT_EXPIRE] = EVENT_INSERT "SELECT id, ?1, 5, 'expired', '' FROM messages "
-					 "WHERE state IN (0,1,2,3) AND expires_ms < ?1 ORDER BY expires_ms LIMIT ?2",
+					 "WHERE state <= 3 AND expires_ms < ?1 ORDER BY expires_ms LIMIT ?2",
 	[WS_MSG_EXPIRE] = "UPDATE messages SET state = 5, updated_ms = ?1 WHERE id IN "
-			  "(SELECT id FROM messages WHERE state IN (0,1,2,3) AND expires_ms < ?1 "
+			  "(SELECT id FROM messages WHERE state <= 3 AND expires_ms < ?1 "
 			  "ORDER BY expires_ms LIMIT ?2)",
 	[WS_PURGE_EVENTS] = "DELETE FROM message_events WHERE message_id IN "
-			    "(SELECT id FROM messages WHERE state IN (4,5,6,7) AND updated_ms < ?1 "
+			    "(SELECT id FROM messages WHERE state >= 4 AND updated_ms < ?1 "
 			    "ORDER BY updated_ms LIMIT ?2)",
 	[WS_PURGE_MSGS] = "DELETE FROM messages WHERE id IN "
-			  "(SELECT id FROM messages WHERE state IN (4,5,6,7) AND updated_ms < ?1 "
+			  "(SELECT id FROM messages WHERE state >= 4 AND updated_ms < ?1 "
 			  "ORDER BY updated_ms LIMIT ?2)",
 	[WS_PURGE_IDEM] = "DELETE FROM idempotency_keys WHERE (provider_id, key) IN "
 			  "(SELECT provider_id, key FROM idempotency_keys WHERE created_ms < ?1 LIMIT ?2)",
@@ -216,7 +220,7 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_JOB_CONTENT] =
 		"SELECT d.wake_ctr, j.ctr, d.wake_state, "
 		"j.msisdn = d.msisdn AND j.sms_format = d.sms_format, (SELECT max(m.expires_ms) FROM messages m "
-		"WHERE m.device_id = j.device_id AND m.state IN (0,1,2,3) AND m.state <> 3 "
+		"WHERE m.device_id = j.device_id AND m.state <= 3 AND m.state <> 3 "
 		"AND m.expires_ms > ?2) FROM wake_jobs j JOIN devices d ON d.id = j.device_id "
 		"WHERE j.id = ?1",
 	[WS_JOB_DROP] = "DELETE FROM wake_jobs WHERE id = ?1",
@@ -252,12 +256,12 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_DEVICE_LIST] = "SELECT " DEVICE_COLS " FROM devices d WHERE d.provider_id = ?1 ORDER BY d.id",
 	[RS_DEVICE_LIST_ALL] = "SELECT " DEVICE_COLS " FROM devices d ORDER BY d.id",
 	/* The empty-poll query: answered from the covering partial index alone. */
-	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
+	[RS_HAS_PENDING] = "SELECT 1 FROM messages WHERE device_id = ?1 AND state <= 3 "
 			   "AND seq > ?2 AND expires_ms >= ?3 LIMIT 1",
 	[RS_DEVICE_POLL] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = ?1",
 	[RS_DEVICE_POLL_TOKEN] = "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.token_hash = ?1",
 	[RS_FETCH_PRECHECK] = "SELECT EXISTS (SELECT 1 FROM devices WHERE id = ?1), "
-			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state IN (0,1,2,3) "
+			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state <= 3 "
 			      "AND seq > ?2 AND expires_ms >= ?3)",
 	[RS_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
 	/* In the order things happened; a report may record an event after a later one. */
@@ -270,7 +274,7 @@ const char *const store_rsql[RS_COUNT] = {
 			  "min(CASE WHEN urgency = 1 THEN created_ms END), "
 			  "min(CASE WHEN urgency = 2 THEN created_ms END), "
 			  "min(CASE WHEN urgency = 3 THEN created_ms END), max(expires_ms) "
-			  "FROM messages WHERE device_id > ?1 AND state IN (0,1,2,3) AND state <> 3 "
+			  "FROM messages WHERE device_id > ?1 AND state <= 3 AND state <> 3 "
 			  "AND expires_ms >= ?2 GROUP BY device_id ORDER BY device_id LIMIT ?3",
 	[RS_DEVICE_WAKES] = "SELECT count(*) FILTER (WHERE created_ms > ?2), count(*) FROM wake_jobs "
 			    "WHERE device_id = ?1 AND created_ms > ?3",
