@@ -46,4 +46,12 @@ int api_device_secrets(struct request *r, const struct store_device *d, const ch
 /* A device as the provider API shows it (api_provider.c), tags included. */
 json_t *api_device_json(struct request *r, const struct store_device *d);
 
+/* A message as the provider API shows it (api.md, "Messages"). */
+json_t *api_message_json(const struct store_message *m);
+/* The same object as api_message_json's compact text, for a message whose content type, topic
+ * and content coding are printable ASCII, written without building it: the length it needs
+ * (without the NUL); it fits when that is below len. */
+#define API_MESSAGE_JSON_MAX 640
+size_t api_message_json_text(const struct store_message *m, char *out, size_t len);
+
 #endif

@@ -32,6 +32,15 @@ static int printable(const char *s)
 	return 1;
 }
 
+/* A media type is ASCII (RFC 9110 section 8.3.1). */
+static int printable_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
 /* "HH:MM" to minutes after midnight. */
 static int parse_hhmm(const char *s, int64_t *min)
 {
@@ -312,7 +321,7 @@ static enum MHD_Result device_delete(struct request *r, const struct store_princ
 	return http_reply(r, 204, NULL, "", 0, NULL);
 }
 
-static json_t *message_json(const struct store_message *m)
+json_t *api_message_json(const struct store_message *m)
 {
 	char created[32], expires[32], updated[32];
 
@@ -329,6 +338,60 @@ static json_t *message_json(const struct store_message *m)
 	if (m->content_encoding[0])
 		json_object_set_new(j, "content_encoding", json_string(m->content_encoding));
 	return j;
+}
+
+/* Appends s as a JSON string; s is printable ASCII (api_message_json_text). */
+static size_t json_ascii(char *out, size_t n, size_t len, const char *s)
+{
+	if (n < len)
+		out[n] = '"';
+	n++;
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\') {
+			if (n < len)
+				out[n] = '\\';
+			n++;
+		}
+		if (n < len)
+			out[n] = *s;
+		n++;
+	}
+	if (n < len)
+		out[n] = '"';
+	return n + 1;
+}
+
+size_t api_message_json_text(const struct store_message *m, char *out, size_t len)
+{
+	char created[32], expires[32], updated[32];
+	size_t n;
+	int k;
+
+	http_time(m->created_ms, created);
+	http_time(m->expires_ms, expires);
+	http_time(m->updated_ms, updated);
+	k = snprintf(out, len, "{\"id\":%lld,\"device_id\":%lld,\"seq\":%llu,\"state\":\"%s\",\"urgency\":\"%s\",\"content_type\":",
+		     (long long)m->id, (long long)m->device_id, (unsigned long long)m->seq,
+		     store_msg_state_name(m->state), store_urgency_name(m->urgency));
+	n = json_ascii(out, k > 0 ? (size_t)k : 0, len, m->content_type);
+	k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0,
+		     ",\"size\":%zu,\"created_at\":\"%s\",\"expires_at\":\"%s\",\"updated_at\":\"%s\"", m->body_len, created,
+		     expires, updated);
+	n += k > 0 ? (size_t)k : 0;
+	if (m->topic[0]) {
+		k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0, ",\"topic\":");
+		n = json_ascii(out, n + (size_t)k, len, m->topic);
+	}
+	if (m->content_encoding[0]) {
+		k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0, ",\"content_encoding\":");
+		n = json_ascii(out, n + (size_t)k, len, m->content_encoding);
+	}
+	if (n < len)
+		out[n] = '}';
+	n++;
+	if (len > 0)
+		out[n < len ? n : len - 1] = '\0';
+	return n;
 }
 
 static int valid_idem_key(const char *k)
@@ -354,7 +417,8 @@ struct submit_ctx {
 static enum MHD_Result message_submitted(struct request *r, int rc)
 {
 	struct submit_ctx *sc = r->write_ctx;
-	char loc[64], ttlbuf[24];
+	char loc[64], ttlbuf[24], body[API_MESSAGE_JSON_MAX];
+	size_t len;
 
 	if (rc == STORE_CONFLICT)
 		return http_reply_error(r, 422, "idempotency_key_reused",
@@ -363,9 +427,16 @@ static enum MHD_Result message_submitted(struct request *r, int rc)
 		return api_store_error(r, rc, "device");
 	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)sc->m.id);
 	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)sc->ttl_s);
-	return http_reply_json(r, 201, message_json(&sc->m),
-			       (const char *const[]){"Location", loc, "TTL", ttlbuf,
-						     sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+	/* Written directly rather than through jansson: the answer of every submit. A replayed
+	 * message stored by another route may have a content type outside ASCII. */
+	len = printable_ascii(sc->m.content_type) ? api_message_json_text(&sc->m, body, sizeof(body)) : sizeof(body);
+	if (len >= sizeof(body))
+		return http_reply_json(r, 201, api_message_json(&sc->m),
+				       (const char *const[]){"Location", loc, "TTL", ttlbuf,
+							     sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+	return http_reply(r, 201, "application/json", body, len,
+			  (const char *const[]){"Location", loc, "TTL", ttlbuf,
+						sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
 }
 
 static enum MHD_Result message_submit(struct request *r, const struct store_principal *prov)
@@ -393,8 +464,9 @@ static enum MHD_Result message_submit(struct request *r, const struct store_prin
 	if (idem && !valid_idem_key(idem))
 		return http_reply_error(r, 400, "invalid_idempotency_key",
 					"'Idempotency-Key' must be 1 to 64 printable ASCII characters without spaces");
-	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable(ctype)))
-		return http_reply_error(r, 400, "invalid_content_type", "'Content-Type' is longer than 128 octets");
+	if (ctype && (strlen(ctype) > STORE_CTYPE_MAX || !printable_ascii(ctype)))
+		return http_reply_error(r, 400, "invalid_content_type",
+					"'Content-Type' must be at most 128 printable ASCII characters");
 	/* An end-to-end encrypted body (docs/webpush.md) is stored and relayed as it is; any other
 	 * coding would reach the device as something it cannot read. */
 	if (cenc && strcmp(cenc, "aes128gcm") != 0)
@@ -451,7 +523,7 @@ static enum MHD_Result message_get(struct request *r, const struct store_princip
 		json_decref(events);
 		return api_store_error(r, rc, "message");
 	}
-	j = message_json(&m);
+	j = api_message_json(&m);
 	json_object_set_new(j, "events", events);
 	return http_reply_json(r, 200, j, NULL);
 }

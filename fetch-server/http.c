@@ -39,13 +39,40 @@ static int64_t now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Without gmtime_r, which takes glibc's time zone lock on every call: the proleptic Gregorian
+ * date of a day count since 1970-01-01, in 400-year eras of 146097 days (each starting on
+ * 1 March, so that a leap day ends its year). */
 void http_time(int64_t ms, char out[32])
 {
-	time_t s = (time_t)(ms / 1000);
-	struct tm tm;
-	gmtime_r(&s, &tm);
-	size_t n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03dZ", (int)(ms % 1000));
+	int64_t secs = ms / 1000, msec = ms % 1000, days, sod;
+
+	if (msec < 0) {
+		msec += 1000;
+		secs--;
+	}
+	days = secs / 86400;
+	sod = secs % 86400;
+	if (sod < 0) {
+		sod += 86400;
+		days--;
+	}
+	days += 719468; /* from 0000-03-01 */
+	int64_t era = (days >= 0 ? days : days - 146096) / 146097;
+	int64_t doe = days - era * 146097;                                 /* [0, 146096] */
+	int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);             /* [0, 365] */
+	int64_t mp = (5 * doy + 2) / 153;                                  /* [0, 11], March first */
+	int64_t d = doy - (153 * mp + 2) / 5 + 1;
+	int64_t m = mp < 10 ? mp + 3 : mp - 9;
+	int64_t y = yoe + era * 400 + (m <= 2);
+
+	/* RFC 3339 has four-digit years: a time outside them is shown at its bound. */
+	if (y < 0 || y > 9999) {
+		snprintf(out, 32, "%s", y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
+		return;
+	}
+	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m % 100, (int)d % 100,
+		 (int)(sod / 3600) % 100, (int)(sod / 60 % 60), (int)(sod % 60), (int)msec % 1000);
 }
 
 enum MHD_Result http_reply(struct request *r, int status, const char *ctype, const void *body, size_t len,

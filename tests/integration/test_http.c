@@ -951,6 +951,9 @@ static void test_headers_ttl_topic_idempotency(void **state)
 	assert_int_equal(st, 400);
 	submit(dev, "x", (const char *const[]){"Idempotency-Key: a b", NULL}, &st, NULL);
 	assert_int_equal(st, 400);
+	/* A media type is ASCII (RFC 9110 8.3.1). */
+	submit(dev, "x", (const char *const[]){"Content-Type: text/plain; name=\"caf\xc3\xa9\"", NULL}, &st, NULL);
+	assert_int_equal(st, 400);
 
 	/* Topic: a newer message replaces the pending one. */
 	a = submit(dev, "v1", (const char *const[]){"Topic: status", NULL}, &st, NULL);

@@ -8,9 +8,14 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "api_common.h"
 #include "config.h"
+#include "http.h"
+#include "json_u64.h"
 #include "routes.h"
 
 static const char *method_name(unsigned m)
@@ -177,6 +182,85 @@ static void test_routes_per_api(void **state)
 	assert_non_null(route_match("/metrics", ROUTE_GET, 0, &id, &allowed));
 }
 
+/* http_time against glibc's gmtime_r and strftime: the epoch, leap days of the 400-, 100- and
+ * 4-year rules, the ends of years and months, and pseudo-random times up to 9999. */
+static void test_http_time_matches_gmtime(void **state)
+{
+	static const int64_t fixed[] = {0, 999, 1000, 86399999, 86400000, 951782400000, 951868800000,
+					4107542400000, 4107456000000, 4102444799999, 1709164800000, 1709251199999,
+					2147483647000, 253402300799999};
+	uint64_t x = 88172645463325252ull;
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]) + 20000; i++) {
+		int64_t ms;
+		char ours[32], want[32];
+		struct tm tm;
+		time_t s;
+		size_t n;
+
+		if (i < sizeof(fixed) / sizeof(fixed[0])) {
+			ms = fixed[i];
+		} else {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			ms = (int64_t)(x % 253402300800000ull);
+		}
+		s = (time_t)(ms / 1000);
+		assert_non_null(gmtime_r(&s, &tm));
+		n = strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + n, sizeof(want) - n, ".%03dZ", (int)(ms % 1000));
+		http_time(ms, ours);
+		if (strcmp(ours, want) != 0)
+			fail_msg("%lld ms: %s, gmtime_r says %s", (long long)ms, ours, want);
+	}
+}
+
+/* The submit's answer written by hand is byte for byte what jansson writes for api_message_json,
+ * with and without the optional fields, and with the characters JSON escapes. */
+static void test_message_json_text_matches_jansson(void **state)
+{
+	static const char *const ctypes[] = {"text/plain", "application/octet-stream",
+					     "text/plain; charset=\"utf-8\"", "a\\b", ""};
+	(void)state;
+
+	for (size_t i = 0; i < sizeof(ctypes) / sizeof(ctypes[0]) * 4; i++) {
+		struct store_message m = {.id = 123456789012 + (int64_t)i,
+					  .device_id = 42,
+					  .seq = 9223372036854775807ull - i,
+					  .state = (int)(i % 8),
+					  .urgency = (int)(i % 4),
+					  .created_ms = 1764800000123 + (int64_t)i,
+					  .expires_ms = 1764886400456,
+					  .updated_ms = 1764800000789,
+					  .body_len = 4096 * i};
+		char ours[API_MESSAGE_JSON_MAX];
+		json_t *j;
+		char *want;
+		size_t n;
+
+		snprintf(m.content_type, sizeof(m.content_type), "%s", ctypes[i % 5]);
+		if (i & 1)
+			snprintf(m.topic, sizeof(m.topic), "status-%zu_x", i);
+		if (i & 2)
+			snprintf(m.content_encoding, sizeof(m.content_encoding), "aes128gcm");
+		n = api_message_json_text(&m, ours, sizeof(ours));
+		assert_true(n < sizeof(ours));
+		assert_int_equal(strlen(ours), n);
+		j = api_message_json(&m);
+		want = json_u64_dumps(j, JSON_COMPACT);
+		json_decref(j);
+		assert_non_null(want);
+		if (strcmp(ours, want) != 0)
+			fail_msg("ours:    %s\njansson: %s", ours, want);
+		/* Too small a buffer: the length needed, and a terminated prefix. */
+		assert_int_equal(api_message_json_text(&m, ours, 10), n);
+		assert_int_equal(strlen(ours), 9);
+		free(want);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "--list") == 0) {
@@ -191,6 +275,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_method_not_allowed),
 		cmocka_unit_test(test_token_segment),
 		cmocka_unit_test(test_routes_per_api),
+		cmocka_unit_test(test_http_time_matches_gmtime),
+		cmocka_unit_test(test_message_json_text_matches_jansson),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
