@@ -137,6 +137,8 @@ typedef int (*store_principal_cb)(void *arg, const struct store_principal *p);
 int store_provider_add(struct store *st, const char *name, const uint8_t hash[STORE_HASH_LEN], int64_t now_ms,
 		       int64_t *id);
 int store_provider_list(struct store *st, store_principal_cb cb, void *arg);
+/* Both return once a server running on the same store answers with the change: on SQLite,
+ * which remembers providers' keys for a moment (store/sqlite/authcache.c), after 0.3 s. */
 int store_provider_revoke(struct store *st, const char *name);
 int store_provider_set_budget(struct store *st, const char *name, int64_t sms_per_day);
 /* Finds the active provider whose key hashes to hash. STORE_NOTFOUND otherwise. */

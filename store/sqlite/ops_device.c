@@ -1,9 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Writes to principals (providers, gateways) and devices: the public verbs check their inputs
  * and queue an operation; the op_* functions run on the writer inside the group's transaction. */
+#include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
+
+/* A provider's key or budget changed: back to the caller only once every other process on the
+ * file (a running server) has stopped answering from its remembered keys (authcache.c). This
+ * process's own table was emptied at the commit. */
+static int provider_changed(int rc)
+{
+	if (rc == STORE_OK) {
+		struct timespec ts = {0, (AUTH_FRESH_MS + 50) * 1000000L};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+	}
+	return rc;
+}
 
 static int principal_add(struct sq_store *st, int gateway, const char *name, const uint8_t hash[STORE_HASH_LEN],
 			 int64_t now_ms, int64_t *id)
@@ -70,7 +85,7 @@ static int principal_revoke(struct sq_store *st, int gateway, const char *name)
 
 int sq_provider_revoke(struct sq_store *st, const char *name)
 {
-	return principal_revoke(st, 0, name);
+	return provider_changed(principal_revoke(st, 0, name));
 }
 
 int sq_gateway_revoke(struct sq_store *st, const char *name)
@@ -98,7 +113,7 @@ int sq_provider_set_budget(struct sq_store *st, const char *name, int64_t sms_pe
 		return STORE_ERROR;
 	op.u.budget.name = name;
 	op.u.budget.budget = sms_per_day;
-	return writer_submit(st, &op);
+	return provider_changed(writer_submit(st, &op));
 }
 
 int op_provider_budget(struct sq_store *st, struct store_op *op)

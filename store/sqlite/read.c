@@ -111,7 +111,17 @@ static int principal_auth(struct sq_store *st, enum rsql q, const uint8_t hash[S
 
 int sq_provider_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)
 {
-	return principal_auth(st, RS_PROVIDER_AUTH, hash, out);
+	uint64_t epoch;
+	int rc;
+
+	if (hash == NULL || out == NULL)
+		return STORE_ERROR;
+	if (authcache_get(&st->auth, hash, out, &epoch))
+		return STORE_OK;
+	rc = principal_auth(st, RS_PROVIDER_AUTH, hash, out);
+	if (rc == STORE_OK)
+		authcache_put(&st->auth, hash, out, epoch);
+	return rc;
 }
 
 int sq_gateway_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out)

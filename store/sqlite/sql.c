@@ -38,6 +38,8 @@
 
 const char *const store_wsql[WS_COUNT] = {
 	[WS_BEGIN] = "BEGIN IMMEDIATE",
+	/* Changes when another connection (another process) committed (authcache.c). */
+	[WS_DATA_VERSION] = "PRAGMA data_version",
 	[WS_COMMIT] = "COMMIT",
 	[WS_ROLLBACK] = "ROLLBACK",
 	[WS_SAVEPOINT] = "SAVEPOINT op",

@@ -24,6 +24,7 @@
 /* Cached statements of the writer connection, all prepared at open so a typo fails there. */
 enum wsql {
 	WS_BEGIN,
+	WS_DATA_VERSION,
 	WS_COMMIT,
 	WS_ROLLBACK,
 	WS_SAVEPOINT,
@@ -314,6 +315,23 @@ struct touch_map {
 	size_t used;
 };
 
+/* Providers' keys that authenticated (authcache.c). */
+#define AUTH_CACHE_SLOTS 64
+#define AUTH_FRESH_MS 250 /* the table answers only this long after the writer's last check */
+struct auth_slot {
+	uint8_t hash[STORE_HASH_LEN];
+	struct store_principal p;
+	int used;
+};
+struct auth_cache {
+	pthread_mutex_t lock;
+	uint64_t epoch;       /* +1 each time the table is emptied */
+	int64_t data_version; /* the writer connection's PRAGMA data_version at the last check */
+	int64_t checked_ms;   /* monotonic start of the last check; 0: none yet */
+	uint64_t hits;
+	struct auth_slot slot[AUTH_CACHE_SLOTS];
+};
+
 /* A read-only connection owned by one thread at a time (in_use), kept in the store's list so
  * store_close can close it. A thread's exit returns it for reuse by a newer thread. */
 struct reader {
@@ -350,6 +368,7 @@ struct sq_store {
 	uint64_t reads; /* statements run on read connections (atomic) */
 
 	struct touch_map touch;
+	struct auth_cache auth;
 
 	pthread_mutex_t readers_lock;
 	struct reader *readers;
@@ -440,6 +459,19 @@ void store_message_row(sqlite3_stmt *s, struct store_message *m);
 void store_job_row(sqlite3_stmt *s, struct store_wake_job *j);
 /* STORE_NOTFOUND for an unknown device; else *pending says whether a fetch would find anything. */
 int store_fetch_precheck(struct sq_store *st, int64_t device_id, int64_t after, int64_t now_ms, int *pending);
+
+/* authcache.c */
+void authcache_init(struct auth_cache *c);
+void authcache_destroy(struct auth_cache *c);
+/* 1 with *out when the key is remembered; *epoch is for authcache_put after a read. */
+int authcache_get(struct auth_cache *c, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out,
+		  uint64_t *epoch);
+void authcache_put(struct auth_cache *c, const uint8_t hash[STORE_HASH_LEN], const struct store_principal *p,
+		   uint64_t epoch);
+void authcache_flush(struct auth_cache *c);
+/* Writer thread only, outside a transaction: empties the table when another connection has
+ * committed since the last check. Checks at most every AUTH_CHECK_MS unless force. */
+int authcache_check(struct sq_store *st, int force);
 
 /* touch.c */
 void touch_init(struct touch_map *t);

@@ -103,6 +103,7 @@ static void store_free(struct sq_store *st)
 	}
 	touch_destroy(&st->touch);
 	pthread_mutex_destroy(&st->readers_lock);
+	authcache_destroy(&st->auth);
 	pthread_cond_destroy(&st->work);
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
@@ -143,6 +144,7 @@ int sq_open(const struct store_options *opt, struct sq_store **out, const char *
 	pthread_cond_init(&st->work, &ca);
 	pthread_condattr_destroy(&ca);
 	touch_init(&st->touch);
+	authcache_init(&st->auth);
 
 	if (private_files(st->path) != 0) {
 		*err = "cannot create the database file with owner-only access";

@@ -200,7 +200,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct store_notify nt;
 		struct store_op *async;
-		int n = 0, nids = 0, jobs_added = 0, committed, last;
+		int n = 0, nids = 0, jobs_added = 0, keys_changed = 0, committed, last;
 
 		while (st->qhead == NULL && !st->stopping) {
 			int64_t wait = last_flush + TOUCH_FLUSH_MS - util_mono_ms();
@@ -208,8 +208,12 @@ static void *writer_main(void *arg)
 
 			if (wait <= 0)
 				break;
+			/* Woken for the remembered keys' check too (authcache.c). */
+			if (wait > AUTH_FRESH_MS / 2)
+				wait = AUTH_FRESH_MS / 2;
 			deadline_after(&ts, wait);
-			pthread_cond_timedwait(&st->work, &st->lock, &ts);
+			if (pthread_cond_timedwait(&st->work, &st->lock, &ts) != 0)
+				break;
 		}
 		while (st->qhead != NULL && n < st->group_max) {
 			st->batch[n++] = st->qhead;
@@ -220,6 +224,12 @@ static void *writer_main(void *arg)
 		last = st->stopping && st->qhead == NULL;
 		pthread_mutex_unlock(&st->lock);
 
+		authcache_check(st, 0);
+		if (n == 0 && !last && util_mono_ms() - last_flush < TOUCH_FLUSH_MS) {
+			/* Woken only for the check: the last-seen times wait for their second. */
+			pthread_mutex_lock(&st->lock);
+			continue;
+		}
 		committed = group_run(st, st->batch, n);
 		last_flush = util_mono_ms();
 		/* Read what notifications need before the callers, and their ops, go away. */
@@ -231,7 +241,13 @@ static void *writer_main(void *arg)
 				st->notify_ids[nids++] = op->u.put.out->device_id;
 			else if (op->kind == OP_JOB_ADD)
 				jobs_added = 1;
+			else if (op->kind == OP_PRINCIPAL_ADD || op->kind == OP_PRINCIPAL_REVOKE ||
+				 op->kind == OP_PROVIDER_BUDGET)
+				keys_changed = 1;
 		}
+		/* Before anybody hears of the change (authcache.c). */
+		if (keys_changed)
+			authcache_flush(&st->auth);
 
 		/* Callbacks are taken aside first: a waiting caller's op is gone once it is woken. */
 		async = NULL;

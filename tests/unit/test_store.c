@@ -421,6 +421,64 @@ static void test_providers(void **state)
 	assert_int_equal(v.revoked[0], 1);
 }
 
+static uint64_t reads_of(struct store *st)
+{
+	struct store_stats s;
+
+	assert_int_equal(store_stats(st, &s), STORE_OK);
+	return s.reads;
+}
+
+/* A provider's key is remembered (no read once known), and forgotten at once when it changes:
+ * in this store, and in another process's store on the same file (a second store stands for
+ * smswakectl: another connection, whose commits the first store's writer sees). */
+static void test_provider_keys_remembered(void **state)
+{
+	struct fixture *f = *state;
+	struct store_principal p;
+	struct store *ctl;
+	const char *err = NULL;
+	uint8_t h1[STORE_HASH_LEN], h2[STORE_HASH_LEN];
+	uint64_t r0;
+	int i;
+
+	hash_of(h1, 1);
+	hash_of(h2, 2);
+	/* Known once the writer has made its first check (every 125 ms at the most). */
+	for (i = 0; i < 100; i++) {
+		uint64_t own;
+
+		assert_int_equal(store_provider_auth(f->st, h1, &p), STORE_OK);
+		r0 = reads_of(f->st);
+		own = reads_of(f->st) - r0; /* store_stats' own reads */
+		assert_int_equal(store_provider_auth(f->st, h1, &p), STORE_OK);
+		if (reads_of(f->st) == r0 + 2 * own)
+			break;
+		usleep(20000);
+	}
+	assert_true(i < 100);
+	assert_int_equal(p.id, f->prov);
+
+	/* This store's own change. */
+	assert_int_equal(store_provider_set_budget(f->st, "acme", 7), STORE_OK);
+	assert_int_equal(store_provider_auth(f->st, h1, &p), STORE_OK);
+	assert_int_equal(p.sms_budget_day, 7);
+
+	/* Another process's changes: visible when its verb returns. */
+	ctl = open_at(f->path, &err);
+	assert_non_null(ctl);
+	assert_int_equal(store_provider_auth(f->st, h2, &p), STORE_OK);
+	assert_int_equal(store_provider_auth(f->st, h1, &p), STORE_OK);
+	assert_int_equal(store_provider_set_budget(ctl, "acme", 9), STORE_OK);
+	assert_int_equal(store_provider_auth(f->st, h1, &p), STORE_OK);
+	assert_int_equal(p.sms_budget_day, 9);
+	assert_int_equal(store_provider_revoke(ctl, "other"), STORE_OK);
+	assert_int_equal(store_provider_auth(f->st, h2, &p), STORE_NOTFOUND);
+	store_close(ctl);
+	/* A key refused is never remembered as good. */
+	assert_int_equal(store_provider_auth(f->st, h2, &p), STORE_NOTFOUND);
+}
+
 static void test_gateways(void **state)
 {
 	struct fixture *f = *state;
@@ -2845,6 +2903,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_child_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_without_temp_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_provider_keys_remembered, setup, teardown),
 	};
 	/* The same cases on PostgreSQL (those that are not about SQLite files, pragmas or threads). */
 	const struct CMUnitTest pg_tests[] = {
