@@ -94,8 +94,6 @@ static int fl_batch(struct sq_store *st, struct store_op *op)
 		"expires_ms, updated_ms, body, batch_id) SELECT d.id, d.provider_id, d.last_seq, 0, ?3, ?4, ?5, ?6, "
 		"?7, ?6, "
 		"?8, ?9 " BATCH_DEVICES,
-		"INSERT INTO message_events(message_id, time_ms, state, what, detail) SELECT id, ?6, 0, 'queued', "
-		"'batch ' || ?9 FROM messages WHERE batch_id = ?9",
 		/* A topic replaces the devices' older pending message of that topic, as a single submit does. */
 		"INSERT INTO message_events(message_id, time_ms, state, what, detail) SELECT m.id, ?6, 6, 'replaced', "
 		"'by batch ' || ?9 FROM messages m WHERE ?4 IS NOT NULL AND m.topic = ?4 AND m.batch_id <> ?9 "

@@ -208,10 +208,8 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 	rc = wstep_done(st, s, "message insert");
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
+	/* Its "queued" event is the message row itself (RS_MSG_EVENTS, schema v8). */
 	id = sqlite3_last_insert_rowid(st->wdb);
-	rc = event_add(st, id, op->now_ms, MSG_QUEUED, "queued", "");
-	if (rc != STORE_OK)
-		return rc;
 
 	if (in->topic != NULL) {
 		char detail[48];

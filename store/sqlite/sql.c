@@ -266,9 +266,14 @@ const char *const store_rsql[RS_COUNT] = {
 			      "EXISTS (SELECT 1 FROM messages WHERE device_id = ?1 AND state <= 3 "
 			      "AND seq > ?2 AND expires_ms >= ?3)",
 	[RS_MSG_GET] = "SELECT " MSG_COLS " FROM messages WHERE id = ?1",
-	/* In the order things happened; a report may record an event after a later one. */
-	[RS_MSG_EVENTS] = "SELECT time_ms, state, what, detail FROM message_events "
-			  "WHERE message_id = ?1 ORDER BY time_ms, id",
+	/* In the order things happened; a report may record an event after a later one. The
+	 * "queued" event is the message row's creation: since schema v8 it is not written as a row
+	 * of its own (a database from before has one, which is then shown instead). */
+	[RS_MSG_EVENTS] = "SELECT created_ms, 0, 'queued', CASE WHEN batch_id > 0 THEN 'batch ' || batch_id ELSE '' "
+			  "END, 0 FROM messages WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM message_events "
+			  "WHERE message_id = ?1 AND what = 'queued') "
+			  "UNION ALL SELECT time_ms, state, what, detail, id FROM message_events "
+			  "WHERE message_id = ?1 ORDER BY 1, 5",
 	[RS_JOB_GET] = "SELECT " JOB_COLS " FROM wake_jobs WHERE id = ?1",
 	/* Devices with messages that are neither fetched nor final, one chunk at a time. */
 	[RS_CANDIDATES] = "SELECT device_id, count(*), "

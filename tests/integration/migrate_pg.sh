@@ -68,6 +68,7 @@ check "migrate made a backup first" sh -c "ls '$T'/data/smswake.db.migrate-* >/d
 check "migrate reports equal counts" awk '/->/ && $2 != $4 {bad = 1} /->/ {n++} END {exit bad || n != 13}' "$T/migrate.out"
 check "the messages table went over (3 rows)" grep -Eq '^messages +3 -> 3$' "$T/migrate.out"
 check "the provider's events went over, as they were (no trigger made more)" grep -Eq '^events +[1-9][0-9]* -> ' "$T/migrate.out"
+check "each message's queued event (SQLite's message row) became a row" grep -Eq '^queued events +3 added$' "$T/migrate.out"
 check_rc "a second migrate into the non-empty database is refused" 1 \
 	sh -c "'$BUILD/smswakectl' -c '$T/sqlite.conf' migrate --to '$DSN' >'$T/migrate2.out' 2>&1"
 check "it says why" grep -q 'not empty' "$T/migrate2.out"
@@ -80,6 +81,9 @@ check "smswakectl gateway list on PostgreSQL" sh -c "'$BUILD/smswakectl' -c '$T/
 # A server on the copy carries on.
 check "server on PostgreSQL starts" start pg
 check "message 1 is still acked" sh -c "curl -sS -H 'Authorization: Bearer $KEY' '$URL/v1/messages/$M1' | grep -q '\"state\":\"acked\"'"
+check "its history still begins with queued, once" sh -c "curl -sS -H 'Authorization: Bearer $KEY' '$URL/v1/messages/$M1' |
+	grep -o '\"event\":\"[a-z_]*\"' | head -1 | grep -qx '\"event\":\"queued\"' &&
+	[ \"\$(curl -sS -H 'Authorization: Bearer $KEY' '$URL/v1/messages/$M1' | grep -o '\"event\":\"queued\"' | wc -l)\" -eq 1 ]"
 code=$(curl -sS -o "$T/fetch.json" -w '%{http_code}' -H "Authorization: Bearer $TOK" "$URL/v1/device/messages?after=1")
 check "the device (its token copied) fetches the rest" test "$code" = 200
 check "seq 2 and 3, as numbered on SQLite" sh -c "grep -q '\"seq\":2' '$T/fetch.json' && grep -q '\"seq\":3' '$T/fetch.json'"

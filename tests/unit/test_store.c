@@ -2594,6 +2594,40 @@ static void test_writes_without_temp_tables(void **state)
 	sqlite3_close(db);
 }
 
+/* Since schema v8 a message's "queued" event is its row: it is still listed first, once; and a
+ * message stored before v8, with a "queued" row of its own, shows that one and no other. */
+static void test_queued_event_from_message_row(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550007100", 71), a, b;
+	struct store_message m;
+	struct evlist ev = {0};
+	sqlite3 *db;
+	char sql[160];
+
+	a = put(f->st, f->prov, dev, T0);
+	b = put(f->st, f->prov, dev, T0 + 1);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO message_events(message_id, time_ms, state, what, detail) VALUES (%lld, %lld, 0, "
+		 "'queued', 'before v8')",
+		 (long long)b, (long long)T0 + 1);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	assert_int_equal(store_message_get(f->st, f->prov, a, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.e[0].what, "queued");
+	assert_int_equal(ev.e[0].state, MSG_QUEUED);
+	assert_int_equal(ev.e[0].time_ms, T0);
+	assert_string_equal(ev.e[0].detail, "");
+	memset(&ev, 0, sizeof(ev));
+	assert_int_equal(store_message_get(f->st, f->prov, b, &m, collect_event, &ev), STORE_OK);
+	assert_int_equal(ev.n, 1);
+	assert_string_equal(ev.e[0].detail, "before v8");
+}
+
 /* ---- Several servers on one PostgreSQL database (each store handle stands for a server) ---- */
 
 struct open_arg {
@@ -2904,6 +2938,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_without_temp_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_keys_remembered, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_queued_event_from_message_row, setup, teardown),
 	};
 	/* The same cases on PostgreSQL (those that are not about SQLite files, pragmas or threads). */
 	const struct CMUnitTest pg_tests[] = {
