@@ -163,11 +163,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "storegen: cannot reopen %s\n", argv[1]);
 		return 1;
 	}
-	plan(db, "device token (every device request)", store_rsql[RS_DEVICE_AUTH]);
-	plan(db, "device poll (fetch, empty poll)", store_rsql[RS_DEVICE_POLL]);
+	plan(db, "device token (ack, push keys)", store_rsql[RS_DEVICE_AUTH]);
+	plan(db, "device poll by token (fetch, empty poll: token, device and queue in one read)",
+	     store_rsql[RS_DEVICE_POLL_TOKEN]);
+	plan(db, "device poll (a long-poll woken)", store_rsql[RS_DEVICE_POLL]);
 	plan(db, "fetch page", store_wsql[WS_FETCH_SELECT]);
 	plan(db, "fetch mark", store_wsql[WS_MSG_FETCH]);
 	plan(db, "submit (next sequence number)", store_wsql[WS_DEVICE_NEXT_SEQ]);
+	plan(db, "submit (the number taken)", store_wsql[WS_DEVICE_LAST_SEQ]);
 	plan(db, "ack", store_wsql[WS_MSG_ACK]);
 	sqlite3_close(db);
 	return 0;

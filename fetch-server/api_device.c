@@ -98,8 +98,7 @@ static const struct query_param *query_params(struct request *r, const struct qu
 	return NULL;
 }
 
-static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now,
-				    uint64_t gen);
+static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen);
 
 /* A fetch resumed from its long-poll (or woken while it waited): the device is read again. */
 static enum MHD_Result fetch(struct request *r)

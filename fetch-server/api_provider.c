@@ -370,13 +370,15 @@ size_t api_message_json_text(const struct store_message *m, char *out, size_t le
 	http_time(m->created_ms, created);
 	http_time(m->expires_ms, expires);
 	http_time(m->updated_ms, updated);
-	k = snprintf(out, len, "{\"id\":%lld,\"device_id\":%lld,\"seq\":%llu,\"state\":\"%s\",\"urgency\":\"%s\",\"content_type\":",
-		     (long long)m->id, (long long)m->device_id, (unsigned long long)m->seq,
-		     store_msg_state_name(m->state), store_urgency_name(m->urgency));
+	k = snprintf(
+		out, len,
+		"{\"id\":%lld,\"device_id\":%lld,\"seq\":%llu,\"state\":\"%s\",\"urgency\":\"%s\",\"content_type\":",
+		(long long)m->id, (long long)m->device_id, (unsigned long long)m->seq, store_msg_state_name(m->state),
+		store_urgency_name(m->urgency));
 	n = json_ascii(out, k > 0 ? (size_t)k : 0, len, m->content_type);
 	k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0,
-		     ",\"size\":%zu,\"created_at\":\"%s\",\"expires_at\":\"%s\",\"updated_at\":\"%s\"", m->body_len, created,
-		     expires, updated);
+		     ",\"size\":%zu,\"created_at\":\"%s\",\"expires_at\":\"%s\",\"updated_at\":\"%s\"", m->body_len,
+		     created, expires, updated);
 	n += k > 0 ? (size_t)k : 0;
 	if (m->topic[0]) {
 		k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0, ",\"topic\":");
@@ -433,7 +435,8 @@ static enum MHD_Result message_submitted(struct request *r, int rc)
 	if (len >= sizeof(body))
 		return http_reply_json(r, 201, api_message_json(&sc->m),
 				       (const char *const[]){"Location", loc, "TTL", ttlbuf,
-							     sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});
+							     sc->replayed ? "Idempotent-Replayed" : NULL, "true",
+							     NULL});
 	return http_reply(r, 201, "application/json", body, len,
 			  (const char *const[]){"Location", loc, "TTL", ttlbuf,
 						sc->replayed ? "Idempotent-Replayed" : NULL, "true", NULL});

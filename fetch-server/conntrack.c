@@ -36,7 +36,7 @@ struct conn {
 	struct addr_count *addr;
 	int fd;
 	int waiting;
-	int cut;             /* shut down by the reaper */
+	int cut; /* shut down by the reaper */
 	/* Monotonic; 0: none. Set by the connection's own thread without the mutex (atomic): the
 	 * reaper reads it under the mutex, and a value it read just before a new request began
 	 * cuts the connection exactly at the deadline it had reached. */

@@ -74,8 +74,8 @@ struct store_backend {
 	int (*device_poll)(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms,
 			   struct store_device *out, int *pending);
 	/* Optional: without it, store_device_poll_token is device_auth then device_poll. */
-	int (*device_poll_token)(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after,
-				 int64_t now_ms, struct store_device *out, int *pending);
+	int (*device_poll_token)(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+				 struct store_device *out, int *pending);
 	int (*device_fetch)(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			    store_message_cb cb, void *arg, int *count);
 	int (*device_fetch_more)(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,

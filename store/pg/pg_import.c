@@ -196,12 +196,13 @@ int store_migrate(struct store *src, const char *backup_path, const struct store
 	if (rc == STORE_OK) {
 		PGresult *r = NULL;
 
-		rc = pg_exec(c, "queued events",
-			     "INSERT INTO message_events(message_id, time_ms, state, what, detail) "
-			     "SELECT m.id, m.created_ms, 0, 'queued', CASE WHEN m.batch_id > 0 THEN 'batch ' || m.batch_id "
-			     "ELSE '' END FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_events e "
-			     "WHERE e.message_id = m.id AND e.what = 'queued') ORDER BY m.id",
-			     NULL, &r);
+		rc = pg_exec(
+			c, "queued events",
+			"INSERT INTO message_events(message_id, time_ms, state, what, detail) "
+			"SELECT m.id, m.created_ms, 0, 'queued', CASE WHEN m.batch_id > 0 THEN 'batch ' || m.batch_id "
+			"ELSE '' END FROM messages m WHERE NOT EXISTS (SELECT 1 FROM message_events e "
+			"WHERE e.message_id = m.id AND e.what = 'queued') ORDER BY m.id",
+			NULL, &r);
 		if (rc == STORE_OK && report)
 			fprintf(report, "%-17s %s added\n", "queued events", PQcmdTuples(r));
 		PQclear(r);

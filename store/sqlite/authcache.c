@@ -46,8 +46,7 @@ int authcache_get(struct auth_cache *c, const uint8_t hash[STORE_HASH_LEN], stru
 
 	pthread_mutex_lock(&c->lock);
 	*epoch = c->epoch;
-	if (util_mono_ms() - c->checked_ms <= AUTH_FRESH_MS && s->used &&
-	    memcmp(s->hash, hash, STORE_HASH_LEN) == 0) {
+	if (util_mono_ms() - c->checked_ms <= AUTH_FRESH_MS && s->used && memcmp(s->hash, hash, STORE_HASH_LEN) == 0) {
 		*out = s->p;
 		found = 1;
 		c->hits++;

@@ -201,8 +201,8 @@ static int a_device_has_pending(struct store *st, int64_t device_id, uint64_t af
 	return sq_device_has_pending(SQ(st), device_id, after, now_ms);
 }
 
-static int a_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after,
-			       int64_t now_ms, struct store_device *out, int *pending)
+static int a_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			       struct store_device *out, int *pending)
 {
 	return sq_device_poll_token(SQ(st), hash, after, now_ms, out, pending);
 }

@@ -19,7 +19,7 @@
 	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
-	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state <= 3), "                        \
+	"(SELECT count(*) FROM messages m WHERE m.device_id = d.id AND m.state <= 3), "                                \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 /* DEVICE_COLS for a poll: the same columns, but "pending" is 1 if the device has a deliverable
  * message with seq > ?2 unexpired at ?3 (the empty-poll query's index alone), else 0. */
@@ -27,7 +27,7 @@
 	"d.id, d.provider_id, d.msisdn, d.name, d.sms_format, d.poll_interval_s, "                                     \
 	"d.created_ms, d.last_seen_ms, d.last_seq, d.acked_seq, d.wake_ctr, d.wake_state, "                            \
 	"d.wake_sent_ms, d.wake_attempts, "                                                                            \
-	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state <= 3 "                          \
+	"EXISTS (SELECT 1 FROM messages m WHERE m.device_id = d.id AND m.state <= 3 "                                  \
 	"AND m.seq > ?2 AND m.expires_ms >= ?3), "                                                                     \
 	"d.quiet_start_min, d.quiet_end_min, d.key_id, d.key_next, d.push_p256dh, d.push_auth, d.push_token"
 #define EVENT_INSERT "INSERT INTO message_events(message_id, time_ms, state, what, detail) "

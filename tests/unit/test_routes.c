@@ -186,9 +186,20 @@ static void test_routes_per_api(void **state)
  * 4-year rules, the ends of years and months, and pseudo-random times up to 9999. */
 static void test_http_time_matches_gmtime(void **state)
 {
-	static const int64_t fixed[] = {0, 999, 1000, 86399999, 86400000, 951782400000, 951868800000,
-					4107542400000, 4107456000000, 4102444799999, 1709164800000, 1709251199999,
-					2147483647000, 253402300799999};
+	static const int64_t fixed[] = {0,
+					999,
+					1000,
+					86399999,
+					86400000,
+					951782400000,
+					951868800000,
+					4107542400000,
+					4107456000000,
+					4102444799999,
+					1709164800000,
+					1709251199999,
+					2147483647000,
+					253402300799999};
 	uint64_t x = 88172645463325252ull;
 	(void)state;
 
@@ -221,8 +232,8 @@ static void test_http_time_matches_gmtime(void **state)
  * with and without the optional fields, and with the characters JSON escapes. */
 static void test_message_json_text_matches_jansson(void **state)
 {
-	static const char *const ctypes[] = {"text/plain", "application/octet-stream",
-					     "text/plain; charset=\"utf-8\"", "a\\b", ""};
+	static const char *const ctypes[] = {"text/plain", "application/octet-stream", "text/plain; charset=\"utf-8\"",
+					     "a\\b", ""};
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(ctypes) / sizeof(ctypes[0]) * 4; i++) {

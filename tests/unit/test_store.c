@@ -2565,8 +2565,8 @@ static void test_query_plans(void **state)
 static void test_writes_without_temp_tables(void **state)
 {
 	struct fixture *f = *state;
-	static const int ws[] = {WS_DEVICE_NEXT_SEQ, WS_DEVICE_LAST_SEQ, WS_MSG_INSERT, WS_EVENT_ADD,
-				 WS_MSG_SET_STATE, WS_DEVICE_ACK};
+	static const int ws[] = {WS_DEVICE_NEXT_SEQ, WS_DEVICE_LAST_SEQ, WS_MSG_INSERT,
+				 WS_EVENT_ADD,       WS_MSG_SET_STATE,   WS_DEVICE_ACK};
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
