@@ -80,7 +80,8 @@ struct put_arg {
 	const struct store_message_in *in;
 	int64_t now_ms;
 	struct store_message *out;
-	int *replayed;
+	int *replayed; /* NULL: the caller does not ask */
+	int replayed_here;
 };
 
 /* With a known key, fills out with the first message (a key whose message is gone is dropped). */
@@ -112,6 +113,9 @@ static int idempotency_lookup(PGconn *c, struct put_arg *a, int *found)
 	return pg_cmd(c, "idempotency drop", "DELETE FROM idempotency_keys WHERE provider_id = $1 AND key = $2", &p);
 }
 
+/* A submit's statements (store_message_put), in its own transaction or in the writer's group.
+ * A replay of a known idempotency key is PG_UNDO (its sequence number is not used); a key
+ * another server stored first, at the same moment, is PG_AGAIN (the next run finds its message). */
 static int put_tx(PGconn *c, void *arg)
 {
 	struct put_arg *a = arg;
@@ -119,11 +123,12 @@ static int put_tx(PGconn *c, void *arg)
 	struct store_message *out = a->out;
 	const char *ctype = in->content_type ? in->content_type : "application/octet-stream";
 	int64_t seq, id, expires = a->now_ms + (in->ttl_s > 0 ? in->ttl_s * 1000 : 1000);
+	int *replayed = a->replayed != NULL ? a->replayed : &a->replayed_here;
 	struct pg_params p = {0};
 	PGresult *r;
 	int rc, found;
 
-	*a->replayed = 0;
+	*replayed = 0;
 	/* Ownership check, gap-free sequence and the device row's lock in one statement: any
 	 * other server submitting to this device waits here until this transaction ends. */
 	pgp_i64(&p, in->device_id);
@@ -162,8 +167,8 @@ static int put_tx(PGconn *c, void *arg)
 			return STORE_CONFLICT;
 		}
 		if (found) {
-			*a->replayed = 1;
-			return STORE_OK; /* the caller rolls back: the sequence number is not used */
+			*replayed = 1;
+			return PG_UNDO;
 		}
 	}
 
@@ -215,11 +220,13 @@ static int put_tx(PGconn *c, void *arg)
 		pgp_text(&p, in->idempotency_key);
 		pgp_i64(&p, id);
 		pgp_i64(&p, a->now_ms);
-		/* Another server storing the same key at the same moment: 23505, retried by the caller. */
+		/* Another server storing the same key at the same moment: 23505 once it committed. */
 		rc = pg_cmd(c, "idempotency add",
 			    "INSERT INTO idempotency_keys(provider_id, key, message_id, created_ms) VALUES ($1, $2, "
 			    "$3, $4)",
 			    &p);
+		if (rc == STORE_CONFLICT)
+			return PG_AGAIN;
 	}
 	if (rc == STORE_OK) {
 		char dev[24];
@@ -251,14 +258,9 @@ static int put_tx(PGconn *c, void *arg)
 	return STORE_OK;
 }
 
-int pg_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		   struct store_message *out, int *replayed)
+static int put_arg_valid(struct put_arg *a, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed)
 {
-	int local = 0;
-	struct put_arg a = {provider_id, in, now_ms, out, replayed ? replayed : &local};
-	PGconn *c;
-	int rc;
-
 	if (in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 || in->urgency < 0 ||
 	    in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
@@ -267,25 +269,30 @@ int pg_message_put(struct store *st, int64_t provider_id, const struct store_mes
 	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
-	for (int attempt = 0;; attempt++) {
-		c = pg_conn(PG(st));
-		if (c == NULL)
-			return STORE_UNAVAILABLE;
-		rc = pg_begin(c);
-		if (rc == STORE_OK)
-			rc = put_tx(c, &a);
-		if (rc == STORE_OK && *a.replayed) {
-			(void)pg_cmd(c, "rollback", "ROLLBACK", NULL);
-		} else {
-			rc = pg_end(PG(st), c, rc);
-		}
-		pg_release(PG(st), c);
-		/* A unique violation on the idempotency key: another server stored the key first;
-		 * once more, and the lookup finds its message. */
-		if (rc != STORE_CONFLICT || in->idempotency_key == NULL || attempt > 0 || *a.replayed)
-			break;
-	}
-	return rc;
+	*a = (struct put_arg){provider_id, in, now_ms, out, replayed, 0};
+	return STORE_OK;
+}
+
+int pg_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		   struct store_message *out, int *replayed)
+{
+	struct put_arg a;
+	int rc = put_arg_valid(&a, provider_id, in, now_ms, out, replayed);
+
+	return rc == STORE_OK ? pg_tx(PG(st), put_tx, &a) : rc;
+}
+
+/* Queued for the writer's group commit (pg_writer.c); the device's row is locked with the
+ * group's others, in id order. */
+int pg_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg)
+{
+	struct put_arg a;
+	int rc = put_arg_valid(&a, provider_id, in, now_ms, out, replayed);
+
+	if (rc != STORE_OK || done == NULL)
+		return rc != STORE_OK ? rc : STORE_ERROR;
+	return pg_writer_submit(PG(st), put_tx, &a, sizeof(a), in->device_id, NULL, done, arg);
 }
 
 int pg_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
@@ -521,6 +528,7 @@ int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, in
 struct ack_arg {
 	int64_t device_id, seq, wake_ctr, now_ms;
 	int key_id, count;
+	int *count_out; /* the caller's, set after COMMIT (pg_ack_async) */
 };
 
 static int ack_tx(PGconn *c, void *arg)
@@ -568,7 +576,7 @@ static int ack_tx(PGconn *c, void *arg)
 int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms, int *count)
 {
 	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id,
-			    0};
+			    0, NULL};
 	int rc;
 
 	if (count != NULL)
@@ -579,6 +587,25 @@ int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
 	if (rc == STORE_OK && count != NULL)
 		*count = a.count;
 	return rc;
+}
+
+static void ack_finish(void *arg, int rc)
+{
+	struct ack_arg *a = arg;
+
+	if (a->count_out != NULL)
+		*a->count_out = rc == STORE_OK ? a->count : 0;
+}
+
+int pg_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg)
+{
+	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id,
+			    0, count};
+
+	if (key_id < 0 || key_id > 255 || done == NULL)
+		return STORE_ERROR;
+	return pg_writer_submit(PG(st), ack_tx, &a, sizeof(a), device_id, ack_finish, done, arg);
 }
 
 struct sweep_arg {
