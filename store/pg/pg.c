@@ -136,12 +136,11 @@ int pg_exec(PGconn *c, const char *what, const char *sql, const struct pg_params
 		return STORE_CONFLICT;
 	}
 	log_warnx("store: %s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-	PQclear(r);
+	PQclear(r); /* state pointed into r: last_state is its copy */
 	/* Class 08 (connection), 53 (resources), 57 (shutdown), 40 (serialization, deadlock):
 	 * transient, answer 503 and let the client retry. */
-	if (PQstatus(c) != CONNECTION_OK ||
-	    (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-			       strncmp(state, "57", 2) == 0 || strncmp(state, "40", 2) == 0)))
+	if (PQstatus(c) != CONNECTION_OK || strncmp(last_state, "08", 2) == 0 || strncmp(last_state, "53", 2) == 0 ||
+	    strncmp(last_state, "57", 2) == 0 || strncmp(last_state, "40", 2) == 0)
 		return STORE_UNAVAILABLE;
 	return STORE_ERROR;
 }

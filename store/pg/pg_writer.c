@@ -200,7 +200,7 @@ static void group_run(struct pg_store *st, PGconn **conn, struct pg_op **ops, in
 		/* A deadlock's other side, or the database coming back: wait a little, longer each
 		 * time, and not in step with other servers. */
 		log_info("store: a group of %d operations is run again (%s)", n,
-			 *conn == NULL ? "no connection" : "deadlock or serialization failure");
+			 *conn == NULL ? "connection lost or refused" : "deadlock or serialization failure");
 		sleep_ms((*conn == NULL ? 50 << (run < 4 ? run : 4) : 2 + 5 * run) + (int)(rand_r(seed) % 10));
 	}
 	if (end == RUN_UNKNOWN)
