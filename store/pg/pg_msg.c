@@ -183,17 +183,20 @@ static int put_tx(PGconn *c, void *arg)
 	pgp_i64(&p, expires);
 	pgp_bytes(&p, in->body, in->body_len);
 	pgp_text(&p, in->content_encoding);
+	/* The message, its "queued" event and the notification (delivered to every listening server
+	 * at COMMIT, not before) in one statement: one round trip of the writer's group. */
 	rc = pg_exec(c, "message insert",
-		     "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
+		     "WITH m AS (INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
 		     "created_ms, expires_ms, updated_ms, body, content_encoding) "
-		     "VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id",
+		     "VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id), "
+		     "e AS (" EVENT_INSERT "SELECT id, $7, 0, 'queued', '' FROM m) "
+		     "SELECT id, pg_notify('smswake_msg', ($1::bigint)::text) FROM m",
 		     &p, &r);
 	id = rc == STORE_OK && PQntuples(r) == 1 ? pg_i64(r, 0, 0) : 0;
 	PQclear(r);
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	rc = event_add(c, id, a->now_ms, MSG_QUEUED, "queued", "");
-	if (rc == STORE_OK && in->topic != NULL) {
+	if (in->topic != NULL) {
 		char detail[48];
 
 		snprintf(detail, sizeof(detail), "by message %lld", (long long)id);
@@ -203,16 +206,11 @@ static int put_tx(PGconn *c, void *arg)
 		pgp_i64(&p, a->now_ms);
 		pgp_i64(&p, id);
 		pgp_text(&p, detail);
-		rc = pg_cmd(c, "replace events",
-			    EVENT_INSERT "SELECT id, $3, 6, 'replaced', $5 FROM messages WHERE device_id = $1 "
-					 "AND state IN (0,1,2) AND topic = $2 AND id <> $4",
+		rc = pg_cmd(c, "replace",
+			    "WITH u AS (UPDATE messages SET state = 6, updated_ms = $3 WHERE device_id = $1 "
+			    "AND state IN (0,1,2) AND topic = $2 AND id <> $4 RETURNING id) " EVENT_INSERT
+			    "SELECT id, $3, 6, 'replaced', $5 FROM u",
 			    &p);
-		p.n = 4;
-		if (rc == STORE_OK)
-			rc = pg_cmd(c, "replace",
-				    "UPDATE messages SET state = 6, updated_ms = $3 WHERE device_id = $1 "
-				    "AND state IN (0,1,2) AND topic = $2 AND id <> $4",
-				    &p);
 	}
 	if (rc == STORE_OK && in->idempotency_key != NULL) {
 		memset(&p, 0, sizeof(p));
@@ -227,15 +225,6 @@ static int put_tx(PGconn *c, void *arg)
 			    &p);
 		if (rc == STORE_CONFLICT)
 			return PG_AGAIN;
-	}
-	if (rc == STORE_OK) {
-		char dev[24];
-
-		snprintf(dev, sizeof(dev), "%lld", (long long)in->device_id);
-		memset(&p, 0, sizeof(p));
-		pgp_text(&p, dev);
-		/* Delivered to every listening server at COMMIT, not before. */
-		rc = pg_cmd(c, "notify", "SELECT pg_notify('smswake_msg', $1)", &p);
 	}
 	if (rc != STORE_OK)
 		return rc;
