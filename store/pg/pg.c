@@ -292,18 +292,21 @@ int pg_touch_flush(struct pg_store *st)
 		rc = pg_begin(c);
 		if (rc == STORE_OK)
 			rc = pg_cmd(c, "last-seen lock",
-				    "SELECT 1 FROM devices WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE", &p);
+				    "SELECT 1 FROM devices WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+				    &p);
 		pgp_text(&p, times);
 		/* Contact ends the wake state only if it came after the wakeup went out. */
 		if (rc == STORE_OK)
-			rc = pg_cmd(c, "last-seen batch",
-			    "UPDATE devices d SET last_seen_ms = greatest(d.last_seen_ms, t.seen), "
-			    "wake_state = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_state END, "
-			    "wake_attempts = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_attempts END, "
-			    "wake_sent_ms = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_sent_ms END "
-			    "FROM (SELECT id, max(seen) AS seen FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seen) "
-			    "GROUP BY id) t WHERE d.id = t.id",
-			    &p);
+			rc = pg_cmd(
+				c, "last-seen batch",
+				"UPDATE devices d SET last_seen_ms = greatest(d.last_seen_ms, t.seen), "
+				"wake_state = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_state END, "
+				"wake_attempts = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_attempts END, "
+				"wake_sent_ms = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_sent_ms END "
+				"FROM (SELECT id, max(seen) AS seen FROM unnest($1::bigint[], $2::bigint[]) AS u(id, "
+				"seen) "
+				"GROUP BY id) t WHERE d.id = t.id",
+				&p);
 		rc = pg_end(NULL, c, rc);
 		pg_release(st, c);
 	}

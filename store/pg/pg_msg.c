@@ -185,13 +185,14 @@ static int put_tx(PGconn *c, void *arg)
 	pgp_text(&p, in->content_encoding);
 	/* The message, its "queued" event and the notification (delivered to every listening server
 	 * at COMMIT, not before) in one statement: one round trip of the writer's group. */
-	rc = pg_exec(c, "message insert",
-		     "WITH m AS (INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
-		     "created_ms, expires_ms, updated_ms, body, content_encoding) "
-		     "VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id), "
-		     "e AS (" EVENT_INSERT "SELECT id, $7, 0, 'queued', '' FROM m) "
-		     "SELECT id, pg_notify('smswake_msg', ($1::bigint)::text) FROM m",
-		     &p, &r);
+	rc = pg_exec(
+		c, "message insert",
+		"WITH m AS (INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
+		"created_ms, expires_ms, updated_ms, body, content_encoding) "
+		"VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id), "
+		"e AS (" EVENT_INSERT "SELECT id, $7, 0, 'queued', '' FROM m) "
+		"SELECT id, pg_notify('smswake_msg', ($1::bigint)::text) FROM m",
+		&p, &r);
 	id = rc == STORE_OK && PQntuples(r) == 1 ? pg_i64(r, 0, 0) : 0;
 	PQclear(r);
 	if (rc != STORE_OK)
@@ -564,8 +565,8 @@ static int ack_tx(PGconn *c, void *arg)
 
 int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms, int *count)
 {
-	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id,
-			    0, NULL};
+	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id, 0,
+			    NULL};
 	int rc;
 
 	if (count != NULL)
@@ -589,8 +590,8 @@ static void ack_finish(void *arg, int rc)
 int pg_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 		 int *count, store_done_cb done, void *arg)
 {
-	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id,
-			    0, count};
+	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id, 0,
+			    count};
 
 	if (key_id < 0 || key_id > 255 || done == NULL)
 		return STORE_ERROR;

@@ -12,10 +12,12 @@ static inline struct pg_store *PG(struct store *st)
 }
 
 /* The body of a write: its statements, run on c inside a transaction its caller began (its own,
- * pg_tx, or a savepoint of the writer's group, pg_writer.c). Returns a store rc, or one of: */
-#define PG_UNDO (-1)  /* done, and nothing it changed is kept (an idempotent replay): STORE_OK */
-#define PG_AGAIN (-2) /* another server committed first what it needed to add (a unique key):
-		       * undone and run once more, when it sees that server's row */
+ * pg_tx, or a savepoint of the writer's group, pg_writer.c). Returns a store rc, or PG_UNDO: done,
+ * and nothing it changed is kept (an idempotent replay), which its caller reports as STORE_OK; or
+ * PG_AGAIN: another server committed first what it needed to add (a unique key), so it is undone
+ * and run once more, when it sees that server's row. */
+#define PG_UNDO (-1)
+#define PG_AGAIN (-2)
 typedef int (*pg_body_fn)(PGconn *c, void *arg);
 /* Runs fn inside BEGIN ... COMMIT on a pooled connection (ROLLBACK when fn fails). */
 int pg_tx(struct pg_store *st, pg_body_fn fn, void *arg);

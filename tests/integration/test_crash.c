@@ -245,7 +245,8 @@ static void test_pg_shared_commits_sigkill(void **state)
 	assert_int_equal(pclose(p), 0);
 	dsn[strcspn(dsn, "\n")] = '\0';
 	snprintf(conf, sizeof(conf),
-		 "threads = 2\nmax_fetch = 1000\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n", dsn);
+		 "threads = 2\nmax_fetch = 1000\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n",
+		 dsn);
 	assert_int_equal(testsrv_launch(&ts3, conf), 0);
 	cur = &ts3;
 	nrecs = 0;

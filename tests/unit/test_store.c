@@ -2338,14 +2338,14 @@ static void test_async_group_mixed(void **state)
 	pthread_mutex_unlock(&mixed_lock);
 	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
 
-	mixed_put(f, &op[0], dev1, "k", 0);       /* ok, seq 2 */
-	mixed_put(f, &op[1], 999999, NULL, 0);    /* unknown device */
-	mixed_put(f, &op[2], dev1, NULL, 0);      /* ok, seq 3 */
-	mixed_put(f, &op[3], dev2, NULL, 1);      /* ok, dev2's seq 1 */
-	mixed_put(f, &op[4], dev2, NULL, 1);      /* max_pending 1 reached */
-	mixed_put(f, &op[5], dev1, "k", 0);       /* the same key again: op[0]'s message */
-	mixed_put(f, &op[6], dev2, "k", 0);       /* the key is dev1's: conflict */
-	mixed_put(f, &op[7], dev1, NULL, 0);      /* ok, seq 4 */
+	mixed_put(f, &op[0], dev1, "k", 0);    /* ok, seq 2 */
+	mixed_put(f, &op[1], 999999, NULL, 0); /* unknown device */
+	mixed_put(f, &op[2], dev1, NULL, 0);   /* ok, seq 3 */
+	mixed_put(f, &op[3], dev2, NULL, 1);   /* ok, dev2's seq 1 */
+	mixed_put(f, &op[4], dev2, NULL, 1);   /* max_pending 1 reached */
+	mixed_put(f, &op[5], dev1, "k", 0);    /* the same key again: op[0]'s message */
+	mixed_put(f, &op[6], dev2, "k", 0);    /* the key is dev1's: conflict */
+	mixed_put(f, &op[7], dev1, NULL, 0);   /* ok, seq 4 */
 	for (int i = 0; i < 8; i++)
 		assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out, &op[i].replayed,
 							 mixed_done, &op[i]),
@@ -3213,8 +3213,8 @@ static void test_pg_writer_close(void **state)
 	pg_side_ok(x, sql);
 	for (int i = 0; i < 5; i++) {
 		mixed_put(f, &w[i], d1, NULL, 0);
-		assert_int_equal(store_message_put_async(f->st, f->prov, &w[i].in, T0, &w[i].out,
-							 &w[i].replayed, close_done, &w[i]),
+		assert_int_equal(store_message_put_async(f->st, f->prov, &w[i].in, T0, &w[i].out, &w[i].replayed,
+							 close_done, &w[i]),
 				 STORE_OK);
 	}
 	pg_wait_writers_blocked(f, 1);
@@ -3225,9 +3225,9 @@ static void test_pg_writer_close(void **state)
 	pthread_mutex_unlock(&mixed_lock);
 	usleep(1000 * 1000); /* store_close has begun: the writer stops taking work */
 	mixed_put(f, &w[5], d1, NULL, 0);
-	assert_int_equal(store_message_put_async(f->st, f->prov, &w[5].in, T0, &w[5].out, &w[5].replayed,
-						 close_done, &w[5]),
-			 STORE_OK);
+	assert_int_equal(
+		store_message_put_async(f->st, f->prov, &w[5].in, T0, &w[5].out, &w[5].replayed, close_done, &w[5]),
+		STORE_OK);
 	assert_int_equal(w[5].rc, STORE_UNAVAILABLE); /* called back at once, nothing queued */
 	assert_int_equal(mixed_calls, 1);
 	pg_side_ok(x, "COMMIT");
