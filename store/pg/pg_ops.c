@@ -38,10 +38,12 @@ int pg_tx(struct pg_store *st, pg_body_fn fn, void *arg)
 	}
 }
 
-/* One statement on a pooled connection, committed on its own. A SELECT counts as a read (the
- * figure SQLite gives for its read connections); INSERT, UPDATE or DELETE ... RETURNING as a
- * commit of one operation. */
-int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+/* One statement on a pooled connection, committed on its own: a SELECT counts as a read (the
+ * figure SQLite gives for its read connections); an INSERT, UPDATE or DELETE (... RETURNING), or
+ * anything when write is set, as a commit of one operation if it changed a row (a claim that
+ * found nothing to claim, every 250 ms, is no commit). */
+static int run1(struct pg_store *st, int write, const char *what, const char *sql, const struct pg_params *p,
+		PGresult **res)
 {
 	PGconn *c = pg_conn(st);
 	int rc;
@@ -52,12 +54,11 @@ int pg_read(struct pg_store *st, const char *what, const char *sql, const struct
 	rc = pg_exec(c, what, sql, p, res);
 	pg_release(st, c);
 	if (rc == STORE_OK) {
-		int read = strncmp(PQcmdStatus(*res), "SELECT", 6) == 0;
-
+		write = write || strncmp(PQcmdStatus(*res), "SELECT", 6) != 0;
 		pthread_mutex_lock(&st->lock);
-		if (read) {
+		if (!write) {
 			st->reads++;
-		} else {
+		} else if (atoi_safe(PQcmdTuples(*res)) > 0) {
 			st->commits++;
 			st->committed_ops++;
 			if (st->largest_group < 1)
@@ -66,6 +67,16 @@ int pg_read(struct pg_store *st, const char *what, const char *sql, const struct
 		pthread_mutex_unlock(&st->lock);
 	}
 	return rc;
+}
+
+int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+{
+	return run1(st, 0, what, sql, p, res);
+}
+
+int pg_write_rows(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+{
+	return run1(st, 1, what, sql, p, res);
 }
 
 int pg_write1(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, int *changed)

@@ -24,6 +24,9 @@ int pg_tx(struct pg_store *st, pg_body_fn fn, void *arg);
 /* One statement outside an explicit transaction: a read, or a write that commits on its own. */
 int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res);
 int pg_write1(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, int *changed);
+/* A write of one statement whose rows are wanted (a claim written as WITH ... UPDATE ...
+ * RETURNING): committed on its own, counted as a commit; the caller PQclear()s *res. */
+int pg_write_rows(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res);
 /* pg_writer.c: the group commit of the asynchronous writes. */
 /* Queues body for the writer's next group: arg (size bytes) is copied and the copy is what body
  * and finish get. lock_device (0: none) is the device row body locks: the group locks its rows
