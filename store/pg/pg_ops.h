@@ -32,7 +32,8 @@ int pg_write_rows(struct pg_store *st, const char *what, const char *sql, const 
  * and finish get. lock_device (0: none) is the device row body locks: the group locks its rows
  * first, in id order. After the group's COMMIT (or its failure) finish(copy, rc), if not NULL,
  * copies results out, then done(done_arg, rc) runs, on the writer thread. STORE_OK, or an error
- * with nothing queued and no callback. */
+ * with nothing queued and no callback. While the store closes, the write is refused through its
+ * callbacks at once, on the caller's thread, with STORE_UNAVAILABLE (and STORE_OK is returned). */
 int pg_writer_submit(struct pg_store *st, pg_body_fn body, const void *arg, size_t size, int64_t lock_device,
 		     void (*finish)(void *arg, int rc), store_done_cb done, void *done_arg);
 int pg_writer_start(struct pg_store *st);
