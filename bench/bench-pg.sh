@@ -42,6 +42,18 @@ start 1
 http_fixture "$base1" "$key" "$dir"
 rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 
+# metric N NAME: the sum of a /metrics counter over the first N servers.
+metric()
+{
+	sum=0
+	for s in $(seq "$1"); do
+		b=$(eval echo "\$base$s")
+		v=$(curl -fs "$b/metrics" | awk -v m="$2" '$1 == m {print $2}')
+		sum=$(awk -v a="$sum" -v b="${v:-0}" 'BEGIN{print a + b}')
+	done
+	echo "$sum"
+}
+
 # run N SCRIPT PATH: wrk on each of the first N servers at once; prints the summed req/s.
 run()
 {
@@ -63,10 +75,17 @@ run()
 }
 for n in 1 2 3; do
 	[ "$n" -eq 1 ] || start "$n"
+	c0=$(metric "$n" smswake_store_commits_total)
+	o0=$(metric "$n" smswake_store_committed_ops_total)
 	post=$(run "$n" post.lua "/v1/devices/$dev/messages")
+	c1=$(metric "$n" smswake_store_commits_total)
+	o1=$(metric "$n" smswake_store_committed_ops_total)
+	# The submits' mean group: operations committed per COMMIT while wrk ran.
+	group=$(awk -v c="$((c1 - c0))" -v o="$((o1 - o0))" 'BEGIN{printf "%.1f", (c > 0 ? o / c : 0)}')
 	poll=$(run "$n" poll.lua "/v1/device/messages")
 	{
 		printf 'PostgreSQL, %d server(s): durable submits\t%.0f\treq/s\t-\t-\n' "$n" "$post"
+		printf 'PostgreSQL, %d server(s): submits per commit (mean)\t%s\tops\t-\t-\n' "$n" "$group"
 		printf 'PostgreSQL, %d server(s): empty device polls (204)\t%.0f\treq/s\t-\t-\n' "$n" "$poll"
 	} >>"${BENCH_RESULTS:-/dev/stdout}"
 done

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "pg_int.h"
+#include "pg_ops.h"
 
 void pgp_i64(struct pg_params *p, int64_t v)
 {
@@ -56,7 +57,7 @@ void pgp_bytes(struct pg_params *p, const void *b, size_t n)
 	p->n++;
 }
 
-static PGconn *connect_new(struct pg_store *st)
+PGconn *pg_connect(struct pg_store *st)
 {
 	const char *keys[] = {"dbname", st->password ? "password" : NULL, NULL};
 	const char *vals[] = {st->dsn, st->password, NULL};
@@ -83,7 +84,7 @@ PGconn *pg_conn(struct pg_store *st)
 	if (st->nidle > 0)
 		c = st->idle[--st->nidle];
 	pthread_mutex_unlock(&st->lock);
-	return c != NULL ? c : connect_new(st);
+	return c != NULL ? c : pg_connect(st);
 }
 
 void pg_release(struct pg_store *st, PGconn *c)
@@ -102,6 +103,20 @@ void pg_release(struct pg_store *st, PGconn *c)
 		PQfinish(c);
 }
 
+/* The SQLSTATE of this thread's last failed statement ("" when none, or when the connection
+ * broke): the writer asks it whether a failed group is worth running again. */
+static __thread char last_state[6];
+
+int pg_retryable(void)
+{
+	return strcmp(last_state, "40001") == 0 || strcmp(last_state, "40P01") == 0;
+}
+
+void pg_retryable_reset(void)
+{
+	last_state[0] = '\0';
+}
+
 int pg_exec(PGconn *c, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
 {
 	/* Without parameters, PQexec: a migration is several statements in one string. */
@@ -115,17 +130,17 @@ int pg_exec(PGconn *c, const char *what, const char *sql, const struct pg_params
 		return STORE_OK;
 	}
 	state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+	snprintf(last_state, sizeof(last_state), "%s", state != NULL ? state : "");
 	if (state != NULL && strcmp(state, "23505") == 0) {
 		PQclear(r);
 		return STORE_CONFLICT;
 	}
 	log_warnx("store: %s: %s", what, r ? PQresultErrorMessage(r) : PQerrorMessage(c));
-	PQclear(r);
+	PQclear(r); /* state pointed into r: last_state is its copy */
 	/* Class 08 (connection), 53 (resources), 57 (shutdown), 40 (serialization, deadlock):
 	 * transient, answer 503 and let the client retry. */
-	if (PQstatus(c) != CONNECTION_OK ||
-	    (state != NULL && (strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
-			       strncmp(state, "57", 2) == 0 || strncmp(state, "40", 2) == 0)))
+	if (PQstatus(c) != CONNECTION_OK || strncmp(last_state, "08", 2) == 0 || strncmp(last_state, "53", 2) == 0 ||
+	    strncmp(last_state, "57", 2) == 0 || strncmp(last_state, "40", 2) == 0)
 		return STORE_UNAVAILABLE;
 	return STORE_ERROR;
 }
@@ -271,16 +286,28 @@ int pg_touch_flush(struct pg_store *st)
 		struct pg_params p = {0};
 
 		pgp_text(&p, ids);
+		/* The rows in id order first, as the writer's groups take theirs (pg_writer.c): an
+		 * UPDATE ... FROM locks them in whatever order its join yields, and could deadlock
+		 * with a group holding some of them. */
+		rc = pg_begin(c);
+		if (rc == STORE_OK)
+			rc = pg_cmd(c, "last-seen lock",
+				    "SELECT 1 FROM devices WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE",
+				    &p);
 		pgp_text(&p, times);
 		/* Contact ends the wake state only if it came after the wakeup went out. */
-		rc = pg_cmd(c, "last-seen batch",
-			    "UPDATE devices d SET last_seen_ms = greatest(d.last_seen_ms, t.seen), "
-			    "wake_state = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_state END, "
-			    "wake_attempts = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_attempts END, "
-			    "wake_sent_ms = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_sent_ms END "
-			    "FROM (SELECT id, max(seen) AS seen FROM unnest($1::bigint[], $2::bigint[]) AS u(id, seen) "
-			    "GROUP BY id) t WHERE d.id = t.id",
-			    &p);
+		if (rc == STORE_OK)
+			rc = pg_cmd(
+				c, "last-seen batch",
+				"UPDATE devices d SET last_seen_ms = greatest(d.last_seen_ms, t.seen), "
+				"wake_state = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_state END, "
+				"wake_attempts = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_attempts END, "
+				"wake_sent_ms = CASE WHEN d.wake_sent_ms <= t.seen THEN 0 ELSE d.wake_sent_ms END "
+				"FROM (SELECT id, max(seen) AS seen FROM unnest($1::bigint[], $2::bigint[]) AS u(id, "
+				"seen) "
+				"GROUP BY id) t WHERE d.id = t.id",
+				&p);
+		rc = pg_end(NULL, c, rc);
 		pg_release(st, c);
 	}
 	free(ids);
@@ -387,6 +414,7 @@ static void pg_free(struct pg_store *st)
 	}
 	free(st->touch);
 	free(st->dsn);
+	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->wake);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
@@ -410,12 +438,13 @@ int pg_open(const struct store_options *opt, struct store **out, const char **er
 	st->base.be = &store_backend_postgresql;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
+	pthread_cond_init(&st->work, NULL);
 	if (opt->password_file != NULL && opt->password_file[0] != '\0' &&
 	    (st->password = read_password(opt->password_file, err)) == NULL) {
 		pg_free(st);
 		return STORE_ERROR;
 	}
-	c = connect_new(st);
+	c = pg_connect(st);
 	if (c == NULL) {
 		*err = "cannot connect to PostgreSQL";
 		pg_free(st);
@@ -427,8 +456,14 @@ int pg_open(const struct store_options *opt, struct store **out, const char **er
 		return STORE_ERROR;
 	}
 	pg_release(st, c);
+	if (pg_writer_start(st) != 0) {
+		*err = "cannot start the writer thread";
+		pg_free(st);
+		return STORE_ERROR;
+	}
 	if (pthread_create(&st->listener, NULL, listener_main, st) != 0) {
 		*err = "cannot start the notification thread";
+		pg_writer_stop(st);
 		pg_free(st);
 		return STORE_ERROR;
 	}
@@ -437,8 +472,10 @@ int pg_open(const struct store_options *opt, struct store **out, const char **er
 	return STORE_OK;
 }
 
+/* The writer first: what is queued is committed and answered before anything else stops. */
 void pg_close(struct pg_store *st)
 {
+	pg_writer_stop(st);
 	if (st->listener_running) {
 		pthread_mutex_lock(&st->lock);
 		st->stopping = 1;

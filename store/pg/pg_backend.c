@@ -88,6 +88,7 @@ int pg_stats(struct store *sto, struct store_stats *out)
 	out->committed_ops = st->committed_ops;
 	out->largest_group = st->largest_group;
 	out->commit_failures = st->commit_failures;
+	out->reads = st->reads;
 	pthread_mutex_unlock(&st->lock);
 	return rc;
 }
@@ -121,7 +122,9 @@ const struct store_backend store_backend_postgresql = {
 	.gateway_revoke = pg_gateway_revoke,
 	.gateway_auth = pg_gateway_auth,
 	.device_add = pg_device_add,
+	.device_add_async = pg_device_add_async,
 	.device_add_many = pg_device_add_many,
+	.device_add_many_async = pg_device_add_many_async,
 	.device_get = pg_device_get,
 	.device_list = pg_device_list,
 	.key_roll = pg_key_roll,
@@ -130,12 +133,14 @@ const struct store_backend store_backend_postgresql = {
 	.device_auth = pg_device_auth,
 	.device_touch = pg_device_touch,
 	.message_put = pg_message_put,
+	.message_put_async = pg_message_put_async,
 	.message_get = pg_message_get,
 	.message_cancel = pg_message_cancel,
 	.device_event = pg_device_event,
 	.device_has_pending = pg_device_has_pending,
 	.device_fetch = pg_device_fetch,
 	.ack = pg_ack,
+	.ack_async = pg_ack_async,
 	.wake_job_add = pg_wake_job_add,
 	.wake_lease = pg_wake_lease,
 	.wake_report = pg_wake_report,
@@ -152,6 +157,7 @@ const struct store_backend store_backend_postgresql = {
 	.device_by_push_token = pg_device_by_push_token,
 	.seq_event = pg_seq_event,
 	.device_poll = pg_device_poll,
+	.device_poll_token = pg_device_poll_token,
 	.device_fetch_more = pg_device_fetch_more,
 	.webhook_add = pg_webhook_add,
 	.webhook_list = pg_webhook_list,

@@ -50,13 +50,17 @@ struct many_arg {
 };
 
 /* Every device is tried even after a conflict (ON CONFLICT DO NOTHING keeps the transaction
- * usable), so all the taken msisdns are named at once; any conflict rolls the whole back. */
+ * usable), so all the taken msisdns are named at once; any conflict rolls the whole back. Run
+ * again from the start when the writer's group is. */
 static int many_tx(PGconn *c, void *arg)
 {
 	const struct many_arg *a = arg;
 	struct pg_params p = {0};
 	PGresult *r;
 	int rc, conflicts = 0;
+
+	for (size_t i = 0; i < a->n; i++)
+		a->devs[i].conflict = 0;
 
 	pgp_i64(&p, a->devs[0].d.provider_id);
 	rc = pg_exec(c, "provider active", "SELECT 1 FROM providers WHERE id = $1 AND revoked = 0", &p, &r);
@@ -105,10 +109,8 @@ static int many_tx(PGconn *c, void *arg)
 	return rc == STORE_OK && conflicts > 0 ? STORE_CONFLICT : rc;
 }
 
-int pg_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms)
+static int many_valid(struct store_device_new *devs, size_t n)
 {
-	struct many_arg a = {devs, n, now_ms};
-
 	if (devs == NULL || n == 0 || n > STORE_DEVICE_ADD_MANY_MAX)
 		return STORE_ERROR;
 	for (size_t i = 0; i < n; i++) {
@@ -120,7 +122,28 @@ int pg_device_add_many(struct store *st, struct store_device_new *devs, size_t n
 				return STORE_ERROR;
 		devs[i].conflict = 0;
 	}
-	return pg_tx(PG(st), many_tx, &a);
+	return STORE_OK;
+}
+
+int pg_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms)
+{
+	struct many_arg a = {devs, n, now_ms};
+	int rc = many_valid(devs, n);
+
+	return rc == STORE_OK ? pg_tx(PG(st), many_tx, &a) : rc;
+}
+
+/* Registrations (the API's POST /v1/devices, one device, and bulk ones) join the writer's group
+ * commit like submits. */
+int pg_device_add_many_async(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+			     store_done_cb done, void *arg)
+{
+	struct many_arg a = {devs, n, now_ms};
+	int rc = many_valid(devs, n);
+
+	if (rc != STORE_OK || done == NULL)
+		return rc != STORE_OK ? rc : STORE_ERROR;
+	return pg_writer_submit(PG(st), many_tx, &a, sizeof(a), 0, NULL, done, arg);
 }
 
 int pg_device_set_tags(struct store *st, int64_t provider_id, int64_t device_id, const char *const *tags, int n)

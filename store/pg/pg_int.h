@@ -20,6 +20,16 @@
 #define PG_TOUCH_MAX 4096 /* last-seen times held before a flush is forced */
 /* How long a server's claim on a due webhook delivery lasts (longer than any delivery attempt). */
 #define PG_WEBHOOK_CLAIM_MS 120000
+/* Most operations in one group commit (pg_writer.c). Each runs in a savepoint, a subtransaction
+ * with a transaction id of its own; PostgreSQL keeps 64 of them per backend in shared memory
+ * (PGPROC_MAX_CACHED_SUBXIDS) and past that every other session's snapshot checks pg_subtrans
+ * on disk, so a group stays within 64. */
+#define PG_GROUP_MAX 64
+/* Runs of one group (deadlock, serialization failure, lost connection) before its operations
+ * are told STORE_UNAVAILABLE. */
+#define PG_GROUP_TRIES 8
+
+struct pg_op; /* an operation queued for the writer (pg_writer.c) */
 
 struct pg_touch {
 	int64_t id;
@@ -37,6 +47,7 @@ struct pg_store {
 	struct store_notify notify;
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
+	uint64_t reads; /* statements that only read, outside a write transaction */
 
 	/* Last-seen times recorded by store_device_touch and not yet written (one batch). */
 	struct pg_touch *touch;
@@ -47,6 +58,13 @@ struct pg_store {
 	int listener_running;
 	int stopping;
 	pthread_cond_t wake;
+
+	/* The writer thread (pg_writer.c) and its queue of asynchronous writes, under lock. */
+	pthread_t writer;
+	int writer_running;
+	int writer_stopping;
+	pthread_cond_t work;
+	struct pg_op *qhead, *qtail;
 };
 
 /* At most this many parameters in one statement. */
@@ -66,6 +84,8 @@ char *pg_array_literal(const void *arr, size_t n, int64_t (*at)(const void *arr,
 void pgp_bytes(struct pg_params *p, const void *b, size_t n);
 
 /* pg.c */
+/* A new connection with the store's session settings, NULL when the server cannot be reached. */
+PGconn *pg_connect(struct pg_store *st);
 /* A connection of the pool (opened when none is idle), NULL when the server cannot be reached. */
 PGconn *pg_conn(struct pg_store *st);
 /* Returns the connection to the pool (closed instead if it broke). */
@@ -73,6 +93,10 @@ void pg_release(struct pg_store *st, PGconn *c);
 /* Runs sql; STORE_OK with *res (caller PQclear()s) for a command or rows, else a store rc
  * (logged): 23505 (unique violation) is STORE_CONFLICT, a lost connection STORE_UNAVAILABLE. */
 int pg_exec(PGconn *c, const char *what, const char *sql, const struct pg_params *p, PGresult **res);
+/* 1 when this thread's last failed statement was a deadlock (40P01) or a serialization failure
+ * (40001): its transaction can be run again and may then succeed. */
+int pg_retryable(void);
+void pg_retryable_reset(void);
 /* Runs sql whose result is not needed. */
 int pg_cmd(PGconn *c, const char *what, const char *sql, const struct pg_params *p);
 int pg_begin(PGconn *c);

@@ -80,7 +80,8 @@ struct put_arg {
 	const struct store_message_in *in;
 	int64_t now_ms;
 	struct store_message *out;
-	int *replayed;
+	int *replayed; /* NULL: the caller does not ask */
+	int replayed_here;
 };
 
 /* With a known key, fills out with the first message (a key whose message is gone is dropped). */
@@ -112,6 +113,9 @@ static int idempotency_lookup(PGconn *c, struct put_arg *a, int *found)
 	return pg_cmd(c, "idempotency drop", "DELETE FROM idempotency_keys WHERE provider_id = $1 AND key = $2", &p);
 }
 
+/* A submit's statements (store_message_put), in its own transaction or in the writer's group.
+ * A replay of a known idempotency key is PG_UNDO (its sequence number is not used); a key
+ * another server stored first, at the same moment, is PG_AGAIN (the next run finds its message). */
 static int put_tx(PGconn *c, void *arg)
 {
 	struct put_arg *a = arg;
@@ -119,11 +123,12 @@ static int put_tx(PGconn *c, void *arg)
 	struct store_message *out = a->out;
 	const char *ctype = in->content_type ? in->content_type : "application/octet-stream";
 	int64_t seq, id, expires = a->now_ms + (in->ttl_s > 0 ? in->ttl_s * 1000 : 1000);
+	int *replayed = a->replayed != NULL ? a->replayed : &a->replayed_here;
 	struct pg_params p = {0};
 	PGresult *r;
 	int rc, found;
 
-	*a->replayed = 0;
+	*replayed = 0;
 	/* Ownership check, gap-free sequence and the device row's lock in one statement: any
 	 * other server submitting to this device waits here until this transaction ends. */
 	pgp_i64(&p, in->device_id);
@@ -162,8 +167,8 @@ static int put_tx(PGconn *c, void *arg)
 			return STORE_CONFLICT;
 		}
 		if (found) {
-			*a->replayed = 1;
-			return STORE_OK; /* the caller rolls back: the sequence number is not used */
+			*replayed = 1;
+			return PG_UNDO;
 		}
 	}
 
@@ -178,17 +183,21 @@ static int put_tx(PGconn *c, void *arg)
 	pgp_i64(&p, expires);
 	pgp_bytes(&p, in->body, in->body_len);
 	pgp_text(&p, in->content_encoding);
-	rc = pg_exec(c, "message insert",
-		     "INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
-		     "created_ms, expires_ms, updated_ms, body, content_encoding) "
-		     "VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id",
-		     &p, &r);
+	/* The message, its "queued" event and the notification (delivered to every listening server
+	 * at COMMIT, not before) in one statement: one round trip of the writer's group. */
+	rc = pg_exec(
+		c, "message insert",
+		"WITH m AS (INSERT INTO messages(device_id, provider_id, seq, state, urgency, topic, content_type, "
+		"created_ms, expires_ms, updated_ms, body, content_encoding) "
+		"VALUES ($1, $2, $3, 0, $4, $5, $6, $7, $8, $7, $9, $10) RETURNING id), "
+		"e AS (" EVENT_INSERT "SELECT id, $7, 0, 'queued', '' FROM m) "
+		"SELECT id, pg_notify('smswake_msg', ($1::bigint)::text) FROM m",
+		&p, &r);
 	id = rc == STORE_OK && PQntuples(r) == 1 ? pg_i64(r, 0, 0) : 0;
 	PQclear(r);
 	if (rc != STORE_OK)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
-	rc = event_add(c, id, a->now_ms, MSG_QUEUED, "queued", "");
-	if (rc == STORE_OK && in->topic != NULL) {
+	if (in->topic != NULL) {
 		char detail[48];
 
 		snprintf(detail, sizeof(detail), "by message %lld", (long long)id);
@@ -198,16 +207,11 @@ static int put_tx(PGconn *c, void *arg)
 		pgp_i64(&p, a->now_ms);
 		pgp_i64(&p, id);
 		pgp_text(&p, detail);
-		rc = pg_cmd(c, "replace events",
-			    EVENT_INSERT "SELECT id, $3, 6, 'replaced', $5 FROM messages WHERE device_id = $1 "
-					 "AND state IN (0,1,2) AND topic = $2 AND id <> $4",
+		rc = pg_cmd(c, "replace",
+			    "WITH u AS (UPDATE messages SET state = 6, updated_ms = $3 WHERE device_id = $1 "
+			    "AND state IN (0,1,2) AND topic = $2 AND id <> $4 RETURNING id) " EVENT_INSERT
+			    "SELECT id, $3, 6, 'replaced', $5 FROM u",
 			    &p);
-		p.n = 4;
-		if (rc == STORE_OK)
-			rc = pg_cmd(c, "replace",
-				    "UPDATE messages SET state = 6, updated_ms = $3 WHERE device_id = $1 "
-				    "AND state IN (0,1,2) AND topic = $2 AND id <> $4",
-				    &p);
 	}
 	if (rc == STORE_OK && in->idempotency_key != NULL) {
 		memset(&p, 0, sizeof(p));
@@ -215,20 +219,13 @@ static int put_tx(PGconn *c, void *arg)
 		pgp_text(&p, in->idempotency_key);
 		pgp_i64(&p, id);
 		pgp_i64(&p, a->now_ms);
-		/* Another server storing the same key at the same moment: 23505, retried by the caller. */
+		/* Another server storing the same key at the same moment: 23505 once it committed. */
 		rc = pg_cmd(c, "idempotency add",
 			    "INSERT INTO idempotency_keys(provider_id, key, message_id, created_ms) VALUES ($1, $2, "
 			    "$3, $4)",
 			    &p);
-	}
-	if (rc == STORE_OK) {
-		char dev[24];
-
-		snprintf(dev, sizeof(dev), "%lld", (long long)in->device_id);
-		memset(&p, 0, sizeof(p));
-		pgp_text(&p, dev);
-		/* Delivered to every listening server at COMMIT, not before. */
-		rc = pg_cmd(c, "notify", "SELECT pg_notify('smswake_msg', $1)", &p);
+		if (rc == STORE_CONFLICT)
+			return PG_AGAIN;
 	}
 	if (rc != STORE_OK)
 		return rc;
@@ -251,14 +248,9 @@ static int put_tx(PGconn *c, void *arg)
 	return STORE_OK;
 }
 
-int pg_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
-		   struct store_message *out, int *replayed)
+static int put_arg_valid(struct put_arg *a, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed)
 {
-	int local = 0;
-	struct put_arg a = {provider_id, in, now_ms, out, replayed ? replayed : &local};
-	PGconn *c;
-	int rc;
-
 	if (in == NULL || out == NULL || provider_id <= 0 || now_ms < 0 || in->urgency < 0 ||
 	    in->urgency >= URG_COUNT || in->ttl_s < 0 || in->ttl_s > (INT64_MAX - now_ms) / 1000 ||
 	    in->body_len > STORE_BODY_MAX || (in->body == NULL && in->body_len > 0) ||
@@ -267,25 +259,30 @@ int pg_message_put(struct store *st, int64_t provider_id, const struct store_mes
 	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
 	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
 		return STORE_ERROR;
-	for (int attempt = 0;; attempt++) {
-		c = pg_conn(PG(st));
-		if (c == NULL)
-			return STORE_UNAVAILABLE;
-		rc = pg_begin(c);
-		if (rc == STORE_OK)
-			rc = put_tx(c, &a);
-		if (rc == STORE_OK && *a.replayed) {
-			(void)pg_cmd(c, "rollback", "ROLLBACK", NULL);
-		} else {
-			rc = pg_end(PG(st), c, rc);
-		}
-		pg_release(PG(st), c);
-		/* A unique violation on the idempotency key: another server stored the key first;
-		 * once more, and the lookup finds its message. */
-		if (rc != STORE_CONFLICT || in->idempotency_key == NULL || attempt > 0 || *a.replayed)
-			break;
-	}
-	return rc;
+	*a = (struct put_arg){provider_id, in, now_ms, out, replayed, 0};
+	return STORE_OK;
+}
+
+int pg_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+		   struct store_message *out, int *replayed)
+{
+	struct put_arg a;
+	int rc = put_arg_valid(&a, provider_id, in, now_ms, out, replayed);
+
+	return rc == STORE_OK ? pg_tx(PG(st), put_tx, &a) : rc;
+}
+
+/* Queued for the writer's group commit (pg_writer.c); the device's row is locked with the
+ * group's others, in id order. */
+int pg_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg)
+{
+	struct put_arg a;
+	int rc = put_arg_valid(&a, provider_id, in, now_ms, out, replayed);
+
+	if (rc != STORE_OK || done == NULL)
+		return rc != STORE_OK ? rc : STORE_ERROR;
+	return pg_writer_submit(PG(st), put_tx, &a, sizeof(a), in->device_id, NULL, done, arg);
 }
 
 int pg_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
@@ -521,6 +518,7 @@ int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, in
 struct ack_arg {
 	int64_t device_id, seq, wake_ctr, now_ms;
 	int key_id, count;
+	int *count_out; /* the caller's, set after COMMIT (pg_ack_async) */
 };
 
 static int ack_tx(PGconn *c, void *arg)
@@ -567,8 +565,8 @@ static int ack_tx(PGconn *c, void *arg)
 
 int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms, int *count)
 {
-	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id,
-			    0};
+	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id, 0,
+			    NULL};
 	int rc;
 
 	if (count != NULL)
@@ -579,6 +577,25 @@ int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr,
 	if (rc == STORE_OK && count != NULL)
 		*count = a.count;
 	return rc;
+}
+
+static void ack_finish(void *arg, int rc)
+{
+	struct ack_arg *a = arg;
+
+	if (a->count_out != NULL)
+		*a->count_out = rc == STORE_OK ? a->count : 0;
+}
+
+int pg_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg)
+{
+	struct ack_arg a = {device_id, seq > INT64_MAX ? INT64_MAX : (int64_t)seq, (int64_t)wake_ctr, now_ms, key_id, 0,
+			    count};
+
+	if (key_id < 0 || key_id > 255 || done == NULL)
+		return STORE_ERROR;
+	return pg_writer_submit(PG(st), ack_tx, &a, sizeof(a), device_id, ack_finish, done, arg);
 }
 
 struct sweep_arg {

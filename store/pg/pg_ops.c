@@ -11,22 +11,39 @@
 #include "pg_int.h"
 #include "pg_ops.h"
 
-int pg_tx(struct pg_store *st, int (*fn)(PGconn *c, void *arg), void *arg)
+int pg_tx(struct pg_store *st, pg_body_fn fn, void *arg)
 {
-	PGconn *c = pg_conn(st);
 	int rc;
 
-	if (c == NULL)
-		return STORE_UNAVAILABLE;
-	rc = pg_begin(c);
-	if (rc == STORE_OK)
-		rc = fn(c, arg);
-	rc = pg_end(st, c, rc);
-	pg_release(st, c);
-	return rc;
+	for (int run = 0;; run++) {
+		PGconn *c = pg_conn(st);
+
+		if (c == NULL)
+			return STORE_UNAVAILABLE;
+		rc = pg_begin(c);
+		if (rc == STORE_OK)
+			rc = fn(c, arg);
+		if (rc == PG_UNDO || rc == PG_AGAIN) {
+			(void)pg_cmd(c, "rollback", "ROLLBACK", NULL);
+			pg_release(st, c);
+			if (rc == PG_UNDO)
+				return STORE_OK;
+			if (run < 2)
+				continue;
+			return STORE_UNAVAILABLE; /* still racing another server: the client retries */
+		}
+		rc = pg_end(st, c, rc);
+		pg_release(st, c);
+		return rc;
+	}
 }
 
-int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+/* One statement on a pooled connection, committed on its own: a SELECT counts as a read (the
+ * figure SQLite gives for its read connections); an INSERT, UPDATE or DELETE (... RETURNING), or
+ * anything when write is set, as a commit of one operation if it changed a row (a claim that
+ * found nothing to claim, every 250 ms, is no commit). */
+static int run1(struct pg_store *st, int write, const char *what, const char *sql, const struct pg_params *p,
+		PGresult **res)
 {
 	PGconn *c = pg_conn(st);
 	int rc;
@@ -36,7 +53,30 @@ int pg_read(struct pg_store *st, const char *what, const char *sql, const struct
 		return STORE_UNAVAILABLE;
 	rc = pg_exec(c, what, sql, p, res);
 	pg_release(st, c);
+	if (rc == STORE_OK) {
+		write = write || strncmp(PQcmdStatus(*res), "SELECT", 6) != 0;
+		pthread_mutex_lock(&st->lock);
+		if (!write) {
+			st->reads++;
+		} else if (atoi_safe(PQcmdTuples(*res)) > 0) {
+			st->commits++;
+			st->committed_ops++;
+			if (st->largest_group < 1)
+				st->largest_group = 1;
+		}
+		pthread_mutex_unlock(&st->lock);
+	}
 	return rc;
+}
+
+int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+{
+	return run1(st, 0, what, sql, p, res);
+}
+
+int pg_write_rows(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res)
+{
+	return run1(st, 1, what, sql, p, res);
 }
 
 int pg_write1(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, int *changed)
@@ -52,8 +92,12 @@ int pg_write1(struct pg_store *st, const char *what, const char *sql, const stru
 		*changed = atoi_safe(PQcmdTuples(r));
 	PQclear(r);
 	pthread_mutex_lock(&st->lock);
-	if (rc == STORE_OK)
-		st->commits++, st->committed_ops++;
+	if (rc == STORE_OK) {
+		st->commits++;
+		st->committed_ops++;
+		if (st->largest_group < 1)
+			st->largest_group = 1;
+	}
 	pthread_mutex_unlock(&st->lock);
 	pg_release(st, c);
 	return rc;
@@ -310,25 +354,31 @@ int pg_valid_new_device(const struct store_device *d)
 	       valid_quiet(d->quiet_start_min, d->quiet_end_min) && d->key_id >= 0 && d->key_id <= 255;
 }
 
-int pg_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+struct add_arg {
+	struct store_device *d;
+	uint8_t token_hash[STORE_HASH_LEN];
+	int64_t now_ms;
+};
+
+static int device_add_tx(PGconn *c, void *arg)
 {
+	struct add_arg *a = arg;
+	struct store_device *d = a->d;
 	struct pg_params p = {0};
 	PGresult *r;
 	int rc;
 
-	if (d == NULL || token_hash == NULL || !pg_valid_new_device(d))
-		return STORE_ERROR;
 	pgp_i64(&p, d->provider_id);
 	pgp_text(&p, d->msisdn);
 	pgp_text(&p, d->name);
-	pgp_bytes(&p, token_hash, STORE_HASH_LEN);
+	pgp_bytes(&p, a->token_hash, STORE_HASH_LEN);
 	pgp_i64(&p, d->sms_format);
 	pgp_i64(&p, d->poll_interval_s);
-	pgp_i64(&p, now_ms);
+	pgp_i64(&p, a->now_ms);
 	pgp_i64(&p, d->quiet_start_min);
 	pgp_i64(&p, d->quiet_end_min);
 	pgp_i64(&p, d->key_id ? d->key_id : 1);
-	rc = pg_read(PG(st), "device add",
+	rc = pg_exec(c, "device add",
 		     "INSERT INTO devices(provider_id, msisdn, name, token_hash, sms_format, poll_interval_s, "
 		     "created_ms, quiet_start_min, quiet_end_min, key_id) "
 		     "SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 "
@@ -338,12 +388,42 @@ int pg_device_add(struct store *st, struct store_device *d, const uint8_t token_
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK) {
 		d->id = pg_i64(r, 0, 0);
-		d->created_ms = now_ms;
+		d->created_ms = a->now_ms;
 		if (d->key_id == 0)
 			d->key_id = 1;
 	}
 	PQclear(r);
 	return rc;
+}
+
+static int device_add_arg(struct add_arg *a, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			  int64_t now_ms)
+{
+	if (d == NULL || token_hash == NULL || !pg_valid_new_device(d))
+		return STORE_ERROR;
+	a->d = d;
+	memcpy(a->token_hash, token_hash, STORE_HASH_LEN);
+	a->now_ms = now_ms;
+	return STORE_OK;
+}
+
+int pg_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms)
+{
+	struct add_arg a;
+	int rc = device_add_arg(&a, d, token_hash, now_ms);
+
+	return rc == STORE_OK ? pg_tx(PG(st), device_add_tx, &a) : rc;
+}
+
+int pg_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg)
+{
+	struct add_arg a;
+	int rc = device_add_arg(&a, d, token_hash, now_ms);
+
+	if (rc != STORE_OK || done == NULL)
+		return rc != STORE_OK ? rc : STORE_ERROR;
+	return pg_writer_submit(PG(st), device_add_tx, &a, sizeof(a), 0, NULL, done, arg);
 }
 
 int pg_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out)
@@ -377,6 +457,32 @@ int pg_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t 
 	pgp_i64(&p, after > INT64_MAX ? INT64_MAX : (int64_t)after);
 	pgp_i64(&p, now_ms);
 	rc = pg_read(PG(st), "device poll", "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.id = $1", &p, &r);
+	if (rc == STORE_OK && PQntuples(r) != 1)
+		rc = STORE_NOTFOUND;
+	if (rc == STORE_OK) {
+		device_row(PG(st), r, 0, out);
+		*pending = out->pending != 0;
+	}
+	PQclear(r);
+	return rc;
+}
+
+/* The token's device and whether it has something deliverable, in one statement: a poll is one
+ * round trip (and one read). */
+int pg_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			 struct store_device *out, int *pending)
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int rc;
+
+	if (hash == NULL || out == NULL || pending == NULL)
+		return STORE_ERROR;
+	pgp_bytes(&p, hash, STORE_HASH_LEN);
+	pgp_i64(&p, after > INT64_MAX ? INT64_MAX : (int64_t)after);
+	pgp_i64(&p, now_ms);
+	rc = pg_read(PG(st), "device poll", "SELECT " DEVICE_POLL_COLS " FROM devices d WHERE d.token_hash = $1", &p,
+		     &r);
 	if (rc == STORE_OK && PQntuples(r) != 1)
 		rc = STORE_NOTFOUND;
 	if (rc == STORE_OK) {

@@ -11,11 +11,34 @@ static inline struct pg_store *PG(struct store *st)
 	return (struct pg_store *)st; /* base is the first member */
 }
 
+/* The body of a write: its statements, run on c inside a transaction its caller began (its own,
+ * pg_tx, or a savepoint of the writer's group, pg_writer.c). Returns a store rc, or PG_UNDO: done,
+ * and nothing it changed is kept (an idempotent replay), which its caller reports as STORE_OK; or
+ * PG_AGAIN: another server committed first what it needed to add (a unique key), so it is undone
+ * and run once more, when it sees that server's row. */
+#define PG_UNDO (-1)
+#define PG_AGAIN (-2)
+typedef int (*pg_body_fn)(PGconn *c, void *arg);
 /* Runs fn inside BEGIN ... COMMIT on a pooled connection (ROLLBACK when fn fails). */
-int pg_tx(struct pg_store *st, int (*fn)(PGconn *c, void *arg), void *arg);
+int pg_tx(struct pg_store *st, pg_body_fn fn, void *arg);
 /* One statement outside an explicit transaction: a read, or a write that commits on its own. */
 int pg_read(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res);
 int pg_write1(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, int *changed);
+/* A write of one statement whose rows are wanted (a claim written as WITH ... UPDATE ...
+ * RETURNING): committed on its own, counted as a commit; the caller PQclear()s *res. */
+int pg_write_rows(struct pg_store *st, const char *what, const char *sql, const struct pg_params *p, PGresult **res);
+/* pg_writer.c: the group commit of the asynchronous writes. */
+/* Queues body for the writer's next group: arg (size bytes) is copied and the copy is what body
+ * and finish get. lock_device (0: none) is the device row body locks: the group locks its rows
+ * first, in id order. After the group's COMMIT (or its failure) finish(copy, rc), if not NULL,
+ * copies results out, then done(done_arg, rc) runs, on the writer thread. STORE_OK, or an error
+ * with nothing queued and no callback. While the store closes, the write is refused through its
+ * callbacks at once, on the caller's thread, with STORE_UNAVAILABLE (and STORE_OK is returned). */
+int pg_writer_submit(struct pg_store *st, pg_body_fn body, const void *arg, size_t size, int64_t lock_device,
+		     void (*finish)(void *arg, int rc), store_done_cb done, void *done_arg);
+int pg_writer_start(struct pg_store *st);
+/* Commits what is queued, then stops the writer. */
+void pg_writer_stop(struct pg_store *st);
 /* A row count from PQcmdTuples. */
 int atoi_safe(const char *s);
 
@@ -35,9 +58,13 @@ int pg_gateway_list(struct store *st, store_principal_cb cb, void *arg);
 int pg_gateway_revoke(struct store *st, const char *name);
 int pg_gateway_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], struct store_principal *out);
 int pg_device_add(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN], int64_t now_ms);
+int pg_device_add_async(struct store *st, struct store_device *d, const uint8_t token_hash[STORE_HASH_LEN],
+			int64_t now_ms, store_done_cb done, void *arg);
 /* What a new device must be (store_device_add's checks). */
 int pg_valid_new_device(const struct store_device *d);
 int pg_device_add_many(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms);
+int pg_device_add_many_async(struct store *st, struct store_device_new *devs, size_t n, int64_t now_ms,
+			     store_done_cb done, void *arg);
 int pg_device_get(struct store *st, int64_t provider_id, int64_t id, struct store_device *out);
 int pg_device_list(struct store *st, int64_t provider_id, store_device_cb cb, void *arg);
 int pg_key_roll(struct store *st, int key_id, int *count);
@@ -47,6 +74,8 @@ int pg_device_auth(struct store *st, const uint8_t hash[STORE_HASH_LEN], int64_t
 void pg_device_touch(struct store *st, int64_t device_id, int64_t now_ms);
 int pg_message_put(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
 		   struct store_message *out, int *replayed);
+int pg_message_put_async(struct store *st, int64_t provider_id, const struct store_message_in *in, int64_t now_ms,
+			 struct store_message *out, int *replayed, store_done_cb done, void *arg);
 int pg_message_get(struct store *st, int64_t provider_id, int64_t id, struct store_message *out, store_event_cb ev,
 		   void *arg);
 int pg_message_cancel(struct store *st, int64_t provider_id, int64_t id, int64_t now_ms);
@@ -56,6 +85,8 @@ int pg_device_fetch(struct store *st, int64_t device_id, uint64_t after, int max
 		    void *arg, int *count);
 int pg_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	   int *count);
+int pg_ack_async(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
+		 int *count, store_done_cb done, void *arg);
 int pg_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms);
 int pg_wake_lease(struct store *st, int64_t gateway_id, int max, int64_t lease_ms, int64_t now_ms,
 		  struct store_wake_job *jobs, int *n);
@@ -70,7 +101,7 @@ int pg_expire(struct store *st, int64_t now_ms, int *count);
 int pg_purge(struct store *st, int64_t before_ms, int *count);
 int pg_stats(struct store *st, struct store_stats *out);
 void pg_debug_fail_commits(struct store *st, int n);
-/* The verbs store.h gained after the seam (the *_async ones are store.c's). */
+/* The verbs store.h gained after the seam. */
 int pg_device_set_push_keys(struct store *st, int64_t device_id, const char *p256dh, const char *auth,
 			    const char *server_key, const char *token, uint64_t *last_seq);
 int pg_device_by_push_token(struct store *st, const char *token, int64_t *device_id, int64_t *provider_id,
@@ -79,6 +110,8 @@ int pg_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, size
 		 const char *detail, int64_t now_ms);
 int pg_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 		   int *pending);
+int pg_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
+			 struct store_device *out, int *pending);
 int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			 store_message_cb cb, void *arg, int *count, int *more);
 int pg_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms);

@@ -249,16 +249,17 @@ int pg_webhook_due(struct store *st, int64_t now_ms, int max, store_delivery_cb 
 	pgp_i64(&p, now_ms);
 	pgp_i64(&p, max);
 	pgp_i64(&p, now_ms + PG_WEBHOOK_CLAIM_MS);
-	rc = pg_read(PG(st), "webhook due",
-		     "WITH due AS (SELECT o.id FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id "
-		     "WHERE o.next_ms <= $1 AND w.disabled_ms = 0 AND NOT EXISTS (SELECT 1 FROM webhook_outbox q "
-		     "WHERE q.webhook_id = o.webhook_id AND q.message_id = o.message_id AND q.id < o.id) "
-		     "ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
-		     "c AS (UPDATE webhook_outbox o SET next_ms = $3 FROM due WHERE o.id = due.id "
-		     "RETURNING o.id, o.webhook_id, o.attempts, o.event_id) "
-		     "SELECT c.id, c.webhook_id, c.attempts, w.url, w.secret, " EVENT_COLS
-		     " FROM c JOIN webhooks w ON w.id = c.webhook_id JOIN events e ON e.id = c.event_id ORDER BY c.id",
-		     &p, &r);
+	rc = pg_write_rows(
+		PG(st), "webhook due",
+		"WITH due AS (SELECT o.id FROM webhook_outbox o JOIN webhooks w ON w.id = o.webhook_id "
+		"WHERE o.next_ms <= $1 AND w.disabled_ms = 0 AND NOT EXISTS (SELECT 1 FROM webhook_outbox q "
+		"WHERE q.webhook_id = o.webhook_id AND q.message_id = o.message_id AND q.id < o.id) "
+		"ORDER BY o.id LIMIT $2 FOR UPDATE OF o SKIP LOCKED), "
+		"c AS (UPDATE webhook_outbox o SET next_ms = $3 FROM due WHERE o.id = due.id "
+		"RETURNING o.id, o.webhook_id, o.attempts, o.event_id) "
+		"SELECT c.id, c.webhook_id, c.attempts, w.url, w.secret, " EVENT_COLS
+		" FROM c JOIN webhooks w ON w.id = c.webhook_id JOIN events e ON e.id = c.event_id ORDER BY c.id",
+		&p, &r);
 	for (int i = 0; rc == STORE_OK && i < PQntuples(r); i++) {
 		memset(&d, 0, sizeof(d));
 		d.outbox_id = pg_i64(r, i, 0);

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Three smswake-servers on one PostgreSQL database (a throw-away cluster of the test's own):
 # they start together on an empty database, share providers and devices, a long-poll on one is
-# answered by a submit on another, and a burst of submits through all three while one is
-# SIGKILLed and restarted reaches the device exactly once and in order.
+# answered by a submit on another, an empty poll is one store read, and a burst of submits
+# through all three while one is SIGKILLed and restarted reaches the device exactly once and in
+# order.
 . tests/integration/lib_tap.sh
 
 BUILD=${SMSWAKE_BUILD:-build}
@@ -88,6 +89,23 @@ ms=$(((t1 - t0) / 1000000))
 echo "# long-poll on b answered ${ms} ms after the submit on c"
 check "long-poll answered long before its wait ran out (${ms} ms)" test "$ms" -lt 10000
 curl -sS -o /dev/null -H "Authorization: Bearer $TOK" -H 'Content-Type: application/json' -d '{"seq": 1}' "$URL_a/v1/device/ack"
+
+# 3b. A device poll is one store read on PostgreSQL too (its token, its device and whether anything
+# waits, in one statement), as on SQLite (test_http's test_fetch_store_reads). /metrics' own reads
+# are measured between two answers and taken out; background work (webhook deliveries) only adds
+# reads, so the least of three measurements is the poll's cost.
+reads() { curl -fs "$1/metrics" | awk '$1 == "smswake_store_reads_total" {print $2}'; }
+least=
+for i in 1 2 3; do
+	r0=$(reads "$URL_a")
+	r1=$(reads "$URL_a")
+	code=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $TOK" "$URL_a/v1/device/messages?after=1")
+	r2=$(reads "$URL_a")
+	[ "$code" = 204 ] || not_ok "an empty poll on PostgreSQL answers 204 (got $code)"
+	cost=$(((r2 - r1) - (r1 - r0)))
+	if [ -z "$least" ] || [ "$cost" -lt "$least" ]; then least=$cost; fi
+done
+check "an empty poll is one store read on PostgreSQL ($least)" test "$least" -eq 1
 
 # 4. A burst through all three while b is SIGKILLed and restarted.
 : >"$T/accepted"

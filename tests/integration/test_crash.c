@@ -3,7 +3,9 @@
  * restart every message answered 201 must be there, with its sequence number, and every
  * device's sequence must have no gap. The second case runs many more clients than the server
  * has HTTP threads: submits waiting for their group commit hold no thread, so a group grows past
- * the thread count (one fsync for many submits), and a 201 still never precedes its COMMIT. */
+ * the thread count (one fsync for many submits), and a 201 still never precedes its COMMIT. The
+ * third does the same on PostgreSQL (a throw-away cluster, tests/lib/pgtmp.sh): its writer's
+ * group commit (store/pg/pg_writer.c) must not answer 201 before COMMIT either. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testsrv.h"
@@ -27,7 +30,7 @@
 #define SERVER_THREADS 2
 #define MAXREC 200000
 
-static struct testsrv ts, ts2;
+static struct testsrv ts, ts2, ts3;
 static struct testsrv *cur = &ts; /* the server the submitters talk to */
 static int64_t dev_id[NDEV];
 static char dev_tok[NDEV][128];
@@ -201,6 +204,83 @@ static void test_shared_commits_sigkill(void **state)
 	cur = &ts;
 }
 
+/* The same on PostgreSQL: a server with 2 HTTP threads on a cluster of the test's own, 48
+ * clients, SIGKILL; after a restart every 201 is there, and the groups held more submits than the
+ * server has threads. */
+static char pg_dir[300];
+
+static void pg_stop(void)
+{
+	char cmd[400];
+
+	if (pg_dir[0] == '\0')
+		return;
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh stop %s/pg", pg_dir);
+	if (system(cmd) != 0 || rmdir(pg_dir) != 0)
+		fprintf(stderr, "could not remove the test cluster in %s\n", pg_dir);
+	pg_dir[0] = '\0';
+}
+
+static void test_pg_shared_commits_sigkill(void **state)
+{
+	(void)state;
+	const char *tmp = getenv("TMPDIR");
+	char cmd[400], dsn[400], conf[1024];
+	pthread_t th[MANY_THREADS];
+	double largest = 0, commits = 0, ops = 0;
+	FILE *p;
+
+	if (system("sh tests/lib/pgtmp.sh available") != 0) {
+		print_message("SKIP test_pg_shared_commits_sigkill: PostgreSQL is not installed\n");
+		skip();
+	}
+	snprintf(pg_dir, sizeof(pg_dir), "%s/smswake-crash-pg.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	assert_non_null(mkdtemp(pg_dir));
+	chmod(pg_dir, 0755); /* the cluster's owner (postgres when run as root) must reach it */
+	snprintf(cmd, sizeof(cmd), "sh tests/lib/pgtmp.sh start %s/pg", pg_dir);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	if (fgets(dsn, sizeof(dsn), p) == NULL)
+		dsn[0] = '\0';
+	assert_int_equal(pclose(p), 0);
+	dsn[strcspn(dsn, "\n")] = '\0';
+	snprintf(conf, sizeof(conf),
+		 "threads = 2\nmax_fetch = 1000\n[scheduler]\nenabled = no\n[store]\nbackend = postgresql\ndsn = %s\n",
+		 dsn);
+	assert_int_equal(testsrv_launch(&ts3, conf), 0);
+	cur = &ts3;
+	nrecs = 0;
+	stop = 0;
+	make_devices(&ts3);
+	for (int t = 0; t < MANY_THREADS; t++)
+		pthread_create(&th[t], NULL, submitter, (void *)(intptr_t)t);
+	for (int polls = 0; polls < 300; polls++) {
+		usleep(100000);
+		largest = testsrv_metric(&ts3, "smswake_store_largest_group");
+		if (largest >= SHARED_GROUP_MIN && polls >= 10)
+			break;
+	}
+	commits = testsrv_metric(&ts3, "smswake_store_commits_total");
+	ops = testsrv_metric(&ts3, "smswake_store_committed_ops_total");
+	testsrv_stop(&ts3, SIGKILL);
+	stop = 1;
+	for (int t = 0; t < MANY_THREADS; t++)
+		pthread_join(th[t], NULL);
+	print_message("PostgreSQL: %d messages answered 201 before SIGKILL; %.0f operations in %.0f commits, "
+		      "largest group %.0f (HTTP threads: %d)\n",
+		      nrecs, ops, commits, largest, SERVER_THREADS);
+	assert_true(nrecs > 50);
+	assert_true(largest >= SHARED_GROUP_MIN);
+	assert_true(commits > 0 && ops / commits > SERVER_THREADS);
+
+	assert_int_equal(testsrv_start(&ts3), 0);
+	check_after_restart(&ts3);
+	testsrv_cleanup(&ts3);
+	ts3.dir[0] = '\0';
+	cur = &ts;
+	pg_stop();
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -212,6 +292,9 @@ static int teardown(void **state)
 	(void)state;
 	if (ts2.dir[0]) /* a failed second case */
 		testsrv_cleanup(&ts2);
+	if (ts3.dir[0]) /* a failed third case */
+		testsrv_cleanup(&ts3);
+	pg_stop();
 	return testsrv_suite_stop(&ts);
 }
 
@@ -220,6 +303,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigkill_during_submits),
 		cmocka_unit_test(test_shared_commits_sigkill),
+		cmocka_unit_test(test_pg_shared_commits_sigkill),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Unit tests of the SQLite store: schema and migrations, every verb's semantics, group commit
- * under concurrency, injected commit failures, last-seen flushing, and the hot queries' plans. */
+/* Unit tests of the store, on SQLite and (most cases again) on PostgreSQL: schema and migrations,
+ * every verb's semantics, group commit under concurrency (on PostgreSQL also across two servers,
+ * with a deadlock, a lost connection and a close while writes wait), injected commit failures,
+ * last-seen flushing, and the hot queries' plans. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -2234,6 +2236,189 @@ static void test_async_writes(void **state)
 	assert_int_equal(async_done, want); /* nothing called back twice or for a refused write */
 }
 
+/* One group of mixed asynchronous writes, held back behind a first write whose callback blocks the
+ * writer (callbacks run on it): every operation gets its own result (an unknown device, a full
+ * queue, a key of another device fail alone), callbacks come in queue order and after COMMIT (the
+ * message is readable from inside), one device's submits are numbered in queue order without a
+ * gap, and one idempotency key twice in the group is one message. A message_added notification
+ * comes only once the message is readable. */
+struct mixed_op {
+	struct store *st;
+	struct store_message_in in;
+	struct store_message out;
+	int replayed;
+	int count;
+	int rc;
+	int order; /* the callback's place among all callbacks */
+	int seen;  /* a successful, not replayed, submit was readable from its callback */
+};
+
+static pthread_mutex_t mixed_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mixed_cond = PTHREAD_COND_INITIALIZER;
+static int mixed_calls, mixed_gate_entered, mixed_gate_open;
+
+static void mixed_done(void *arg, int rc)
+{
+	struct mixed_op *o = arg;
+	struct store_message m;
+
+	o->seen = rc == STORE_OK && o->in.device_id != 0 &&
+		  store_message_get(o->st, 0, o->out.id, &m, NULL, NULL) == STORE_OK && m.seq == o->out.seq;
+	pthread_mutex_lock(&mixed_lock);
+	o->rc = rc;
+	o->order = ++mixed_calls;
+	pthread_cond_broadcast(&mixed_cond);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
+/* The first write's callback: holds the writer until the test opens the gate. */
+static void mixed_gate_done(void *arg, int rc)
+{
+	mixed_done(arg, rc);
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_entered = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	while (!mixed_gate_open)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
+struct visible_check {
+	struct store *st;
+	pthread_mutex_t lock;
+	int calls, unseen;
+};
+
+static void visible_added(void *arg, int64_t device_id)
+{
+	struct visible_check *v = arg;
+	int pending = store_device_has_pending(v->st, device_id, 0, T0);
+
+	pthread_mutex_lock(&v->lock);
+	v->calls++;
+	if (pending != 1)
+		v->unseen++;
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void mixed_put(struct fixture *f, struct mixed_op *o, int64_t dev, const char *key, int max_pending)
+{
+	memset(o, 0, sizeof(*o));
+	o->st = f->st;
+	o->rc = -1;
+	o->in = (struct store_message_in){.device_id = dev,
+					  .urgency = URG_NORMAL,
+					  .ttl_s = 3600,
+					  .idempotency_key = key,
+					  .max_pending = max_pending,
+					  .body = (const uint8_t *)"m",
+					  .body_len = 1};
+}
+
+static void test_async_group_mixed(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev1 = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	struct visible_check vc = {.st = f->st, .lock = PTHREAD_MUTEX_INITIALIZER};
+	struct store_notify nt = {.message_added = visible_added, .arg = &vc};
+	static struct mixed_op gate, op[10];
+	struct store_stats s0, s;
+	struct seqcheck sc = {.next = 1};
+	int count = -1, n = 0;
+
+	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+	store_set_notify(f->st, &nt);
+	mixed_put(f, &gate, dev1, NULL, 0);
+	assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
+						 mixed_gate_done, &gate),
+			 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	while (!mixed_gate_entered)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
+
+	mixed_put(f, &op[0], dev1, "k", 0);    /* ok, seq 2 */
+	mixed_put(f, &op[1], 999999, NULL, 0); /* unknown device */
+	mixed_put(f, &op[2], dev1, NULL, 0);   /* ok, seq 3 */
+	mixed_put(f, &op[3], dev2, NULL, 1);   /* ok, dev2's seq 1 */
+	mixed_put(f, &op[4], dev2, NULL, 1);   /* max_pending 1 reached */
+	mixed_put(f, &op[5], dev1, "k", 0);    /* the same key again: op[0]'s message */
+	mixed_put(f, &op[6], dev2, "k", 0);    /* the key is dev1's: conflict */
+	mixed_put(f, &op[7], dev1, NULL, 0);   /* ok, seq 4 */
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out, &op[i].replayed,
+							 mixed_done, &op[i]),
+				 STORE_OK);
+	memset(&op[8], 0, sizeof(op[8]));
+	op[8].st = f->st;
+	op[8].rc = -1;
+	assert_int_equal(store_ack_async(f->st, 999999, 1, 0, 0, T0, &op[8].count, mixed_done, &op[8]), STORE_OK);
+	memset(&op[9], 0, sizeof(op[9]));
+	op[9].st = f->st;
+	op[9].rc = -1;
+	assert_int_equal(store_ack_async(f->st, dev2, 0, 0, 0, T0, &count, mixed_done, &op[9]), STORE_OK);
+	n = 10;
+
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_open = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	while (mixed_calls < n + 1)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+
+	assert_int_equal(gate.rc, STORE_OK);
+	assert_int_equal(gate.out.seq, 1);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(op[i].order, i + 2); /* queue order, after the gate's */
+	assert_int_equal(op[0].rc, STORE_OK);
+	assert_int_equal(op[0].out.seq, 2);
+	assert_int_equal(op[0].replayed, 0);
+	assert_int_equal(op[1].rc, STORE_NOTFOUND);
+	assert_int_equal(op[2].rc, STORE_OK);
+	assert_int_equal(op[2].out.seq, 3);
+	assert_int_equal(op[3].rc, STORE_OK);
+	assert_int_equal(op[3].out.seq, 1);
+	assert_int_equal(op[4].rc, STORE_FULL);
+	assert_int_equal(op[5].rc, STORE_OK);
+	assert_int_equal(op[5].replayed, 1);
+	assert_int_equal(op[5].out.id, op[0].out.id);
+	assert_int_equal(op[5].out.seq, 2);
+	assert_int_equal(op[6].rc, STORE_CONFLICT);
+	assert_int_equal(op[7].rc, STORE_OK);
+	assert_int_equal(op[7].out.seq, 4); /* no number was used by the failed or replayed ones */
+	assert_int_equal(op[8].rc, STORE_NOTFOUND);
+	assert_int_equal(op[8].count, 0);
+	assert_int_equal(op[9].rc, STORE_OK);
+	assert_int_equal(count, 0);
+	for (int i = 0; i < 8; i++)
+		if (op[i].rc == STORE_OK && !op[i].replayed)
+			assert_true(op[i].seen);
+	/* All ten in one group: one commit. */
+	assert_int_equal(s.commits - s0.commits, 1);
+	assert_int_equal(s.committed_ops - s0.committed_ops, n);
+	assert_true(s.largest_group >= (uint64_t)n);
+
+	assert_int_equal(store_device_fetch(f->st, dev1, 0, 100, T0, check_seq, &sc, &count), STORE_OK);
+	assert_int_equal(count, 4);
+	assert_int_equal(sc.bad, 0);
+	/* Notifications: at least one per device written, each after its message was readable. */
+	for (int i = 0; i < 200; i++) {
+		pthread_mutex_lock(&vc.lock);
+		int calls = vc.calls;
+		pthread_mutex_unlock(&vc.lock);
+		if (calls >= 2)
+			break;
+		usleep(10 * 1000);
+	}
+	store_set_notify(f->st, NULL);
+	pthread_mutex_lock(&vc.lock);
+	assert_true(vc.calls >= 2);
+	assert_int_equal(vc.unseen, 0);
+	pthread_mutex_unlock(&vc.lock);
+}
+
 static void test_group_commit(void **state)
 {
 	struct fixture *f = *state;
@@ -2856,6 +3041,436 @@ static void test_pg_notify_idempotency_across_servers(void **state)
 	store_close(other);
 }
 
+/* ---- group commit on PostgreSQL (store/pg/pg_writer.c) ---- */
+
+/* A connection of the test's own to the fixture's database, to hold row locks. */
+static PGconn *pg_side(const struct fixture *f)
+{
+	PGconn *c = PQconnectdb(f->path);
+
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("PostgreSQL: %s", PQerrorMessage(c));
+	return c;
+}
+
+static void pg_side_ok(PGconn *c, const char *sql)
+{
+	PGresult *r = PQexec(c, sql);
+
+	if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+		fail_msg("%s: %s", sql, PQerrorMessage(c));
+	PQclear(r);
+}
+
+/* Waits (10 s at most) until n writer connections of this database wait for a lock. */
+static void pg_wait_writers_blocked(const struct fixture *f, int n)
+{
+	PGconn *c = pg_side(f);
+
+	for (int i = 0; i < 1000; i++) {
+		PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+					"AND application_name = 'smswake-writer' AND wait_event_type = 'Lock'");
+		int got = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+
+		PQclear(r);
+		if (got >= n) {
+			PQfinish(c);
+			return;
+		}
+		usleep(10 * 1000);
+	}
+	PQfinish(c);
+	fail_msg("the writer never waited for the row lock");
+}
+
+/* Holds the writer (callbacks run on it) until the test has queued what must make one group. */
+static void gate_hold(struct fixture *f, int64_t dev)
+{
+	static struct mixed_op g;
+
+	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+	mixed_put(f, &g, dev, NULL, 0);
+	assert_int_equal(store_message_put_async(f->st, f->prov, &g.in, T0, &g.out, &g.replayed, mixed_gate_done, &g),
+			 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	while (!mixed_gate_entered)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
+static void gate_release_wait(int calls)
+{
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_open = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	while (mixed_calls < calls)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
+/* A group that deadlocks with another transaction is rolled back and run again: its submits
+ * succeed, nobody is told of the deadlock. The other transaction holds device 2 and then asks for
+ * device 1, which the group (submits to 1 and 2, rows taken in id order) holds while it waits for
+ * device 2; with a longer deadlock_timeout of its own, the group is the one PostgreSQL aborts. */
+static void test_pg_group_deadlock_retry(void **state)
+{
+	struct fixture *f = *state;
+	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1), d2 = add_device(f->st, f->prov, "+15550002", 2),
+		d3 = add_device(f->st, f->prov, "+15550003", 3);
+	static struct mixed_op op[2];
+	PGconn *x = pg_side(f);
+	char sql[160];
+	PGresult *r;
+
+	gate_hold(f, d3);
+	pg_side_ok(x, "BEGIN");
+	pg_side_ok(x, "SET LOCAL deadlock_timeout = '30s'");
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)d2);
+	pg_side_ok(x, sql);
+	mixed_put(f, &op[0], d1, NULL, 0);
+	mixed_put(f, &op[1], d2, NULL, 0);
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out, &op[i].replayed,
+							 mixed_done, &op[i]),
+				 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_open = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	pthread_mutex_unlock(&mixed_lock);
+	pg_wait_writers_blocked(f, 1); /* the group holds device 1 and waits for device 2 */
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)d1);
+	r = PQexec(x, sql); /* waits until PostgreSQL aborts the group (its deadlock_timeout, 1 s) */
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	PQclear(r);
+	pg_side_ok(x, "COMMIT");
+	PQfinish(x);
+	gate_release_wait(3);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(op[i].rc, STORE_OK);
+		assert_int_equal(op[i].out.seq, 1);
+		assert_true(op[i].seen);
+	}
+}
+
+/* The writer's connection dies before COMMIT (while the group waits for a row lock): the writer
+ * connects again and runs the group again; the submit is stored once. */
+static void test_pg_group_reconnect(void **state)
+{
+	struct fixture *f = *state;
+	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1);
+	static struct mixed_op op;
+	PGconn *x = pg_side(f);
+	struct store_device d;
+	char sql[160];
+
+	mixed_calls = 0;
+	pg_side_ok(x, "BEGIN");
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)d1);
+	pg_side_ok(x, sql);
+	mixed_put(f, &op, d1, NULL, 0);
+	assert_int_equal(store_message_put_async(f->st, f->prov, &op.in, T0, &op.out, &op.replayed, mixed_done, &op),
+			 STORE_OK);
+	pg_wait_writers_blocked(f, 1);
+	{
+		PGconn *y = pg_side(f);
+		pg_side_ok(y, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+			      "current_database() AND application_name = 'smswake-writer'");
+		PQfinish(y);
+	}
+	pg_side_ok(x, "COMMIT");
+	PQfinish(x);
+	pthread_mutex_lock(&mixed_lock);
+	while (mixed_calls < 1)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	assert_int_equal(op.rc, STORE_OK);
+	assert_int_equal(op.out.seq, 1);
+	assert_true(op.seen);
+	assert_int_equal(store_device_get(f->st, 0, d1, &d), STORE_OK);
+	assert_int_equal(d.last_seq, 1);
+	assert_int_equal(d.pending, 1);
+}
+
+struct close_arg {
+	struct store *st;
+	int closed; /* under mixed_lock */
+	int started;
+};
+
+static void *close_worker(void *p)
+{
+	struct close_arg *a = p;
+
+	pthread_mutex_lock(&mixed_lock);
+	a->started = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	pthread_mutex_unlock(&mixed_lock);
+	store_close(a->st);
+	pthread_mutex_lock(&mixed_lock);
+	a->closed = 1;
+	pthread_mutex_unlock(&mixed_lock);
+	return NULL;
+}
+
+static int close_seen_open;
+static struct close_arg *close_current;
+
+/* Records whether the store had finished closing when the callback ran. */
+static void close_done(void *arg, int rc)
+{
+	pthread_mutex_lock(&mixed_lock);
+	if (!close_current->closed)
+		close_seen_open++;
+	pthread_mutex_unlock(&mixed_lock);
+	mixed_done(arg, rc);
+}
+
+/* store_close commits what is queued and answers it before it returns; a write queued while it
+ * closes is refused through its callback. */
+static void test_pg_writer_close(void **state)
+{
+	struct fixture *f = *state;
+	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1);
+	static struct mixed_op w[6];
+	struct close_arg ca = {.st = f->st};
+	PGconn *x = pg_side(f);
+	struct store_device d;
+	const char *err = NULL;
+	pthread_t th;
+	char sql[160];
+
+	mixed_calls = 0;
+	close_seen_open = 0;
+	close_current = &ca;
+	pg_side_ok(x, "BEGIN");
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)d1);
+	pg_side_ok(x, sql);
+	for (int i = 0; i < 5; i++) {
+		mixed_put(f, &w[i], d1, NULL, 0);
+		assert_int_equal(store_message_put_async(f->st, f->prov, &w[i].in, T0, &w[i].out, &w[i].replayed,
+							 close_done, &w[i]),
+				 STORE_OK);
+	}
+	pg_wait_writers_blocked(f, 1);
+	assert_int_equal(pthread_create(&th, NULL, close_worker, &ca), 0);
+	pthread_mutex_lock(&mixed_lock);
+	while (!ca.started)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	usleep(1000 * 1000); /* store_close has begun: the writer stops taking work */
+	mixed_put(f, &w[5], d1, NULL, 0);
+	assert_int_equal(
+		store_message_put_async(f->st, f->prov, &w[5].in, T0, &w[5].out, &w[5].replayed, close_done, &w[5]),
+		STORE_OK);
+	assert_int_equal(w[5].rc, STORE_UNAVAILABLE); /* called back at once, nothing queued */
+	assert_int_equal(mixed_calls, 1);
+	pg_side_ok(x, "COMMIT");
+	PQfinish(x);
+	pthread_join(th, NULL);
+	assert_int_equal(mixed_calls, 6);
+	assert_int_equal(close_seen_open, 6); /* every callback ran before store_close returned */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(w[i].rc, STORE_OK);
+		assert_int_equal(w[i].out.seq, i + 1);
+		assert_int_equal(w[i].order, i + 2);
+	}
+	f->st = reopen(f, &err);
+	assert_non_null(f->st);
+	assert_int_equal(store_device_get(f->st, 0, d1, &d), STORE_OK);
+	assert_int_equal(d.last_seq, 5);
+	assert_int_equal(d.pending, 5);
+}
+
+/* Two servers (two stores on one database), four threads each submitting asynchronously to the
+ * same devices in different orders, with acknowledgements in between: every submit succeeds (no
+ * deadlock or retry reaches a caller), each device's numbers are 1..N once each, a thread's
+ * submits to one device are numbered in the order it queued them, and the groups hold more than
+ * one operation on average. */
+#define XS_THREADS 4
+#define XS_DEVICES 5
+#define XS_PUTS 150
+#define XS_WINDOW 24
+
+struct xs_put {
+	struct store_message_in in;
+	struct store_message out;
+	int replayed, rc, done;
+};
+
+struct xs_arg {
+	struct store *st;
+	int64_t prov;
+	const int64_t *dev;
+	int index;
+	struct xs_put put[XS_PUTS];
+	int acks, ack_rc, ack_count[XS_PUTS];
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int outstanding;
+	int failures;
+};
+
+struct xs_cb {
+	struct xs_arg *a;
+	struct xs_put *p; /* NULL: an acknowledgement */
+	int rc;
+};
+
+static void xs_done(void *arg, int rc)
+{
+	struct xs_cb *cb = arg;
+	struct xs_arg *a = cb->a;
+
+	pthread_mutex_lock(&a->lock);
+	if (cb->p != NULL) {
+		cb->p->rc = rc;
+		cb->p->done++;
+	} else if (rc != STORE_OK) {
+		a->ack_rc = rc;
+	}
+	a->outstanding--;
+	pthread_cond_broadcast(&a->cond);
+	pthread_mutex_unlock(&a->lock);
+	free(cb);
+}
+
+static void *xs_worker(void *p)
+{
+	struct xs_arg *a = p;
+
+	for (int i = 0; i < XS_PUTS; i++) {
+		struct xs_put *x = &a->put[i];
+		struct xs_cb *cb = calloc(1, sizeof(*cb));
+		int64_t dev = a->dev[(a->index % 2 ? XS_DEVICES - 1 - i % XS_DEVICES : i % XS_DEVICES)];
+
+		pthread_mutex_lock(&a->lock);
+		while (a->outstanding >= XS_WINDOW)
+			pthread_cond_wait(&a->cond, &a->lock);
+		a->outstanding++;
+		pthread_mutex_unlock(&a->lock);
+		cb->a = a;
+		cb->p = x;
+		x->in = (struct store_message_in){.device_id = dev,
+						  .urgency = URG_NORMAL,
+						  .ttl_s = 3600,
+						  .body = (const uint8_t *)"x",
+						  .body_len = 1};
+		x->rc = -1;
+		if (store_message_put_async(a->st, a->prov, &x->in, T0, &x->out, &x->replayed, xs_done, cb) !=
+		    STORE_OK) {
+			a->failures++;
+			free(cb);
+			pthread_mutex_lock(&a->lock);
+			a->outstanding--;
+			pthread_mutex_unlock(&a->lock);
+			continue;
+		}
+		if (i % 10 == 9) {
+			struct xs_cb *ack = calloc(1, sizeof(*ack));
+			ack->a = a;
+			pthread_mutex_lock(&a->lock);
+			a->outstanding++;
+			pthread_mutex_unlock(&a->lock);
+			if (store_ack_async(a->st, dev, 0, 0, 0, T0, &a->ack_count[a->acks++], xs_done, ack) !=
+			    STORE_OK) {
+				a->failures++;
+				free(ack);
+				pthread_mutex_lock(&a->lock);
+				a->outstanding--;
+				pthread_mutex_unlock(&a->lock);
+			}
+		}
+	}
+	pthread_mutex_lock(&a->lock);
+	while (a->outstanding > 0)
+		pthread_cond_wait(&a->cond, &a->lock);
+	pthread_mutex_unlock(&a->lock);
+	return NULL;
+}
+
+static void test_pg_groups_across_servers(void **state)
+{
+	struct fixture *f = *state;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	static struct xs_arg a[XS_THREADS];
+	pthread_t th[XS_THREADS];
+	int64_t dev[XS_DEVICES];
+	int total[XS_DEVICES] = {0};
+	struct store_stats s1, s2;
+	double t;
+
+	assert_non_null(other);
+	for (int i = 0; i < XS_DEVICES; i++) {
+		char msisdn[32];
+		snprintf(msisdn, sizeof(msisdn), "+1555000%d", i);
+		dev[i] = add_device(f->st, f->prov, msisdn, i + 1);
+	}
+	t = now_s();
+	for (int i = 0; i < XS_THREADS; i++) {
+		memset(&a[i], 0, sizeof(a[i]));
+		a[i].st = i % 2 ? other : f->st;
+		a[i].prov = f->prov;
+		a[i].dev = dev;
+		a[i].index = i / 2; /* each store has a thread going up the devices and one going down */
+		pthread_mutex_init(&a[i].lock, NULL);
+		pthread_cond_init(&a[i].cond, NULL);
+		assert_int_equal(pthread_create(&th[i], NULL, xs_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < XS_THREADS; i++)
+		pthread_join(th[i], NULL);
+	t = now_s() - t;
+	assert_int_equal(store_stats(f->st, &s1), STORE_OK);
+	assert_int_equal(store_stats(other, &s2), STORE_OK);
+	print_message("two servers: %d async submits in %.2f s; %llu + %llu commits, largest groups %llu, %llu\n",
+		      XS_THREADS * XS_PUTS, t, (unsigned long long)s1.commits, (unsigned long long)s2.commits,
+		      (unsigned long long)s1.largest_group, (unsigned long long)s2.largest_group);
+	for (int i = 0; i < XS_THREADS; i++) {
+		int64_t last[XS_DEVICES] = {0};
+		assert_int_equal(a[i].failures, 0);
+		assert_int_equal(a[i].ack_rc, STORE_OK);
+		for (int k = 0; k < XS_PUTS; k++) {
+			struct xs_put *x = &a[i].put[k];
+			int d = 0;
+			assert_int_equal(x->done, 1);
+			assert_int_equal(x->rc, STORE_OK);
+			while (dev[d] != x->in.device_id)
+				d++;
+			assert_true((int64_t)x->out.seq > last[d]); /* this thread's order, per device */
+			last[d] = (int64_t)x->out.seq;
+			total[d]++;
+		}
+		pthread_mutex_destroy(&a[i].lock);
+		pthread_cond_destroy(&a[i].cond);
+	}
+	for (int d = 0; d < XS_DEVICES; d++) {
+		char *seen = calloc((size_t)total[d] + 1, 1);
+		struct store_device sd;
+		struct seqcheck c = {.next = 1};
+		int count = 0;
+
+		for (int i = 0; i < XS_THREADS; i++)
+			for (int k = 0; k < XS_PUTS; k++)
+				if (a[i].put[k].in.device_id == dev[d]) {
+					uint64_t q = a[i].put[k].out.seq;
+					assert_true(q >= 1 && q <= (uint64_t)total[d]);
+					assert_int_equal(seen[q], 0); /* each number once */
+					seen[q] = 1;
+				}
+		free(seen);
+		assert_int_equal(store_device_get(other, 0, dev[d], &sd), STORE_OK);
+		assert_int_equal(sd.last_seq, (uint64_t)total[d]);
+		assert_int_equal(store_device_fetch(f->st, dev[d], 0, 1000, T0, check_seq, &c, &count), STORE_OK);
+		assert_int_equal(count, total[d]);
+		assert_int_equal(c.bad, 0);
+	}
+	/* Grouped: fewer commits than operations on each server. */
+	assert_true(s1.committed_ops > s1.commits && s2.committed_ops > s2.commits);
+	assert_true(s1.largest_group > 1 && s2.largest_group > 1);
+	assert_int_equal(s1.commit_failures + s2.commit_failures, 0);
+	store_close(other);
+}
+
 /* Starts a cluster of our own (tests/lib/pgtmp.sh) unless SMSWAKE_TEST_PG_DSN names one; NULL
  * when PostgreSQL is not installed. */
 static char pg_own_dir[PATH_MAX];
@@ -2931,6 +3546,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_async_group_mixed, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_backup_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_threads, setup, teardown),
@@ -2966,10 +3582,16 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_max_pending, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_device_add_many, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_async_writes, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_async_group_mixed, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_start_together, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_counters_across_servers, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_leases_across_servers, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_notify_idempotency_across_servers, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_group_deadlock_retry, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_group_reconnect, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_writer_close, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_groups_across_servers, setup_pg, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("store on sqlite", tests, NULL, NULL);
 
