@@ -196,8 +196,10 @@ check "burst: one wake job per device" test "$(sql "SELECT count(DISTINCT device
 	JOIN providers p ON p.id = j.provider_id WHERE p.name = 'burst'")" = "6 6"
 check "burst: every job was sent (submitted or delivered)" \
 	test "$(sql "SELECT count(*) FROM wake_jobs WHERE id IN ($burst_jobs) AND state IN (2,3)")" -eq 6
-again=$(sql "SELECT count(*) FROM wake_jobs WHERE id IN ($burst_jobs) AND attempts > 1")
-echo "# burst jobs leased again after their lease ran out: $again"
+# A lease b committed but was killed before answering is held by nobody: its job is leased again
+# once lease_time runs out (and still sent once, checked below).
+again=$(sql "SELECT string_agg(id::text, ' ') FROM wake_jobs WHERE id IN ($burst_jobs) AND attempts > 1")
+echo "# burst jobs leased again after their lease ran out: ${again:-none}"
 lost=0
 for j in $held; do
 	st=$(sql "SELECT state FROM wake_jobs WHERE id = $j")
