@@ -36,6 +36,7 @@ static const struct {
 	[CTR_WAKE_SUPPRESSED_UNREACHABLE] = {"smswake_wake_suppressed_total{reason=\"unreachable\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_URGENCY] = {"smswake_wake_suppressed_total{reason=\"low_urgency\"}", NULL},
 	[CTR_WAKE_SUPPRESSED_COUNTER] = {"smswake_wake_suppressed_total{reason=\"counter_exhausted\"}", NULL},
+	[CTR_WAKE_SUPPRESSED_STALE] = {"smswake_wake_suppressed_total{reason=\"stale\"}", NULL},
 	[CTR_WAKE_DELAYED_NO_GATEWAY] = {"smswake_wake_delayed_total{reason=\"no_gateway\"}",
 					 "Wakeups held up by the gateways, not by the policy, by reason."},
 	[CTR_WAKE_DELAYED_SEND_FAILED] = {"smswake_wake_delayed_total{reason=\"send_failed\"}", NULL},

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The wake scheduler thread: looks at devices with unfetched messages, asks the policy what to
- * do, and turns "wake" into a wake job with an authenticated payload (the counter is committed
- * before the job exists, so no two SMS ever carry the same counter). Decisions that hold a
- * message back are recorded as message events once per change, and counted in /metrics. It
- * also watches the gateways: wakeups that wait with no gateway taking them are said in the log,
- * /metrics and /healthz, and never count against a device. */
+ * do, and turns "wake" into a wake job with an authenticated payload (its counter is taken and
+ * committed together with the job, so no two SMS ever carry the same counter). Every server
+ * sharing a store may run one: the job is added only if the decision still holds
+ * (store_wake_job_add's guard), so a device gets one decision at a time and limits and budgets
+ * hold across servers.
+ * Decisions that hold a message back are recorded as message events once per change, and
+ * counted in /metrics. It also watches the gateways: wakeups that wait with no gateway taking
+ * them are said in the log, /metrics and /healthz, and never count against a device. */
 #include "scheduler.h"
 
 #include <pthread.h>
@@ -25,6 +28,9 @@
  * look pending to this pass. It is looked at again once the fetch has settled, unless this
  * server saw that fetch end before the pass began (struct contact). */
 #define CONTACT_SETTLE_MS 1000
+/* A decision the store refused as stale, or a device another server held locked, is made again
+ * from a fresh view this soon. */
+#define STALE_RECHECK_MS 250
 
 struct scheduler {
 	struct server *srv;
@@ -116,53 +122,96 @@ static void remember_in_flight(struct scheduler *s, int64_t device_id, int64_t n
 	s->memo[slot].since_ms = now;
 }
 
-static int make_job(struct pass *p, const struct store_wake_candidate *c, const struct wake_decision *d)
+static const char *refusal_name(int refused)
 {
-	struct server *srv = p->s->srv;
-	struct store_wake_job job;
-	struct wake_msg msg = {0};
+	switch (refused) {
+	case WAKE_REFUSED_STALE: return "another job came first";
+	case WAKE_REFUSED_BUSY: return "the device is locked by another writer";
+	case WAKE_REFUSED_DEVICE_LIMIT: return "device limit reached";
+	case WAKE_REFUSED_BUDGET: return "provider budget spent";
+	default: return "unknown";
+	}
+}
+
+/* What a wakeup payload is built from, but its counter: the store takes that in the transaction
+ * that adds the job and calls build_payload (on SQLite, on the writer thread). */
+struct payload_src {
 	uint8_t key[WAKE_KEY_LEN];
-	uint64_t ctr;
+	struct wake_msg msg;
+	int text;
+	uint16_t port;
+	int64_t device_id;
+};
+
+static int build_payload(void *arg, struct store_wake_job *job)
+{
+	struct payload_src *src = arg;
 	size_t len = 0;
 	int rc;
 
-	rc = store_wake_counter_next(srv->store, c->dev.id, &ctr);
-	if (rc != STORE_OK)
-		return rc;
+	src->msg.counter = job->ctr;
+	if (src->text)
+		rc = wake_encode_text(src->key, src->port, &src->msg, (char *)job->payload, sizeof(job->payload), &len);
+	else
+		rc = wake_encode(src->key, src->port, &src->msg, job->payload, sizeof(job->payload), &len);
+	if (rc != WAKE_OK) {
+		log_warnx("device %lld: cannot encode a wakeup: %s", (long long)src->device_id, wake_strerror(rc));
+		return -1;
+	}
+	job->payload_len = len;
+	return 0;
+}
+
+/* Builds and adds the job; STORE_STALE (with *refused) when the store found the decision no
+ * longer holds. */
+static int make_job(struct pass *p, const struct store_wake_candidate *c, const struct wake_decision *d, int *refused)
+{
+	struct server *srv = p->s->srv;
+	struct store_wake_job job;
+	struct payload_src src = {0};
+	int rc;
+
 	/* The key the device holds: its move to a newer key completes only when it says so. */
 	if (wake_derive_key(keys_master(&srv->keys, c->dev.key_id), MASTER_KEY_LEN, (uint8_t)c->dev.key_id,
-			    (uint64_t)c->dev.id, key) != 0)
+			    (uint64_t)c->dev.id, src.key) != 0)
 		return STORE_ERROR;
+	src.msg.version = WAKE_VERSION;
+	src.msg.flags = d->urgent ? WAKE_F_URGENT : 0;
+	src.msg.key_id = (uint8_t)c->dev.key_id;
+	src.msg.time = (uint32_t)(p->now / 1000);
+	src.msg.pending = (uint8_t)(c->npending > 255 ? 255 : c->npending);
+	src.text = c->dev.sms_format == SMS_FORMAT_TEXT;
+	src.port = (uint16_t)srv->cfg.sched.port;
+	src.device_id = c->dev.id;
 	memset(&job, 0, sizeof(job));
-	msg.version = WAKE_VERSION;
-	msg.flags = d->urgent ? WAKE_F_URGENT : 0;
-	msg.key_id = (uint8_t)c->dev.key_id;
-	msg.counter = ctr;
-	msg.time = (uint32_t)(p->now / 1000);
-	msg.pending = (uint8_t)(c->npending > 255 ? 255 : c->npending);
-	if (c->dev.sms_format == SMS_FORMAT_TEXT)
-		rc = wake_encode_text(key, (uint16_t)srv->cfg.sched.port, &msg, (char *)job.payload,
-				      sizeof(job.payload), &len);
-	else
-		rc = wake_encode(key, (uint16_t)srv->cfg.sched.port, &msg, job.payload, sizeof(job.payload), &len);
-	explicit_bzero(key, sizeof(key));
-	if (rc != WAKE_OK) {
-		log_warnx("device %lld: cannot encode a wakeup: %s", (long long)c->dev.id, wake_strerror(rc));
-		return STORE_ERROR;
-	}
-	job.payload_len = len;
 	job.device_id = c->dev.id;
 	memcpy(job.msisdn, c->dev.msisdn, sizeof(job.msisdn));
 	job.sms_format = c->dev.sms_format;
 	job.port = srv->cfg.sched.port;
-	job.ctr = ctr;
 	job.validity_s = d->validity_s;
 	job.due_ms = p->now;
+	/* What the decision was made on, checked again where the job is added: another server may
+	 * have decided about the device, or spent the limits, since this pass read them. The
+	 * counter is taken there too, only once the decision holds. */
+	job.guard.check = 1;
+	job.guard.last_job_id = c->job_id;
+	job.guard.per_hour = srv->cfg.sched.per_hour;
+	job.guard.per_day = srv->cfg.sched.per_day;
+	job.build = build_payload;
+	job.build_arg = &src;
 	rc = store_wake_job_add(srv->store, &job, p->now);
+	explicit_bzero(&src, sizeof(src));
+	if (rc == STORE_STALE) {
+		*refused = job.refused;
+		log_debug("device %lld: decision refused by the store: %s", (long long)c->dev.id,
+			  refusal_name(job.refused));
+		return rc;
+	}
 	if (rc == STORE_CONFLICT) {
-		/* Another job is outstanding (created by another server sharing the store): it
-		 * covers these messages; the counter spent here is a gap the device never sees. */
-		log_debug("device %lld: a wake job is already outstanding", (long long)c->dev.id);
+		/* The device's counter is exhausted, or a job added without a guard (a tool's) is
+		 * outstanding: no job from this decision. */
+		log_debug("device %lld: the store refused the wake job (counter or outstanding job)",
+			  (long long)c->dev.id);
 		return STORE_OK;
 	}
 	if (rc != STORE_OK)
@@ -171,7 +220,7 @@ static int make_job(struct pass *p, const struct store_wake_candidate *c, const 
 	if (d->reason == REASON_RETRY)
 		metrics_add(CTR_WAKE_RETRIES, 1);
 	log_debug("device %lld: wake job %lld (counter %llu, %s)", (long long)c->dev.id, (long long)job.id,
-		  (unsigned long long)ctr, policy_reason_name(d->reason));
+		  (unsigned long long)job.ctr, policy_reason_name(d->reason));
 	return STORE_OK;
 }
 
@@ -229,12 +278,37 @@ void scheduler_fetch_end(struct scheduler *s, int64_t device_id, int answered)
 	pthread_mutex_unlock(&s->contact_mu);
 }
 
+/* The store refused a wake decision: what it found is what the policy would have said from a
+ * fresh view. A limit or a budget spent meanwhile (by other servers' jobs) is a suppression like
+ * the policy's own; a newer job than the pass saw means another server decided first, and its
+ * job covers the messages: a suppressed duplicate, counted as "stale", with no event (the other
+ * server's job makes them). A device locked by another writer is looked at again shortly. */
+static void refused_decision(struct pass *p, const struct store_wake_candidate *c, int refused)
+{
+	int64_t recheck = p->now + STALE_RECHECK_MS;
+
+	switch (refused) {
+	case WAKE_REFUSED_DEVICE_LIMIT:
+		note_reason(p, c->dev.id, REASON_DEVICE_LIMIT);
+		recheck = p->now + 60000;
+		break;
+	case WAKE_REFUSED_BUDGET:
+		note_reason(p, c->dev.id, REASON_BUDGET);
+		recheck = p->now + 60000;
+		break;
+	case WAKE_REFUSED_STALE: metrics_add(CTR_WAKE_SUPPRESSED_STALE, 1); break;
+	default: break;
+	}
+	if (recheck < p->next)
+		p->next = recheck;
+}
+
 static int consider(void *arg, const struct store_wake_candidate *c)
 {
 	struct pass *p = arg;
 	struct wake_input in;
 	struct wake_decision d;
-	int rc;
+	int rc, refused = WAKE_REFUSED_NONE;
 
 	if (c->dev.last_seen_ms > p->now - CONTACT_SETTLE_MS && !contact_settled(p, c)) {
 		if (c->dev.last_seen_ms + CONTACT_SETTLE_MS < p->next)
@@ -274,9 +348,11 @@ static int consider(void *arg, const struct store_wake_candidate *c)
 			note_reason(p, c->dev.id, REASON_COUNTER_EXHAUSTED);
 			break;
 		}
-		rc = make_job(p, c, &d);
+		rc = make_job(p, c, &d, &refused);
 		if (rc == STORE_OK)
 			remember_in_flight(p->s, c->dev.id, p->now);
+		else if (rc == STORE_STALE)
+			refused_decision(p, c, refused);
 		else if (rc != STORE_CONFLICT)
 			p->next = p->now + 1000; /* the store refused (disk full?): try again soon */
 		break;

@@ -680,6 +680,7 @@ const char *store_strerror(int rc)
 	case STORE_UNSUPPORTED: return "not supported by the store's backend";
 	case STORE_FULL: return "too many messages waiting";
 	case STORE_GONE: return "gone";
+	case STORE_STALE: return "the decision no longer holds";
 	default: return "unknown store error";
 	}
 }

@@ -39,6 +39,8 @@ enum store_rc {
 	STORE_FULL,        /* the device has max_pending messages waiting already: answer 429 */
 	STORE_GONE,        /* it existed and was deleted (a push endpoint): answer 410 */
 	STORE_UNSUPPORTED, /* the store's backend does not have this operation yet: answer 501 */
+	STORE_STALE,       /* the decision a call was made on no longer holds: nothing changed, not a
+			    * failure (store_wake_job_add with a guard; the reason is in job->refused) */
 };
 const char *store_strerror(int rc);
 
@@ -351,13 +353,50 @@ struct store_wake_job {
 	int attempts;      /* leases so far */
 	int64_t reference; /* message reference reported by the gateway, -1 if none */
 	char error[STORE_ERROR_MAX + 1];
+	/* In, store_wake_job_add only (zero in a test's or a tool's job: added unchecked, with
+	 * the caller's counter and payload). guard: the decision the job comes from, checked again
+	 * where the job is added. build: the payload is made there too, see store_wake_job_add. */
+	struct store_wake_guard {
+		int check;           /* nonzero: check the rest */
+		int64_t last_job_id; /* the device's newest job when decided (candidate's job_id), 0: none */
+		int per_hour;        /* the device's wakeups per hour and per day, 0: unlimited */
+		int per_day;
+	} guard;
+	int (*build)(void *arg, struct store_wake_job *job);
+	void *build_arg;
+	int refused; /* out: enum store_wake_refusal when store_wake_job_add answers STORE_STALE */
+};
+
+/* Why a guarded wake job was not added (STORE_STALE). */
+enum store_wake_refusal {
+	WAKE_REFUSED_NONE = 0,
+	WAKE_REFUSED_STALE,        /* the device's newest job is no longer the one decided on */
+	WAKE_REFUSED_BUSY,         /* the device is locked by another writer (another server deciding) */
+	WAKE_REFUSED_DEVICE_LIMIT, /* the device's wakeups of the last hour or day reached its limit */
+	WAKE_REFUSED_BUDGET,       /* the provider's wakeups of the last 24 hours reached its budget */
 };
 
 /* Creates a wake job (the scheduler's, or a test's) due at job->due_ms; sets job->id.
  * A device has at most one outstanding job (queued or leased): another is STORE_CONFLICT.
  * The device's wake state does not change until a modem accepts the SMS (the submitted report).
  * job->ctr comes from store_wake_counter_next (0: the payload carries no counter); a counter
- * below the device's is STORE_CONFLICT. An empty job->msisdn is filled from the device. */
+ * below the device's is STORE_CONFLICT. An empty job->msisdn is filled from the device.
+ * With job->guard.check, the add is a compare-and-set on the decision, made with the device
+ * locked (and on PostgreSQL, with the provider's budget locked), so that servers sharing the
+ * store never make two jobs for one decision nor overshoot a limit: the device's newest job
+ * (highest id, 0: none) must still be guard.last_job_id, the device's jobs of the last hour and
+ * 24 hours (counted at now_ms) must be below guard.per_hour and guard.per_day, and the
+ * provider's jobs of the last 24 hours below its sms_budget_day. Otherwise nothing is added,
+ * job->refused says which did not hold, and the answer is STORE_STALE. On PostgreSQL a device
+ * that another transaction holds locked is not waited for: STORE_STALE, WAKE_REFUSED_BUSY.
+ * With job->build, the store takes the device's next wake counter itself (as
+ * store_wake_counter_next does) in the transaction that adds the job, after the guard, sets
+ * job->ctr and calls build(build_arg, job) to fill payload and payload_len; build nonzero is
+ * STORE_ERROR and nothing is kept. The counter and the job are committed together, so a
+ * counter is spent only on a job that exists, and no counter taken for a refused decision
+ * overtakes the device's outstanding job (a lease drops a job below the device's counter).
+ * build runs while the device is locked (on SQLite, on the writer thread): it must be quick,
+ * must not call the store, and must not touch what the caller's thread changes meanwhile. */
 int store_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms);
 /* Leases up to max jobs that are due (queued, or leased with an expired lease) to a gateway
  * until now_ms + lease_ms. *n is the number filled into jobs[]. A due job the device no longer
@@ -400,7 +439,10 @@ struct store_wake_candidate {
 	int wakes_day;                /* ... in the last 24 hours */
 	int64_t budget_day;           /* the provider's wakeups per day, 0 = unlimited */
 	int64_t budget_used;          /* the provider's wake jobs of the last 24 hours (0 if unlimited) */
-	/* The device's newest wake job: its state (-1: none), creation, last change and leases. */
+	/* The device's newest wake job (the highest id; the guard of a job made from this
+	 * candidate, store_wake_job_add): its id (0: none), state (-1: none), creation, last change
+	 * and leases. */
+	int64_t job_id;
 	int job_state;
 	int64_t job_created_ms;
 	int64_t job_updated_ms;

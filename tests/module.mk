@@ -40,6 +40,8 @@ TEST_SCRIPTS += tests/integration/chain_outage.sh
 TEST_SCRIPTS += tests/integration/chain_maybe_sent.sh
 TEST_SCRIPTS += tests/integration/chain_kannel.sh
 TEST_SCRIPTS += tests/integration/chain_multi_pg.sh
+# Several servers on one PostgreSQL: budgets across schedulers, a server SIGKILLed holding leases.
+TEST_SCRIPTS += tests/integration/chain_scaleout_pg.sh
 TEST_SCRIPTS += tests/integration/e2e_store.sh
 TEST_SCRIPTS += tests/integration/multi_server_pg.sh
 TEST_SCRIPTS += tests/integration/migrate_pg.sh

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Wake jobs, counters and scheduling on PostgreSQL, safe with any number of servers: a device has
- * at most one outstanding job (a unique partial index), counters are incremented on the locked
- * device row and committed before a job can carry them, and due jobs are leased with FOR UPDATE
- * SKIP LOCKED so two gateways asking two servers never get the same job. Contracts: store.h. */
+ * at most one outstanding job (a unique partial index), a scheduler's job is added only if the
+ * decision it comes from still holds with the device row locked (job_guard), counters are
+ * incremented on the locked device row and committed before a job can carry them, and due jobs
+ * are leased with FOR UPDATE SKIP LOCKED so two gateways asking two servers never get the same
+ * job. Contracts: store.h. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,124 @@ struct job_add_arg {
 	int64_t now_ms;
 };
 
+/* The class of the advisory locks that serialise guarded job adds per provider (the other
+ * number is the provider's id); the events' order lock (pg_schema.c) is class 1936553825. */
+#define PG_BUDGET_LOCK 1936548420
+
+/* A refusal: nothing of the transaction is kept. */
+static int refuse(struct store_wake_job *j, int why)
+{
+	j->refused = why;
+	return STORE_STALE;
+}
+
+/* The guard of a scheduler's job (store.h, store_wake_job_add). The device row is locked first,
+ * skipped rather than waited for when another transaction holds it (another server deciding
+ * about the device, or an ack): every job add locks that row before it inserts, so the device's
+ * newest job and its counts read next are final until this transaction ends. The provider's
+ * budget is counted under a transaction-level advisory lock that every guarded add of the
+ * provider takes, in a statement of its own after the lock (READ COMMITTED: it sees each job
+ * committed before the lock was granted). Lock order is device row, then budget lock, and a
+ * holder of the budget lock waits for nothing else, so two adds cannot deadlock. */
+static int job_guard(PGconn *c, struct job_add_arg *a)
+{
+	struct store_wake_job *j = a->j;
+	struct pg_params p = {0};
+	int64_t provider, last, hour, day, budget;
+	PGresult *r;
+	int rc;
+
+	pgp_i64(&p, j->device_id);
+	rc = pg_exec(c, "job guard", "SELECT provider_id FROM devices WHERE id = $1 FOR UPDATE SKIP LOCKED", &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		rc = pg_exec(c, "job guard", "SELECT 1 FROM devices WHERE id = $1", &p, &r);
+		if (rc == STORE_OK)
+			rc = PQntuples(r) == 1 ? refuse(j, WAKE_REFUSED_BUSY) : STORE_NOTFOUND;
+		PQclear(r);
+		return rc;
+	}
+	provider = pg_i64(r, 0, 0);
+	PQclear(r);
+	pgp_i64(&p, a->now_ms - 3600 * 1000LL);
+	pgp_i64(&p, a->now_ms - 86400 * 1000LL);
+	rc = pg_exec(c, "job guard",
+		     "SELECT (SELECT max(id) FROM wake_jobs WHERE device_id = $1), "
+		     "count(*) FILTER (WHERE created_ms > $2), count(*) "
+		     "FROM wake_jobs WHERE device_id = $1 AND created_ms > $3",
+		     &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	last = pg_i64(r, 0, 0);
+	hour = pg_i64(r, 0, 1);
+	day = pg_i64(r, 0, 2);
+	PQclear(r);
+	if (last != j->guard.last_job_id)
+		return refuse(j, WAKE_REFUSED_STALE);
+	if ((j->guard.per_hour > 0 && hour >= j->guard.per_hour) || (j->guard.per_day > 0 && day >= j->guard.per_day))
+		return refuse(j, WAKE_REFUSED_DEVICE_LIMIT);
+
+	memset(&p, 0, sizeof(p));
+	pgp_i64(&p, provider);
+	rc = pg_exec(c, "job guard", "SELECT sms_budget_day FROM providers WHERE id = $1", &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	budget = PQntuples(r) == 1 ? pg_i64(r, 0, 0) : 0;
+	PQclear(r);
+	if (budget <= 0)
+		return STORE_OK;
+	pgp_i64(&p, PG_BUDGET_LOCK);
+	rc = pg_cmd(c, "budget lock", "SELECT pg_advisory_xact_lock($2::integer, ($1::bigint % 2147483647)::integer)",
+		    &p);
+	if (rc != STORE_OK)
+		return rc;
+	p.n = 1;
+	pgp_i64(&p, a->now_ms - 86400 * 1000LL);
+	rc = pg_exec(c, "job guard",
+		     "SELECT p.sms_budget_day, (SELECT count(*) FROM wake_jobs j WHERE j.provider_id = p.id "
+		     "AND j.created_ms > $2) FROM providers p WHERE p.id = $1",
+		     &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	if (PQntuples(r) == 1 && pg_i64(r, 0, 0) > 0 && pg_i64(r, 0, 1) >= pg_i64(r, 0, 0))
+		rc = refuse(j, WAKE_REFUSED_BUDGET);
+	PQclear(r);
+	return rc;
+}
+
+/* The device's next wake counter, taken in the job's own transaction (the row is locked until
+ * it ends), and the payload built with it (store.h, job->build). */
+static int job_build(PGconn *c, struct store_wake_job *j)
+{
+	struct pg_params p = {0};
+	PGresult *r;
+	int rc;
+
+	pgp_i64(&p, j->device_id);
+	rc = pg_exec(c, "job counter",
+		     "UPDATE devices SET wake_ctr = CASE WHEN wake_ctr = 9223372036854775807 "
+		     "THEN -9223372036854775808 ELSE wake_ctr + 1 END WHERE id = $1 AND wake_ctr <> -1 "
+		     "RETURNING wake_ctr",
+		     &p, &r);
+	if (rc != STORE_OK)
+		return rc;
+	if (PQntuples(r) != 1) {
+		PQclear(r);
+		rc = pg_exec(c, "job counter", "SELECT 1 FROM devices WHERE id = $1", &p, &r);
+		if (rc == STORE_OK)
+			rc = PQntuples(r) == 1 ? STORE_CONFLICT : STORE_NOTFOUND; /* counter exhausted */
+		PQclear(r);
+		return rc;
+	}
+	j->ctr = (uint64_t)pg_i64(r, 0, 0);
+	PQclear(r);
+	if (j->build(j->build_arg, j) != 0 || j->payload_len > STORE_WAKE_PAYLOAD_MAX)
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
 static int job_add_tx(PGconn *c, void *arg)
 {
 	struct job_add_arg *a = arg;
@@ -51,6 +171,10 @@ static int job_add_tx(PGconn *c, void *arg)
 	int64_t provider;
 	int rc;
 
+	if (j->guard.check && (rc = job_guard(c, a)) != STORE_OK)
+		return rc;
+	if (j->build != NULL && (rc = job_build(c, j)) != STORE_OK)
+		return rc;
 	pgp_i64(&p, j->device_id);
 	pgp_i64(&p, (int64_t)j->ctr);
 	/* The device row's lock orders this against counters, acks and other servers' jobs. */
@@ -109,8 +233,10 @@ int pg_wake_job_add(struct store *st, struct store_wake_job *job, int64_t now_ms
 
 	if (job == NULL || job->device_id <= 0 || (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
 	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) || job->port < 0 ||
-	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0)
+	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0 ||
+	    (job->guard.check && (job->guard.last_job_id < 0 || job->guard.per_hour < 0 || job->guard.per_day < 0)))
 		return STORE_ERROR;
+	job->refused = WAKE_REFUSED_NONE;
 	rc = pg_tx(PG(st), job_add_tx, &a);
 	if (rc == STORE_OK) {
 		job->state = JOB_QUEUED;
@@ -571,10 +697,10 @@ int pg_wake_backlog(struct store *st, int64_t now_ms, struct store_wake_backlog 
 
 #define CANDIDATE_CHUNK 256
 
-/* Candidates a chunk at a time, with no statement open while cb runs (cb may write). Across
- * servers, the decision itself is serialised by the job rules: one outstanding job per device
- * (unique index), so two schedulers deciding at once create one job and the other gets
- * STORE_CONFLICT. */
+/* Candidates a chunk at a time, with no statement open while cb runs (cb may write). What is
+ * read here is a snapshot other servers may change before cb's decision turns into a job: the
+ * device's newest job (by id, the order jobs of one device are inserted in under its row lock)
+ * goes with the candidate, and the job's guard (job_guard) checks it and the limits again. */
 int pg_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb cb, void *arg)
 {
 	int64_t last = 0;
@@ -600,7 +726,7 @@ int pg_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb
 			"(SELECT count(*) FROM wake_jobs w WHERE w.device_id = c.device_id AND w.created_ms > $5), "
 			"pr.sms_budget_day, CASE WHEN pr.sms_budget_day > 0 THEN (SELECT count(*) FROM wake_jobs w "
 			"WHERE w.provider_id = pr.id AND w.created_ms > $5) ELSE 0 END, "
-			"lj.state, lj.created_ms, lj.updated_ms, lj.attempts "
+			"lj.state, lj.created_ms, lj.updated_ms, lj.attempts, lj.id "
 			"FROM (SELECT device_id, count(*) AS n, "
 			"min(CASE WHEN urgency = 0 THEN created_ms END) AS o0, "
 			"min(CASE WHEN urgency = 1 THEN created_ms END) AS o1, "
@@ -609,8 +735,8 @@ int pg_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb
 			"FROM messages WHERE device_id > $1 AND state IN (0,1,2) AND expires_ms >= $2 "
 			"GROUP BY device_id ORDER BY device_id LIMIT $3) c "
 			"JOIN devices d ON d.id = c.device_id LEFT JOIN providers pr ON pr.id = d.provider_id "
-			"LEFT JOIN LATERAL (SELECT state, created_ms, updated_ms, attempts FROM wake_jobs w "
-			"WHERE w.device_id = c.device_id ORDER BY created_ms DESC, id DESC LIMIT 1) lj ON true "
+			"LEFT JOIN LATERAL (SELECT id, state, created_ms, updated_ms, attempts FROM wake_jobs w "
+			"WHERE w.id = (SELECT max(id) FROM wake_jobs x WHERE x.device_id = c.device_id)) lj ON true "
 			"ORDER BY c.device_id",
 			&p, &r);
 		if (rc != STORE_OK)
@@ -639,6 +765,7 @@ int pg_wake_candidates(struct store *st, int64_t now_ms, store_wake_candidate_cb
 			c.job_created_ms = pg_i64(r, i, 12);
 			c.job_updated_ms = pg_i64(r, i, 13);
 			c.job_attempts = (int)pg_i64(r, i, 14);
+			c.job_id = pg_i64(r, i, 15);
 			stop = cb(arg, &c) != 0;
 		}
 		if (n > 0)

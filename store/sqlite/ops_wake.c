@@ -14,10 +14,52 @@ int sq_wake_job_add(struct sq_store *st, struct store_wake_job *job, int64_t now
 	if (st == NULL || job == NULL || job->device_id <= 0 ||
 	    (job->msisdn[0] != '\0' && !store_valid_msisdn(job->msisdn)) ||
 	    (job->sms_format != SMS_FORMAT_BINARY && job->sms_format != SMS_FORMAT_TEXT) || job->port < 0 ||
-	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0)
+	    job->port > 65535 || job->payload_len > STORE_WAKE_PAYLOAD_MAX || job->validity_s < 0 ||
+	    (job->guard.check && (job->guard.last_job_id < 0 || job->guard.per_hour < 0 || job->guard.per_day < 0)))
 		return STORE_ERROR;
+	job->refused = WAKE_REFUSED_NONE;
 	op.u.job_add.job = job;
 	return writer_submit(st, &op);
+}
+
+/* The guard of a scheduler's job (store.h, store_wake_job_add), checked by the one writer inside
+ * the group's write transaction, so nothing can change between the check and the insert: the
+ * device's newest job must be the one decided on, its jobs of the last hour and day below its
+ * limits, its provider's jobs of the last day below the budget. STORE_STALE (job->refused)
+ * otherwise; a missing device is left to the insert path (STORE_NOTFOUND). */
+static int job_guard(struct sq_store *st, struct store_wake_job *j, int64_t now_ms)
+{
+	sqlite3_stmt *s = wstmt(st, WS_JOB_GUARD);
+	int64_t last, hour, day, budget, used;
+	int rc;
+
+	sqlite3_bind_int64(s, 1, j->device_id);
+	sqlite3_bind_int64(s, 2, now_ms - 3600 * 1000LL);
+	sqlite3_bind_int64(s, 3, now_ms - 86400 * 1000LL);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_DONE) {
+		sqlite3_reset(s);
+		return STORE_OK;
+	}
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(s);
+		store_log_sqlite(st->wdb, "job guard", rc);
+		return store_rc_sqlite(rc);
+	}
+	last = sqlite3_column_int64(s, 0); /* NULL (no job) reads as 0 */
+	hour = sqlite3_column_int64(s, 1);
+	day = sqlite3_column_int64(s, 2);
+	budget = sqlite3_column_int64(s, 3);
+	used = sqlite3_column_int64(s, 4);
+	sqlite3_reset(s);
+	if (last != j->guard.last_job_id)
+		j->refused = WAKE_REFUSED_STALE;
+	else if ((j->guard.per_hour > 0 && hour >= j->guard.per_hour) ||
+		 (j->guard.per_day > 0 && day >= j->guard.per_day))
+		j->refused = WAKE_REFUSED_DEVICE_LIMIT;
+	else if (budget > 0 && used >= budget)
+		j->refused = WAKE_REFUSED_BUDGET;
+	return j->refused != WAKE_REFUSED_NONE ? STORE_STALE : STORE_OK;
 }
 
 /* *yes: the device has a queued or leased job. */
@@ -36,11 +78,38 @@ static int job_outstanding(struct sq_store *st, int64_t device_id, int *yes)
 	return store_rc_sqlite(rc);
 }
 
-/* The counter comes from store_wake_counter_next (committed before the payload is built), so
- * it is at least the device's; one below it would be dropped by the device as a replay and is
- * refused (STORE_CONFLICT): the scheduler builds a new payload. A counter of 0 means the payload
- * carries none. A second outstanding job for the device is refused too: however long no gateway
- * takes the first, the device gets one SMS when one does. */
+/* The device's next wake counter, taken in the job's own savepoint, and the payload built with
+ * it (store.h, job->build): they commit together. */
+static int job_build(struct sq_store *st, struct store_wake_job *j)
+{
+	sqlite3_stmt *s = wstmt(st, WS_DEVICE_CTR_NEXT);
+	int rc;
+
+	sqlite3_bind_int64(s, 1, j->device_id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		j->ctr = (uint64_t)sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc == SQLITE_DONE) {
+		/* The device is gone, or its counter reached 2^64 - 1. */
+		rc = store_device_owned(st, 0, j->device_id);
+		return rc == STORE_OK ? STORE_CONFLICT : rc;
+	}
+	if (rc != SQLITE_ROW) {
+		store_log_sqlite(st->wdb, "job counter", rc);
+		return store_rc_sqlite(rc);
+	}
+	if (j->build(j->build_arg, j) != 0 || j->payload_len > STORE_WAKE_PAYLOAD_MAX)
+		return STORE_ERROR;
+	return STORE_OK;
+}
+
+/* The counter comes from store_wake_counter_next (committed before the payload is built), or
+ * from job_build, so it is at least the device's; one below it would be dropped by the device as
+ * a replay and is refused (STORE_CONFLICT): the scheduler builds a new payload. A counter of 0
+ * means the payload carries none. A second outstanding job for the device is refused too:
+ * however long no gateway takes the first, the device gets one SMS when one does. A guarded
+ * job's decision is checked first (job_guard). */
 int op_job_add(struct sq_store *st, struct store_op *op)
 {
 	struct store_wake_job *j = op->u.job_add.job;
@@ -48,11 +117,15 @@ int op_job_add(struct sq_store *st, struct store_op *op)
 	int64_t provider = 0;
 	int rc, busy = 0;
 
+	if (j->guard.check && (rc = job_guard(st, j, op->now_ms)) != STORE_OK)
+		return rc;
 	rc = job_outstanding(st, j->device_id, &busy);
 	if (rc != STORE_OK)
 		return rc;
 	if (busy)
 		return STORE_CONFLICT;
+	if (j->build != NULL && (rc = job_build(st, j)) != STORE_OK)
+		return rc;
 	s = wstmt(st, WS_DEVICE_WAKE);
 	sqlite3_bind_int64(s, 1, j->device_id);
 	sqlite3_bind_int64(s, 2, store_u64_bits(j->ctr));

@@ -514,6 +514,7 @@ static int candidate_last_job(struct sq_store *st, struct store_wake_candidate *
 		c->job_created_ms = sqlite3_column_int64(s, 1);
 		c->job_updated_ms = sqlite3_column_int64(s, 2);
 		c->job_attempts = sqlite3_column_int(s, 3);
+		c->job_id = sqlite3_column_int64(s, 4);
 	} else if (rc != SQLITE_DONE) {
 		return read_fail(s, rc, "last job");
 	}

@@ -227,6 +227,15 @@ const char *const store_wsql[WS_COUNT] = {
 		"WHERE j.id = ?1",
 	[WS_JOB_DROP] = "DELETE FROM wake_jobs WHERE id = ?1",
 	[WS_JOB_OUTSTANDING] = "SELECT 1 FROM wake_jobs WHERE device_id = ?1 AND state IN (0,1) LIMIT 1",
+	/* A guarded job's decision, again (op_job_add): the device's newest job, its jobs of the
+	 * last hour (?2) and day (?3), its provider's budget and jobs of the last day. No row: no
+	 * device. */
+	[WS_JOB_GUARD] = "SELECT (SELECT max(id) FROM wake_jobs WHERE device_id = ?1), "
+			 "(SELECT count(*) FROM wake_jobs WHERE device_id = ?1 AND created_ms > ?2), "
+			 "(SELECT count(*) FROM wake_jobs WHERE device_id = ?1 AND created_ms > ?3), "
+			 "p.sms_budget_day, CASE WHEN p.sms_budget_day > 0 THEN (SELECT count(*) FROM wake_jobs j "
+			 "WHERE j.provider_id = p.id AND j.created_ms > ?3) ELSE 0 END "
+			 "FROM devices d LEFT JOIN providers p ON p.id = d.provider_id WHERE d.id = ?1",
 	[WS_JOB_STATE] = "SELECT device_id, state, gateway_id, attempts, reference, updated_ms, sent_ms "
 			 "FROM wake_jobs WHERE id = ?1",
 	[WS_JOB_SUBMITTED] = "UPDATE wake_jobs SET state = 2, reference = ?2, updated_ms = ?3, sent_ms = ?4 "
@@ -289,9 +298,10 @@ const char *const store_rsql[RS_COUNT] = {
 	[RS_PROVIDER_WAKES] = "SELECT p.sms_budget_day, CASE WHEN p.sms_budget_day > 0 THEN "
 			      "(SELECT count(*) FROM wake_jobs j WHERE j.provider_id = p.id "
 			      "AND j.created_ms > ?2) ELSE 0 END FROM providers p WHERE p.id = ?1",
-	/* The device's newest wake job: is one outstanding, and how did the last one end. */
-	[RS_DEVICE_LAST_JOB] = "SELECT state, created_ms, updated_ms, attempts FROM wake_jobs "
-			       "WHERE device_id = ?1 ORDER BY created_ms DESC, id DESC LIMIT 1",
+	/* The device's newest wake job (the highest id: a guarded job add compares it): is one
+	 * outstanding, and how did the last one end. */
+	[RS_DEVICE_LAST_JOB] = "SELECT state, created_ms, updated_ms, attempts, id FROM wake_jobs "
+			       "WHERE id = (SELECT max(id) FROM wake_jobs WHERE device_id = ?1)",
 	/* Due jobs no gateway holds, since when the oldest waits, and the last gateway contact. */
 	[RS_WAKE_BACKLOG] = "SELECT count(*), min(w), (SELECT max(last_seen_ms) FROM gateways WHERE revoked = 0) "
 			    "FROM (SELECT due_ms AS w FROM wake_jobs WHERE state = 0 AND due_ms <= ?1 UNION ALL "

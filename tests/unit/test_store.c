@@ -1949,6 +1949,476 @@ static void test_wake_candidates(void **state)
 	assert_int_equal(store_device_set_wake_state(f->st, b + 99, WAKE_IDLE, T0), STORE_NOTFOUND);
 }
 
+/* ---- wake decisions checked where the job is added (store_wake_job_add's guard) ---- */
+
+struct seen {
+	int64_t dev;
+	int found;
+	struct store_wake_candidate c;
+};
+
+static int find_candidate(void *arg, const struct store_wake_candidate *c)
+{
+	struct seen *s = arg;
+
+	if (c->dev.id == s->dev) {
+		s->c = *c;
+		s->found = 1;
+	}
+	return 0;
+}
+
+/* The device's candidate as a scheduler pass at now reads it; STORE_NOTFOUND when it is none. */
+static int snapshot(struct store *st, int64_t dev, int64_t now, struct store_wake_candidate *out)
+{
+	struct seen s = {.dev = dev};
+	int rc = store_wake_candidates(st, now, find_candidate, &s);
+
+	if (rc == STORE_OK && !s.found)
+		rc = STORE_NOTFOUND;
+	*out = s.c;
+	return rc;
+}
+
+static struct store_wake_candidate candidate_of(struct store *st, int64_t dev, int64_t now)
+{
+	struct store_wake_candidate c;
+
+	assert_int_equal(snapshot(st, dev, now, &c), STORE_OK);
+	return c;
+}
+
+/* The payload of a test's guarded job: its counter, as the store gave it. */
+static int counter_payload(void *arg, struct store_wake_job *job)
+{
+	(void)arg;
+	memcpy(job->payload, &job->ctr, sizeof(job->ctr));
+	job->payload_len = sizeof(job->ctr);
+	return 0;
+}
+
+/* A job decided as the scheduler decides: from candidate c, guarded, its counter and payload
+ * made where it is added. */
+static int decide(struct store *st, const struct store_wake_candidate *c, int per_hour, int per_day, int64_t now,
+		  struct store_wake_job *j)
+{
+	*j = job_for(c->dev.id, 0, now);
+	j->payload_len = 0;
+	j->guard.check = 1;
+	j->guard.last_job_id = c->job_id;
+	j->guard.per_hour = per_hour;
+	j->guard.per_day = per_day;
+	j->build = counter_payload;
+	return store_wake_job_add(st, j, now);
+}
+
+/* The gateway leases the job (the only due one) and reports it delivered. */
+static void finish(struct store *st, int64_t gw, int64_t job_id, int64_t now)
+{
+	struct store_wake_job leased[4];
+	int n = 0;
+
+	assert_int_equal(store_wake_lease(st, gw, 4, 60000, now, leased, &n), STORE_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(leased[0].id, job_id);
+	assert_int_equal(store_wake_report(st, gw, job_id, OUTCOME_DELIVERED, 7, NULL, now, now), STORE_OK);
+}
+
+static int64_t put_days(struct store *st, int64_t prov, int64_t dev, int64_t now)
+{
+	struct store_message m;
+
+	assert_int_equal(put_full(st, prov, dev, NULL, NULL, 3 * 86400, now, &m, NULL), STORE_OK);
+	return m.id;
+}
+
+/* A decision turns into a job only if it still holds where the job is added: the device's newest
+ * job is the one the candidate saw, its limits and its provider's budget counted again. A
+ * refusal adds nothing and spends no counter. */
+static void test_wake_guard(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t gw = gateway(f->st, "gw", 900), t = T0 + 10;
+	struct store_wake_candidate old, cur;
+	struct store_wake_job j1, j2, j3, x, got;
+	struct store_device d;
+	const char *err = NULL;
+	struct store *other = reopen(f, &err);
+	uint64_t ctr;
+
+	put_days(f->st, f->prov, dev, T0);
+	put_days(f->st, f->prov, dev2, T0);
+	old = candidate_of(f->st, dev, T0 + 1);
+	assert_int_equal(old.job_id, 0);
+	assert_int_equal(old.job_state, -1);
+
+	/* The decision holds: the job is added with the device's next counter, in its payload. */
+	assert_int_equal(decide(f->st, &old, 0, 0, t, &j1), STORE_OK);
+	assert_true(j1.id > 0);
+	assert_int_equal(j1.refused, WAKE_REFUSED_NONE);
+	assert_int_equal(j1.ctr, 1);
+	assert_int_equal(store_wake_job_get(f->st, j1.id, &got), STORE_OK);
+	assert_int_equal(got.ctr, 1);
+	assert_int_equal(got.payload_len, sizeof(uint64_t));
+	assert_memory_equal(got.payload, &j1.ctr, sizeof(uint64_t));
+
+	/* Decided again from the old view, by another server on the same store, while the job is
+	 * outstanding and once it is delivered: stale both times, no second job, no counter taken. */
+	assert_non_null(other);
+	assert_int_equal(decide(other, &old, 0, 0, t + 1, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_STALE);
+	finish(f->st, gw, j1.id, t + 2);
+	assert_int_equal(decide(other, &old, 0, 0, t + 3, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_STALE);
+	assert_int_equal(x.id, 0);
+	store_close(other);
+	assert_int_equal(store_device_get(f->st, 0, dev, &d), STORE_OK);
+	assert_int_equal(d.wake_ctr, 1);
+	cur = candidate_of(f->st, dev, t + 4);
+	assert_int_equal(cur.job_id, j1.id);
+	assert_int_equal(cur.job_state, JOB_DELIVERED);
+	assert_int_equal(cur.wakes_hour, 1);
+
+	/* From the fresh view: the device's limits are counted where the job is added. */
+	assert_int_equal(decide(f->st, &cur, 1, 0, t + 5, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_DEVICE_LIMIT);
+	assert_int_equal(decide(f->st, &cur, 0, 1, t + 5, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_DEVICE_LIMIT);
+	assert_int_equal(decide(f->st, &cur, 2, 2, t + 5, &j2), STORE_OK);
+	assert_int_equal(j2.ctr, 2);
+	finish(f->st, gw, j2.id, t + 6);
+	/* An hour after the first two, the hourly limit has room again; the daily one does not. */
+	cur = candidate_of(f->st, dev, t + 6 + 3600 * 1000LL);
+	assert_int_equal(cur.job_id, j2.id);
+	assert_int_equal(decide(f->st, &cur, 2, 2, t + 6 + 3600 * 1000LL, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_DEVICE_LIMIT);
+	assert_int_equal(decide(f->st, &cur, 2, 3, t + 6 + 3600 * 1000LL, &j3), STORE_OK);
+	assert_int_equal(j3.ctr, 3);
+	finish(f->st, gw, j3.id, t + 7 + 3600 * 1000LL);
+
+	/* The provider's budget (3 jobs so far): spent for every device of the provider, the
+	 * other provider's unaffected. */
+	assert_int_equal(store_provider_set_budget(f->st, "acme", 3), STORE_OK);
+	cur = candidate_of(f->st, dev2, t + 8 + 3600 * 1000LL);
+	assert_int_equal(cur.job_id, 0);
+	assert_int_equal(decide(f->st, &cur, 0, 0, t + 8 + 3600 * 1000LL, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_BUDGET);
+	assert_int_equal(store_provider_set_budget(f->st, "acme", 4), STORE_OK);
+	assert_int_equal(decide(f->st, &cur, 0, 0, t + 8 + 3600 * 1000LL, &x), STORE_OK);
+	assert_int_equal(x.ctr, 1); /* dev2's own first counter */
+	/* A day after the first two, they have left the budget's window. */
+	assert_int_equal(store_provider_set_budget(f->st, "acme", 3), STORE_OK);
+	cur = candidate_of(f->st, dev, t + 86400 * 1000LL + 4);
+	assert_int_equal(decide(f->st, &cur, 0, 0, t + 86400 * 1000LL + 4, &x), STORE_STALE);
+	assert_int_equal(x.refused, WAKE_REFUSED_BUDGET);
+	assert_int_equal(decide(f->st, &cur, 0, 0, t + 86400 * 1000LL + 5, &x), STORE_OK);
+
+	/* Counters taken with store_wake_counter_next and a guarded job's keep one sequence. */
+	assert_int_equal(store_wake_counter_next(f->st, dev2, &ctr), STORE_OK);
+	assert_int_equal(ctr, 2);
+
+	/* Misuse and unknown devices. */
+	cur.dev.id = dev2 + 1000;
+	assert_int_equal(decide(f->st, &cur, 0, 0, t, &x), STORE_NOTFOUND);
+	cur.job_id = -1;
+	assert_int_equal(decide(f->st, &cur, 0, 0, t, &x), STORE_ERROR);
+}
+
+/* A scheduler on each of nthreads stores (two threads per store here), deciding about one
+ * device at the same moment, round after round: each round every thread takes its view, then
+ * all add their job at once; the main thread finishes the round's job (lease, delivered). */
+#define RACE_THREADS 6
+#define RACE_ROUNDS 8
+
+struct race {
+	struct store *st[RACE_THREADS];
+	int64_t dev;
+	int per_hour, per_day;
+	pthread_barrier_t bar;
+	int rc[RACE_ROUNDS][RACE_THREADS];
+	int refused[RACE_ROUNDS][RACE_THREADS];
+	int64_t job[RACE_ROUNDS][RACE_THREADS];
+};
+
+struct race_arg {
+	struct race *r;
+	int i;
+};
+
+static void *race_worker(void *p)
+{
+	struct race_arg *a = p;
+	struct race *r = a->r;
+
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		struct store_wake_candidate c;
+		struct store_wake_job j = {0};
+		int64_t now = T0 + 1000 + round * 1000;
+		int rc;
+
+		pthread_barrier_wait(&r->bar); /* the round begins */
+		rc = snapshot(r->st[a->i], r->dev, now, &c);
+		pthread_barrier_wait(&r->bar); /* every view is taken */
+		if (rc == STORE_OK)
+			rc = decide(r->st[a->i], &c, r->per_hour, r->per_day, now, &j);
+		r->rc[round][a->i] = rc;
+		r->refused[round][a->i] = j.refused;
+		r->job[round][a->i] = rc == STORE_OK ? j.id : 0;
+		pthread_barrier_wait(&r->bar); /* every decision is in */
+	}
+	return NULL;
+}
+
+/* Runs the rounds; the main thread checks each and finishes its job. *jobs: how many were made. */
+static void race_run(struct fixture *f, struct race *r, int64_t gw, int *jobs)
+{
+	struct race_arg a[RACE_THREADS];
+	pthread_t th[RACE_THREADS];
+	const char *err = NULL;
+
+	*jobs = 0;
+	r->st[0] = f->st;
+	for (int i = 1; i < RACE_THREADS; i++) {
+		r->st[i] = i < 3 ? reopen(f, &err) : r->st[i - 3];
+		assert_non_null(r->st[i]);
+	}
+	assert_int_equal(pthread_barrier_init(&r->bar, NULL, RACE_THREADS + 1), 0);
+	for (int i = 0; i < RACE_THREADS; i++) {
+		a[i] = (struct race_arg){r, i};
+		assert_int_equal(pthread_create(&th[i], NULL, race_worker, &a[i]), 0);
+	}
+	for (int round = 0; round < RACE_ROUNDS; round++) {
+		int64_t made = 0;
+		int ok = 0;
+
+		pthread_barrier_wait(&r->bar);
+		pthread_barrier_wait(&r->bar);
+		pthread_barrier_wait(&r->bar);
+		for (int i = 0; i < RACE_THREADS; i++) {
+			if (r->rc[round][i] == STORE_OK) {
+				ok++;
+				made = r->job[round][i];
+			} else if (r->rc[round][i] != STORE_STALE) {
+				fail_msg("round %d, thread %d: %s", round, i, store_strerror(r->rc[round][i]));
+			}
+		}
+		if (ok > 1)
+			fail_msg("round %d: %d jobs for one decision", round, ok);
+		if (ok == 1) {
+			finish(f->st, gw, made, T0 + 1500 + round * 1000);
+			++*jobs;
+		}
+	}
+	for (int i = 0; i < RACE_THREADS; i++)
+		pthread_join(th[i], NULL);
+	pthread_barrier_destroy(&r->bar);
+	for (int i = 1; i < 3; i++)
+		store_close(r->st[i]);
+}
+
+/* Servers deciding about one device at the same moment make one job, whoever wins; the losers
+ * are told the decision is stale (or the device busy), never a conflict or an error. */
+static void test_wake_guard_race(void **state)
+{
+	struct fixture *f = *state;
+	struct race *r = calloc(1, sizeof(*r));
+	int64_t gw = gateway(f->st, "gw", 901);
+	int jobs = 0;
+
+	assert_non_null(r);
+	r->dev = add_device(f->st, f->prov, "+15550001", 1);
+	put_days(f->st, f->prov, r->dev, T0);
+	race_run(f, r, gw, &jobs);
+	assert_int_equal(jobs, RACE_ROUNDS);
+	free(r);
+}
+
+/* The device's hourly limit holds across servers: 3 jobs in the hour, then every decision is
+ * refused for the limit, whichever server makes it. */
+static void test_wake_guard_limit_race(void **state)
+{
+	struct fixture *f = *state;
+	struct race *r = calloc(1, sizeof(*r));
+	int64_t gw = gateway(f->st, "gw", 902);
+	struct store_wake_candidate c;
+	int jobs = 0;
+
+	assert_non_null(r);
+	r->dev = add_device(f->st, f->prov, "+15550001", 1);
+	r->per_hour = 3;
+	put_days(f->st, f->prov, r->dev, T0);
+	race_run(f, r, gw, &jobs);
+	assert_int_equal(jobs, 3);
+	for (int round = 3; round < RACE_ROUNDS; round++)
+		for (int i = 0; i < RACE_THREADS; i++)
+			if (r->refused[round][i] != WAKE_REFUSED_DEVICE_LIMIT &&
+			    r->refused[round][i] != WAKE_REFUSED_BUSY)
+				fail_msg("round %d, thread %d: refused %d, not for the limit", round, i,
+					 r->refused[round][i]);
+	c = candidate_of(f->st, r->dev, T0 + 10000);
+	assert_int_equal(c.wakes_hour, 3);
+	free(r);
+}
+
+/* Servers deciding at once over many devices of providers with a budget of K each: exactly K
+ * jobs per provider, though every decision was made from a view in which the budgets were
+ * untouched. Every thread goes through the providers in the same order (from its own device
+ * within each), so that they all reach each provider's last job of the budget together. */
+#define BUDGET_PROVIDERS 6
+#define BUDGET_PER 8 /* devices per provider */
+#define BUDGET_DEVICES (BUDGET_PROVIDERS * BUDGET_PER)
+#define BUDGET_K 3
+#define BUDGET_THREADS 6 /* on three stores */
+
+struct candlist_all {
+	int n;
+	struct store_wake_candidate c[BUDGET_DEVICES];
+};
+
+struct budget_arg {
+	struct store *st;
+	struct candlist_all view;
+	int offset;
+	pthread_barrier_t *bar;
+	int ok[BUDGET_PROVIDERS], refused[5], rc;
+};
+
+static int collect_all(void *arg, const struct store_wake_candidate *c)
+{
+	struct candlist_all *l = arg;
+
+	if (l->n < BUDGET_DEVICES)
+		l->c[l->n++] = *c;
+	return 0;
+}
+
+static void *budget_worker(void *p)
+{
+	struct budget_arg *a = p;
+
+	a->rc = store_wake_candidates(a->st, T0 + 1000, collect_all, &a->view);
+	pthread_barrier_wait(a->bar);
+	for (int k = 0; k < BUDGET_DEVICES && a->rc == STORE_OK && a->view.n == BUDGET_DEVICES; k++) {
+		int prov = k / BUDGET_PER, i = prov * BUDGET_PER + (k + a->offset) % BUDGET_PER;
+		const struct store_wake_candidate *c = &a->view.c[i];
+		struct store_wake_job j = {0};
+		int rc;
+
+		if (c->budget_day > 0 && c->budget_used >= c->budget_day)
+			continue; /* what the policy would say from this view: never here */
+		rc = decide(a->st, c, 0, 0, T0 + 1000, &j);
+		if (rc == STORE_OK)
+			a->ok[prov]++;
+		else if (rc == STORE_STALE && j.refused > 0 && j.refused < 5)
+			a->refused[j.refused]++;
+		else
+			a->rc = rc;
+	}
+	return NULL;
+}
+
+static void test_wake_guard_budget_race(void **state)
+{
+	struct fixture *f = *state;
+	struct budget_arg *a = calloc(BUDGET_THREADS, sizeof(*a));
+	pthread_t th[BUDGET_THREADS];
+	pthread_barrier_t bar;
+	struct store *st[3] = {f->st};
+	struct candlist_all *after = calloc(1, sizeof(*after));
+	const char *err = NULL;
+	int total[BUDGET_PROVIDERS] = {0}, budget = 0;
+
+	assert_non_null(a);
+	assert_non_null(after);
+	for (int p = 0; p < BUDGET_PROVIDERS; p++) {
+		char name[32];
+		int64_t prov = f->prov;
+		uint8_t h[STORE_HASH_LEN];
+
+		snprintf(name, sizeof(name), "budget%d", p);
+		hash_of(h, 700 + p);
+		if (p > 0)
+			assert_int_equal(store_provider_add(f->st, name, h, T0, &prov), STORE_OK);
+		assert_int_equal(store_provider_set_budget(f->st, p > 0 ? name : "acme", BUDGET_K), STORE_OK);
+		for (int i = 0; i < BUDGET_PER; i++) {
+			char msisdn[32];
+			int64_t dev;
+
+			snprintf(msisdn, sizeof(msisdn), "+1555%04d", p * BUDGET_PER + i);
+			dev = add_device(f->st, prov, msisdn, 10 + p * BUDGET_PER + i);
+			put_days(f->st, prov, dev, T0);
+		}
+	}
+	for (int i = 1; i < 3; i++) {
+		st[i] = reopen(f, &err);
+		assert_non_null(st[i]);
+	}
+	assert_int_equal(pthread_barrier_init(&bar, NULL, BUDGET_THREADS), 0);
+	for (int i = 0; i < BUDGET_THREADS; i++) {
+		a[i].st = st[i % 3];
+		a[i].offset = i;
+		a[i].bar = &bar;
+		assert_int_equal(pthread_create(&th[i], NULL, budget_worker, &a[i]), 0);
+	}
+	for (int i = 0; i < BUDGET_THREADS; i++) {
+		pthread_join(th[i], NULL);
+		assert_int_equal(a[i].rc, STORE_OK);
+		assert_int_equal(a[i].view.n, BUDGET_DEVICES);
+		for (int p = 0; p < BUDGET_PROVIDERS; p++)
+			total[p] += a[i].ok[p];
+		budget += a[i].refused[WAKE_REFUSED_BUDGET];
+	}
+	pthread_barrier_destroy(&bar);
+	for (int i = 1; i < 3; i++)
+		store_close(st[i]);
+	for (int p = 0; p < BUDGET_PROVIDERS; p++)
+		if (total[p] != BUDGET_K)
+			fail_msg("provider %d: %d jobs on a budget of %d", p, total[p], BUDGET_K);
+	assert_true(budget > 0);
+	/* What the next view says: every budget used up, by exactly K jobs. */
+	assert_int_equal(store_wake_candidates(f->st, T0 + 2000, collect_all, after), STORE_OK);
+	assert_int_equal(after->n, BUDGET_DEVICES);
+	for (int i = 0; i < after->n; i++)
+		assert_int_equal(after->c[i].budget_used, BUDGET_K);
+	free(after);
+	free(a);
+}
+
+/* On PostgreSQL a device another transaction holds locked is not waited for: the decision is
+ * refused as busy at once, and holds again once the lock is gone. */
+static void test_pg_wake_guard_busy(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001", 1);
+	struct store_wake_candidate c;
+	struct store_wake_job j;
+	char sql[96];
+	PGconn *hold = PQconnectdb(f->path);
+	PGresult *res;
+	struct timespec t0, t1;
+
+	put_days(f->st, f->prov, dev, T0);
+	c = candidate_of(f->st, dev, T0 + 1);
+	assert_int_equal(PQstatus(hold), CONNECTION_OK);
+	res = PQexec(hold, "BEGIN");
+	PQclear(res);
+	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)dev);
+	res = PQexec(hold, sql);
+	assert_int_equal(PQresultStatus(res), PGRES_TUPLES_OK);
+	PQclear(res);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(decide(f->st, &c, 0, 0, T0 + 2, &j), STORE_STALE);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(j.refused, WAKE_REFUSED_BUSY);
+	assert_true(t1.tv_sec - t0.tv_sec < 5); /* not waited for */
+	res = PQexec(hold, "COMMIT");
+	PQclear(res);
+	PQfinish(hold);
+	assert_int_equal(decide(f->st, &c, 0, 0, T0 + 3, &j), STORE_OK);
+	assert_int_equal(j.ctr, 1);
+}
+
 /* ---- last seen ---- */
 
 static void test_touch_flush(void **state)
@@ -2715,6 +3185,8 @@ static void test_query_plans(void **state)
 		{RS_WAKE_BACKLOG, "wake_jobs_due"},
 		/* Writer statements, numbered after the read ones. */
 		{RS_COUNT + WS_JOB_OUTSTANDING, "wake_jobs_device"},
+		{RS_COUNT + WS_JOB_GUARD, "wake_jobs_device"},
+		{RS_COUNT + WS_JOB_GUARD, "wake_jobs_provider"},
 		{RS_COUNT + WS_EVENT_DELIVERED, "message_events_job"},
 		{RS_COUNT + WS_MSG_DELIVERED, "message_events_job"},
 		{RS_COUNT + WS_EVENT_WAKE_SENT, "messages_seq"},
@@ -3541,6 +4013,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_limit_race, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_budget_race, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_idle_flush, setup, teardown),
@@ -3578,6 +4054,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wake_lease_expiry, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_failed_retry, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_wake_candidates, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_race, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_limit_race, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_wake_guard_budget_race, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_pg_wake_guard_busy, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_touch_flush, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_poll_push_fleet, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_max_pending, setup_pg, teardown),
