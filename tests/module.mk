@@ -48,6 +48,8 @@ TEST_SCRIPTS += tests/integration/migrate_pg.sh
 # The provider and device APIs main added (webhooks, events, fleets, the poll path) on PostgreSQL.
 TEST_SCRIPTS += tests/integration/webhooks_pg.sh tests/integration/events_pg.sh tests/integration/fleets_pg.sh \
 	tests/integration/client_poll_pg.sh
+# test_http's cases (every route, limits, long-polls, store reads) with its servers on PostgreSQL.
+TEST_SCRIPTS += tests/integration/test_http_pg.sh
 TEST_SCRIPTS += tests/integration/e2e_radio.sh
 TEST_SCRIPTS += tests/integration/server_listeners.sh
 TEST_SCRIPTS += tests/integration/webhooks.sh

@@ -1169,6 +1169,10 @@ static int64_t add_job(int64_t dev, const char *msisdn)
 	snprintf(db, sizeof(db), "%s/data/smswake.db", ts.dir);
 	so.path = db;
 	so.synchronous_full = 1;
+	if (ts.pg_dsn[0] != '\0') { /* test_http_pg.sh */
+		so.backend = STORE_BACKEND_POSTGRESQL;
+		so.dsn = ts.pg_dsn;
+	}
 	assert_int_equal(store_open(&so, &st, &err), STORE_OK);
 	memset(&job, 0, sizeof(job));
 	job.device_id = dev;

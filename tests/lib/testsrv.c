@@ -48,10 +48,29 @@ int testsrv_ctl(struct testsrv *ts, const char *args, char *out, size_t outlen)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+/* SMSWAKE_TEST_PG_DSN (tests/integration/test_http_pg.sh): each server gets a database of its
+ * own in that PostgreSQL cluster, made here with psql; its DSN into dsn. */
+static int pg_database(char *dsn, size_t len)
+{
+	static int serial;
+	const char *base = getenv("SMSWAKE_TEST_PG_DSN");
+	char cmd[1024], name[48];
+
+	if (base == NULL || base[0] == '\0')
+		return 0;
+	snprintf(name, sizeof(name), "ts_%d_%d", (int)getpid(), ++serial);
+	snprintf(cmd, sizeof(cmd), "psql -X -q -v ON_ERROR_STOP=1 '%s' -c 'CREATE DATABASE %s' >/dev/null", base, name);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(dsn, len, "%s dbname=%s", base, name);
+	return 1;
+}
+
 int testsrv_init(struct testsrv *ts, const char *extra)
 {
 	const char *b = getenv("SMSWAKE_BUILD");
 	const char *tmp = getenv("TMPDIR");
+	int pg;
 	FILE *f;
 
 	memset(ts, 0, sizeof(*ts));
@@ -64,7 +83,12 @@ int testsrv_init(struct testsrv *ts, const char *extra)
 	if (f == NULL)
 		return -1;
 	fprintf(f, "[server]\nlisten = 127.0.0.1:0\ndata_dir = %s/data\n%s\n", ts->dir, extra ? extra : "");
+	pg = pg_database(ts->pg_dsn, sizeof(ts->pg_dsn));
+	if (pg > 0)
+		fprintf(f, "[store]\nbackend = postgresql\ndsn = %s\n", ts->pg_dsn);
 	fclose(f);
+	if (pg < 0)
+		return -1;
 	if (testsrv_ctl(ts, "provider add test-provider", ts->provider_key, sizeof(ts->provider_key)) != 0 ||
 	    testsrv_ctl(ts, "gateway add test-gateway", ts->gateway_key, sizeof(ts->gateway_key)) != 0)
 		return -1;

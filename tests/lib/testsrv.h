@@ -16,6 +16,7 @@ struct testsrv {
 	int port;
 	char provider_key[128];
 	char gateway_key[128];
+	char pg_dsn[768]; /* the server's PostgreSQL database (SMSWAKE_TEST_PG_DSN), "" on SQLite */
 };
 
 struct http_resp {
