@@ -154,6 +154,12 @@ static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id IN
 #define STATE_NAME(x)                                                                                                  \
 	"CASE " x " WHEN 0 THEN 'queued' WHEN 1 THEN 'wake_sent' WHEN 2 THEN 'sms_delivered' WHEN 3 THEN 'fetched' "   \
 	"WHEN 4 THEN 'acked' WHEN 5 THEN 'expired' WHEN 6 THEN 'replaced' WHEN 7 THEN 'cancelled' ELSE '' END"
+/* What message_event_out does (v5; v8 changes only its WHEN). */
+#define MESSAGE_EVENT_OUT_BODY                                                                                         \
+	" BEGIN INSERT INTO events(provider_id, type, time_ms, message_id, device_id, seq, state) "                    \
+	"SELECT m.provider_id, CASE NEW.what WHEN 'wake_undeliverable' THEN 'message.undeliverable' "                  \
+	"ELSE 'message.' || NEW.what END, NEW.time_ms, m.id, m.device_id, m.seq, CASE WHEN NEW.state >= 0 THEN "       \
+	STATE_NAME("NEW.state") " ELSE " STATE_NAME("m.state") " END FROM messages m WHERE m.id = NEW.message_id; END;"
 /* clang-format off */
 static const char schema_v5[] =
 	"CREATE TABLE webhooks ( id INTEGER PRIMARY KEY, provider_id INTEGER NOT NULL, url TEXT NOT "
@@ -175,15 +181,7 @@ static const char schema_v5[] =
 	"CREATE INDEX webhook_outbox_event ON webhook_outbox(event_id);"
 	"CREATE TRIGGER message_event_out AFTER INSERT ON message_events WHEN NEW.what IN ('fetched', "
 	"'acked', 'expired', 'wake_undeliverable') OR (NEW.what = 'wake_sent' AND NEW.state = 1) OR "
-	"(NEW.what = 'sms_delivered' AND NEW.state = 2) BEGIN INSERT INTO events(provider_id, type, "
-	"time_ms, message_id, device_id, seq, state) SELECT m.provider_id, CASE NEW.what WHEN "
-	"'wake_undeliverable' THEN 'message.undeliverable' ELSE 'message.' || NEW.what END, NEW.time_ms, "
-	"m.id, m.device_id, m.seq, CASE WHEN NEW.state >= 0 THEN "
-	STATE_NAME("NEW.state")
-	" ELSE "
-	STATE_NAME("m.state")
-	" END FROM messages m WHERE m.id = NEW.message_id;"
-	" END;"
+	"(NEW.what = 'sms_delivered' AND NEW.state = 2)" MESSAGE_EVENT_OUT_BODY
 	"CREATE TRIGGER device_unreachable_out AFTER UPDATE OF wake_state ON devices WHEN NEW.wake_state "
 	"= 2 AND OLD.wake_state <> 2 BEGIN INSERT INTO events(provider_id, type, time_ms, message_id, "
 	"device_id, seq, state) VALUES (NEW.provider_id, 'device.unreachable', CAST((julianday('now') - "
@@ -246,15 +244,7 @@ static const char schema_v8[] =
 	"CREATE TRIGGER message_event_out AFTER INSERT ON message_events WHEN NEW.what = 'fetched' OR "
 	"NEW.what = 'acked' OR NEW.what = 'expired' OR NEW.what = 'wake_undeliverable' OR "
 	"(NEW.what = 'wake_sent' AND NEW.state = 1) OR "
-	"(NEW.what = 'sms_delivered' AND NEW.state = 2) BEGIN INSERT INTO events(provider_id, type, "
-	"time_ms, message_id, device_id, seq, state) SELECT m.provider_id, CASE NEW.what WHEN "
-	"'wake_undeliverable' THEN 'message.undeliverable' ELSE 'message.' || NEW.what END, NEW.time_ms, "
-	"m.id, m.device_id, m.seq, CASE WHEN NEW.state >= 0 THEN "
-	STATE_NAME("NEW.state")
-	" ELSE "
-	STATE_NAME("m.state")
-	" END FROM messages m WHERE m.id = NEW.message_id;"
-	" END;";
+	"(NEW.what = 'sms_delivered' AND NEW.state = 2)" MESSAGE_EVENT_OUT_BODY;
 /* clang-format on */
 
 static const char *const migrations[] = {
