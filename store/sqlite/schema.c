@@ -158,8 +158,9 @@ static const char schema_v4[] = "ALTER TABLE message_events ADD COLUMN job_id IN
 #define MESSAGE_EVENT_OUT_BODY                                                                                         \
 	" BEGIN INSERT INTO events(provider_id, type, time_ms, message_id, device_id, seq, state) "                    \
 	"SELECT m.provider_id, CASE NEW.what WHEN 'wake_undeliverable' THEN 'message.undeliverable' "                  \
-	"ELSE 'message.' || NEW.what END, NEW.time_ms, m.id, m.device_id, m.seq, CASE WHEN NEW.state >= 0 THEN "       \
-	STATE_NAME("NEW.state") " ELSE " STATE_NAME("m.state") " END FROM messages m WHERE m.id = NEW.message_id; END;"
+	"ELSE 'message.' || NEW.what END, NEW.time_ms, m.id, m.device_id, m.seq, CASE WHEN NEW.state >= 0 "            \
+	"THEN " STATE_NAME("NEW.state") " ELSE " STATE_NAME(                                                           \
+		"m.state") " END FROM messages m WHERE m.id = NEW.message_id; END;"
 /* clang-format off */
 static const char schema_v5[] =
 	"CREATE TABLE webhooks ( id INTEGER PRIMARY KEY, provider_id INTEGER NOT NULL, url TEXT NOT "
