@@ -38,25 +38,9 @@ K=5
 ctl_a provider budget budgeted 1 || { not_ok "provider budget"; exit 1; }
 
 # server_start NAME: starts it, on its earlier port if it had one (the gateway keeps its URL).
-server_start()
-{
-	port=$(eval echo "\${PORT_$1:-0}")
-	sed -i "s/^listen = 127.0.0.1:.*/listen = 127.0.0.1:$port/" "$T/$1.conf"
-	rm -f "$T/$1/ports"
-	"$BUILD/smswake-server" -c "$T/$1.conf" 2>>"$T/server-$1.log" &
-	eval "PID_$1=$!"
-	PIDS="$PIDS $!"
-}
-server_ready()
-{
-	wait_for 60 test -s "$T/$1/ports" || return 1
-	port=$(awk '{print $2; exit}' "$T/$1/ports")
-	eval "PORT_$1=$port"
-	eval "URL_$1=http://127.0.0.1:$port"
-	wait_for 30 curl -fs "http://127.0.0.1:$port/healthz"
-}
+. tests/integration/lib_servers.sh
 for s in a b c; do server_start $s; done
-for s in a b c; do server_ready $s || { not_ok "server $s starts"; exit 1; }; done
+for s in a b c; do server_ready $s 60 || { not_ok "server $s starts"; exit 1; }; done
 ok "three servers with their schedulers on one database"
 
 GW1=+15550000501
@@ -182,7 +166,7 @@ echo "# b SIGKILLed while gw1 held jobs $(echo $held)"
 held_sent() { for j in $held; do grep -q "job $j sent to" "$T/gw1.log" || return 1; done; }
 check "burst: gw1 sends the jobs it held while b is down" wait_for 60 held_sent
 server_start b
-check "b restarts after SIGKILL" server_ready b
+check "b restarts after SIGKILL" server_ready b 60
 gateway gw2 "$URL_a" "$GW2_TOKEN" $GW2
 wait "$LOOP_a" "$LOOP_b" "$LOOP_c" 2>/dev/null
 n=$(wc -l <"$T/accepted")

@@ -40,23 +40,7 @@ for s in a b c; do
 done
 
 # server_start NAME: starts it (on its earlier port if it had one); sets PID_NAME and URL_NAME.
-server_start()
-{
-	port=$(eval echo "\${PORT_$1:-0}")
-	sed -i "s/^listen = 127.0.0.1:.*/listen = 127.0.0.1:$port/" "$T/$1.conf"
-	rm -f "$T/$1/ports"
-	"$BUILD/smswake-server" -c "$T/$1.conf" 2>>"$T/server-$1.log" &
-	eval "PID_$1=$!"
-	PIDS="$PIDS $!"
-}
-server_ready()
-{
-	wait_for 20 test -s "$T/$1/ports" || return 1
-	port=$(awk '{print $2; exit}' "$T/$1/ports")
-	eval "PORT_$1=$port"
-	eval "URL_$1=http://127.0.0.1:$port"
-	wait_for 10 curl -fs "http://127.0.0.1:$port/healthz"
-}
+. tests/integration/lib_servers.sh
 
 # 1. Three servers at once on an empty database: one applies the schema, all three serve.
 for s in a b c; do server_start $s; done
