@@ -3,6 +3,9 @@
 # polls, each profiled with `perf record -g` for the length of its wrk run. Prints the top of
 # each `perf report` (self time, no children). Not part of `make bench`: run it by hand against
 # the release build (`make`), e.g. `sh bench/profile-http.sh`. Needs perf (Debian linux-perf).
+# PROFILE_CHILDREN=--children shows inclusive time instead, which needs a build that keeps frame
+# pointers (CFLAGS="-O2 -g -fno-omit-frame-pointer" make O=DIR, then O=DIR); PROFILE_ONLY=submit
+# or poll profiles one; PROFILE_TOP=N lines.
 set -eu
 O=${O:-build}
 . bench/lib_http.sh
