@@ -817,8 +817,12 @@ static int modem_status_netinfo(struct modem *m, struct modem_status *st)
 			log_debug("modem %s: network query refused (%s), +CGATT? %s", m->cfg.name, GSM_ErrorName(e),
 				  rc == MODEM_OK && ans[0] ? "answers" : modem_strerror(rc));
 		}
-		if (rc == MODEM_OK && ans[0] != '\0')
-			return 0; /* it has GPRS: read registration by +CREG? this once */
+		if (rc == MODEM_OK && ans[0] != '\0') {
+			/* It has GPRS, whatever broke Gammu's query: read registration by +CREG? this
+			 * once. */
+			modem_cap_set(m, MODEM_CAP_GPRS, 1);
+			return 0;
+		}
 		if (rc == MODEM_E_NOT_SUPPORTED && m->raw_fd >= 0)
 			modem_cap_set(m, MODEM_CAP_GPRS, 0); /* refused twice directly: counts once more */
 		modem_cap_set(m, MODEM_CAP_GPRS, 0);
