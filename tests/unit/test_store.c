@@ -3542,7 +3542,7 @@ static void pg_wait_writers_blocked(const struct fixture *f, int n)
 	for (int i = 0; i < 1000; i++) {
 		PGresult *r = PQexec(c, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
 					"AND application_name = 'smswake-writer' AND wait_event_type = 'Lock'");
-		int got = PQresultStatus(r) == PGRES_TUPLES_OK ? atoi(PQgetvalue(r, 0, 0)) : -1;
+		int got = PQresultStatus(r) == PGRES_TUPLES_OK ? (int)strtol(PQgetvalue(r, 0, 0), NULL, 10) : -1;
 
 		PQclear(r);
 		if (got >= n) {
