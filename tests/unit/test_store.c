@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -3251,6 +3252,39 @@ static void test_writes_without_temp_tables(void **state)
 	sqlite3_close(db);
 }
 
+/* The writer keeps a read transaction of its own open between groups (writer.c), so that the
+ * readers' WAL read locks are taken within this process; it must let go while it writes, or the
+ * WAL could never start over from its beginning and would grow with every commit. Each submit
+ * here is a commit of its own, with reads in between; the WAL's size stays near the checkpoint's
+ * 1000 pages (4 MiB) instead of growing by every commit's pages (about 75 MiB in all, measured with the writer holding its read transaction throughout). */
+#define WAL_COMMITS 3000
+static void test_wal_starts_over(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550007200", 72);
+	uint8_t h[STORE_HASH_LEN];
+	char wal[PATH_MAX + 80];
+	off_t largest = 0;
+	struct stat sb;
+
+	hash_of(h, 100 + 72);
+	snprintf(wal, sizeof(wal), "%s-wal", f->path);
+	for (int i = 0; i < WAL_COMMITS; i++) {
+		struct store_device d;
+		int pending = -1;
+
+		(void)put(f->st, f->prov, dev, T0 + i);
+		assert_int_equal(store_device_poll_token(f->st, h, 0, T0 + i, &d, &pending), STORE_OK);
+		assert_int_equal(d.id, dev);
+		assert_int_equal(pending, 1);
+		if (i % 50 == 0 && stat(wal, &sb) == 0 && sb.st_size > largest)
+			largest = sb.st_size;
+	}
+	print_message("WAL: %d commits, largest %lld octets\n", WAL_COMMITS, (long long)largest);
+	assert_true(largest > 0);
+	assert_true(largest < 8 * 1024 * 1024);
+}
+
 /* Since schema v8 a message's "queued" event is its row: it is still listed first, once; and a
  * message stored before v8, with a "queued" row of its own, shows that one and no other. */
 static void test_queued_event_from_message_row(void **state)
@@ -4029,6 +4063,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_fork_child_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_without_temp_tables, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wal_starts_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_keys_remembered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queued_event_from_message_row, setup, teardown),
 	};
