@@ -84,7 +84,7 @@ int authcache_check(struct sq_store *st, int force)
 	int64_t start = util_mono_ms();
 	sqlite3_stmt *s;
 	int64_t v;
-	int rc;
+	int rc, changed;
 
 	if (!force && start - c->checked_ms < AUTH_CHECK_MS)
 		return 0;
@@ -98,7 +98,8 @@ int authcache_check(struct sq_store *st, int force)
 		return -1;
 	}
 	pthread_mutex_lock(&c->lock);
-	if (v != c->data_version) {
+	changed = v != c->data_version;
+	if (changed) {
 		for (int i = 0; i < AUTH_CACHE_SLOTS; i++)
 			c->slot[i].used = 0;
 		c->epoch++;
@@ -107,5 +108,5 @@ int authcache_check(struct sq_store *st, int force)
 	/* What committed before start is now accounted for. */
 	c->checked_ms = start;
 	pthread_mutex_unlock(&c->lock);
-	return 0;
+	return changed;
 }

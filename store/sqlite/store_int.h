@@ -471,7 +471,8 @@ void authcache_put(struct auth_cache *c, const uint8_t hash[STORE_HASH_LEN], con
 		   uint64_t epoch);
 void authcache_flush(struct auth_cache *c);
 /* Writer thread only, outside a transaction: empties the table when another connection has
- * committed since the last check. Checks at most every AUTH_CHECK_MS unless force. */
+ * committed since the last check. Checks at most every AUTH_CHECK_MS unless force. Returns 1
+ * when another connection has committed, 0 when not or not checked, -1 when the check failed. */
 int authcache_check(struct sq_store *st, int force);
 
 /* touch.c */

@@ -15,6 +15,7 @@
 
 /* How often pending last-seen times reach the disk when no other write comes along. */
 #define TOUCH_FLUSH_MS 1000
+#define PIN_SETTLE_MS 2
 
 sqlite3_stmt *wstmt(struct sq_store *st, enum wsql id)
 {
@@ -195,14 +196,20 @@ static void deadline_after(struct timespec *ts, int64_t ms)
  * (an fcntl pair on the -shm file) at the start and end of every read transaction, unless another
  * connection of the same process already holds that lock: then it only counts. With the writer
  * holding one on the newest snapshot, a read on any thread costs no system call until the next
- * commit. It is let go before every group: a read transaction held while the WAL fills would keep
- * it from starting over at its beginning (test_store's test_wal_starts_over), and taken again
- * after the group and its checkpoint. What any reader sees is unchanged: each still begins its
- * own transaction on the newest commit. */
+ * commit. It is taken when the queue is empty, and let go before every group: a read transaction
+ * held while the WAL fills would keep it from starting over at its beginning (test_store's
+ * test_wal_starts_over). It is let go too when another process has committed, to be taken again
+ * on the newest snapshot. What any reader sees is unchanged: each still begins its own
+ * transaction on the newest commit.
+ * Which lock a read takes is not fixed by the commit alone: the first readers after it race to
+ * mark a slot with the new snapshot, several may do so, and later readers all take the highest
+ * marked one. So the writer takes its transaction once more when it has been idle PIN_SETTLE_MS
+ * after a commit: the marks have settled by then, and it lands where the readers are. */
 struct pin {
 	sqlite3 *db;
 	sqlite3_stmt *read;
 	int held;
+	int settled; /* taken again since the last commit */
 };
 
 static void pin_open(struct sq_store *st, struct pin *p)
@@ -225,14 +232,23 @@ static void pin_release(struct pin *p)
 
 static void pin_take(struct pin *p)
 {
-	if (p->db == NULL)
+	if (p->db == NULL || p->held)
 		return;
-	pin_release(p);
 	if (sqlite3_exec(p->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
 		return;
 	sqlite3_step(p->read);
 	sqlite3_reset(p->read);
 	p->held = 1;
+}
+
+/* At a wake-up with nothing to do: the second take after a commit. */
+static void pin_settle(struct pin *p)
+{
+	if (!p->held || p->settled)
+		return;
+	pin_release(p);
+	pin_take(p);
+	p->settled = 1;
 }
 
 static void *writer_main(void *arg)
@@ -242,13 +258,12 @@ static void *writer_main(void *arg)
 	struct pin pin;
 
 	pin_open(st, &pin);
-	pin_take(&pin);
 
 	pthread_mutex_lock(&st->lock);
 	for (;;) {
 		struct store_notify nt;
 		struct store_op *async;
-		int n = 0, nids = 0, jobs_added = 0, keys_changed = 0, committed, last;
+		int n = 0, nids = 0, jobs_added = 0, keys_changed = 0, committed, last, pin_tried = 0;
 
 		while (st->qhead == NULL && !st->stopping) {
 			int64_t wait = last_flush + TOUCH_FLUSH_MS - util_mono_ms();
@@ -256,9 +271,17 @@ static void *writer_main(void *arg)
 
 			if (wait <= 0)
 				break;
+			if (!pin.held && !pin_tried++) {
+				pthread_mutex_unlock(&st->lock);
+				pin_take(&pin);
+				pthread_mutex_lock(&st->lock);
+				continue;
+			}
 			/* Woken for the remembered keys' check too (authcache.c). */
 			if (wait > AUTH_FRESH_MS / 2)
 				wait = AUTH_FRESH_MS / 2;
+			if (pin.held && !pin.settled && wait > PIN_SETTLE_MS)
+				wait = PIN_SETTLE_MS;
 			deadline_after(&ts, wait);
 			if (pthread_cond_timedwait(&st->work, &st->lock, &ts) != 0)
 				break;
@@ -271,16 +294,18 @@ static void *writer_main(void *arg)
 			st->qtail = NULL;
 		last = st->stopping && st->qhead == NULL;
 		pthread_mutex_unlock(&st->lock);
-		pin_release(&pin);
 
-		authcache_check(st, 0);
+		if (authcache_check(st, 0) > 0)
+			pin_release(&pin); /* on another process's commit: taken again on the newest */
 		if (n == 0 && !last && util_mono_ms() - last_flush < TOUCH_FLUSH_MS) {
 			/* Woken only for the check: the last-seen times wait for their second. */
-			pin_take(&pin);
+			pin_settle(&pin);
 			pthread_mutex_lock(&st->lock);
 			continue;
 		}
+		pin_release(&pin);
 		committed = group_run(st, st->batch, n);
+		pin.settled = 0;
 		last_flush = util_mono_ms();
 		/* Read what notifications need before the callers, and their ops, go away. */
 		for (int i = 0; committed && i < n; i++) {
@@ -331,8 +356,6 @@ static void *writer_main(void *arg)
 			free(op);
 		}
 
-		if (!last)
-			pin_take(&pin);
 		pthread_mutex_lock(&st->lock);
 		if (last)
 			break;
