@@ -285,9 +285,9 @@ enum MHD_Result api_device_fetch(struct request *r)
 	now = util_now_ms();
 	gen = longpoll_generation(srv->device_waits);
 	/* The token, the device and whether anything waits for it: one store read (ROUTE_SELF_AUTH). */
+	/* The poll records the device's contact (store_device_poll_token). */
 	if (api_auth_device_poll(r, r->after, now, &d, &pending) != 0)
 		return MHD_YES;
-	store_device_touch(srv->store, d.id, now);
 	scheduler_fetch_begin(srv->scheduler, d.id);
 	ret = fetch_answer(r, &d, pending, now, gen);
 	scheduler_fetch_end(srv->scheduler, d.id, !r->waited && r->status != 0);

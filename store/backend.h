@@ -130,5 +130,8 @@ extern const struct store_backend store_backend_postgresql;
 int store_valid_text(const char *s, size_t min, size_t max, int strict);
 /* E.164: an optional "+" and 1 to 15 digits. */
 int store_valid_msisdn(const char *s);
+/* A device row read from disk, brought up to a contact at seen_ms that may not be on disk yet:
+ * the later last-seen time, and a wakeup answered by it is over. */
+void store_device_seen(struct store_device *d, int64_t seen_ms);
 
 #endif

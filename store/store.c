@@ -342,6 +342,16 @@ int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after
 	return st->be->device_has_pending(st, device_id, after, now_ms);
 }
 
+/* A poll is the device's contact: recorded as store_device_touch does, and shown in *out. */
+static int poll_contact(struct store *st, int rc, int64_t now_ms, struct store_device *out)
+{
+	if (rc == STORE_OK) {
+		st->be->device_touch(st, out->id, now_ms);
+		store_device_seen(out, now_ms);
+	}
+	return rc;
+}
+
 int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 		      int *pending)
 {
@@ -351,7 +361,7 @@ int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64
 		return STORE_ERROR;
 	if (st->be->device_poll == NULL)
 		return unsupported(st, "store_device_poll", &warned);
-	return st->be->device_poll(st, device_id, after, now_ms, out, pending);
+	return poll_contact(st, st->be->device_poll(st, device_id, after, now_ms, out, pending), now_ms, out);
 }
 
 int store_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
@@ -363,7 +373,8 @@ int store_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN]
 	if (st == NULL || hash == NULL)
 		return STORE_ERROR;
 	if (st->be->device_poll_token != NULL)
-		return st->be->device_poll_token(st, hash, after, now_ms, out, pending);
+		return poll_contact(st, st->be->device_poll_token(st, hash, after, now_ms, out, pending), now_ms,
+				    out);
 	rc = store_device_auth(st, hash, &id);
 	return rc == STORE_OK ? store_device_poll(st, id, after, now_ms, out, pending) : rc;
 }
@@ -737,6 +748,18 @@ int store_outcome_parse(const char *s)
 		if (strcmp(s, names[i]) == 0)
 			return i;
 	return -1;
+}
+
+void store_device_seen(struct store_device *d, int64_t seen_ms)
+{
+	if (seen_ms <= d->last_seen_ms)
+		return;
+	d->last_seen_ms = seen_ms;
+	if (d->wake_state != WAKE_IDLE && d->wake_sent_ms <= seen_ms) {
+		d->wake_state = WAKE_IDLE;
+		d->wake_attempts = 0;
+		d->wake_sent_ms = 0;
+	}
 }
 
 /* Length within [min, max] and no control characters; strict also refuses anything outside

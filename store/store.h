@@ -303,7 +303,9 @@ int store_seq_event(struct store *st, int64_t device_id, const uint64_t *seqs, s
  * (or a negative value on error). Used for empty polls and long-poll wake-ups. */
 int store_device_has_pending(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms);
 /* A poll's one read: the device (out->pending is 1 when it has a deliverable message with
- * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device. */
+ * seq > after, else 0, not a count) and *pending the same. STORE_NOTFOUND without the device.
+ * The poll is the device's contact at now_ms: recorded as store_device_touch does, and *out
+ * shows it (last_seen_ms at least now_ms, a wakeup sent before it answered). */
 int store_device_poll(struct store *st, int64_t device_id, uint64_t after, int64_t now_ms, struct store_device *out,
 		      int *pending);
 /* store_device_poll for the device whose token hashes to hash: the authentication and the poll

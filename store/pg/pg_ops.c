@@ -301,8 +301,6 @@ static int64_t touch_get(struct pg_store *st, int64_t id)
 
 static void device_row(struct pg_store *st, const PGresult *r, int i, struct store_device *d)
 {
-	int64_t seen;
-
 	memset(d, 0, sizeof(*d));
 	d->id = pg_i64(r, i, 0);
 	d->provider_id = pg_i64(r, i, 1);
@@ -326,15 +324,7 @@ static void device_row(struct pg_store *st, const PGresult *r, int i, struct sto
 	pg_text(d->push_p256dh, sizeof(d->push_p256dh), r, i, 19);
 	pg_text(d->push_auth, sizeof(d->push_auth), r, i, 20);
 	pg_text(d->push_token, sizeof(d->push_token), r, i, 21);
-	seen = touch_get(st, d->id);
-	if (seen > d->last_seen_ms) {
-		d->last_seen_ms = seen;
-		if (d->wake_state != WAKE_IDLE && d->wake_sent_ms <= seen) {
-			d->wake_state = WAKE_IDLE;
-			d->wake_attempts = 0;
-			d->wake_sent_ms = 0;
-		}
-	}
+	store_device_seen(d, touch_get(st, d->id));
 }
 
 static int valid_format(int f)

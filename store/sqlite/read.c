@@ -163,12 +163,9 @@ int sq_gateway_list(struct sq_store *st, store_principal_cb cb, void *arg)
 	return principal_list(st, RS_GATEWAY_LIST, cb, arg);
 }
 
-/* Columns of DEVICE_COLS in sql.c. The last-seen time and wake state on disk may lag behind a
- * contact still held in memory; report the fresher view. */
-static void device_row(struct sq_store *st, sqlite3_stmt *s, struct store_device *d)
+/* Columns of DEVICE_COLS in sql.c, as they are on disk. */
+static void device_cols(sqlite3_stmt *s, struct store_device *d)
 {
-	int64_t seen;
-
 	memset(d, 0, sizeof(*d));
 	d->id = sqlite3_column_int64(s, 0);
 	d->provider_id = sqlite3_column_int64(s, 1);
@@ -192,16 +189,14 @@ static void device_row(struct sq_store *st, sqlite3_stmt *s, struct store_device
 	store_copy_text(d->push_p256dh, sizeof(d->push_p256dh), s, 19);
 	store_copy_text(d->push_auth, sizeof(d->push_auth), s, 20);
 	store_copy_text(d->push_token, sizeof(d->push_token), s, 21);
+}
 
-	seen = touch_get(&st->touch, d->id);
-	if (seen > d->last_seen_ms) {
-		d->last_seen_ms = seen;
-		if (d->wake_state != WAKE_IDLE && d->wake_sent_ms <= seen) {
-			d->wake_state = WAKE_IDLE;
-			d->wake_attempts = 0;
-			d->wake_sent_ms = 0;
-		}
-	}
+/* The last-seen time and wake state on disk may lag behind a contact still held in memory;
+ * report the fresher view. */
+static void device_row(struct sq_store *st, sqlite3_stmt *s, struct store_device *d)
+{
+	device_cols(s, d);
+	store_device_seen(d, touch_get(&st->touch, d->id));
 }
 
 int sq_device_get(struct sq_store *st, int64_t provider_id, int64_t id, struct store_device *out)
@@ -298,9 +293,9 @@ int sq_device_auth(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], int6
 	return STORE_OK;
 }
 
-/* The poll's one statement, its device (?1) bound already. */
-static int device_poll_run(struct sq_store *st, sqlite3_stmt *s, uint64_t after, int64_t now_ms,
-			   struct store_device *out, int *pending)
+/* The poll's one statement, its device (?1) bound already. The contact held in memory is not
+ * looked up: the poll is a newer one (store.c records it). */
+static int device_poll_run(sqlite3_stmt *s, uint64_t after, int64_t now_ms, struct store_device *out, int *pending)
 {
 	int rc;
 
@@ -309,7 +304,7 @@ static int device_poll_run(struct sq_store *st, sqlite3_stmt *s, uint64_t after,
 	rc = sqlite3_step(s);
 	if (rc != SQLITE_ROW)
 		return read_fail(s, rc, "device poll");
-	device_row(st, s, out);
+	device_cols(s, out);
 	sqlite3_reset(s);
 	*pending = out->pending != 0;
 	return STORE_OK;
@@ -326,7 +321,7 @@ int sq_device_poll(struct sq_store *st, int64_t device_id, uint64_t after, int64
 	if (s == NULL)
 		return STORE_UNAVAILABLE;
 	sqlite3_bind_int64(s, 1, device_id);
-	return device_poll_run(st, s, after, now_ms, out, pending);
+	return device_poll_run(s, after, now_ms, out, pending);
 }
 
 int sq_device_poll_token(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN], uint64_t after, int64_t now_ms,
@@ -340,7 +335,7 @@ int sq_device_poll_token(struct sq_store *st, const uint8_t hash[STORE_HASH_LEN]
 	if (s == NULL)
 		return STORE_UNAVAILABLE;
 	sqlite3_bind_blob(s, 1, hash, STORE_HASH_LEN, SQLITE_STATIC);
-	return device_poll_run(st, s, after, now_ms, out, pending);
+	return device_poll_run(s, after, now_ms, out, pending);
 }
 
 int sq_device_has_pending(struct sq_store *st, int64_t device_id, uint64_t after, int64_t now_ms)

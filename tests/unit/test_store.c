@@ -1618,6 +1618,20 @@ static void test_poll_push_fleet(void **state)
 	assert_int_equal(pending, 0);
 	assert_int_equal(d.id, dev);
 	assert_int_equal(store_device_poll(f->st, dev + 1000, 0, T0, &d, &pending), STORE_NOTFOUND);
+	/* A poll is the device's contact: shown in what it answers, and recorded. */
+	assert_int_equal(d.last_seen_ms, T0);
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	assert_int_equal(d.last_seen_ms, T0);
+	{
+		uint8_t h2[STORE_HASH_LEN];
+
+		hash_of(h2, 100 + 2);
+		assert_int_equal(store_device_poll_token(f->st, h2, 0, T0 + 7, &d, &pending), STORE_OK);
+		assert_int_equal(d.id, dev2);
+		assert_int_equal(d.last_seen_ms, T0 + 7);
+		assert_int_equal(store_device_get(f->st, f->prov, dev2, &d), STORE_OK);
+		assert_int_equal(d.last_seen_ms, T0 + 7);
+	}
 
 	/* Web Push keys; the endpoint token is kept once made. */
 	assert_int_equal(store_device_set_push_keys(f->st, dev, "pk1", "au1", NULL, "tok1", &last), STORE_OK);
