@@ -373,8 +373,7 @@ int store_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN]
 	if (st == NULL || hash == NULL)
 		return STORE_ERROR;
 	if (st->be->device_poll_token != NULL)
-		return poll_contact(st, st->be->device_poll_token(st, hash, after, now_ms, out, pending), now_ms,
-				    out);
+		return poll_contact(st, st->be->device_poll_token(st, hash, after, now_ms, out, pending), now_ms, out);
 	rc = store_device_auth(st, hash, &id);
 	return rc == STORE_OK ? store_device_poll(st, id, after, now_ms, out, pending) : rc;
 }
