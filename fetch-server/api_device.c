@@ -284,8 +284,8 @@ enum MHD_Result api_device_fetch(struct request *r)
 	r->wait_deadline_ms = v[2] > 0 ? util_mono_ms() + v[2] * 1000 : 0;
 	now = util_now_ms();
 	gen = longpoll_generation(srv->device_waits);
-	/* The token, the device and whether anything waits for it: one store read (ROUTE_SELF_AUTH). */
-	/* The poll records the device's contact (store_device_poll_token). */
+	/* The token, the device and whether anything waits for it: one store read (ROUTE_SELF_AUTH),
+	 * which also records the device's contact (store_device_poll_token). */
 	if (api_auth_device_poll(r, r->after, now, &d, &pending) != 0)
 		return MHD_YES;
 	scheduler_fetch_begin(srv->scheduler, d.id);
