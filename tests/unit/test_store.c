@@ -3299,6 +3299,33 @@ static void test_wal_starts_over(void **state)
 	assert_true(largest < 8 * 1024 * 1024);
 }
 
+/* The writer's idle read transaction changes nothing of what reads see: a commit by another
+ * connection (smswakectl's, say) is seen by the very next read, and so is the writer's own. */
+static void test_reads_see_commits_at_once(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550007300", 73);
+	struct store_device d;
+	sqlite3 *db;
+	char sql[128];
+
+	assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+	usleep(50 * 1000); /* the writer is idle, holding its read transaction */
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	for (int i = 0; i < 20; i++) {
+		snprintf(sql, sizeof(sql), "UPDATE devices SET name = 'other-%d' WHERE id = %lld", i, (long long)dev);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+		snprintf(sql, sizeof(sql), "other-%d", i);
+		assert_string_equal(d.name, sql);
+		(void)put(f->st, f->prov, dev, T0 + i);
+		assert_int_equal(store_device_get(f->st, f->prov, dev, &d), STORE_OK);
+		assert_int_equal(d.last_seq, (uint64_t)i + 1);
+	}
+	sqlite3_close(db);
+}
+
 /* Since schema v8 a message's "queued" event is its row: it is still listed first, once; and a
  * message stored before v8, with a "queued" row of its own, shows that one and no other. */
 static void test_queued_event_from_message_row(void **state)
@@ -4078,6 +4105,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_query_plans, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writes_without_temp_tables, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wal_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reads_see_commits_at_once, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_provider_keys_remembered, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queued_event_from_message_row, setup, teardown),
 	};
