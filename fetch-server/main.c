@@ -214,6 +214,7 @@ int main(int argc, char **argv)
 	if (http_start(&srv, err, sizeof(err)) != 0) {
 		log_error("%s", err);
 		http_stop(&srv);
+		store_set_notify(srv.store, &(struct store_notify){0});
 		webhooks_stop(srv.webhooks);
 		scheduler_stop(srv.scheduler);
 		store_close(srv.store);
@@ -233,9 +234,10 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	srv.stopping = 1;
 	http_stop(&srv);
+	/* Before what the notifications reach goes: it returns once none is running any more. */
+	store_set_notify(srv.store, &(struct store_notify){0});
 	webhooks_stop(srv.webhooks);
 	scheduler_stop(srv.scheduler);
-	store_set_notify(srv.store, &(struct store_notify){0});
 	longpoll_free(srv.device_waits);
 	longpoll_free(srv.gateway_waits);
 	longpoll_free(srv.event_waits);

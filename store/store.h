@@ -115,7 +115,9 @@ int store_migrate(struct store *st, const char *backup_path, const struct store_
 		  const char **err);
 
 /* Called by the writer thread after a commit that queued messages for a device or created
- * wake jobs, so the server can wake long-polling requests. Must not call back into the store. */
+ * wake jobs, so the server can wake long-polling requests. Must not call back into the store.
+ * Once store_set_notify returns, no callback of the notification it replaced is running or will
+ * run (so its arg may go); it must not be called from such a callback. */
 struct store_notify {
 	void (*message_added)(void *arg, int64_t device_id);
 	void (*wake_job_added)(void *arg);

@@ -374,11 +374,16 @@ static void *listener_main(void *arg)
 
 			pthread_mutex_lock(&st->lock);
 			nt = st->notify;
+			st->notifying++; /* pg_set_notify waits for these callbacks */
 			pthread_mutex_unlock(&st->lock);
 			if (strcmp(n->relname, "smswake_msg") == 0 && nt.message_added)
 				nt.message_added(nt.arg, strtoll(n->extra, NULL, 10));
 			else if (strcmp(n->relname, "smswake_job") == 0 && nt.wake_job_added)
 				nt.wake_job_added(nt.arg);
+			pthread_mutex_lock(&st->lock);
+			if (--st->notifying == 0)
+				pthread_cond_broadcast(&st->notify_idle);
+			pthread_mutex_unlock(&st->lock);
 			PQfreemem(n);
 		}
 	}
@@ -416,6 +421,7 @@ static void pg_free(struct pg_store *st)
 	free(st->dsn);
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->wake);
+	pthread_cond_destroy(&st->notify_idle);
 	pthread_mutex_destroy(&st->lock);
 	free(st);
 }
@@ -438,6 +444,7 @@ int pg_open(const struct store_options *opt, struct store **out, const char **er
 	st->base.be = &store_backend_postgresql;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_cond_init(&st->wake, NULL);
+	pthread_cond_init(&st->notify_idle, NULL);
 	pthread_cond_init(&st->work, NULL);
 	if (opt->password_file != NULL && opt->password_file[0] != '\0' &&
 	    (st->password = read_password(opt->password_file, err)) == NULL) {

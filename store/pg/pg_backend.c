@@ -52,6 +52,9 @@ void pg_set_notify(struct store *sto, const struct store_notify *n)
 		st->notify = *n;
 	else
 		memset(&st->notify, 0, sizeof(st->notify));
+	/* Callbacks of the old one may be running on the listener: they end first. */
+	while (st->notifying > 0 && !(st->listener_running && pthread_equal(pthread_self(), st->listener)))
+		pthread_cond_wait(&st->notify_idle, &st->lock);
 	pthread_mutex_unlock(&st->lock);
 }
 

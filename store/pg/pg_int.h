@@ -45,6 +45,8 @@ struct pg_store {
 	PGconn *idle[PG_POOL_MAX];
 	int nidle;
 	struct store_notify notify;
+	int notifying;              /* notification callbacks running on the listener */
+	pthread_cond_t notify_idle; /* notifying came back to 0 */
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
 	uint64_t reads; /* statements that only read, outside a write transaction */

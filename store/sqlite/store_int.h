@@ -364,6 +364,8 @@ struct sq_store {
 	int64_t *notify_ids;     /* group_max slots, used by the writer only */
 
 	struct store_notify notify;
+	int notifying;              /* notification callbacks running on the writer */
+	pthread_cond_t notify_idle; /* notifying came back to 0 */
 	int fail_commits;
 	uint64_t commits, committed_ops, largest_group, commit_failures;
 	uint64_t reads; /* statements run on read connections (atomic) */

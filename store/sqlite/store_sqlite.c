@@ -105,6 +105,7 @@ static void store_free(struct sq_store *st)
 	pthread_mutex_destroy(&st->readers_lock);
 	authcache_destroy(&st->auth);
 	pthread_cond_destroy(&st->work);
+	pthread_cond_destroy(&st->notify_idle);
 	pthread_mutex_destroy(&st->lock);
 	free(st->path);
 	free(st);
@@ -139,6 +140,7 @@ int sq_open(const struct store_options *opt, struct sq_store **out, const char *
 	st->busy_timeout_ms = opt->busy_timeout_ms ? opt->busy_timeout_ms : 5000;
 	pthread_mutex_init(&st->lock, NULL);
 	pthread_mutex_init(&st->readers_lock, NULL);
+	pthread_cond_init(&st->notify_idle, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&st->work, &ca);
@@ -195,6 +197,9 @@ void sq_set_notify(struct sq_store *st, const struct store_notify *n)
 		st->notify = *n;
 	else
 		memset(&st->notify, 0, sizeof(st->notify));
+	/* Callbacks of the old one may be running on the writer: they end first. */
+	while (st->notifying > 0 && !(st->writer_running && pthread_equal(pthread_self(), st->writer)))
+		pthread_cond_wait(&st->notify_idle, &st->lock);
 	pthread_mutex_unlock(&st->lock);
 }
 

@@ -340,6 +340,7 @@ static void *writer_main(void *arg)
 			pthread_cond_signal(&st->batch[i]->cond);
 		}
 		nt = st->notify;
+		st->notifying++; /* store_set_notify waits for these callbacks */
 		pthread_mutex_unlock(&st->lock);
 
 		/* Outside every lock: the callee may take its own locks or call pthread functions. */
@@ -347,6 +348,10 @@ static void *writer_main(void *arg)
 			nt.message_added(nt.arg, st->notify_ids[i]);
 		if (jobs_added && nt.wake_job_added)
 			nt.wake_job_added(nt.arg);
+		pthread_mutex_lock(&st->lock);
+		if (--st->notifying == 0)
+			pthread_cond_broadcast(&st->notify_idle);
+		pthread_mutex_unlock(&st->lock);
 		while (async != NULL) {
 			struct store_op *op = async;
 			async = op->next;

@@ -2721,6 +2721,52 @@ static void test_async_writes(void **state)
 	assert_int_equal(async_done, want); /* nothing called back twice or for a refused write */
 }
 
+/* store_set_notify returns only once no callback of the notification it replaces is running:
+ * the server frees what its callbacks reach right after (main.c). A slow callback is running
+ * when the notification is cleared; the clearing waits for it, and nothing is called after. */
+struct slow_notify {
+	int running;
+	int calls;
+};
+
+static void slow_added(void *arg, int64_t device_id)
+{
+	struct slow_notify *s = arg;
+
+	(void)device_id;
+	__atomic_store_n(&s->running, 1, __ATOMIC_SEQ_CST);
+	usleep(200 * 1000);
+	__atomic_add_fetch(&s->calls, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&s->running, 0, __ATOMIC_SEQ_CST);
+}
+
+static void test_notify_cleared_waits(void **state)
+{
+	struct fixture *f = *state;
+	static struct slow_notify sn;
+	struct store_notify nt = {.message_added = slow_added, .arg = &sn};
+	int64_t dev = add_device(f->st, f->prov, "+15550007400", 74);
+	int i, calls;
+
+	memset(&sn, 0, sizeof(sn));
+	store_set_notify(f->st, &nt);
+	/* On PostgreSQL the notification comes through LISTEN, once its connection is up. */
+	for (i = 0; i < 500 && !__atomic_load_n(&sn.running, __ATOMIC_SEQ_CST); i++) {
+		if (i % 10 == 0)
+			(void)put(f->st, f->prov, dev, T0 + i);
+		usleep(10 * 1000);
+	}
+	assert_int_equal(__atomic_load_n(&sn.running, __ATOMIC_SEQ_CST), 1);
+	store_set_notify(f->st, NULL);
+	assert_int_equal(__atomic_load_n(&sn.running, __ATOMIC_SEQ_CST), 0);
+	calls = __atomic_load_n(&sn.calls, __ATOMIC_SEQ_CST);
+	assert_true(calls >= 1);
+	(void)put(f->st, f->prov, dev, T0 + 1000);
+	usleep(400 * 1000);
+	assert_int_equal(__atomic_load_n(&sn.calls, __ATOMIC_SEQ_CST), calls);
+	assert_int_equal(__atomic_load_n(&sn.running, __ATOMIC_SEQ_CST), 0);
+}
+
 /* One group of mixed asynchronous writes, held back behind a first write whose callback blocks the
  * writer (callbacks run on it): every operation gets its own result (an unknown device, a full
  * queue, a key of another device fail alone), callbacks come in queue order and after COMMIT (the
@@ -2804,14 +2850,19 @@ static void test_async_group_mixed(void **state)
 {
 	struct fixture *f = *state;
 	int64_t dev1 = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
-	struct visible_check vc = {.st = f->st, .lock = PTHREAD_MUTEX_INITIALIZER};
-	struct store_notify nt = {.message_added = visible_added, .arg = &vc};
+	/* Static: should an assertion end the test early, a late notification finds them. */
+	static struct visible_check vc = {.lock = PTHREAD_MUTEX_INITIALIZER};
+	static struct store_notify nt = {.message_added = visible_added, .arg = &vc};
 	static struct mixed_op gate, op[10];
 	struct store_stats s0, s;
 	struct seqcheck sc = {.next = 1};
 	int count = -1, n = 0;
 
 	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+	pthread_mutex_lock(&vc.lock);
+	vc.st = f->st;
+	vc.calls = vc.unseen = 0;
+	pthread_mutex_unlock(&vc.lock);
 	store_set_notify(f->st, &nt);
 	mixed_put(f, &gate, dev1, NULL, 0);
 	assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
@@ -4098,6 +4149,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_group_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_cleared_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_backup_ping, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reader_threads, setup, teardown),
@@ -4142,6 +4194,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_add_many, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_async_group_mixed, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_notify_cleared_waits, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_start_together, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_counters_across_servers, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_pg_leases_across_servers, setup_pg, teardown),
