@@ -19,6 +19,11 @@ TEST_PROGRAMS += $(O)/tests/test_policy
 $(O)/tests/test_policy: $(O)/tests/unit/test_policy.o $(O)/fetch-server/policy.o $(O)/fetch-server/config.o $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(call pc_libs,inih libcrypto)
 
+# The long-poll registry alone, with libmicrohttpd's suspend and resume replaced by counters.
+TEST_PROGRAMS += $(O)/tests/test_longpoll
+$(O)/tests/test_longpoll: $(O)/tests/unit/test_longpoll.o $(O)/fetch-server/longpoll.o $(O)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) -lpthread
+
 # The route table's unit test links the server's objects (without main) for the real handlers.
 TEST_PROGRAMS += $(O)/tests/test_routes
 $(O)/tests/test_routes: $(O)/tests/unit/test_routes.o $(filter-out $(O)/fetch-server/main.o,$(SERVER_OBJS)) \
