@@ -9,6 +9,11 @@
 # each. Each round gives its own two ratios; the median round's is the figure, and every round's
 # is printed beside it.
 #
+# Each round also measures the hello-world built as smswake-server builds a durable write: each
+# request suspended once read, and resumed from a second thread in groups after this disk's
+# sync latency (dd oflag=dsync of 8 KiB here), with no work and no write. Its ratio to the plain
+# hello-world is the ceiling of that design on this machine; submits are also given against it.
+#
 # A figure counts only if it was measured over kept-alive connections with every answer 2xx.
 # Before each wrk run the subject is asked twice over one connection (curl): an answer with
 # "Connection: close", a second request that needed a new connection, or a non-2xx status
@@ -122,6 +127,18 @@ for threads in 2 8; do
 done
 hport=$(cat "$dir/hello2.port")
 
+# This disk's sync latency: 200 writes of 8 KiB, each with O_DSYNC, beside the server's data.
+sync_us=$(LC_ALL=C dd if=/dev/zero of="$dir/dsync" bs=8k count=200 oflag=dsync 2>&1 |
+	sed -n 's/.* copied, \([0-9.e+-]*\) s,.*/\1/p' | awk '{printf "%d", $1 * 1000000 / 200}')
+rm -f "$dir/dsync"
+[ "${sync_us:-0}" -gt 0 ] || die "cannot measure the disk's sync latency with dd"
+"$O/bench/hello" 8 "$sync_us" >"$dir/hellog.port" &
+pids="$pids $!"
+for i in $(seq 100); do [ -s "$dir/hellog.port" ] && break; sleep 0.05; done
+[ -s "$dir/hellog.port" ] || die "hello-world in groups did not start"
+hgurl="http://127.0.0.1:$(cat "$dir/hellog.port")/"
+keepalive_check "hello-world in groups" "$hgurl" -d 'keep-alive check'
+
 # One round per line of $dir/rounds: hello-world (the better of 2 and 8 threads), submits, polls.
 : >"$dir/rounds"
 for r in $(seq "$ROUNDS"); do
@@ -131,7 +148,9 @@ for r in $(seq "$ROUNDS"); do
 	done
 	wrk_checked "durable submits" "$dir/post.txt" -t2 -c64 -d"${DUR}s" --latency -s "$dir/post.lua" "$post_url"
 	wrk_checked "empty polls" "$dir/poll.txt" -t2 -c64 -d"${DUR}s" --latency -s "$dir/poll.lua" "$poll_url"
-	echo "$(rps "$dir/hello2.txt") $(rps "$dir/hello8.txt") $(rps "$dir/post.txt") $(rps "$dir/poll.txt")" >>"$dir/rounds"
+	wrk_checked "hello-world in groups" "$dir/hellog.txt" -t2 -c64 -d"${DUR}s" -s "$dir/post.lua" "$hgurl"
+	echo "$(rps "$dir/hello2.txt") $(rps "$dir/hello8.txt") $(rps "$dir/post.txt") $(rps "$dir/poll.txt")" \
+		"$(rps "$dir/hellog.txt")" >>"$dir/rounds"
 done
 # Submits at 1, 8, 64 and 256 connections: throughput and p99 (wrk's latency distribution).
 for c in 1 8 64 256; do
@@ -180,7 +199,8 @@ pids=""
 
 # Per round: the baseline (better of 2 and 8 threads) and both ratios; then the median round's
 # figures (by each ratio) and every round's ratio in order.
-awk '{ h = ($1 > $2) ? $1 : $2; printf "%.0f %.0f %.0f %.4f %.4f\n", h, $3, $4, $3 / h, $4 / h }' "$dir/rounds" >"$dir/ratios"
+awk '{ h = ($1 > $2) ? $1 : $2; printf "%.0f %.0f %.0f %.4f %.4f %.0f %.4f %.4f\n", h, $3, $4, $3 / h, $4 / h, $5, $5 / h, $3 / $5 }' \
+	"$dir/rounds" >"$dir/ratios"
 median_of() { sort -n -k"$1" "$dir/ratios" | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'; }
 hello=$(median_of 4 | awk '{print $1}')
 post=$(median_of 4 | awk '{print $2}')
@@ -190,6 +210,10 @@ r_poll=$(median_of 5 | awk '{printf "%.2f", $5}')
 hello_poll=$(median_of 5 | awk '{print $1}')
 rounds_post=$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $4}' "$dir/ratios")
 rounds_poll=$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $5}' "$dir/ratios")
+r_group=$(median_of 7 | awk '{printf "%.2f", $7}')
+rounds_group=$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $7}' "$dir/ratios")
+r_post_group=$(median_of 8 | awk '{printf "%.2f", $8}')
+rounds_post_group=$(awk '{printf "%s%.2f", (NR > 1 ? " " : ""), $8}' "$dir/ratios")
 p99() { sed -n 's/^ *99% *\([0-9.]*[a-z]*\).*/\1/p' "$1"; }
 met() { awk -v r="$1" -v g="$2" 'BEGIN{print (r>=g)?"yes":"no"}'; }
 cpr() { awk -v c="$1" -v r="$2" 'BEGIN{printf "%d/%d", c, r}'; }
@@ -198,6 +222,8 @@ out "$(printf 'durable submits POST /v1/devices/{id}/messages (median round; p99
 out "$(printf 'durable submits / keep-alive hello-world, same round (median of %s)\t%s\tratio\t>= 0.35 (aim 0.5)\t%s' "$rounds_post" "$r_post" "$(met "$r_post" 0.35)")"
 out "$(printf 'empty device polls 204 (median round, baseline %.0f; p99 %s in the last round)\t%.0f\treq/s\t-\t-' "$hello_poll" "$(p99 "$dir/poll.txt")" "$poll")"
 out "$(printf 'empty polls / keep-alive hello-world, same round (median of %s)\t%s\tratio\t>= 0.7 (aim 0.8)\t%s' "$rounds_poll" "$r_poll" "$(met "$r_poll" 0.7)")"
+out "$(printf 'hello-world suspended and resumed in groups after %s us (disk sync) / hello-world, same round (median of %s)\t%s\tratio\t-\t-' "$sync_us" "$rounds_group" "$r_group")"
+out "$(printf 'durable submits / that suspended hello-world, same round (median of %s)\t%s\tratio\t-\t-' "$rounds_post_group" "$r_post_group")"
 for c in 1 8 64 256; do
 	out "$(printf 'durable submits at %d connections (p99 %s)\t%.0f\treq/s\t-\t-' "$c" "$(p99 "$dir/post$c.txt")" "$(rps "$dir/post$c.txt")")"
 done
