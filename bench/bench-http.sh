@@ -30,7 +30,6 @@ pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
 trap cleanup EXIT
 out() { printf '%s\n' "$1" >>"${BENCH_RESULTS:-/dev/stdout}"; }
-die() { echo "bench-http: $*" >&2; exit 1; }
 
 # keepalive_check NAME URL [CURL ARGS...]: two requests on one connection, both 2xx, the
 # second on the first's connection, and no "Connection: close" in either answer.
@@ -47,25 +46,6 @@ keepalive_check() {
 		NR == 2 && $2 != 0 { print "bench-http: " n " needed a new connection for its second request"; bad = 1 }
 		END { if (NR != 2) { print "bench-http: " n ": expected two answers"; bad = 1 } exit bad }' "$dir/ka.txt" >&2 ||
 		exit 1
-}
-
-rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
-reqs() { sed -n 's/^ *\([0-9]*\) requests in .*/\1/p' "$1"; }
-non2xx() { sed -n 's/^ *Non-2xx or 3xx responses: *\([0-9]*\).*/\1/p' "$1"; }
-# "Socket errors: connect 0, read 0, write 0, timeout 0" summed; wrk omits the line when none.
-sockerr() { sed -n 's/^ *Socket errors: connect \([0-9]*\), read \([0-9]*\), write \([0-9]*\), timeout \([0-9]*\).*/\1 \2 \3 \4/p' "$1" | awk '{s=$1+$2+$3+$4} END{print s+0}'; }
-
-# wrk_checked NAME OUTFILE WRK ARGS...: runs wrk and refuses a run with a non-2xx answer or a
-# socket error.
-wrk_checked() {
-	name=$1 res=$2
-	shift 2
-	wrk "$@" >"$res"
-	bad=$(non2xx "$res")
-	[ -z "$bad" ] || { cat "$res" >&2; die "$name: $bad answers were not 2xx"; }
-	se=$(sockerr "$res")
-	[ "$se" -eq 0 ] || { cat "$res" >&2; die "$name: $se socket errors"; }
-	[ -n "$(rps "$res")" ] || { cat "$res" >&2; die "$name: no figure from wrk"; }
 }
 
 # conns_per_request NAME PORT PATH [LUA]: 2 s of wrk (16 connections) through bench/tcpcount;

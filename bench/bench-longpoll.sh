@@ -18,17 +18,11 @@ trap cleanup EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/key.pem" -out "$dir/cert.pem" -days 2 \
 	-subj '/CN=127.0.0.1' >/dev/null 2>&1
 
-# submits DIR URL: durable submits per second (DIR/post.lua), 0 if any was not answered 2xx.
+# submits DIR URL: durable submits (DIR/post.lua), wrk's report in DIR/wrk.out; stops the
+# benchmark unless every answer was 2xx with no socket error.
 submits()
 {
-	wrk -t2 -c64 -d"${SECS}s" -s "$1/post.lua" "$2" >"$1/wrk.out" 2>&1 || true
-	if grep -q -e 'Non-2xx' -e 'Socket errors' "$1/wrk.out"; then
-		echo "submits: not all answered 2xx over keep-alive:" >&2
-		cat "$1/wrk.out" >&2
-		echo 0
-		return
-	fi
-	sed -n 's/^Requests\/sec: *\([0-9]*\).*/\1/p' "$1/wrk.out"
+	wrk_checked "durable submits" "$1/wrk.out" -t2 -c64 -d"${SECS}s" -s "$1/post.lua" "$2"
 }
 
 # run MODE COUNT: one server, COUNT long-polls; appends the figures.
@@ -59,7 +53,8 @@ run()
 		# A device to submit to, and the long-polls' device ($tok2).
 		http_fixture "$base" "$key" "$d"
 		tok=$tok2
-		sub0=$(submits "$d" "$base/v1/devices/$dev/messages")
+		submits "$d" "$base/v1/devices/$dev/messages"
+		sub0=$(rps "$d/wrk.out")
 	else
 		tok=$(curl -fsk -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
 			-d '{"msisdn":"+15550100000","poll_interval":900}' "$base/v1/devices" |
@@ -81,7 +76,8 @@ run()
 	per=$(((after - before) * 1024 / (waiting > 0 ? waiting : 1)))
 	echo "$mode: long-polls waiting: $waiting of $count; server RSS $before kB -> $after kB; $per octets each" >&2
 	if [ "$mode" = plain ]; then
-		sub1=$(submits "$d" "$base/v1/devices/$dev/messages")
+		submits "$d" "$base/v1/devices/$dev/messages"
+		sub1=$(rps "$d/wrk.out")
 		still=$(curl -fs "$base/metrics" | sed -n 's/^smswake_longpoll_waiting{api="device"} \([0-9]*\)$/\1/p')
 		echo "durable submits/s: $sub0 with no long-poll waiting, $sub1 with $still waiting" >&2
 		printf 'durable submits while %s long-polls wait / with none (same server, wrk -t2 -c64)\t%s\tratio\t>= 0.5\t%s\n' \

@@ -40,7 +40,6 @@ start()
 }
 start 1
 http_fixture "$base1" "$key" "$dir"
-rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$1"; }
 
 # metric N NAME: the sum of a /metrics counter over the first N servers.
 metric()
