@@ -164,6 +164,7 @@ struct conntrack *conntrack_new(const struct conntrack_limits *lim)
 		free(ct);
 		return NULL;
 	}
+	pthread_setname_np(ct->reaper, "conn-reaper");
 	return ct;
 }
 

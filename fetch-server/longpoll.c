@@ -153,6 +153,7 @@ struct longpoll *longpoll_new(void)
 		free(lp);
 		return NULL;
 	}
+	pthread_setname_np(lp->timer, "longpoll");
 	return lp;
 }
 

@@ -494,6 +494,7 @@ struct scheduler *scheduler_start(struct server *srv)
 		free(s);
 		return NULL;
 	}
+	pthread_setname_np(s->thread, "scheduler");
 	return s;
 }
 

@@ -349,6 +349,7 @@ struct webhooks *webhooks_start(struct server *srv)
 		free(wh);
 		return NULL;
 	}
+	pthread_setname_np(wh->thread, "webhooks");
 	return wh;
 }
 

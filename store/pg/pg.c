@@ -474,6 +474,7 @@ int pg_open(const struct store_options *opt, struct store **out, const char **er
 		pg_free(st);
 		return STORE_ERROR;
 	}
+	pthread_setname_np(st->listener, "pg-listen");
 	st->listener_running = 1;
 	*out = &st->base;
 	return STORE_OK;

@@ -312,6 +312,7 @@ int pg_writer_start(struct pg_store *st)
 		log_warn("store: cannot start the PostgreSQL writer thread");
 		return -1;
 	}
+	pthread_setname_np(st->writer, "pg-writer");
 	pthread_mutex_lock(&st->lock);
 	st->writer_running = 1;
 	pthread_mutex_unlock(&st->lock);

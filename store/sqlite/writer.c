@@ -466,6 +466,7 @@ int writer_start(struct sq_store *st, const char **err)
 		*err = "cannot start the writer thread";
 		return -1;
 	}
+	pthread_setname_np(st->writer, "store-writer");
 	st->writer_running = 1;
 	return 0;
 }
