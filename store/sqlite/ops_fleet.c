@@ -137,8 +137,10 @@ static int fl_batch(struct sq_store *st, struct store_op *op)
 		}
 		if ((rc = store_wrun(st, s, "batch fan-out", &changed)) != STORE_OK)
 			return rc;
-		if (i == 1)
+		if (i == 1) {
 			n = changed;
+			st->op_queued += changed;
+		}
 	}
 	s = store_prep(st->wdb, "UPDATE batches SET count = ?2 WHERE id = ?1");
 	if (s == NULL)

@@ -210,6 +210,7 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 		return rc == STORE_CONFLICT ? STORE_ERROR : rc;
 	/* Its "queued" event is the message row itself (RS_MSG_EVENTS, schema v8). */
 	id = sqlite3_last_insert_rowid(st->wdb);
+	st->op_queued++;
 
 	if (in->topic != NULL) {
 		char detail[48];

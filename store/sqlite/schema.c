@@ -248,8 +248,15 @@ static const char schema_v8[] =
 	"(NEW.what = 'sms_delivered' AND NEW.state = 2)" MESSAGE_EVENT_OUT_BODY;
 /* clang-format on */
 
+/* v9: a message's insert no longer fires a trigger to count it: running the trigger's program
+ * took a fifth of the writer's time per submit. Every insert is of a queued message, and the
+ * writer adds what a group's committed operations inserted to message_counts once, in the same
+ * transaction, before COMMIT (writer.c). Deletes and state changes are still counted by their
+ * triggers. */
+static const char schema_v9[] = "DROP TRIGGER messages_count_ins;";
+
 static const char *const migrations[] = {
-	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8,
+	schema_v1, schema_v2, schema_v3, schema_v4, schema_v5, schema_v6, schema_v7, schema_v8, schema_v9,
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 

@@ -45,6 +45,8 @@ const char *const store_wsql[WS_COUNT] = {
 	[WS_SAVEPOINT] = "SAVEPOINT op",
 	[WS_ROLLBACK_TO] = "ROLLBACK TO op",
 	[WS_RELEASE] = "RELEASE op",
+	/* The messages a group inserted, all queued (state 0): one update a group (schema v9). */
+	[WS_COUNT_QUEUED] = "UPDATE message_counts SET n = n + ?1 WHERE state = 0",
 
 	[WS_PROVIDER_ADD] = "INSERT INTO providers(name, token_hash, created_ms) VALUES (?1, ?2, ?3)",
 	[WS_PROVIDER_ACTIVE] = "SELECT 1 FROM providers WHERE id = ?1 AND revoked = 0",

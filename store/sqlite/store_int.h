@@ -30,6 +30,7 @@ enum wsql {
 	WS_SAVEPOINT,
 	WS_ROLLBACK_TO,
 	WS_RELEASE,
+	WS_COUNT_QUEUED,
 	WS_PROVIDER_ADD,
 	WS_PROVIDER_ACTIVE,
 	WS_PROVIDER_REVOKE,
@@ -362,6 +363,9 @@ struct sq_store {
 	sqlite3_stmt *wstmt[WS_COUNT];
 	struct store_op **batch; /* group_max slots, used by the writer only */
 	int64_t *notify_ids;     /* group_max slots, used by the writer only */
+	/* Messages the running op inserted (queued); the writer adds a group's to message_counts
+	 * once, before its COMMIT (schema v9). Used by the writer only. */
+	int64_t op_queued;
 
 	struct store_notify notify;
 	int notifying;              /* notification callbacks running on the writer */

@@ -948,7 +948,7 @@ static void test_key_rotation(void **state)
 	const char *err = NULL;
 	int64_t a, b, c;
 	int count = -1;
-	char sql[1024];
+	char sql[2048];
 
 	a = add_device(f->st, f->prov, "+15550001001", 1);
 	b = add_device(f->st, f->prov, "+15550001002", 2);
@@ -1025,6 +1025,8 @@ static void test_key_rotation(void **state)
 		 " ALTER TABLE devices DROP COLUMN push_p256dh; ALTER TABLE devices DROP COLUMN push_auth;"
 		 " ALTER TABLE devices DROP COLUMN push_token; ALTER TABLE messages DROP COLUMN content_encoding;"
 		 " ALTER TABLE devices DROP COLUMN push_server_key;"
+		 " CREATE TRIGGER messages_count_ins AFTER INSERT ON messages BEGIN"
+		 " UPDATE message_counts SET n = n + 1 WHERE state = new.state; END;"
 		 " PRAGMA user_version=1;");
 	make_raw_db(f->path, sql);
 	f->st = reopen(f, &err);
@@ -3059,6 +3061,187 @@ static void *put_worker(void *p)
 	return NULL;
 }
 
+/* store_stats' message counts against a count of the messages table itself. */
+static void assert_counts_match(const struct fixture *f)
+{
+	int64_t want[MSG_STATE_COUNT] = {0};
+	struct store_stats s;
+	sqlite3_stmt *q;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT state, count(*) FROM messages GROUP BY state", -1, &q, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW) {
+		int state = sqlite3_column_int(q, 0);
+		assert_true(state >= 0 && state < MSG_STATE_COUNT);
+		want[state] = sqlite3_column_int64(q, 1);
+	}
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	for (int i = 0; i < MSG_STATE_COUNT; i++) {
+		if (s.messages[i] != want[i])
+			print_error("state %d: store_stats says %lld, the table holds %lld\n", i,
+				    (long long)s.messages[i], (long long)want[i]);
+		assert_int_equal(s.messages[i], want[i]);
+	}
+}
+
+/* The writer counts a group's new messages once, before its COMMIT (schema v9), and only those
+ * of operations that kept their writes: one that fails after its insert (here a topic
+ * replacement refused by a trigger the test adds), an unknown device, a replay, a failed
+ * commit and a batch must all leave store_stats equal to the table. */
+static void test_counts_kept_by_group(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev1 = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
+	int64_t devs[2] = {dev1, dev2}, batch = 0, made = 0;
+	static struct mixed_op gate, op[6];
+	struct store_batch_in b = {.devices = devs, .ndevices = 2, .urgency = URG_NORMAL, .ttl_s = 60,
+				   .body = (const uint8_t *)"b", .body_len = 1};
+	struct store_stats s0, s;
+	struct store_message m;
+	sqlite3 *db;
+	int count = -1;
+
+	assert_int_equal(put_full(f->st, f->prov, dev1, "t", NULL, 3600, T0, &m, NULL), STORE_OK);
+	assert_counts_match(f);
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER test_refuse_replace BEFORE INSERT ON message_events "
+				      "WHEN NEW.what = 'replaced' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+
+	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+	mixed_put(f, &gate, dev1, NULL, 0);
+	assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
+						 mixed_gate_done, &gate),
+			 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	while (!mixed_gate_entered)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
+	mixed_put(f, &op[0], dev1, NULL, 0);   /* ok */
+	mixed_put(f, &op[1], dev1, NULL, 0);   /* inserts, then its topic's replacement is refused */
+	op[1].in.topic = "t";
+	mixed_put(f, &op[2], 999999, NULL, 0); /* unknown device */
+	mixed_put(f, &op[3], dev2, "k", 0);    /* ok */
+	mixed_put(f, &op[4], dev2, "k", 0);    /* a replay of op[3] */
+	mixed_put(f, &op[5], dev2, NULL, 0);   /* ok */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out, &op[i].replayed,
+							 mixed_done, &op[i]),
+				 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_open = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	while (mixed_calls < 7)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+	assert_int_equal(store_stats(f->st, &s), STORE_OK);
+	assert_int_equal(s.commits - s0.commits, 1); /* the six in one group */
+	assert_int_equal(op[0].rc, STORE_OK);
+	assert_true(op[1].rc != STORE_OK);
+	assert_int_equal(op[2].rc, STORE_NOTFOUND);
+	assert_int_equal(op[3].rc, STORE_OK);
+	assert_int_equal(op[4].rc, STORE_OK);
+	assert_int_equal(op[4].replayed, 1);
+	assert_int_equal(op[5].rc, STORE_OK);
+	assert_int_equal(op[5].out.seq, 2); /* dev2: op[3], then this */
+	assert_int_equal(s.messages[MSG_QUEUED] - s0.messages[MSG_QUEUED], 3);
+	assert_counts_match(f);
+
+	/* A group whose commit fails counts nothing. */
+	store_debug_fail_commits(f->st, 1);
+	assert_int_equal(put_full(f->st, f->prov, dev2, NULL, NULL, 3600, T0, &m, NULL), STORE_UNAVAILABLE);
+	assert_counts_match(f);
+
+	/* A batch's fan-out, then its topic replacing within it, a cancel and the expiry sweep. */
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER test_refuse_replace", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 1, &batch, &made), STORE_OK);
+	assert_int_equal(made, 2);
+	assert_counts_match(f);
+	b.topic = "t";
+	assert_int_equal(store_batch_put(f->st, f->prov, &b, T0 + 2, &batch, &made), STORE_OK);
+	assert_counts_match(f);
+	assert_int_equal(store_message_cancel(f->st, f->prov, op[0].out.id, T0 + 3), STORE_OK);
+	assert_counts_match(f);
+	assert_int_equal(store_expire(f->st, T0 + 61 * 1000, &count), STORE_OK);
+	assert_true(count >= 4);
+	assert_counts_match(f);
+}
+
+/* A plain submit runs without a savepoint (writer.c, op_bare). One that fails after its first
+ * change (here its insert, refused by a trigger the test adds, after its sequence number was
+ * taken) takes its group down: every op of it fails, nothing of it is kept, and the device's
+ * numbers stay without a gap. One that fails before any change (an unknown device) does not. */
+static void test_bare_submit_failing_late(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev1 = add_device(f->st, f->prov, "+15550001", 1);
+	static struct mixed_op gate, op[4];
+	struct store_message m;
+	sqlite3 *db;
+
+	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+				      "CREATE TRIGGER test_refuse_insert BEFORE INSERT ON messages "
+				      "WHEN NEW.body = CAST('poison' AS BLOB) BEGIN SELECT RAISE(ABORT, 'refused'); END",
+				      NULL, NULL, NULL),
+			 SQLITE_OK);
+	for (int round = 0; round < 2; round++) {
+		mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+		mixed_put(f, &gate, dev1, NULL, 0);
+		assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
+							 mixed_gate_done, &gate),
+				 STORE_OK);
+		pthread_mutex_lock(&mixed_lock);
+		while (!mixed_gate_entered)
+			pthread_cond_wait(&mixed_cond, &mixed_lock);
+		pthread_mutex_unlock(&mixed_lock);
+		mixed_put(f, &op[0], dev1, NULL, 0);
+		mixed_put(f, &op[1], round == 0 ? dev1 : 999999, NULL, 0);
+		if (round == 0) {
+			op[1].in.body = (const uint8_t *)"poison";
+			op[1].in.body_len = 6;
+		}
+		mixed_put(f, &op[2], dev1, NULL, 0);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out,
+								 &op[i].replayed, mixed_done, &op[i]),
+					 STORE_OK);
+		pthread_mutex_lock(&mixed_lock);
+		mixed_gate_open = 1;
+		pthread_cond_broadcast(&mixed_cond);
+		while (mixed_calls < 4)
+			pthread_cond_wait(&mixed_cond, &mixed_lock);
+		pthread_mutex_unlock(&mixed_lock);
+		assert_int_equal(gate.rc, STORE_OK);
+		if (round == 0) {
+			assert_int_equal(gate.out.seq, 1);
+			for (int i = 0; i < 3; i++)
+				assert_int_equal(op[i].rc, STORE_UNAVAILABLE);
+		} else {
+			assert_int_equal(gate.out.seq, 2); /* round 0's group left no number taken */
+			assert_int_equal(op[0].rc, STORE_OK);
+			assert_int_equal(op[0].out.seq, 3);
+			assert_int_equal(op[1].rc, STORE_NOTFOUND);
+			assert_int_equal(op[2].rc, STORE_OK);
+			assert_int_equal(op[2].out.seq, 4);
+		}
+		assert_counts_match(f);
+	}
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER test_refuse_insert", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(put_full(f->st, f->prov, dev1, NULL, NULL, 3600, T0, &m, NULL), STORE_OK);
+	assert_int_equal(m.seq, 5);
+	assert_counts_match(f);
+}
+
 static void test_commit_failure(void **state)
 {
 	struct fixture *f = *state;
@@ -4149,6 +4332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_group_commit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_writes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_group_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_counts_kept_by_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bare_submit_failing_late, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_notify_cleared_waits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_commit_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stats_backup_ping, setup, teardown),
