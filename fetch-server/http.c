@@ -32,6 +32,71 @@ static int active_requests;
 /* Writes queued by suspended requests whose store callback has not finished resuming them. */
 static int pending_writes;
 
+/* Resuming a connection writes to its worker thread's event descriptor, which wakes that thread.
+ * Done by the store's writer for each committed write, that took a quarter of the writer's time
+ * and woke each thread several times a group. So the writer resumes one connection of a thread
+ * (and marks the thread signalled); the thread's other finished writes wait in its list, and the
+ * thread resumes them itself the next time it runs one of the callbacks below: the resumed
+ * connection's, at the latest. The writer adds to a list only while its thread is signalled,
+ * that is before the thread's next look at it, so no write waits for a look that does not
+ * come. A thread past WORKER_SLOTS has no list: its writes are each resumed by the writer. */
+#define WORKER_SLOTS 256
+struct resume_list {
+	pthread_mutex_t mu;
+	int signalled;
+	struct request *head, **tail;
+};
+static struct resume_list resume_lists[WORKER_SLOTS];
+static int worker_slots;
+static __thread int my_slot = -1;
+
+static int worker_slot(void)
+{
+	if (my_slot < 0) {
+		int s = __atomic_fetch_add(&worker_slots, 1, __ATOMIC_RELAXED);
+		my_slot = s < WORKER_SLOTS ? s : WORKER_SLOTS;
+		if (my_slot < WORKER_SLOTS) {
+			struct resume_list *l = &resume_lists[my_slot];
+			pthread_mutex_init(&l->mu, NULL);
+			l->tail = &l->head;
+			__atomic_store_n(&l->signalled, 0, __ATOMIC_RELEASE);
+		}
+	}
+	return my_slot < WORKER_SLOTS ? my_slot : -1;
+}
+
+static void resume_now(struct request *r)
+{
+	/* r may be gone once the connection runs again: nothing of it is touched after this. */
+	MHD_resume_connection(r->conn);
+	__atomic_sub_fetch(&pending_writes, 1, __ATOMIC_RELEASE);
+}
+
+static void resume_list_run(struct resume_list *l)
+{
+	struct request *r, *next;
+
+	pthread_mutex_lock(&l->mu);
+	r = l->head;
+	l->head = NULL;
+	l->tail = &l->head;
+	__atomic_store_n(&l->signalled, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&l->mu);
+	for (; r != NULL; r = next) {
+		next = r->resume_next;
+		resume_now(r);
+	}
+}
+
+/* On a worker thread, from each callback: resumes what the writer left to this thread. */
+static void resume_mine(void)
+{
+	int s = worker_slot();
+
+	if (s >= 0 && __atomic_load_n(&resume_lists[s].signalled, __ATOMIC_ACQUIRE))
+		resume_list_run(&resume_lists[s]);
+}
+
 static int64_t now_us(void)
 {
 	struct timespec ts;
@@ -71,8 +136,21 @@ void http_time(int64_t ms, char out[32])
 		snprintf(out, 32, "%s", y < 0 ? "0000-01-01T00:00:00.000Z" : "9999-12-31T23:59:59.999Z");
 		return;
 	}
-	snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", (int)y, (int)m % 100, (int)d % 100,
-		 (int)(sod / 3600) % 100, (int)(sod / 60 % 60), (int)(sod % 60), (int)msec % 1000);
+	/* Digit by digit: three of these answer each submit, and snprintf cost more than the rest. */
+	const int64_t part[7] = {y, m, d, sod / 3600, sod / 60 % 60, sod % 60, msec};
+	static const char width[7] = {4, 2, 2, 2, 2, 2, 3}, after[7] = {'-', '-', 'T', ':', ':', '.', 'Z'};
+	char *p = out;
+
+	for (int i = 0; i < 7; i++) {
+		int64_t v = part[i];
+		for (int k = width[i] - 1; k >= 0; k--) {
+			p[k] = (char)('0' + v % 10);
+			v /= 10;
+		}
+		p += width[i];
+		*p++ = after[i];
+	}
+	*p = '\0';
 }
 
 enum MHD_Result http_reply(struct request *r, int status, const char *ctype, const void *body, size_t len,
@@ -451,6 +529,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	(void)conn;
 	(void)url;
 
+	resume_mine();
 	if (r == NULL) {
 		/* on_uri could not allocate: refuse rather than route an unchecked path. */
 		return MHD_NO;
@@ -512,19 +591,31 @@ void http_write_begin(struct request *r)
 {
 	__atomic_add_fetch(&pending_writes, 1, __ATOMIC_RELAXED);
 	r->write_state = 1;
+	r->worker = worker_slot();
 	MHD_suspend_connection(r->conn);
 }
 
 void http_write_done(void *arg, int rc)
 {
 	struct request *r = arg;
-	struct MHD_Connection *conn = r->conn;
+	struct resume_list *l;
 
 	r->write_rc = rc;
 	__atomic_store_n(&r->write_state, 2, __ATOMIC_RELEASE);
-	/* r may be gone once the connection runs again: nothing of it is touched after this. */
-	MHD_resume_connection(conn);
-	__atomic_sub_fetch(&pending_writes, 1, __ATOMIC_RELEASE);
+	if (r->worker >= 0 && r->worker != my_slot) {
+		l = &resume_lists[r->worker];
+		pthread_mutex_lock(&l->mu);
+		if (l->signalled) {
+			r->resume_next = NULL;
+			*l->tail = r;
+			l->tail = &r->resume_next;
+			pthread_mutex_unlock(&l->mu);
+			return;
+		}
+		__atomic_store_n(&l->signalled, 1, __ATOMIC_RELEASE);
+		pthread_mutex_unlock(&l->mu);
+	}
+	resume_now(r);
 }
 
 int http_write_finished(struct request *r, int *rc)
@@ -540,6 +631,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 	struct request *r = *req_cls;
 	(void)cls;
 	(void)conn;
+	resume_mine();
 	if (r == NULL)
 		return;
 	http_wait_end(r);
@@ -757,6 +849,10 @@ void http_stop(struct server *srv)
 		log_warnx("waiting for %d writes to commit", __atomic_load_n(&pending_writes, __ATOMIC_RELAXED));
 	while (__atomic_load_n(&pending_writes, __ATOMIC_ACQUIRE) > 0) {
 		struct timespec ts = {0, 20 * 1000000};
+		/* The threads resume their own, but nothing is left to a thread that might not look. */
+		for (int i = 0; i < WORKER_SLOTS && i < __atomic_load_n(&worker_slots, __ATOMIC_ACQUIRE); i++)
+			if (__atomic_load_n(&resume_lists[i].signalled, __ATOMIC_ACQUIRE))
+				resume_list_run(&resume_lists[i]);
 		nanosleep(&ts, NULL);
 	}
 	for (int i = 0; i < srv->nlisteners; i++) {

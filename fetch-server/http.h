@@ -50,6 +50,8 @@ struct request {
 	int write_state; /* 0 none, 1 queued, 2 done: write_rc holds the store's result */
 	int write_rc;
 	void *write_ctx; /* the route's state across the suspension; freed with the request */
+	int worker;      /* the slot of the thread that suspended it (http.c); -1 none */
+	struct request *resume_next;
 	/* While a handler reads one item of an array in the body (item_key NULL: none), errors
 	 * name it: "devices[3]: ..." in the message and "index": 3. */
 	const char *item_key;
