@@ -361,36 +361,73 @@ static size_t json_ascii(char *out, size_t n, size_t len, const char *s)
 	return n + 1;
 }
 
+/* Appends k octets of s at n (as far as len allows); returns the new n. */
+static size_t text_put(char *out, size_t n, size_t len, const char *s, size_t k)
+{
+	if (n < len)
+		memcpy(out + n, s, k < len - n ? k : len - n);
+	return n + k;
+}
+
+#define TEXT_LIT(out, n, len, s) text_put(out, n, len, s, sizeof(s) - 1)
+
+static size_t text_u64(char *out, size_t n, size_t len, uint64_t v)
+{
+	char t[20];
+	int i = (int)sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	return text_put(out, n, len, t + i, sizeof(t) - (size_t)i);
+}
+
+static size_t text_i64(char *out, size_t n, size_t len, int64_t v)
+{
+	if (v >= 0)
+		return text_u64(out, n, len, (uint64_t)v);
+	return text_u64(out, TEXT_LIT(out, n, len, "-"), len, -(uint64_t)v);
+}
+
+/* Written piece by piece, without snprintf, which cost more than the rest of the answer. */
 size_t api_message_json_text(const struct store_message *m, char *out, size_t len)
 {
-	char created[32], expires[32], updated[32];
-	size_t n;
-	int k;
+	char t[32];
+	size_t n = 0;
 
-	http_time(m->created_ms, created);
-	http_time(m->expires_ms, expires);
-	http_time(m->updated_ms, updated);
-	k = snprintf(
-		out, len,
-		"{\"id\":%lld,\"device_id\":%lld,\"seq\":%llu,\"state\":\"%s\",\"urgency\":\"%s\",\"content_type\":",
-		(long long)m->id, (long long)m->device_id, (unsigned long long)m->seq, store_msg_state_name(m->state),
-		store_urgency_name(m->urgency));
-	n = json_ascii(out, k > 0 ? (size_t)k : 0, len, m->content_type);
-	k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0,
-		     ",\"size\":%zu,\"created_at\":\"%s\",\"expires_at\":\"%s\",\"updated_at\":\"%s\"", m->body_len,
-		     created, expires, updated);
-	n += k > 0 ? (size_t)k : 0;
+	n = TEXT_LIT(out, n, len, "{\"id\":");
+	n = text_i64(out, n, len, m->id);
+	n = TEXT_LIT(out, n, len, ",\"device_id\":");
+	n = text_i64(out, n, len, m->device_id);
+	n = TEXT_LIT(out, n, len, ",\"seq\":");
+	n = text_u64(out, n, len, m->seq);
+	n = TEXT_LIT(out, n, len, ",\"state\":");
+	n = json_ascii(out, n, len, store_msg_state_name(m->state));
+	n = TEXT_LIT(out, n, len, ",\"urgency\":");
+	n = json_ascii(out, n, len, store_urgency_name(m->urgency));
+	n = TEXT_LIT(out, n, len, ",\"content_type\":");
+	n = json_ascii(out, n, len, m->content_type);
+	n = TEXT_LIT(out, n, len, ",\"size\":");
+	n = text_u64(out, n, len, m->body_len);
+	http_time(m->created_ms, t);
+	n = TEXT_LIT(out, n, len, ",\"created_at\":");
+	n = json_ascii(out, n, len, t);
+	http_time(m->expires_ms, t);
+	n = TEXT_LIT(out, n, len, ",\"expires_at\":");
+	n = json_ascii(out, n, len, t);
+	http_time(m->updated_ms, t);
+	n = TEXT_LIT(out, n, len, ",\"updated_at\":");
+	n = json_ascii(out, n, len, t);
 	if (m->topic[0]) {
-		k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0, ",\"topic\":");
-		n = json_ascii(out, n + (size_t)k, len, m->topic);
+		n = TEXT_LIT(out, n, len, ",\"topic\":");
+		n = json_ascii(out, n, len, m->topic);
 	}
 	if (m->content_encoding[0]) {
-		k = snprintf(n < len ? out + n : NULL, n < len ? len - n : 0, ",\"content_encoding\":");
-		n = json_ascii(out, n + (size_t)k, len, m->content_encoding);
+		n = TEXT_LIT(out, n, len, ",\"content_encoding\":");
+		n = json_ascii(out, n, len, m->content_encoding);
 	}
-	if (n < len)
-		out[n] = '}';
-	n++;
+	n = TEXT_LIT(out, n, len, "}");
 	if (len > 0)
 		out[n < len ? n : len - 1] = '\0';
 	return n;
@@ -427,8 +464,10 @@ static enum MHD_Result message_submitted(struct request *r, int rc)
 					"this Idempotency-Key was used for a message to another device");
 	if (rc != STORE_OK)
 		return api_store_error(r, rc, "device");
-	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)sc->m.id);
-	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)sc->ttl_s);
+	len = text_i64(loc, TEXT_LIT(loc, 0, sizeof(loc), "/v1/messages/"), sizeof(loc), sc->m.id);
+	loc[len < sizeof(loc) ? len : sizeof(loc) - 1] = '\0';
+	len = text_i64(ttlbuf, 0, sizeof(ttlbuf), sc->ttl_s);
+	ttlbuf[len < sizeof(ttlbuf) ? len : sizeof(ttlbuf) - 1] = '\0';
 	/* Written directly rather than through jansson: the answer of every submit. A replayed
 	 * message stored by another route may have a content type outside ASCII. */
 	len = printable_ascii(sc->m.content_type) ? api_message_json_text(&sc->m, body, sizeof(body)) : sizeof(body);
