@@ -4,7 +4,7 @@
 # that keeps its connections open as smswake-server does.
 #
 # The machine's own speed drifts by a third within minutes, so a ratio is taken only between
-# runs made back to back: the benchmark goes in rounds (BENCH_ROUNDS, 3), each measuring the
+# runs made back to back: the benchmark goes in rounds (BENCH_ROUNDS, 5), each measuring the
 # hello-world (2 and 8 threads, the better counts), then submits, then polls, BENCH_SECONDS (3)
 # each. Each round gives its own two ratios; the median round's is the figure, and every round's
 # is printed beside it.
@@ -24,7 +24,7 @@ set -eu
 O=${O:-build}
 . bench/lib_http.sh
 DUR=${BENCH_SECONDS:-3}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 dir=$(mktemp -d)
 pids=""
 cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$dir"; }
