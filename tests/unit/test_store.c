@@ -3098,8 +3098,12 @@ static void test_counts_kept_by_group(void **state)
 	int64_t dev1 = add_device(f->st, f->prov, "+15550001", 1), dev2 = add_device(f->st, f->prov, "+15550002", 2);
 	int64_t devs[2] = {dev1, dev2}, batch = 0, made = 0;
 	static struct mixed_op gate, op[6];
-	struct store_batch_in b = {.devices = devs, .ndevices = 2, .urgency = URG_NORMAL, .ttl_s = 60,
-				   .body = (const uint8_t *)"b", .body_len = 1};
+	struct store_batch_in b = {.devices = devs,
+				   .ndevices = 2,
+				   .urgency = URG_NORMAL,
+				   .ttl_s = 60,
+				   .body = (const uint8_t *)"b",
+				   .body_len = 1};
 	struct store_stats s0, s;
 	struct store_message m;
 	sqlite3 *db;
@@ -3108,11 +3112,12 @@ static void test_counts_kept_by_group(void **state)
 	assert_int_equal(put_full(f->st, f->prov, dev1, "t", NULL, 3600, T0, &m, NULL), STORE_OK);
 	assert_counts_match(f);
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "CREATE TRIGGER test_refuse_replace BEFORE INSERT ON message_events "
-				      "WHEN NEW.what = 'replaced' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TRIGGER test_refuse_replace BEFORE INSERT ON message_events "
+			     "WHEN NEW.what = 'replaced' BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 
 	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
 	mixed_put(f, &gate, dev1, NULL, 0);
@@ -3124,8 +3129,8 @@ static void test_counts_kept_by_group(void **state)
 		pthread_cond_wait(&mixed_cond, &mixed_lock);
 	pthread_mutex_unlock(&mixed_lock);
 	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
-	mixed_put(f, &op[0], dev1, NULL, 0);   /* ok */
-	mixed_put(f, &op[1], dev1, NULL, 0);   /* inserts, then its topic's replacement is refused */
+	mixed_put(f, &op[0], dev1, NULL, 0); /* ok */
+	mixed_put(f, &op[1], dev1, NULL, 0); /* inserts, then its topic's replacement is refused */
 	op[1].in.topic = "t";
 	mixed_put(f, &op[2], 999999, NULL, 0); /* unknown device */
 	mixed_put(f, &op[3], dev2, "k", 0);    /* ok */
@@ -3188,11 +3193,12 @@ static void test_bare_submit_failing_late(void **state)
 	sqlite3 *db;
 
 	assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-				      "CREATE TRIGGER test_refuse_insert BEFORE INSERT ON messages "
-				      "WHEN NEW.body = CAST('poison' AS BLOB) BEGIN SELECT RAISE(ABORT, 'refused'); END",
-				      NULL, NULL, NULL),
-			 SQLITE_OK);
+	assert_int_equal(
+		sqlite3_exec(db,
+			     "CREATE TRIGGER test_refuse_insert BEFORE INSERT ON messages "
+			     "WHEN NEW.body = CAST('poison' AS BLOB) BEGIN SELECT RAISE(ABORT, 'refused'); END",
+			     NULL, NULL, NULL),
+		SQLITE_OK);
 	for (int round = 0; round < 2; round++) {
 		mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
 		mixed_put(f, &gate, dev1, NULL, 0);
