@@ -2848,6 +2848,32 @@ static void mixed_put(struct fixture *f, struct mixed_op *o, int64_t dev, const 
 					  .body_len = 1};
 }
 
+/* Queues a first write to dev whose callback holds the writer (mixed_gate_done), and returns once
+ * it does: what is queued next forms one group, let go by gate_open. */
+static void gate_hold(struct fixture *f, struct mixed_op *gate, int64_t dev)
+{
+	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
+	mixed_put(f, gate, dev, NULL, 0);
+	assert_int_equal(store_message_put_async(f->st, f->prov, &gate->in, T0, &gate->out, &gate->replayed,
+						 mixed_gate_done, gate),
+			 STORE_OK);
+	pthread_mutex_lock(&mixed_lock);
+	while (!mixed_gate_entered)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
+/* Lets the writer go on, and waits for calls callbacks in all (the gate's included). */
+static void gate_open(int calls)
+{
+	pthread_mutex_lock(&mixed_lock);
+	mixed_gate_open = 1;
+	pthread_cond_broadcast(&mixed_cond);
+	while (mixed_calls < calls)
+		pthread_cond_wait(&mixed_cond, &mixed_lock);
+	pthread_mutex_unlock(&mixed_lock);
+}
+
 static void test_async_group_mixed(void **state)
 {
 	struct fixture *f = *state;
@@ -2860,20 +2886,12 @@ static void test_async_group_mixed(void **state)
 	struct seqcheck sc = {.next = 1};
 	int count = -1, n = 0;
 
-	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
 	pthread_mutex_lock(&vc.lock);
 	vc.st = f->st;
 	vc.calls = vc.unseen = 0;
 	pthread_mutex_unlock(&vc.lock);
 	store_set_notify(f->st, &nt);
-	mixed_put(f, &gate, dev1, NULL, 0);
-	assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
-						 mixed_gate_done, &gate),
-			 STORE_OK);
-	pthread_mutex_lock(&mixed_lock);
-	while (!mixed_gate_entered)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
+	gate_hold(f, &gate, dev1);
 	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
 
 	mixed_put(f, &op[0], dev1, "k", 0);    /* ok, seq 2 */
@@ -2898,12 +2916,7 @@ static void test_async_group_mixed(void **state)
 	assert_int_equal(store_ack_async(f->st, dev2, 0, 0, 0, T0, &count, mixed_done, &op[9]), STORE_OK);
 	n = 10;
 
-	pthread_mutex_lock(&mixed_lock);
-	mixed_gate_open = 1;
-	pthread_cond_broadcast(&mixed_cond);
-	while (mixed_calls < n + 1)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
+	gate_open(n + 1);
 	assert_int_equal(store_stats(f->st, &s), STORE_OK);
 
 	assert_int_equal(gate.rc, STORE_OK);
@@ -3119,15 +3132,7 @@ static void test_counts_kept_by_group(void **state)
 			     NULL, NULL, NULL),
 		SQLITE_OK);
 
-	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
-	mixed_put(f, &gate, dev1, NULL, 0);
-	assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
-						 mixed_gate_done, &gate),
-			 STORE_OK);
-	pthread_mutex_lock(&mixed_lock);
-	while (!mixed_gate_entered)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
+	gate_hold(f, &gate, dev1);
 	assert_int_equal(store_stats(f->st, &s0), STORE_OK);
 	mixed_put(f, &op[0], dev1, NULL, 0); /* ok */
 	mixed_put(f, &op[1], dev1, NULL, 0); /* inserts, then its topic's replacement is refused */
@@ -3140,12 +3145,7 @@ static void test_counts_kept_by_group(void **state)
 		assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out, &op[i].replayed,
 							 mixed_done, &op[i]),
 				 STORE_OK);
-	pthread_mutex_lock(&mixed_lock);
-	mixed_gate_open = 1;
-	pthread_cond_broadcast(&mixed_cond);
-	while (mixed_calls < 7)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
+	gate_open(7);
 	assert_int_equal(store_stats(f->st, &s), STORE_OK);
 	assert_int_equal(s.commits - s0.commits, 1); /* the six in one group */
 	assert_int_equal(op[0].rc, STORE_OK);
@@ -3200,15 +3200,7 @@ static void test_bare_submit_failing_late(void **state)
 			     NULL, NULL, NULL),
 		SQLITE_OK);
 	for (int round = 0; round < 2; round++) {
-		mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
-		mixed_put(f, &gate, dev1, NULL, 0);
-		assert_int_equal(store_message_put_async(f->st, f->prov, &gate.in, T0, &gate.out, &gate.replayed,
-							 mixed_gate_done, &gate),
-				 STORE_OK);
-		pthread_mutex_lock(&mixed_lock);
-		while (!mixed_gate_entered)
-			pthread_cond_wait(&mixed_cond, &mixed_lock);
-		pthread_mutex_unlock(&mixed_lock);
+		gate_hold(f, &gate, dev1);
 		mixed_put(f, &op[0], dev1, NULL, 0);
 		mixed_put(f, &op[1], round == 0 ? dev1 : 999999, NULL, 0);
 		if (round == 0) {
@@ -3220,12 +3212,7 @@ static void test_bare_submit_failing_late(void **state)
 			assert_int_equal(store_message_put_async(f->st, f->prov, &op[i].in, T0, &op[i].out,
 								 &op[i].replayed, mixed_done, &op[i]),
 					 STORE_OK);
-		pthread_mutex_lock(&mixed_lock);
-		mixed_gate_open = 1;
-		pthread_cond_broadcast(&mixed_cond);
-		while (mixed_calls < 4)
-			pthread_cond_wait(&mixed_cond, &mixed_lock);
-		pthread_mutex_unlock(&mixed_lock);
+		gate_open(4);
 		assert_int_equal(gate.rc, STORE_OK);
 		if (round == 0) {
 			assert_int_equal(gate.out.seq, 1);
@@ -3870,31 +3857,6 @@ static void pg_wait_writers_blocked(const struct fixture *f, int n)
 	fail_msg("the writer never waited for the row lock");
 }
 
-/* Holds the writer (callbacks run on it) until the test has queued what must make one group. */
-static void gate_hold(struct fixture *f, int64_t dev)
-{
-	static struct mixed_op g;
-
-	mixed_calls = mixed_gate_entered = mixed_gate_open = 0;
-	mixed_put(f, &g, dev, NULL, 0);
-	assert_int_equal(store_message_put_async(f->st, f->prov, &g.in, T0, &g.out, &g.replayed, mixed_gate_done, &g),
-			 STORE_OK);
-	pthread_mutex_lock(&mixed_lock);
-	while (!mixed_gate_entered)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
-}
-
-static void gate_release_wait(int calls)
-{
-	pthread_mutex_lock(&mixed_lock);
-	mixed_gate_open = 1;
-	pthread_cond_broadcast(&mixed_cond);
-	while (mixed_calls < calls)
-		pthread_cond_wait(&mixed_cond, &mixed_lock);
-	pthread_mutex_unlock(&mixed_lock);
-}
-
 /* A group that deadlocks with another transaction is rolled back and run again: its submits
  * succeed, nobody is told of the deadlock. The other transaction holds device 2 and then asks for
  * device 1, which the group (submits to 1 and 2, rows taken in id order) holds while it waits for
@@ -3904,12 +3866,12 @@ static void test_pg_group_deadlock_retry(void **state)
 	struct fixture *f = *state;
 	int64_t d1 = add_device(f->st, f->prov, "+15550001", 1), d2 = add_device(f->st, f->prov, "+15550002", 2),
 		d3 = add_device(f->st, f->prov, "+15550003", 3);
-	static struct mixed_op op[2];
+	static struct mixed_op gate, op[2];
 	PGconn *x = pg_side(f);
 	char sql[160];
 	PGresult *r;
 
-	gate_hold(f, d3);
+	gate_hold(f, &gate, d3);
 	pg_side_ok(x, "BEGIN");
 	pg_side_ok(x, "SET LOCAL deadlock_timeout = '30s'");
 	snprintf(sql, sizeof(sql), "SELECT 1 FROM devices WHERE id = %lld FOR UPDATE", (long long)d2);
@@ -3931,7 +3893,7 @@ static void test_pg_group_deadlock_retry(void **state)
 	PQclear(r);
 	pg_side_ok(x, "COMMIT");
 	PQfinish(x);
-	gate_release_wait(3);
+	gate_open(3);
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(op[i].rc, STORE_OK);
 		assert_int_equal(op[i].out.seq, 1);
