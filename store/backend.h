@@ -80,6 +80,9 @@ struct store_backend {
 			    store_message_cb cb, void *arg, int *count);
 	int (*device_fetch_more)(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 				 store_message_cb cb, void *arg, int *count, int *more);
+	int (*device_fetch_more_async)(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+				       struct store_fetched **out, int *count, int *more, store_done_cb done,
+				       void *arg);
 	int (*ack)(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 		   int *count);
 	int (*ack_async)(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id,
@@ -128,6 +131,8 @@ extern const struct store_backend store_backend_postgresql;
 /* Length within [min, max] and no control characters; strict also refuses anything outside
  * printable ASCII (for keys and media types that end up in HTTP headers). */
 int store_valid_text(const char *s, size_t min, size_t max, int strict);
+/* A message's own event (store_message_in): none (what NULL), or a valid what and detail. */
+int store_valid_event(const char *what, const char *detail);
 /* E.164: an optional "+" and 1 to 15 digits. */
 int store_valid_msisdn(const char *s);
 /* A device row read from disk, brought up to a contact at seen_ms that may not be on disk yet:

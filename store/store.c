@@ -2,6 +2,7 @@
 /* The public store_* functions: the backend named by the options opens the store, and every
  * other call goes through that backend's table of operations (backend.h). Also the names of
  * enum values and the input checks every backend shares. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "backend.h"
@@ -398,6 +399,60 @@ int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after,
 	return st->be->device_fetch_more(st, device_id, after, max, now_ms, cb, arg, count, more);
 }
 
+void store_fetched_free(struct store_fetched *f)
+{
+	while (f != NULL) {
+		struct store_fetched *next = f->next;
+		free(f);
+		f = next;
+	}
+}
+
+/* store_device_fetch_more_async's list, for a backend without it: each message copied as the
+ * synchronous verb hands it over. */
+static int fetched_append(void *arg, const struct store_message *m)
+{
+	struct store_fetched ***tail = arg;
+	struct store_fetched *f = malloc(sizeof(*f) + m->body_len);
+
+	if (f == NULL)
+		return -1;
+	f->next = NULL;
+	f->m = *m;
+	if (m->body_len > 0)
+		memcpy(f + 1, m->body, m->body_len);
+	f->m.body = (const uint8_t *)(f + 1);
+	**tail = f;
+	*tail = &f->next;
+	return 0;
+}
+
+int store_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+				  struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg)
+{
+	struct store_fetched **tail = out;
+	int rc;
+
+	if (st == NULL || out == NULL || count == NULL || more == NULL || done == NULL)
+		return STORE_ERROR;
+	*out = NULL;
+	*count = 0;
+	*more = 0;
+	if (st->be->device_fetch_more_async != NULL)
+		return st->be->device_fetch_more_async(st, device_id, after, max, now_ms, out, count, more, done, arg);
+	/* No asynchronous form: the synchronous verb, as store_message_put_async does. */
+	rc = store_device_fetch_more(st, device_id, after, max, now_ms, fetched_append, &tail, count, more);
+	if (rc != STORE_OK) {
+		store_fetched_free(*out);
+		*out = NULL;
+		*count = 0;
+		*more = 0;
+		return rc;
+	}
+	done(arg, STORE_OK);
+	return STORE_OK;
+}
+
 int store_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	      int *count)
 {
@@ -778,6 +833,12 @@ int store_valid_text(const char *s, size_t min, size_t max, int strict)
 			return 0;
 	}
 	return 1;
+}
+
+int store_valid_event(const char *what, const char *detail)
+{
+	return what == NULL || (store_valid_text(what, 1, sizeof(((struct store_event *)0)->what) - 1, 1) &&
+				(detail == NULL || store_valid_text(detail, 0, STORE_ERROR_MAX, 0)));
 }
 
 /* E.164: an optional "+" and 1 to 15 digits. */

@@ -244,6 +244,11 @@ struct store_message_in {
 	const uint8_t *body;
 	size_t body_len; /* at most STORE_BODY_MAX */
 	int max_pending; /* > 0: STORE_FULL when the device has that many deliverable messages */
+	/* An event of the message's own (state -1, as store_seq_event's), stored in the same commit
+	 * as the message and not on a replay; NULL for none. The Web Push endpoint keeps the
+	 * sender's VAPID contact so. */
+	const char *event_what;   /* 1 to 31 printable characters */
+	const char *event_detail; /* NULL or up to STORE_ERROR_MAX characters */
 };
 
 struct store_message {
@@ -324,6 +329,19 @@ int store_device_fetch(struct store *st, int64_t device_id, uint64_t after, int 
  * handed over. */
 int store_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			    store_message_cb cb, void *arg, int *count, int *more);
+/* A message handed over by store_device_fetch_more_async, in a list oldest first that the caller
+ * owns and frees with store_fetched_free; m.body points into the same allocation. */
+struct store_fetched {
+	struct store_fetched *next;
+	struct store_message m;
+};
+void store_fetched_free(struct store_fetched *f);
+/* store_device_fetch_more without holding the caller's thread while the messages' "fetched" state
+ * commits: done(arg, rc) runs once it is durable (or the write failed), and by then *out holds
+ * the messages handed over (NULL on any error), *count their number and *more as for
+ * store_device_fetch_more. An error returned here queued nothing and calls no callback. */
+int store_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+				  struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg);
 /* Cumulative acknowledgement: messages with seq <= seq that were fetched become MSG_ACKED.
  * wake_ctr (0 = not reported; any value up to 2^64 - 1) resynchronises the device's counter:
  * wake_ctr = max(both).

@@ -162,6 +162,7 @@ const struct store_backend store_backend_postgresql = {
 	.device_poll = pg_device_poll,
 	.device_poll_token = pg_device_poll_token,
 	.device_fetch_more = pg_device_fetch_more,
+	.device_fetch_more_async = pg_device_fetch_more_async,
 	.webhook_add = pg_webhook_add,
 	.webhook_list = pg_webhook_list,
 	.webhook_get = pg_webhook_get,

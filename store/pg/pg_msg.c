@@ -213,6 +213,14 @@ static int put_tx(PGconn *c, void *arg)
 			    "SELECT id, $3, 6, 'replaced', $5 FROM u",
 			    &p);
 	}
+	if (rc == STORE_OK && in->event_what != NULL) {
+		memset(&p, 0, sizeof(p));
+		pgp_i64(&p, id);
+		pgp_i64(&p, a->now_ms);
+		pgp_text(&p, in->event_what);
+		pgp_text(&p, in->event_detail ? in->event_detail : "");
+		rc = pg_cmd(c, "message event", EVENT_INSERT "VALUES ($1, $2, -1, $3, $4)", &p);
+	}
 	if (rc == STORE_OK && in->idempotency_key != NULL) {
 		memset(&p, 0, sizeof(p));
 		pgp_i64(&p, a->provider_id);
@@ -257,7 +265,8 @@ static int put_arg_valid(struct put_arg *a, int64_t provider_id, const struct st
 	    (in->topic != NULL && !valid_topic(in->topic)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
 	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
-	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
+	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)) ||
+	    !store_valid_event(in->event_what, in->event_detail))
 		return STORE_ERROR;
 	*a = (struct put_arg){provider_id, in, now_ms, out, replayed, 0};
 	return STORE_OK;
@@ -427,6 +436,11 @@ static int fetch_tx(PGconn *c, void *arg)
 	PGresult *r;
 	int rc, n;
 
+	/* A group that runs again starts over. */
+	PQclear(a->rows);
+	a->rows = NULL;
+	a->n = 0;
+	a->more = 0;
 	pgp_i64(&p, a->device_id);
 	rc = pg_exec(c, "fetch", "SELECT 1 FROM devices WHERE id = $1", &p, &r);
 	if (rc == STORE_OK && PQntuples(r) != 1)
@@ -513,6 +527,62 @@ int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, in
 			 store_message_cb cb, void *arg, int *count, int *more)
 {
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more);
+}
+
+/* An asynchronous fetch: the writer's transaction, then its rows copied to the caller's list. */
+struct fetch_async_arg {
+	struct fetch_arg a;
+	struct store_fetched **out;
+	int *count, *more;
+};
+
+static int fetch_async_tx(PGconn *c, void *arg)
+{
+	return fetch_tx(c, &((struct fetch_async_arg *)arg)->a);
+}
+
+static void fetch_async_finish(void *arg, int rc)
+{
+	struct fetch_async_arg *fa = arg;
+	struct store_fetched *head = NULL, **tail = &head;
+	int i;
+
+	for (i = 0; rc == STORE_OK && fa->a.rows != NULL && i < fa->a.n; i++) {
+		size_t n = (size_t)PQgetlength(fa->a.rows, i, 13) / 2; /* "\x", two hex digits an octet */
+		struct store_fetched *f = malloc(sizeof(*f) + n);
+
+		if (f == NULL)
+			break;
+		f->next = NULL;
+		message_row(fa->a.rows, i, &f->m);
+		f->m.body_len = pg_bytes((uint8_t *)(f + 1), n, fa->a.rows, i, 13);
+		f->m.body = (const uint8_t *)(f + 1);
+		if (f->m.state != MSG_FETCHED) {
+			f->m.state = MSG_FETCHED;
+			f->m.updated_ms = fa->a.now_ms;
+		}
+		*tail = f;
+		tail = &f->next;
+	}
+	PQclear(fa->a.rows);
+	fa->a.rows = NULL;
+	/* A message that could not be copied is committed as fetched all the same, and stays
+	 * deliverable: "more" sends the device back for it. */
+	*fa->out = head;
+	*fa->count = i;
+	*fa->more = rc == STORE_OK && (fa->a.more || i < fa->a.n);
+}
+
+int pg_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			       struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg)
+{
+	struct fetch_async_arg fa = {
+		{device_id, after > INT64_MAX ? INT64_MAX : (int64_t)after, now_ms, 0, NULL, 0, 0}, out, count, more};
+
+	if (max <= 0)
+		return STORE_ERROR;
+	fa.a.max = max < PG_FETCH_MAX ? max : PG_FETCH_MAX;
+	return pg_writer_submit(PG(st), fetch_async_tx, &fa, sizeof(fa), device_id, fetch_async_finish, done, arg);
 }
 
 struct ack_arg {

@@ -114,6 +114,8 @@ int pg_device_poll_token(struct store *st, const uint8_t hash[STORE_HASH_LEN], u
 			 struct store_device *out, int *pending);
 int pg_device_fetch_more(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			 store_message_cb cb, void *arg, int *count, int *more);
+int pg_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			       struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg);
 int pg_webhook_add(struct store *st, struct store_webhook *w, const uint8_t secret[STORE_SECRET_LEN], int64_t now_ms);
 int pg_webhook_list(struct store *st, int64_t provider_id, store_webhook_cb cb, void *arg);
 int pg_webhook_get(struct store *st, int64_t provider_id, int64_t id, struct store_webhook *w);

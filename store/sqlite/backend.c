@@ -225,6 +225,12 @@ static int a_device_fetch_more(struct store *st, int64_t device_id, uint64_t aft
 	return sq_device_fetch_more(SQ(st), device_id, after, max, now_ms, cb, arg, count, more);
 }
 
+static int a_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+				     struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg)
+{
+	return sq_device_fetch_more_async(SQ(st), device_id, after, max, now_ms, out, count, more, done, arg);
+}
+
 static int a_ack(struct store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 		 int *count)
 {
@@ -422,6 +428,7 @@ const struct store_backend store_backend_sqlite = {
 	.device_poll_token = a_device_poll_token,
 	.device_fetch = a_device_fetch,
 	.device_fetch_more = a_device_fetch_more,
+	.device_fetch_more_async = a_device_fetch_more_async,
 	.ack = a_ack,
 	.ack_async = a_ack_async,
 	.wake_job_add = a_wake_job_add,

@@ -62,7 +62,8 @@ static int put_prepare(struct store_op *op, struct sq_store *st, int64_t provide
 	    (in->topic != NULL && !util_is_b64url(in->topic, STORE_TOPIC_MAX)) ||
 	    (in->content_type != NULL && !store_valid_text(in->content_type, 1, STORE_CTYPE_MAX, 1)) ||
 	    (in->content_encoding != NULL && strcmp(in->content_encoding, "aes128gcm") != 0) ||
-	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)))
+	    (in->idempotency_key != NULL && !store_valid_text(in->idempotency_key, 1, STORE_IDEMKEY_MAX, 1)) ||
+	    !store_valid_event(in->event_what, in->event_detail))
 		return STORE_ERROR;
 	*op = (struct store_op){.kind = OP_MESSAGE_PUT, .now_ms = now_ms};
 	op->u.put.provider_id = provider_id;
@@ -235,6 +236,18 @@ int op_message_put(struct sq_store *st, struct store_op *op)
 			return rc;
 	}
 
+	if (in->event_what != NULL) {
+		s = wstmt(st, WS_EVENT_SEQ);
+		sqlite3_bind_int64(s, 1, in->device_id);
+		sqlite3_bind_int64(s, 2, seq);
+		sqlite3_bind_int64(s, 3, op->now_ms);
+		sqlite3_bind_text(s, 4, in->event_what, -1, SQLITE_STATIC);
+		sqlite3_bind_text(s, 5, in->event_detail ? in->event_detail : "", -1, SQLITE_STATIC);
+		rc = wstep_done(st, s, "message event");
+		if (rc != STORE_OK)
+			return rc;
+	}
+
 	if (in->idempotency_key != NULL) {
 		s = wstmt(st, WS_IDEM_ADD);
 		sqlite3_bind_int64(s, 1, op->u.put.provider_id);
@@ -362,13 +375,27 @@ int op_seq_event(struct sq_store *st, struct store_op *op)
 	return rc;
 }
 
-void fetched_free(struct fetched *f)
+/* The fetch's operation, or an error with nothing to queue (*pending 0: nothing to fetch). */
+static int fetch_prepare(struct store_op *op, struct sq_store *st, int64_t device_id, uint64_t after, int max,
+			 int64_t now_ms, int precheck, int *pending)
 {
-	while (f != NULL) {
-		struct fetched *next = f->next;
-		free(f);
-		f = next;
+	int rc;
+
+	*pending = 1;
+	*op = (struct store_op){.kind = OP_FETCH, .now_ms = now_ms};
+	if (st == NULL || max <= 0)
+		return STORE_ERROR;
+	if (after > INT64_MAX)
+		after = INT64_MAX;
+	if (precheck) {
+		rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, pending);
+		if (rc != STORE_OK)
+			return rc;
 	}
+	op->u.fetch.device_id = device_id;
+	op->u.fetch.after = (int64_t)after;
+	op->u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
+	return STORE_OK;
 }
 
 /* Messages are copied out of the transaction and handed to the callback on the caller's thread
@@ -377,28 +404,21 @@ void fetched_free(struct fetched *f)
 static int device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			store_message_cb cb, void *arg, int *count, int *more, int precheck)
 {
-	struct store_op op = {.kind = OP_FETCH, .now_ms = now_ms};
-	int rc, pending = 1, handed = 0;
+	struct store_op op;
+	int rc, pending, handed = 0;
 
 	if (count != NULL)
 		*count = 0;
 	if (more != NULL)
 		*more = 0;
-	if (st == NULL || cb == NULL || max <= 0)
+	if (cb == NULL)
 		return STORE_ERROR;
-	if (after > INT64_MAX)
-		after = INT64_MAX;
-	if (precheck) {
-		rc = store_fetch_precheck(st, device_id, (int64_t)after, now_ms, &pending);
-		if (rc != STORE_OK || !pending)
-			return rc;
-	}
-	op.u.fetch.device_id = device_id;
-	op.u.fetch.after = (int64_t)after;
-	op.u.fetch.max = max < STORE_FETCH_MAX ? max : STORE_FETCH_MAX;
+	rc = fetch_prepare(&op, st, device_id, after, max, now_ms, precheck, &pending);
+	if (rc != STORE_OK || !pending)
+		return rc;
 	rc = writer_submit(st, &op);
 	if (rc == STORE_OK) {
-		for (struct fetched *f = op.u.fetch.head; f != NULL; f = f->next) {
+		for (struct store_fetched *f = op.u.fetch.head; f != NULL; f = f->next) {
 			handed++;
 			if (cb(arg, &f->m) != 0)
 				break;
@@ -408,7 +428,7 @@ static int device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, 
 		if (more != NULL)
 			*more = op.u.fetch.more || handed < op.u.fetch.count;
 	}
-	fetched_free(op.u.fetch.head);
+	store_fetched_free(op.u.fetch.head);
 	return rc;
 }
 
@@ -424,9 +444,37 @@ int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after,
 	return device_fetch(st, device_id, after, max, now_ms, cb, arg, count, more, 0);
 }
 
+int sq_device_fetch_more_async(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			       struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg)
+{
+	struct store_op op;
+	int pending, rc = fetch_prepare(&op, st, device_id, after, max, now_ms, 0, &pending);
+
+	if (rc != STORE_OK)
+		return rc;
+	op.u.fetch.out = out;
+	op.u.fetch.count_out = count;
+	op.u.fetch.more_out = more;
+	return writer_submit_async(st, &op, done, arg);
+}
+
+void fetch_hand_over(struct store_op *op)
+{
+	if (op->rc != STORE_OK) {
+		store_fetched_free(op->u.fetch.head);
+		op->u.fetch.head = NULL;
+		op->u.fetch.count = 0;
+		op->u.fetch.more = 0;
+	}
+	*op->u.fetch.out = op->u.fetch.head;
+	*op->u.fetch.count_out = op->u.fetch.count;
+	*op->u.fetch.more_out = op->u.fetch.more;
+	op->u.fetch.head = NULL;
+}
+
 int op_fetch(struct sq_store *st, struct store_op *op)
 {
-	struct fetched *head = NULL, **tail = &head;
+	struct store_fetched *head = NULL, **tail = &head;
 	sqlite3_stmt *s;
 	int64_t last = 0;
 	int rc = store_device_owned(st, 0, op->u.fetch.device_id);
@@ -449,11 +497,11 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 		}
 		size_t n = (size_t)sqlite3_column_bytes(s, 13);
 		const void *body = sqlite3_column_blob(s, 13);
-		struct fetched *f = malloc(sizeof(*f) + n);
+		struct store_fetched *f = malloc(sizeof(*f) + n);
 
 		if (f == NULL) {
 			sqlite3_reset(s);
-			fetched_free(head);
+			store_fetched_free(head);
 			return STORE_ERROR;
 		}
 		store_message_row(s, &f->m);
@@ -474,7 +522,7 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 	sqlite3_reset(s);
 	if (rc != SQLITE_DONE) {
 		store_log_sqlite(st->wdb, "fetch", rc);
-		fetched_free(head);
+		store_fetched_free(head);
 		op->u.fetch.count = 0;
 		return store_rc_sqlite(rc) == STORE_UNAVAILABLE ? STORE_UNAVAILABLE : STORE_ERROR;
 	}
@@ -490,7 +538,7 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 				rc = SQLITE_ERROR;
 		}
 		if (rc != SQLITE_DONE) {
-			fetched_free(head);
+			store_fetched_free(head);
 			op->u.fetch.count = 0;
 			return STORE_UNAVAILABLE;
 		}

@@ -161,13 +161,6 @@ enum op_kind {
 	OP_FLEET,
 };
 
-/* A fetched message copied out of the writer's transaction; the caller's thread hands it to the
- * callback after the commit. body points just past the struct in the same allocation. */
-struct fetched {
-	struct fetched *next;
-	struct store_message m;
-};
-
 /* One write request. It lives on the requesting thread's stack, which blocks until done is set;
  * pointers in u refer to the caller's memory and stay valid until then. */
 struct store_op {
@@ -226,7 +219,12 @@ struct store_op {
 			int max;
 			int count;
 			int more; /* a deliverable message remains past the last one handed over */
-			struct fetched *head;
+			/* Copied out of the transaction (store_fetched, store.h): handed to the callback on
+			 * the caller's thread after the commit, or for an asynchronous fetch to *out. */
+			struct store_fetched *head;
+			struct store_fetched **out; /* asynchronous fetches: head, count and more copied */
+			int *count_out;             /* to these before done_cb */
+			int *more_out;
 		} fetch;
 		struct {
 			int64_t device_id;
@@ -438,7 +436,6 @@ int op_lease(struct sq_store *st, struct store_op *op);
 int op_report(struct sq_store *st, struct store_op *op);
 int op_webhook(struct sq_store *st, struct store_op *op);
 int op_fleet(struct sq_store *st, struct store_op *op);
-void fetched_free(struct fetched *f);
 
 /* ops_webhook.c: statements prepared per call, for operations that run rarely. */
 /* Prepares sql on db; NULL (logged) on failure. */
@@ -547,6 +544,11 @@ int sq_device_fetch(struct sq_store *st, int64_t device_id, uint64_t after, int 
 		    store_message_cb cb, void *arg, int *count);
 int sq_device_fetch_more(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			 store_message_cb cb, void *arg, int *count, int *more);
+int sq_device_fetch_more_async(struct sq_store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
+			       struct store_fetched **out, int *count, int *more, store_done_cb done, void *arg);
+/* An asynchronous fetch's results, copied to its caller's pointers once its group ended (the
+ * writer, before done_cb); the messages are the caller's from then on. */
+void fetch_hand_over(struct store_op *op);
 int sq_ack(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,
 	   int *count);
 int sq_ack_async(struct sq_store *st, int64_t device_id, uint64_t seq, uint64_t wake_ctr, int key_id, int64_t now_ms,

@@ -86,7 +86,7 @@ static void op_discard(struct store_op *op)
 {
 	op->rc = STORE_UNAVAILABLE;
 	if (op->kind == OP_FETCH) {
-		fetched_free(op->u.fetch.head);
+		store_fetched_free(op->u.fetch.head);
 		op->u.fetch.head = NULL;
 		op->u.fetch.count = 0;
 	}
@@ -394,6 +394,8 @@ static void *writer_main(void *arg)
 			async = op->next;
 			if (op->kind == OP_ACK && op->u.ack.count_out != NULL)
 				*op->u.ack.count_out = op->rc == STORE_OK ? op->u.ack.count : 0;
+			else if (op->kind == OP_FETCH)
+				fetch_hand_over(op);
 			op->done_cb(op->done_arg, op->rc);
 			free(op);
 		}

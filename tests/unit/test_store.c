@@ -860,6 +860,53 @@ static void test_max_pending(void **state)
 	assert_int_equal(store_message_put(f->st, f->prov2, &in, T0 + 8, &m, NULL), STORE_NOTFOUND);
 }
 
+/* A message's own event (store_message_in.event_what, the Web Push endpoint's "vapid"): stored
+ * with the message, after its "queued" one, and not again on a replay; bad input refused. */
+static void test_put_event(void **state)
+{
+	struct fixture *f = *state;
+	int64_t dev = add_device(f->st, f->prov, "+15550001300", 1);
+	struct store_message_in in = {.device_id = dev,
+				      .urgency = URG_NORMAL,
+				      .ttl_s = 60,
+				      .idempotency_key = "k1",
+				      .event_what = "vapid",
+				      .event_detail = "mailto:ops@example.net"};
+	struct store_message m, m2, got;
+	struct evlist ev = {0};
+	int replayed = -1, found = 0;
+
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	assert_int_equal(replayed, 0);
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0 + 1, &m2, &replayed), STORE_OK);
+	assert_int_equal(replayed, 1);
+	assert_int_equal(m2.id, m.id);
+	assert_int_equal(store_message_get(f->st, 0, m.id, &got, collect_event, &ev), STORE_OK);
+	for (int i = 0; i < ev.n && i < 16; i++)
+		if (strcmp(ev.e[i].what, "vapid") == 0) {
+			found++;
+			assert_string_equal(ev.e[i].detail, "mailto:ops@example.net");
+			assert_int_equal(ev.e[i].state, -1);
+			assert_int_equal(ev.e[i].time_ms, T0);
+			assert_true(i > 0); /* after "queued" */
+		}
+	assert_int_equal(found, 1);
+
+	/* No detail is an empty one; a what that is no event name is refused, as is a long detail. */
+	in.idempotency_key = NULL;
+	in.event_detail = NULL;
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_OK);
+	in.event_what = "";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_ERROR);
+	in.event_what = "bad\nname";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_ERROR);
+	in.event_what = "vapid";
+	in.event_detail = "x"
+			  "0123456789012345678901234567890123456789012345678901234567890123"
+			  "0123456789012345678901234567890123456789012345678901234567890123";
+	assert_int_equal(store_message_put(f->st, f->prov, &in, T0, &m, &replayed), STORE_ERROR);
+}
+
 static void test_fetch_ack(void **state)
 {
 	struct fixture *f = *state;
@@ -2723,6 +2770,116 @@ static void test_async_writes(void **state)
 	assert_int_equal(async_done, want); /* nothing called back twice or for a refused write */
 }
 
+/* store_device_fetch_more_async: the messages come with the callback, already durable as
+ * fetched; a group that fails hands over nothing and marks nothing; an unknown device is told
+ * through the callback, bad input at once. On both backends. */
+struct async_fetch {
+	struct store *st;
+	struct store_fetched *msgs;
+	int64_t first_id; /* read from inside the callback: */
+	int first_state;  /* the first message's state in the store then (-1: not read) */
+	int count, more, rc, done;
+};
+
+static void async_fetch_done(void *arg, int rc)
+{
+	struct async_fetch *a = arg;
+	struct store_message m;
+
+	a->first_state = -1;
+	if (a->first_id > 0 && store_message_get(a->st, 0, a->first_id, &m, NULL, NULL) == STORE_OK)
+		a->first_state = m.state;
+	pthread_mutex_lock(&async_lock);
+	a->rc = rc;
+	a->done++;
+	async_done++;
+	pthread_cond_broadcast(&async_cond);
+	pthread_mutex_unlock(&async_lock);
+}
+
+static void fetch_async_case(struct fixture *f, struct async_fetch *a, int64_t dev, uint64_t after, int max,
+			     int64_t first_id)
+{
+	int want;
+
+	pthread_mutex_lock(&async_lock);
+	want = async_done + 1;
+	pthread_mutex_unlock(&async_lock);
+	store_fetched_free(a->msgs);
+	*a = (struct async_fetch){.st = f->st, .first_id = first_id, .rc = -1, .count = -1, .more = -1};
+	assert_int_equal(store_device_fetch_more_async(f->st, dev, after, max, T0 + 5, &a->msgs, &a->count, &a->more,
+						       async_fetch_done, a),
+			 STORE_OK);
+	async_wait(want);
+	assert_int_equal(a->done, 1);
+}
+
+static void test_fetch_async(void **state)
+{
+	struct fixture *f = *state;
+	struct async_fetch a = {0};
+	int64_t dev = add_device(f->st, f->prov, "+15550001200", 1), ids[6];
+	struct store_fetched *m;
+	int n = 0;
+
+	for (int i = 0; i < 5; i++)
+		ids[i] = put(f->st, f->prov, dev, T0);
+	fetch_async_case(f, &a, dev, 0, 3, ids[0]);
+	assert_int_equal(a.rc, STORE_OK);
+	assert_int_equal(a.count, 3);
+	assert_int_equal(a.more, 1);
+	assert_int_equal(a.first_state, MSG_FETCHED); /* durable before the callback */
+	for (m = a.msgs; m != NULL; m = m->next, n++) {
+		assert_int_equal(m->m.seq, n + 1);
+		assert_int_equal(m->m.id, ids[n]);
+		assert_int_equal(m->m.state, MSG_FETCHED);
+		assert_int_equal(m->m.updated_ms, T0 + 5);
+		assert_int_equal(m->m.body_len, 5);
+		assert_memory_equal(m->m.body, "hello", 5);
+	}
+	assert_int_equal(n, 3);
+	assert_int_equal(msg_state(f->st, ids[3]), MSG_QUEUED);
+
+	/* The rest, and nothing more after them. */
+	fetch_async_case(f, &a, dev, 3, 10, ids[3]);
+	assert_int_equal(a.rc, STORE_OK);
+	assert_int_equal(a.count, 2);
+	assert_int_equal(a.more, 0);
+	assert_int_equal(a.msgs->m.seq, 4);
+	assert_int_equal(a.msgs->next->m.seq, 5);
+	assert_null(a.msgs->next->next);
+	assert_int_equal(msg_state(f->st, ids[4]), MSG_FETCHED);
+
+	/* A failed commit: no messages, and the new one is not marked. */
+	ids[5] = put(f->st, f->prov, dev, T0);
+	store_debug_fail_commits(f->st, 1);
+	fetch_async_case(f, &a, dev, 5, 10, ids[5]);
+	assert_int_equal(a.rc, STORE_UNAVAILABLE);
+	assert_null(a.msgs);
+	assert_int_equal(a.count, 0);
+	assert_int_equal(a.more, 0);
+	assert_int_equal(msg_state(f->st, ids[5]), MSG_QUEUED);
+
+	/* An unknown device through the callback; bad input at once, with no callback. */
+	fetch_async_case(f, &a, dev + 99, 0, 10, 0);
+	assert_int_equal(a.rc, STORE_NOTFOUND);
+	assert_null(a.msgs);
+	assert_int_equal(a.count, 0);
+	assert_int_equal(
+		store_device_fetch_more_async(f->st, dev, 0, 0, T0, &a.msgs, &a.count, &a.more, async_fetch_done, &a),
+		STORE_ERROR);
+	assert_int_equal(store_device_fetch_more_async(f->st, dev, 0, 10, T0, &a.msgs, &a.count, &a.more, NULL, &a),
+			 STORE_ERROR);
+	assert_int_equal(a.done, 1);
+
+	/* The one left: fetched now. */
+	fetch_async_case(f, &a, dev, 5, 10, ids[5]);
+	assert_int_equal(a.rc, STORE_OK);
+	assert_int_equal(a.count, 1);
+	assert_int_equal(a.first_state, MSG_FETCHED);
+	store_fetched_free(a.msgs);
+}
+
 /* store_set_notify returns only once no callback of the notification it replaces is running:
  * the server frees what its callbacks reach right after (main.c). A slow callback is running
  * when the notification is cleared; the clearing waits for it, and nothing is called after. */
@@ -4275,7 +4432,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_device_add_many, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_put_event, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_async, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup, teardown),
@@ -4321,7 +4480,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_gateways, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_devices, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_put_seq_topic_idempotency, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_put_event, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_fetch_ack, setup_pg, teardown),
+		cmocka_unit_test_setup_teardown(test_fetch_async, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_key_rotation, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_cancel, setup_pg, teardown),
 		cmocka_unit_test_setup_teardown(test_has_pending_expire, setup_pg, teardown),
