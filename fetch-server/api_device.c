@@ -68,6 +68,28 @@ static json_t *next_wake_key(struct server *srv, const struct store_device *d)
 	return j;
 }
 
+/* A fetch whose messages wait for their "fetched" state to commit (r->write_ctx). */
+struct fetch_wait {
+	struct server *srv;
+	struct store_device d; /* as the poll read it: Next-Poll and the wake key come from it */
+	struct store_fetched *msgs;
+	int count, more;
+	int followed; /* the scheduler was told the fetch began (scheduler_fetch_begin) */
+};
+
+/* With the request: a connection that closed before its answer leaves the scheduler told. */
+static void fetch_wait_free(void *ctx)
+{
+	struct fetch_wait *fw = ctx;
+
+	if (fw == NULL)
+		return;
+	store_fetched_free(fw->msgs);
+	if (fw->followed)
+		scheduler_fetch_end(fw->srv->scheduler, fw->d.id, 0);
+	free(fw);
+}
+
 static enum MHD_Result fetch_reply(struct request *r, struct store_device *d, json_t *msgs, int more, const char *np)
 {
 	json_t *out = json_pack("{s:o, s:b, s:I}", "messages", msgs, "more", more, "next_poll",
@@ -119,9 +141,9 @@ static enum MHD_Result fetch(struct request *r)
 static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen)
 {
 	struct server *srv = r->srv;
-	struct fetch_ctx fc = {0};
+	struct fetch_wait *fw;
 	char np[24];
-	int rc, count = 0, more = 0;
+	int rc;
 
 	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(srv, d));
 	if (!pending && moving_key(srv, d))
@@ -148,18 +170,54 @@ static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, i
 		}
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
-	fc.arr = json_array();
-	rc = store_device_fetch_more(srv->store, r->principal_id, r->after, r->max, now, fetch_one, &fc, &count, &more);
+	/* The messages are marked fetched in the writer's next group, and the connection waits for
+	 * that commit without holding this thread (fetch_committed answers). */
+	fw = calloc(1, sizeof(*fw));
+	if (fw == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	fw->srv = srv;
+	fw->d = *d;
+	r->write_ctx = fw;
+	r->write_free = fetch_wait_free;
+	http_write_begin(r);
+	rc = store_device_fetch_more_async(srv->store, r->principal_id, r->after, r->max, now, &fw->msgs, &fw->count,
+					   &fw->more, http_write_done, r);
+	if (rc != STORE_OK)
+		http_write_done(r, rc);
+	return MHD_YES;
+}
+
+/* The fetch's group has committed (or failed): its messages are durable as fetched. */
+static enum MHD_Result fetch_committed(struct request *r, int rc)
+{
+	struct fetch_wait *fw = r->write_ctx;
+	struct fetch_ctx fc = {0};
+	enum MHD_Result ret;
+	char np[24];
+
+	snprintf(np, sizeof(np), "%lld", (long long)api_next_poll(r->srv, &fw->d));
 	if (rc != STORE_OK) {
-		json_decref(fc.arr);
-		return api_store_error(r, rc, "device");
-	}
-	if (count == 0 && !moving_key(srv, d)) {
+		ret = api_store_error(r, rc, "device");
+	} else if (fw->count == 0 && !moving_key(r->srv, &fw->d)) {
 		/* Expired or recalled between the check and the fetch. */
-		json_decref(fc.arr);
-		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+		ret = http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
+	} else {
+		fc.arr = json_array();
+		for (struct store_fetched *f = fw->msgs; f != NULL && fc.arr != NULL; f = f->next)
+			if (fetch_one(&fc, &f->m) != 0) {
+				json_decref(fc.arr);
+				fc.arr = NULL;
+			}
+		ret = fc.arr != NULL ? fetch_reply(r, &fw->d, fc.arr, fw->more, np)
+				     : http_reply_error(r, 500, "internal", "out of memory");
 	}
-	return fetch_reply(r, d, fc.arr, more, np);
+	store_fetched_free(fw->msgs);
+	fw->msgs = NULL;
+	if (fw->followed) {
+		scheduler_fetch_end(r->srv->scheduler, fw->d.id, r->status != 0);
+		fw->followed = 0;
+	}
+	return ret;
 }
 
 /* An acknowledgement across its group commit (r->write_ctx). */
@@ -267,8 +325,10 @@ enum MHD_Result api_device_fetch(struct request *r)
 	enum MHD_Result ret;
 	int64_t v[3], now, id;
 	uint64_t gen;
-	int pending = 0;
+	int pending = 0, rc;
 
+	if (http_write_finished(r, &rc))
+		return fetch_committed(r, rc);
 	if (r->waited)
 		return fetch(r);
 	bad = query_params(r, q, 3, v);
@@ -290,7 +350,10 @@ enum MHD_Result api_device_fetch(struct request *r)
 		return MHD_YES;
 	scheduler_fetch_begin(srv->scheduler, d.id);
 	ret = fetch_answer(r, &d, pending, now, gen);
-	scheduler_fetch_end(srv->scheduler, d.id, !r->waited && r->status != 0);
+	if (r->write_ctx != NULL)
+		((struct fetch_wait *)r->write_ctx)->followed = 1; /* ended once its messages commit */
+	else
+		scheduler_fetch_end(srv->scheduler, d.id, !r->waited && r->status != 0);
 	return ret;
 }
 

@@ -642,9 +642,25 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 		__atomic_sub_fetch(&active_requests, 1, __ATOMIC_RELAXED);
 	}
 	free(r->body);
-	free(r->write_ctx);
+	if (r->write_free != NULL)
+		r->write_free(r->write_ctx);
+	else
+		free(r->write_ctx);
 	free(r);
 	*req_cls = NULL;
+}
+
+int http_threads(const struct server_config *cfg)
+{
+	long n;
+
+	if (cfg->threads > 0)
+		return cfg->threads;
+	/* No request waits for a commit on its thread but the rarer writes (docs/performance.md),
+	 * so a thread per core keeps every core busy; two at least, so that such a write leaves
+	 * another thread serving. */
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 2 ? 2 : n > 64 ? 64 : (int)n;
 }
 
 /* Accept policy: the connection limits (conntrack.c) decide before anything is read. */
@@ -786,7 +802,8 @@ int http_start(struct server *srv, char *err, size_t errlen)
 			return -1;
 		l->port = bound_port(fd);
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, fd, NULL};
-		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)srv->cfg.threads, NULL};
+		opts[o++] =
+			(struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, (intptr_t)http_threads(&srv->cfg), NULL};
 		/* libmicrohttpd stops accepting at its own limit and leaves connections in the listen
 		 * backlog; ours (the accept policy) refuses them at once, so its limit stays above. */
 		opts[o++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT,

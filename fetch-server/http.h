@@ -49,8 +49,9 @@ struct request {
 	 * group commits, then the route's handler is called again (http_write_begin). */
 	int write_state; /* 0 none, 1 queued, 2 done: write_rc holds the store's result */
 	int write_rc;
-	void *write_ctx; /* the route's state across the suspension; freed with the request */
-	int worker;      /* the slot of the thread that suspended it (http.c); -1 none */
+	void *write_ctx;               /* the route's state across the suspension; freed with the request */
+	void (*write_free)(void *ctx); /* how write_ctx is freed (NULL: free) */
+	int worker;                    /* the slot of the thread that suspended it (http.c); -1 none */
 	struct request *resume_next;
 	/* While a handler reads one item of an array in the body (item_key NULL: none), errors
 	 * name it: "devices[3]: ..." in the message and "index": 3. */
@@ -83,6 +84,10 @@ const char *http_bearer(struct request *r);
  * ended with http_wait_end; a resumed request is ended by the HTTP layer. */
 int http_wait_begin(struct request *r);
 void http_wait_end(struct request *r);
+
+/* The HTTP threads of each listener: the configured count, or (threads = 0, the default) one
+ * per core, at least 2 and at most 64. */
+int http_threads(const struct server_config *cfg);
 
 /* A write that waits for its group commit without holding a thread: http_write_begin suspends
  * the connection (call it before queuing the write) and http_write_done, the store_done_cb to

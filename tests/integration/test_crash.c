@@ -4,7 +4,8 @@
  * device's sequence must have no gap. The second case runs many more clients than the server
  * has HTTP threads: submits waiting for their group commit hold no thread, so a group grows past
  * the thread count (one fsync for many submits), and a 201 still never precedes its COMMIT. The
- * third does the same on PostgreSQL (a throw-away cluster, tests/lib/pgtmp.sh): its writer's
+ * third does the same for device fetches that return messages (each marks them fetched). The
+ * fourth does the submits' case on PostgreSQL (a throw-away cluster, tests/lib/pgtmp.sh): its writer's
  * group commit (store/pg/pg_writer.c) must not answer 201 before COMMIT either. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -204,6 +205,100 @@ static void test_shared_commits_sigkill(void **state)
 	cur = &ts;
 }
 
+/* Device fetches that return messages: 48 clients fetch the message queued for their device,
+ * again and again (a fetched, unacknowledged message is handed over again, and each fetch is a
+ * write). A fetch waiting for its commit must not hold one of the 2 HTTP threads either, so
+ * groups grow past 2 operations as they do for submits. Every answer is 200, and after a SIGKILL
+ * each message answered is still fetched. */
+static struct testsrv ts4;
+static int64_t fetched_id[NDEV];
+static int fetch_ok, fetch_bad;
+
+static void *fetcher(void *arg)
+{
+	int d = (int)(intptr_t)arg % NDEV;
+
+	while (!stop) {
+		struct http_resp r;
+		json_t *j;
+
+		if (http_do(&ts4, "GET", "/v1/device/messages?max=1", dev_tok[d], NULL, NULL, 0, &r) != 0) {
+			http_resp_free(&r);
+			break; /* server gone */
+		}
+		j = r.status == 200 ? json_loads(r.body, 0, NULL) : NULL;
+		pthread_mutex_lock(&mu);
+		if (j != NULL && json_integer_value(json_object_get(json_array_get(json_object_get(j, "messages"), 0),
+								    "id")) == fetched_id[d])
+			fetch_ok++;
+		else
+			fetch_bad++;
+		pthread_mutex_unlock(&mu);
+		json_decref(j);
+		http_resp_free(&r);
+	}
+	return NULL;
+}
+
+static void test_shared_fetch_commits(void **state)
+{
+	(void)state;
+	pthread_t th[MANY_THREADS];
+	double largest = 0;
+	char path[64];
+
+	assert_int_equal(testsrv_launch(&ts4, "threads = 2\n[scheduler]\nenabled = no\n"), 0);
+	make_devices(&ts4);
+	for (int d = 0; d < NDEV; d++) {
+		struct http_resp r;
+		json_t *j;
+
+		snprintf(path, sizeof(path), "/v1/devices/%lld/messages", (long long)dev_id[d]);
+		assert_int_equal(http_do(&ts4, "POST", path, ts4.provider_key, NULL, "m", 1, &r), 0);
+		assert_int_equal(r.status, 201);
+		j = json_loads(r.body, 0, NULL);
+		fetched_id[d] = json_integer_value(json_object_get(j, "id"));
+		json_decref(j);
+		http_resp_free(&r);
+	}
+	fetch_ok = fetch_bad = 0;
+	stop = 0;
+	for (int t = 0; t < MANY_THREADS; t++)
+		pthread_create(&th[t], NULL, fetcher, (void *)(intptr_t)t);
+	for (int polls = 0; polls < 300; polls++) {
+		usleep(100000);
+		largest = testsrv_metric(&ts4, "smswake_store_largest_group");
+		if (largest >= SHARED_GROUP_MIN && polls >= 10)
+			break;
+	}
+	testsrv_stop(&ts4, SIGKILL);
+	stop = 1;
+	for (int t = 0; t < MANY_THREADS; t++)
+		pthread_join(th[t], NULL);
+	print_message("%d fetches answered 200 before SIGKILL, largest group %.0f (HTTP threads: %d)\n", fetch_ok,
+		      largest, SERVER_THREADS);
+	assert_true(fetch_ok > 50);
+	/* A fetch cut off by the SIGKILL is no answer; every answer before it was the message. */
+	assert_true(fetch_bad <= MANY_THREADS);
+	assert_true(largest >= SHARED_GROUP_MIN);
+
+	assert_int_equal(testsrv_start(&ts4), 0);
+	for (int d = 0; d < NDEV; d++) {
+		struct http_resp r;
+		json_t *j;
+
+		snprintf(path, sizeof(path), "/v1/messages/%lld", (long long)fetched_id[d]);
+		assert_int_equal(http_do(&ts4, "GET", path, ts4.provider_key, NULL, NULL, 0, &r), 0);
+		assert_int_equal(r.status, 200);
+		j = json_loads(r.body, 0, NULL);
+		assert_string_equal(json_string_value(json_object_get(j, "state")), "fetched");
+		json_decref(j);
+		http_resp_free(&r);
+	}
+	testsrv_cleanup(&ts4);
+	ts4.dir[0] = '\0';
+}
+
 /* The same on PostgreSQL: a server with 2 HTTP threads on a cluster of the test's own, 48
  * clients, SIGKILL; after a restart every 201 is there, and the groups held more submits than the
  * server has threads. */
@@ -294,6 +389,8 @@ static int teardown(void **state)
 		testsrv_cleanup(&ts2);
 	if (ts3.dir[0]) /* a failed third case */
 		testsrv_cleanup(&ts3);
+	if (ts4.dir[0]) /* a failed fetch case */
+		testsrv_cleanup(&ts4);
 	pg_stop();
 	return testsrv_suite_stop(&ts);
 }
@@ -303,6 +400,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sigkill_during_submits),
 		cmocka_unit_test(test_shared_commits_sigkill),
+		cmocka_unit_test(test_shared_fetch_commits),
 		cmocka_unit_test(test_pg_shared_commits_sigkill),
 	};
 	signal(SIGPIPE, SIG_IGN);
