@@ -3,6 +3,7 @@
  * library. The sender proves its identity with VAPID; the body is ciphertext for the device
  * (aes128gcm), stored and relayed as it is. docs/webpush.md. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -14,6 +15,30 @@
 #include "util.h"
 #include "vapid.h"
 
+/* A push across its group commit (r->write_ctx). */
+struct push_wait {
+	struct store_message_in in;
+	struct store_message m;
+	int replayed;
+	int64_t ttl_s;
+	char sub[STORE_ERROR_MAX + 1]; /* the sender's VAPID contact, as its event keeps it */
+};
+
+/* Answered only now that the message (and its "vapid" event) is durable. */
+static enum MHD_Result push_committed(struct request *r, int rc)
+{
+	struct push_wait *pw = r->write_ctx;
+	char loc[64], ttlbuf[24];
+
+	if (rc != STORE_OK)
+		return api_store_error(r, rc, "push subscription");
+	log_debug("push: message %lld for device %lld from %s", (long long)pw->m.id, (long long)pw->in.device_id,
+		  pw->sub[0] ? pw->sub : "(no sub)");
+	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)pw->m.id);
+	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)pw->ttl_s);
+	return http_reply(r, 201, NULL, "", 0, (const char *const[]){"Location", loc, "TTL", ttlbuf, NULL});
+}
+
 enum MHD_Result api_webpush(struct request *r)
 {
 	struct server *srv = r->srv;
@@ -22,11 +47,13 @@ enum MHD_Result api_webpush(struct request *r)
 	const char *cenc = http_header(r, "Content-Encoding"), *authz = http_header(r, "Authorization");
 	struct store_message_in in = {0};
 	struct vapid_claims claims;
-	struct store_message m;
+	struct push_wait *pw;
 	int64_t device_id, provider_id, ttl_s, now = util_now_ms();
-	char loc[64], ttlbuf[24], server_key[STORE_P256DH_MAX + 1], k64[ENC_B64_LEN(VAPID_KEY_LEN)];
-	int replayed = 0, rc;
+	char server_key[STORE_P256DH_MAX + 1], k64[ENC_B64_LEN(VAPID_KEY_LEN)];
+	int rc;
 
+	if (http_write_finished(r, &rc))
+		return push_committed(r, rc);
 	/* An unknown endpoint, or push endpoints not configured: nothing to push to. */
 	if (srv->cfg.push_origin[0] == '\0' || !util_is_b64url(token, STORE_PUSH_TOKEN_MAX))
 		return http_reply_error(r, 404, "not_found", "no such push subscription");
@@ -65,15 +92,20 @@ enum MHD_Result api_webpush(struct request *r)
 	in.body = r->body;
 	in.body_len = r->body_len;
 	in.max_pending = srv->cfg.max_pending;
-	rc = store_message_put(srv->store, provider_id, &in, now, &m, &replayed);
+	pw = calloc(1, sizeof(*pw));
+	if (pw == NULL)
+		return http_reply_error(r, 500, "internal", "out of memory");
+	/* The application server's contact (VAPID sub, its first STORE_ERROR_MAX characters) stays
+	 * in the message's history: an event stored with the message, in the same commit. */
+	memcpy(pw->sub, claims.sub, strnlen(claims.sub, sizeof(pw->sub) - 1)); /* pw is zeroed */
+	in.event_what = "vapid";
+	in.event_detail = pw->sub;
+	pw->in = in;
+	pw->ttl_s = ttl_s;
+	r->write_ctx = pw;
+	http_write_begin(r);
+	rc = store_message_put_async(srv->store, provider_id, &pw->in, now, &pw->m, &pw->replayed, http_write_done, r);
 	if (rc != STORE_OK)
-		return api_store_error(r, rc, "push subscription");
-	/* The application server's contact (VAPID sub) stays in the message's history. */
-	if (!replayed)
-		(void)store_seq_event(srv->store, device_id, &m.seq, 1, "vapid", claims.sub, now);
-	log_debug("push: message %lld for device %lld from %s", (long long)m.id, (long long)device_id,
-		  claims.sub[0] ? claims.sub : "(no sub)");
-	snprintf(loc, sizeof(loc), "/v1/messages/%lld", (long long)m.id);
-	snprintf(ttlbuf, sizeof(ttlbuf), "%lld", (long long)ttl_s);
-	return http_reply(r, 201, NULL, "", 0, (const char *const[]){"Location", loc, "TTL", ttlbuf, NULL});
+		http_write_done(r, rc);
+	return MHD_YES;
 }
