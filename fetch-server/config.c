@@ -26,7 +26,7 @@ void config_defaults(struct server_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	snprintf(cfg->data_dir, sizeof(cfg->data_dir), "/var/lib/smswake");
-	cfg->threads = 8;
+	cfg->threads = 0; /* one per core (http_threads) */
 	cfg->connection_limit = 4096;
 	cfg->per_ip_connection_limit = 128;
 	cfg->per_ip_longpoll_limit = 2048;
@@ -267,7 +267,7 @@ static int server_key(struct parse_ctx *ctx, const char *key, const char *v)
 	if (strcmp(key, "master_key_file") == 0)
 		return set_path(cfg->master_key_file, v);
 	if (strcmp(key, "threads") == 0)
-		return set_int(v, 1, 64, &cfg->threads);
+		return set_int(v, 0, 64, &cfg->threads);
 	if (strcmp(key, "connection_limit") == 0)
 		return set_int(v, 1, 1000000, &cfg->connection_limit);
 	if (strcmp(key, "per_ip_connection_limit") == 0)

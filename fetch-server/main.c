@@ -220,7 +220,8 @@ int main(int argc, char **argv)
 		store_close(srv.store);
 		return 1;
 	}
-	log_info("smswake-server ready (store %s, schema %d)", store_where(&srv.cfg), store_user_version(srv.store));
+	log_info("smswake-server ready (store %s, schema %d, %d HTTP threads a listener)", store_where(&srv.cfg),
+		 store_user_version(srv.store), http_threads(&srv.cfg));
 
 	for (;;) {
 		struct timespec ts = {.tv_sec = srv.cfg.sweep_interval_s, .tv_nsec = 0};
