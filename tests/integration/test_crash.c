@@ -29,6 +29,8 @@
 #define NTHREADS 8
 #define MANY_THREADS 48 /* clients of the second case, against a server of 2 HTTP threads */
 #define SERVER_THREADS 2
+/* The largest group a server whose HTTP threads waited for their commits could not reach. */
+#define SHARED_GROUP_MIN (4 * SERVER_THREADS)
 #define MAXREC 200000
 
 static struct testsrv ts, ts2, ts3;
@@ -158,32 +160,40 @@ static void test_sigkill_during_submits(void **state)
 	check_after_restart(&ts);
 }
 
+/* Starts MANY_THREADS clients running fn against t and waits until the server's largest group
+ * reaches SHARED_GROUP_MIN (1 s at least; generous, 30 s at most: on a loaded machine the first
+ * groups may be small). Returns the largest group seen; the clients go on until stop. */
+static double clients_until_groups(struct testsrv *t, pthread_t *th, void *(*fn)(void *))
+{
+	double largest = 0;
+
+	stop = 0;
+	for (int i = 0; i < MANY_THREADS; i++)
+		pthread_create(&th[i], NULL, fn, (void *)(intptr_t)i);
+	for (int polls = 0; polls < 300; polls++) {
+		usleep(100000);
+		largest = testsrv_metric(t, "smswake_store_largest_group");
+		if (largest >= SHARED_GROUP_MIN && polls >= 10)
+			break;
+	}
+	return largest;
+}
+
 /* 48 clients, 2 HTTP threads: a submit waiting for its commit must not hold a thread, so groups
  * grow well past 2 operations. A server whose HTTP threads wait for their commits has at most 2
  * submits in a group, plus its own housekeeping writes (expiry, purge): at most 3 seen in 30 s
  * of this load. Then SIGKILL under that load: every 201 is durable. */
-#define SHARED_GROUP_MIN (4 * SERVER_THREADS)
 static void test_shared_commits_sigkill(void **state)
 {
 	(void)state;
 	pthread_t th[MANY_THREADS];
 	double largest = 0, commits = 0, ops = 0;
-	int polls = 0;
 
 	assert_int_equal(testsrv_launch(&ts2, "threads = 2\nmax_fetch = 1000\n[scheduler]\nenabled = no\n"), 0);
 	cur = &ts2;
 	nrecs = 0;
-	stop = 0;
 	make_devices(&ts2);
-	for (int t = 0; t < MANY_THREADS; t++)
-		pthread_create(&th[t], NULL, submitter, (void *)(intptr_t)t);
-	/* Generous: on a loaded machine the first groups may be small; 30 s at most. */
-	for (polls = 0; polls < 300; polls++) {
-		usleep(100000);
-		largest = testsrv_metric(&ts2, "smswake_store_largest_group");
-		if (largest >= SHARED_GROUP_MIN && polls >= 10)
-			break;
-	}
+	largest = clients_until_groups(&ts2, th, submitter);
 	commits = testsrv_metric(&ts2, "smswake_store_commits_total");
 	ops = testsrv_metric(&ts2, "smswake_store_committed_ops_total");
 	testsrv_stop(&ts2, SIGKILL);
@@ -262,15 +272,7 @@ static void test_shared_fetch_commits(void **state)
 		http_resp_free(&r);
 	}
 	fetch_ok = fetch_bad = 0;
-	stop = 0;
-	for (int t = 0; t < MANY_THREADS; t++)
-		pthread_create(&th[t], NULL, fetcher, (void *)(intptr_t)t);
-	for (int polls = 0; polls < 300; polls++) {
-		usleep(100000);
-		largest = testsrv_metric(&ts4, "smswake_store_largest_group");
-		if (largest >= SHARED_GROUP_MIN && polls >= 10)
-			break;
-	}
+	largest = clients_until_groups(&ts4, th, fetcher);
 	testsrv_stop(&ts4, SIGKILL);
 	stop = 1;
 	for (int t = 0; t < MANY_THREADS; t++)
@@ -345,16 +347,8 @@ static void test_pg_shared_commits_sigkill(void **state)
 	assert_int_equal(testsrv_launch(&ts3, conf), 0);
 	cur = &ts3;
 	nrecs = 0;
-	stop = 0;
 	make_devices(&ts3);
-	for (int t = 0; t < MANY_THREADS; t++)
-		pthread_create(&th[t], NULL, submitter, (void *)(intptr_t)t);
-	for (int polls = 0; polls < 300; polls++) {
-		usleep(100000);
-		largest = testsrv_metric(&ts3, "smswake_store_largest_group");
-		if (largest >= SHARED_GROUP_MIN && polls >= 10)
-			break;
-	}
+	largest = clients_until_groups(&ts3, th, submitter);
 	commits = testsrv_metric(&ts3, "smswake_store_commits_total");
 	ops = testsrv_metric(&ts3, "smswake_store_committed_ops_total");
 	testsrv_stop(&ts3, SIGKILL);

@@ -2665,6 +2665,17 @@ static pthread_mutex_t async_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t async_cond = PTHREAD_COND_INITIALIZER;
 static int async_done;
 
+/* A callback's result, counted for async_wait. */
+static void async_record(int *rc_out, int *done, int rc)
+{
+	pthread_mutex_lock(&async_lock);
+	*rc_out = rc;
+	(*done)++;
+	async_done++;
+	pthread_cond_broadcast(&async_cond);
+	pthread_mutex_unlock(&async_lock);
+}
+
 static void async_put_done(void *arg, int rc)
 {
 	struct async_put *a = arg;
@@ -2672,12 +2683,7 @@ static void async_put_done(void *arg, int rc)
 
 	a->seen = rc == STORE_OK && store_message_get(a->st, 0, a->out.id, &m, NULL, NULL) == STORE_OK &&
 		  m.seq == a->out.seq;
-	pthread_mutex_lock(&async_lock);
-	a->rc = rc;
-	a->done++;
-	async_done++;
-	pthread_cond_broadcast(&async_cond);
-	pthread_mutex_unlock(&async_lock);
+	async_record(&a->rc, &a->done, rc);
 }
 
 static void async_wait(int want)
@@ -2789,12 +2795,7 @@ static void async_fetch_done(void *arg, int rc)
 	a->first_state = -1;
 	if (a->first_id > 0 && store_message_get(a->st, 0, a->first_id, &m, NULL, NULL) == STORE_OK)
 		a->first_state = m.state;
-	pthread_mutex_lock(&async_lock);
-	a->rc = rc;
-	a->done++;
-	async_done++;
-	pthread_cond_broadcast(&async_cond);
-	pthread_mutex_unlock(&async_lock);
+	async_record(&a->rc, &a->done, rc);
 }
 
 static void fetch_async_case(struct fixture *f, struct async_fetch *a, int64_t dev, uint64_t after, int max,
