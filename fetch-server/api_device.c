@@ -120,10 +120,12 @@ static const struct query_param *query_params(struct request *r, const struct qu
 	return NULL;
 }
 
-static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen);
+static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen,
+				    int followed);
 
-/* A fetch resumed from its long-poll (or woken while it waited): the device is read again. */
-static enum MHD_Result fetch(struct request *r)
+/* A fetch resumed from its long-poll (or woken while it waited): the device is read again.
+ * followed as for fetch_answer. */
+static enum MHD_Result fetch(struct request *r, int followed)
 {
 	struct store_device d;
 	int64_t now = util_now_ms();
@@ -135,10 +137,13 @@ static enum MHD_Result fetch(struct request *r)
 	if (rc != STORE_OK)
 		return rc == STORE_NOTFOUND ? http_reply_error(r, 401, "unauthorized", "device deleted")
 					    : api_store_error(r, rc, "device");
-	return fetch_answer(r, &d, pending, now, gen);
+	return fetch_answer(r, &d, pending, now, gen, followed);
 }
 
-static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen)
+/* followed: the scheduler was told this fetch began; a fetch that waits for its commit tells it
+ * the end once answered (fetch_committed), any other the caller does. */
+static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, int pending, int64_t now, uint64_t gen,
+				    int followed)
 {
 	struct server *srv = r->srv;
 	struct fetch_wait *fw;
@@ -166,7 +171,7 @@ static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, i
 				return MHD_YES;
 			}
 			if (rc == 1)
-				return fetch(r);
+				return fetch(r, followed);
 		}
 		return http_reply(r, 204, NULL, "", 0, (const char *const[]){"Next-Poll", np, NULL});
 	}
@@ -177,6 +182,7 @@ static enum MHD_Result fetch_answer(struct request *r, struct store_device *d, i
 		return http_reply_error(r, 500, "internal", "out of memory");
 	fw->srv = srv;
 	fw->d = *d;
+	fw->followed = followed;
 	r->write_ctx = fw;
 	r->write_free = fetch_wait_free;
 	http_write_begin(r);
@@ -330,7 +336,7 @@ enum MHD_Result api_device_fetch(struct request *r)
 	if (http_write_finished(r, &rc))
 		return fetch_committed(r, rc);
 	if (r->waited)
-		return fetch(r);
+		return fetch(r, 0);
 	bad = query_params(r, q, 3, v);
 	if (bad != NULL) {
 		/* An unknown token is 401 whatever its query. */
@@ -349,10 +355,8 @@ enum MHD_Result api_device_fetch(struct request *r)
 	if (api_auth_device_poll(r, r->after, now, &d, &pending) != 0)
 		return MHD_YES;
 	scheduler_fetch_begin(srv->scheduler, d.id);
-	ret = fetch_answer(r, &d, pending, now, gen);
-	if (r->write_ctx != NULL)
-		((struct fetch_wait *)r->write_ctx)->followed = 1; /* ended once its messages commit */
-	else
+	ret = fetch_answer(r, &d, pending, now, gen, 1);
+	if (r->write_ctx == NULL) /* answered now, or waiting in a long-poll */
 		scheduler_fetch_end(srv->scheduler, d.id, !r->waited && r->status != 0);
 	return ret;
 }

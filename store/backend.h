@@ -131,6 +131,9 @@ extern const struct store_backend store_backend_postgresql;
 /* Length within [min, max] and no control characters; strict also refuses anything outside
  * printable ASCII (for keys and media types that end up in HTTP headers). */
 int store_valid_text(const char *s, size_t min, size_t max, int strict);
+/* A store_message_cb that appends a copy of m (its body in the same allocation) to a
+ * store_fetched list; arg is the list's tail (struct store_fetched ***). -1 out of memory. */
+int store_fetched_append(void *arg, const struct store_message *m);
 /* A message's own event (store_message_in): none (what NULL), or a valid what and detail. */
 int store_valid_event(const char *what, const char *detail);
 /* E.164: an optional "+" and 1 to 15 digits. */

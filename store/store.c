@@ -408,9 +408,7 @@ void store_fetched_free(struct store_fetched *f)
 	}
 }
 
-/* store_device_fetch_more_async's list, for a backend without it: each message copied as the
- * synchronous verb hands it over. */
-static int fetched_append(void *arg, const struct store_message *m)
+int store_fetched_append(void *arg, const struct store_message *m)
 {
 	struct store_fetched ***tail = arg;
 	struct store_fetched *f = malloc(sizeof(*f) + m->body_len);
@@ -441,7 +439,7 @@ int store_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t 
 	if (st->be->device_fetch_more_async != NULL)
 		return st->be->device_fetch_more_async(st, device_id, after, max, now_ms, out, count, more, done, arg);
 	/* No asynchronous form: the synchronous verb, as store_message_put_async does. */
-	rc = store_device_fetch_more(st, device_id, after, max, now_ms, fetched_append, &tail, count, more);
+	rc = store_device_fetch_more(st, device_id, after, max, now_ms, store_fetched_append, &tail, count, more);
 	if (rc != STORE_OK) {
 		store_fetched_free(*out);
 		*out = NULL;

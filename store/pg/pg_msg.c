@@ -475,11 +475,40 @@ static int fetch_tx(PGconn *c, void *arg)
 	return rc;
 }
 
+/* Hands the fetch's rows to cb as messages in their fetched state until cb refuses one; the
+ * number handed (the refused one included), or -1 out of memory. */
+static int fetch_rows(const struct fetch_arg *a, store_message_cb cb, void *arg)
+{
+	uint8_t *body;
+	int handed = 0;
+
+	if (a->rows == NULL || a->n == 0)
+		return 0;
+	body = malloc(STORE_BODY_MAX + 1);
+	if (body == NULL)
+		return -1;
+	for (int i = 0; i < a->n; i++) {
+		struct store_message m;
+
+		message_row(a->rows, i, &m);
+		m.body_len = pg_bytes(body, STORE_BODY_MAX, a->rows, i, 13);
+		m.body = body;
+		if (m.state != MSG_FETCHED) {
+			m.state = MSG_FETCHED;
+			m.updated_ms = a->now_ms;
+		}
+		handed++;
+		if (cb(arg, &m) != 0)
+			break;
+	}
+	free(body);
+	return handed;
+}
+
 static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,
 			store_message_cb cb, void *arg, int *count, int *more)
 {
 	struct fetch_arg a = {device_id, after > INT64_MAX ? INT64_MAX : (int64_t)after, now_ms, 0, NULL, 0, 0};
-	uint8_t *body;
 	int rc, handed = 0;
 
 	if (count != NULL)
@@ -490,24 +519,8 @@ static int device_fetch(struct store *st, int64_t device_id, uint64_t after, int
 		return STORE_ERROR;
 	a.max = max < PG_FETCH_MAX ? max : PG_FETCH_MAX;
 	rc = pg_tx(PG(st), fetch_tx, &a);
-	body = malloc(STORE_BODY_MAX + 1);
-	if (body == NULL)
+	if (rc == STORE_OK && (handed = fetch_rows(&a, cb, arg)) < 0)
 		rc = STORE_ERROR;
-	for (int i = 0; rc == STORE_OK && a.rows != NULL && i < a.n; i++) {
-		struct store_message m;
-
-		message_row(a.rows, i, &m);
-		m.body_len = pg_bytes(body, STORE_BODY_MAX, a.rows, i, 13);
-		m.body = body;
-		if (m.state != MSG_FETCHED) {
-			m.state = MSG_FETCHED;
-			m.updated_ms = now_ms;
-		}
-		handed++;
-		if (cb(arg, &m) != 0)
-			break;
-	}
-	free(body);
 	PQclear(a.rows);
 	if (rc == STORE_OK && count != NULL)
 		*count = handed;
@@ -544,33 +557,19 @@ static int fetch_async_tx(PGconn *c, void *arg)
 static void fetch_async_finish(void *arg, int rc)
 {
 	struct fetch_async_arg *fa = arg;
-	struct store_fetched *head = NULL, **tail = &head;
-	int i;
+	struct store_fetched **tail = fa->out;
+	int n = 0;
 
-	for (i = 0; rc == STORE_OK && fa->a.rows != NULL && i < fa->a.n; i++) {
-		size_t n = (size_t)PQgetlength(fa->a.rows, i, 13) / 2; /* "\x", two hex digits an octet */
-		struct store_fetched *f = malloc(sizeof(*f) + n);
-
-		if (f == NULL)
-			break;
-		f->next = NULL;
-		message_row(fa->a.rows, i, &f->m);
-		f->m.body_len = pg_bytes((uint8_t *)(f + 1), n, fa->a.rows, i, 13);
-		f->m.body = (const uint8_t *)(f + 1);
-		if (f->m.state != MSG_FETCHED) {
-			f->m.state = MSG_FETCHED;
-			f->m.updated_ms = fa->a.now_ms;
-		}
-		*tail = f;
-		tail = &f->next;
-	}
+	if (rc == STORE_OK)
+		(void)fetch_rows(&fa->a, store_fetched_append, &tail);
 	PQclear(fa->a.rows);
 	fa->a.rows = NULL;
+	for (struct store_fetched *f = *fa->out; f != NULL; f = f->next)
+		n++;
 	/* A message that could not be copied is committed as fetched all the same, and stays
 	 * deliverable: "more" sends the device back for it. */
-	*fa->out = head;
-	*fa->count = i;
-	*fa->more = rc == STORE_OK && (fa->a.more || i < fa->a.n);
+	*fa->count = n;
+	*fa->more = rc == STORE_OK && (fa->a.more || n < fa->a.n);
 }
 
 int pg_device_fetch_more_async(struct store *st, int64_t device_id, uint64_t after, int max, int64_t now_ms,

@@ -495,28 +495,21 @@ int op_fetch(struct sq_store *st, struct store_op *op)
 			op->u.fetch.more = 1;
 			continue;
 		}
-		size_t n = (size_t)sqlite3_column_bytes(s, 13);
-		const void *body = sqlite3_column_blob(s, 13);
-		struct store_fetched *f = malloc(sizeof(*f) + n);
+		struct store_message m;
 
-		if (f == NULL) {
+		store_message_row(s, &m);
+		m.body = sqlite3_column_blob(s, 13);
+		m.body_len = (size_t)sqlite3_column_bytes(s, 13);
+		if (m.state != MSG_FETCHED) {
+			m.state = MSG_FETCHED;
+			m.updated_ms = op->now_ms;
+		}
+		if (store_fetched_append(&tail, &m) != 0) {
 			sqlite3_reset(s);
 			store_fetched_free(head);
 			return STORE_ERROR;
 		}
-		store_message_row(s, &f->m);
-		if (n > 0 && body != NULL)
-			memcpy(f + 1, body, n);
-		f->m.body = (const uint8_t *)(f + 1);
-		f->m.body_len = n;
-		if (f->m.state != MSG_FETCHED) {
-			f->m.state = MSG_FETCHED;
-			f->m.updated_ms = op->now_ms;
-		}
-		f->next = NULL;
-		*tail = f;
-		tail = &f->next;
-		last = (int64_t)f->m.seq;
+		last = (int64_t)m.seq;
 		op->u.fetch.count++;
 	}
 	sqlite3_reset(s);
